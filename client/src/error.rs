@@ -1,0 +1,55 @@
+//! Everything that can go wrong talking to the coordinator. Callers that must
+//! never fail (the shim) fall back on any of these; the driver prints them.
+
+use std::io;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use fbuild_core::settings::SettingsError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("the coordinator is not running")]
+    NotRunning,
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    #[error("cannot find fbuild-coordinator next to {beside} or on PATH; reinstall fbuild")]
+    CoordinatorMissing { beside: PathBuf },
+    #[error("could not start the coordinator ({bin}): {reason}")]
+    Spawn { bin: PathBuf, reason: String },
+    #[error("talking to the coordinator at {socket}: {source}")]
+    Transport {
+        socket: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("the coordinator sent nothing for {0:?} and did not answer a ping; it was replaced")]
+    Wedged(Duration),
+    #[error("the coordinator is alive but busy: no answer to this request within {0:?}")]
+    Busy(Duration),
+    #[error("the coordinator sent an invalid frame: {0}")]
+    Protocol(String),
+    #[error("{what}: {source}")]
+    Io {
+        what: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error("timed out after {waited:?} waiting for {what}")]
+    Timeout { what: String, waited: Duration },
+}
+
+impl ClientError {
+    /// Worth one more try after a short backoff: the connection broke, or a
+    /// wedged coordinator was just replaced.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, ClientError::Transport { .. } | ClientError::Wedged(_))
+    }
+
+    pub(crate) fn io(what: impl Into<String>, source: io::Error) -> Self {
+        ClientError::Io {
+            what: what.into(),
+            source,
+        }
+    }
+}

@@ -1,0 +1,191 @@
+//! Starting a coordinator: the spawn lock, finding the binary, spawning it
+//! detached, and waiting for its readiness line.
+//!
+//! Hazards, and what we do about each:
+//! * 64 compiles of one `make -j` find no coordinator at the same instant.
+//!   Only the holder of `coordinator/spawn.lock` spawns; the others wait for
+//!   the lock and re-check, finding the winner's coordinator.
+//! * The coordinator must outlive the build and hold nothing of it: it is
+//!   double-forked (setsid, then fork, so it is no session leader, never gets
+//!   a controlling terminal, and is reparented to init instead of becoming a
+//!   zombie child of the compiler this process execs into), its stdio is
+//!   /dev/null, its cwd is its own dir, and it closes every inherited fd at
+//!   start (see the coordinator's fds.rs).
+//! * Readiness is a pipe, not polling: the coordinator writes `ready <pid>`
+//!   once it listens, or `error <why>`; if it dies first, the pipe reaches
+//!   EOF at once. The wait is bounded by SPAWN_READY_TIMEOUT.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use fbuild_core::Settings;
+use fbuild_core::settings::READY_FD_VAR;
+use fbuild_core::time::SPAWN_READY_TIMEOUT;
+use fslock::LockFile;
+
+use crate::error::ClientError;
+
+pub const COORDINATOR_BIN: &str = "fbuild-coordinator";
+
+/// Held while this process checks for and starts a coordinator.
+pub(crate) struct SpawnLock(#[allow(dead_code)] LockFile);
+
+impl SpawnLock {
+    pub fn acquire(settings: &Settings, timeout: Duration) -> Result<Self, ClientError> {
+        let home = &settings.home;
+        home.prepare_coordinator_dir().map_err(|e| {
+            ClientError::io(format!("preparing {}", home.coordinator_dir().display()), e)
+        })?;
+        let path = home.spawn_lock();
+        let what = || format!("locking {}", path.display());
+        let mut lock = LockFile::open(&path).map_err(|e| ClientError::io(what(), e))?;
+        let deadline = Instant::now() + timeout;
+        let mut pause = Duration::from_millis(2);
+        while !lock.try_lock().map_err(|e| ClientError::io(what(), e))? {
+            if Instant::now() >= deadline {
+                return Err(ClientError::Timeout {
+                    what: format!("the spawn lock {}", path.display()),
+                    waited: timeout,
+                });
+            }
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(25));
+        }
+        Ok(SpawnLock(lock))
+    }
+}
+
+/// `fbuild-coordinator` next to the running executable, else on PATH.
+pub fn locate_coordinator() -> Result<PathBuf, ClientError> {
+    let exe = std::env::current_exe().unwrap_or_default();
+    let dir = exe.parent().map(Path::to_path_buf).unwrap_or_default();
+    let beside = dir.join(COORDINATOR_BIN);
+    if beside.is_file() {
+        return Ok(beside);
+    }
+    which::which(COORDINATOR_BIN).map_err(|_| ClientError::CoordinatorMissing { beside: dir })
+}
+
+/// Spawns a detached coordinator for `settings.home` and waits until it is
+/// ready. Returns its pid.
+#[cfg(unix)]
+pub(crate) fn start_coordinator(settings: &Settings, bin: &Path) -> Result<u32, ClientError> {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::process::CommandExt;
+    use std::process::{Command, Stdio};
+
+    let fail = |reason: String| ClientError::Spawn {
+        bin: bin.to_path_buf(),
+        reason,
+    };
+    let (read_end, write_end) = pipe().map_err(|e| fail(format!("creating a pipe: {e}")))?;
+    let write_fd = write_end.as_raw_fd();
+    let home = settings.home.root();
+    let mut cmd = Command::new(bin);
+    cmd.arg("--home")
+        .arg(home)
+        .current_dir(settings.home.coordinator_dir())
+        .env(READY_FD_VAR, write_fd.to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    // SAFETY: between fork and exec we only call async-signal-safe
+    // functions (setsid, fork, _exit, fcntl) and allocate nothing.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::setsid() == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            match libc::fork() {
+                -1 => return Err(std::io::Error::last_os_error()),
+                0 => {}
+                _ => libc::_exit(0),
+            }
+            let flags = libc::fcntl(write_fd, libc::F_GETFD);
+            if flags == -1 || libc::fcntl(write_fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC) == -1
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().map_err(|e| fail(e.to_string()))?;
+    drop(write_end);
+    // The intermediate process exits as soon as it has forked.
+    let _ = child.wait();
+    let line = read_ready_line(read_end, SPAWN_READY_TIMEOUT).map_err(fail)?;
+    match line.split_once(' ') {
+        Some(("ready", pid)) => pid
+            .trim()
+            .parse()
+            .map_err(|_| fail(format!("bad readiness line {line:?}"))),
+        Some(("error", why)) => Err(fail(why.trim().to_string())),
+        _ => Err(fail(format!(
+            "it exited before it was ready; see {}",
+            settings.home.log_file().display()
+        ))),
+    }
+}
+
+#[cfg(not(unix))]
+pub(crate) fn start_coordinator(_settings: &Settings, bin: &Path) -> Result<u32, ClientError> {
+    Err(ClientError::Spawn {
+        bin: bin.to_path_buf(),
+        reason: "starting the coordinator is not implemented on this platform yet".into(),
+    })
+}
+
+#[cfg(unix)]
+fn pipe() -> std::io::Result<(std::os::fd::OwnedFd, std::os::fd::OwnedFd)> {
+    use std::os::fd::FromRawFd;
+    let mut fds = [0; 2];
+    // SAFETY: fds is a valid 2-element buffer; on success both fds are ours.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } == -1 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: pipe2 just returned these two open fds.
+    unsafe {
+        Ok((
+            std::os::fd::OwnedFd::from_raw_fd(fds[0]),
+            std::os::fd::OwnedFd::from_raw_fd(fds[1]),
+        ))
+    }
+}
+
+/// Reads one line from the readiness pipe, waiting at most `timeout` in all.
+/// EOF (the coordinator died or closed the pipe) ends the wait at once.
+#[cfg(unix)]
+fn read_ready_line(fd: std::os::fd::OwnedFd, timeout: Duration) -> Result<String, String> {
+    use std::io::Read;
+    use std::os::fd::AsRawFd;
+    let deadline = Instant::now() + timeout;
+    let mut file = std::fs::File::from(fd);
+    let mut buf = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let mut pfd = libc::pollfd {
+            fd: file.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd.
+        let n = unsafe { libc::poll(&mut pfd, 1, left.as_millis().min(i32::MAX as u128) as i32) };
+        if n == 0 {
+            return Err(format!("not ready within {timeout:?}"));
+        }
+        if n < 0 {
+            let e = std::io::Error::last_os_error();
+            if e.kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(format!("waiting for readiness: {e}"));
+        }
+        let mut chunk = [0u8; 256];
+        let got = file.read(&mut chunk).map_err(|e| e.to_string())?;
+        buf.extend_from_slice(&chunk[..got]);
+        if got == 0 || buf.contains(&b'\n') {
+            let text = String::from_utf8_lossy(&buf);
+            return Ok(text.lines().next().unwrap_or("").to_string());
+        }
+    }
+}

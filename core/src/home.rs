@@ -1,0 +1,217 @@
+//! The layout of `FBUILD_HOME` (DESIGN.md, "Files and environment") and the
+//! private directories the coordinator's socket lives in.
+//!
+//! Hazard: a Unix socket path is limited to ~108 bytes (104 on macOS), and
+//! test homes under deep temp dirs exceed it. When `coordinator/` would give
+//! too long a path, the socket moves to a private per-user runtime dir
+//! (`$XDG_RUNTIME_DIR/fbuild`, else `/tmp/fbuild-<uid>`), named by a stable
+//! hash of the canonical home. That dir is checked like the coordinator dir:
+//! ours, a real directory (not a symlink), mode 0700, so another user can
+//! neither reach the socket nor plant one for us to connect to.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// Longest socket path we use, with margin below the smallest `sun_path`.
+pub const MAX_SOCKET_PATH: usize = 100;
+
+const SOCKET_NAME: &str = "coordinator.sock";
+
+/// One `FBUILD_HOME` and the paths inside it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Home {
+    root: PathBuf,
+    runtime_dir: Option<PathBuf>,
+}
+
+impl Home {
+    /// `root` is made absolute against the current directory; `runtime_dir`
+    /// is `$XDG_RUNTIME_DIR` when set (the fallback socket location).
+    pub fn new(root: impl Into<PathBuf>, runtime_dir: Option<PathBuf>) -> Self {
+        let root = root.into();
+        let root = if root.is_absolute() {
+            root
+        } else {
+            std::env::current_dir()
+                .map(|d| d.join(&root))
+                .unwrap_or(root)
+        };
+        let runtime_dir = runtime_dir.filter(|d| d.is_absolute());
+        Home { root, runtime_dir }
+    }
+
+    /// The same settings for another root (the coordinator's `--home`).
+    pub fn with_root(&self, root: impl Into<PathBuf>) -> Self {
+        Home::new(root, self.runtime_dir.clone())
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// `coordinator/`: socket (when short enough), locks, info file, log.
+    pub fn coordinator_dir(&self) -> PathBuf {
+        self.root.join("coordinator")
+    }
+
+    /// Held by the running coordinator for its whole life.
+    pub fn singleton_lock(&self) -> PathBuf {
+        self.coordinator_dir().join("coordinator.lock")
+    }
+
+    /// Held by the one client that is starting a coordinator.
+    pub fn spawn_lock(&self) -> PathBuf {
+        self.coordinator_dir().join("spawn.lock")
+    }
+
+    /// `coordinator.json`: pid, version, started.
+    pub fn info_file(&self) -> PathBuf {
+        self.coordinator_dir().join("coordinator.json")
+    }
+
+    pub fn log_file(&self) -> PathBuf {
+        self.coordinator_dir().join("coordinator.log")
+    }
+
+    /// Where the coordinator listens. Pure: creates nothing.
+    pub fn socket_path(&self) -> PathBuf {
+        let direct = self.coordinator_dir().join(SOCKET_NAME);
+        if direct.as_os_str().len() <= MAX_SOCKET_PATH {
+            return direct;
+        }
+        let canonical = fs::canonicalize(&self.root).unwrap_or_else(|_| self.root.clone());
+        let name = format!(
+            "{:016x}.sock",
+            fnv1a64(canonical.as_os_str().as_encoded_bytes())
+        );
+        self.fallback_socket_dir().join(name)
+    }
+
+    /// Creates the coordinator dir (and the fallback socket dir when the
+    /// socket lives there), both private to this user.
+    pub fn prepare_coordinator_dir(&self) -> io::Result<()> {
+        fs::create_dir_all(&self.root)?;
+        ensure_private_dir(&self.coordinator_dir())?;
+        let socket = self.socket_path();
+        if let Some(dir) = socket.parent().filter(|d| *d != self.coordinator_dir()) {
+            ensure_private_dir(dir)?;
+        }
+        Ok(())
+    }
+
+    fn fallback_socket_dir(&self) -> PathBuf {
+        let short_enough = |d: &Path| d.as_os_str().len() + 24 <= MAX_SOCKET_PATH;
+        match &self.runtime_dir {
+            Some(run) if short_enough(run) => run.join("fbuild"),
+            _ => PathBuf::from(format!("/tmp/fbuild-{}", current_uid())),
+        }
+    }
+}
+
+/// Creates `dir` (parents as needed) and makes sure it is a real directory
+/// owned by this user with mode 0700; a directory we own with looser bits is
+/// tightened, anything else is refused.
+pub fn ensure_private_dir(dir: &Path) -> io::Result<()> {
+    if let Some(parent) = dir.parent() {
+        fs::create_dir_all(parent)?;
+    }
+    match create_dir_0700(dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(e),
+    }
+    check_private_dir(dir)
+}
+
+#[cfg(unix)]
+fn create_dir_0700(dir: &Path) -> io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    fs::DirBuilder::new().mode(0o700).create(dir)
+}
+
+#[cfg(not(unix))]
+fn create_dir_0700(dir: &Path) -> io::Result<()> {
+    fs::create_dir(dir)
+}
+
+#[cfg(unix)]
+fn check_private_dir(dir: &Path) -> io::Result<()> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let meta = fs::symlink_metadata(dir)?;
+    let refuse = |why: &str| {
+        Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!(
+                "{} {why}; remove it or set FBUILD_HOME elsewhere",
+                dir.display()
+            ),
+        ))
+    };
+    if !meta.is_dir() {
+        return refuse("is not a directory (a symlink or file is not accepted)");
+    }
+    if meta.uid() != current_uid() {
+        return refuse(&format!("belongs to uid {}, not to us", meta.uid()));
+    }
+    if meta.mode() & 0o077 != 0 {
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_private_dir(_dir: &Path) -> io::Result<()> {
+    Ok(())
+}
+
+#[cfg(unix)]
+fn current_uid() -> u32 {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() }
+}
+
+#[cfg(not(unix))]
+fn current_uid() -> u32 {
+    0
+}
+
+/// FNV-1a, 64 bit: a hash that every version of every binary computes the
+/// same way (std's hasher may change between Rust releases, and an old
+/// client must find a new coordinator's socket).
+fn fnv1a64(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_home_keeps_socket_inside() {
+        let home = Home::new("/tmp/h", None);
+        assert_eq!(
+            home.socket_path(),
+            PathBuf::from("/tmp/h/coordinator/coordinator.sock")
+        );
+    }
+
+    #[test]
+    fn deep_home_moves_socket_to_runtime_dir() {
+        let deep = format!("/tmp/{}", "d".repeat(120));
+        let home = Home::new(&deep, Some(PathBuf::from("/run/user/1000")));
+        let sock = home.socket_path();
+        assert!(sock.starts_with("/run/user/1000/fbuild"), "{sock:?}");
+        assert!(sock.as_os_str().len() <= MAX_SOCKET_PATH);
+        let other = Home::new(format!("{deep}x"), Some(PathBuf::from("/run/user/1000")));
+        assert_ne!(sock, other.socket_path());
+    }
+
+    #[test]
+    fn fnv_is_stable() {
+        assert_eq!(fnv1a64(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(fnv1a64(b"a"), 0xaf63_dc4c_8601_ec8c);
+    }
+}

@@ -1,0 +1,15 @@
+//! What every fbuild binary shares: the coordinator wire protocol, the layout
+//! of `FBUILD_HOME`, settings read from the environment (one seam), named
+//! timeouts and the version of this build. Synchronous and small: the shim
+//! links it and must start fast.
+
+pub mod home;
+pub mod info;
+pub mod install_status;
+pub mod protocol;
+pub mod settings;
+pub mod time;
+pub mod version;
+
+pub use home::Home;
+pub use settings::Settings;

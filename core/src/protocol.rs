@@ -1,0 +1,191 @@
+//! The coordinator wire protocol: all of it, in one file.
+//!
+//! **Transport.** A local socket (a Unix socket file, see
+//! [`Home::socket_path`](crate::Home::socket_path); a named pipe on Windows).
+//! One request per connection:
+//!
+//! 1. the client writes one line: a [`ClientFrame`] as JSON, then `\n`;
+//! 2. the coordinator answers with lines of [`ServerFrame`]: first
+//!    `welcome` (its own [`Hello`]), then any number of `event`s (progress,
+//!    heartbeats: at least one per [`HEARTBEAT_INTERVAL`] while work is in
+//!    flight), then exactly one `reply`, then it closes the connection.
+//!
+//! Sending hello and request together costs one round trip on the warm path.
+//!
+//! **Limits.** A line is at most [`MAX_FRAME_BYTES`]. Invalid JSON, an
+//! oversized line, or no complete line within the coordinator's request read
+//! timeout gets a `reply` of kind [`ErrorKind::Malformed`] where possible and
+//! closes that connection only.
+//!
+//! **Versions.** Every frame pair carries both sides' [`Hello`]. The newer
+//! binary wins: a client whose version is newer than the coordinator's asks
+//! it to shut down and starts its own; an older client uses a newer
+//! coordinator as long as the coordinator still accepts its `protocol`
+//! (otherwise it gets [`ErrorKind::Incompatible`] and falls back). Because
+//! only the newer side ever evicts, two versions never ping-pong. Requests a
+//! coordinator does not know are answered with [`ErrorKind::Unsupported`],
+//! not by closing, so new request kinds degrade cleanly.
+//!
+//! [`HEARTBEAT_INTERVAL`]: crate::time::HEARTBEAT_INTERVAL
+
+use serde::{Deserialize, Serialize};
+
+use crate::install_status::InstallStatus;
+
+/// Protocol revision this build speaks.
+pub const PROTOCOL: u32 = 1;
+/// Oldest client protocol this build's coordinator still serves.
+pub const MIN_CLIENT_PROTOCOL: u32 = 1;
+/// Longest line either side accepts, newline excluded.
+pub const MAX_FRAME_BYTES: usize = 1024 * 1024;
+
+/// Who is talking: sent by both sides.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hello {
+    /// fbuild version of the binary (e.g. `0.1.0`).
+    pub version: String,
+    /// Protocol revision ([`PROTOCOL`] of that binary).
+    pub protocol: u32,
+    /// Process id of the sender.
+    pub pid: u32,
+}
+
+/// The one line a client sends.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ClientFrame {
+    pub hello: Hello,
+    pub request: Request,
+}
+
+/// What a client asks for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Request {
+    /// Liveness check; answered with [`Reply::Pong`] without any other work.
+    Ping,
+    /// The coordinator's state; answered with [`Reply::Status`].
+    Status,
+    /// Stop accepting, finish in-flight requests (bounded), exit. Answered
+    /// with [`Reply::ShuttingDown`] before the coordinator goes.
+    Shutdown,
+    /// Diagnostic: keep a request in flight for `millis`, sending a
+    /// [`Event::Heartbeat`] every heartbeat interval when `heartbeat` is set
+    /// (silence otherwise). Lets tests and benchmarks exercise in-flight
+    /// work, idle exit and the client's silence budget. Answered with
+    /// [`Reply::Held`].
+    Hold { millis: u64, heartbeat: bool },
+    /// Any request type this coordinator does not know (a newer client's
+    /// `plan` or `install`, say). Answered with [`ErrorKind::Unsupported`].
+    #[serde(other)]
+    Unknown,
+}
+
+/// One line from the coordinator.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ServerFrame {
+    /// First line of every answer: the coordinator's own hello.
+    Welcome(Hello),
+    /// Progress while the request is in flight.
+    Event(Event),
+    /// The final answer; the connection closes after it.
+    Reply(Reply),
+}
+
+/// Progress on a request in flight.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// The request is still being worked on.
+    Heartbeat { elapsed_ms: u64 },
+    /// An install this request waits on moved on.
+    Install(InstallStatus),
+}
+
+/// The final answer to a request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Reply {
+    Pong,
+    Status(Status),
+    ShuttingDown,
+    Held,
+    Error { kind: ErrorKind, message: String },
+}
+
+/// Why a request failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The line was not a valid [`ClientFrame`] or was too long.
+    Malformed,
+    /// The client's protocol is older than the coordinator still serves.
+    Incompatible,
+    /// The request type is unknown to this coordinator.
+    Unsupported,
+    /// The coordinator is shutting down and takes no new work.
+    ShuttingDown,
+}
+
+/// The coordinator's state, as `fbuild daemon status --json` prints it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Status {
+    pub pid: u32,
+    pub version: String,
+    pub protocol: u32,
+    /// Start time, seconds since the Unix epoch.
+    pub started: u64,
+    pub uptime_secs: u64,
+    pub home: String,
+    pub socket: String,
+    /// Requests in flight, this one included.
+    pub active_requests: u64,
+    /// Seconds of idleness after which the coordinator exits.
+    pub idle_exit_secs: u64,
+    pub installs: Vec<InstallStatus>,
+}
+
+impl ServerFrame {
+    /// Serialises as one protocol line, newline included.
+    pub fn to_line(&self) -> Vec<u8> {
+        to_line(self)
+    }
+}
+
+impl ClientFrame {
+    /// Serialises as one protocol line, newline included.
+    pub fn to_line(&self) -> Vec<u8> {
+        to_line(self)
+    }
+}
+
+fn to_line<T: Serialize>(value: &T) -> Vec<u8> {
+    // Serialising these plain data types cannot fail.
+    let mut line = serde_json::to_vec(value).expect("protocol frames serialise");
+    line.push(b'\n');
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_request_type_parses_as_unknown() {
+        let line = r#"{"hello":{"version":"9.0.0","protocol":7,"pid":1},"request":{"type":"plan","tool":"cc"}}"#;
+        let frame: ClientFrame = serde_json::from_str(line).unwrap();
+        assert_eq!(frame.request, Request::Unknown);
+    }
+
+    #[test]
+    fn frames_are_single_lines() {
+        let frame = ServerFrame::Reply(Reply::Error {
+            kind: ErrorKind::Malformed,
+            message: "a\nb".into(),
+        });
+        let line = frame.to_line();
+        assert_eq!(line.iter().filter(|b| **b == b'\n').count(), 1);
+        let back: ServerFrame = serde_json::from_slice(&line).unwrap();
+        assert_eq!(back, frame);
+    }
+}

@@ -1,0 +1,117 @@
+//! Settings from the environment, read in one place (the seam tests use to
+//! run real code with a made-up environment). Names: DESIGN.md,
+//! "Files and environment".
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::home::Home;
+use crate::time::DEFAULT_IDLE;
+use crate::version::BUILD_VERSION;
+
+/// Internal: the coordinator's end of the readiness pipe (set by the client
+/// that spawns it, removed from the coordinator's environment at start).
+pub const READY_FD_VAR: &str = "FBUILD_READY_FD";
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub home: Home,
+    /// `FBUILD_IDLE_SECS`.
+    pub idle: Duration,
+    /// This build's version, or `FBUILD_VERSION_OVERRIDE` (tests only).
+    pub version: String,
+    /// `FBUILD_LOG`, a tracing filter.
+    pub log_filter: String,
+}
+
+/// A setting whose value cannot be used; says which and what to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingsError(pub String);
+
+impl std::fmt::Display for SettingsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for SettingsError {}
+
+impl Settings {
+    pub fn from_env() -> Result<Self, SettingsError> {
+        Self::from_vars(|k| std::env::var_os(k))
+    }
+
+    /// Builds settings from any variable lookup.
+    pub fn from_vars(get: impl Fn(&str) -> Option<OsString>) -> Result<Self, SettingsError> {
+        let nonempty = |k: &str| get(k).filter(|v| !v.is_empty());
+        let root = match nonempty("FBUILD_HOME") {
+            Some(h) => PathBuf::from(h),
+            None => match nonempty("HOME") {
+                Some(h) => PathBuf::from(h).join(".fbuild"),
+                None => {
+                    return Err(SettingsError(
+                        "neither FBUILD_HOME nor HOME is set: set FBUILD_HOME to a directory fbuild may use"
+                            .into(),
+                    ));
+                }
+            },
+        };
+        let runtime_dir = nonempty("XDG_RUNTIME_DIR").map(PathBuf::from);
+        let idle = match nonempty("FBUILD_IDLE_SECS") {
+            None => DEFAULT_IDLE,
+            Some(v) => parse_secs(&v).ok_or_else(|| {
+                SettingsError(format!(
+                    "FBUILD_IDLE_SECS={:?} is not a number of seconds (e.g. 600)",
+                    v.to_string_lossy()
+                ))
+            })?,
+        };
+        let version = nonempty("FBUILD_VERSION_OVERRIDE")
+            .map(|v| v.to_string_lossy().into_owned())
+            .unwrap_or_else(|| BUILD_VERSION.to_string());
+        let log_filter = nonempty("FBUILD_LOG")
+            .map(|v| v.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "warn".to_string());
+        Ok(Settings {
+            home: Home::new(root, runtime_dir),
+            idle,
+            version,
+            log_filter,
+        })
+    }
+}
+
+fn parse_secs(v: &OsString) -> Option<Duration> {
+    let secs: f64 = v.to_str()?.trim().parse().ok()?;
+    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn with(vars: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+        let map: HashMap<String, OsString> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), OsString::from(v)))
+            .collect();
+        Settings::from_vars(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_under_home() {
+        let s = with(&[("HOME", "/home/u")]).unwrap();
+        assert_eq!(s.home.root(), std::path::Path::new("/home/u/.fbuild"));
+        assert_eq!(s.idle, DEFAULT_IDLE);
+        assert_eq!(s.version, BUILD_VERSION);
+        assert_eq!(s.log_filter, "warn");
+    }
+
+    #[test]
+    fn bad_idle_names_the_value() {
+        let err = with(&[("FBUILD_HOME", "/x"), ("FBUILD_IDLE_SECS", "soon")]).unwrap_err();
+        assert!(err.0.contains("FBUILD_IDLE_SECS=\"soon\""), "{err}");
+    }
+}

@@ -1,0 +1,57 @@
+//! Every timeout and interval of the coordinator and its clients, each with
+//! the reason for its value. Change them here, nowhere else.
+
+use std::time::Duration;
+
+/// How long a client waits for a freshly spawned coordinator to say it is
+/// ready. A cold start takes a few milliseconds; the margin covers a loaded
+/// 2-core CI machine and a coordinator that first waits for an exiting
+/// predecessor's singleton lock (see [`SINGLETON_LOCK_WAIT`]).
+pub const SPAWN_READY_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// How long a client waits for the spawn lock held by another client that is
+/// starting the coordinator. Longer than [`SPAWN_READY_TIMEOUT`] so a waiter
+/// never gives up while the winner can still succeed.
+pub const SPAWN_LOCK_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// How long a starting coordinator waits for the singleton lock. Needed when
+/// it replaces an older coordinator that is still finishing its in-flight
+/// requests; bounded so a stuck predecessor cannot hang the start.
+pub const SINGLETON_LOCK_WAIT: Duration = Duration::from_secs(8);
+
+/// How long an old coordinator may take to finish in-flight requests after a
+/// shutdown request before it exits anyway.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// How long a client waits for a coordinator it asked to shut down to be gone
+/// before it ends the process itself.
+pub const SHUTDOWN_WAIT: Duration = Duration::from_secs(7);
+
+/// Connect timeout for the local socket. A healthy coordinator accepts in
+/// microseconds; a full backlog means it is wedged.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Default budget for "no byte at all" on a request. A live coordinator sends
+/// at least a heartbeat per [`HEARTBEAT_INTERVAL`] while it works, so silence
+/// this long means it is dead or wedged (then a ping on a fresh connection
+/// decides).
+pub const REQUEST_BUDGET: Duration = Duration::from_secs(10);
+
+/// How long the liveness ping after a silent request may take.
+pub const PING_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How long the coordinator waits for a client to send its one request line.
+/// A client that connects and stalls must not keep the coordinator alive.
+pub const REQUEST_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Interval of heartbeat events on a request that is in flight: every client
+/// blocked on work hears from the coordinator at least this often.
+pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Default idle time before the coordinator exits (`FBUILD_IDLE_SECS`).
+pub const DEFAULT_IDLE: Duration = Duration::from_secs(600);
+
+/// Bounds of the jittered backoff before the one retry after a transport
+/// failure: jitter spreads 64 clients that failed together.
+pub const RETRY_BACKOFF_MIN: Duration = Duration::from_millis(20);
+pub const RETRY_BACKOFF_MAX: Duration = Duration::from_millis(120);

@@ -1,0 +1,91 @@
+//! `fbuild daemon start|status|stop`: the coordinator seen from the command
+//! line.
+
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::Subcommand;
+use fbuild_client::{Client, ClientError};
+use fbuild_core::protocol::{Reply, Request, Status};
+
+#[derive(Subcommand)]
+pub enum DaemonAction {
+    /// Start the coordinator unless one runs; print its pid.
+    Start,
+    /// Show the running coordinator; exit 1 if none runs (never starts one).
+    Status {
+        /// Print the status as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop the running coordinator and wait until it is gone.
+    Stop,
+}
+
+pub fn run(action: DaemonAction) -> Result<ExitCode> {
+    let client = Client::from_env()?;
+    match action {
+        DaemonAction::Start => {
+            let hello = client.start().context("starting the coordinator")?;
+            println!("{}", hello.pid);
+            Ok(ExitCode::SUCCESS)
+        }
+        DaemonAction::Status { json } => status(&client, json),
+        DaemonAction::Stop => {
+            match client.stop().context("stopping the coordinator")? {
+                Some(pid) => println!("stopped coordinator (pid {pid})"),
+                None => println!("not running"),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn status(client: &Client, json: bool) -> Result<ExitCode> {
+    let served = match client.request_if_running(&Request::Status, &mut |_| {}) {
+        Err(ClientError::NotRunning) => {
+            if json {
+                println!("{}", serde_json::json!({ "running": false }));
+            } else {
+                println!("not running");
+            }
+            return Ok(ExitCode::FAILURE);
+        }
+        other => other.context("asking the coordinator for its status")?,
+    };
+    let status = match served.reply {
+        Reply::Status(status) => status,
+        Reply::Error { message, .. } => bail!("the coordinator refused: {message}"),
+        other => bail!("unexpected answer to status: {other:?}"),
+    };
+    if json {
+        let mut value = serde_json::to_value(&status)?;
+        value["running"] = serde_json::Value::Bool(true);
+        println!("{}", serde_json::to_string_pretty(&value)?);
+    } else {
+        print_status(&status);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_status(s: &Status) {
+    println!("coordinator running");
+    println!("  pid:       {}", s.pid);
+    println!("  version:   {} (protocol {})", s.version, s.protocol);
+    println!("  uptime:    {} s", s.uptime_secs);
+    println!("  home:      {}", s.home);
+    println!("  socket:    {}", s.socket);
+    println!(
+        "  requests:  {} in flight (this one included); exits after {} s idle",
+        s.active_requests, s.idle_exit_secs
+    );
+    if s.installs.is_empty() {
+        println!("  installs:  none");
+    }
+    for i in &s.installs {
+        println!(
+            "  install:   {} {} {:?} ({:?}) {}",
+            i.name, i.version, i.phase, i.role, i.message
+        );
+    }
+}

@@ -1,0 +1,56 @@
+//! `fbuild`, the driver: the user-facing command line. Each subcommand lives
+//! in its own module; this file only parses and dispatches.
+
+mod daemon_cmd;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "fbuild",
+    version,
+    about = "Toolchain drop-in for C/C++ and embedded builds"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Manage the coordinator (the per-user daemon that owns installs).
+    Daemon {
+        #[command(subcommand)]
+        action: daemon_cmd::DaemonAction,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let result = match cli.command {
+        Command::Daemon { action } => daemon_cmd::run(action),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("fbuild: error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Logs go to stderr, filtered by FBUILD_LOG (default warn); user-facing
+/// output goes to stdout.
+fn init_logging() {
+    let filter = std::env::var("FBUILD_LOG").unwrap_or_else(|_| "warn".into());
+    let filter = tracing_subscriber::EnvFilter::try_new(&filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}
