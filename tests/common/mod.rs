@@ -1,0 +1,146 @@
+//! Test harness: a private `FBUILD_HOME` per test, the real binaries, and
+//! cleanup of every coordinator the test started (found by its command line,
+//! which names the home).
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use fbuild_client::Client;
+use fbuild_core::Settings;
+
+pub const FBUILD: &str = env!("CARGO_BIN_EXE_fbuild");
+pub const COORDINATOR: &str = env!("CARGO_BIN_EXE_fbuild-coordinator");
+
+pub struct TestHome {
+    _dir: tempfile::TempDir,
+    home: PathBuf,
+}
+
+impl TestHome {
+    pub fn new() -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("fbuild-test-")
+            .tempdir()
+            .expect("temp dir");
+        let home = dir.path().join("home");
+        TestHome { _dir: dir, home }
+    }
+
+    /// A home whose coordinator dir is too deep for a Unix socket path.
+    pub fn deep() -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("fbuild-test-")
+            .tempdir()
+            .expect("temp dir");
+        let home = dir.path().join("d".repeat(60)).join("e".repeat(60));
+        TestHome { _dir: dir, home }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.home
+    }
+
+    /// `fbuild` with this home and a clean fbuild environment.
+    pub fn fbuild(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(FBUILD);
+        cmd.args(args)
+            .env("FBUILD_HOME", &self.home)
+            .env("FBUILD_IDLE_SECS", "120")
+            .env_remove("FBUILD_VERSION_OVERRIDE")
+            .env_remove("FBUILD_LOG");
+        cmd
+    }
+
+    /// Runs `fbuild args…` and returns its output.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.fbuild(args).output().expect("run fbuild")
+    }
+
+    /// `fbuild daemon start`, asserting success; returns the pid printed.
+    pub fn start(&self) -> u32 {
+        parse_pid(&self.run(&["daemon", "start"]))
+    }
+
+    /// `fbuild daemon status --json`, parsed (`running: false` when none).
+    pub fn status_json(&self) -> serde_json::Value {
+        let out = self.run(&["daemon", "status", "--json"]);
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!("status json: {e}: {}", String::from_utf8_lossy(&out.stdout))
+        })
+    }
+
+    /// A library client for this home using the freshly built coordinator.
+    pub fn client(&self) -> Client {
+        let home = self.home.clone();
+        let settings = Settings::from_vars(|k| match k {
+            "FBUILD_HOME" => Some(home.clone().into_os_string()),
+            "FBUILD_IDLE_SECS" => Some("120".into()),
+            _ => None,
+        })
+        .expect("settings");
+        Client::new(settings).with_coordinator_bin(COORDINATOR)
+    }
+
+    /// Live (non-zombie) coordinator processes serving this home.
+    pub fn coordinator_pids(&self) -> Vec<u32> {
+        let mut pids: Vec<u32> = std::fs::read_dir("/proc")
+            .expect("/proc")
+            .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+            .filter(|pid| fbuild_client::procs::serves_home(*pid, &self.home))
+            .filter(|pid| fbuild_client::procs::is_alive(*pid))
+            .collect();
+        pids.sort();
+        pids
+    }
+}
+
+impl Drop for TestHome {
+    fn drop(&mut self) {
+        for pid in self.coordinator_pids() {
+            kill(pid, libc::SIGKILL);
+            fbuild_client::procs::wait_gone(pid, Duration::from_secs(2));
+        }
+    }
+}
+
+pub fn parse_pid(out: &Output) -> u32 {
+    assert!(
+        out.status.success(),
+        "fbuild failed: {:?}\nstdout: {}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("not a pid: {:?}", String::from_utf8_lossy(&out.stdout)))
+}
+
+pub fn kill(pid: u32, signal: i32) {
+    // SAFETY: kill(2) on a pid this test started.
+    unsafe {
+        libc::kill(pid as libc::pid_t, signal);
+    }
+}
+
+pub fn alive(pid: u32) -> bool {
+    fbuild_client::procs::is_alive(pid)
+}
+
+/// Polls `cond` until true or `timeout`; returns whether it became true.
+pub fn wait_for(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if cond() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}

@@ -1,0 +1,136 @@
+//! How long a coordinator lives: idle exit, in-flight work keeping it up,
+//! SIGTERM, and what the client does when a coordinator goes silent.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use fbuild_client::ClientError;
+use fbuild_core::protocol::{Event, Reply, Request};
+
+#[test]
+fn exits_after_idle_secs() {
+    let home = TestHome::new();
+    let t0 = Instant::now();
+    let pid = parse_pid(
+        &home
+            .fbuild(&["daemon", "start"])
+            .env("FBUILD_IDLE_SECS", "1")
+            .output()
+            .unwrap(),
+    );
+    assert!(
+        wait_for(Duration::from_secs(10), || !alive(pid)),
+        "no idle exit"
+    );
+    let lived = t0.elapsed();
+    assert!(
+        lived >= Duration::from_secs(1),
+        "exited after only {lived:?}"
+    );
+    let coord = home.path().join("coordinator");
+    assert!(
+        !coord.join("coordinator.sock").exists(),
+        "socket left behind"
+    );
+    assert!(!coord.join("coordinator.json").exists(), "json left behind");
+}
+
+#[test]
+fn request_in_flight_keeps_it_alive_past_idle() {
+    let home = TestHome::new();
+    let pid = parse_pid(
+        &home
+            .fbuild(&["daemon", "start"])
+            .env("FBUILD_IDLE_SECS", "1")
+            .output()
+            .unwrap(),
+    );
+    let client = home.client();
+    let holder = std::thread::spawn(move || {
+        let mut beats = Vec::new();
+        let hold = Request::Hold {
+            millis: 3000,
+            heartbeat: true,
+        };
+        let served = client.request(&hold, &mut |e| {
+            if let Event::Heartbeat { .. } = e {
+                beats.push(Instant::now());
+            }
+        });
+        (served, beats)
+    });
+    std::thread::sleep(Duration::from_millis(2200));
+    assert!(alive(pid), "exited while a request was in flight");
+    let (served, beats) = holder.join().unwrap();
+    let served = served.expect("hold request");
+    assert_eq!(served.reply, Reply::Held);
+    assert_eq!(served.coordinator.pid, pid);
+    assert!(beats.len() >= 2, "heartbeats: {}", beats.len());
+    for gap in beats.windows(2).map(|w| w[1] - w[0]) {
+        assert!(gap <= Duration::from_millis(1500), "heartbeat gap {gap:?}");
+    }
+    // Once the request is done, idle exit happens.
+    assert!(wait_for(Duration::from_secs(10), || !alive(pid)));
+}
+
+#[test]
+fn sigterm_shuts_down_cleanly() {
+    let home = TestHome::new();
+    let pid = home.start();
+    kill(pid, libc::SIGTERM);
+    assert!(wait_for(Duration::from_secs(10), || !alive(pid)));
+    assert!(!home.path().join("coordinator/coordinator.sock").exists());
+    let out = home.run(&["daemon", "status"]);
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn stop_stops_and_status_does_not_start() {
+    let home = TestHome::new();
+    let out = home.run(&["daemon", "status"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "not running");
+    assert!(home.coordinator_pids().is_empty(), "status started one");
+
+    let pid = home.start();
+    let out = home.run(&["daemon", "stop"]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&pid.to_string()));
+    assert!(!alive(pid));
+    assert!(home.coordinator_pids().is_empty());
+}
+
+#[test]
+fn wedged_coordinator_is_replaced() {
+    let home = TestHome::new();
+    let wedged = home.start();
+    // A stopped process still has its socket: connects succeed, nothing
+    // ever answers.
+    kill(wedged, libc::SIGSTOP);
+    let client = home.client().with_budget(Duration::from_millis(500));
+    let served = client
+        .request(&Request::Status, &mut |_| {})
+        .expect("status after replacing the wedged coordinator");
+    assert_ne!(served.coordinator.pid, wedged);
+    assert!(!alive(wedged), "the wedged coordinator was left running");
+    assert_eq!(home.coordinator_pids(), vec![served.coordinator.pid]);
+}
+
+#[test]
+fn busy_coordinator_is_left_alone() {
+    let home = TestHome::new();
+    let pid = home.start();
+    let client = home.client().with_budget(Duration::from_millis(300));
+    let silent_hold = Request::Hold {
+        millis: 1500,
+        heartbeat: false,
+    };
+    match client.request(&silent_hold, &mut |_| {}) {
+        Err(ClientError::Busy(_)) => {}
+        other => panic!("expected Busy, got {other:?}"),
+    }
+    assert!(alive(pid));
+    assert_eq!(home.start(), pid);
+}

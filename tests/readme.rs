@@ -1,0 +1,26 @@
+//! The README's commands work as written: the demo runs end to end.
+
+use std::process::Command;
+
+#[test]
+fn demo_script_runs() {
+    let home = tempfile::tempdir().unwrap();
+    let out = Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/demo"))
+        .env("FBUILD_HOME", home.path().join("home"))
+        .output()
+        .expect("run scripts/demo");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "demo failed\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("not running"), "{stdout}");
+    assert!(stdout.contains("coordinator running"), "{stdout}");
+    assert!(stdout.contains("stopped coordinator"), "{stdout}");
+    // All 8 concurrent clients reported one pid.
+    assert!(
+        stdout.lines().any(|l| l.trim_start().starts_with("8 ")),
+        "{stdout}"
+    );
+}
