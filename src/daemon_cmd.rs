@@ -79,13 +79,26 @@ fn print_status(s: &Status) {
         "  requests:  {} in flight (this one included); exits after {} s idle",
         s.active_requests, s.idle_exit_secs
     );
+    match &s.zccache {
+        None => println!("  zccache:   not decided yet (nothing has asked for it)"),
+        Some(z) => {
+            let path = z.path.as_deref().unwrap_or("-");
+            println!(
+                "  zccache:   {} ({}), mode {}",
+                z.source,
+                path,
+                z.mode.as_str()
+            );
+            println!("             {}", z.reason);
+        }
+    }
     if s.installs.is_empty() {
         println!("  installs:  none");
     }
     for i in &s.installs {
-        println!(
-            "  install:   {} {} {:?} ({:?}) {}",
-            i.name, i.version, i.phase, i.role, i.message
-        );
+        println!("  install:   {}", crate::progress::describe(i));
+        if let Some(err) = &i.last_error {
+            println!("             last error: {err}");
+        }
     }
 }

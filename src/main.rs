@@ -2,6 +2,8 @@
 //! in its own module; this file only parses and dispatches.
 
 mod daemon_cmd;
+mod install_cmd;
+mod progress;
 
 use std::process::ExitCode;
 
@@ -25,6 +27,8 @@ enum Command {
         #[command(subcommand)]
         action: daemon_cmd::DaemonAction,
     },
+    /// Install (or check) a managed tool in the foreground: `zccache`.
+    Install(install_cmd::InstallArgs),
 }
 
 fn main() -> ExitCode {
@@ -32,6 +36,7 @@ fn main() -> ExitCode {
     init_logging();
     let result = match cli.command {
         Command::Daemon { action } => daemon_cmd::run(action),
+        Command::Install(args) => install_cmd::run(args),
     };
     match result {
         Ok(code) => code,

@@ -9,9 +9,14 @@
 mod activity;
 mod args;
 mod fds;
+pub mod install;
 mod logging;
+mod process;
+mod requests;
 mod server;
 mod singleton;
+mod state;
+pub mod zccache;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -24,8 +29,8 @@ use fbuild_core::protocol::{Hello, PROTOCOL};
 use fbuild_core::time::SINGLETON_LOCK_WAIT;
 
 use crate::fds::ReadyPipe;
-use crate::server::State;
 use crate::singleton::Singleton;
+use crate::state::State;
 
 /// Entry point of the `fbuild-coordinator` binary.
 pub fn main() -> ExitCode {

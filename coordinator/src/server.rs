@@ -2,78 +2,20 @@
 //! time), answer with welcome, events and one reply; stop on idle, on a
 //! shutdown request or on SIGTERM/SIGINT.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, Result};
-use fbuild_core::Settings;
-use fbuild_core::protocol::{
-    ClientFrame, ErrorKind, Event, Hello, MAX_FRAME_BYTES, MIN_CLIENT_PROTOCOL, Reply, Request,
-    ServerFrame, Status,
-};
-use fbuild_core::time::{HEARTBEAT_INTERVAL, REQUEST_READ_TIMEOUT, SHUTDOWN_GRACE};
+use fbuild_core::protocol::{ClientFrame, ErrorKind, MAX_FRAME_BYTES, Reply, ServerFrame};
+use fbuild_core::time::{REQUEST_READ_TIMEOUT, SHUTDOWN_GRACE};
 use interprocess::local_socket::tokio::{Listener, Stream, prelude::*};
 use interprocess::local_socket::{GenericFilePath, ListenerOptions};
 use interprocess::os::unix::local_socket::ListenerOptionsExt;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::sync::watch;
 
-use crate::activity::Activity;
-
-/// Everything a connection handler may look at.
-pub struct State {
-    hello: Hello,
-    home: String,
-    socket: PathBuf,
-    idle: Duration,
-    started: u64,
-    started_at: Instant,
-    activity: Arc<Activity>,
-    /// Set once (with the reason) when the coordinator starts to shut down.
-    shutdown: watch::Sender<Option<String>>,
-}
-
-impl State {
-    pub fn new(hello: Hello, settings: &Settings, started: u64, started_at: Instant) -> Self {
-        State {
-            hello,
-            home: settings.home.root().display().to_string(),
-            socket: settings.home.socket_path(),
-            idle: settings.idle,
-            started,
-            started_at,
-            activity: Arc::new(Activity::new()),
-            shutdown: watch::channel(None).0,
-        }
-    }
-
-    fn begin_shutdown(&self, reason: String) {
-        self.shutdown.send_if_modified(|r| {
-            if r.is_some() {
-                return false;
-            }
-            tracing::info!("shutting down: {reason}");
-            *r = Some(reason);
-            true
-        });
-    }
-
-    fn status(&self) -> Status {
-        Status {
-            pid: self.hello.pid,
-            version: self.hello.version.clone(),
-            protocol: self.hello.protocol,
-            started: self.started,
-            uptime_secs: self.started_at.elapsed().as_secs(),
-            home: self.home.clone(),
-            socket: self.socket.display().to_string(),
-            active_requests: self.activity.active(),
-            idle_exit_secs: self.idle.as_secs(),
-            installs: Vec::new(),
-        }
-    }
-}
+use crate::requests::dispatch;
+use crate::state::State;
 
 /// Binds the socket. The caller holds the singleton lock, so any socket file
 /// already at `path` belongs to a dead coordinator and is removed first.
@@ -133,6 +75,8 @@ pub async fn run(listener: Listener, state: Arc<State>) {
             SHUTDOWN_GRACE
         );
     }
+    let zccache = Arc::clone(&state.zccache);
+    let _ = tokio::task::spawn_blocking(move || zccache.stop_daemon()).await;
 }
 
 async fn watch_idle(state: Arc<State>) {
@@ -194,66 +138,6 @@ async fn handle(conn: Stream, state: &State) {
     send_reply(&mut send, reply).await;
 }
 
-async fn dispatch<W: AsyncWriteExt + Unpin>(
-    frame: ClientFrame,
-    state: &State,
-    send: &mut W,
-) -> Reply {
-    let client = &frame.hello;
-    if client.protocol < MIN_CLIENT_PROTOCOL {
-        return Reply::Error {
-            kind: ErrorKind::Incompatible,
-            message: format!(
-                "client {} speaks protocol {}, this coordinator ({}) needs {} or newer",
-                client.version, client.protocol, state.hello.version, MIN_CLIENT_PROTOCOL
-            ),
-        };
-    }
-    match frame.request {
-        Request::Ping => Reply::Pong,
-        Request::Status => Reply::Status(state.status()),
-        Request::Shutdown => {
-            state.begin_shutdown(format!(
-                "requested by pid {} (fbuild {})",
-                client.pid, client.version
-            ));
-            Reply::ShuttingDown
-        }
-        Request::Hold { millis, heartbeat } => {
-            hold(Duration::from_millis(millis), heartbeat, send).await;
-            Reply::Held
-        }
-        Request::Unknown => Reply::Error {
-            kind: ErrorKind::Unsupported,
-            message: format!(
-                "this coordinator ({}) does not know that request; client is {}",
-                state.hello.version, client.version
-            ),
-        },
-    }
-}
-
-/// Keeps a request in flight, with a heartbeat per interval if asked.
-async fn hold<W: AsyncWriteExt + Unpin>(total: Duration, heartbeat: bool, send: &mut W) {
-    let start = tokio::time::Instant::now();
-    let end = start + total;
-    loop {
-        let now = tokio::time::Instant::now();
-        if now >= end {
-            return;
-        }
-        if !heartbeat {
-            return tokio::time::sleep_until(end).await;
-        }
-        tokio::time::sleep_until(end.min(now + HEARTBEAT_INTERVAL)).await;
-        let elapsed_ms = start.elapsed().as_millis() as u64;
-        let beat = ServerFrame::Event(Event::Heartbeat { elapsed_ms });
-        if tokio::time::Instant::now() < end && send_frame(send, &beat).await.is_err() {
-            return;
-        }
-    }
-}
-
 fn malformed(message: String) -> Reply {
     Reply::Error {
         kind: ErrorKind::Malformed,
@@ -261,12 +145,12 @@ fn malformed(message: String) -> Reply {
     }
 }
 
-async fn send_reply<W: AsyncWriteExt + Unpin>(send: &mut W, reply: Reply) {
+pub(crate) async fn send_reply<W: AsyncWriteExt + Unpin>(send: &mut W, reply: Reply) {
     let _ = send_frame(send, &ServerFrame::Reply(reply)).await;
     let _ = send.shutdown().await;
 }
 
-async fn send_frame<W: AsyncWriteExt + Unpin>(
+pub(crate) async fn send_frame<W: AsyncWriteExt + Unpin>(
     send: &mut W,
     frame: &ServerFrame,
 ) -> std::io::Result<()> {

@@ -74,6 +74,21 @@ impl Home {
         self.coordinator_dir().join("coordinator.log")
     }
 
+    /// `tools/`: managed tools such as `zccache-<version>/`.
+    pub fn tools_dir(&self) -> PathBuf {
+        self.root.join("tools")
+    }
+
+    /// `tools/zccache-cache/`: the managed zccache's `ZCCACHE_CACHE_DIR`.
+    pub fn zccache_cache_dir(&self) -> PathBuf {
+        self.tools_dir().join("zccache-cache")
+    }
+
+    /// `locks/`: cross-process install locks.
+    pub fn locks_dir(&self) -> PathBuf {
+        self.root.join("locks")
+    }
+
     /// Where the coordinator listens. Pure: creates nothing.
     pub fn socket_path(&self) -> PathBuf {
         let direct = self.coordinator_dir().join(SOCKET_NAME);

@@ -31,6 +31,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::install_status::InstallStatus;
+use crate::settings::ZccacheMode;
 
 /// Protocol revision this build speaks.
 pub const PROTOCOL: u32 = 1;
@@ -74,6 +75,17 @@ pub enum Request {
     /// work, idle exit and the client's silence budget. Answered with
     /// [`Reply::Held`].
     Hold { millis: u64, heartbeat: bool },
+    /// Install (or verify) a package through the install gate. Streams
+    /// [`Event::Install`] at least once per heartbeat interval; answered
+    /// with [`Reply::Installed`] or [`ErrorKind::InstallFailed`]. A failure
+    /// remembered from a recent attempt is answered at once unless `retry`.
+    /// Packages: `zccache` (the managed zccache; its daemon is started too).
+    Install { package: String, retry: bool },
+    /// Decide which zccache compiles go through (per `FBUILD_ZCCACHE`),
+    /// installing the managed one and starting its daemon if needed.
+    /// Streams install events like `install`; answered with
+    /// [`Reply::Zccache`]. Never fails: "none" is an answer, with a reason.
+    ResolveZccache,
     /// Any request type this coordinator does not know (a newer client's
     /// `plan` or `install`, say). Answered with [`ErrorKind::Unsupported`].
     #[serde(other)]
@@ -110,7 +122,35 @@ pub enum Reply {
     Status(Status),
     ShuttingDown,
     Held,
-    Error { kind: ErrorKind, message: String },
+    Installed {
+        package: String,
+        version: String,
+        path: String,
+    },
+    Zccache(ZccacheChoice),
+    Error {
+        kind: ErrorKind,
+        message: String,
+    },
+}
+
+/// Which zccache compiles go through, and why (shown by `fbuild daemon
+/// status`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ZccacheChoice {
+    /// `FBUILD_ZCCACHE` as the coordinator read it.
+    pub mode: ZccacheMode,
+    /// `managed`, `ambient` or `none`.
+    pub source: String,
+    /// The zccache binary, when there is one.
+    pub path: Option<String>,
+    pub version: Option<String>,
+    /// Why this choice (and what failed before it).
+    pub reason: String,
+    /// `ZCCACHE_CACHE_DIR` the daemon runs with (and wrappers must use).
+    pub cache_dir: Option<String>,
+    /// The daemon's socket, from `zccache status --json`.
+    pub endpoint: Option<String>,
 }
 
 /// Why a request failed.
@@ -125,6 +165,10 @@ pub enum ErrorKind {
     Unsupported,
     /// The coordinator is shutting down and takes no new work.
     ShuttingDown,
+    /// An install failed; the message says why (and what to do).
+    InstallFailed,
+    /// No package of that name.
+    UnknownPackage,
 }
 
 /// The coordinator's state, as `fbuild daemon status --json` prints it.
@@ -143,6 +187,8 @@ pub struct Status {
     /// Seconds of idleness after which the coordinator exits.
     pub idle_exit_secs: u64,
     pub installs: Vec<InstallStatus>,
+    /// The zccache decision, once something asked for it.
+    pub zccache: Option<ZccacheChoice>,
 }
 
 impl ServerFrame {

@@ -6,7 +6,10 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
+
 use crate::home::Home;
+use crate::install_status::InstallPhase;
 use crate::time::DEFAULT_IDLE;
 use crate::version::BUILD_VERSION;
 
@@ -23,6 +26,42 @@ pub struct Settings {
     pub version: String,
     /// `FBUILD_LOG`, a tracing filter.
     pub log_filter: String,
+    /// `FBUILD_ZCCACHE`: which zccache to use.
+    pub zccache_mode: ZccacheMode,
+    /// `FBUILD_ZCCACHE_VERSION`; `None`: the pinned version.
+    pub zccache_version: Option<String>,
+    /// `FBUILD_ZCCACHE_URL`; `None`: the release URL of the version.
+    pub zccache_url: Option<String>,
+    /// `FBUILD_TEST_INSTALL_PAUSE=<phase>:<millis>`: tests only. Every
+    /// install pauses this long on entering that phase, so a test can kill
+    /// the installer at a named checkpoint.
+    pub install_pause: Option<(InstallPhase, Duration)>,
+}
+
+/// `FBUILD_ZCCACHE` (DESIGN.md): where the zccache in front of compiles
+/// comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ZccacheMode {
+    /// Managed, else one on PATH, else none.
+    Auto,
+    /// Only the managed install.
+    Managed,
+    /// Only a zccache found on PATH.
+    Ambient,
+    /// No cache.
+    Off,
+}
+
+impl ZccacheMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ZccacheMode::Auto => "auto",
+            ZccacheMode::Managed => "managed",
+            ZccacheMode::Ambient => "ambient",
+            ZccacheMode::Off => "off",
+        }
+    }
 }
 
 /// A setting whose value cannot be used; says which and what to do.
@@ -73,13 +112,36 @@ impl Settings {
         let log_filter = nonempty("FBUILD_LOG")
             .map(|v| v.to_string_lossy().into_owned())
             .unwrap_or_else(|| "warn".to_string());
+        let text = |k: &str| nonempty(k).map(|v| v.to_string_lossy().into_owned());
+        let zccache_mode = match text("FBUILD_ZCCACHE").as_deref() {
+            None | Some("auto") => ZccacheMode::Auto,
+            Some("managed") => ZccacheMode::Managed,
+            Some("ambient") => ZccacheMode::Ambient,
+            Some("off") => ZccacheMode::Off,
+            Some(other) => {
+                return Err(SettingsError(format!(
+                    "FBUILD_ZCCACHE={other:?} is not one of auto, managed, ambient, off"
+                )));
+            }
+        };
+        let install_pause = text("FBUILD_TEST_INSTALL_PAUSE").and_then(|v| parse_pause(&v));
         Ok(Settings {
             home: Home::new(root, runtime_dir),
             idle,
             version,
             log_filter,
+            zccache_mode,
+            zccache_version: text("FBUILD_ZCCACHE_VERSION"),
+            zccache_url: text("FBUILD_ZCCACHE_URL"),
+            install_pause,
         })
     }
+}
+
+fn parse_pause(v: &str) -> Option<(InstallPhase, Duration)> {
+    let (phase, millis) = v.split_once(':')?;
+    let phase = serde_json::from_value(serde_json::Value::String(phase.into())).ok()?;
+    Some((phase, Duration::from_millis(millis.parse().ok()?)))
 }
 
 fn parse_secs(v: &OsString) -> Option<Duration> {
@@ -107,6 +169,23 @@ mod tests {
         assert_eq!(s.idle, DEFAULT_IDLE);
         assert_eq!(s.version, BUILD_VERSION);
         assert_eq!(s.log_filter, "warn");
+    }
+
+    #[test]
+    fn zccache_mode_and_pause() {
+        let s = with(&[("FBUILD_HOME", "/x"), ("FBUILD_ZCCACHE", "off")]).unwrap();
+        assert_eq!(s.zccache_mode, ZccacheMode::Off);
+        let err = with(&[("FBUILD_HOME", "/x"), ("FBUILD_ZCCACHE", "maybe")]).unwrap_err();
+        assert!(err.0.contains("\"maybe\""), "{err}");
+        let s = with(&[
+            ("FBUILD_HOME", "/x"),
+            ("FBUILD_TEST_INSTALL_PAUSE", "extracting:500"),
+        ])
+        .unwrap();
+        assert_eq!(
+            s.install_pause,
+            Some((InstallPhase::Extracting, Duration::from_millis(500)))
+        );
     }
 
     #[test]

@@ -55,3 +55,40 @@ pub const DEFAULT_IDLE: Duration = Duration::from_secs(600);
 /// failure: jitter spreads 64 clients that failed together.
 pub const RETRY_BACKOFF_MIN: Duration = Duration::from_millis(20);
 pub const RETRY_BACKOFF_MAX: Duration = Duration::from_millis(120);
+
+/// Connect timeout for downloads. A reachable mirror answers in well under
+/// a second; an unreachable one must not hold up a build's fallback long.
+pub const DOWNLOAD_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Longest silence while receiving a download's response or body.
+pub const DOWNLOAD_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Limit for receiving a whole download body. ureq bounds phases, not
+/// single reads, so this is the bound on a stalled transfer: generous
+/// enough for a 40 MB toolchain on a slow link.
+pub const DOWNLOAD_BODY_TIMEOUT: Duration = Duration::from_secs(20 * 60);
+
+/// Pause before the one retry of a transient network failure.
+pub const DOWNLOAD_RETRY_BACKOFF: Duration = Duration::from_secs(1);
+
+/// How long a failed install is remembered: requests in this window get the
+/// failure at once instead of each hitting the network again (a thousand
+/// compiles must not each retry a dead mirror).
+pub const FAILURE_MEMORY: Duration = Duration::from_secs(60);
+
+/// How long a waiter waits for another process's install lock.
+pub const INSTALL_LOCK_WAIT: Duration = Duration::from_secs(15 * 60);
+
+/// Limit for a health check (`zccache --version`, a toolchain probe).
+pub const HEALTH_CHECK_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// A verified install is re-checked after this long even if its files look
+/// unchanged (a changed size or mtime triggers a re-check at once).
+pub const HEALTH_RECHECK: Duration = Duration::from_secs(300);
+
+/// How long a resolved zccache choice (binary + answering daemon) is reused
+/// before the daemon is asked again.
+pub const ZCCACHE_RECHECK: Duration = Duration::from_secs(10);
+
+/// Limit for one `zccache start|stop|status` call.
+pub const ZCCACHE_COMMAND_TIMEOUT: Duration = Duration::from_secs(15);

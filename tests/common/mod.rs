@@ -50,7 +50,11 @@ impl TestHome {
             .env("FBUILD_HOME", &self.home)
             .env("FBUILD_IDLE_SECS", "120")
             .env_remove("FBUILD_VERSION_OVERRIDE")
-            .env_remove("FBUILD_LOG");
+            .env_remove("FBUILD_LOG")
+            .env_remove("FBUILD_ZCCACHE")
+            .env_remove("FBUILD_ZCCACHE_URL")
+            .env_remove("FBUILD_ZCCACHE_VERSION")
+            .env_remove("FBUILD_TEST_INSTALL_PAUSE");
         cmd
     }
 
@@ -62,6 +66,13 @@ impl TestHome {
     /// `fbuild daemon start`, asserting success; returns the pid printed.
     pub fn start(&self) -> u32 {
         parse_pid(&self.run(&["daemon", "start"]))
+    }
+
+    /// `fbuild daemon start` with extra environment for the coordinator.
+    pub fn start_with(&self, env: &[(&str, &str)]) -> u32 {
+        let mut cmd = self.fbuild(&["daemon", "start"]);
+        cmd.envs(env.iter().copied());
+        parse_pid(&cmd.output().expect("run fbuild"))
     }
 
     /// `fbuild daemon status --json`, parsed (`running: false` when none).
@@ -99,7 +110,8 @@ impl TestHome {
 
 impl Drop for TestHome {
     fn drop(&mut self) {
-        for pid in self.coordinator_pids() {
+        let pids = self.coordinator_pids();
+        for pid in pids.into_iter().chain(zccache_daemon_pids(&self.home)) {
             kill(pid, libc::SIGKILL);
             fbuild_client::procs::wait_gone(pid, Duration::from_secs(2));
         }
@@ -143,4 +155,65 @@ pub fn wait_for(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
         }
         std::thread::sleep(Duration::from_millis(10));
     }
+}
+
+pub mod http;
+
+/// The zccache release mirror built from the wheel (scripts/mirror-zccache),
+/// shared by all tests of this build.
+pub fn zccache_mirror() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("zccache-mirror");
+    let out = Command::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/scripts/mirror-zccache"
+    ))
+    .arg(&dir)
+    .output()
+    .expect("run scripts/mirror-zccache");
+    assert!(
+        out.status.success(),
+        "mirror-zccache failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    dir
+}
+
+pub const ZCCACHE_VERSION: &str = "1.15.8";
+
+pub fn zccache_asset() -> String {
+    let arch = if cfg!(target_arch = "aarch64") {
+        "aarch64"
+    } else {
+        "x86_64"
+    };
+    format!("zccache-v{ZCCACHE_VERSION}-{arch}-unknown-linux-musl.tar.gz")
+}
+
+/// Staging or broken dirs left in `tools/`.
+pub fn leftovers(home: &Path) -> Vec<String> {
+    std::fs::read_dir(home.join("tools"))
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.contains(".staging-") || n.contains(".broken-"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Live zccache daemons whose cache is under `home`.
+pub fn zccache_daemon_pids(home: &Path) -> Vec<u32> {
+    let home = home.to_string_lossy().into_owned();
+    std::fs::read_dir("/proc")
+        .expect("/proc")
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .filter(|pid: &u32| {
+            let Ok(raw) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+                return false;
+            };
+            let cmd = String::from_utf8_lossy(&raw);
+            cmd.contains("--endpoint") && cmd.contains(&home)
+        })
+        .filter(|pid| fbuild_client::procs::is_alive(*pid))
+        .collect()
 }

@@ -1,0 +1,171 @@
+//! Downloads over http(s) (ureq, proxies from the usual env vars) and
+//! `file://`, with connect/read timeouts, sha256 computed while streaming,
+//! and errors classified as transient (worth one retry) or not.
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use fbuild_core::time::{DOWNLOAD_BODY_TIMEOUT, DOWNLOAD_CONNECT_TIMEOUT, DOWNLOAD_READ_TIMEOUT};
+use sha2::{Digest, Sha256};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FetchError {
+    pub transient: bool,
+    pub message: String,
+}
+
+impl FetchError {
+    fn transient(message: String) -> Self {
+        FetchError {
+            transient: true,
+            message,
+        }
+    }
+
+    fn permanent(message: String) -> Self {
+        FetchError {
+            transient: false,
+            message,
+        }
+    }
+}
+
+/// A finished download: its size and sha256 (lowercase hex).
+#[derive(Debug, Clone)]
+pub struct Downloaded {
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+/// Streams `url` into `dest`, calling `progress(done, total)` per chunk.
+pub fn download(
+    url: &str,
+    dest: &Path,
+    progress: &mut dyn FnMut(u64, Option<u64>),
+) -> Result<Downloaded, FetchError> {
+    let (mut reader, total) = open(url)?;
+    let mut out = File::create(dest)
+        .map_err(|e| FetchError::permanent(format!("creating {}: {e}", dest.display())))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut done = 0u64;
+    progress(0, total);
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                return Err(FetchError::transient(format!(
+                    "reading {url} after {done} bytes: {e}"
+                )));
+            }
+        };
+        hasher.update(&buf[..n]);
+        out.write_all(&buf[..n])
+            .map_err(|e| FetchError::permanent(format!("writing {}: {e}", dest.display())))?;
+        done += n as u64;
+        progress(done, total);
+    }
+    if let Some(total) = total.filter(|t| *t != done) {
+        return Err(FetchError::transient(format!(
+            "{url} was cut short: got {done} of {total} bytes"
+        )));
+    }
+    out.sync_all()
+        .map_err(|e| FetchError::permanent(format!("writing {}: {e}", dest.display())))?;
+    Ok(Downloaded {
+        bytes: done,
+        sha256: hex(&hasher.finalize()),
+    })
+}
+
+/// Fetches a small text file (at most `limit` bytes).
+pub fn fetch_text(url: &str, limit: u64) -> Result<String, FetchError> {
+    let (reader, _) = open(url)?;
+    let mut text = String::new();
+    reader
+        .take(limit)
+        .read_to_string(&mut text)
+        .map_err(|e| FetchError::transient(format!("reading {url}: {e}")))?;
+    Ok(text)
+}
+
+fn open(url: &str) -> Result<(Box<dyn Read + Send>, Option<u64>), FetchError> {
+    if let Some(path) = url.strip_prefix("file://") {
+        let path = PathBuf::from(path);
+        let file = File::open(&path).map_err(|e| {
+            FetchError::permanent(format!("opening {} (from {url}): {e}", path.display()))
+        })?;
+        let len = file.metadata().ok().map(|m| m.len());
+        return Ok((Box::new(file), len));
+    }
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err(FetchError::permanent(format!(
+            "unsupported URL {url:?}: use https://, http:// or file://"
+        )));
+    }
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_connect(Some(DOWNLOAD_CONNECT_TIMEOUT))
+        .timeout_recv_response(Some(DOWNLOAD_READ_TIMEOUT))
+        .timeout_recv_body(Some(DOWNLOAD_BODY_TIMEOUT))
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let response = agent
+        .get(url)
+        .call()
+        .map_err(|e| FetchError::transient(format!("requesting {url}: {e}")))?;
+    let status = response.status().as_u16();
+    if status != 200 {
+        let msg = format!("{url} answered HTTP {status}");
+        // Server trouble and rate limits may pass; a 404 will not.
+        return Err(if status >= 500 || status == 408 || status == 429 {
+            FetchError::transient(msg)
+        } else {
+            FetchError::permanent(msg)
+        });
+    }
+    let total = response
+        .headers()
+        .get("content-length")
+        .and_then(|v| v.to_str().ok()?.parse().ok());
+    let reader = response.into_body().into_reader();
+    Ok((Box::new(reader), total))
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Finds `file_name`'s hash in a `SHA256SUMS` text (`<hex>  [./|*]name`).
+pub fn find_checksum(sums: &str, file_name: &str) -> Option<String> {
+    sums.lines().find_map(|line| {
+        let mut parts = line.split_whitespace();
+        let hash = parts.next()?;
+        let name = parts.next()?;
+        let name = name.trim_start_matches('*').trim_start_matches("./");
+        (name == file_name && hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit()))
+            .then(|| hash.to_ascii_lowercase())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checksum_lines_with_and_without_dot_slash() {
+        let h = "a".repeat(64);
+        let sums = format!("{h}  ./zccache-v1-x.tar.gz\n{}  other\n", "b".repeat(64));
+        assert_eq!(find_checksum(&sums, "zccache-v1-x.tar.gz"), Some(h.clone()));
+        let sums = format!("{h}  zccache-v1-x.tar.gz\n");
+        assert_eq!(find_checksum(&sums, "zccache-v1-x.tar.gz"), Some(h));
+        assert_eq!(find_checksum(&sums, "zccache-v2-x.tar.gz"), None);
+        assert_eq!(
+            find_checksum("xyz  zccache-v1-x.tar.gz", "zccache-v1-x.tar.gz"),
+            None
+        );
+    }
+}

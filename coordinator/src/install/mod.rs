@@ -1,0 +1,208 @@
+//! The install gate: one engine for zccache and platform toolchains.
+//!
+//! * In-process single flight: one task per package key; every other
+//!   request subscribes to that task's progress (a watch channel).
+//! * Cross-process: the task takes the package's OS file lock before any
+//!   network I/O and re-checks after it (see `run` and `transaction`).
+//! * Failures are remembered for FAILURE_MEMORY: requests in that window
+//!   get the failure at once (unless they ask to retry).
+//! * A verified install is remembered with its main executable's size and
+//!   mtime: a changed file is re-checked (and reinstalled) at the next
+//!   request; an unchanged one is re-checked after HEALTH_RECHECK.
+
+mod extract;
+pub mod fetch;
+mod progress;
+mod run;
+mod spec;
+mod transaction;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Instant, SystemTime};
+
+use fbuild_core::install_status::{InstallPhase, InstallRole, InstallStatus};
+use fbuild_core::time::{FAILURE_MEMORY, HEALTH_RECHECK};
+use tokio::sync::watch;
+
+pub use progress::{TaskState, follow};
+pub use spec::{Checksum, HealthCheck, PackageSpec};
+
+#[derive(Default)]
+pub struct Installer {
+    inner: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    running: HashMap<String, watch::Sender<TaskState>>,
+    /// Latest status of finished installs, for `daemon status`.
+    last: BTreeMap<String, InstallStatus>,
+    failures: HashMap<String, (Instant, String)>,
+    verified: HashMap<String, Verified>,
+}
+
+struct Verified {
+    at: Instant,
+    fingerprint: Option<(u64, SystemTime)>,
+    path: PathBuf,
+}
+
+impl Installer {
+    pub fn new() -> Arc<Self> {
+        Arc::new(Installer::default())
+    }
+
+    /// Starts or joins the install of `spec`; follow the receiver (see
+    /// [`follow`]) for progress and the outcome. Needs a tokio runtime.
+    pub fn ensure(
+        self: &Arc<Self>,
+        spec: PackageSpec,
+        retry_failed: bool,
+    ) -> watch::Receiver<TaskState> {
+        let key = spec.key();
+        let mut inner = self.lock();
+        if let Some(task) = inner.running.get(&key) {
+            return task.subscribe();
+        }
+        if !retry_failed
+            && let Some((at, why)) = inner.failures.get(&key)
+            && at.elapsed() < FAILURE_MEMORY
+        {
+            let why = format!("{why} (remembered from {}s ago)", at.elapsed().as_secs());
+            return finished(&spec, InstallPhase::Failed, Err(why));
+        }
+        if let Some(v) = inner.verified.get(&key)
+            && v.at.elapsed() < HEALTH_RECHECK
+            && v.fingerprint.is_some()
+            && v.fingerprint == fingerprint(&spec)
+        {
+            return finished(&spec, InstallPhase::Installed, Ok(v.path.clone()));
+        }
+        let (tx, rx) = watch::channel(TaskState {
+            status: status(&spec, InstallPhase::WaitingForLock, String::new()),
+            outcome: None,
+        });
+        inner.running.insert(key, tx.clone());
+        drop(inner);
+        let this = Arc::clone(self);
+        tokio::task::spawn_blocking(move || {
+            let progress = progress::Progress::new(tx.clone(), spec.pause);
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                run::run(&spec, &progress)
+            }))
+            .unwrap_or_else(|_| Err("the install panicked; see coordinator.log".into()));
+            this.finish(&spec, &tx, outcome);
+        });
+        rx
+    }
+
+    /// Every install this process knows of: running ones, then finished.
+    pub fn snapshot(&self) -> Vec<InstallStatus> {
+        let inner = self.lock();
+        let mut out: Vec<InstallStatus> = inner
+            .running
+            .values()
+            .map(|tx| tx.borrow().status.clone())
+            .collect();
+        out.extend(
+            inner
+                .last
+                .iter()
+                .filter(|(k, _)| !inner.running.contains_key(*k))
+                .map(|(_, s)| s.clone()),
+        );
+        out
+    }
+
+    /// Forgets that `spec` was verified (its binary misbehaved elsewhere).
+    pub fn distrust(&self, spec: &PackageSpec) {
+        self.lock().verified.remove(&spec.key());
+    }
+
+    fn finish(
+        &self,
+        spec: &PackageSpec,
+        tx: &watch::Sender<TaskState>,
+        outcome: Result<PathBuf, String>,
+    ) {
+        let key = spec.key();
+        let mut inner = self.lock();
+        let mut last = tx.borrow().status.clone();
+        match &outcome {
+            Ok(path) => {
+                inner.failures.remove(&key);
+                inner.verified.insert(
+                    key.clone(),
+                    Verified {
+                        at: Instant::now(),
+                        fingerprint: fingerprint(spec),
+                        path: path.clone(),
+                    },
+                );
+                last.phase = InstallPhase::Installed;
+            }
+            Err(why) => {
+                tracing::warn!("install of {key} failed: {why}");
+                inner
+                    .failures
+                    .insert(key.clone(), (Instant::now(), why.clone()));
+                inner.verified.remove(&key);
+                last.phase = InstallPhase::Failed;
+                last.message = why.clone();
+                last.last_error = Some(why.clone());
+            }
+        }
+        inner.last.insert(key.clone(), last.clone());
+        inner.running.remove(&key);
+        drop(inner);
+        tx.send_modify(|s| {
+            s.status = last;
+            s.outcome = Some(outcome);
+        });
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn status(spec: &PackageSpec, phase: InstallPhase, message: String) -> InstallStatus {
+    InstallStatus {
+        name: spec.name.clone(),
+        version: spec.version.clone(),
+        phase,
+        role: InstallRole::Installer,
+        bytes_done: 0,
+        bytes_total: None,
+        message,
+        last_error: None,
+    }
+}
+
+/// A receiver that already holds an outcome.
+fn finished(
+    spec: &PackageSpec,
+    phase: InstallPhase,
+    outcome: Result<PathBuf, String>,
+) -> watch::Receiver<TaskState> {
+    let mut s = status(spec, phase, String::new());
+    match &outcome {
+        Ok(path) => s.message = format!("installed at {}", path.display()),
+        Err(why) => {
+            s.message = why.clone();
+            s.last_error = Some(why.clone());
+        }
+    }
+    watch::channel(TaskState {
+        status: s,
+        outcome: Some(outcome),
+    })
+    .1
+}
+
+fn fingerprint(spec: &PackageSpec) -> Option<(u64, SystemTime)> {
+    let meta = std::fs::metadata(spec.main_executable()?).ok()?;
+    Some((meta.len(), meta.modified().ok()?))
+}

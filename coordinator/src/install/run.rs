@@ -1,0 +1,158 @@
+//! One install, start to finish, in phase order (DESIGN.md, "Install
+//! gate"). Blocking code: runs on a blocking thread.
+
+use std::path::{Path, PathBuf};
+
+use fbuild_core::install_status::{InstallPhase as Phase, InstallRole as Role};
+use fbuild_core::time::{DOWNLOAD_RETRY_BACKOFF, INSTALL_LOCK_WAIT};
+
+use super::extract::extract_tar_gz;
+use super::fetch::{self, FetchError};
+use super::progress::Progress;
+use super::spec::{Checksum, PackageSpec};
+use super::transaction::{PackageLock, Staging, move_aside, sweep};
+
+/// Installs `spec` (or finds it installed by someone else) and returns the
+/// final directory.
+pub fn run(spec: &PackageSpec, p: &Progress) -> Result<PathBuf, String> {
+    p.phase(Phase::WaitingForLock, "waiting for the install lock");
+    let mut waited = false;
+    let _lock = PackageLock::acquire(&spec.lock_file, INSTALL_LOCK_WAIT, &mut || {
+        waited = true;
+        p.role(Role::Waiter, "another process is installing it; waiting")
+    })?;
+    sweep(&spec.dest);
+    if spec.dest.exists() {
+        p.phase(Phase::Checking, "checking the existing install");
+        match check(spec, &spec.dest) {
+            Ok(()) => {
+                p.phase(
+                    Phase::Installed,
+                    format!("installed at {}", spec.dest.display()),
+                );
+                return Ok(spec.dest.clone());
+            }
+            Err(why) => {
+                tracing::warn!("{} is broken ({why}); reinstalling", spec.dest.display());
+                move_aside(&spec.dest)?;
+            }
+        }
+    }
+    if waited {
+        p.role(
+            Role::Installer,
+            "the other installer did not finish; installing",
+        );
+    }
+    install_fresh(spec, p)
+}
+
+fn install_fresh(spec: &PackageSpec, p: &Progress) -> Result<PathBuf, String> {
+    let staging = Staging::create(&spec.dest)?;
+    p.phase(
+        Phase::Downloading,
+        format!("downloading {}", spec.archive_url),
+    );
+    let expected = with_retry(p, || expected_sha256(spec))?;
+    let archive = staging.path().join("archive.tar.gz");
+    let got = with_retry(p, || {
+        fetch::download(&spec.archive_url, &archive, &mut |done, total| {
+            p.bytes(done, total)
+        })
+    })?;
+
+    p.phase(Phase::Verifying, "verifying the sha256");
+    if got.sha256 != expected {
+        return Err(format!(
+            "checksum mismatch for {}: expected sha256 {expected}, got {} ({} bytes); \
+             the download or the mirror is corrupt",
+            spec.archive_url, got.sha256, got.bytes
+        ));
+    }
+
+    p.phase(Phase::Extracting, "unpacking");
+    let tree = staging.path().join("tree");
+    std::fs::create_dir(&tree).map_err(|e| format!("creating {}: {e}", tree.display()))?;
+    extract_tar_gz(&archive, &tree)?;
+    let _ = std::fs::remove_file(&archive);
+    let root = match &spec.top_dir {
+        Some(top) => tree.join(top),
+        None => tree,
+    };
+    if !root.is_dir() {
+        return Err(format!(
+            "{} has no folder {}",
+            spec.archive_url,
+            spec.top_dir.as_deref().unwrap_or(".")
+        ));
+    }
+    make_executable(&root, &spec.executables)?;
+
+    p.phase(Phase::Checking, "checking the new install");
+    check(spec, &root).map_err(|e| format!("the new install does not work: {e}"))?;
+    staging.commit(&root, &spec.dest)?;
+    p.phase(
+        Phase::Installed,
+        format!("installed at {}", spec.dest.display()),
+    );
+    Ok(spec.dest.clone())
+}
+
+/// Executables present, then the package's own health check.
+fn check(spec: &PackageSpec, root: &Path) -> Result<(), String> {
+    for exe in &spec.executables {
+        if !root.join(exe).is_file() {
+            return Err(format!("{} is missing", root.join(exe).display()));
+        }
+    }
+    (spec.health)(root)
+}
+
+fn expected_sha256(spec: &PackageSpec) -> Result<String, FetchError> {
+    match &spec.checksum {
+        Checksum::Sha256(hash) => Ok(hash.to_ascii_lowercase()),
+        Checksum::SumsFile { url, file_name } => {
+            let sums = fetch::fetch_text(url, 1024 * 1024)?;
+            fetch::find_checksum(&sums, file_name).ok_or_else(|| FetchError {
+                transient: false,
+                message: format!(
+                    "{url} has no sha256 for {file_name}; refusing to install an unverified archive"
+                ),
+            })
+        }
+    }
+}
+
+/// Runs `f`; a transient failure gets one retry after a backoff.
+fn with_retry<T>(p: &Progress, mut f: impl FnMut() -> Result<T, FetchError>) -> Result<T, String> {
+    match f() {
+        Ok(v) => Ok(v),
+        Err(e) if e.transient => {
+            tracing::warn!("{}; retrying once", e.message);
+            p.message(format!("{}; retrying", e.message));
+            std::thread::sleep(DOWNLOAD_RETRY_BACKOFF);
+            f().map_err(|e| e.message)
+        }
+        Err(e) => Err(e.message),
+    }
+}
+
+#[cfg(unix)]
+fn make_executable(root: &Path, executables: &[String]) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt;
+    for exe in executables {
+        let path = root.join(exe);
+        let meta =
+            std::fs::metadata(&path).map_err(|e| format!("the archive has no {exe}: {e}"))?;
+        let mut perms = meta.permissions();
+        perms.set_mode(perms.mode() | 0o755);
+        std::fs::set_permissions(&path, perms)
+            .map_err(|e| format!("making {} executable: {e}", path.display()))?;
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn make_executable(_root: &Path, _executables: &[String]) -> Result<(), String> {
+    Ok(())
+}

@@ -1,0 +1,64 @@
+//! What to install: one package, described as data.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use fbuild_core::install_status::InstallPhase;
+
+/// Checks an unpacked package (in staging, or installed). `Err` says why it
+/// is unusable.
+pub type HealthCheck = Arc<dyn Fn(&Path) -> Result<(), String> + Send + Sync>;
+
+/// Where the expected sha256 of the archive comes from.
+#[derive(Debug, Clone)]
+pub enum Checksum {
+    /// Known in advance (a package spec pins it).
+    Sha256(String),
+    /// A `SHA256SUMS` file: lines `<hex>  [./]<file name>`.
+    SumsFile { url: String, file_name: String },
+}
+
+#[derive(Clone)]
+pub struct PackageSpec {
+    pub name: String,
+    pub version: String,
+    pub archive_url: String,
+    pub checksum: Checksum,
+    /// The folder inside the archive that becomes the package root; `None`:
+    /// the archive root is the package root.
+    pub top_dir: Option<String>,
+    /// Files (relative to the package root) that must exist and be
+    /// executable.
+    pub executables: Vec<String>,
+    pub health: HealthCheck,
+    /// The final directory, e.g. `FBUILD_HOME/tools/zccache-1.15.8`.
+    pub dest: PathBuf,
+    /// The cross-process lock file, e.g. `FBUILD_HOME/locks/zccache-1.15.8.lock`.
+    pub lock_file: PathBuf,
+    /// Tests only: pause on entering this phase (see Settings::install_pause).
+    pub pause: Option<(InstallPhase, Duration)>,
+}
+
+impl PackageSpec {
+    /// One key per package and version: the single-flight and lock unit.
+    pub fn key(&self) -> String {
+        format!("{}-{}", self.name, self.version)
+    }
+
+    /// The file whose size and mtime tell whether an install changed.
+    pub fn main_executable(&self) -> Option<PathBuf> {
+        self.executables.first().map(|e| self.dest.join(e))
+    }
+}
+
+impl std::fmt::Debug for PackageSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PackageSpec")
+            .field("name", &self.name)
+            .field("version", &self.version)
+            .field("archive_url", &self.archive_url)
+            .field("dest", &self.dest)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,172 @@
+//! The install transaction: the cross-process package lock, the staging
+//! directory (removed on every early return, kept only by one atomic
+//! rename), and the sweep of what dead installers left.
+//!
+//! Staleness rules, in order:
+//! 1. The package lock (`FBUILD_HOME/locks/<name>-<version>.lock`) is an OS
+//!    lock: it dies with its owner, so a killed installer never blocks.
+//! 2. Staging dirs are `.<name>-<version>.staging-<pid>-<nanos>` beside the
+//!    final dir. Whoever holds the package lock may delete every staging
+//!    dir of that package: a live installer would hold the lock itself.
+//! 3. The final dir appears only by `rename(2)` of a complete, checked
+//!    tree: it is either absent or whole. A broken one is renamed aside
+//!    (`.<name>-<version>.broken-…`) before it is removed, so no reader sees
+//!    it half-deleted.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use fslock::LockFile;
+
+pub struct PackageLock(#[allow(dead_code)] LockFile);
+
+impl PackageLock {
+    /// Takes the lock; `on_contended` runs once if another process holds it
+    /// (this process then waits for that installer). Gives up after `wait`.
+    pub fn acquire(
+        path: &Path,
+        wait: Duration,
+        on_contended: &mut dyn FnMut(),
+    ) -> Result<Self, String> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+        }
+        let what = |e: fslock::Error| format!("locking {}: {e}", path.display());
+        let mut lock = LockFile::open(path).map_err(what)?;
+        if lock.try_lock_with_pid().map_err(what)? {
+            return Ok(PackageLock(lock));
+        }
+        on_contended();
+        let deadline = Instant::now() + wait;
+        loop {
+            std::thread::sleep(Duration::from_millis(50));
+            if lock.try_lock_with_pid().map_err(what)? {
+                return Ok(PackageLock(lock));
+            }
+            if Instant::now() >= deadline {
+                return Err(format!(
+                    "another process held {} for {wait:?}; is an install stuck?",
+                    path.display()
+                ));
+            }
+        }
+    }
+}
+
+/// A staging directory beside `dest`; removed on drop unless committed.
+pub struct Staging {
+    dir: PathBuf,
+}
+
+impl Staging {
+    pub fn create(dest: &Path) -> Result<Self, String> {
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        let dir = sibling(dest, &format!("staging-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+        Ok(Staging { dir })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Makes `tree` (inside the staging dir) the final `dest` with one
+    /// rename; the rest of the staging dir is removed on drop.
+    pub fn commit(self, tree: &Path, dest: &Path) -> Result<(), String> {
+        std::fs::rename(tree, dest)
+            .map_err(|e| format!("moving {} to {}: {e}", tree.display(), dest.display()))
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if let Err(e) = std::fs::remove_dir_all(&self.dir)
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            tracing::warn!("could not remove {}: {e}", self.dir.display());
+        }
+    }
+}
+
+/// Removes staging and broken dirs of `dest`'s package. Call with the
+/// package lock held. Returns how many were removed.
+pub fn sweep(dest: &Path) -> usize {
+    let (Some(parent), Some(name)) = (dest.parent(), dest.file_name()) else {
+        return 0;
+    };
+    let prefix = format!(".{}.", name.to_string_lossy());
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let file_name = file_name.to_string_lossy();
+        let leftover = file_name
+            .strip_prefix(&prefix)
+            .is_some_and(|rest| rest.starts_with("staging-") || rest.starts_with("broken-"));
+        if leftover && std::fs::remove_dir_all(entry.path()).is_ok() {
+            tracing::info!(
+                "removed {} left by an earlier install",
+                entry.path().display()
+            );
+            removed += 1;
+        }
+    }
+    removed
+}
+
+/// Moves a broken install out of the way, then deletes it.
+pub fn move_aside(dest: &Path) -> Result<(), String> {
+    let aside = sibling(dest, &format!("broken-{}", std::process::id()));
+    std::fs::rename(dest, &aside)
+        .map_err(|e| format!("moving the broken {} aside: {e}", dest.display()))?;
+    let _ = std::fs::remove_dir_all(&aside);
+    Ok(())
+}
+
+/// `.<dest name>.<suffix>` in `dest`'s parent.
+fn sibling(dest: &Path, suffix: &str) -> PathBuf {
+    let name = dest
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    dest.with_file_name(format!(".{name}.{suffix}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn staging_is_removed_unless_committed_and_sweep_finds_leftovers() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("pkg-1.0");
+        let staged = Staging::create(&dest).unwrap();
+        let path = staged.path().to_path_buf();
+        assert!(
+            path.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with(".pkg-1.0.staging-")
+        );
+        drop(staged);
+        assert!(!path.exists());
+
+        let staged = Staging::create(&dest).unwrap();
+        std::fs::create_dir(staged.path().join("tree")).unwrap();
+        let tree = staged.path().join("tree");
+        staged.commit(&tree, &dest).unwrap();
+        assert!(dest.is_dir());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+
+        // A "dead installer's" staging dir is swept; other packages' are not.
+        std::fs::create_dir(dir.path().join(".pkg-1.0.staging-1-2")).unwrap();
+        std::fs::create_dir(dir.path().join(".other-1.0.staging-1-2")).unwrap();
+        assert_eq!(sweep(&dest), 1);
+        assert!(dir.path().join(".other-1.0.staging-1-2").exists());
+    }
+}

@@ -1,0 +1,100 @@
+//! Running short helper commands (health checks, `zccache status`) with a
+//! time limit, and finding processes by command line.
+
+use std::io::Read;
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// Runs `cmd` with stdin closed and output captured; kills it after
+/// `timeout`.
+pub fn output_with_timeout(cmd: &mut Command, timeout: Duration) -> Result<Output, String> {
+    let program = cmd.get_program().to_string_lossy().into_owned();
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("running {program}: {e}"))?;
+    // Drain both pipes on threads so a chatty child cannot block on a full
+    // pipe while we wait for it. Hazard: a daemon the child starts may
+    // inherit the pipes and keep them open for its whole life, so after the
+    // child exits we wait for the readers only briefly.
+    let out_reader = drain(child.stdout.take().expect("piped stdout"));
+    let err_reader = drain(child.stderr.take().expect("piped stderr"));
+    let status = wait_with_timeout(&mut child, &program, timeout)?;
+    let collect = |rx: std::sync::mpsc::Receiver<Vec<u8>>| {
+        rx.recv_timeout(Duration::from_millis(500))
+            .unwrap_or_default()
+    };
+    Ok(Output {
+        status,
+        stdout: collect(out_reader),
+        stderr: collect(err_reader),
+    })
+}
+
+/// Runs `cmd` with stdio on /dev/null (a daemon it starts must not inherit
+/// pipes of ours); kills it after `timeout`. Err unless it exits 0.
+pub fn run_quiet(cmd: &mut Command, timeout: Duration) -> Result<(), String> {
+    let program = cmd.get_program().to_string_lossy().into_owned();
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("running {program}: {e}"))?;
+    match wait_with_timeout(&mut child, &program, timeout)? {
+        status if status.success() => Ok(()),
+        status => Err(format!("{program} exited with {status}")),
+    }
+}
+
+fn wait_with_timeout(
+    child: &mut Child,
+    program: &str,
+    timeout: Duration,
+) -> Result<ExitStatus, String> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return Ok(status),
+            Ok(None) if Instant::now() >= deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("{program} did not finish within {timeout:?}"));
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(5)),
+            Err(e) => return Err(format!("waiting for {program}: {e}")),
+        }
+    }
+}
+
+fn drain(mut pipe: impl Read + Send + 'static) -> std::sync::mpsc::Receiver<Vec<u8>> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = pipe.read_to_end(&mut buf);
+        let _ = tx.send(buf);
+    });
+    rx
+}
+
+/// Pids of live processes whose command line contains every one of
+/// `needles` (Linux: /proc; elsewhere none are found).
+pub fn pids_with_args(needles: &[&str]) -> Vec<u32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            let Ok(raw) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+                return false;
+            };
+            let args: Vec<String> = raw
+                .split(|b| *b == 0)
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect();
+            needles.iter().all(|n| args.iter().any(|a| a.contains(n)))
+        })
+        .collect()
+}

@@ -1,0 +1,102 @@
+//! Install progress for people: an indicatif bar when stderr is a terminal,
+//! plain `fbuild:` lines otherwise (one per change of phase or message, and
+//! at most one per second for bytes).
+
+use std::io::IsTerminal;
+use std::time::{Duration, Instant};
+
+use fbuild_core::install_status::{InstallPhase, InstallRole, InstallStatus};
+use indicatif::{ProgressBar, ProgressStyle};
+
+pub struct InstallProgress {
+    bar: Option<ProgressBar>,
+    last: Option<(InstallPhase, InstallRole, String)>,
+    last_print: Option<Instant>,
+}
+
+impl InstallProgress {
+    pub fn new() -> Self {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = ProgressBar::new(0);
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{msg:40} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {eta}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+            );
+            bar.enable_steady_tick(Duration::from_millis(200));
+            bar
+        });
+        InstallProgress {
+            bar,
+            last: None,
+            last_print: None,
+        }
+    }
+
+    pub fn update(&mut self, s: &InstallStatus) {
+        if let Some(bar) = &self.bar {
+            bar.set_message(format!("{} {}: {}", s.name, s.version, phase_word(s.phase)));
+            if let Some(total) = s.bytes_total {
+                bar.set_length(total);
+            }
+            bar.set_position(s.bytes_done);
+            return;
+        }
+        let key = (s.phase, s.role, s.message.clone());
+        let changed = self.last.as_ref() != Some(&key);
+        let bytes_due = s.phase == InstallPhase::Downloading
+            && self
+                .last_print
+                .is_none_or(|t| t.elapsed() >= Duration::from_secs(1));
+        if changed || bytes_due {
+            eprintln!("fbuild: {}", describe(s));
+            self.last = Some(key);
+            self.last_print = Some(Instant::now());
+        }
+    }
+
+    pub fn finish(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// One line: `zccache 1.15.8: downloading 3.1/27.5 MB (11%) — message`.
+pub fn describe(s: &InstallStatus) -> String {
+    let mut line = format!("{} {}: {}", s.name, s.version, phase_word(s.phase));
+    if s.role == InstallRole::Waiter && s.phase == InstallPhase::WaitingForLock {
+        line.push_str(" (another process is installing it)");
+    }
+    if s.phase == InstallPhase::Downloading {
+        let mb = |b: u64| b as f64 / 1e6;
+        match s.bytes_total {
+            Some(t) if t > 0 => line.push_str(&format!(
+                " {:.1}/{:.1} MB ({}%)",
+                mb(s.bytes_done),
+                mb(t),
+                s.bytes_done * 100 / t
+            )),
+            _ => line.push_str(&format!(" {:.1} MB", mb(s.bytes_done))),
+        }
+    }
+    if !s.message.is_empty() {
+        line.push_str(" - ");
+        line.push_str(&s.message);
+    }
+    line
+}
+
+fn phase_word(p: InstallPhase) -> &'static str {
+    match p {
+        InstallPhase::WaitingForLock => "waiting for lock",
+        InstallPhase::Downloading => "downloading",
+        InstallPhase::Verifying => "verifying",
+        InstallPhase::Extracting => "extracting",
+        InstallPhase::Checking => "checking",
+        InstallPhase::Installed => "installed",
+        InstallPhase::Failed => "failed",
+    }
+}
