@@ -18,6 +18,13 @@ fn demo_script_runs() {
     assert!(stdout.contains("not running"), "{stdout}");
     assert!(stdout.contains("coordinator running"), "{stdout}");
     assert!(stdout.contains("stopped coordinator"), "{stdout}");
+    assert!(stdout.contains("zccache:   managed"), "{stdout}");
+    assert!(
+        home.path()
+            .join("home/tools/zccache-1.15.8/zccache")
+            .is_file(),
+        "{stdout}"
+    );
     // All 8 concurrent clients reported one pid.
     assert!(
         stdout.lines().any(|l| l.trim_start().starts_with("8 ")),

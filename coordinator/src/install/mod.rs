@@ -81,7 +81,11 @@ impl Installer {
             return finished(&spec, InstallPhase::Installed, Ok(v.path.clone()));
         }
         let (tx, rx) = watch::channel(TaskState {
-            status: status(&spec, InstallPhase::WaitingForLock, String::new()),
+            status: status(
+                &spec,
+                InstallPhase::WaitingForLock,
+                "waiting for the install lock".into(),
+            ),
             outcome: None,
         });
         inner.running.insert(key, tx.clone());
