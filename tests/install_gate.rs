@@ -402,6 +402,28 @@ fn managed_daemon_runs_with_controlled_env_and_cache_under_home() {
             .starts_with(&cache_dir.display().to_string())
     );
 
+    // A daemon that died is restarted, with the same controlled env, by
+    // the next request that needs it.
+    kill(pids[0], libc::SIGKILL);
+    assert!(wait_for(Duration::from_secs(5), || !alive(pids[0])));
+    let out = home
+        .fbuild(&["install", "zccache"])
+        .env("FBUILD_ZCCACHE_URL", server.url())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let restarted = zccache_daemon_pids(home.path());
+    assert_eq!(restarted.len(), 1, "{restarted:?}");
+    assert_ne!(restarted[0], pids[0]);
+    let environ =
+        String::from_utf8_lossy(&std::fs::read(format!("/proc/{}/environ", restarted[0])).unwrap())
+            .into_owned();
+    assert!(environ.contains("ZCCACHE_MAX_PARALLEL_COMPILES=0"));
+
     // Stopping the coordinator stops the daemon it owns.
     assert!(home.run(&["daemon", "stop"]).status.success());
     assert!(wait_for(Duration::from_secs(10), || zccache_daemon_pids(
