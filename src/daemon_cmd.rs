@@ -96,7 +96,7 @@ fn print_status(s: &Status) {
         println!("  installs:  none");
     }
     for i in &s.installs {
-        println!("  install:   {}", crate::progress::describe(i));
+        println!("  install:   {}", i.summary());
         if let Some(err) = &i.last_error {
             println!("             last error: {err}");
         }

@@ -4,6 +4,7 @@
 mod daemon_cmd;
 mod install_cmd;
 mod progress;
+mod shims_cmd;
 
 use std::process::ExitCode;
 
@@ -29,6 +30,8 @@ enum Command {
     },
     /// Install (or check) a managed tool in the foreground: `zccache`.
     Install(install_cmd::InstallArgs),
+    /// Create or refresh the cc/c++/ar/ld shims; print their directory.
+    Shims(shims_cmd::ShimsArgs),
 }
 
 fn main() -> ExitCode {
@@ -37,6 +40,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Daemon { action } => daemon_cmd::run(action),
         Command::Install(args) => install_cmd::run(args),
+        Command::Shims(args) => shims_cmd::run(args),
     };
     match result {
         Ok(code) => code,

@@ -37,7 +37,7 @@ impl InstallProgress {
 
     pub fn update(&mut self, s: &InstallStatus) {
         if let Some(bar) = &self.bar {
-            bar.set_message(format!("{} {}: {}", s.name, s.version, phase_word(s.phase)));
+            bar.set_message(format!("{} {}: {}", s.name, s.version, s.phase.word()));
             if let Some(total) = s.bytes_total {
                 bar.set_length(total);
             }
@@ -51,7 +51,7 @@ impl InstallProgress {
                 .last_print
                 .is_none_or(|t| t.elapsed() >= Duration::from_secs(1));
         if changed || bytes_due {
-            eprintln!("fbuild: {}", describe(s));
+            eprintln!("fbuild: {}", s.summary());
             self.last = Some(key);
             self.last_print = Some(Instant::now());
         }
@@ -61,42 +61,5 @@ impl InstallProgress {
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }
-    }
-}
-
-/// One line: `zccache 1.15.8: downloading 3.1/27.5 MB (11%) — message`.
-pub fn describe(s: &InstallStatus) -> String {
-    let mut line = format!("{} {}: {}", s.name, s.version, phase_word(s.phase));
-    if s.role == InstallRole::Waiter && s.phase == InstallPhase::WaitingForLock {
-        line.push_str(" (another process is installing it)");
-    }
-    if s.phase == InstallPhase::Downloading {
-        let mb = |b: u64| b as f64 / 1e6;
-        match s.bytes_total {
-            Some(t) if t > 0 => line.push_str(&format!(
-                " {:.1}/{:.1} MB ({}%)",
-                mb(s.bytes_done),
-                mb(t),
-                s.bytes_done * 100 / t
-            )),
-            _ => line.push_str(&format!(" {:.1} MB", mb(s.bytes_done))),
-        }
-    }
-    if !s.message.is_empty() {
-        line.push_str(" - ");
-        line.push_str(&s.message);
-    }
-    line
-}
-
-fn phase_word(p: InstallPhase) -> &'static str {
-    match p {
-        InstallPhase::WaitingForLock => "waiting for lock",
-        InstallPhase::Downloading => "downloading",
-        InstallPhase::Verifying => "verifying",
-        InstallPhase::Extracting => "extracting",
-        InstallPhase::Checking => "checking",
-        InstallPhase::Installed => "installed",
-        InstallPhase::Failed => "failed",
     }
 }

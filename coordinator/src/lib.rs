@@ -11,6 +11,7 @@ mod args;
 mod fds;
 pub mod install;
 mod logging;
+mod plan;
 mod process;
 mod requests;
 mod server;

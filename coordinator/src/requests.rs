@@ -65,6 +65,11 @@ pub async fn dispatch<W: AsyncWriteExt + Unpin>(
                 async move { Reply::Zccache(state.zccache.resolve(&events, false).await) };
             with_events(resolve, rx, send).await
         }
+        Request::Plan(req) => {
+            let (events, rx) = mpsc::unbounded_channel();
+            let plan = async move { crate::plan::plan(state, req, &events).await };
+            with_events(plan, rx, send).await
+        }
         Request::Unknown => error(
             ErrorKind::Unsupported,
             format!(

@@ -12,6 +12,7 @@ use tokio::sync::watch;
 
 use crate::activity::Activity;
 use crate::install::Installer;
+use crate::plan::PlanMemory;
 use crate::zccache::ZccacheManager;
 
 pub struct State {
@@ -24,6 +25,7 @@ pub struct State {
     pub activity: Arc<Activity>,
     pub installer: Arc<Installer>,
     pub zccache: Arc<ZccacheManager>,
+    pub plans: PlanMemory,
     /// Set once (with the reason) when the coordinator starts to shut down.
     pub shutdown: watch::Sender<Option<String>>,
 }
@@ -43,6 +45,7 @@ impl State {
                 Arc::clone(&installer),
             )),
             installer,
+            plans: PlanMemory::default(),
             settings: settings.clone(),
             shutdown: watch::channel(None).0,
         }

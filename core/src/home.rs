@@ -84,6 +84,11 @@ impl Home {
         self.tools_dir().join("zccache-cache")
     }
 
+    /// `shims/`: cc, c++, ar, ld (links to the shim binary).
+    pub fn shims_dir(&self) -> PathBuf {
+        self.root.join("shims")
+    }
+
     /// `locks/`: cross-process install locks.
     pub fn locks_dir(&self) -> PathBuf {
         self.root.join("locks")

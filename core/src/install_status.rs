@@ -37,3 +37,45 @@ pub struct InstallStatus {
     pub message: String,
     pub last_error: Option<String>,
 }
+
+impl InstallPhase {
+    /// The phase in words, for people.
+    pub fn word(self) -> &'static str {
+        match self {
+            InstallPhase::WaitingForLock => "waiting for lock",
+            InstallPhase::Downloading => "downloading",
+            InstallPhase::Verifying => "verifying",
+            InstallPhase::Extracting => "extracting",
+            InstallPhase::Checking => "checking",
+            InstallPhase::Installed => "installed",
+            InstallPhase::Failed => "failed",
+        }
+    }
+}
+
+impl InstallStatus {
+    /// One line: `zccache 1.15.8: downloading 3.1/27.5 MB (11%) - message`.
+    pub fn summary(&self) -> String {
+        let mut line = format!("{} {}: {}", self.name, self.version, self.phase.word());
+        if self.role == InstallRole::Waiter && self.phase == InstallPhase::WaitingForLock {
+            line.push_str(" (another process is installing it)");
+        }
+        if self.phase == InstallPhase::Downloading {
+            let mb = |b: u64| b as f64 / 1e6;
+            match self.bytes_total {
+                Some(t) if t > 0 => line.push_str(&format!(
+                    " {:.1}/{:.1} MB ({}%)",
+                    mb(self.bytes_done),
+                    mb(t),
+                    self.bytes_done * 100 / t
+                )),
+                _ => line.push_str(&format!(" {:.1} MB", mb(self.bytes_done))),
+            }
+        }
+        if !self.message.is_empty() {
+            line.push_str(" - ");
+            line.push_str(&self.message);
+        }
+        line
+    }
+}

@@ -7,6 +7,7 @@ pub mod home;
 pub mod info;
 pub mod install_status;
 pub mod protocol;
+pub mod resolve;
 pub mod settings;
 pub mod time;
 pub mod version;

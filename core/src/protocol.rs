@@ -86,6 +86,10 @@ pub enum Request {
     /// Streams install events like `install`; answered with
     /// [`Reply::Zccache`]. Never fails: "none" is an answer, with a reason.
     ResolveZccache,
+    /// How to run a tool a shim stands for. Streams install events while
+    /// zccache is being installed; answered with [`Reply::Plan`], or
+    /// [`ErrorKind::NoTool`] when the real tool is not on the caller's PATH.
+    Plan(PlanRequest),
     /// Any request type this coordinator does not know (a newer client's
     /// `plan` or `install`, say). Answered with [`ErrorKind::Unsupported`].
     #[serde(other)]
@@ -128,10 +132,44 @@ pub enum Reply {
         path: String,
     },
     Zccache(ZccacheChoice),
+    Plan(Plan),
     Error {
         kind: ErrorKind,
         message: String,
     },
+}
+
+/// What a shim asks for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanRequest {
+    /// The name the shim was invoked as (`cc`, `c++`, `avr-gcc`, …).
+    pub tool: String,
+    /// `FBUILD_PLATFORM` (`native` when unset).
+    pub platform: String,
+    pub cwd: String,
+    /// The caller's PATH, searched for the real tool.
+    pub path: String,
+    /// The shim binary (skipped when searching PATH).
+    pub shim_exe: String,
+    /// The command carries `-MP`: the plan says how the compiler writes
+    /// phony targets, so the shim can add them itself.
+    pub wants_phony_style: bool,
+}
+
+/// How to run the tool.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    /// Absolute path of the real tool.
+    pub real: String,
+    /// zccache to run in front of it (`zccache <real> args…`), if any.
+    pub zccache: Option<String>,
+    /// Environment for the exec (zccache's cache dir and settings).
+    pub env: Vec<(String, String)>,
+    /// For `-MP`: whether this compiler separates phony targets with a
+    /// blank line (older GCC) or not (GCC 10 and later).
+    pub phony_blank_line: Option<bool>,
+    /// A warning to print, sent once per build window, not per compile.
+    pub warning: Option<String>,
 }
 
 /// Which zccache compiles go through, and why (shown by `fbuild daemon
@@ -169,6 +207,8 @@ pub enum ErrorKind {
     InstallFailed,
     /// No package of that name.
     UnknownPackage,
+    /// The real tool is not on the caller's PATH (or the platform is unknown).
+    NoTool,
 }
 
 /// The coordinator's state, as `fbuild daemon status --json` prints it.

@@ -32,6 +32,10 @@ pub struct Settings {
     pub zccache_version: Option<String>,
     /// `FBUILD_ZCCACHE_URL`; `None`: the release URL of the version.
     pub zccache_url: Option<String>,
+    /// `FBUILD_NOTICE_SECS`: interval of a blocked shim's notices.
+    pub notice_interval: Duration,
+    /// `FBUILD_PLATFORM` (`native` when unset).
+    pub platform: String,
     /// `FBUILD_TEST_INSTALL_PAUSE=<phase>:<millis>`: tests only. Every
     /// install pauses this long on entering that phase, so a test can kill
     /// the installer at a named checkpoint.
@@ -125,6 +129,15 @@ impl Settings {
             }
         };
         let install_pause = text("FBUILD_TEST_INSTALL_PAUSE").and_then(|v| parse_pause(&v));
+        let notice_interval = match nonempty("FBUILD_NOTICE_SECS") {
+            None => Duration::from_secs(5),
+            Some(v) => parse_secs(&v).filter(|d| !d.is_zero()).ok_or_else(|| {
+                SettingsError(format!(
+                    "FBUILD_NOTICE_SECS={:?} is not a positive number of seconds (e.g. 5)",
+                    v.to_string_lossy()
+                ))
+            })?,
+        };
         Ok(Settings {
             home: Home::new(root, runtime_dir),
             idle,
@@ -134,6 +147,8 @@ impl Settings {
             zccache_version: text("FBUILD_ZCCACHE_VERSION"),
             zccache_url: text("FBUILD_ZCCACHE_URL"),
             install_pause,
+            notice_interval,
+            platform: text("FBUILD_PLATFORM").unwrap_or_else(|| "native".into()),
         })
     }
 }

@@ -1,4 +1,7 @@
-//! Platform, board and framework definitions as data (DESIGN.md, "Platforms").
-//!
-//! Not built yet: `atmelavr` with the Arduino framework and `native` for the
-//! host land here. Nothing here pretends to work.
+//! Platform, board and framework definitions as data (DESIGN.md,
+//! "Platforms"). Today: which real tool each shim stands for on each
+//! platform. Boards and frameworks land here with `fbuild build`.
+
+mod tools;
+
+pub use tools::{KNOWN_PLATFORMS, ToolClass, classify, real_tool_name};

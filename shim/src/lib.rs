@@ -1,5 +1,65 @@
-//! The compiler shims `cc`, `c++`, `ar`, `ld` (DESIGN.md, "The pieces").
-//!
-//! Not built yet: this crate is reserved for the shim executable (classify the
-//! tool from argv[0], ask the coordinator for an exec plan through
-//! `fbuild-client`, exec it, fail open). Nothing here pretends to work.
+//! The compiler shims `cc`, `c++`, `ar`, `ld` (one binary, `fbuild-shim`,
+//! dispatching on the name it is invoked as). Like rustup's proxy: classify
+//! the tool, get a plan, exec it. Anything wrong in fbuild's own machinery
+//! falls back to the real tool: a build never breaks because of us.
+
+mod depfile;
+mod exec;
+mod fallback;
+mod plan;
+mod rewrites;
+
+use std::ffi::OsString;
+
+use fbuild_platforms::classify;
+
+/// Marker counting nested shim calls; see [`MAX_DEPTH`].
+const DEPTH_VAR: &str = "FBUILD_SHIM_DEPTH";
+/// More nested shim calls than this is a loop (a wrapper on PATH that calls
+/// back into the shims), reported instead of forking forever.
+const MAX_DEPTH: u32 = 8;
+
+/// Entry point of `fbuild-shim`.
+pub fn main() -> ! {
+    let mut argv = std::env::args_os();
+    let name = tool_name(&argv.next().unwrap_or_default());
+    let args: Vec<OsString> = argv.collect();
+    let Some(class) = classify(&name) else {
+        exec::die(
+            2,
+            &format!("fbuild-shim: invoked as {name:?}; run it as cc, c++, ar or ld (see `fbuild shims`)"),
+        );
+    };
+    let depth = nesting_depth(&name);
+    let prepared = rewrites::prepare(class, args);
+    let target = plan::obtain(&name, &prepared);
+    exec::run(target, prepared, (DEPTH_VAR, (depth + 1).to_string()))
+}
+
+/// The file name the shim was invoked as (`cc`, `avr-gcc`, …).
+fn tool_name(argv0: &std::ffi::OsStr) -> String {
+    let name = std::path::Path::new(argv0)
+        .file_name()
+        .unwrap_or(argv0)
+        .to_string_lossy()
+        .into_owned();
+    name.strip_suffix(".exe").map(str::to_string).unwrap_or(name)
+}
+
+fn nesting_depth(name: &str) -> u32 {
+    let depth: u32 = std::env::var(DEPTH_VAR)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    if depth >= MAX_DEPTH {
+        exec::die(
+            1,
+            &format!(
+                "fbuild: {name} went through fbuild's shims {depth} times in a row: something on \
+                 PATH ahead of the real {name} calls back into the shims (a wrapper script, or \
+                 the shim directory twice). Fix PATH or CC/CXX."
+            ),
+        );
+    }
+    depth
+}

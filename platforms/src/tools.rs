@@ -1,0 +1,93 @@
+//! Tool classes and the real tool behind each shim, per platform.
+
+/// What a shim stands for, from the name it was invoked as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ToolClass {
+    C,
+    Cxx,
+    Ar,
+    Ld,
+}
+
+/// Classifies a tool by its file name (DESIGN.md): names ending in
+/// `c++`/`g++`/`clang++` are C++ compilers, `cc`/`gcc`/`clang` C compilers,
+/// `ar` (so `gcc-ar`) archivers, `ld` linkers. So `avr-gcc`, `x86_64-linux-
+/// gnu-g++` or `clang` work as masquerade names too.
+pub fn classify(name: &str) -> Option<ToolClass> {
+    let name = name.strip_suffix(".exe").unwrap_or(name);
+    if ["c++", "g++", "clang++"].iter().any(|s| name.ends_with(s)) {
+        Some(ToolClass::Cxx)
+    } else if ["cc", "gcc", "clang"].iter().any(|s| name.ends_with(s)) {
+        Some(ToolClass::C)
+    } else if name.ends_with("ar") {
+        Some(ToolClass::Ar)
+    } else if name.ends_with("ld") {
+        Some(ToolClass::Ld)
+    } else {
+        None
+    }
+}
+
+/// Platforms the shims know (`FBUILD_PLATFORM`), with their tools for
+/// C, C++, archiver, linker. `None`: the name the shim was invoked as.
+const PLATFORM_TOOLS: &[(&str, [Option<&str>; 4])] = &[
+    ("native", [None, None, None, None]),
+    (
+        "atmelavr",
+        [Some("avr-gcc"), Some("avr-g++"), Some("avr-gcc-ar"), Some("avr-ld")],
+    ),
+];
+
+pub const KNOWN_PLATFORMS: &[&str] = &["native", "atmelavr"];
+
+/// The real tool's file name for a shim invoked as `invoked` on `platform`.
+pub fn real_tool_name(platform: &str, class: ToolClass, invoked: &str) -> Result<String, String> {
+    let Some((_, tools)) = PLATFORM_TOOLS.iter().find(|(p, _)| *p == platform) else {
+        return Err(format!(
+            "unknown FBUILD_PLATFORM={platform:?}; known: {}",
+            KNOWN_PLATFORMS.join(", ")
+        ));
+    };
+    let index = match class {
+        ToolClass::C => 0,
+        ToolClass::Cxx => 1,
+        ToolClass::Ar => 2,
+        ToolClass::Ld => 3,
+    };
+    Ok(tools[index].map(str::to_string).unwrap_or_else(|| invoked.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classes_by_name() {
+        for (name, class) in [
+            ("cc", ToolClass::C),
+            ("gcc", ToolClass::C),
+            ("avr-gcc", ToolClass::C),
+            ("clang", ToolClass::C),
+            ("c++", ToolClass::Cxx),
+            ("g++", ToolClass::Cxx),
+            ("clang++", ToolClass::Cxx),
+            ("ar", ToolClass::Ar),
+            ("avr-gcc-ar", ToolClass::Ar),
+            ("ld", ToolClass::Ld),
+        ] {
+            assert_eq!(classify(name), Some(class), "{name}");
+        }
+        assert_eq!(classify("fbuild-shim"), None);
+        assert_eq!(classify("make"), None);
+    }
+
+    #[test]
+    fn platforms_map_tools() {
+        assert_eq!(real_tool_name("native", ToolClass::C, "gcc").unwrap(), "gcc");
+        assert_eq!(real_tool_name("atmelavr", ToolClass::C, "cc").unwrap(), "avr-gcc");
+        assert_eq!(real_tool_name("atmelavr", ToolClass::Ar, "ar").unwrap(), "avr-gcc-ar");
+        assert_eq!(real_tool_name("atmelavr", ToolClass::Ld, "ld").unwrap(), "avr-ld");
+        let err = real_tool_name("esp32", ToolClass::C, "cc").unwrap_err();
+        assert!(err.contains("esp32") && err.contains("atmelavr"), "{err}");
+    }
+}

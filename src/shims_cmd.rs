@@ -1,0 +1,84 @@
+//! `fbuild shims [--env]`: creates or refreshes `FBUILD_HOME/shims/` (cc,
+//! c++, ar, ld as symlinks to `fbuild-shim`) and prints the directory, or
+//! `export` lines for a shell: `eval "$(fbuild shims --env)"`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use fbuild_core::Settings;
+
+const SHIM_BIN: &str = "fbuild-shim";
+
+/// Shim names and the variable each one is for.
+const SHIMS: &[(&str, &str)] = &[("cc", "CC"), ("c++", "CXX"), ("ar", "AR"), ("ld", "LD")];
+
+#[derive(Args)]
+pub struct ShimsArgs {
+    /// Print `export CC=… CXX=… AR=… LD=…` lines instead of the directory.
+    #[arg(long)]
+    env: bool,
+}
+
+pub fn run(args: ShimsArgs) -> Result<ExitCode> {
+    let settings = Settings::from_env()?;
+    let dir = settings.home.shims_dir();
+    let shim = locate_shim()?;
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    for (name, _) in SHIMS {
+        link(&shim, &dir.join(name))?;
+    }
+    if args.env {
+        for (name, var) in SHIMS {
+            println!("export {var}={}", shell_quote(&dir.join(name)));
+        }
+    } else {
+        println!("{}", dir.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn locate_shim() -> Result<PathBuf> {
+    let exe = std::env::current_exe().context("finding the fbuild executable")?;
+    let beside = exe.with_file_name(SHIM_BIN);
+    if beside.is_file() {
+        return Ok(beside);
+    }
+    match which::which(SHIM_BIN) {
+        Ok(found) => Ok(found),
+        Err(_) => bail!(
+            "cannot find {SHIM_BIN} next to {} or on PATH; reinstall fbuild",
+            exe.display()
+        ),
+    }
+}
+
+/// Points `at` to `shim`, replacing what is there in one rename.
+#[cfg(unix)]
+fn link(shim: &Path, at: &Path) -> Result<()> {
+    let tmp = at.with_file_name(format!(
+        ".{}.tmp-{}",
+        at.file_name().unwrap_or_default().to_string_lossy(),
+        std::process::id()
+    ));
+    let _ = std::fs::remove_file(&tmp);
+    std::os::unix::fs::symlink(shim, &tmp)
+        .with_context(|| format!("linking {} to {}", tmp.display(), shim.display()))?;
+    std::fs::rename(&tmp, at).with_context(|| format!("replacing {}", at.display()))
+}
+
+#[cfg(not(unix))]
+fn link(shim: &Path, at: &Path) -> Result<()> {
+    std::fs::copy(shim, at).with_context(|| format!("copying {} to {}", shim.display(), at.display()))?;
+    Ok(())
+}
+
+fn shell_quote(path: &Path) -> String {
+    let s = path.display().to_string();
+    if s.bytes().all(|b| b.is_ascii_alphanumeric() || b"/._-+".contains(&b)) {
+        s
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
