@@ -20,6 +20,7 @@ fn client(home: &std::path::Path) -> Client {
     let home = home.to_path_buf();
     let settings = Settings::from_vars(|k| match k {
         "FBUILD_HOME" => Some(home.clone().into_os_string()),
+        "FBUILD_ZCCACHE" => Some("off".into()),
         _ => None,
     })
     .expect("settings");
@@ -66,5 +67,25 @@ fn main() {
     status(&c);
     let warm: Vec<Duration> = (0..2000).map(|_| status(&c)).collect();
     summary("warm status round trip", warm);
+
+    // What a shim pays on every call: a plan for `cc` (zccache off here,
+    // so this is the coordinator's own work: PATH search and reply).
+    let plan = Request::Plan(fbuild_core::protocol::PlanRequest {
+        tool: "cc".into(),
+        platform: "native".into(),
+        cwd: "/tmp".into(),
+        path: std::env::var("PATH").unwrap_or_default(),
+        shim_exe: COORDINATOR.into(),
+        wants_phony_style: false,
+    });
+    let plans: Vec<Duration> = (0..2000)
+        .map(|_| {
+            let t = Instant::now();
+            let served = c.request(&plan, &mut |_| {}).expect("plan");
+            assert!(matches!(served.reply, Reply::Plan(_)), "{:?}", served.reply);
+            t.elapsed()
+        })
+        .collect();
+    summary("warm plan round trip (cc)", plans);
     c.stop().expect("stop");
 }

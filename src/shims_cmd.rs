@@ -70,13 +70,16 @@ fn link(shim: &Path, at: &Path) -> Result<()> {
 
 #[cfg(not(unix))]
 fn link(shim: &Path, at: &Path) -> Result<()> {
-    std::fs::copy(shim, at).with_context(|| format!("copying {} to {}", shim.display(), at.display()))?;
+    std::fs::copy(shim, at)
+        .with_context(|| format!("copying {} to {}", shim.display(), at.display()))?;
     Ok(())
 }
 
 fn shell_quote(path: &Path) -> String {
     let s = path.display().to_string();
-    if s.bytes().all(|b| b.is_ascii_alphanumeric() || b"/._-+".contains(&b)) {
+    if s.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"/._-+".contains(&b))
+    {
         s
     } else {
         format!("'{}'", s.replace('\'', "'\\''"))

@@ -47,7 +47,7 @@ fn garbage_truncated_and_oversized_input_close_only_that_connection() {
         "{answer}"
     );
 
-    let unknown = br#"{"hello":{"version":"9.9.9","protocol":9,"pid":1},"request":{"type":"plan","tool":"cc"}}
+    let unknown = br#"{"hello":{"version":"9.9.9","protocol":9,"pid":1},"request":{"type":"flash_board","port":"x"}}
 "#;
     let answer = exchange(&socket, unknown);
     assert!(answer.contains("\"unsupported\""), "{answer}");

@@ -68,7 +68,12 @@ fn assert_ok(out: &std::process::Output) {
 fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
     OUTPUTS
         .iter()
-        .map(|f| (f.to_string(), std::fs::read(dir.join(f)).unwrap_or_else(|e| panic!("{f}: {e}"))))
+        .map(|f| {
+            (
+                f.to_string(),
+                std::fs::read(dir.join(f)).unwrap_or_else(|e| panic!("{f}: {e}")),
+            )
+        })
         .collect()
 }
 
@@ -79,23 +84,51 @@ fn make_through_shims_is_byte_identical_and_cached() {
     let dir = work.path();
     project::write(dir);
 
-    assert_ok(&make(dir, 2, &[("CC", "cc"), ("CXX", "c++"), ("AR", "ar")], &[]));
+    assert_ok(&make(
+        dir,
+        2,
+        &[("CC", "cc"), ("CXX", "c++"), ("AR", "ar")],
+        &[],
+    ));
     let plain = snapshot(dir);
     assert_ok(&make(dir, 1, &[], &[]).clone()); // up to date
-    assert_ok(&Command::new("make").arg("clean").current_dir(dir).output().unwrap());
+    assert_ok(
+        &Command::new("make")
+            .arg("clean")
+            .current_dir(dir)
+            .output()
+            .unwrap(),
+    );
 
     assert_ok(&s.make(dir));
-    assert_eq!(snapshot(dir), plain, "first build through the shims differs");
+    assert_eq!(
+        snapshot(dir),
+        plain,
+        "first build through the shims differs"
+    );
     let run = Command::new(dir.join("prog")).output().unwrap();
     assert_eq!(String::from_utf8_lossy(&run.stdout), "result 89\n");
     let before = s.home.zccache_stats();
 
-    assert_ok(&Command::new("make").arg("clean").current_dir(dir).output().unwrap());
+    assert_ok(
+        &Command::new("make")
+            .arg("clean")
+            .current_dir(dir)
+            .output()
+            .unwrap(),
+    );
     assert_ok(&s.make(dir));
-    assert_eq!(snapshot(dir), plain, "cached build differs (deps.d included)");
+    assert_eq!(
+        snapshot(dir),
+        plain,
+        "cached build differs (deps.d included)"
+    );
     let after = s.home.zccache_stats();
     let hits = after["cache_hits"].as_u64().unwrap() - before["cache_hits"].as_u64().unwrap();
-    assert!(hits >= 8, "only {hits} cache hits for 8 compiles (the -MP one included): {after}");
+    assert!(
+        hits >= 8,
+        "only {hits} cache hits for 8 compiles (the -MP one included): {after}"
+    );
 }
 
 #[test]
@@ -123,15 +156,35 @@ fn cmake_makefiles_and_ninja_through_shims() {
                 .unwrap_or_else(|_| panic!("cmake {args:?} ({generator}) did not return"))
                 .unwrap()
         };
-        let configure = run_cmake(&["-S", &src.path().display().to_string(), "-B", &build.display().to_string(), "-G", generator]);
+        let configure = run_cmake(&[
+            "-S",
+            &src.path().display().to_string(),
+            "-B",
+            &build.display().to_string(),
+            "-G",
+            generator,
+        ]);
         assert_ok(&configure);
         let log = String::from_utf8_lossy(&configure.stdout);
-        assert!(log.contains("Check for working C compiler") || log.contains("Detecting C compiler ABI info - done"), "{log}");
+        assert!(
+            log.contains("Check for working C compiler")
+                || log.contains("Detecting C compiler ABI info - done"),
+            "{log}"
+        );
         assert_ok(&run_cmake(&["--build", &build.display().to_string()]));
         let out = Command::new(build.join("prog")).output().unwrap();
-        assert_eq!(String::from_utf8_lossy(&out.stdout), "result 89\n", "{generator}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "result 89\n",
+            "{generator}"
+        );
         assert_eq!(s.home.coordinator_pids().len(), 1, "{generator}");
-        assert!(s.home.zccache_stats()["total_compilations"].as_u64().unwrap() >= 8);
+        assert!(
+            s.home.zccache_stats()["total_compilations"]
+                .as_u64()
+                .unwrap()
+                >= 8
+        );
     }
 }
 
@@ -139,7 +192,11 @@ fn cmake_makefiles_and_ninja_through_shims() {
 fn compile_errors_are_the_compilers_own() {
     let s = Shimmed::new();
     let work = tempfile::tempdir().unwrap();
-    std::fs::write(work.path().join("bad.c"), "int x = ;\nint main(void) { return y; }\n").unwrap();
+    std::fs::write(
+        work.path().join("bad.c"),
+        "int x = ;\nint main(void) { return y; }\n",
+    )
+    .unwrap();
     let plain = Command::new("cc")
         .args(["-c", "bad.c", "-o", "bad.o"])
         .current_dir(work.path())
@@ -153,7 +210,10 @@ fn compile_errors_are_the_compilers_own() {
             .output()
             .unwrap();
         assert_eq!(shim.status.code(), plain.status.code());
-        assert_eq!(String::from_utf8_lossy(&shim.stderr), String::from_utf8_lossy(&plain.stderr));
+        assert_eq!(
+            String::from_utf8_lossy(&shim.stderr),
+            String::from_utf8_lossy(&plain.stderr)
+        );
         assert_eq!(shim.stdout, plain.stdout);
     }
 }
@@ -177,7 +237,10 @@ fn stdin_source_and_sigint_reach_the_compiler() {
         .write_all(b"int main(void) { return 7; }\n")
         .unwrap();
     assert!(child.wait().unwrap().success());
-    let code = Command::new(work.path().join("prog")).status().unwrap().code();
+    let code = Command::new(work.path().join("prog"))
+        .status()
+        .unwrap()
+        .code();
     assert_eq!(code, Some(7));
 
     // A compile waiting on stdin: SIGINT to the shim's pid ends it.
@@ -193,10 +256,16 @@ fn stdin_source_and_sigint_reach_the_compiler() {
     let (tx, rx) = std::sync::mpsc::channel();
     let pid = child.id();
     std::thread::spawn(move || tx.send(child.wait()));
-    let status = rx.recv_timeout(Duration::from_secs(10)).expect("SIGINT did not end the compile").unwrap();
+    let status = rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("SIGINT did not end the compile")
+        .unwrap();
     use std::os::unix::process::ExitStatusExt;
     assert!(!status.success());
-    assert!(status.signal() == Some(libc::SIGINT) || status.code() == Some(130), "{status:?} (pid {pid})");
+    assert!(
+        status.signal() == Some(libc::SIGINT) || status.code() == Some(130),
+        "{status:?} (pid {pid})"
+    );
     assert!(!work.path().join("never").exists());
 }
 
@@ -204,10 +273,15 @@ fn stdin_source_and_sigint_reach_the_compiler() {
 fn arguments_pass_through_byte_for_byte() {
     let s = Shimmed::new();
     let work = tempfile::tempdir().unwrap();
-    let src = "#include <stdio.h>\nint main(void) { printf(\"%s|%s\\n\", MSG, OTHER); return 0; }\n";
+    let src =
+        "#include <stdio.h>\nint main(void) { printf(\"%s|%s\\n\", MSG, OTHER); return 0; }\n";
     std::fs::write(work.path().join("m.c"), src).unwrap();
     // A response file, spaces and quotes inside one argument.
-    std::fs::write(work.path().join("flags.rsp"), "-DOTHER=\\\"from\\ rsp\\\"\n").unwrap();
+    std::fs::write(
+        work.path().join("flags.rsp"),
+        "-DOTHER=\\\"from\\ rsp\\\"\n",
+    )
+    .unwrap();
     let out = s
         .command("cc")
         .args(["-DMSG=\"two words 'q'\"", "@flags.rsp", "m.c", "-o", "m"])
@@ -216,5 +290,8 @@ fn arguments_pass_through_byte_for_byte() {
         .unwrap();
     assert_ok(&out);
     let run = Command::new(work.path().join("m")).output().unwrap();
-    assert_eq!(String::from_utf8_lossy(&run.stdout), "two words 'q'|from rsp\n");
+    assert_eq!(
+        String::from_utf8_lossy(&run.stdout),
+        "two words 'q'|from rsp\n"
+    );
 }

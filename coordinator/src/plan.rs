@@ -28,13 +28,20 @@ pub struct PlanMemory {
     phony_blank_line: Mutex<HashMap<PathBuf, bool>>,
 }
 
-pub async fn plan(state: &State, req: PlanRequest, events: &UnboundedSender<InstallStatus>) -> Reply {
+pub async fn plan(
+    state: &State,
+    req: PlanRequest,
+    events: &UnboundedSender<InstallStatus>,
+) -> Reply {
     let no_tool = |message: String| Reply::Error {
         kind: ErrorKind::NoTool,
         message,
     };
     let Some(class) = classify(&req.tool) else {
-        return no_tool(format!("{:?} is not a compiler, archiver or linker name", req.tool));
+        return no_tool(format!(
+            "{:?} is not a compiler, archiver or linker name",
+            req.tool
+        ));
     };
     let name = match real_tool_name(&req.platform, class, &req.tool) {
         Ok(name) => name,
@@ -52,7 +59,11 @@ pub async fn plan(state: &State, req: PlanRequest, events: &UnboundedSender<Inst
         return no_tool(format!(
             "no real `{name}` on PATH (fbuild's shims are skipped); install it or put its \
              directory on PATH{}",
-            if req.platform == "native" { "" } else { " (FBUILD_PLATFORM picks the toolchain)" }
+            if req.platform == "native" {
+                ""
+            } else {
+                " (FBUILD_PLATFORM picks the toolchain)"
+            }
         ));
     };
     let choice = state.zccache.resolve(events, false).await;
@@ -108,7 +119,9 @@ impl PlanMemory {
     }
 
     fn lock_styles(&self) -> std::sync::MutexGuard<'_, HashMap<PathBuf, bool>> {
-        self.phony_blank_line.lock().unwrap_or_else(|p| p.into_inner())
+        self.phony_blank_line
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
     }
 }
 

@@ -258,7 +258,7 @@ mod tests {
 
     #[test]
     fn unknown_request_type_parses_as_unknown() {
-        let line = r#"{"hello":{"version":"9.0.0","protocol":7,"pid":1},"request":{"type":"plan","tool":"cc"}}"#;
+        let line = r#"{"hello":{"version":"9.0.0","protocol":7,"pid":1},"request":{"type":"flash_board","port":"x"}}"#;
         let frame: ClientFrame = serde_json::from_str(line).unwrap();
         assert_eq!(frame.request, Request::Unknown);
     }

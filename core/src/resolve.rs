@@ -107,7 +107,11 @@ mod tests {
     #[test]
     fn skips_shim_dirs_and_the_shim_itself() {
         let t = tempfile::tempdir().unwrap();
-        let (shims, other, real) = (t.path().join("shims"), t.path().join("other"), t.path().join("real"));
+        let (shims, other, real) = (
+            t.path().join("shims"),
+            t.path().join("other"),
+            t.path().join("real"),
+        );
         for d in [&shims, &other, &real] {
             std::fs::create_dir(d).unwrap();
         }
@@ -118,9 +122,12 @@ mod tests {
         exe(&real.join("cc"));
         let path = std::env::join_paths([&shims, &other, &real]).unwrap();
         let id = FileId::of(&shim_bin).unwrap();
-        let found = find_real_tool("cc", &path, t.path(), &[shims.clone()], Some(&id));
+        let found = find_real_tool("cc", &path, t.path(), std::slice::from_ref(&shims), Some(&id));
         assert_eq!(found, Some(real.join("cc")));
         let only_shims = std::env::join_paths([&shims, &other]).unwrap();
-        assert_eq!(find_real_tool("cc", &only_shims, t.path(), &[], Some(&id)), None);
+        assert_eq!(
+            find_real_tool("cc", &only_shims, t.path(), &[], Some(&id)),
+            None
+        );
     }
 }

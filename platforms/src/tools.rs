@@ -34,7 +34,12 @@ const PLATFORM_TOOLS: &[(&str, [Option<&str>; 4])] = &[
     ("native", [None, None, None, None]),
     (
         "atmelavr",
-        [Some("avr-gcc"), Some("avr-g++"), Some("avr-gcc-ar"), Some("avr-ld")],
+        [
+            Some("avr-gcc"),
+            Some("avr-g++"),
+            Some("avr-gcc-ar"),
+            Some("avr-ld"),
+        ],
     ),
 ];
 
@@ -54,7 +59,9 @@ pub fn real_tool_name(platform: &str, class: ToolClass, invoked: &str) -> Result
         ToolClass::Ar => 2,
         ToolClass::Ld => 3,
     };
-    Ok(tools[index].map(str::to_string).unwrap_or_else(|| invoked.to_string()))
+    Ok(tools[index]
+        .map(str::to_string)
+        .unwrap_or_else(|| invoked.to_string()))
 }
 
 #[cfg(test)]
@@ -83,10 +90,22 @@ mod tests {
 
     #[test]
     fn platforms_map_tools() {
-        assert_eq!(real_tool_name("native", ToolClass::C, "gcc").unwrap(), "gcc");
-        assert_eq!(real_tool_name("atmelavr", ToolClass::C, "cc").unwrap(), "avr-gcc");
-        assert_eq!(real_tool_name("atmelavr", ToolClass::Ar, "ar").unwrap(), "avr-gcc-ar");
-        assert_eq!(real_tool_name("atmelavr", ToolClass::Ld, "ld").unwrap(), "avr-ld");
+        assert_eq!(
+            real_tool_name("native", ToolClass::C, "gcc").unwrap(),
+            "gcc"
+        );
+        assert_eq!(
+            real_tool_name("atmelavr", ToolClass::C, "cc").unwrap(),
+            "avr-gcc"
+        );
+        assert_eq!(
+            real_tool_name("atmelavr", ToolClass::Ar, "ar").unwrap(),
+            "avr-gcc-ar"
+        );
+        assert_eq!(
+            real_tool_name("atmelavr", ToolClass::Ld, "ld").unwrap(),
+            "avr-ld"
+        );
         let err = real_tool_name("esp32", ToolClass::C, "cc").unwrap_err();
         assert!(err.contains("esp32") && err.contains("atmelavr"), "{err}");
     }

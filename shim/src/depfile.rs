@@ -79,8 +79,14 @@ mod tests {
     #[test]
     fn gcc12_and_older_styles() {
         let rule = "a.o: a.c a.h \\\n inc/b\\ c.h\n";
-        assert_eq!(with_phony(rule, false), format!("{rule}a.h:\ninc/b\\ c.h:\n"));
-        assert_eq!(with_phony(rule, true), format!("{rule}\na.h:\n\ninc/b\\ c.h:\n"));
+        assert_eq!(
+            with_phony(rule, false),
+            format!("{rule}a.h:\ninc/b\\ c.h:\n")
+        );
+        assert_eq!(
+            with_phony(rule, true),
+            format!("{rule}\na.h:\n\ninc/b\\ c.h:\n")
+        );
         assert_eq!(with_phony("a.o: a.c\n", false), "a.o: a.c\n");
     }
 }

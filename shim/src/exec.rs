@@ -50,7 +50,10 @@ pub fn run(target: Target, prepared: Prepared, marker: (&str, String)) -> ! {
     if code == 0
         && let Err(e) = add_phony_targets(&depfile, blank_line)
     {
-        die(1, &format!("fbuild: adding -MP targets to {}: {e}", depfile.display()));
+        die(
+            1,
+            &format!("fbuild: adding -MP targets to {}: {e}", depfile.display()),
+        );
     }
     std::process::exit(code)
 }
@@ -59,7 +62,13 @@ pub fn run(target: Target, prepared: Prepared, marker: (&str, String)) -> ! {
 fn exec(cmd: &mut Command) -> ! {
     use std::os::unix::process::CommandExt;
     let err = cmd.exec();
-    die(127, &format!("fbuild: cannot run {}: {err}", cmd.get_program().to_string_lossy()))
+    die(
+        127,
+        &format!(
+            "fbuild: cannot run {}: {err}",
+            cmd.get_program().to_string_lossy()
+        ),
+    )
 }
 
 #[cfg(not(unix))]
@@ -85,7 +94,13 @@ extern "C" fn forward(signal: libc::c_int) {
 fn spawn_and_wait(cmd: &mut Command) -> i32 {
     let mut child = match cmd.spawn() {
         Ok(c) => c,
-        Err(e) => die(127, &format!("fbuild: cannot run {}: {e}", cmd.get_program().to_string_lossy())),
+        Err(e) => die(
+            127,
+            &format!(
+                "fbuild: cannot run {}: {e}",
+                cmd.get_program().to_string_lossy()
+            ),
+        ),
     };
     #[cfg(unix)]
     {

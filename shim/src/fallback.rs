@@ -20,22 +20,38 @@ pub fn warn_once(home: Option<&Path>, message: &str) {
     let dir = home.join("shims");
     let _ = std::fs::create_dir_all(&dir);
     let stamp = dir.join(format!(".fallback-warned-{}", process_group()));
-    let fresh = std::fs::metadata(&stamp)
-        .and_then(|m| m.modified())
-        .is_ok_and(|t| SystemTime::now().duration_since(t).unwrap_or_default() < WINDOW);
-    if fresh {
-        return;
-    }
-    let _ = std::fs::remove_file(&stamp);
-    // Only one shim of the build wins create_new.
-    if std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&stamp)
-        .is_ok()
-    {
+    if claim(&stamp) {
         eprintln!("{message}");
     }
+}
+
+/// Whether this process is the first of the build to warn. Exactly one of
+/// several racing shims wins: `create_new` for a missing stamp, and for a
+/// stale one a rename away (only one rename of the same file succeeds)
+/// followed by `create_new`.
+fn claim(stamp: &Path) -> bool {
+    let create = || {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(stamp)
+            .is_ok()
+    };
+    if create() {
+        return true;
+    }
+    let stale = std::fs::metadata(stamp)
+        .and_then(|m| m.modified())
+        .is_ok_and(|t| SystemTime::now().duration_since(t).unwrap_or_default() >= WINDOW);
+    if !stale {
+        return false;
+    }
+    let aside = stamp.with_extension(format!("old-{}", std::process::id()));
+    if std::fs::rename(stamp, &aside).is_err() {
+        return false;
+    }
+    let _ = std::fs::remove_file(&aside);
+    create()
 }
 
 #[cfg(unix)]

@@ -27,11 +27,14 @@ pub fn main() -> ! {
     let Some(class) = classify(&name) else {
         exec::die(
             2,
-            &format!("fbuild-shim: invoked as {name:?}; run it as cc, c++, ar or ld (see `fbuild shims`)"),
+            &format!(
+                "fbuild-shim: invoked as {name:?}; run it as cc, c++, ar or ld (see `fbuild shims`)"
+            ),
         );
     };
     let depth = nesting_depth(&name);
-    let prepared = rewrites::prepare(class, args);
+    let nested = depth > 0 || std::env::var_os("COLLECT_GCC").is_some();
+    let prepared = rewrites::prepare(class, args, nested);
     let target = plan::obtain(&name, &prepared);
     exec::run(target, prepared, (DEPTH_VAR, (depth + 1).to_string()))
 }
@@ -43,7 +46,9 @@ fn tool_name(argv0: &std::ffi::OsStr) -> String {
         .unwrap_or(argv0)
         .to_string_lossy()
         .into_owned();
-    name.strip_suffix(".exe").map(str::to_string).unwrap_or(name)
+    name.strip_suffix(".exe")
+        .map(str::to_string)
+        .unwrap_or(name)
 }
 
 fn nesting_depth(name: &str) -> u32 {

@@ -35,11 +35,19 @@ pub fn obtain(name: &str, prepared: &Prepared) -> Target {
     local(name, settings.ok().as_ref(), shim_exe.as_deref())
 }
 
-fn ask(settings: &Settings, name: &str, prepared: &Prepared, shim: Option<&Path>) -> Result<Target, String> {
+fn ask(
+    settings: &Settings,
+    name: &str,
+    prepared: &Prepared,
+    shim: Option<&Path>,
+) -> Result<Target, String> {
     let request = Request::Plan(PlanRequest {
         tool: name.to_string(),
         platform: settings.platform.clone(),
-        cwd: std::env::current_dir().unwrap_or_default().display().to_string(),
+        cwd: std::env::current_dir()
+            .unwrap_or_default()
+            .display()
+            .to_string(),
         path: std::env::var("PATH").unwrap_or_default(),
         shim_exe: shim.map(|p| p.display().to_string()).unwrap_or_default(),
         wants_phony_style: prepared.phony_depfile.is_some(),
@@ -82,8 +90,11 @@ fn describe(e: ClientError) -> String {
 fn local(name: &str, settings: Option<&Settings>, shim: Option<&Path>) -> Target {
     let platform = settings.map(|s| s.platform.as_str()).unwrap_or("native");
     let class = classify(name).expect("classified before");
-    let real_name = real_tool_name(platform, class, name).unwrap_or_else(|why| die(1, &format!("fbuild: {why}")));
-    let skip: Vec<PathBuf> = settings.map(|s| vec![s.home.shims_dir()]).unwrap_or_default();
+    let real_name = real_tool_name(platform, class, name)
+        .unwrap_or_else(|why| die(1, &format!("fbuild: {why}")));
+    let skip: Vec<PathBuf> = settings
+        .map(|s| vec![s.home.shims_dir()])
+        .unwrap_or_default();
     let shim_id = shim.and_then(FileId::of);
     let path = std::env::var_os("PATH").unwrap_or_default();
     let cwd = std::env::current_dir().unwrap_or_default();

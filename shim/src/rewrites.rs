@@ -7,6 +7,7 @@
 //! | `-MP` with `-MD`/`-MMD` (and `-MF` or `-o`) | removed before zccache; after a successful compile the shim appends the phony targets to the depfile exactly as the compiler would | zccache 1.15.8 never caches a compile that carries `-MP` (measured: every call misses), and real projects (zstd, automake output) pass it |
 //! | an input file `-` (source on stdin) | zccache is skipped | zccache 1.15.8 runs the compile in its daemon, which does not get the caller's stdin (measured: the compile sees empty input) |
 //! | `ar` without the `D` modifier | zccache is skipped | zccache 1.15.8 prints a warning on every non-deterministic archive call, and caching an archive step saves little |
+//! | a nested call: under a compiler driver (`COLLECT_GCC` set, e.g. collect2 running `ld` found on PATH) or inside another shimmed tool (`FBUILD_SHIM_DEPTH` > 0) | zccache is skipped | the outer compile or link is already cached, and a link that zccache 1.15.8 runs deadlocks when it calls back into zccache (measured: `c++` with the shim dir first on PATH hung ~60 s, then failed) |
 
 use std::ffi::{OsStr, OsString};
 use std::path::PathBuf;
@@ -26,13 +27,17 @@ pub struct Prepared {
     pub phony_depfile: Option<PathBuf>,
 }
 
-pub fn prepare(class: ToolClass, args: Vec<OsString>) -> Prepared {
+/// `nested`: see the table (a call under a compiler driver or a shim).
+pub fn prepare(class: ToolClass, args: Vec<OsString>, nested: bool) -> Prepared {
     let mut prepared = Prepared {
         for_zccache: args.clone(),
         original: args,
-        use_zccache: true,
+        use_zccache: !nested,
         phony_depfile: None,
     };
+    if nested {
+        return prepared;
+    }
     match class {
         ToolClass::C | ToolClass::Cxx => {
             if prepared.original.iter().any(|a| a == "-") {
@@ -43,7 +48,10 @@ pub fn prepare(class: ToolClass, args: Vec<OsString>) -> Prepared {
             }
         }
         ToolClass::Ar => {
-            let modifiers = prepared.original.first().map(|m| m.to_string_lossy().into_owned());
+            let modifiers = prepared
+                .original
+                .first()
+                .map(|m| m.to_string_lossy().into_owned());
             if !modifiers.is_some_and(|m| !m.starts_with('@') && m.contains('D')) {
                 prepared.use_zccache = false;
             }
@@ -100,31 +108,47 @@ mod tests {
         s.split_whitespace().map(OsString::from).collect()
     }
 
+    fn prep(class: ToolClass, s: &str) -> Prepared {
+        prepare(class, args(s), false)
+    }
+
     #[test]
     fn mp_is_removed_only_when_the_depfile_is_known() {
-        let p = prepare(ToolClass::C, args("-MMD -MP -c a.c -o obj/a.o"));
+        let p = prep(ToolClass::C, "-MMD -MP -c a.c -o obj/a.o");
         assert_eq!(p.for_zccache, args("-MMD -c a.c -o obj/a.o"));
         assert_eq!(p.phony_depfile, Some(PathBuf::from("obj/a.d")));
         assert_eq!(p.original, args("-MMD -MP -c a.c -o obj/a.o"));
 
-        let p = prepare(ToolClass::C, args("-MD -MP -MF deps/a.dep -c a.c -o a.o"));
+        let p = prep(ToolClass::C, "-MD -MP -MF deps/a.dep -c a.c -o a.o");
         assert_eq!(p.phony_depfile, Some(PathBuf::from("deps/a.dep")));
-        let p = prepare(ToolClass::C, args("-MD -MP -MFdeps/a.dep -c a.c -o a.o"));
+        let p = prep(ToolClass::C, "-MD -MP -MFdeps/a.dep -c a.c -o a.o");
         assert_eq!(p.phony_depfile, Some(PathBuf::from("deps/a.dep")));
 
-        for untouched in ["-MP -c a.c -o a.o", "-MM -MP a.c", "-MMD -MP -c a.c", "-MMD -MP @rsp"] {
-            let p = prepare(ToolClass::C, args(untouched));
+        for untouched in [
+            "-MP -c a.c -o a.o",
+            "-MM -MP a.c",
+            "-MMD -MP -c a.c",
+            "-MMD -MP @rsp",
+        ] {
+            let p = prep(ToolClass::C, untouched);
             assert_eq!(p.for_zccache, args(untouched), "{untouched}");
             assert_eq!(p.phony_depfile, None);
         }
     }
 
     #[test]
+    fn nested_calls_skip_zccache() {
+        let p = prepare(ToolClass::Ld, args("-o prog a.o"), true);
+        assert!(!p.use_zccache);
+        assert_eq!(p.original, args("-o prog a.o"));
+    }
+
+    #[test]
     fn stdin_and_nondeterministic_ar_skip_zccache() {
-        assert!(!prepare(ToolClass::C, args("-x c - -o x")).use_zccache);
-        assert!(prepare(ToolClass::C, args("-c a.c")).use_zccache);
-        assert!(!prepare(ToolClass::Ar, args("rcs lib.a a.o")).use_zccache);
-        assert!(prepare(ToolClass::Ar, args("rcsD lib.a a.o")).use_zccache);
-        assert!(prepare(ToolClass::Ld, args("-r a.o -o b.o")).use_zccache);
+        assert!(!prep(ToolClass::C, "-x c - -o x").use_zccache);
+        assert!(prep(ToolClass::C, "-c a.c").use_zccache);
+        assert!(!prep(ToolClass::Ar, "rcs lib.a a.o").use_zccache);
+        assert!(prep(ToolClass::Ar, "rcsD lib.a a.o").use_zccache);
+        assert!(prep(ToolClass::Ld, "-r a.o -o b.o").use_zccache);
     }
 }

@@ -224,17 +224,24 @@ impl TestHome {
     /// `fbuild shims` for this home; returns the shim directory.
     pub fn shims(&self) -> PathBuf {
         let out = self.run(&["shims"]);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
     }
 
     /// zccache's counters for this home's managed daemon.
     pub fn zccache_stats(&self) -> serde_json::Value {
-        let out = Command::new(self.home.join(format!("tools/zccache-{ZCCACHE_VERSION}/zccache")))
-            .args(["status", "--json"])
-            .env("ZCCACHE_CACHE_DIR", self.home.join("tools/zccache-cache"))
-            .output()
-            .expect("zccache status");
+        let out = Command::new(
+            self.home
+                .join(format!("tools/zccache-{ZCCACHE_VERSION}/zccache")),
+        )
+        .args(["status", "--json"])
+        .env("ZCCACHE_CACHE_DIR", self.home.join("tools/zccache-cache"))
+        .output()
+        .expect("zccache status");
         let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("status json");
         json["daemon"].clone()
     }

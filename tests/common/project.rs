@@ -11,14 +11,38 @@ pub fn write(dir: &Path) {
     let files: &[(&str, &str)] = &[
         ("util.h", UTIL_H),
         ("config.h", "#define SCALE 3\n"),
-        ("main.c", "#include <stdio.h>\n#include \"util.h\"\nint main(void) {\n  int v = u1(1) + u2(2) + u3(3) + u4(4) + k1(5) + k2(6) + deps(7);\n  printf(\"result %d\\n\", v);\n  return 0;\n}\n"),
-        ("u1.c", "#include \"util.h\"\nint u1(int x) { return x * 2; }\n"),
-        ("u2.c", "#include \"util.h\"\nint u2(int x) { return x + 40; }\n"),
-        ("u3.c", "#include \"util.h\"\n#include \"config.h\"\nint u3(int x) { return x * SCALE; }\n"),
-        ("u4.c", "#include \"util.h\"\nstatic int sq(int x) { return x * x; }\nint u4(int x) { return sq(x) - 1; }\n"),
-        ("deps.c", "#include \"util.h\"\n#include \"config.h\"\nint deps(int x) { return x + SCALE; }\n"),
-        ("k1.cpp", "#include <vector>\n#include <numeric>\n#include \"util.h\"\nextern \"C\" int k1(int x) { std::vector<int> v(x, 1); return std::accumulate(v.begin(), v.end(), 0); }\n"),
-        ("k2.cpp", "#include <string>\n#include \"util.h\"\nextern \"C\" int k2(int x) { return (int)std::string(x, 'k').size(); }\n"),
+        (
+            "main.c",
+            "#include <stdio.h>\n#include \"util.h\"\nint main(void) {\n  int v = u1(1) + u2(2) + u3(3) + u4(4) + k1(5) + k2(6) + deps(7);\n  printf(\"result %d\\n\", v);\n  return 0;\n}\n",
+        ),
+        (
+            "u1.c",
+            "#include \"util.h\"\nint u1(int x) { return x * 2; }\n",
+        ),
+        (
+            "u2.c",
+            "#include \"util.h\"\nint u2(int x) { return x + 40; }\n",
+        ),
+        (
+            "u3.c",
+            "#include \"util.h\"\n#include \"config.h\"\nint u3(int x) { return x * SCALE; }\n",
+        ),
+        (
+            "u4.c",
+            "#include \"util.h\"\nstatic int sq(int x) { return x * x; }\nint u4(int x) { return sq(x) - 1; }\n",
+        ),
+        (
+            "deps.c",
+            "#include \"util.h\"\n#include \"config.h\"\nint deps(int x) { return x + SCALE; }\n",
+        ),
+        (
+            "k1.cpp",
+            "#include <vector>\n#include <numeric>\n#include \"util.h\"\nextern \"C\" int k1(int x) { std::vector<int> v(x, 1); return std::accumulate(v.begin(), v.end(), 0); }\n",
+        ),
+        (
+            "k2.cpp",
+            "#include <string>\n#include \"util.h\"\nextern \"C\" int k2(int x) { return (int)std::string(x, 'k').size(); }\n",
+        ),
         ("Makefile", MAKEFILE),
         ("CMakeLists.txt", CMAKELISTS),
     ];
