@@ -19,6 +19,12 @@ fn demo_script_runs() {
     assert!(stdout.contains("coordinator running"), "{stdout}");
     assert!(stdout.contains("stopped coordinator"), "{stdout}");
     assert!(stdout.contains("zccache:   managed"), "{stdout}");
+    // The second build of the Makefile project is served from the cache.
+    let second = stdout
+        .lines()
+        .find(|l| l.starts_with("second build:"))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(second.contains("13 hits"), "{second}");
     assert!(
         home.path()
             .join("home/tools/zccache-1.15.8/zccache")
