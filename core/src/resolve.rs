@@ -122,7 +122,13 @@ mod tests {
         exe(&real.join("cc"));
         let path = std::env::join_paths([&shims, &other, &real]).unwrap();
         let id = FileId::of(&shim_bin).unwrap();
-        let found = find_real_tool("cc", &path, t.path(), std::slice::from_ref(&shims), Some(&id));
+        let found = find_real_tool(
+            "cc",
+            &path,
+            t.path(),
+            std::slice::from_ref(&shims),
+            Some(&id),
+        );
         assert_eq!(found, Some(real.join("cc")));
         let only_shims = std::env::join_paths([&shims, &other]).unwrap();
         assert_eq!(
