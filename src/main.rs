@@ -1,9 +1,11 @@
 //! `fbuild`, the driver: the user-facing command line. Each subcommand lives
 //! in its own module; this file only parses and dispatches.
 
+mod build;
 mod daemon_cmd;
 mod install_cmd;
 mod progress;
+mod project;
 mod shims_cmd;
 
 use std::process::ExitCode;
@@ -32,6 +34,10 @@ enum Command {
     Install(install_cmd::InstallArgs),
     /// Create or refresh the cc/c++/ar/ld shims; print their directory.
     Shims(shims_cmd::ShimsArgs),
+    /// Build the firmware of a platformio.ini project.
+    Build(build::BuildArgs),
+    /// Remove a project's build outputs.
+    Clean(build::CleanArgs),
 }
 
 fn main() -> ExitCode {
@@ -41,6 +47,8 @@ fn main() -> ExitCode {
         Command::Daemon { action } => daemon_cmd::run(action),
         Command::Install(args) => install_cmd::run(args),
         Command::Shims(args) => shims_cmd::run(args),
+        Command::Build(args) => build::build(args),
+        Command::Clean(args) => build::clean(args),
     };
     match result {
         Ok(code) => code,

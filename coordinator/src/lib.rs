@@ -17,6 +17,7 @@ mod requests;
 mod server;
 mod singleton;
 mod state;
+mod toolchain;
 pub mod zccache;
 
 use std::process::ExitCode;

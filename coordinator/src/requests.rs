@@ -70,6 +70,10 @@ pub async fn dispatch<W: AsyncWriteExt + Unpin>(
             let plan = async move { crate::plan::plan(state, req, &events).await };
             with_events(plan, rx, send).await
         }
+        Request::Toolchain(req) => {
+            let (_events, rx) = mpsc::unbounded_channel();
+            with_events(crate::toolchain::resolve(state, req), rx, send).await
+        }
         Request::Unknown => error(
             ErrorKind::Unsupported,
             format!(

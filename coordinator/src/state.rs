@@ -13,6 +13,7 @@ use tokio::sync::watch;
 use crate::activity::Activity;
 use crate::install::Installer;
 use crate::plan::PlanMemory;
+use crate::toolchain::ToolchainMemory;
 use crate::zccache::ZccacheManager;
 
 pub struct State {
@@ -26,6 +27,7 @@ pub struct State {
     pub installer: Arc<Installer>,
     pub zccache: Arc<ZccacheManager>,
     pub plans: PlanMemory,
+    pub toolchains: ToolchainMemory,
     /// Set once (with the reason) when the coordinator starts to shut down.
     pub shutdown: watch::Sender<Option<String>>,
 }
@@ -46,6 +48,7 @@ impl State {
             )),
             installer,
             plans: PlanMemory::default(),
+            toolchains: ToolchainMemory::default(),
             settings: settings.clone(),
             shutdown: watch::channel(None).0,
         }

@@ -90,6 +90,9 @@ pub enum Request {
     /// zccache is being installed; answered with [`Reply::Plan`], or
     /// [`ErrorKind::NoTool`] when the real tool is not on the caller's PATH.
     Plan(PlanRequest),
+    /// The toolchain (and framework core) for a platform and MCU, health
+    /// checked. Answered with [`Reply::Toolchain`] or [`ErrorKind::NoTool`].
+    Toolchain(ToolchainRequest),
     /// Any request type this coordinator does not know (a newer client's
     /// `plan` or `install`, say). Answered with [`ErrorKind::Unsupported`].
     #[serde(other)]
@@ -133,6 +136,7 @@ pub enum Reply {
     },
     Zccache(ZccacheChoice),
     Plan(Plan),
+    Toolchain(Toolchain),
     Error {
         kind: ErrorKind,
         message: String,
@@ -154,6 +158,36 @@ pub struct PlanRequest {
     /// The command carries `-MP`: the plan says how the compiler writes
     /// phony targets, so the shim can add them itself.
     pub wants_phony_style: bool,
+}
+
+/// What `fbuild build` asks for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ToolchainRequest {
+    /// `atmelavr`, `native`.
+    pub platform: String,
+    /// The board's MCU (`atmega328p`); empty for `native`.
+    pub mcu: String,
+    /// Framework (`arduino`) whose core is needed, if any.
+    pub framework: Option<String>,
+    /// The caller's PATH, searched for a system toolchain.
+    pub path: String,
+}
+
+/// A checked toolchain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Toolchain {
+    pub cc: String,
+    pub cxx: String,
+    pub ar: String,
+    pub objcopy: Option<String>,
+    pub size: Option<String>,
+    /// The framework core (`…/hardware/arduino/avr`), when one was asked for.
+    pub core_dir: Option<String>,
+    /// `system` or `managed`, and why.
+    pub source: String,
+    /// C++ needs `-DDECIMAL_DIG=__DECIMAL_DIG__` (avr-gcc 5.4's float.h
+    /// hides it in C++11 mode and the Arduino core's WString.cpp uses it).
+    pub cxx_needs_decimal_dig: bool,
 }
 
 /// How to run the tool.

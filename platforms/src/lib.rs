@@ -1,7 +1,9 @@
 //! Platform, board and framework definitions as data (DESIGN.md,
-//! "Platforms"). Today: which real tool each shim stands for on each
-//! platform. Boards and frameworks land here with `fbuild build`.
+//! "Platforms"): the boards of each platform (`data/*.json`) and the real
+//! tool each shim stands for on each platform.
 
+mod boards;
 mod tools;
 
+pub use boards::{Board, PlatformData, ToolNames, Upload, board, platform};
 pub use tools::{KNOWN_PLATFORMS, ToolClass, classify, real_tool_name};

@@ -1,0 +1,146 @@
+//! Running the compiles: every out-of-date unit as a tokio process under a
+//! `-j` semaphore, through zccache when the coordinator has one. Up-to-date
+//! units (same command, unchanged inputs) run nothing.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use tokio::sync::Semaphore;
+
+use super::depfile::prerequisites;
+use super::sources::Unit;
+use super::state::{BuildState, command_hash};
+
+/// How to run a compiler: directly, or behind zccache with its environment.
+#[derive(Debug, Clone)]
+pub struct Runner {
+    pub zccache: Option<PathBuf>,
+    pub env: Vec<(String, String)>,
+    pub cwd: PathBuf,
+    pub verbose: bool,
+}
+
+/// A compile to run: the compiler and its arguments.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub unit: Unit,
+    pub compiler: PathBuf,
+    pub args: Vec<String>,
+}
+
+impl Job {
+    pub fn command(&self) -> Vec<String> {
+        let mut v = vec![self.compiler.display().to_string()];
+        v.extend(self.args.iter().cloned());
+        v
+    }
+}
+
+pub enum Outcome {
+    /// Compiled this many, this many were up to date.
+    Done { compiled: usize, up_to_date: usize },
+    /// A compiler failed with this exit code (its output was printed).
+    Failed(i32),
+}
+
+impl Runner {
+    /// Runs `cmd` (with zccache in front when set); prints its output.
+    /// Returns the exit code.
+    pub async fn run(&self, program: &Path, args: &[String], show: bool) -> Result<i32> {
+        let mut cmd = match &self.zccache {
+            Some(z) => {
+                let mut c = tokio::process::Command::new(z);
+                c.arg(program);
+                c
+            }
+            None => tokio::process::Command::new(program),
+        };
+        cmd.args(args)
+            .current_dir(&self.cwd)
+            .envs(self.env.iter().map(|(k, v)| (k, v)));
+        cmd.stdin(std::process::Stdio::null());
+        if self.verbose || show {
+            eprintln!("{} {}", program.display(), args.join(" "));
+        }
+        let out = cmd
+            .output()
+            .await
+            .with_context(|| format!("running {}", program.display()))?;
+        let mut err = std::io::stderr().lock();
+        use std::io::Write;
+        let _ = err.write_all(&out.stdout);
+        let _ = err.write_all(&out.stderr);
+        Ok(out.status.code().unwrap_or(1))
+    }
+}
+
+/// Compiles every job that is not up to date, `jobs` at a time.
+pub async fn compile_all(
+    runner: &Runner,
+    work: Vec<Job>,
+    state: &mut BuildState,
+    jobs: usize,
+    progress: &dyn Fn(&Job),
+) -> Result<Outcome> {
+    let mut todo = Vec::new();
+    let mut up_to_date = 0;
+    for job in work {
+        if state.up_to_date(&job.unit.object, command_hash(&job.command())) {
+            up_to_date += 1;
+        } else {
+            todo.push(job);
+        }
+    }
+    let semaphore = Arc::new(Semaphore::new(jobs.max(1)));
+    let mut set = tokio::task::JoinSet::new();
+    for job in todo {
+        let (runner, semaphore) = (runner.clone(), Arc::clone(&semaphore));
+        if let Some(dir) = job.unit.object.parent() {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        progress(&job);
+        set.spawn(async move {
+            let _permit = semaphore.acquire_owned().await;
+            let code = runner.run(&job.compiler, &job.args, false).await;
+            (job, code)
+        });
+    }
+    let mut compiled = 0;
+    let mut failure = None;
+    while let Some(joined) = set.join_next().await {
+        let (job, code) = joined.context("a compile task panicked")?;
+        match code? {
+            0 => {
+                compiled += 1;
+                let deps = read_deps(&job.unit.object, &runner.cwd, &job.unit.source);
+                state.record(&job.unit.object, command_hash(&job.command()), &deps);
+            }
+            code => {
+                failure.get_or_insert(code);
+            }
+        }
+    }
+    Ok(match failure {
+        Some(code) => Outcome::Failed(code),
+        None => Outcome::Done {
+            compiled,
+            up_to_date,
+        },
+    })
+}
+
+/// The inputs of an object: its depfile's prerequisites, else its source.
+fn read_deps(object: &Path, cwd: &Path, source: &Path) -> Vec<PathBuf> {
+    let depfile = object.with_extension("d");
+    match std::fs::read_to_string(&depfile) {
+        Ok(text) => {
+            let mut deps = prerequisites(&text, cwd);
+            if !deps.iter().any(|d| d == source) {
+                deps.push(source.to_path_buf());
+            }
+            deps
+        }
+        Err(_) => vec![source.to_path_buf()],
+    }
+}

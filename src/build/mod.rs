@@ -1,0 +1,144 @@
+//! `fbuild build` and `fbuild clean`: firmware from a `platformio.ini`
+//! project, in parallel, incrementally, every compile through the managed
+//! zccache. One tokio runtime per command; blocking work (the coordinator
+//! client, the project lock) runs on `spawn_blocking`.
+
+mod depfile;
+mod engine;
+mod env;
+mod flags;
+mod link;
+mod lock;
+pub mod sketch;
+mod sources;
+mod state;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use fbuild_client::Client;
+
+use crate::project::Project;
+use env::{EnvResult, build_env};
+
+#[derive(Args)]
+pub struct BuildArgs {
+    /// The project folder (with platformio.ini).
+    #[arg(default_value = ".")]
+    project_dir: PathBuf,
+    /// Environments to build (default: default_envs, else all).
+    #[arg(short = 'e', long = "environment")]
+    env: Vec<String>,
+    /// Parallel compiles (default: the number of cores).
+    #[arg(short = 'j', long)]
+    jobs: Option<usize>,
+    /// Remove the environment's build outputs first.
+    #[arg(long)]
+    clean: bool,
+    /// Show every command.
+    #[arg(short, long)]
+    verbose: bool,
+}
+
+#[derive(Args)]
+pub struct CleanArgs {
+    /// The project folder (with platformio.ini).
+    #[arg(default_value = ".")]
+    project_dir: PathBuf,
+    /// Environments to clean (default: all).
+    #[arg(short = 'e', long = "environment")]
+    env: Vec<String>,
+}
+
+pub struct Options {
+    pub jobs: usize,
+    pub verbose: bool,
+}
+
+/// Loads the project, printing its warnings; config errors exit 1.
+fn load(dir: &std::path::Path) -> Result<Project> {
+    let root =
+        std::fs::canonicalize(dir).with_context(|| format!("project folder {}", dir.display()))?;
+    let project = Project::load(&root)?;
+    for w in &project.warnings {
+        eprintln!("fbuild: warning: {w}");
+    }
+    Ok(project)
+}
+
+pub fn build(args: BuildArgs) -> Result<ExitCode> {
+    let project = load(&args.project_dir)?;
+    let envs = project.select(&args.env)?;
+    let opts = Options {
+        jobs: args.jobs.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2)
+        }),
+        verbose: args.verbose,
+    };
+    let client = Client::from_env()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let _lock = lock::ProjectLock::acquire(&project.build_dir)?;
+    for env in envs {
+        if args.clean {
+            remove_env(&project, &env.name)?;
+        }
+        let start = Instant::now();
+        match runtime.block_on(build_env(&client, &project, env, &opts))? {
+            EnvResult::Built {
+                compiled,
+                up_to_date,
+                firmware,
+            } => eprintln!(
+                "fbuild: [{}] {} in {:.2} s ({compiled} compiled, {up_to_date} up to date)",
+                env.name,
+                firmware
+                    .strip_prefix(&project.root)
+                    .unwrap_or(&firmware)
+                    .display(),
+                start.elapsed().as_secs_f64()
+            ),
+            EnvResult::ToolFailed(code) => {
+                eprintln!("fbuild: [{}] failed", env.name);
+                return Ok(ExitCode::from(code.clamp(1, 255) as u8));
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn clean(args: CleanArgs) -> Result<ExitCode> {
+    let project = load(&args.project_dir)?;
+    let _lock = lock::ProjectLock::acquire(&project.build_dir)?;
+    if args.env.is_empty() {
+        if project.build_dir.exists() {
+            for entry in std::fs::read_dir(&project.build_dir)?.flatten() {
+                if entry.path().is_dir() {
+                    std::fs::remove_dir_all(entry.path())?;
+                }
+            }
+        }
+        eprintln!("fbuild: removed {}", project.build_dir.display());
+    } else {
+        for env in project.select(&args.env)? {
+            remove_env(&project, &env.name)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn remove_env(project: &Project, env: &str) -> Result<()> {
+    let dir = project.build_dir.join(env);
+    match std::fs::remove_dir_all(&dir) {
+        Ok(()) => eprintln!("fbuild: removed {}", dir.display()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).with_context(|| format!("removing {}", dir.display())),
+    }
+    Ok(())
+}

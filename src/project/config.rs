@@ -1,0 +1,460 @@
+//! `platformio.ini` as a project: `[platformio]` options, the common `[env]`,
+//! `[env:NAME]` sections with `extends`, `${section.key}` interpolation,
+//! and the keys fbuild understands (others are warned about).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::ini::{ConfigError, Ini, Section, parse};
+
+/// Keys of an `[env:…]` section that fbuild uses.
+const ENV_KEYS: &[&str] = &[
+    "platform",
+    "board",
+    "framework",
+    "build_flags",
+    "build_unflags",
+    "build_src_filter",
+    "lib_deps",
+    "upload_port",
+    "upload_speed",
+    "monitor_speed",
+    "extends",
+];
+
+const PLATFORMIO_KEYS: &[&str] = &["default_envs", "src_dir", "lib_dir", "build_dir"];
+
+/// One build environment, fully resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvConfig {
+    pub name: String,
+    pub platform: String,
+    pub board: Option<String>,
+    pub framework: Option<String>,
+    pub build_flags: Vec<String>,
+    pub build_unflags: Vec<String>,
+    pub build_src_filter: Vec<String>,
+    pub lib_deps: Vec<String>,
+    pub upload_port: Option<String>,
+    pub upload_speed: Option<u32>,
+    pub monitor_speed: Option<u32>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Project {
+    pub root: PathBuf,
+    pub file: PathBuf,
+    pub src_dir: PathBuf,
+    pub lib_dir: PathBuf,
+    pub build_dir: PathBuf,
+    pub default_envs: Vec<String>,
+    pub envs: BTreeMap<String, EnvConfig>,
+    /// Unknown keys and similar, for the user to see.
+    pub warnings: Vec<String>,
+}
+
+impl Project {
+    /// Reads `<root>/platformio.ini`.
+    pub fn load(root: &Path) -> Result<Project, ConfigError> {
+        let file = root.join("platformio.ini");
+        let text = std::fs::read_to_string(&file).map_err(|e| ConfigError {
+            file: file.clone(),
+            line: None,
+            message: format!(
+                "cannot read it: {e} (is {} a PlatformIO project?)",
+                root.display()
+            ),
+        })?;
+        let ini = parse(&text, &file)?;
+        Resolver { ini: &ini }.project(root)
+    }
+
+    /// The environments to build: `selected`, else `default_envs`, else all.
+    pub fn select(&self, selected: &[String]) -> Result<Vec<&EnvConfig>, ConfigError> {
+        let names: Vec<String> = if !selected.is_empty() {
+            selected.to_vec()
+        } else if !self.default_envs.is_empty() {
+            self.default_envs.clone()
+        } else {
+            self.envs.keys().cloned().collect()
+        };
+        if names.is_empty() {
+            return Err(self.error(None, "no [env:NAME] section: nothing to build".into()));
+        }
+        names
+            .iter()
+            .map(|n| {
+                self.envs.get(n).ok_or_else(|| {
+                    let known: Vec<&str> = self.envs.keys().map(String::as_str).collect();
+                    self.error(
+                        None,
+                        format!("unknown environment {n:?}; known: {}", known.join(", ")),
+                    )
+                })
+            })
+            .collect()
+    }
+
+    fn error(&self, line: Option<usize>, message: String) -> ConfigError {
+        ConfigError {
+            file: self.file.clone(),
+            line,
+            message,
+        }
+    }
+}
+
+struct Resolver<'a> {
+    ini: &'a Ini,
+}
+
+impl Resolver<'_> {
+    fn project(&self, root: &Path) -> Result<Project, ConfigError> {
+        let mut warnings = Vec::new();
+        let pio = self.ini.section("platformio");
+        if let Some(pio) = pio {
+            self.warn_unknown(pio, PLATFORMIO_KEYS, &mut warnings);
+        }
+        let dir = |key: &str, default: &str| -> Result<PathBuf, ConfigError> {
+            let value = match pio.and_then(|s| s.get(key)) {
+                Some(e) => self.interpolate(&e.value, e.line, &mut Vec::new())?,
+                None => default.to_string(),
+            };
+            Ok(root.join(value))
+        };
+        let src_dir = dir("src_dir", "src")?;
+        let lib_dir = dir("lib_dir", "lib")?;
+        let build_dir = dir("build_dir", ".fbuild/build")?;
+        let default_envs = match pio.and_then(|s| s.get("default_envs")) {
+            Some(e) => split_list(&self.interpolate(&e.value, e.line, &mut Vec::new())?),
+            None => Vec::new(),
+        };
+        if let Some(common) = self.ini.section("env") {
+            self.warn_unknown(common, ENV_KEYS, &mut warnings);
+        }
+        let mut envs = BTreeMap::new();
+        for section in &self.ini.sections {
+            let Some(name) = section.name.strip_prefix("env:") else {
+                continue;
+            };
+            self.warn_unknown(section, ENV_KEYS, &mut warnings);
+            envs.insert(name.to_string(), self.env(name, section)?);
+        }
+        Ok(Project {
+            root: root.to_path_buf(),
+            file: self.ini.file.clone(),
+            src_dir,
+            lib_dir,
+            build_dir,
+            default_envs,
+            envs,
+            warnings,
+        })
+    }
+
+    fn env(&self, name: &str, section: &Section) -> Result<EnvConfig, ConfigError> {
+        let chain = self.chain(section)?;
+        let get = |key: &str| -> Result<Option<String>, ConfigError> {
+            for s in &chain {
+                if let Some(e) = s.get(key) {
+                    return self
+                        .interpolate(&e.value, e.line, &mut Vec::new())
+                        .map(Some);
+                }
+            }
+            Ok(None)
+        };
+        let number = |key: &str| -> Result<Option<u32>, ConfigError> {
+            match get(key)? {
+                None => Ok(None),
+                Some(v) => v.trim().parse().map(Some).map_err(|_| {
+                    let line = chain.iter().find_map(|s| s.get(key)).map(|e| e.line);
+                    self.err(
+                        line,
+                        format!("{key} = {v:?} in [env:{name}] is not a number"),
+                    )
+                }),
+            }
+        };
+        let platform = get("platform")?.ok_or_else(|| {
+            self.err(
+                Some(section.line),
+                format!("[env:{name}] has no `platform` (e.g. atmelavr, native)"),
+            )
+        })?;
+        Ok(EnvConfig {
+            name: name.to_string(),
+            platform: platform.trim().to_string(),
+            board: get("board")?.map(|b| b.trim().to_string()),
+            framework: get("framework")?.map(|f| f.trim().to_string()),
+            build_flags: split_flags(&get("build_flags")?.unwrap_or_default()),
+            build_unflags: split_flags(&get("build_unflags")?.unwrap_or_default()),
+            build_src_filter: split_filter(&get("build_src_filter")?.unwrap_or_default()),
+            lib_deps: split_list(&get("lib_deps")?.unwrap_or_default()),
+            upload_port: get("upload_port")?.map(|p| p.trim().to_string()),
+            upload_speed: number("upload_speed")?,
+            monitor_speed: number("monitor_speed")?,
+        })
+    }
+
+    /// The section, the sections it extends (depth first), then `[env]`.
+    fn chain<'s>(&'s self, section: &'s Section) -> Result<Vec<&'s Section>, ConfigError> {
+        let mut out = Vec::new();
+        self.extend(section, &mut out)?;
+        if let Some(common) = self.ini.section("env")
+            && !out.iter().any(|s| s.name == "env")
+        {
+            out.push(common);
+        }
+        Ok(out)
+    }
+
+    fn extend<'s>(
+        &'s self,
+        section: &'s Section,
+        out: &mut Vec<&'s Section>,
+    ) -> Result<(), ConfigError> {
+        if out.iter().any(|s| s.name == section.name) {
+            return Err(self.err(
+                Some(section.line),
+                format!("[{}] extends itself (a cycle)", section.name),
+            ));
+        }
+        out.push(section);
+        if let Some(e) = section.get("extends") {
+            for parent in split_list(&e.value) {
+                let target = self
+                    .ini
+                    .section(&parent)
+                    .or_else(|| self.ini.section(&format!("env:{parent}")))
+                    .ok_or_else(|| {
+                        self.err(Some(e.line), format!("extends unknown section [{parent}]"))
+                    })?;
+                self.extend(target, out)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Expands `${section.key}` (and `${sysenv.VAR}`), detecting cycles.
+    fn interpolate(
+        &self,
+        value: &str,
+        line: usize,
+        stack: &mut Vec<String>,
+    ) -> Result<String, ConfigError> {
+        let mut out = String::new();
+        let mut rest = value;
+        while let Some(start) = rest.find("${") {
+            out.push_str(&rest[..start]);
+            let Some(end) = rest[start..].find('}') else {
+                return Err(self.err(Some(line), format!("unclosed `${{` in {value:?}")));
+            };
+            let reference = &rest[start + 2..start + end];
+            out.push_str(&self.lookup(reference, line, stack)?);
+            rest = &rest[start + end + 1..];
+        }
+        out.push_str(rest);
+        Ok(out)
+    }
+
+    fn lookup(
+        &self,
+        reference: &str,
+        line: usize,
+        stack: &mut Vec<String>,
+    ) -> Result<String, ConfigError> {
+        let Some((section, key)) = reference.rsplit_once('.') else {
+            return Err(self.err(
+                Some(line),
+                format!("`${{{reference}}}` is not `${{section.key}}`"),
+            ));
+        };
+        if section == "sysenv" {
+            return Ok(std::env::var(key).unwrap_or_default());
+        }
+        if stack.iter().any(|r| r == reference) {
+            return Err(self.err(Some(line), format!("`${{{reference}}}` refers to itself")));
+        }
+        let entry = self
+            .ini
+            .section(section)
+            .and_then(|s| s.get(key))
+            .ok_or_else(|| {
+                self.err(
+                    Some(line),
+                    format!("`${{{reference}}}`: no `{key}` in [{section}]"),
+                )
+            })?;
+        stack.push(reference.to_string());
+        let value = self.interpolate(&entry.value, entry.line, stack);
+        stack.pop();
+        value
+    }
+
+    fn warn_unknown(&self, section: &Section, known: &[&str], warnings: &mut Vec<String>) {
+        for e in &section.entries {
+            if !known.contains(&e.key.as_str()) {
+                warnings.push(format!(
+                    "{}:{}: unknown option `{}` in [{}] is ignored",
+                    self.ini.file.display(),
+                    e.line,
+                    e.key,
+                    section.name
+                ));
+            }
+        }
+    }
+
+    fn err(&self, line: Option<usize>, message: String) -> ConfigError {
+        ConfigError {
+            file: self.ini.file.clone(),
+            line,
+            message,
+        }
+    }
+}
+
+/// Comma- or newline-separated items.
+fn split_list(value: &str) -> Vec<String> {
+    value
+        .split([',', '\n'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// `+<…>` / `-<…>` filter items.
+fn split_filter(value: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = value.trim();
+    while let Some(start) = rest.find(['+', '-']) {
+        let Some(end) = rest[start..].find('>') else {
+            break;
+        };
+        out.push(rest[start..start + end + 1].to_string());
+        rest = &rest[start + end + 1..];
+    }
+    out
+}
+
+/// Shell-like splitting of flags: whitespace separates, quotes group, and
+/// are kept inside `-D` values (`-DNAME="a b"` stays one flag with quotes).
+pub fn split_flags(value: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    // The open quote, and whether it is kept (it opened inside a -D value).
+    let mut quote: Option<(char, bool)> = None;
+    let mut started = false;
+    let mut chars = value.chars();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            // A backslash escapes the next character (`-DNAME=\"x\"`), as in
+            // PlatformIO, except inside single quotes.
+            (q, '\\') if q.map(|(q, _)| q) != Some('\'') => {
+                if let Some(next) = chars.next() {
+                    cur.push(next);
+                    started = true;
+                }
+            }
+            (Some((q, keep)), c) if c == q => {
+                quote = None;
+                if keep {
+                    cur.push(c);
+                }
+            }
+            (Some(_), c) => cur.push(c),
+            (None, '"' | '\'') => {
+                let keep = cur.starts_with("-D");
+                if keep {
+                    cur.push(c);
+                }
+                quote = Some((c, keep));
+                started = true;
+            }
+            (None, c) if c.is_whitespace() => {
+                if started {
+                    out.push(std::mem::take(&mut cur));
+                    started = false;
+                }
+            }
+            (None, c) => {
+                cur.push(c);
+                started = true;
+            }
+        }
+    }
+    if started {
+        out.push(cur);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn project(text: &str) -> Result<Project, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("platformio.ini"), text).unwrap();
+        Project::load(dir.path())
+    }
+
+    #[test]
+    fn extends_interpolation_and_common_env() {
+        let p = project(
+            "[platformio]\ndefault_envs = uno\n\n[common]\nflags = -DCOMMON=1\n\n[env]\nframework = arduino\nmonitor_speed = 9600\n\n[env:base]\nplatform = atmelavr\nbuild_flags = ${common.flags} -DBASE\n\n[env:uno]\nextends = env:base\nboard = uno\nbuild_flags = ${env:base.build_flags} -DNAME=\"two words\"\nfoo = bar\n",
+        )
+        .unwrap();
+        let uno = &p.envs["uno"];
+        assert_eq!(uno.platform, "atmelavr");
+        assert_eq!(uno.framework.as_deref(), Some("arduino"));
+        assert_eq!(uno.monitor_speed, Some(9600));
+        assert_eq!(
+            uno.build_flags,
+            vec!["-DCOMMON=1", "-DBASE", "-DNAME=\"two words\""]
+        );
+        assert_eq!(p.select(&[]).unwrap()[0].name, "uno");
+        assert_eq!(p.warnings.len(), 1);
+        assert!(
+            p.warnings[0].contains(":19: unknown option `foo`"),
+            "{:?}",
+            p.warnings
+        );
+    }
+
+    #[test]
+    fn clear_errors() {
+        let e = project("[env:a]\nplatform = atmelavr\nbuild_flags = ${nope.x}\n").unwrap_err();
+        assert!(
+            e.to_string().contains(":3:") && e.to_string().contains("no `x` in [nope]"),
+            "{e}"
+        );
+        let e = project("[env:a]\nboard = uno\n").unwrap_err();
+        assert!(e.to_string().contains("has no `platform`"), "{e}");
+        let p = project("[env:a]\nplatform = native\n").unwrap();
+        let e = p.select(&["b".to_string()]).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("unknown environment \"b\"; known: a"),
+            "{e}"
+        );
+        let e = project("[env:a]\nplatform = native\nextends = env:a\n").unwrap_err();
+        assert!(e.to_string().contains("cycle"), "{e}");
+    }
+
+    #[test]
+    fn filters_and_flags() {
+        assert_eq!(
+            split_filter("+<*> -<.git/> -<test/>"),
+            vec!["+<*>", "-<.git/>", "-<test/>"]
+        );
+        assert_eq!(
+            split_flags("-Os  -DX='a b'\n-Wall"),
+            vec!["-Os", "-DX='a b'", "-Wall"]
+        );
+        assert_eq!(split_flags("-DNAME=\\\"uno\\\""), vec!["-DNAME=\"uno\""]);
+        assert_eq!(split_flags("'-DG=\"a b\"' -O2"), vec!["-DG=\"a b\"", "-O2"]);
+    }
+}
