@@ -37,6 +37,9 @@ pub struct Board {
     pub usb_ids: Vec<(String, String)>,
     #[serde(default)]
     pub extra_flags: Vec<String>,
+    /// Extra linker flags (the Mega links with `--relax`).
+    #[serde(default)]
+    pub link_flags: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

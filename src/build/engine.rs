@@ -45,10 +45,21 @@ pub enum Outcome {
 }
 
 impl Runner {
-    /// Runs `cmd` (with zccache in front when set); prints its output.
+    /// Runs a compile (with zccache in front when set); prints its output.
     /// Returns the exit code.
-    pub async fn run(&self, program: &Path, args: &[String], show: bool) -> Result<i32> {
-        let mut cmd = match &self.zccache {
+    pub async fn run(&self, program: &Path, args: &[String]) -> Result<i32> {
+        self.spawn(self.zccache.as_deref(), program, args).await
+    }
+
+    /// Runs an archive, link or objcopy step without zccache: its link
+    /// caching gains nothing on a firmware link and cannot hold LTO's
+    /// linker plugin state.
+    pub async fn run_direct(&self, program: &Path, args: &[String]) -> Result<i32> {
+        self.spawn(None, program, args).await
+    }
+
+    async fn spawn(&self, zccache: Option<&Path>, program: &Path, args: &[String]) -> Result<i32> {
+        let mut cmd = match zccache {
             Some(z) => {
                 let mut c = tokio::process::Command::new(z);
                 c.arg(program);
@@ -60,7 +71,7 @@ impl Runner {
             .current_dir(&self.cwd)
             .envs(self.env.iter().map(|(k, v)| (k, v)));
         cmd.stdin(std::process::Stdio::null());
-        if self.verbose || show {
+        if self.verbose {
             eprintln!("{} {}", program.display(), args.join(" "));
         }
         let out = cmd
@@ -102,7 +113,7 @@ pub async fn compile_all(
         progress(&job);
         set.spawn(async move {
             let _permit = semaphore.acquire_owned().await;
-            let code = runner.run(&job.compiler, &job.args, false).await;
+            let code = runner.run(&job.compiler, &job.args).await;
             (job, code)
         });
     }

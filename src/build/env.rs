@@ -11,7 +11,7 @@ use fbuild_platforms::Board;
 use super::Options;
 use super::engine::{Job, Outcome, Runner, compile_all};
 use super::flags::Flags;
-use super::link::{parse_size, report, step, write_compdb};
+use super::link::{parse_size, report, step, step_hash, write_compdb};
 use super::sources::{Group, Layout, collect};
 use super::state::BuildState;
 use crate::project::{EnvConfig, Project};
@@ -166,7 +166,7 @@ async fn link(
         let mut ar_args = vec!["rcs".to_string(), archive.display().to_string()];
         ar_args.extend(core_objs.iter().map(|o| o.display().to_string()));
         // A fresh archive each time, so removed objects do not linger.
-        if !state.up_to_date(&archive, super::state::command_hash(&ar_args)) {
+        if !state.up_to_date(&archive, step_hash(Path::new(&tc.ar), &ar_args)) {
             let _ = std::fs::remove_file(&archive);
         }
         if let Some(code) = step(

@@ -59,6 +59,7 @@ impl Flags {
                     common,
                     link: {
                         let mut l = words("-w -Os -g -flto -fuse-linker-plugin -Wl,--gc-sections");
+                        l.extend(b.link_flags.iter().cloned());
                         l.push(format!("-mmcu={}", b.mcu));
                         l
                     },

@@ -19,17 +19,22 @@ pub async fn step(
     args: Vec<String>,
     inputs: &[PathBuf],
 ) -> Result<Option<i32>> {
-    let mut command = vec![program.display().to_string()];
-    command.extend(args.iter().cloned());
-    let hash = command_hash(&command);
+    let hash = step_hash(program, &args);
     if state.up_to_date(output, hash) {
         return Ok(None);
     }
-    let code = runner.run(program, &args, false).await?;
+    let code = runner.run_direct(program, &args).await?;
     if code == 0 {
         state.record(output, hash, inputs);
     }
     Ok(Some(code))
+}
+
+/// The hash a step's record is kept under: program and arguments.
+pub fn step_hash(program: &Path, args: &[String]) -> u64 {
+    let mut command = vec![program.display().to_string()];
+    command.extend(args.iter().cloned());
+    command_hash(&command)
 }
 
 /// Flash and RAM use from `avr-size -A` output.

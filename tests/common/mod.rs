@@ -252,3 +252,40 @@ impl TestHome {
 pub fn mirror_url() -> String {
     format!("file://{}", zccache_mirror().display())
 }
+
+/// A copy of `examples/<name>` in a temp dir (tests never write into the repo).
+pub fn example(name: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples")
+        .join(name);
+    copy_tree(&src, dir.path());
+    dir
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let name = entry.file_name();
+        if name == ".fbuild" {
+            continue;
+        }
+        if entry.path().is_dir() {
+            copy_tree(&entry.path(), &to.join(&name));
+        } else {
+            std::fs::copy(entry.path(), to.join(&name)).unwrap();
+        }
+    }
+}
+
+impl TestHome {
+    /// `fbuild build <dir> args…` with the zccache mirror; returns output.
+    pub fn build(&self, dir: &Path, args: &[&str]) -> Output {
+        let mut all = vec!["build", dir.to_str().unwrap()];
+        all.extend_from_slice(args);
+        self.fbuild(&all)
+            .env("FBUILD_ZCCACHE_URL", mirror_url())
+            .output()
+            .expect("run fbuild build")
+    }
+}
