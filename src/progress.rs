@@ -63,3 +63,54 @@ impl InstallProgress {
         }
     }
 }
+
+/// Compile progress of one environment: a bar on a terminal, one
+/// `fbuild: [env] compiling …` line per file otherwise (none with `-v`,
+/// which prints the commands instead).
+pub struct CompileProgress {
+    env: String,
+    verbose: bool,
+    bar: std::sync::Mutex<Option<ProgressBar>>,
+}
+
+impl CompileProgress {
+    pub fn new(env: &str, verbose: bool) -> Self {
+        CompileProgress {
+            env: env.to_string(),
+            verbose,
+            bar: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// `total` files are about to be compiled.
+    pub fn begin(&self, total: usize) {
+        if total == 0 || self.verbose || !std::io::stderr().is_terminal() {
+            return;
+        }
+        let bar = ProgressBar::new(total as u64);
+        bar.set_style(
+            ProgressStyle::with_template("[{prefix}] {bar:30} {pos}/{len} {wide_msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        bar.set_prefix(self.env.clone());
+        *self.bar.lock().unwrap_or_else(|p| p.into_inner()) = Some(bar);
+    }
+
+    pub fn compiling(&self, name: &str) {
+        match &*self.bar.lock().unwrap_or_else(|p| p.into_inner()) {
+            Some(bar) => {
+                bar.set_message(name.to_string());
+                bar.inc(1);
+            }
+            None if !self.verbose => eprintln!("fbuild: [{}] compiling {name}", self.env),
+            None => {}
+        }
+    }
+
+    pub fn finish(&self) {
+        if let Some(bar) = self.bar.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            bar.finish_and_clear();
+        }
+    }
+}

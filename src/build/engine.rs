@@ -11,6 +11,7 @@ use tokio::sync::Semaphore;
 use super::depfile::prerequisites;
 use super::sources::Unit;
 use super::state::{BuildState, command_hash};
+use crate::progress::CompileProgress;
 
 /// How to run a compiler: directly, or behind zccache with its environment.
 #[derive(Debug, Clone)]
@@ -24,6 +25,8 @@ pub struct Runner {
 /// A compile to run: the compiler and its arguments.
 #[derive(Debug, Clone)]
 pub struct Job {
+    /// What progress shows: the object's path under the build dir.
+    pub name: String,
     pub unit: Unit,
     pub compiler: PathBuf,
     pub args: Vec<String>,
@@ -92,7 +95,7 @@ pub async fn compile_all(
     work: Vec<Job>,
     state: &mut BuildState,
     jobs: usize,
-    progress: &dyn Fn(&Job),
+    progress: &CompileProgress,
 ) -> Result<Outcome> {
     let mut todo = Vec::new();
     let mut up_to_date = 0;
@@ -103,6 +106,7 @@ pub async fn compile_all(
             todo.push(job);
         }
     }
+    progress.begin(todo.len());
     let semaphore = Arc::new(Semaphore::new(jobs.max(1)));
     let mut set = tokio::task::JoinSet::new();
     for job in todo {
@@ -110,7 +114,7 @@ pub async fn compile_all(
         if let Some(dir) = job.unit.object.parent() {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         }
-        progress(&job);
+        progress.compiling(&job.name);
         set.spawn(async move {
             let _permit = semaphore.acquire_owned().await;
             let code = runner.run(&job.compiler, &job.args).await;
@@ -119,6 +123,7 @@ pub async fn compile_all(
     }
     let mut compiled = 0;
     let mut failure = None;
+    let _finish = Finish(progress);
     while let Some(joined) = set.join_next().await {
         let (job, code) = joined.context("a compile task panicked")?;
         match code? {
@@ -139,6 +144,15 @@ pub async fn compile_all(
             up_to_date,
         },
     })
+}
+
+/// Clears the progress bar however `compile_all` ends.
+struct Finish<'a>(&'a CompileProgress);
+
+impl Drop for Finish<'_> {
+    fn drop(&mut self) {
+        self.0.finish();
+    }
 }
 
 /// The inputs of an object: its depfile's prerequisites, else its source.

@@ -76,6 +76,9 @@ pub async fn build_env(
             args.push("-o".into());
             args.push(u.object.display().to_string());
             Job {
+                name: display(&u.object, &out_dir)
+                    .trim_end_matches(".o")
+                    .to_string(),
                 unit: u.clone(),
                 compiler: PathBuf::from(compiler),
                 args,
@@ -86,18 +89,8 @@ pub async fn build_env(
 
     let state_file = out_dir.join("fbuild-state.json");
     let mut state = BuildState::load(&state_file);
-    let verbose = opts.verbose;
-    let outcome = compile_all(&runner, jobs, &mut state, opts.jobs, &|job| {
-        if !verbose {
-            let name = display(&job.unit.object, &out_dir);
-            eprintln!(
-                "fbuild: [{}] compiling {}",
-                env.name,
-                name.trim_end_matches(".o")
-            );
-        }
-    })
-    .await;
+    let progress = crate::progress::CompileProgress::new(&env.name, opts.verbose);
+    let outcome = compile_all(&runner, jobs, &mut state, opts.jobs, &progress).await;
     state
         .save(&state_file)
         .with_context(|| format!("writing {}", state_file.display()))?;
