@@ -311,3 +311,56 @@ fn two_builds_at_once_take_turns() {
     assert_eq!(waited, 1, "{}\n---\n{}", stderr(&a), stderr(&b));
     assert!(Path::new(&dir.path().join(".fbuild/build/uno/firmware.hex")).is_file());
 }
+
+#[test]
+fn managed_toolchain_is_installed_once_through_the_gate() {
+    let home = TestHome::new();
+    let packages = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("avr-package-mirror");
+    let pack = Command::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/scripts/pack-avr-toolchain"
+    ))
+    .arg(&packages)
+    .output()
+    .unwrap();
+    assert_ok(&pack);
+    let server = common::http::TestServer::serve(&packages);
+    let tarball = std::fs::read_dir(&packages)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .find(|n| n.ends_with(".tar.gz"))
+        .unwrap();
+    let empty_path = tempfile::tempdir().unwrap(); // no system toolchain visible
+    let dir = example("blink");
+    let build = |env: &str| {
+        home.fbuild(&["build", dir.path().to_str().unwrap(), "-e", env])
+            .env("FBUILD_ZCCACHE_URL", mirror_url())
+            .env(
+                "FBUILD_PACKAGE_INDEX",
+                format!("{}/index.json", server.url()),
+            )
+            .env("PATH", empty_path.path())
+            .output()
+            .unwrap()
+    };
+    assert_ok(&build("uno"));
+    assert_ok(&build("nano"));
+    assert_eq!(
+        server.gets(&format!("/{tarball}")),
+        1,
+        "the toolchain was downloaded more than once"
+    );
+    let installed = std::fs::read_dir(home.path().join("toolchains"))
+        .unwrap()
+        .count();
+    assert_eq!(installed, 1);
+    let status = home.status_json();
+    let installs = status["installs"].as_array().unwrap();
+    assert!(
+        installs
+            .iter()
+            .any(|i| i["name"] == "toolchain-atmelavr" && i["phase"] == "installed"),
+        "{status}"
+    );
+}

@@ -71,8 +71,9 @@ pub async fn dispatch<W: AsyncWriteExt + Unpin>(
             with_events(plan, rx, send).await
         }
         Request::Toolchain(req) => {
-            let (_events, rx) = mpsc::unbounded_channel();
-            with_events(crate::toolchain::resolve(state, req), rx, send).await
+            let (events, rx) = mpsc::unbounded_channel();
+            let resolve = async move { crate::toolchain::resolve(state, req, &events).await };
+            with_events(resolve, rx, send).await
         }
         Request::Unknown => error(
             ErrorKind::Unsupported,

@@ -89,6 +89,11 @@ impl Home {
         self.root.join("shims")
     }
 
+    /// `toolchains/`: managed toolchain and framework packages.
+    pub fn toolchains_dir(&self) -> PathBuf {
+        self.root.join("toolchains")
+    }
+
     /// `locks/`: cross-process install locks.
     pub fn locks_dir(&self) -> PathBuf {
         self.root.join("locks")

@@ -36,6 +36,9 @@ pub struct Settings {
     pub notice_interval: Duration,
     /// `FBUILD_PLATFORM` (`native` when unset).
     pub platform: String,
+    /// `FBUILD_PACKAGE_INDEX`: URL of a package index replacing the
+    /// built-in one (a mirror of toolchains and framework cores).
+    pub package_index: Option<String>,
     /// `FBUILD_TEST_INSTALL_PAUSE=<phase>:<millis>`: tests only. Every
     /// install pauses this long on entering that phase, so a test can kill
     /// the installer at a named checkpoint.
@@ -149,6 +152,7 @@ impl Settings {
             install_pause,
             notice_interval,
             platform: text("FBUILD_PLATFORM").unwrap_or_else(|| "native".into()),
+            package_index: text("FBUILD_PACKAGE_INDEX"),
         })
     }
 }

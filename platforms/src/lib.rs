@@ -3,7 +3,9 @@
 //! tool each shim stands for on each platform.
 
 mod boards;
+mod packages;
 mod tools;
 
 pub use boards::{Board, PlatformData, ToolNames, Upload, board, platform};
+pub use packages::{Download, Package, PackageIndex, builtin_index, host};
 pub use tools::{KNOWN_PLATFORMS, ToolClass, classify, real_tool_name};

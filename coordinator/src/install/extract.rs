@@ -1,4 +1,4 @@
-//! Safe extraction of a `.tar.gz` into a staging directory.
+//! Safe extraction of a `.tar.gz` or `.tar.bz2` into a staging directory.
 //!
 //! Hazard: an archive is input from the network. Every entry is checked
 //! before anything is written: no absolute paths, no `..`, no symlink or
@@ -15,10 +15,36 @@ use std::path::{Component, Path, PathBuf};
 use flate2::read::GzDecoder;
 use tar::{Archive, EntryType};
 
-/// Extracts `archive` (tar.gz) into `dest`, which must exist.
-pub fn extract_tar_gz(archive: &Path, dest: &Path) -> Result<u64, String> {
+/// Compression of a tarball.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    Gzip,
+    Bzip2,
+}
+
+impl Compression {
+    /// From the archive's URL or file name (`.tar.bz2`/`.tbz2`, else gzip).
+    pub fn of(name: &str) -> Compression {
+        if name.ends_with(".tar.bz2") || name.ends_with(".tbz2") {
+            Compression::Bzip2
+        } else {
+            Compression::Gzip
+        }
+    }
+}
+
+/// Extracts `archive` (tar.gz or tar.bz2) into `dest`, which must exist.
+pub fn extract_tarball(
+    archive: &Path,
+    dest: &Path,
+    compression: Compression,
+) -> Result<u64, String> {
     let file = File::open(archive).map_err(|e| format!("opening {}: {e}", archive.display()))?;
-    let mut tar = Archive::new(GzDecoder::new(BufReader::new(file)));
+    let reader: Box<dyn std::io::Read> = match compression {
+        Compression::Gzip => Box::new(GzDecoder::new(BufReader::new(file))),
+        Compression::Bzip2 => Box::new(bzip2::read::BzDecoder::new(BufReader::new(file))),
+    };
+    let mut tar = Archive::new(reader);
     tar.set_preserve_permissions(true);
     tar.set_overwrite(false);
     let mut count = 0;

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use fbuild_core::install_status::{InstallPhase as Phase, InstallRole as Role};
 use fbuild_core::time::{DOWNLOAD_RETRY_BACKOFF, INSTALL_LOCK_WAIT};
 
-use super::extract::extract_tar_gz;
+use super::extract::{Compression, extract_tarball};
 use super::fetch::{self, FetchError};
 use super::progress::Progress;
 use super::spec::{Checksum, PackageSpec};
@@ -54,7 +54,7 @@ fn install_fresh(spec: &PackageSpec, p: &Progress) -> Result<PathBuf, String> {
         format!("downloading {}", spec.archive_url),
     );
     let expected = with_retry(p, || expected_sha256(spec))?;
-    let archive = staging.path().join("archive.tar.gz");
+    let archive = staging.path().join("archive");
     let got = with_retry(p, || {
         fetch::download(&spec.archive_url, &archive, &mut |done, total| {
             p.bytes(done, total)
@@ -73,7 +73,7 @@ fn install_fresh(spec: &PackageSpec, p: &Progress) -> Result<PathBuf, String> {
     p.phase(Phase::Extracting, "unpacking");
     let tree = staging.path().join("tree");
     std::fs::create_dir(&tree).map_err(|e| format!("creating {}: {e}", tree.display()))?;
-    extract_tar_gz(&archive, &tree)?;
+    extract_tarball(&archive, &tree, Compression::of(&spec.archive_url))?;
     let _ = std::fs::remove_file(&archive);
     let root = match &spec.top_dir {
         Some(top) => tree.join(top),
