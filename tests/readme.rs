@@ -26,8 +26,14 @@ fn demo_script_runs() {
         .unwrap_or_else(|| panic!("{stdout}"));
     assert!(second.contains("13 hits"), "{second}");
     // serial-hello was built for the Uno and greeted from simavr.
-    assert!(stdout.contains("(0 compiled, 26 up to date)"), "no-op build: {stdout}");
-    assert!(stdout.lines().any(|l| l.trim() == "hello from uno"), "{stdout}");
+    assert!(
+        stdout.contains("(0 compiled, 26 up to date)"),
+        "no-op build: {stdout}"
+    );
+    assert!(
+        stdout.lines().any(|l| l.trim() == "hello from uno"),
+        "{stdout}"
+    );
     assert!(
         home.path()
             .join("home/tools/zccache-1.15.8/zccache")
