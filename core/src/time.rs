@@ -24,8 +24,10 @@ pub const SINGLETON_LOCK_WAIT: Duration = Duration::from_secs(8);
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// How long a client waits for a coordinator it asked to shut down to be gone
-/// before it ends the process itself.
-pub const SHUTDOWN_WAIT: Duration = Duration::from_secs(7);
+/// before it ends the process itself: longer than the coordinator's own
+/// worst case (drain [`SHUTDOWN_GRACE`], then stop zccache's daemon within
+/// [`ZCCACHE_STOP_TIMEOUT`]), so a graceful exit is never cut short.
+pub const SHUTDOWN_WAIT: Duration = Duration::from_secs(10);
 
 /// Connect timeout for the local socket. A healthy coordinator accepts in
 /// microseconds; a full backlog means it is wedged.
@@ -90,5 +92,9 @@ pub const HEALTH_RECHECK: Duration = Duration::from_secs(300);
 /// before the daemon is asked again.
 pub const ZCCACHE_RECHECK: Duration = Duration::from_secs(10);
 
-/// Limit for one `zccache start|stop|status` call.
+/// Limit for `zccache stop`. Measured: it sometimes takes 10 s and leaves
+/// the daemon running anyway, so after this the daemon is killed by pid.
+pub const ZCCACHE_STOP_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Limit for one `zccache start|status` call.
 pub const ZCCACHE_COMMAND_TIMEOUT: Duration = Duration::from_secs(15);

@@ -17,7 +17,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use fbuild_core::time::ZCCACHE_COMMAND_TIMEOUT;
+use fbuild_core::time::{ZCCACHE_COMMAND_TIMEOUT, ZCCACHE_STOP_TIMEOUT};
 
 use crate::process::{output_with_timeout, pids_with_args, run_quiet};
 
@@ -82,7 +82,7 @@ fn start(bin: &Path, cache_dir: &Path) -> Result<(), String> {
 /// `zccache stop`, then SIGKILL for any daemon of this cache dir that
 /// outlived it.
 pub fn stop(bin: &Path, cache_dir: &Path) {
-    if let Err(why) = run_quiet(command(bin, cache_dir).arg("stop"), ZCCACHE_COMMAND_TIMEOUT) {
+    if let Err(why) = run_quiet(command(bin, cache_dir).arg("stop"), ZCCACHE_STOP_TIMEOUT) {
         tracing::warn!("zccache stop: {why}");
     }
     let cache = cache_dir.to_string_lossy();
