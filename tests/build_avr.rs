@@ -15,10 +15,6 @@ fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-fn assert_ok(out: &Output) {
-    assert!(out.status.success(), "{:?}\n{}", out.status, stderr(out));
-}
-
 /// "(N compiled, M up to date)" from the summary line.
 fn counts(out: &Output) -> (usize, usize) {
     let text = stderr(out);

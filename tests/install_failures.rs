@@ -66,10 +66,7 @@ with tarfile.open(out, "w:gz") as tar:
 }
 
 fn install(home: &TestHome, url: &str) -> Output {
-    home.fbuild(&["install", "zccache"])
-        .env("FBUILD_ZCCACHE_URL", url)
-        .output()
-        .unwrap()
+    home.install_zccache(url)
 }
 
 /// The install failed with `reason` and left nothing behind.

@@ -192,11 +192,7 @@ fn no_daemon_install_and_coordinator_share_one_download() {
     let via_daemon = spawn(&["install", "zccache"]);
     for child in [local, via_daemon] {
         let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_ok(&out);
         assert_eq!(
             String::from_utf8_lossy(&out.stdout).trim(),
             home.path()
@@ -249,16 +245,8 @@ fn kill_9_while_downloading_leaves_nothing_stale() {
     );
 
     server.set_rate(0);
-    let out = home
-        .fbuild(&["install", "zccache"])
-        .env("FBUILD_ZCCACHE_URL", server.url())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = home.install_zccache(&server.url());
+    assert_ok(&out);
     assert!(home.path().join("tools/zccache-1.15.8/zccache").is_file());
     assert!(
         leftovers(home.path()).is_empty(),
@@ -280,11 +268,7 @@ fn kill_9_while_extracting_leaves_nothing_stale() {
         .env("FBUILD_ZCCACHE_URL", server.url())
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let version = Command::new(home.path().join("tools/zccache-1.15.8/zccache"))
         .arg("--version")
         .output()
@@ -301,21 +285,12 @@ fn kill_9_while_extracting_leaves_nothing_stale() {
 fn corrupted_binary_is_reinstalled_by_the_next_check() {
     let home = TestHome::new();
     let server = TestServer::serve(zccache_mirror());
-    let install = || {
-        home.fbuild(&["install", "zccache"])
-            .env("FBUILD_ZCCACHE_URL", server.url())
-            .output()
-            .unwrap()
-    };
+    let install = || home.install_zccache(&server.url());
     assert!(install().status.success());
     let bin = home.path().join("tools/zccache-1.15.8/zccache");
     std::fs::write(&bin, b"#!/bin/sh\nexit 3\n").unwrap();
     let out = install();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     assert_eq!(
         server.gets(&format!("/{}", zccache_asset())),
         2,
@@ -339,11 +314,7 @@ fn managed_daemon_runs_with_controlled_env_and_cache_under_home() {
         .env("MAKEFLAGS", "-j8 --jobserver-auth=3,4")
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let status = home.status_json();
     assert_eq!(status["zccache"]["source"], "managed", "{status}");
     let cache_dir = home.path().join("tools/zccache-cache");
@@ -406,16 +377,8 @@ fn managed_daemon_runs_with_controlled_env_and_cache_under_home() {
     // the next request that needs it.
     kill(pids[0], libc::SIGKILL);
     assert!(wait_for(Duration::from_secs(5), || !alive(pids[0])));
-    let out = home
-        .fbuild(&["install", "zccache"])
-        .env("FBUILD_ZCCACHE_URL", server.url())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = home.install_zccache(&server.url());
+    assert_ok(&out);
     let restarted = zccache_daemon_pids(home.path());
     assert_eq!(restarted.len(), 1, "{restarted:?}");
     assert_ne!(restarted[0], pids[0]);

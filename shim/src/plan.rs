@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use fbuild_client::{Client, ClientError};
 use fbuild_core::Settings;
-use fbuild_core::install_status::InstallStatus;
+use fbuild_core::install_status::{InstallPhase, InstallStatus};
 use fbuild_core::protocol::{ErrorKind, Event, PlanRequest, Reply, Request};
 use fbuild_core::resolve::{FileId, find_real_tool};
 use fbuild_platforms::{classify, real_tool_name};
@@ -141,7 +141,15 @@ impl<'a> Notices<'a> {
         if elapsed < self.next {
             return;
         }
-        let Some(status) = &self.last else { return };
+        // Only while something is still being installed: a finished install
+        // (the plan is about to come) is not worth a line.
+        let Some(status) = self
+            .last
+            .as_ref()
+            .filter(|s| s.phase < InstallPhase::Installed)
+        else {
+            return;
+        };
         eprintln!(
             "fbuild: {} waits for {} ({} s)",
             self.tool,

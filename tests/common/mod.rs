@@ -289,3 +289,24 @@ impl TestHome {
             .expect("run fbuild build")
     }
 }
+
+/// Asserts that a command succeeded, showing its output when not.
+pub fn assert_ok(out: &Output) {
+    assert!(
+        out.status.success(),
+        "failed: {:?}\n{}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+impl TestHome {
+    /// `fbuild install zccache` from the release mirror at `url`.
+    pub fn install_zccache(&self, url: &str) -> Output {
+        self.fbuild(&["install", "zccache"])
+            .env("FBUILD_ZCCACHE_URL", url)
+            .output()
+            .expect("run fbuild install")
+    }
+}
