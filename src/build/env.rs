@@ -47,14 +47,17 @@ pub async fn build_env(
             dir.join("libraries"),
         )
     });
-    let sources = collect(&Layout {
-        root: &project.root,
-        src_dir: &project.src_dir,
-        lib_dir: &project.lib_dir,
-        out_dir: &out_dir,
-        src_filter: &env.build_src_filter,
-        lib_deps: &env.lib_deps,
-        core,
+    // Reading the tree and the sources' includes is blocking file I/O.
+    let sources = tokio::task::block_in_place(|| {
+        collect(&Layout {
+            root: &project.root,
+            src_dir: &project.src_dir,
+            lib_dir: &project.lib_dir,
+            out_dir: &out_dir,
+            src_filter: &env.build_src_filter,
+            lib_deps: &env.lib_deps,
+            core,
+        })
     })?;
     let flags = Flags::new(
         board,
