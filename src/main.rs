@@ -3,6 +3,7 @@
 
 mod build;
 mod daemon_cmd;
+mod deploy_cmd;
 mod install_cmd;
 mod progress;
 mod project;
@@ -38,6 +39,15 @@ enum Command {
     Build(build::BuildArgs),
     /// Remove a project's build outputs.
     Clean(build::CleanArgs),
+    /// Build and flash the firmware (avrdude), or run it in the emulator.
+    Deploy(deploy_cmd::DeployArgs),
+    /// Watch a serial port.
+    Monitor(deploy_cmd::MonitorArgs),
+    /// Serial devices.
+    Device {
+        #[command(subcommand)]
+        action: deploy_cmd::DeviceAction,
+    },
 }
 
 fn main() -> ExitCode {
@@ -49,6 +59,9 @@ fn main() -> ExitCode {
         Command::Shims(args) => shims_cmd::run(args),
         Command::Build(args) => build::build(args),
         Command::Clean(args) => build::clean(args),
+        Command::Deploy(args) => deploy_cmd::deploy(args),
+        Command::Monitor(args) => deploy_cmd::monitor(args),
+        Command::Device { action } => deploy_cmd::device(action),
     };
     match result {
         Ok(code) => code,

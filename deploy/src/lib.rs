@@ -1,4 +1,8 @@
-//! Uploaders, serial port discovery, the serial monitor and the emulated board
-//! (DESIGN.md, "Deploy").
-//!
-//! Not built yet: nothing here pretends to work.
+//! Uploaders, serial port discovery, the serial monitor and the emulated
+//! board (DESIGN.md, "Deploy"). Blocking code: the driver runs it on
+//! blocking threads.
+
+pub mod emulator;
+pub mod monitor;
+pub mod ports;
+pub mod upload;

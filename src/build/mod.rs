@@ -28,19 +28,19 @@ use env::{EnvResult, build_env};
 pub struct BuildArgs {
     /// The project folder (with platformio.ini).
     #[arg(default_value = ".")]
-    project_dir: PathBuf,
+    pub project_dir: PathBuf,
     /// Environments to build (default: default_envs, else all).
     #[arg(short = 'e', long = "environment")]
-    env: Vec<String>,
+    pub env: Vec<String>,
     /// Parallel compiles (default: the number of cores).
     #[arg(short = 'j', long)]
-    jobs: Option<usize>,
+    pub jobs: Option<usize>,
     /// Remove the environment's build outputs first.
     #[arg(long)]
-    clean: bool,
+    pub clean: bool,
     /// Show every command.
     #[arg(short, long)]
-    verbose: bool,
+    pub verbose: bool,
 }
 
 #[derive(Args)]
@@ -59,7 +59,7 @@ pub struct Options {
 }
 
 /// Loads the project, printing its warnings; config errors exit 1.
-fn load(dir: &std::path::Path) -> Result<Project> {
+pub fn load(dir: &std::path::Path) -> Result<Project> {
     let root =
         std::fs::canonicalize(dir).with_context(|| format!("project folder {}", dir.display()))?;
     let project = Project::load(&root)?;

@@ -1,0 +1,148 @@
+//! Serial ports and which one is the board: an explicit `--port` or
+//! `upload_port` wins; otherwise the one port whose USB VID/PID belongs to
+//! a known Arduino or USB-serial bridge.
+
+/// USB vendor/product pairs of boards and USB-serial bridges (`None`
+/// product: every product of that vendor).
+pub const KNOWN_USB: &[(u16, Option<u16>, &str)] = &[
+    (0x2341, None, "Arduino"),
+    (0x2A03, None, "Arduino (arduino.org)"),
+    (0x1A86, Some(0x7523), "CH340 USB-serial"),
+    (0x1A86, Some(0x55D4), "CH9102 USB-serial"),
+    (0x0403, Some(0x6001), "FTDI FT232R USB-serial"),
+    (0x0403, Some(0x6015), "FTDI FT231X USB-serial"),
+    (0x10C4, Some(0xEA60), "Silicon Labs CP210x USB-serial"),
+    (0x067B, Some(0x2303), "Prolific PL2303 USB-serial"),
+];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortInfo {
+    pub name: String,
+    pub usb: Option<(u16, u16)>,
+    pub description: String,
+}
+
+impl PortInfo {
+    /// The known board or bridge this port is, if any.
+    pub fn known(&self) -> Option<&'static str> {
+        let (vid, pid) = self.usb?;
+        KNOWN_USB
+            .iter()
+            .find(|(v, p, _)| *v == vid && p.is_none_or(|p| p == pid))
+            .map(|(_, _, what)| *what)
+    }
+
+    pub fn line(&self) -> String {
+        match self.usb {
+            Some((vid, pid)) => format!("{}  {vid:04x}:{pid:04x}  {}", self.name, self.description),
+            None => format!("{}  -          {}", self.name, self.description),
+        }
+    }
+}
+
+/// The serial ports of this machine.
+pub fn list() -> Result<Vec<PortInfo>, String> {
+    let ports = serialport::available_ports().map_err(|e| format!("listing serial ports: {e}"))?;
+    Ok(ports
+        .into_iter()
+        .map(|p| match p.port_type {
+            serialport::SerialPortType::UsbPort(usb) => PortInfo {
+                name: p.port_name,
+                usb: Some((usb.vid, usb.pid)),
+                description: [usb.manufacturer, usb.product]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            },
+            other => PortInfo {
+                name: p.port_name,
+                usb: None,
+                description: format!("{other:?}"),
+            },
+        })
+        .collect())
+}
+
+/// The port to use: `explicit` if given, else the one known board.
+pub fn choose(ports: &[PortInfo], explicit: Option<&str>) -> Result<String, String> {
+    if let Some(port) = explicit {
+        return Ok(port.to_string());
+    }
+    let boards: Vec<&PortInfo> = ports.iter().filter(|p| p.known().is_some()).collect();
+    let listing = |ps: &[&PortInfo]| {
+        ps.iter()
+            .map(|p| format!("  {}", p.line()))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    match boards.as_slice() {
+        [one] => Ok(one.name.clone()),
+        [] => {
+            let all: Vec<&PortInfo> = ports.iter().collect();
+            Err(if all.is_empty() {
+                "no serial ports found: is the board plugged in? (or pass --port)".to_string()
+            } else {
+                format!(
+                    "no port looks like an Arduino board; pass --port, one of:\n{}",
+                    listing(&all)
+                )
+            })
+        }
+        several => Err(format!(
+            "{} ports look like boards; pass --port (or set upload_port), one of:\n{}",
+            several.len(),
+            listing(several)
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn port(name: &str, usb: Option<(u16, u16)>) -> PortInfo {
+        PortInfo {
+            name: name.into(),
+            usb,
+            description: "test".into(),
+        }
+    }
+
+    #[test]
+    fn picks_the_one_board() {
+        let ports = vec![
+            port("/dev/ttyS0", None),
+            port("/dev/ttyACM0", Some((0x2341, 0x0043))),
+            port("/dev/ttyUSB9", Some((0x1234, 0x5678))),
+        ];
+        assert_eq!(choose(&ports, None).unwrap(), "/dev/ttyACM0");
+        assert_eq!(choose(&ports, Some("/dev/x")).unwrap(), "/dev/x");
+    }
+
+    #[test]
+    fn none_or_several_are_errors_that_list_ports() {
+        let none = vec![port("/dev/ttyS0", None)];
+        let e = choose(&none, None).unwrap_err();
+        assert!(
+            e.contains("no port looks like an Arduino") && e.contains("/dev/ttyS0"),
+            "{e}"
+        );
+        assert!(
+            choose(&[], None)
+                .unwrap_err()
+                .contains("no serial ports found")
+        );
+        let two = vec![
+            port("/dev/ttyACM0", Some((0x2341, 0x0043))),
+            port("/dev/ttyUSB0", Some((0x1A86, 0x7523))),
+        ];
+        let e = choose(&two, None).unwrap_err();
+        assert!(
+            e.contains("2 ports look like boards")
+                && e.contains("/dev/ttyUSB0")
+                && e.contains("1a86:7523"),
+            "{e}"
+        );
+    }
+}

@@ -1,0 +1,116 @@
+//! Uploading with avrdude: the board's protocol and speed, the system's
+//! config file, output streamed, avrdude's exit code returned, and a clear
+//! message for the common failures.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+
+/// avrdude config files, first found wins.
+const CONFIGS: &[&str] = &[
+    "/etc/avrdude.conf",
+    "/usr/share/arduino/hardware/tools/avrdude.conf",
+];
+
+pub struct Upload<'a> {
+    pub mcu: &'a str,
+    pub protocol: &'a str,
+    pub speed: u32,
+    pub port: &'a str,
+    pub hex: &'a std::path::Path,
+}
+
+/// The avrdude command line.
+pub fn command(u: &Upload) -> Command {
+    let mut cmd = Command::new("avrdude");
+    if let Some(conf) = CONFIGS.iter().find(|c| std::path::Path::new(c).is_file()) {
+        cmd.args(["-C", conf]);
+    }
+    cmd.args([
+        "-p",
+        u.mcu,
+        "-c",
+        u.protocol,
+        "-P",
+        u.port,
+        "-b",
+        &u.speed.to_string(),
+        "-D",
+    ])
+    .arg(format!("-Uflash:w:{}:i", u.hex.display()));
+    // One sync attempt per try instead of ten: a board that does not answer
+    // fails in seconds, not a minute.
+    cmd.args(["-x", "attempts=3"]);
+    cmd
+}
+
+/// Runs avrdude, streaming its output to stderr; returns its exit code and
+/// a hint for a recognised failure.
+pub fn run(u: &Upload) -> Result<(i32, Option<String>), String> {
+    let mut child = command(u)
+        .stdin(Stdio::null())
+        .stdout(Stdio::inherit())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run avrdude ({e}); on Debian: apt-get install avrdude"))?;
+    let mut seen = String::new();
+    let stderr = child.stderr.take().expect("piped stderr");
+    for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+        let _ = writeln!(std::io::stderr(), "{line}");
+        seen.push_str(&line);
+        seen.push('\n');
+    }
+    let status = child.wait().map_err(|e| e.to_string())?;
+    let code = status.code().unwrap_or(1);
+    Ok((code, (code != 0).then(|| hint(&seen, u.port)).flatten()))
+}
+
+/// What to do about a failed upload, from avrdude's output.
+pub fn hint(output: &str, port: &str) -> Option<String> {
+    let o = output.to_lowercase();
+    if o.contains("permission denied") {
+        Some(format!(
+            "no permission to open {port}: add yourself to the `dialout` group (sudo usermod -aG dialout $USER) and log in again"
+        ))
+    } else if o.contains("no such file")
+        || o.contains("can't open device")
+        || o.contains("cannot open port")
+    {
+        Some(format!(
+            "the port {port} does not exist: is the board plugged in? `fbuild device list` shows the ports"
+        ))
+    } else if o.contains("not in sync") || o.contains("not responding") {
+        Some(format!(
+            "the board on {port} does not answer the bootloader: check the board type and port, press reset, or close other programs using the port"
+        ))
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hints_for_common_failures() {
+        assert!(
+            hint(
+                "avrdude: ser_open(): can't open device \"/dev/x\": No such file or directory",
+                "/dev/x"
+            )
+            .unwrap()
+            .contains("does not exist")
+        );
+        assert!(
+            hint("avrdude: stk500_recv(): programmer is not responding", "p")
+                .unwrap()
+                .contains("does not answer")
+        );
+        assert!(
+            hint("ser_open(): can't open device: Permission denied", "p")
+                .unwrap()
+                .contains("dialout")
+        );
+        assert_eq!(hint("all fine", "p"), None);
+    }
+}

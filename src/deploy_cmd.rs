@@ -1,0 +1,240 @@
+//! `fbuild deploy`, `fbuild monitor` and `fbuild device list`: flash the
+//! firmware with avrdude (or run it in the emulator), watch the serial
+//! line, list the ports.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand};
+use fbuild_deploy::monitor::{self, Outcome, Rules};
+use fbuild_deploy::{emulator, ports, upload};
+use regex::Regex;
+
+use crate::build::{self, BuildArgs};
+use crate::project::{EnvConfig, Project};
+
+#[derive(Args, Clone)]
+pub struct WatchArgs {
+    /// Baud rate (default: the env's monitor_speed, else 9600).
+    #[arg(long)]
+    baud: Option<u32>,
+    /// Stop after this many seconds (exit 124 without a success match).
+    #[arg(long)]
+    timeout: Option<f64>,
+    /// Exit 0 when a line matches this regular expression.
+    #[arg(long)]
+    halt_on_success: Option<String>,
+    /// Exit 1 when a line matches this regular expression.
+    #[arg(long)]
+    halt_on_error: Option<String>,
+}
+
+#[derive(Args)]
+pub struct DeployArgs {
+    /// The project folder (with platformio.ini).
+    #[arg(default_value = ".")]
+    project_dir: PathBuf,
+    /// The environment to deploy (default: the first of default_envs).
+    #[arg(short = 'e', long = "environment")]
+    env: Option<String>,
+    /// Serial port of the board (default: upload_port, else the one board found).
+    #[arg(long, conflicts_with = "emulator")]
+    port: Option<String>,
+    /// Run the firmware in simavr instead of flashing a board.
+    #[arg(long)]
+    emulator: bool,
+    /// Do not build first.
+    #[arg(long)]
+    skip_build: bool,
+    /// Watch the serial line after the upload.
+    #[arg(long)]
+    monitor: bool,
+    #[command(flatten)]
+    watch: WatchArgs,
+}
+
+#[derive(Args)]
+pub struct MonitorArgs {
+    /// Serial port (default: the env's upload_port, else the one board found).
+    #[arg(long)]
+    port: Option<String>,
+    /// A project whose env gives monitor_speed and upload_port.
+    #[arg(long, default_value = ".")]
+    project_dir: PathBuf,
+    #[arg(short = 'e', long = "environment")]
+    env: Option<String>,
+    #[command(flatten)]
+    watch: WatchArgs,
+}
+
+#[derive(Subcommand)]
+pub enum DeviceAction {
+    /// Serial ports with USB VID:PID and description.
+    List,
+}
+
+pub fn deploy(args: DeployArgs) -> Result<ExitCode> {
+    let project = build::load(&args.project_dir)?;
+    let env = one_env(&project, args.env.as_deref())?.clone();
+    if !args.skip_build {
+        let code = build::build(BuildArgs {
+            project_dir: args.project_dir.clone(),
+            env: vec![env.name.clone()],
+            jobs: None,
+            clean: false,
+            verbose: false,
+        })?;
+        if code != ExitCode::SUCCESS {
+            return Ok(code);
+        }
+    }
+    let board = board(&env)?;
+    let out_dir = project.build_dir.join(&env.name);
+    let rules = rules(&args.watch)?;
+    if args.emulator {
+        let elf = out_dir.join("firmware.elf");
+        let (tx, rx) = mpsc::channel();
+        let _sim =
+            emulator::start(&elf, &board.mcu, &board.f_cpu, tx).map_err(anyhow::Error::msg)?;
+        return Ok(finish(watch(&rx, &rules)));
+    }
+    let hex = out_dir.join("firmware.hex");
+    if !hex.is_file() {
+        bail!(
+            "{} does not exist: build first (without --skip-build)",
+            hex.display()
+        );
+    }
+    let port = port(args.port.as_deref().or(env.upload_port.as_deref()))?;
+    let speed = env.upload_speed.unwrap_or(board.upload.speed);
+    eprintln!(
+        "fbuild: uploading {} to {port} ({} at {speed} baud)",
+        hex.display(),
+        board.upload.protocol
+    );
+    let (code, hint) = upload::run(&upload::Upload {
+        mcu: &board.mcu,
+        protocol: &board.upload.protocol,
+        speed,
+        port: &port,
+        hex: &hex,
+    })
+    .map_err(anyhow::Error::msg)?;
+    if code != 0 {
+        eprintln!(
+            "fbuild: error: avrdude failed (exit {code}){}",
+            hint.map(|h| format!(": {h}")).unwrap_or_default()
+        );
+        return Ok(ExitCode::from(code.clamp(1, 255) as u8));
+    }
+    if !args.monitor {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let baud = args.watch.baud.or(env.monitor_speed).unwrap_or(9600);
+    monitor_port(&port, baud, &rules)
+}
+
+pub fn monitor(args: MonitorArgs) -> Result<ExitCode> {
+    let env = match std::fs::metadata(args.project_dir.join("platformio.ini")) {
+        Ok(_) => {
+            let project = build::load(&args.project_dir)?;
+            Some(one_env(&project, args.env.as_deref())?.clone())
+        }
+        Err(_) => None,
+    };
+    let port = port(
+        args.port
+            .as_deref()
+            .or(env.as_ref().and_then(|e| e.upload_port.as_deref())),
+    )?;
+    let baud = args
+        .watch
+        .baud
+        .or(env.as_ref().and_then(|e| e.monitor_speed))
+        .unwrap_or(9600);
+    monitor_port(&port, baud, &rules(&args.watch)?)
+}
+
+pub fn device(action: DeviceAction) -> Result<ExitCode> {
+    match action {
+        DeviceAction::List => {
+            let list = ports::list().map_err(anyhow::Error::msg)?;
+            if list.is_empty() {
+                println!("no serial ports");
+            }
+            for p in list {
+                let known = p.known().map(|k| format!("  [{k}]")).unwrap_or_default();
+                println!("{}{known}", p.line());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn monitor_port(port: &str, baud: u32, rules: &Rules) -> Result<ExitCode> {
+    let source = monitor::open_serial(port, baud).map_err(anyhow::Error::msg)?;
+    eprintln!("fbuild: monitoring {port} at {baud} baud");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || monitor::pump(source, &tx));
+    Ok(finish(watch(&rx, rules)))
+}
+
+fn watch(rx: &mpsc::Receiver<monitor::Chunk>, rules: &Rules) -> Outcome {
+    monitor::catch_ctrl_c();
+    monitor::watch(rx, rules, &mut std::io::stdout().lock())
+}
+
+fn finish(outcome: Outcome) -> ExitCode {
+    match &outcome {
+        Outcome::Timeout => eprintln!("fbuild: timed out without a success match"),
+        Outcome::ErrorMatch(line) => eprintln!("fbuild: error pattern matched: {line}"),
+        Outcome::SourceFailed(why) => eprintln!("fbuild: error: {why}"),
+        _ => {}
+    }
+    ExitCode::from(outcome.exit_code() as u8)
+}
+
+fn rules(w: &WatchArgs) -> Result<Rules> {
+    let re = |p: &Option<String>, flag: &str| -> Result<Option<Regex>> {
+        p.as_deref()
+            .map(|p| {
+                Regex::new(p)
+                    .with_context(|| format!("{flag} {p:?} is not a valid regular expression"))
+            })
+            .transpose()
+    };
+    Ok(Rules {
+        success: re(&w.halt_on_success, "--halt-on-success")?,
+        error: re(&w.halt_on_error, "--halt-on-error")?,
+        timeout: match w.timeout {
+            Some(t) if t.is_finite() && t > 0.0 => Some(Duration::from_secs_f64(t)),
+            Some(t) => bail!("--timeout {t} must be a positive number of seconds"),
+            None => None,
+        },
+    })
+}
+
+fn port(explicit: Option<&str>) -> Result<String> {
+    let list = if explicit.is_some() {
+        Vec::new()
+    } else {
+        ports::list().unwrap_or_default()
+    };
+    ports::choose(&list, explicit).map_err(anyhow::Error::msg)
+}
+
+fn one_env<'p>(project: &'p Project, name: Option<&str>) -> Result<&'p EnvConfig> {
+    let selected: Vec<String> = name.map(|n| vec![n.to_string()]).unwrap_or_default();
+    Ok(project.select(&selected)?[0])
+}
+
+fn board(env: &EnvConfig) -> Result<&'static fbuild_platforms::Board> {
+    let id = env
+        .board
+        .as_deref()
+        .with_context(|| format!("[env:{}] has no board to deploy to", env.name))?;
+    fbuild_platforms::board(&env.platform, id).map_err(anyhow::Error::msg)
+}

@@ -1,0 +1,221 @@
+//! `fbuild deploy` and `fbuild monitor`: the emulator with halt rules and
+//! timeouts, a full flash of simduino (simavr's Uno with a bootloader) with
+//! avrdude over its pty, a missing port, and the monitor on a pty pair.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+fn deploy(
+    home: &TestHome,
+    dir: &std::path::Path,
+    extra: &[&str],
+) -> (std::process::Output, Duration) {
+    let mut args = vec!["deploy", dir.to_str().unwrap(), "-e", "uno"];
+    args.extend_from_slice(extra);
+    let t = Instant::now();
+    let out = home
+        .fbuild(&args)
+        .env("FBUILD_ZCCACHE_URL", mirror_url())
+        .output()
+        .unwrap();
+    (out, t.elapsed())
+}
+
+#[test]
+fn emulator_success_timeout_and_error_patterns() {
+    let home = TestHome::new();
+    let dir = example("serial-hello");
+    let (out, _) = deploy(
+        &home,
+        dir.path(),
+        &["--emulator", "--halt-on-success", "hello from uno"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("hello from uno\n"));
+
+    let (out, took) = deploy(
+        &home,
+        dir.path(),
+        &[
+            "--emulator",
+            "--skip-build",
+            "--halt-on-success",
+            "never printed",
+            "--timeout",
+            "3",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(124));
+    assert!(
+        took >= Duration::from_secs(3) && took < Duration::from_secs(8),
+        "{took:?}"
+    );
+
+    let (out, _) = deploy(
+        &home,
+        dir.path(),
+        &["--emulator", "--skip-build", "--halt-on-error", "hello"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("error pattern matched"));
+}
+
+#[test]
+fn missing_port_fails_fast_with_avrdudes_code() {
+    let home = TestHome::new();
+    let dir = example("serial-hello");
+    let (out, took) = deploy(&home, dir.path(), &["--port", "/dev/does-not-exist"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("/dev/does-not-exist does not exist"), "{err}");
+    // The build is included; the upload itself fails in milliseconds.
+    assert!(took < Duration::from_secs(30), "{took:?}");
+}
+
+#[test]
+fn flash_simduino_over_its_pty_and_read_it_back() {
+    let home = TestHome::new();
+    let dir = example("serial-hello");
+    let build = Command::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/scripts/build-simduino"
+    ))
+    .arg(std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("simduino"))
+    .output()
+    .unwrap();
+    assert_ok(&build);
+    let simduino = String::from_utf8_lossy(&build.stdout).trim().to_string();
+    let pty = std::path::Path::new("/tmp/simavr-uart0");
+    let _ = std::fs::remove_file(pty);
+    let mut sim = Command::new(&simduino)
+        .arg("/usr/share/arduino/hardware/arduino/avr/bootloaders/atmega/ATmegaBOOT_168_atmega328.hex")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let result = std::panic::catch_unwind(|| {
+        assert!(
+            wait_for(Duration::from_secs(10), || pty.exists()),
+            "simduino made no pty"
+        );
+        let (out, _) = deploy(&home, dir.path(), &["--port", "/tmp/simavr-uart0"]);
+        assert_ok(&out);
+        assert!(String::from_utf8_lossy(&out.stderr).contains("bytes of flash verified"));
+        let mon = home
+            .fbuild(&[
+                "monitor",
+                "--port",
+                "/tmp/simavr-uart0",
+                "--halt-on-success",
+                "hello from uno",
+                "--timeout",
+                "30",
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(
+            mon.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&mon.stderr)
+        );
+        assert!(String::from_utf8_lossy(&mon.stdout).contains("hello from uno"));
+    });
+    let _ = sim.kill();
+    let _ = sim.wait();
+    if let Err(panic) = result {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+/// A pty pair: (master, slave path), the slave in raw mode.
+fn pty_pair() -> (OwnedFd, String) {
+    let (mut master, mut slave) = (0, 0);
+    let mut name = [0 as libc::c_char; 128];
+    // SAFETY: openpty fills the two fds and the name buffer we pass.
+    unsafe {
+        assert_eq!(
+            libc::openpty(
+                &mut master,
+                &mut slave,
+                name.as_mut_ptr(),
+                std::ptr::null(),
+                std::ptr::null()
+            ),
+            0
+        );
+        let mut t: libc::termios = std::mem::zeroed();
+        libc::tcgetattr(slave, &mut t);
+        libc::cfmakeraw(&mut t);
+        libc::tcsetattr(slave, libc::TCSANOW, &t);
+        let path = std::ffi::CStr::from_ptr(name.as_ptr())
+            .to_string_lossy()
+            .into_owned();
+        // Keep the slave open until the monitor has it (a pty whose slave
+        // has never been opened reads EIO).
+        std::mem::forget(OwnedFd::from_raw_fd(slave));
+        (OwnedFd::from_raw_fd(master), path)
+    }
+}
+
+#[test]
+fn monitor_on_a_pty_keeps_order_flushes_partial_lines_and_loses_nothing() {
+    let home = TestHome::new();
+    let (master, slave) = pty_pair();
+    let mut child = home
+        .fbuild(&[
+            "monitor",
+            "--port",
+            &slave,
+            "--baud",
+            "115200",
+            "--timeout",
+            "60",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut first = String::new();
+    err.read_line(&mut first).unwrap();
+    assert!(first.contains("monitoring"), "{first}");
+    let stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut all = Vec::new();
+        std::io::Read::read_to_end(&mut BufReader::new(stdout), &mut all).unwrap();
+        all
+    });
+    let mut expected = Vec::new();
+    let mut line_no = 0;
+    while expected.len() < 1024 * 1024 {
+        expected.extend_from_slice(format!("line {line_no:07} {}\n", "x".repeat(40)).as_bytes());
+        line_no += 1;
+    }
+    expected.extend_from_slice(b"partial line without newline");
+    let mut writer = std::fs::File::from(master);
+    writer.write_all(&expected).unwrap();
+    writer.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    // Ending the monitor (as Ctrl-C would) flushes the partial line.
+    kill(child.id(), libc::SIGINT);
+    let status = child.wait().unwrap();
+    let got = reader.join().unwrap();
+    drop(writer);
+    assert_eq!(status.code(), Some(130));
+    let mut want = expected.clone();
+    want.push(b'\n');
+    assert_eq!(got.len(), want.len(), "lost or added bytes");
+    assert!(got == want, "lines out of order or changed");
+}
