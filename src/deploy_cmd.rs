@@ -108,7 +108,10 @@ pub fn deploy(args: DeployArgs) -> Result<ExitCode> {
             hex.display()
         );
     }
-    let port = port(args.port.as_deref().or(env.upload_port.as_deref()))?;
+    let mut port = port(args.port.as_deref().or(env.upload_port.as_deref()))?;
+    if board.upload.touch_1200bps {
+        port = touch_and_rediscover(&port, board.upload.wait_for_upload_port)?;
+    }
     let speed = env.upload_speed.unwrap_or(board.upload.speed);
     eprintln!(
         "fbuild: uploading {} to {port} ({} at {speed} baud)",
@@ -172,6 +175,30 @@ pub fn device(action: DeviceAction) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Leonardo-style boards: the 1200-baud touch, then the bootloader's port.
+fn touch_and_rediscover(port: &str, wait_for_new: bool) -> Result<String> {
+    let names = || {
+        ports::list()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|p| p.name)
+            .collect::<Vec<_>>()
+    };
+    let before = names();
+    eprintln!("fbuild: resetting the board on {port} into its bootloader (1200-baud touch)");
+    upload::touch_1200bps(port).map_err(anyhow::Error::msg)?;
+    if !wait_for_new {
+        return Ok(port.to_string());
+    }
+    upload::wait_for_upload_port(&before, port, Duration::from_secs(10), &names).with_context(
+        || {
+            format!(
+                "the board did not come back after the reset of {port}; press reset and try again"
+            )
+        },
+    )
 }
 
 fn monitor_port(port: &str, baud: u32, rules: &Rules) -> Result<ExitCode> {

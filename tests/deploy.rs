@@ -131,6 +131,23 @@ fn flash_simduino_over_its_pty_and_read_it_back() {
             String::from_utf8_lossy(&mon.stderr)
         );
         assert!(String::from_utf8_lossy(&mon.stdout).contains("hello from uno"));
+        // And both in one: flash again, then watch (deploy --monitor).
+        let (out, _) = deploy(
+            &home,
+            dir.path(),
+            &[
+                "--skip-build",
+                "--port",
+                "/tmp/simavr-uart0",
+                "--monitor",
+                "--halt-on-success",
+                "hello from uno",
+                "--timeout",
+                "30",
+            ],
+        );
+        assert_ok(&out);
+        assert!(String::from_utf8_lossy(&out.stdout).contains("hello from uno"));
     });
     let _ = sim.kill();
     let _ = sim.wait();

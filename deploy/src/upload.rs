@@ -114,3 +114,77 @@ mod tests {
         assert_eq!(hint("all fine", "p"), None);
     }
 }
+
+/// The Leonardo's way into its bootloader: open the port at 1200 baud and
+/// close it; the board resets and comes back, often as another port.
+pub fn touch_1200bps(port: &str) -> Result<(), String> {
+    let mut p = serialport::new(port, 1200)
+        .timeout(std::time::Duration::from_millis(100))
+        .open()
+        .map_err(|e| format!("1200-baud touch of {port}: {e}"))?;
+    let _ = p.write_data_terminal_ready(false);
+    drop(p);
+    Ok(())
+}
+
+/// After a touch: the port that appeared (the bootloader's), else the old
+/// one once it is back; polls the port list for up to `wait`.
+pub fn wait_for_upload_port(
+    before: &[String],
+    old: &str,
+    wait: std::time::Duration,
+    list: &dyn Fn() -> Vec<String>,
+) -> Option<String> {
+    let deadline = std::time::Instant::now() + wait;
+    // Give the board time to drop off the bus first.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    loop {
+        let now = list();
+        if let Some(new) = now.iter().find(|p| !before.contains(p)) {
+            return Some(new.clone());
+        }
+        if std::time::Instant::now() >= deadline {
+            return now.iter().any(|p| p == old).then(|| old.to_string());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+#[cfg(test)]
+mod reset_tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn finds_the_port_that_appears_or_keeps_the_old_one() {
+        let before = vec!["/dev/ttyACM0".to_string()];
+        let calls = std::cell::Cell::new(0);
+        let list = || {
+            calls.set(calls.get() + 1);
+            if calls.get() < 3 {
+                vec![]
+            } else {
+                vec!["/dev/ttyACM1".to_string()]
+            }
+        };
+        assert_eq!(
+            wait_for_upload_port(&before, "/dev/ttyACM0", Duration::from_secs(5), &list).as_deref(),
+            Some("/dev/ttyACM1")
+        );
+        let same = || vec!["/dev/ttyACM0".to_string()];
+        assert_eq!(
+            wait_for_upload_port(&before, "/dev/ttyACM0", Duration::from_millis(200), &same)
+                .as_deref(),
+            Some("/dev/ttyACM0")
+        );
+        assert_eq!(
+            wait_for_upload_port(
+                &before,
+                "/dev/ttyACM0",
+                Duration::from_millis(200),
+                &Vec::new
+            ),
+            None
+        );
+    }
+}
