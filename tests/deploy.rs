@@ -83,32 +83,50 @@ fn missing_port_fails_fast_with_avrdudes_code() {
     assert!(took < Duration::from_secs(30), "{took:?}");
 }
 
-#[test]
-fn flash_simduino_over_its_pty_and_read_it_back() {
-    let home = TestHome::new();
-    let dir = example("serial-hello");
-    let build = Command::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/scripts/build-simduino"
-    ))
-    .arg(std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("simduino"))
-    .output()
-    .unwrap();
-    assert_ok(&build);
-    let simduino = String::from_utf8_lossy(&build.stdout).trim().to_string();
-    let pty = std::path::Path::new("/tmp/simavr-uart0");
-    let _ = std::fs::remove_file(pty);
-    let mut sim = Command::new(&simduino)
-        .arg("/usr/share/arduino/hardware/arduino/avr/bootloaders/atmega/ATmegaBOOT_168_atmega328.hex")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
+/// simduino (simavr's Uno, in its bootloader) on /tmp/simavr-uart0;
+/// killed when dropped.
+struct Simduino(std::process::Child);
+
+impl Simduino {
+    fn start() -> Simduino {
+        let build = Command::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/scripts/build-simduino"
+        ))
+        .arg(std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("simduino"))
+        .output()
         .unwrap();
-    let result = std::panic::catch_unwind(|| {
+        assert_ok(&build);
+        let pty = std::path::Path::new("/tmp/simavr-uart0");
+        let _ = std::fs::remove_file(pty);
+        let child = Command::new(String::from_utf8_lossy(&build.stdout).trim())
+            .arg("/usr/share/arduino/hardware/arduino/avr/bootloaders/atmega/ATmegaBOOT_168_atmega328.hex")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let sim = Simduino(child);
         assert!(
             wait_for(Duration::from_secs(10), || pty.exists()),
             "simduino made no pty"
         );
+        sim
+    }
+}
+
+impl Drop for Simduino {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn flash_simduino_over_its_pty_and_read_it_back() {
+    let home = TestHome::new();
+    let dir = example("serial-hello");
+    {
+        let _sim = Simduino::start();
         let (out, _) = deploy(&home, dir.path(), &["--port", "/tmp/simavr-uart0"]);
         assert_ok(&out);
         assert!(String::from_utf8_lossy(&out.stderr).contains("bytes of flash verified"));
@@ -131,29 +149,26 @@ fn flash_simduino_over_its_pty_and_read_it_back() {
             String::from_utf8_lossy(&mon.stderr)
         );
         assert!(String::from_utf8_lossy(&mon.stdout).contains("hello from uno"));
-        // And both in one: flash again, then watch (deploy --monitor).
-        let (out, _) = deploy(
-            &home,
-            dir.path(),
-            &[
-                "--skip-build",
-                "--port",
-                "/tmp/simavr-uart0",
-                "--monitor",
-                "--halt-on-success",
-                "hello from uno",
-                "--timeout",
-                "30",
-            ],
-        );
-        assert_ok(&out);
-        assert!(String::from_utf8_lossy(&out.stdout).contains("hello from uno"));
-    });
-    let _ = sim.kill();
-    let _ = sim.wait();
-    if let Err(panic) = result {
-        std::panic::resume_unwind(panic);
     }
+    // Both in one (deploy --monitor), on a fresh simduino: a pty has no DTR
+    // line to reset the running sketch into the bootloader.
+    let _sim = Simduino::start();
+    let (out, _) = deploy(
+        &home,
+        dir.path(),
+        &[
+            "--skip-build",
+            "--port",
+            "/tmp/simavr-uart0",
+            "--monitor",
+            "--halt-on-success",
+            "hello from uno",
+            "--timeout",
+            "30",
+        ],
+    );
+    assert_ok(&out);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("hello from uno"));
 }
 
 /// A pty pair: (master, slave path), the slave in raw mode.
