@@ -178,6 +178,20 @@ fn shim_dir_first_on_path_does_not_recurse_and_a_loop_is_an_error() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(home.zccache_stats()["total_compilations"].as_u64().unwrap() >= 8);
+    // zccache's daemon must not see the shims on its PATH (it would run them
+    // with its own environment, outside this FBUILD_HOME).
+    for pid in zccache_daemon_pids(home.path()) {
+        let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
+        let path = environ
+            .split(|b| *b == 0)
+            .find_map(|v| v.strip_prefix(b"PATH="))
+            .map(|v| String::from_utf8_lossy(v).into_owned())
+            .unwrap_or_default();
+        assert!(
+            !path.split(':').any(|d| Path::new(d) == shims),
+            "daemon PATH {path}"
+        );
+    }
 
     // Only the shim dir on PATH: no real cc anywhere.
     std::fs::write(work.path().join("x.c"), "int x;\n").unwrap();

@@ -33,9 +33,27 @@ pub fn main() -> ! {
         );
     };
     let depth = nesting_depth(&name);
-    let nested = depth > 0 || std::env::var_os("COLLECT_GCC").is_some();
+    // A call inside a compiler driver (collect2 running `ld`), inside
+    // zccache's daemon, or inside another shimmed tool: the outer call is
+    // the one that is planned and cached. Such a call runs the real tool
+    // without asking the coordinator: its environment may not even name our
+    // FBUILD_HOME (zccache's daemon runs compiles with its own environment),
+    // and starting a coordinator from there is wrong.
+    let nested = depth > 0
+        || [
+            "COLLECT_GCC",
+            "ZCCACHE_DAEMON_PID",
+            "ZCCACHE_CLIENT_PID",
+            "ZCCACHE_LINEAGE",
+        ]
+        .iter()
+        .any(|var| std::env::var_os(var).is_some());
     let prepared = rewrites::prepare(class, args, nested);
-    let target = plan::obtain(&name, &prepared);
+    let target = if nested {
+        plan::local_only(&name)
+    } else {
+        plan::obtain(&name, &prepared)
+    };
     exec::run(target, prepared, (DEPTH_VAR, (depth + 1).to_string()))
 }
 

@@ -86,6 +86,16 @@ fn describe(e: ClientError) -> String {
     }
 }
 
+/// The real tool, found here without the coordinator and without a warning.
+pub fn local_only(name: &str) -> Target {
+    let settings = Settings::from_env().ok();
+    local(
+        name,
+        settings.as_ref(),
+        std::env::current_exe().ok().as_deref(),
+    )
+}
+
 /// Finds the real tool without the coordinator.
 fn local(name: &str, settings: Option<&Settings>, shim: Option<&Path>) -> Target {
     let platform = settings.map(|s| s.platform.as_str()).unwrap_or("native");

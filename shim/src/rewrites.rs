@@ -7,7 +7,7 @@
 //! | `-MP` with `-MD`/`-MMD` (and `-MF` or `-o`) | removed before zccache; after a successful compile the shim appends the phony targets to the depfile exactly as the compiler would | zccache 1.15.8 never caches a compile that carries `-MP` (measured: every call misses), and real projects (zstd, automake output) pass it |
 //! | an input file `-` (source on stdin) | zccache is skipped | zccache 1.15.8 runs the compile in its daemon, which does not get the caller's stdin (measured: the compile sees empty input) |
 //! | `ar` without the `D` modifier | zccache is skipped | zccache 1.15.8 prints a warning on every non-deterministic archive call, and caching an archive step saves little |
-//! | a nested call: under a compiler driver (`COLLECT_GCC` set, e.g. collect2 running `ld` found on PATH) or inside another shimmed tool (`FBUILD_SHIM_DEPTH` > 0) | zccache is skipped | the outer compile or link is already cached, and a link that zccache 1.15.8 runs deadlocks when it calls back into zccache (measured: `c++` with the shim dir first on PATH hung ~60 s, then failed) |
+//! | a nested call: under a compiler driver (`COLLECT_GCC` set, e.g. collect2 running `ld` found on PATH), under zccache (`ZCCACHE_DAEMON_PID`, `ZCCACHE_CLIENT_PID` or `ZCCACHE_LINEAGE` set) or inside another shimmed tool (`FBUILD_SHIM_DEPTH` > 0) | zccache and the coordinator are skipped: the real tool runs directly | the outer compile or link is already cached, and a link that zccache 1.15.8 runs deadlocks when it calls back into zccache (measured: `c++` with the shim dir first on PATH hung ~60 s, then failed) |
 
 use std::ffi::{OsStr, OsString};
 use std::path::PathBuf;

@@ -24,9 +24,21 @@ use crate::process::{output_with_timeout, pids_with_args, run_quiet};
 /// Variables a build may carry that must not reach a long-lived daemon.
 const BUILD_ONLY_VARS: &[&str] = &["MAKEFLAGS", "MFLAGS", "MAKELEVEL", "CARGO_MAKEFLAGS"];
 
-/// `zccache …` with the coordinator's controlled environment.
-pub fn command(bin: &Path, cache_dir: &Path) -> Command {
+/// `zccache …` with the coordinator's controlled environment. The daemon's
+/// PATH leaves out `shims` (the coordinator inherits the PATH of the build
+/// that started it, often shims first): tools zccache looks up itself must
+/// be the real ones, never a shim that would call back into fbuild.
+pub fn command(bin: &Path, cache_dir: &Path, shims: &Path) -> Command {
     let mut cmd = Command::new(bin);
+    if let Some(path) = std::env::var_os("PATH") {
+        let shims = std::fs::canonicalize(shims).unwrap_or_else(|_| shims.to_path_buf());
+        let kept: Vec<_> = std::env::split_paths(&path)
+            .filter(|d| std::fs::canonicalize(d).unwrap_or_else(|_| d.clone()) != shims)
+            .collect();
+        if let Ok(joined) = std::env::join_paths(kept) {
+            cmd.env("PATH", joined);
+        }
+    }
     cmd.env("ZCCACHE_CACHE_DIR", cache_dir)
         .env("ZCCACHE_MAX_PARALLEL_COMPILES", "0")
         .current_dir(cache_dir);
@@ -37,28 +49,29 @@ pub fn command(bin: &Path, cache_dir: &Path) -> Command {
 }
 
 /// Makes sure a daemon for `cache_dir` answers; returns its endpoint.
-pub fn ensure(bin: &Path, cache_dir: &Path) -> Result<String, String> {
+pub fn ensure(bin: &Path, cache_dir: &Path, shims: &Path) -> Result<String, String> {
     std::fs::create_dir_all(cache_dir)
         .map_err(|e| format!("creating {}: {e}", cache_dir.display()))?;
-    if let Ok(endpoint) = status(bin, cache_dir) {
+    if let Ok(endpoint) = status(bin, cache_dir, shims) {
         return Ok(endpoint);
     }
-    start(bin, cache_dir)?;
-    match status(bin, cache_dir) {
+    start(bin, cache_dir, shims)?;
+    match status(bin, cache_dir, shims) {
         Ok(endpoint) => return Ok(endpoint),
         Err(why) => {
             tracing::warn!("zccache daemon does not answer after start ({why}); restarting")
         }
     }
-    stop(bin, cache_dir);
-    start(bin, cache_dir)?;
-    status(bin, cache_dir).map_err(|why| format!("the zccache daemon does not answer: {why}"))
+    stop(bin, cache_dir, shims);
+    start(bin, cache_dir, shims)?;
+    status(bin, cache_dir, shims)
+        .map_err(|why| format!("the zccache daemon does not answer: {why}"))
 }
 
 /// `zccache status --json`: the endpoint when the daemon answers "ok".
-pub fn status(bin: &Path, cache_dir: &Path) -> Result<String, String> {
+pub fn status(bin: &Path, cache_dir: &Path, shims: &Path) -> Result<String, String> {
     let out = output_with_timeout(
-        command(bin, cache_dir).args(["status", "--json"]),
+        command(bin, cache_dir, shims).args(["status", "--json"]),
         ZCCACHE_COMMAND_TIMEOUT,
     )?;
     let json: serde_json::Value = serde_json::from_slice(&out.stdout)
@@ -72,17 +85,20 @@ pub fn status(bin: &Path, cache_dir: &Path) -> Result<String, String> {
     }
 }
 
-fn start(bin: &Path, cache_dir: &Path) -> Result<(), String> {
+fn start(bin: &Path, cache_dir: &Path, shims: &Path) -> Result<(), String> {
     run_quiet(
-        command(bin, cache_dir).arg("start"),
+        command(bin, cache_dir, shims).arg("start"),
         ZCCACHE_COMMAND_TIMEOUT,
     )
 }
 
 /// `zccache stop`, then SIGKILL for any daemon of this cache dir that
 /// outlived it.
-pub fn stop(bin: &Path, cache_dir: &Path) {
-    if let Err(why) = run_quiet(command(bin, cache_dir).arg("stop"), ZCCACHE_STOP_TIMEOUT) {
+pub fn stop(bin: &Path, cache_dir: &Path, shims: &Path) {
+    if let Err(why) = run_quiet(
+        command(bin, cache_dir, shims).arg("stop"),
+        ZCCACHE_STOP_TIMEOUT,
+    ) {
         tracing::warn!("zccache stop: {why}");
     }
     let cache = cache_dir.to_string_lossy();

@@ -125,7 +125,8 @@ impl ZccacheManager {
     async fn start_daemon(&self, bin: PathBuf) -> Result<String, String> {
         let _one_at_a_time = self.daemon.lock().await;
         let cache = self.settings.home.zccache_cache_dir();
-        tokio::task::spawn_blocking(move || daemon::ensure(&bin, &cache))
+        let shims = self.settings.home.shims_dir();
+        tokio::task::spawn_blocking(move || daemon::ensure(&bin, &cache, &shims))
             .await
             .map_err(|e| e.to_string())?
     }
@@ -167,7 +168,8 @@ impl ZccacheManager {
             path: Some(bin), ..
         }) = self.current()
         {
-            daemon::stop(bin.as_ref(), &self.settings.home.zccache_cache_dir());
+            let home = &self.settings.home;
+            daemon::stop(bin.as_ref(), &home.zccache_cache_dir(), &home.shims_dir());
         }
     }
 
