@@ -4,11 +4,14 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
+use fbuild_client::Client;
+use fbuild_core::protocol::{Event, Reply, Request};
 use fbuild_deploy::monitor::{self, Outcome, Rules};
 use fbuild_deploy::{emulator, ports, upload};
 use regex::Regex;
@@ -118,14 +121,16 @@ pub fn deploy(args: DeployArgs) -> Result<ExitCode> {
         hex.display(),
         board.upload.protocol
     );
-    let (code, hint) = upload::run(&upload::Upload {
+    lease(&port, true);
+    let uploaded = upload::run(&upload::Upload {
         mcu: &board.mcu,
         protocol: &board.upload.protocol,
         speed,
         port: &port,
         hex: &hex,
-    })
-    .map_err(anyhow::Error::msg)?;
+    });
+    lease(&port, false);
+    let (code, hint) = uploaded.map_err(anyhow::Error::msg)?;
     if code != 0 {
         eprintln!(
             "fbuild: error: avrdude failed (exit {code}){}",
@@ -202,11 +207,75 @@ fn touch_and_rediscover(port: &str, wait_for_new: bool) -> Result<String> {
 }
 
 fn monitor_port(port: &str, baud: u32, rules: &Rules) -> Result<ExitCode> {
-    let source = monitor::open_serial(port, baud).map_err(anyhow::Error::msg)?;
+    let paused = Arc::new(AtomicBool::new(false));
+    // Registered with the coordinator before the port is opened, so an
+    // upload from now on finds this monitor (bounded: no coordinator, no lease).
+    let (registered, first_event) = mpsc::channel();
+    watch_lease(port, Arc::clone(&paused), registered);
+    let _ = first_event.recv_timeout(Duration::from_secs(3));
+    // Fail now, with the reason, if the port cannot be opened at all.
+    drop(monitor::open_serial(port, baud).map_err(anyhow::Error::msg)?);
     eprintln!("fbuild: monitoring {port} at {baud} baud");
     let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || monitor::pump(source, &tx));
+    let name = port.to_string();
+    std::thread::spawn(move || {
+        monitor::pump_pausable(|| monitor::open_serial(&name, baud), &paused, &tx)
+    });
     Ok(finish(watch(&rx, rules)))
+}
+
+/// Follows the coordinator's lease of `port` on a thread: an upload of the
+/// same port pauses this monitor, which reconnects afterwards. Without a
+/// coordinator the monitor simply runs unleased.
+fn watch_lease(port: &str, paused: Arc<AtomicBool>, registered: mpsc::Sender<()>) {
+    let port = port.to_string();
+    std::thread::spawn(move || {
+        let Ok(client) = Client::from_env() else {
+            return;
+        };
+        let request = Request::WatchPort { port: port.clone() };
+        let mut first = true;
+        let _ = client.request(&request, &mut |event| {
+            let now_paused = match event {
+                Event::PortPaused => true,
+                Event::PortResumed => false,
+                _ => return,
+            };
+            if first {
+                first = false;
+                let _ = registered.send(());
+            } else if now_paused {
+                eprintln!("fbuild: an upload to {port} is starting; monitor paused");
+            } else {
+                eprintln!("fbuild: upload done; reconnecting to {port}");
+            }
+            paused.store(now_paused, Ordering::SeqCst);
+        });
+    });
+}
+
+/// Claims `port` from monitors for an upload (best effort).
+fn lease(port: &str, claim: bool) {
+    let Ok(client) = Client::from_env() else {
+        return;
+    };
+    let request = if claim {
+        Request::ClaimPort {
+            port: port.to_string(),
+        }
+    } else {
+        Request::ReleasePort {
+            port: port.to_string(),
+        }
+    };
+    if let Ok(fbuild_client::Served {
+        reply: Reply::PortClaimed { paused },
+        ..
+    }) = client.request(&request, &mut |_| {})
+        && paused > 0
+    {
+        eprintln!("fbuild: paused {paused} monitor(s) of {port} for the upload");
+    }
 }
 
 fn watch(rx: &mpsc::Receiver<monitor::Chunk>, rules: &Rules) -> Outcome {

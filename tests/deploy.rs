@@ -187,6 +187,10 @@ fn pty_pair() -> (OwnedFd, String) {
             ),
             0
         );
+        // openpty's fds are inheritable; children must not hold them.
+        for fd in [master, slave] {
+            libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
+        }
         let mut t: libc::termios = std::mem::zeroed();
         libc::tcgetattr(slave, &mut t);
         libc::cfmakeraw(&mut t);
@@ -250,4 +254,79 @@ fn monitor_on_a_pty_keeps_order_flushes_partial_lines_and_loses_nothing() {
     want.push(b'\n');
     assert_eq!(got.len(), want.len(), "lost or added bytes");
     assert!(got == want, "lines out of order or changed");
+}
+
+/// Whether `pid` has `path` open.
+fn has_open(pid: u32, path: &str) -> bool {
+    let target = std::fs::canonicalize(path).unwrap();
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|fds| {
+            fds.flatten()
+                .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|t| t == target))
+        })
+        .unwrap_or(false)
+}
+
+#[test]
+fn an_upload_claim_pauses_the_monitor_and_it_reconnects() {
+    let home = TestHome::new();
+    home.start();
+    let (master, slave) = pty_pair();
+    let child = home
+        .fbuild(&[
+            "monitor",
+            "--port",
+            &slave,
+            "--timeout",
+            "60",
+            "--halt-on-success",
+            "after the upload",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    assert!(
+        wait_for(Duration::from_secs(10), || has_open(pid, &slave)),
+        "monitor never opened the port"
+    );
+    let client = home.client();
+    let claimed = client
+        .request(
+            &fbuild_core::protocol::Request::ClaimPort {
+                port: slave.clone(),
+            },
+            &mut |_| {},
+        )
+        .unwrap();
+    assert_eq!(
+        claimed.reply,
+        fbuild_core::protocol::Reply::PortClaimed { paused: 1 }
+    );
+    assert!(
+        wait_for(Duration::from_secs(5), || !has_open(pid, &slave)),
+        "paused monitor still holds the port"
+    );
+    client
+        .request(
+            &fbuild_core::protocol::Request::ReleasePort {
+                port: slave.clone(),
+            },
+            &mut |_| {},
+        )
+        .unwrap();
+    assert!(
+        wait_for(Duration::from_secs(10), || has_open(pid, &slave)),
+        "monitor did not reconnect"
+    );
+    let mut writer = std::fs::File::from(master);
+    writer.write_all(b"after the upload\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("monitor paused") && err.contains("reconnecting"),
+        "{err}"
+    );
 }

@@ -12,6 +12,7 @@ mod fds;
 pub mod install;
 mod logging;
 mod plan;
+mod ports;
 mod process;
 mod requests;
 mod server;

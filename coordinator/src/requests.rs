@@ -75,6 +75,9 @@ pub async fn dispatch<W: AsyncWriteExt + Unpin>(
             let resolve = async move { crate::toolchain::resolve(state, req, &events).await };
             with_events(resolve, rx, send).await
         }
+        Request::WatchPort { port } => watch_port(state, &port, send).await,
+        Request::ClaimPort { port } => state.ports.claim(&port).await,
+        Request::ReleasePort { port } => state.ports.release(&port),
         Request::Unknown => error(
             ErrorKind::Unsupported,
             format!(
@@ -114,6 +117,26 @@ async fn install(
             }
         }
         Err(why) => error(ErrorKind::InstallFailed, why),
+    }
+}
+
+/// Streams pause/resume events for `port` until the monitor goes away (or
+/// the coordinator shuts down), with heartbeats in between.
+async fn watch_port<W: AsyncWriteExt + Unpin>(state: &State, port: &str, send: &mut W) -> Reply {
+    let mut events = state.ports.watch(port);
+    let mut shutdown = state.shutdown.subscribe();
+    loop {
+        let frame = tokio::select! {
+            ev = events.recv() => match ev {
+                Some(ev) => ServerFrame::Event(ev),
+                None => return Reply::ShuttingDown,
+            },
+            _ = shutdown.changed() => return Reply::ShuttingDown,
+            _ = tokio::time::sleep(HEARTBEAT_INTERVAL) => ServerFrame::Event(Event::Heartbeat { elapsed_ms: 0 }),
+        };
+        if send_frame(send, &frame).await.is_err() {
+            return error(ErrorKind::ShuttingDown, "monitor went away".into());
+        }
     }
 }
 

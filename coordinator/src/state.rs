@@ -13,6 +13,7 @@ use tokio::sync::watch;
 use crate::activity::Activity;
 use crate::install::Installer;
 use crate::plan::PlanMemory;
+use crate::ports::PortLeases;
 use crate::toolchain::ToolchainMemory;
 use crate::zccache::ZccacheManager;
 
@@ -28,6 +29,7 @@ pub struct State {
     pub zccache: Arc<ZccacheManager>,
     pub plans: PlanMemory,
     pub toolchains: ToolchainMemory,
+    pub ports: Arc<PortLeases>,
     /// Set once (with the reason) when the coordinator starts to shut down.
     pub shutdown: watch::Sender<Option<String>>,
 }
@@ -49,6 +51,7 @@ impl State {
             installer,
             plans: PlanMemory::default(),
             toolchains: ToolchainMemory::default(),
+            ports: Arc::new(PortLeases::default()),
             settings: settings.clone(),
             shutdown: watch::channel(None).0,
         }

@@ -93,6 +93,17 @@ pub enum Request {
     /// The toolchain (and framework core) for a platform and MCU, health
     /// checked. Answered with [`Reply::Toolchain`] or [`ErrorKind::NoTool`].
     Toolchain(ToolchainRequest),
+    /// A monitor watches `port`: the coordinator streams the port's state
+    /// at once ([`Event::PortResumed`] when free), then
+    /// [`Event::PortPaused`] when an upload claims the port and
+    /// [`Event::PortResumed`] after it, until the monitor disconnects.
+    WatchPort { port: String },
+    /// An upload claims `port`: monitors of it are paused (they close it),
+    /// then [`Reply::PortClaimed`]. Released by `release_port`, or after
+    /// the claim timeout if the uploader never says so.
+    ClaimPort { port: String },
+    /// The upload is done: paused monitors of `port` reconnect.
+    ReleasePort { port: String },
     /// Any request type this coordinator does not know (a newer client's
     /// `plan` or `install`, say). Answered with [`ErrorKind::Unsupported`].
     #[serde(other)]
@@ -119,6 +130,10 @@ pub enum Event {
     Heartbeat { elapsed_ms: u64 },
     /// An install this request waits on moved on.
     Install(InstallStatus),
+    /// The watched port is claimed by an upload: close it.
+    PortPaused,
+    /// The upload is done: reopen the port.
+    PortResumed,
 }
 
 /// The final answer to a request.
@@ -137,6 +152,11 @@ pub enum Reply {
     Zccache(ZccacheChoice),
     Plan(Plan),
     Toolchain(Toolchain),
+    /// `paused`: how many monitors let go of the port.
+    PortClaimed {
+        paused: usize,
+    },
+    PortReleased,
     Error {
         kind: ErrorKind,
         message: String,

@@ -118,29 +118,53 @@ fn drain_lines(pending: &mut Vec<u8>, rules: &Rules, out: &mut dyn Write) -> Opt
     None
 }
 
-/// Reads `source` on this thread, sending chunks until it ends or fails.
-pub fn pump(mut source: impl Read, tx: &Sender<Chunk>) {
+/// Reads a serial port that an upload may take away: while `paused` is
+/// set the port is closed; when it clears the port is opened again (for up
+/// to 10 s, while the board re-enumerates). Ends only when the port fails
+/// to come back or fails for another reason.
+pub fn pump_pausable(
+    open: impl Fn() -> Result<Box<dyn Read + Send>, String>,
+    paused: &AtomicBool,
+    tx: &Sender<Chunk>,
+) {
     let mut buf = vec![0u8; 64 * 1024];
+    let mut first = true;
     loop {
-        match source.read(&mut buf) {
-            Ok(0) => return drop(tx.send(Chunk::End(Ok(())))),
-            Ok(n) => {
-                if tx.send(Chunk::Data(buf[..n].to_vec())).is_err() {
-                    return;
+        while paused.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let deadline = Instant::now() + Duration::from_secs(if first { 0 } else { 10 });
+        let mut source = loop {
+            match open() {
+                Ok(s) => break s,
+                Err(_) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(200))
                 }
+                Err(why) => return drop(tx.send(Chunk::End(Err(why)))),
             }
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::TimedOut
-                        | std::io::ErrorKind::Interrupted
-                        | std::io::ErrorKind::WouldBlock
-                ) => {}
-            // A pty whose other side closed reads EIO: the device went away.
-            Err(e) if e.raw_os_error() == Some(libc::EIO) => {
-                return drop(tx.send(Chunk::End(Ok(()))));
+        };
+        first = false;
+        while !paused.load(Ordering::SeqCst) {
+            match source.read(&mut buf) {
+                // A raw tty read with VTIME returns 0 when nothing came.
+                Ok(0) => {}
+                Ok(n) => {
+                    if tx.send(Chunk::Data(buf[..n].to_vec())).is_err() {
+                        return;
+                    }
+                }
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::TimedOut
+                            | std::io::ErrorKind::Interrupted
+                            | std::io::ErrorKind::WouldBlock
+                    ) => {}
+                Err(e) if e.raw_os_error() == Some(libc::EIO) => {
+                    return drop(tx.send(Chunk::End(Ok(()))));
+                }
+                Err(e) => return drop(tx.send(Chunk::End(Err(e.to_string())))),
             }
-            Err(e) => return drop(tx.send(Chunk::End(Err(e.to_string())))),
         }
     }
 }
@@ -171,6 +195,10 @@ fn open_raw(path: &str, baud: u32) -> Result<Box<dyn Read + Send>, String> {
         let mut t: libc::termios = std::mem::zeroed();
         if libc::tcgetattr(fd, &mut t) == 0 {
             libc::cfmakeraw(&mut t);
+            // Reads return after 0.2 s without data, so a paused monitor
+            // notices the pause.
+            t.c_cc[libc::VMIN] = 0;
+            t.c_cc[libc::VTIME] = 2;
             let speed = match baud {
                 115200 => libc::B115200,
                 57600 => libc::B57600,
