@@ -13,13 +13,7 @@ use fbuild_core::protocol::{Event, Reply, Request};
 fn exits_after_idle_secs() {
     let home = TestHome::new();
     let t0 = Instant::now();
-    let pid = parse_pid(
-        &home
-            .fbuild(&["daemon", "start"])
-            .env("FBUILD_IDLE_SECS", "1")
-            .output()
-            .unwrap(),
-    );
+    let pid = home.start_with(&[("FBUILD_IDLE_SECS", "1")]);
     assert!(
         wait_for(Duration::from_secs(10), || !alive(pid)),
         "no idle exit"
@@ -40,13 +34,7 @@ fn exits_after_idle_secs() {
 #[test]
 fn request_in_flight_keeps_it_alive_past_idle() {
     let home = TestHome::new();
-    let pid = parse_pid(
-        &home
-            .fbuild(&["daemon", "start"])
-            .env("FBUILD_IDLE_SECS", "1")
-            .output()
-            .unwrap(),
-    );
+    let pid = home.start_with(&[("FBUILD_IDLE_SECS", "1")]);
     let client = home.client();
     let holder = std::thread::spawn(move || {
         let mut beats = Vec::new();

@@ -52,13 +52,7 @@ fn kill_9_leaves_nothing_that_blocks_the_next_start() {
 #[test]
 fn newer_client_replaces_older_coordinator() {
     let home = TestHome::new();
-    let old = parse_pid(
-        &home
-            .fbuild(&["daemon", "start"])
-            .env("FBUILD_VERSION_OVERRIDE", "0.0.1")
-            .output()
-            .unwrap(),
-    );
+    let old = home.start_with(&[("FBUILD_VERSION_OVERRIDE", "0.0.1")]);
     assert_eq!(home.status_json()["version"], "0.0.1");
 
     let new = home.start();
@@ -72,13 +66,7 @@ fn newer_client_replaces_older_coordinator() {
 #[test]
 fn older_client_uses_newer_coordinator() {
     let home = TestHome::new();
-    let newer = parse_pid(
-        &home
-            .fbuild(&["daemon", "start"])
-            .env("FBUILD_VERSION_OVERRIDE", "99.0.0")
-            .output()
-            .unwrap(),
-    );
+    let newer = home.start_with(&[("FBUILD_VERSION_OVERRIDE", "99.0.0")]);
     // This build (0.x) is older than 99.0.0: it must not evict it.
     assert_eq!(home.start(), newer);
     assert_eq!(home.start(), newer);
