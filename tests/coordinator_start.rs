@@ -102,11 +102,7 @@ fn started_from_make_holds_none_of_makes_fds() {
         .recv_timeout(Duration::from_secs(30))
         .expect("make did not finish: something holds its pipes")
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("started-a") && stdout.contains("started-b"));
 

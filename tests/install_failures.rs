@@ -247,11 +247,7 @@ fn ambient_zccache() -> (tempfile::TempDir, TestHome) {
         .env("FBUILD_ZCCACHE_URL", url)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let dir = tempfile::tempdir().unwrap();
     std::os::unix::fs::symlink(
         donor.path().join("tools/zccache-1.15.8/zccache"),

@@ -352,11 +352,7 @@ fn managed_daemon_runs_with_controlled_env_and_cache_under_home() {
             .env("ZCCACHE_CACHE_DIR", &cache_dir)
             .output()
             .unwrap();
-        assert!(
-            cc.status.success(),
-            "{}",
-            String::from_utf8_lossy(&cc.stderr)
-        );
+        assert_ok(&cc);
         assert!(work.path().join("a.o").is_file());
     }
     let stats = Command::new(&zccache)

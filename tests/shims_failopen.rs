@@ -58,11 +58,7 @@ fn first_build_waits_for_the_install_with_notices_and_one_download() {
             ("FBUILD_NOTICE_SECS", "3"),
         ],
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     for i in 0..8 {
         assert!(work.path().join(format!("f{i}.o")).is_file());
     }
@@ -106,11 +102,7 @@ fn unreachable_mirror_builds_with_one_warning() {
             ("PATH", "/usr/bin:/bin"),
         ],
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let warnings = stderr_lines(&out, "fbuild: warning");
     assert_eq!(warnings.len(), 1, "{warnings:#?}");
     assert!(warnings[0].contains("without a cache"), "{}", warnings[0]);
@@ -136,11 +128,7 @@ fn missing_coordinator_builds_with_one_warning() {
         &[("CC", &cc)],
         &[("FBUILD_HOME", &home_dir), ("PATH", "/usr/bin:/bin")],
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let warnings = stderr_lines(&out, "fbuild: warning");
     assert_eq!(warnings.len(), 1, "{warnings:#?}");
     assert!(
@@ -172,11 +160,7 @@ fn shim_dir_first_on_path_does_not_recurse_and_a_loop_is_an_error() {
         &[("CC", "cc"), ("CXX", "c++"), ("AR", "ar")],
         &env,
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     assert!(home.zccache_stats()["total_compilations"].as_u64().unwrap() >= 8);
     // zccache's daemon must not see the shims on its PATH (it would run them
     // with its own environment, outside this FBUILD_HOME).
