@@ -80,7 +80,12 @@ fn examples_build_for_three_boards_within_5_percent_of_arduino_builder() {
                 "{sketch} {board}: {ours} vs {reference} bytes"
             );
             let env_dir = dir.path().join(".fbuild/build").join(board);
-            for f in ["firmware.elf", "firmware.hex", "compile_commands.json"] {
+            for f in [
+                "firmware.elf",
+                "firmware.hex",
+                "firmware.map",
+                "compile_commands.json",
+            ] {
                 assert!(env_dir.join(f).is_file(), "{sketch} {board}: no {f}");
             }
         }

@@ -156,6 +156,11 @@ async fn link(
     });
     args.push("-o".into());
     args.push(elf.display().to_string());
+    // The linker map (DESIGN.md's project outputs): where every byte went.
+    args.push(format!(
+        "-Wl,-Map,{}",
+        out_dir.join("firmware.map").display()
+    ));
     args.extend(other_objs.iter().map(|o| o.display().to_string()));
     if !core_objs.is_empty() {
         let archive = out_dir.join("core.a");
