@@ -15,6 +15,7 @@ use fbuild_core::settings::ZccacheMode;
 use fbuild_platforms::{classify, real_tool_name};
 use tokio::sync::mpsc::UnboundedSender;
 
+use crate::process::ProbeDir;
 use crate::state::State;
 
 /// A warning about compiling without the cache is sent to one shim per
@@ -129,25 +130,14 @@ impl PlanMemory {
 /// GCC up to 9 writes `\n\nh.h:` (a blank line before each phony target),
 /// GCC 10 and later `\nh.h:`.
 fn probe_phony_style(compiler: &Path) -> bool {
-    let dir = std::env::temp_dir().join(format!(
-        "fbuild-mp-probe-{}-{}",
-        std::process::id(),
-        Instant::now().elapsed().as_nanos()
-    ));
-    let result = (|| {
-        std::fs::create_dir_all(&dir).ok()?;
-        std::fs::write(dir.join("probe.h"), "").ok()?;
-        std::fs::write(dir.join("probe.c"), "#include \"probe.h\"\n").ok()?;
-        let out = crate::process::output_with_timeout(
-            std::process::Command::new(compiler)
-                .args(["-MM", "-MP", "probe.c"])
-                .current_dir(&dir),
-            Duration::from_secs(20),
-        )
-        .ok()?;
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        Some(text.contains("\n\nprobe.h:"))
-    })();
-    let _ = std::fs::remove_dir_all(&dir);
-    result.unwrap_or(false)
+    let Ok(dir) = ProbeDir::new(&[("probe.h", ""), ("probe.c", "#include \"probe.h\"\n")]) else {
+        return false;
+    };
+    let out = crate::process::output_with_timeout(
+        std::process::Command::new(compiler)
+            .args(["-MM", "-MP", "probe.c"])
+            .current_dir(dir.path()),
+        Duration::from_secs(20),
+    );
+    out.is_ok_and(|out| String::from_utf8_lossy(&out.stdout).contains("\n\nprobe.h:"))
 }

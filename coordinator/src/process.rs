@@ -2,6 +2,7 @@
 //! time limit, and finding processes by command line.
 
 use std::io::Read;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -97,4 +98,35 @@ pub fn pids_with_args(needles: &[&str]) -> Vec<u32> {
             needles.iter().all(|n| args.iter().any(|a| a.contains(n)))
         })
         .collect()
+}
+
+/// A private scratch directory for a compiler probe, with the given files;
+/// removed when dropped. Unique per process and call (probes of different
+/// compilers run concurrently).
+pub struct ProbeDir(PathBuf);
+
+impl ProbeDir {
+    pub fn new(files: &[(&str, &str)]) -> Result<ProbeDir, String> {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("fbuild-probe-{}-{n}", std::process::id()));
+        let probe = ProbeDir(dir);
+        std::fs::create_dir_all(&probe.0)
+            .map_err(|e| format!("creating {}: {e}", probe.0.display()))?;
+        for (name, text) in files {
+            std::fs::write(probe.0.join(name), text)
+                .map_err(|e| format!("writing a probe file: {e}"))?;
+        }
+        Ok(probe)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for ProbeDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }

@@ -20,7 +20,7 @@ use fbuild_platforms::{PackageIndex, builtin_index};
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::install::{Checksum, PackageSpec, fetch, follow};
-use crate::process::output_with_timeout;
+use crate::process::{ProbeDir, output_with_timeout};
 use crate::state::State;
 
 /// Where Debian's arduino-core-avr puts the Arduino AVR core.
@@ -270,59 +270,41 @@ async fn install_package(
 /// Compiles and links an empty program for `mcu`; then checks whether C++
 /// sees `DECIMAL_DIG` in `<float.h>`. Ok(true): C++ needs the define.
 fn health_check(cc: &Path, cxx: &Path, mcu: &str) -> Result<bool, String> {
-    let dir = std::env::temp_dir().join(format!(
-        "fbuild-tc-probe-{}-{}",
-        std::process::id(),
-        nanos()
-    ));
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let result = (|| {
-        std::fs::write(dir.join("empty.c"), "int main(void) { return 0; }\n")
-            .map_err(|e| e.to_string())?;
-        std::fs::write(
-            dir.join("dig.cpp"),
-            "#include <float.h>\nint digits = DECIMAL_DIG;\n",
+    let dir = ProbeDir::new(&[
+        ("empty.c", "int main(void) { return 0; }\n"),
+        ("dig.cpp", "#include <float.h>\nint digits = DECIMAL_DIG;\n"),
+    ])?;
+    let mcu_flag: Vec<String> = if mcu.is_empty() {
+        vec![]
+    } else {
+        vec![format!("-mmcu={mcu}")]
+    };
+    let run = |cmd: &mut Command| {
+        output_with_timeout(
+            cmd.current_dir(dir.path()),
+            std::time::Duration::from_secs(30),
         )
-        .map_err(|e| e.to_string())?;
-        let mcu_flag: Vec<String> = if mcu.is_empty() {
-            vec![]
+    };
+    let out = run(Command::new(cc)
+        .args(&mcu_flag)
+        .args(["-Os", "empty.c", "-o", "empty.elf"]))?;
+    if !out.status.success() {
+        let target = if mcu.is_empty() {
+            String::new()
         } else {
-            vec![format!("-mmcu={mcu}")]
+            format!(" for {mcu}")
         };
-        let run = |cmd: &mut Command| {
-            output_with_timeout(cmd.current_dir(&dir), std::time::Duration::from_secs(30))
-        };
-        let out =
-            run(Command::new(cc)
-                .args(&mcu_flag)
-                .args(["-Os", "empty.c", "-o", "empty.elf"]))?;
-        if !out.status.success() {
-            return Err(format!(
-                "it cannot build an empty program{}: {}",
-                if mcu.is_empty() {
-                    String::new()
-                } else {
-                    format!(" for {mcu}")
-                },
-                String::from_utf8_lossy(&out.stderr).trim()
-            ));
-        }
-        let dig = run(Command::new(cxx).args(&mcu_flag).args([
-            "-std=gnu++11",
-            "-c",
-            "dig.cpp",
-            "-o",
-            "dig.o",
-        ]))?;
-        Ok(!dig.status.success())
-    })();
-    let _ = std::fs::remove_dir_all(&dir);
-    result
-}
-
-fn nanos() -> u128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0)
+        return Err(format!(
+            "it cannot build an empty program{target}: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    let dig = run(Command::new(cxx).args(&mcu_flag).args([
+        "-std=gnu++11",
+        "-c",
+        "dig.cpp",
+        "-o",
+        "dig.o",
+    ]))?;
+    Ok(!dig.status.success())
 }
