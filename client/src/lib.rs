@@ -45,6 +45,7 @@ pub struct Served {
     pub reply: Reply,
 }
 
+#[derive(Clone)]
 pub struct Client {
     settings: Settings,
     hello: Hello,

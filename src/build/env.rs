@@ -311,9 +311,8 @@ async fn runner(client: &Client, project: &Project, opts: &Options) -> Result<Ru
 
 /// A coordinator request off the async threads (the client is blocking).
 async fn ask(client: &Client, request: Request) -> Result<Reply> {
-    let settings = client.settings().clone();
+    let client = client.clone();
     tokio::task::spawn_blocking(move || {
-        let client = Client::new(settings);
         let mut progress = crate::progress::InstallProgress::new();
         let served = client.request(&request, &mut |event| {
             if let fbuild_core::protocol::Event::Install(status) = event {
