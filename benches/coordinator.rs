@@ -74,7 +74,7 @@ fn main() {
         tool: "cc".into(),
         platform: "native".into(),
         cwd: "/tmp".into(),
-        path: std::env::var("PATH").unwrap_or_default(),
+        path: std::env::var_os("PATH").unwrap_or_default(),
         shim_exe: COORDINATOR.into(),
         wants_phony_style: false,
     });

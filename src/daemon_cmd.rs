@@ -82,7 +82,10 @@ fn print_status(s: &Status) {
     match &s.zccache {
         None => println!("  zccache:   not decided yet (nothing has asked for it)"),
         Some(z) => {
-            let path = z.path.as_deref().unwrap_or("-");
+            let path = z
+                .path
+                .as_ref()
+                .map_or("-".into(), |p| p.display().to_string());
             println!(
                 "  zccache:   {} ({}), mode {}",
                 z.source,

@@ -16,8 +16,8 @@ use fbuild_deploy::monitor::{self, Outcome, Rules};
 use fbuild_deploy::{emulator, ports, upload};
 use regex::Regex;
 
-use crate::build::{self, BuildArgs};
-use crate::project::{EnvConfig, Project};
+use fbuild_builder::project::{EnvConfig, Project};
+use fbuild_builder::{self as build, BuildRequest};
 
 #[derive(Args, Clone)]
 pub struct WatchArgs {
@@ -83,12 +83,10 @@ pub fn deploy(args: DeployArgs) -> Result<ExitCode> {
     let project = build::load(&args.project_dir)?;
     let env = one_env(&project, args.env.as_deref())?.clone();
     if !args.skip_build {
-        let code = build::build(BuildArgs {
+        let code = build::build(&BuildRequest {
             project_dir: args.project_dir.clone(),
-            env: vec![env.name.clone()],
-            jobs: None,
-            clean: false,
-            verbose: false,
+            envs: vec![env.name.clone()],
+            ..BuildRequest::default()
         })?;
         if code != ExitCode::SUCCESS {
             return Ok(code);

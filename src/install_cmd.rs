@@ -12,7 +12,7 @@ use fbuild_coordinator::zccache;
 use fbuild_core::Settings;
 use fbuild_core::protocol::{Event, Reply, Request};
 
-use crate::progress::InstallProgress;
+use fbuild_builder::progress::InstallProgress;
 
 #[derive(Args)]
 pub struct InstallArgs {

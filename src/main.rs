@@ -1,12 +1,10 @@
 //! `fbuild`, the driver: the user-facing command line. Each subcommand lives
 //! in its own module; this file only parses and dispatches.
 
-mod build;
+mod build_cmd;
 mod daemon_cmd;
 mod deploy_cmd;
 mod install_cmd;
-mod progress;
-mod project;
 mod shims_cmd;
 
 use std::process::ExitCode;
@@ -36,9 +34,9 @@ enum Command {
     /// Create or refresh the cc/c++/ar/ld shims; print their directory.
     Shims(shims_cmd::ShimsArgs),
     /// Build the firmware of a platformio.ini project.
-    Build(build::BuildArgs),
+    Build(build_cmd::BuildArgs),
     /// Remove a project's build outputs.
-    Clean(build::CleanArgs),
+    Clean(build_cmd::CleanArgs),
     /// Build and flash the firmware (avrdude), or run it in the emulator.
     Deploy(deploy_cmd::DeployArgs),
     /// Watch a serial port.
@@ -57,8 +55,8 @@ fn main() -> ExitCode {
         Command::Daemon { action } => daemon_cmd::run(action),
         Command::Install(args) => install_cmd::run(args),
         Command::Shims(args) => shims_cmd::run(args),
-        Command::Build(args) => build::build(args),
-        Command::Clean(args) => build::clean(args),
+        Command::Build(args) => build_cmd::build(args),
+        Command::Clean(args) => build_cmd::clean(args),
         Command::Deploy(args) => deploy_cmd::deploy(args),
         Command::Monitor(args) => deploy_cmd::monitor(args),
         Command::Device { action } => deploy_cmd::device(action),

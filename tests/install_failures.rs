@@ -258,9 +258,17 @@ fn ambient_zccache() -> (tempfile::TempDir, TestHome) {
 }
 
 fn resolve(home: &TestHome) -> (fbuild_core::protocol::ZccacheChoice, Duration) {
+    resolve_as(home, &[])
+}
+
+/// Resolves with per-build settings `env` in the client's environment.
+fn resolve_as(
+    home: &TestHome,
+    env: &[(&str, &str)],
+) -> (fbuild_core::protocol::ZccacheChoice, Duration) {
     let t = Instant::now();
     let served = home
-        .client()
+        .client_with(env)
         .request(&Request::ResolveZccache, &mut |_| {})
         .unwrap();
     match served.reply {
@@ -319,8 +327,8 @@ fn unreachable_mirror_falls_back_to_ambient_then_none_once() {
 #[test]
 fn off_and_managed_modes_force_one_path() {
     let home = TestHome::new();
-    home.start_with(&[("FBUILD_ZCCACHE", "off")]);
-    let (choice, _) = resolve(&home);
+    home.start();
+    let (choice, _) = resolve_as(&home, &[("FBUILD_ZCCACHE", "off")]);
     assert_eq!(choice.source, "none");
     assert!(choice.reason.contains("FBUILD_ZCCACHE=off"));
 
@@ -332,11 +340,10 @@ fn off_and_managed_modes_force_one_path() {
         std::env::var("PATH").unwrap()
     );
     home.start_with(&[
-        ("FBUILD_ZCCACHE", "managed"),
         ("FBUILD_ZCCACHE_URL", "http://127.0.0.1:9"),
         ("PATH", &path),
     ]);
-    let (choice, _) = resolve(&home);
+    let (choice, _) = resolve_as(&home, &[("FBUILD_ZCCACHE", "managed")]);
     assert_eq!(
         choice.source, "none",
         "managed must not fall back: {choice:?}"

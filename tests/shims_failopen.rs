@@ -44,13 +44,13 @@ fn first_build_waits_for_the_install_with_notices_and_one_download() {
     let server = TestServer::serve(zccache_mirror());
     server.set_rate(1_000_000); // the 12 MB archive takes ~12 s
     let work = tempfile::tempdir().unwrap();
-    many_files(work.path(), 8);
+    many_files(work.path(), 16);
     let cc = shims.join("cc").display().to_string();
     let home_dir = home.path().display().to_string();
     let url = server.url();
     let out = make(
         work.path(),
-        8,
+        16,
         &[("CC", &cc)],
         &[
             ("FBUILD_HOME", &home_dir),
@@ -59,14 +59,35 @@ fn first_build_waits_for_the_install_with_notices_and_one_download() {
         ],
     );
     assert_ok(&out);
-    for i in 0..8 {
+    for i in 0..16 {
         assert!(work.path().join(format!("f{i}.o")).is_file());
     }
     assert_eq!(server.gets(&format!("/{}", zccache_asset())), 1);
+    // 16 shims wait; one speaks for the build, in whole lines.
+    let text = String::from_utf8_lossy(&out.stderr);
+    for line in text.lines().filter(|l| l.contains("waits for")) {
+        assert!(
+            line.starts_with("fbuild: cc waits for zccache 1.15.8") && line.ends_with(" s)"),
+            "a broken notice line: {line:?}\n{text}"
+        );
+        assert_eq!(line.matches("fbuild:").count(), 1, "interleaved: {line:?}");
+    }
     let notices = stderr_lines(&out, "fbuild: cc waits for zccache 1.15.8");
+    let mut seconds: Vec<&str> = notices
+        .iter()
+        .filter_map(|n| n.rsplit_once('(').map(|(_, s)| s))
+        .collect();
+    let total = seconds.len();
+    seconds.dedup();
+    assert_eq!(
+        seconds.len(),
+        total,
+        "two shims spoke at once:\n{}",
+        notices.join("\n")
+    );
     assert!(
-        notices.len() >= 16,
-        "{} notices for 8 waiting compiles:\n{}",
+        (3..=8).contains(&notices.len()),
+        "{} notices in ~12 s at 3 s:\n{}",
         notices.len(),
         notices.join("\n")
     );
@@ -77,8 +98,8 @@ fn first_build_waits_for_the_install_with_notices_and_one_download() {
         notices.iter().any(|n| n.contains("downloading")),
         "{notices:#?}"
     );
-    // All 8 compiles went through zccache once it was there.
-    assert_eq!(home.zccache_stats()["total_compilations"], 8);
+    // All 16 compiles went through zccache once it was there.
+    assert_eq!(home.zccache_stats()["total_compilations"], 16);
 }
 
 #[test]

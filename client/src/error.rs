@@ -17,24 +17,19 @@ pub enum ClientError {
     CoordinatorMissing { beside: PathBuf },
     #[error("could not start the coordinator ({bin}): {reason}")]
     Spawn { bin: PathBuf, reason: String },
-    #[error("talking to the coordinator at {socket}: {source}")]
-    Transport {
-        socket: PathBuf,
-        #[source]
-        source: io::Error,
-    },
+    // The io error's text is in the message and deliberately not a
+    // `#[source]` too: `{:#}` (anyhow) prints a chain, and the text came
+    // out twice ("…: Connection refused: Connection refused").
+    #[error("talking to the coordinator at {}: {cause}", socket.display())]
+    Transport { socket: PathBuf, cause: io::Error },
     #[error("the coordinator sent nothing for {0:?} and did not answer a ping; it was replaced")]
     Wedged(Duration),
     #[error("the coordinator is alive but busy: no answer to this request within {0:?}")]
     Busy(Duration),
     #[error("the coordinator sent an invalid frame: {0}")]
     Protocol(String),
-    #[error("{what}: {source}")]
-    Io {
-        what: String,
-        #[source]
-        source: io::Error,
-    },
+    #[error("{what}: {cause}")]
+    Io { what: String, cause: io::Error },
     #[error("timed out after {waited:?} waiting for {what}")]
     Timeout { what: String, waited: Duration },
 }
@@ -49,7 +44,7 @@ impl ClientError {
     pub(crate) fn io(what: impl Into<String>, source: io::Error) -> Self {
         ClientError::Io {
             what: what.into(),
-            source,
+            cause: source,
         }
     }
 }

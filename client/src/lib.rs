@@ -36,7 +36,7 @@ pub use error::ClientError;
 pub use spawn::{COORDINATOR_BIN, locate_coordinator};
 
 use spawn::SpawnLock;
-use transport::{Exchange, Open, ReadFail};
+use transport::{Exchange, Header, Open, ReadFail};
 
 /// The answer to a request and who gave it.
 #[derive(Debug, Clone)]
@@ -48,7 +48,7 @@ pub struct Served {
 #[derive(Clone)]
 pub struct Client {
     settings: Settings,
-    hello: Hello,
+    header: Header,
     budget: Duration,
     coordinator_bin: Option<PathBuf>,
 }
@@ -60,9 +60,14 @@ impl Client {
             protocol: PROTOCOL,
             pid: std::process::id(),
         };
+        let header = Header {
+            hello,
+            build: settings.build(),
+            coordinator: settings.coordinator.clone(),
+        };
         Client {
             settings,
-            hello,
+            header,
             budget: REQUEST_BUDGET,
             coordinator_bin: None,
         }
@@ -170,7 +175,7 @@ impl Client {
     /// Opens `request` on a current coordinator, starting or replacing one.
     fn open_current(&self, request: &Request) -> Result<Exchange, ClientError> {
         let socket = self.settings.home.socket_path();
-        match transport::open(&socket, &self.hello, request, self.budget) {
+        match transport::open(&socket, &self.header, request, self.budget) {
             Ok(ex) if !self.is_outdated(&ex.welcome) => return Ok(ex),
             Ok(_) | Err(Open::NotRunning) => {}
             Err(Open::Silent) => return Err(self.after_silence(None)),
@@ -198,7 +203,7 @@ impl Client {
     /// Opens `request` on whatever coordinator runs.
     fn open_plain(&self, request: &Request) -> Result<Exchange, ClientError> {
         let socket = self.settings.home.socket_path();
-        match transport::open(&socket, &self.hello, request, self.budget) {
+        match transport::open(&socket, &self.header, request, self.budget) {
             Ok(ex) => Ok(ex),
             Err(Open::NotRunning) => Err(ClientError::NotRunning),
             Err(Open::Silent) => Err(self.after_silence(None)),
@@ -221,7 +226,7 @@ impl Client {
             what: "an answer from the coordinator".into(),
             waited: budget,
         };
-        match transport::open(&socket, &self.hello, request, budget) {
+        match transport::open(&socket, &self.header, request, budget) {
             Ok(ex) => {
                 let hello = ex.welcome.clone();
                 match ex.finish(&mut |_| {}) {
@@ -237,7 +242,7 @@ impl Client {
     }
 
     fn is_outdated(&self, coordinator: &Hello) -> bool {
-        version::compare(&self.hello.version, &coordinator.version).is_gt()
+        version::compare(&self.header.hello.version, &coordinator.version).is_gt()
     }
 
     /// Asks an older coordinator to go and waits until it has.

@@ -8,6 +8,7 @@ use std::time::Duration;
 use fbuild_core::protocol::{
     ClientFrame, Event, Hello, MAX_FRAME_BYTES, Reply, Request, ServerFrame,
 };
+use fbuild_core::settings::{BuildSettings, CoordinatorSettings};
 use fbuild_core::time::CONNECT_TIMEOUT;
 use interprocess::ConnectWaitMode;
 use interprocess::local_socket::{ConnectOptions, GenericFilePath, Stream, prelude::*};
@@ -37,16 +38,24 @@ pub(crate) enum ReadFail {
     Other(ClientError),
 }
 
+/// What goes with every request: who we are and our settings.
+#[derive(Clone)]
+pub(crate) struct Header {
+    pub hello: Hello,
+    pub build: BuildSettings,
+    pub coordinator: CoordinatorSettings,
+}
+
 pub(crate) fn open(
     socket: &Path,
-    hello: &Hello,
+    header: &Header,
     request: &Request,
     budget: Duration,
 ) -> Result<Exchange, Open> {
     let transport = |source| {
         Open::Failed(ClientError::Transport {
             socket: socket.to_path_buf(),
-            source,
+            cause: source,
         })
     };
     let name = socket.to_fs_name::<GenericFilePath>().map_err(transport)?;
@@ -63,9 +72,12 @@ pub(crate) fn open(
     };
     stream.set_recv_timeout(Some(budget)).map_err(transport)?;
     stream.set_send_timeout(Some(budget)).map_err(transport)?;
+    let hello = &header.hello;
     let frame = ClientFrame {
         hello: hello.clone(),
         request: request.clone(),
+        build: header.build.clone(),
+        coordinator: header.coordinator.clone(),
     };
     (&stream).write_all(&frame.to_line()).map_err(transport)?;
     let mut exchange = Exchange {
@@ -117,7 +129,7 @@ impl Exchange {
             Err(source) => {
                 return Err(ReadFail::Other(ClientError::Transport {
                     socket: self.socket.clone(),
-                    source,
+                    cause: source,
                 }));
             }
         }
@@ -129,7 +141,7 @@ impl Exchange {
             };
             return Err(ReadFail::Other(ClientError::Transport {
                 socket: self.socket.clone(),
-                source,
+                cause: source,
             }));
         }
         serde_json::from_slice(&line)

@@ -9,6 +9,7 @@
 mod activity;
 mod args;
 mod fds;
+mod frames;
 pub mod install;
 mod logging;
 mod plan;
@@ -16,9 +17,11 @@ mod ports;
 mod process;
 mod requests;
 mod server;
+mod services;
+mod single_flight;
 mod singleton;
-mod state;
 mod toolchain;
+mod warnings;
 pub mod zccache;
 
 use std::process::ExitCode;
@@ -32,8 +35,8 @@ use fbuild_core::protocol::{Hello, PROTOCOL};
 use fbuild_core::time::SINGLETON_LOCK_WAIT;
 
 use crate::fds::ReadyPipe;
+use crate::services::Services;
 use crate::singleton::Singleton;
-use crate::state::State;
 
 /// Entry point of the `fbuild-coordinator` binary.
 pub fn main() -> ExitCode {
@@ -88,7 +91,7 @@ fn run(ready: &mut ReadyPipe) -> Result<()> {
     tracing::info!(pid, version = %settings.version, socket = %info.socket, "coordinator ready");
     ready.ready(pid);
 
-    let state = Arc::new(State::new(
+    let state = Arc::new(Services::new(
         Hello {
             version: settings.version.clone(),
             protocol: PROTOCOL,

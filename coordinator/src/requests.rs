@@ -1,26 +1,28 @@
 //! Answers to each request type (the protocol is `fbuild_core::protocol`).
-//! Long requests stream events: install progress as it happens, and a
-//! heartbeat whenever nothing else was sent for a heartbeat interval.
+//! Long requests stream events (see `frames::with_events`). Per-build
+//! settings come with each frame and are passed to the service that uses
+//! them; per-coordinator settings that differ from this coordinator's are
+//! answered with one warning per window.
 
-use std::future::Future;
 use std::time::Duration;
 
 use fbuild_core::install_status::InstallStatus;
 use fbuild_core::protocol::{
     ClientFrame, ErrorKind, Event, MIN_CLIENT_PROTOCOL, Reply, Request, ServerFrame,
 };
+use fbuild_core::settings::ZccacheMode;
 use fbuild_core::time::HEARTBEAT_INTERVAL;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
 
+use crate::frames::{error, send_frame, with_events};
 use crate::install::follow;
-use crate::server::send_frame;
-use crate::state::State;
+use crate::services::Services;
 use crate::zccache;
 
 pub async fn dispatch<W: AsyncWriteExt + Unpin>(
     frame: ClientFrame,
-    state: &State,
+    svc: &Services,
     send: &mut W,
 ) -> Reply {
     let client = &frame.hello;
@@ -29,22 +31,26 @@ pub async fn dispatch<W: AsyncWriteExt + Unpin>(
             ErrorKind::Incompatible,
             format!(
                 "client {} speaks protocol {}, this coordinator ({}) needs {} or newer",
-                client.version, client.protocol, state.hello.version, MIN_CLIENT_PROTOCOL
+                client.version, client.protocol, svc.hello.version, MIN_CLIENT_PROTOCOL
             ),
         );
     }
+    if warn_about_settings(&frame, svc, send).await.is_err() {
+        return error(ErrorKind::ShuttingDown, "client went away".into());
+    }
+    let mode = frame.build.zccache;
+    let (events, rx) = mpsc::unbounded_channel::<InstallStatus>();
     match frame.request {
         Request::Ping => Reply::Pong,
-        Request::Status => Reply::Status(state.status()),
+        Request::Status => Reply::Status(Box::new(svc.status())),
         Request::Shutdown => {
-            state.begin_shutdown(format!(
+            svc.begin_shutdown(format!(
                 "requested by pid {} (fbuild {})",
                 client.pid, client.version
             ));
             Reply::ShuttingDown
         }
         Request::Hold { millis, heartbeat } => {
-            let (_events, rx) = mpsc::unbounded_channel();
             let hold = async {
                 tokio::time::sleep(Duration::from_millis(millis)).await;
                 Reply::Held
@@ -56,42 +62,68 @@ pub async fn dispatch<W: AsyncWriteExt + Unpin>(
             }
         }
         Request::Install { package, retry } => {
-            let (events, rx) = mpsc::unbounded_channel();
-            with_events(install(state, package, retry, events), rx, send).await
+            with_events(install(svc, package, retry, mode, events), rx, send).await
         }
         Request::ResolveZccache => {
-            let (events, rx) = mpsc::unbounded_channel();
             let resolve =
-                async move { Reply::Zccache(state.zccache.resolve(&events, false).await) };
+                async move { Reply::Zccache(svc.zccache.resolve(mode, &events, false).await) };
             with_events(resolve, rx, send).await
         }
+        Request::ZccacheFailed { reason } => {
+            svc.zccache.forget(&reason);
+            Reply::Noted
+        }
         Request::Plan(req) => {
-            let (events, rx) = mpsc::unbounded_channel();
-            let plan = async move { crate::plan::plan(state, req, &events).await };
+            let plan = async move { svc.plans.plan(req, mode, &events).await };
             with_events(plan, rx, send).await
         }
         Request::Toolchain(req) => {
-            let (events, rx) = mpsc::unbounded_channel();
-            let resolve = async move { crate::toolchain::resolve(state, req, &events).await };
+            let resolve = async move { svc.toolchains.resolve(req, &events).await };
             with_events(resolve, rx, send).await
         }
-        Request::WatchPort { port } => watch_port(state, &port, send).await,
-        Request::ClaimPort { port } => state.ports.claim(&port).await,
-        Request::ReleasePort { port } => state.ports.release(&port),
+        Request::WatchPort { port } => watch_port(svc, &port, send).await,
+        Request::ClaimPort { port } => svc.ports.claim(&port).await,
+        Request::ReleasePort { port } => svc.ports.release(&port),
         Request::Unknown => error(
             ErrorKind::Unsupported,
             format!(
                 "this coordinator ({}) does not know that request; client is {}",
-                state.hello.version, client.version
+                svc.hello.version, client.version
             ),
         ),
     }
 }
 
+/// One warning per window when the client sets per-coordinator variables
+/// this coordinator was not started with. They are not applied: the
+/// coordinator serves every build of the home, and an install URL or idle
+/// time cannot change under the builds already running.
+async fn warn_about_settings<W: AsyncWriteExt + Unpin>(
+    frame: &ClientFrame,
+    svc: &Services,
+    send: &mut W,
+) -> std::io::Result<()> {
+    let diff = frame.coordinator.differences(&svc.settings.coordinator);
+    if diff.is_empty() {
+        return Ok(());
+    }
+    let text = format!(
+        "the running coordinator (pid {}) was started with other settings; ignoring {}. \
+         They apply when it starts again: `fbuild daemon stop`, then build.",
+        svc.hello.pid,
+        diff.join(", ")
+    );
+    match svc.warnings.first(&text) {
+        Some(message) => send_frame(send, &ServerFrame::Event(Event::Warning { message })).await,
+        None => Ok(()),
+    }
+}
+
 async fn install(
-    state: &State,
+    svc: &Services,
     package: String,
     retry: bool,
+    mode: ZccacheMode,
     events: mpsc::UnboundedSender<InstallStatus>,
 ) -> Reply {
     if package != "zccache" {
@@ -100,16 +132,16 @@ async fn install(
             format!("unknown package {package:?}; known: zccache"),
         );
     }
-    let spec = match zccache::spec(&state.settings) {
+    let spec = match zccache::spec(&svc.settings) {
         Ok(spec) => spec,
         Err(why) => return error(ErrorKind::InstallFailed, why),
     };
     let version = spec.version.clone();
-    match follow(state.installer.ensure(spec, retry), &events).await {
+    match follow(svc.installer.ensure(spec, retry), &events).await {
         Ok(path) => {
-            // Refresh the decision: the managed zccache (and its daemon) may
-            // be usable now.
-            state.zccache.resolve(&events, true).await;
+            // Refresh the decision: the managed zccache (and its daemon)
+            // may be usable now.
+            svc.zccache.resolve(mode, &events, true).await;
             Reply::Installed {
                 package,
                 version,
@@ -122,9 +154,9 @@ async fn install(
 
 /// Streams pause/resume events for `port` until the monitor goes away (or
 /// the coordinator shuts down), with heartbeats in between.
-async fn watch_port<W: AsyncWriteExt + Unpin>(state: &State, port: &str, send: &mut W) -> Reply {
-    let mut events = state.ports.watch(port);
-    let mut shutdown = state.shutdown.subscribe();
+async fn watch_port<W: AsyncWriteExt + Unpin>(svc: &Services, port: &str, send: &mut W) -> Reply {
+    let mut events = svc.ports.watch(port);
+    let mut shutdown = svc.shutdown.subscribe();
     loop {
         let frame = tokio::select! {
             ev = events.recv() => match ev {
@@ -138,36 +170,4 @@ async fn watch_port<W: AsyncWriteExt + Unpin>(state: &State, port: &str, send: &
             return error(ErrorKind::ShuttingDown, "monitor went away".into());
         }
     }
-}
-
-/// Runs `work`, forwarding its events to the client and a heartbeat after
-/// every interval without one. A client that goes away does not cancel
-/// shared work (installs run on their own tasks); only this wait ends.
-async fn with_events<W: AsyncWriteExt + Unpin>(
-    work: impl Future<Output = Reply>,
-    mut events: mpsc::UnboundedReceiver<InstallStatus>,
-    send: &mut W,
-) -> Reply {
-    tokio::pin!(work);
-    let start = tokio::time::Instant::now();
-    let mut events_open = true;
-    loop {
-        let frame = tokio::select! {
-            reply = &mut work => return reply,
-            ev = events.recv(), if events_open => match ev {
-                Some(status) => ServerFrame::Event(Event::Install(status)),
-                None => { events_open = false; continue; }
-            },
-            _ = tokio::time::sleep(HEARTBEAT_INTERVAL) => ServerFrame::Event(Event::Heartbeat {
-                elapsed_ms: start.elapsed().as_millis() as u64,
-            }),
-        };
-        if send_frame(send, &frame).await.is_err() {
-            return error(ErrorKind::ShuttingDown, "client went away".into());
-        }
-    }
-}
-
-fn error(kind: ErrorKind, message: String) -> Reply {
-    Reply::Error { kind, message }
 }

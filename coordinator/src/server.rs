@@ -7,15 +7,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use fbuild_core::protocol::{ClientFrame, ErrorKind, MAX_FRAME_BYTES, Reply, ServerFrame};
+use fbuild_core::protocol::{ClientFrame, MAX_FRAME_BYTES, ServerFrame};
 use fbuild_core::time::{REQUEST_READ_TIMEOUT, SHUTDOWN_GRACE};
 use interprocess::local_socket::tokio::{Listener, Stream, prelude::*};
 use interprocess::local_socket::{GenericFilePath, ListenerOptions};
 use interprocess::os::unix::local_socket::ListenerOptionsExt;
-use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::BufReader;
 
+use crate::frames::{Line, malformed, read_line, send_frame, send_reply};
 use crate::requests::dispatch;
-use crate::state::State;
+use crate::services::Services;
 
 /// Binds the socket. The caller holds the singleton lock, so any socket file
 /// already at `path` belongs to a dead coordinator and is removed first.
@@ -37,7 +38,7 @@ pub fn bind(path: &Path) -> Result<Listener> {
 }
 
 /// Serves until shutdown, then drains in-flight requests (bounded).
-pub async fn run(listener: Listener, state: Arc<State>) {
+pub async fn run(listener: Listener, state: Arc<Services>) {
     tokio::spawn(watch_idle(Arc::clone(&state)));
     tokio::spawn(watch_signals(Arc::clone(&state)));
     let mut shutdown = state.shutdown.subscribe();
@@ -64,7 +65,7 @@ pub async fn run(listener: Listener, state: Arc<State>) {
     // Stop being reachable first, so a successor can bind as soon as it
     // holds the singleton lock; then let in-flight requests finish.
     drop(listener);
-    let _ = std::fs::remove_file(&state.socket);
+    let _ = std::fs::remove_file(state.settings.home.socket_path());
     if tokio::time::timeout(SHUTDOWN_GRACE, state.activity.drained())
         .await
         .is_err()
@@ -79,12 +80,12 @@ pub async fn run(listener: Listener, state: Arc<State>) {
     let _ = tokio::task::spawn_blocking(move || zccache.stop_daemon()).await;
 }
 
-async fn watch_idle(state: Arc<State>) {
-    state.activity.idle_for(state.idle).await;
-    state.begin_shutdown(format!("idle for {:?}", state.idle));
+async fn watch_idle(state: Arc<Services>) {
+    state.activity.idle_for(state.idle()).await;
+    state.begin_shutdown(format!("idle for {:?}", state.idle()));
 }
 
-async fn watch_signals(state: Arc<State>) {
+async fn watch_signals(state: Arc<Services>) {
     use tokio::signal::unix::{SignalKind, signal};
     let (Ok(mut term), Ok(mut int)) = (
         signal(SignalKind::terminate()),
@@ -102,7 +103,7 @@ async fn watch_signals(state: Arc<State>) {
 
 /// One connection: one request line in, frames out. Errors only end this
 /// connection.
-async fn handle(conn: Stream, state: &State) {
+async fn handle(conn: Stream, state: &Services) {
     let mut reader = BufReader::new(&conn);
     let mut send = &conn;
     let line = match tokio::time::timeout(
@@ -136,53 +137,4 @@ async fn handle(conn: Stream, state: &State) {
     }
     let reply = dispatch(frame, state, &mut send).await;
     send_reply(&mut send, reply).await;
-}
-
-fn malformed(message: String) -> Reply {
-    Reply::Error {
-        kind: ErrorKind::Malformed,
-        message,
-    }
-}
-
-pub(crate) async fn send_reply<W: AsyncWriteExt + Unpin>(send: &mut W, reply: Reply) {
-    let _ = send_frame(send, &ServerFrame::Reply(reply)).await;
-    let _ = send.shutdown().await;
-}
-
-pub(crate) async fn send_frame<W: AsyncWriteExt + Unpin>(
-    send: &mut W,
-    frame: &ServerFrame,
-) -> std::io::Result<()> {
-    send.write_all(&frame.to_line()).await?;
-    send.flush().await
-}
-
-enum Line {
-    Complete(Vec<u8>),
-    TooLong,
-    Eof,
-}
-
-/// Reads up to `\n`, never buffering more than `max` bytes.
-async fn read_line<R: AsyncBufRead + Unpin>(reader: &mut R, max: usize) -> std::io::Result<Line> {
-    let mut out = Vec::new();
-    loop {
-        let buf = reader.fill_buf().await?;
-        if buf.is_empty() {
-            return Ok(Line::Eof);
-        }
-        let (take, done) = match buf.iter().position(|b| *b == b'\n') {
-            Some(pos) => (pos, true),
-            None => (buf.len(), false),
-        };
-        if out.len() + take > max {
-            return Ok(Line::TooLong);
-        }
-        out.extend_from_slice(&buf[..take]);
-        reader.consume(if done { take + 1 } else { take });
-        if done {
-            return Ok(Line::Complete(out));
-        }
-    }
 }

@@ -4,272 +4,274 @@
 //! (health check: it compiles and links an empty program for the board's
 //! MCU) and the system Arduino core (Debian's arduino-core-avr); else the
 //! managed packages (`toolchain-<platform>`, `framework-<framework>-<platform>`
-//! from the package index) through the install gate. Health results are
-//! cached per compiler and MCU for the coordinator's life.
+//! from the package index) through the install gate. Health checks run
+//! once per compiler and MCU (single flight: concurrent builds wait for the
+//! one check) and are kept for the coordinator's life.
 
-use std::collections::HashMap;
-use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
+use fbuild_core::Settings;
 use fbuild_core::install_status::InstallStatus;
 use fbuild_core::protocol::{ErrorKind, Reply, Toolchain, ToolchainRequest};
 use fbuild_core::resolve::find_real_tool;
 use fbuild_platforms::{PackageIndex, builtin_index};
 use tokio::sync::mpsc::UnboundedSender;
 
-use crate::install::{Checksum, PackageSpec, fetch, follow};
+use crate::install::{Checksum, Installer, PackageSpec, fetch, follow};
 use crate::process::{ProbeDir, output_with_timeout};
-use crate::state::State;
+use crate::single_flight::Memo;
 
 /// Where Debian's arduino-core-avr puts the Arduino AVR core.
 const SYSTEM_ARDUINO_AVR: &str = "/usr/share/arduino/hardware/arduino/avr";
 
-#[derive(Default)]
-pub struct ToolchainMemory {
+pub struct Toolchains {
+    settings: Settings,
+    installer: Arc<Installer>,
     /// (compiler, mcu) → health check result (Ok: C++ needs DECIMAL_DIG).
-    checked: Mutex<HashMap<(PathBuf, String), Result<bool, String>>>,
+    health: Memo<(PathBuf, String), Result<bool, String>>,
 }
 
 /// Tool file names of a platform: cc, c++, ar, objcopy, size.
 type Names = [String; 5];
 
-pub async fn resolve(
-    state: &State,
-    req: ToolchainRequest,
-    events: &UnboundedSender<InstallStatus>,
-) -> Reply {
-    match resolve_inner(state, &req, events).await {
-        Ok(tc) => Reply::Toolchain(tc),
-        Err(message) => Reply::Error {
-            kind: ErrorKind::NoTool,
-            message,
-        },
+impl Toolchains {
+    pub fn new(settings: Settings, installer: Arc<Installer>) -> Self {
+        Toolchains {
+            settings,
+            installer,
+            health: Memo::default(),
+        }
     }
-}
 
-async fn resolve_inner(
-    state: &State,
-    req: &ToolchainRequest,
-    events: &UnboundedSender<InstallStatus>,
-) -> Result<Toolchain, String> {
-    let names: Names = match req.platform.as_str() {
-        "native" => ["cc", "c++", "ar", "objcopy", "size"].map(String::from),
-        other => {
-            let p = fbuild_platforms::platform(other)
-                .ok_or_else(|| format!("unknown platform {other:?}; known: atmelavr, native"))?;
-            let t = &p.toolchain;
-            [
-                t.cc.clone(),
-                t.cxx.clone(),
-                t.ar.clone(),
-                t.objcopy.clone(),
-                t.size.clone(),
-            ]
+    pub async fn resolve(
+        &self,
+        req: ToolchainRequest,
+        events: &UnboundedSender<InstallStatus>,
+    ) -> Reply {
+        match self.resolve_inner(&req, events).await {
+            Ok(tc) => Reply::Toolchain(tc),
+            Err(message) => Reply::Error {
+                kind: ErrorKind::NoTool,
+                message,
+            },
         }
-    };
-    let shims = state.settings.home.shims_dir();
-    let on_path = |name: &str| {
-        find_real_tool(
-            name,
-            OsStr::new(&req.path),
-            Path::new("/"),
-            std::slice::from_ref(&shims),
-            None,
-        )
-    };
-    let system = match names.clone().map(|n| on_path(&n)) {
-        [Some(cc), Some(cxx), Some(ar), objcopy, size] => {
-            match checked(state, &cc, &cxx, &req.mcu).await {
-                Ok(dig) => Ok((
-                    format!("system ({})", cc.display()),
-                    [cc, cxx, ar],
-                    [objcopy, size],
-                    dig,
-                )),
-                Err(why) => Err(format!(
-                    "the system toolchain {} is not healthy: {why}",
-                    cc.display()
-                )),
-            }
-        }
-        _ => Err(format!(
-            "no {} toolchain on PATH ({}, {}, {}; on Debian: apt-get install {})",
-            req.platform,
-            names[0],
-            names[1],
-            names[2],
-            if req.platform == "atmelavr" {
-                "gcc-avr binutils-avr avr-libc"
-            } else {
-                "build-essential"
-            }
-        )),
-    };
-    let (source, [cc, cxx, ar], [objcopy, size], dig) = match system {
-        Ok(found) => found,
-        Err(system_why) if req.platform == "native" => return Err(system_why),
-        Err(system_why) => {
-            let name = format!("toolchain-{}", req.platform);
-            let dir = install_package(state, &name, &names[0], events)
-                .await
-                .map_err(|why| {
-                    format!("{system_why}; the managed {name} is unavailable too: {why}")
+    }
+
+    async fn resolve_inner(
+        &self,
+        req: &ToolchainRequest,
+        events: &UnboundedSender<InstallStatus>,
+    ) -> Result<Toolchain, String> {
+        let names: Names = match req.platform.as_str() {
+            "native" => ["cc", "c++", "ar", "objcopy", "size"].map(String::from),
+            other => {
+                let p = fbuild_platforms::platform(other).ok_or_else(|| {
+                    format!("unknown platform {other:?}; known: atmelavr, native")
                 })?;
-            let bin = dir.join("bin");
-            let tool = |i: usize| bin.join(&names[i]);
-            let dig = checked(state, &tool(0), &tool(1), &req.mcu)
-                .await
-                .map_err(|why| format!("the managed {name} is not healthy: {why}"))?;
-            let exists = |p: PathBuf| p.is_file().then_some(p);
-            (
-                format!("managed ({})", dir.display()),
-                [tool(0), tool(1), tool(2)],
-                [exists(tool(3)), exists(tool(4))],
-                dig,
+                let t = &p.toolchain;
+                [
+                    t.cc.clone(),
+                    t.cxx.clone(),
+                    t.ar.clone(),
+                    t.objcopy.clone(),
+                    t.size.clone(),
+                ]
+            }
+        };
+        let shims = self.settings.home.shims_dir();
+        let on_path = |name: &str| {
+            find_real_tool(
+                name,
+                &req.path,
+                Path::new("/"),
+                std::slice::from_ref(&shims),
+                None,
             )
-        }
-    };
-    let core_dir = match req.framework.as_deref() {
-        None => None,
-        Some("arduino") if req.platform == "atmelavr" => Some(arduino_core(state, events).await?),
-        Some(other) => {
-            return Err(format!(
-                "framework {other:?} is not available for platform {}",
-                req.platform
-            ));
-        }
-    };
-    let text = |p: Option<PathBuf>| p.map(|p| p.display().to_string());
-    Ok(Toolchain {
-        cc: cc.display().to_string(),
-        cxx: cxx.display().to_string(),
-        ar: ar.display().to_string(),
-        objcopy: text(objcopy),
-        size: text(size),
-        core_dir,
-        source,
-        cxx_needs_decimal_dig: dig,
-    })
-}
-
-/// The system Arduino AVR core, else the managed one.
-async fn arduino_core(
-    state: &State,
-    events: &UnboundedSender<InstallStatus>,
-) -> Result<String, String> {
-    if Path::new(SYSTEM_ARDUINO_AVR)
-        .join("cores/arduino/Arduino.h")
-        .is_file()
-    {
-        return Ok(SYSTEM_ARDUINO_AVR.to_string());
-    }
-    let dir = install_package(state, "framework-arduino-atmelavr", "", events)
-        .await
-        .map_err(|why| format!("no Arduino AVR core at {SYSTEM_ARDUINO_AVR} (Debian: apt-get install arduino-core-avr), and the managed one is unavailable: {why}"))?;
-    Ok(dir.display().to_string())
-}
-
-/// Health of (cc, mcu), cached.
-async fn checked(state: &State, cc: &Path, cxx: &Path, mcu: &str) -> Result<bool, String> {
-    let key = (cc.to_path_buf(), mcu.to_string());
-    if let Some(known) = state
-        .toolchains
-        .checked
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .get(&key)
-    {
-        return known.clone();
-    }
-    let (cc2, cxx2, mcu2) = (cc.to_path_buf(), cxx.to_path_buf(), mcu.to_string());
-    let result = tokio::task::spawn_blocking(move || health_check(&cc2, &cxx2, &mcu2))
-        .await
-        .unwrap_or_else(|e| Err(e.to_string()));
-    state
-        .toolchains
-        .checked
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .insert(key, result.clone());
-    result
-}
-
-/// Installs a managed package through the install gate; returns its dir.
-/// `exe` (if not empty) is the package's `bin/` program that must work.
-async fn install_package(
-    state: &State,
-    name: &str,
-    exe: &str,
-    events: &UnboundedSender<InstallStatus>,
-) -> Result<PathBuf, String> {
-    let settings = state.settings.clone();
-    let index_url = settings.package_index.clone();
-    let index = match &index_url {
-        None => builtin_index().clone(),
-        Some(url) => {
-            let url = url.clone();
-            let text =
-                tokio::task::spawn_blocking(move || fetch::fetch_text(&url, 4 * 1024 * 1024))
-                    .await
-                    .map_err(|e| e.to_string())?
-                    .map_err(|e| e.message)?;
-            PackageIndex::parse(&text)?
-        }
-    };
-    let (package, download) = index.find(name)?;
-    let url = match &index_url {
-        Some(base) if !download.url.contains("://") => {
-            format!(
-                "{}/{}",
-                base.rsplit_once('/').map(|(b, _)| b).unwrap_or(base),
-                download.url
-            )
-        }
-        _ => download.url.clone(),
-    };
-    let home = &settings.home;
-    let exe_rel = (!exe.is_empty()).then(|| format!("bin/{exe}"));
-    let health_exe = exe_rel.clone();
-    let spec = PackageSpec {
-        name: name.to_string(),
-        version: package.version.clone(),
-        archive_url: url,
-        checksum: Checksum::Sha256(download.sha256.clone()),
-        top_dir: package.top_dir.clone(),
-        executables: exe_rel.into_iter().collect(),
-        health: Arc::new(move |root| match &health_exe {
-            Some(exe) => {
-                let out = output_with_timeout(
-                    Command::new(root.join(exe)).arg("--version"),
-                    std::time::Duration::from_secs(20),
-                )?;
-                if out.status.success() {
-                    Ok(())
-                } else {
-                    Err(format!(
-                        "{exe} --version failed: {}",
-                        String::from_utf8_lossy(&out.stderr).trim()
-                    ))
+        };
+        let system = match names.clone().map(|n| on_path(&n)) {
+            [Some(cc), Some(cxx), Some(ar), objcopy, size] => {
+                match self.checked(&cc, &cxx, &req.mcu).await {
+                    Ok(dig) => Ok((
+                        format!("system ({})", cc.display()),
+                        [cc, cxx, ar],
+                        [objcopy, size],
+                        dig,
+                    )),
+                    Err(why) => Err(format!(
+                        "the system toolchain {} is not healthy: {why}",
+                        cc.display()
+                    )),
                 }
             }
-            None => Ok(()),
-        }),
-        dest: home
-            .toolchains_dir()
-            .join(format!("{name}-{}", package.version)),
-        lock_file: home
-            .locks_dir()
-            .join(format!("{name}-{}.lock", package.version)),
-        pause: settings.install_pause,
-    };
-    follow(state.installer.ensure(spec, false), events).await
+            _ => Err(format!(
+                "no {} toolchain on PATH ({}, {}, {}; on Debian: apt-get install {})",
+                req.platform,
+                names[0],
+                names[1],
+                names[2],
+                if req.platform == "atmelavr" {
+                    "gcc-avr binutils-avr avr-libc"
+                } else {
+                    "build-essential"
+                }
+            )),
+        };
+        let (source, [cc, cxx, ar], [objcopy, size], dig) = match system {
+            Ok(found) => found,
+            Err(system_why) if req.platform == "native" => return Err(system_why),
+            Err(system_why) => {
+                let name = format!("toolchain-{}", req.platform);
+                let dir = self
+                    .install_package(&name, &names[0], events)
+                    .await
+                    .map_err(|why| {
+                        format!("{system_why}; the managed {name} is unavailable too: {why}")
+                    })?;
+                let bin = dir.join("bin");
+                let tool = |i: usize| bin.join(&names[i]);
+                let dig = self
+                    .checked(&tool(0), &tool(1), &req.mcu)
+                    .await
+                    .map_err(|why| format!("the managed {name} is not healthy: {why}"))?;
+                let exists = |p: PathBuf| p.is_file().then_some(p);
+                (
+                    format!("managed ({})", dir.display()),
+                    [tool(0), tool(1), tool(2)],
+                    [exists(tool(3)), exists(tool(4))],
+                    dig,
+                )
+            }
+        };
+        let core_dir = match req.framework.as_deref() {
+            None => None,
+            Some("arduino") if req.platform == "atmelavr" => Some(self.arduino_core(events).await?),
+            Some(other) => {
+                return Err(format!(
+                    "framework {other:?} is not available for platform {}",
+                    req.platform
+                ));
+            }
+        };
+        Ok(Toolchain {
+            cc,
+            cxx,
+            ar,
+            objcopy,
+            size,
+            core_dir,
+            source,
+            cxx_needs_decimal_dig: dig,
+        })
+    }
+
+    /// The system Arduino AVR core, else the managed one.
+    async fn arduino_core(
+        &self,
+        events: &UnboundedSender<InstallStatus>,
+    ) -> Result<PathBuf, String> {
+        if Path::new(SYSTEM_ARDUINO_AVR)
+            .join("cores/arduino/Arduino.h")
+            .is_file()
+        {
+            return Ok(PathBuf::from(SYSTEM_ARDUINO_AVR));
+        }
+        let dir = self.install_package("framework-arduino-atmelavr", "", events)
+        .await
+        .map_err(|why| format!("no Arduino AVR core at {SYSTEM_ARDUINO_AVR} (Debian: apt-get install arduino-core-avr), and the managed one is unavailable: {why}"))?;
+        Ok(dir)
+    }
+
+    /// Health of (cc, mcu): checked once, whoever asks.
+    async fn checked(&self, cc: &Path, cxx: &Path, mcu: &str) -> Result<bool, String> {
+        let key = (cc.to_path_buf(), mcu.to_string());
+        let (cc, cxx, mcu) = (cc.to_path_buf(), cxx.to_path_buf(), mcu.to_string());
+        self.health
+            .get_or_run(&key, || async move {
+                tokio::task::spawn_blocking(move || health_check(&cc, &cxx, &mcu))
+                    .await
+                    .unwrap_or_else(|e| Err(e.to_string()))
+            })
+            .await
+    }
+
+    /// Installs a managed package through the install gate; returns its dir.
+    /// `exe` (if not empty) is the package's `bin/` program that must work.
+    async fn install_package(
+        &self,
+        name: &str,
+        exe: &str,
+        events: &UnboundedSender<InstallStatus>,
+    ) -> Result<PathBuf, String> {
+        let settings = self.settings.clone();
+        let index_url = settings.package_index.clone();
+        let index = match &index_url {
+            None => builtin_index().clone(),
+            Some(url) => {
+                let url = url.clone();
+                let text =
+                    tokio::task::spawn_blocking(move || fetch::fetch_text(&url, 4 * 1024 * 1024))
+                        .await
+                        .map_err(|e| e.to_string())?
+                        .map_err(|e| e.message)?;
+                PackageIndex::parse(&text)?
+            }
+        };
+        let (package, download) = index.find(name)?;
+        let url = match &index_url {
+            Some(base) if !download.url.contains("://") => {
+                format!(
+                    "{}/{}",
+                    base.rsplit_once('/').map(|(b, _)| b).unwrap_or(base),
+                    download.url
+                )
+            }
+            _ => download.url.clone(),
+        };
+        let home = &settings.home;
+        let exe_rel = (!exe.is_empty()).then(|| format!("bin/{exe}"));
+        let health_exe = exe_rel.clone();
+        let spec = PackageSpec {
+            name: name.to_string(),
+            version: package.version.clone(),
+            archive_url: url,
+            checksum: Checksum::Sha256(download.sha256.clone()),
+            top_dir: package.top_dir.clone(),
+            executables: exe_rel.into_iter().collect(),
+            health: Arc::new(move |root| match &health_exe {
+                Some(exe) => {
+                    let out = output_with_timeout(
+                        Command::new(root.join(exe)).arg("--version"),
+                        std::time::Duration::from_secs(20),
+                    )?;
+                    if out.status.success() {
+                        Ok(())
+                    } else {
+                        Err(format!(
+                            "{exe} --version failed: {}",
+                            String::from_utf8_lossy(&out.stderr).trim()
+                        ))
+                    }
+                }
+                None => Ok(()),
+            }),
+            dest: home
+                .toolchains_dir()
+                .join(format!("{name}-{}", package.version)),
+            lock_file: home
+                .locks_dir()
+                .join(format!("{name}-{}.lock", package.version)),
+            pause: settings.install_pause,
+        };
+        follow(self.installer.ensure(spec, false), events).await
+    }
 }
 
 /// Compiles and links an empty program for `mcu`; then checks whether C++
 /// sees `DECIMAL_DIG` in `<float.h>`. Ok(true): C++ needs the define.
 fn health_check(cc: &Path, cxx: &Path, mcu: &str) -> Result<bool, String> {
+    tracing::info!(compiler = %cc.display(), mcu, "probe: toolchain health");
     let dir = ProbeDir::new(&[
         ("empty.c", "int main(void) { return 0; }\n"),
         ("dig.cpp", "#include <float.h>\nint digits = DECIMAL_DIG;\n"),

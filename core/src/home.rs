@@ -125,6 +125,21 @@ impl Home {
         Ok(())
     }
 
+    /// A writable directory for the shims' per-build stamps and locks
+    /// (the warned-once stamp, the notice writer's lock): `shims/` in the
+    /// home, else (a read-only or foreign home: the build still runs, and
+    /// must still be told why it is uncached) a private directory in the
+    /// runtime dir or `/tmp`, named by the home. `None` when neither works.
+    pub fn scratch_dir(&self) -> Option<PathBuf> {
+        let shims = self.shims_dir();
+        if fs::create_dir_all(&shims).is_ok() && is_writable(&shims) {
+            return Some(shims);
+        }
+        let name = format!("{:016x}", fnv1a64(self.root.as_os_str().as_encoded_bytes()));
+        let dir = self.fallback_socket_dir().join(name);
+        ensure_private_dir(&dir).ok().map(|()| dir)
+    }
+
     fn fallback_socket_dir(&self) -> PathBuf {
         let short_enough = |d: &Path| d.as_os_str().len() + 24 <= MAX_SOCKET_PATH;
         match &self.runtime_dir {
@@ -201,10 +216,27 @@ fn current_uid() -> u32 {
     0
 }
 
+#[cfg(unix)]
+fn is_writable(dir: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: access(2) on a NUL-terminated path.
+    unsafe { libc::access(c.as_ptr(), libc::W_OK) == 0 }
+}
+
+#[cfg(not(unix))]
+fn is_writable(dir: &Path) -> bool {
+    !fs::metadata(dir)
+        .map(|m| m.permissions().readonly())
+        .unwrap_or(true)
+}
+
 /// FNV-1a, 64 bit: a hash that every version of every binary computes the
 /// same way (std's hasher may change between Rust releases, and an old
 /// client must find a new coordinator's socket).
-fn fnv1a64(bytes: &[u8]) -> u64 {
+pub fn fnv1a64(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
         (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
     })

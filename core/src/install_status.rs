@@ -63,6 +63,9 @@ impl InstallStatus {
         if self.phase == InstallPhase::Downloading {
             let mb = |b: u64| b as f64 / 1e6;
             match self.bytes_total {
+                // Nothing has arrived yet: still connecting (or retrying a
+                // refused connection), not "downloading 0.0 MB".
+                None if self.bytes_done == 0 => line.push_str(" (connecting)"),
                 Some(t) if t > 0 => line.push_str(&format!(
                     " {:.1}/{:.1} MB ({}%)",
                     mb(self.bytes_done),

@@ -11,6 +11,8 @@ pub mod resolve;
 pub mod settings;
 pub mod time;
 pub mod version;
+pub mod wire_os;
+pub mod zccache_env;
 
 pub use home::Home;
 pub use settings::Settings;

@@ -28,13 +28,17 @@
 //!
 //! [`HEARTBEAT_INTERVAL`]: crate::time::HEARTBEAT_INTERVAL
 
+use std::ffi::OsString;
+use std::path::PathBuf;
+
 use serde::{Deserialize, Serialize};
 
 use crate::install_status::InstallStatus;
-use crate::settings::ZccacheMode;
+use crate::settings::{BuildSettings, CoordinatorSettings, ZccacheMode};
 
-/// Protocol revision this build speaks.
-pub const PROTOCOL: u32 = 1;
+/// Protocol revision this build speaks. 2: OS strings for paths, per-build
+/// settings in every frame, warnings as events.
+pub const PROTOCOL: u32 = 2;
 /// Oldest client protocol this build's coordinator still serves.
 pub const MIN_CLIENT_PROTOCOL: u32 = 1;
 /// Longest line either side accepts, newline excluded.
@@ -56,6 +60,15 @@ pub struct Hello {
 pub struct ClientFrame {
     pub hello: Hello,
     pub request: Request,
+    /// The caller's per-build settings: they win over whatever the
+    /// coordinator was started with, for this request only.
+    #[serde(default)]
+    pub build: BuildSettings,
+    /// The per-coordinator settings the caller set explicitly. A running
+    /// coordinator with other values answers as it is and sends one
+    /// [`Event::Warning`] per mismatch and window, saying what to do.
+    #[serde(default)]
+    pub coordinator: CoordinatorSettings,
 }
 
 /// What a client asks for.
@@ -86,6 +99,11 @@ pub enum Request {
     /// Streams install events like `install`; answered with
     /// [`Reply::Zccache`]. Never fails: "none" is an answer, with a reason.
     ResolveZccache,
+    /// A shim saw the zccache of its plan fail (daemon gone, connection
+    /// closed, protocol error) and ran the real tool instead. The
+    /// coordinator forgets its zccache decision, so the next plan checks
+    /// the daemon again (and restarts it). Answered with [`Reply::Noted`].
+    ZccacheFailed { reason: String },
     /// How to run a tool a shim stands for. Streams install events while
     /// zccache is being installed; answered with [`Reply::Plan`], or
     /// [`ErrorKind::NoTool`] when the real tool is not on the caller's PATH.
@@ -134,6 +152,9 @@ pub enum Event {
     PortPaused,
     /// The upload is done: reopen the port.
     PortResumed,
+    /// Something the user should read once (a per-coordinator setting that
+    /// differs from the running coordinator's, say). Not an error.
+    Warning { message: String },
 }
 
 /// The final answer to a request.
@@ -141,7 +162,7 @@ pub enum Event {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Reply {
     Pong,
-    Status(Status),
+    Status(Box<Status>),
     ShuttingDown,
     Held,
     Installed {
@@ -157,6 +178,7 @@ pub enum Reply {
         paused: usize,
     },
     PortReleased,
+    Noted,
     Error {
         kind: ErrorKind,
         message: String,
@@ -170,11 +192,14 @@ pub struct PlanRequest {
     pub tool: String,
     /// `FBUILD_PLATFORM` (`native` when unset).
     pub platform: String,
-    pub cwd: String,
+    #[serde(with = "crate::wire_os")]
+    pub cwd: PathBuf,
     /// The caller's PATH, searched for the real tool.
-    pub path: String,
+    #[serde(with = "crate::wire_os")]
+    pub path: OsString,
     /// The shim binary (skipped when searching PATH).
-    pub shim_exe: String,
+    #[serde(with = "crate::wire_os")]
+    pub shim_exe: PathBuf,
     /// The command carries `-MP`: the plan says how the compiler writes
     /// phony targets, so the shim can add them itself.
     pub wants_phony_style: bool,
@@ -190,19 +215,26 @@ pub struct ToolchainRequest {
     /// Framework (`arduino`) whose core is needed, if any.
     pub framework: Option<String>,
     /// The caller's PATH, searched for a system toolchain.
-    pub path: String,
+    #[serde(with = "crate::wire_os")]
+    pub path: OsString,
 }
 
 /// A checked toolchain.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Toolchain {
-    pub cc: String,
-    pub cxx: String,
-    pub ar: String,
-    pub objcopy: Option<String>,
-    pub size: Option<String>,
+    #[serde(with = "crate::wire_os")]
+    pub cc: PathBuf,
+    #[serde(with = "crate::wire_os")]
+    pub cxx: PathBuf,
+    #[serde(with = "crate::wire_os")]
+    pub ar: PathBuf,
+    #[serde(with = "crate::wire_os::opt", default)]
+    pub objcopy: Option<PathBuf>,
+    #[serde(with = "crate::wire_os::opt", default)]
+    pub size: Option<PathBuf>,
     /// The framework core (`…/hardware/arduino/avr`), when one was asked for.
-    pub core_dir: Option<String>,
+    #[serde(with = "crate::wire_os::opt", default)]
+    pub core_dir: Option<PathBuf>,
     /// `system` or `managed`, and why.
     pub source: String,
     /// C++ needs `-DDECIMAL_DIG=__DECIMAL_DIG__` (avr-gcc 5.4's float.h
@@ -214,11 +246,14 @@ pub struct Toolchain {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Plan {
     /// Absolute path of the real tool.
-    pub real: String,
+    #[serde(with = "crate::wire_os")]
+    pub real: PathBuf,
     /// zccache to run in front of it (`zccache <real> args…`), if any.
-    pub zccache: Option<String>,
+    #[serde(with = "crate::wire_os::opt", default)]
+    pub zccache: Option<PathBuf>,
     /// Environment for the exec (zccache's cache dir and settings).
-    pub env: Vec<(String, String)>,
+    #[serde(with = "crate::wire_os::pairs")]
+    pub env: Vec<(OsString, OsString)>,
     /// For `-MP`: whether this compiler separates phony targets with a
     /// blank line (older GCC) or not (GCC 10 and later).
     pub phony_blank_line: Option<bool>,
@@ -235,14 +270,20 @@ pub struct ZccacheChoice {
     /// `managed`, `ambient` or `none`.
     pub source: String,
     /// The zccache binary, when there is one.
-    pub path: Option<String>,
+    #[serde(with = "crate::wire_os::opt", default)]
+    pub path: Option<PathBuf>,
     pub version: Option<String>,
     /// Why this choice (and what failed before it).
     pub reason: String,
     /// `ZCCACHE_CACHE_DIR` the daemon runs with (and wrappers must use).
-    pub cache_dir: Option<String>,
+    #[serde(with = "crate::wire_os::opt", default)]
+    pub cache_dir: Option<PathBuf>,
     /// The daemon's socket, from `zccache status --json`.
-    pub endpoint: Option<String>,
+    #[serde(with = "crate::wire_os::opt", default)]
+    pub endpoint: Option<PathBuf>,
+    /// Environment every wrapper call (`zccache <compiler> …`) needs.
+    #[serde(with = "crate::wire_os::pairs", default)]
+    pub env: Vec<(OsString, OsString)>,
 }
 
 /// Why a request failed.
@@ -281,8 +322,11 @@ pub struct Status {
     /// Seconds of idleness after which the coordinator exits.
     pub idle_exit_secs: u64,
     pub installs: Vec<InstallStatus>,
-    /// The zccache decision, once something asked for it.
+    /// The latest zccache decision, once something asked for it.
     pub zccache: Option<ZccacheChoice>,
+    /// The settings this coordinator was started with.
+    #[serde(default)]
+    pub settings: CoordinatorSettings,
 }
 
 impl ServerFrame {
@@ -315,6 +359,8 @@ mod tests {
         let line = r#"{"hello":{"version":"9.0.0","protocol":7,"pid":1},"request":{"type":"flash_board","port":"x"}}"#;
         let frame: ClientFrame = serde_json::from_str(line).unwrap();
         assert_eq!(frame.request, Request::Unknown);
+        // A frame without settings (protocol 1) gets the defaults.
+        assert_eq!(frame.build, BuildSettings::default());
     }
 
     #[test]

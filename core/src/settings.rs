@@ -43,14 +43,94 @@ pub struct Settings {
     /// install pauses this long on entering that phase, so a test can kill
     /// the installer at a named checkpoint.
     pub install_pause: Option<(InstallPhase, Duration)>,
+    /// The per-coordinator variables this process's environment sets (the
+    /// others are `None`: no opinion).
+    pub coordinator: CoordinatorSettings,
+}
+
+/// Settings a user may change for one build. They travel in every request
+/// ([`crate::protocol::ClientFrame::build`]) and win over whatever the
+/// running coordinator was started with.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BuildSettings {
+    /// `FBUILD_ZCCACHE`.
+    #[serde(default)]
+    pub zccache: ZccacheMode,
+}
+
+/// Settings of the coordinator itself, fixed when it starts. `None`: not
+/// set (the default applies).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CoordinatorSettings {
+    /// `FBUILD_ZCCACHE_VERSION`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zccache_version: Option<String>,
+    /// `FBUILD_ZCCACHE_URL`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zccache_url: Option<String>,
+    /// `FBUILD_PACKAGE_INDEX`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub package_index: Option<String>,
+    /// `FBUILD_IDLE_SECS`, in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle_ms: Option<u64>,
+    /// `FBUILD_LOG`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log: Option<String>,
+}
+
+impl CoordinatorSettings {
+    /// What `self` (a client's explicit settings) asks for that `running`
+    /// (the coordinator's) does not have, one line per variable.
+    pub fn differences(&self, running: &CoordinatorSettings) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut check = |var: &str, want: &Option<String>, have: Option<String>| {
+            if let Some(want) = want
+                && Some(want) != have.as_ref()
+            {
+                let have = have.unwrap_or_else(|| "its default".into());
+                out.push(format!("{var}={want} (the running coordinator has {have})"));
+            }
+        };
+        check(
+            "FBUILD_ZCCACHE_VERSION",
+            &self.zccache_version,
+            running.zccache_version.clone(),
+        );
+        check(
+            "FBUILD_ZCCACHE_URL",
+            &self.zccache_url,
+            running.zccache_url.clone(),
+        );
+        check(
+            "FBUILD_PACKAGE_INDEX",
+            &self.package_index,
+            running.package_index.clone(),
+        );
+        let secs = |ms: u64| format!("{}", ms as f64 / 1000.0);
+        check(
+            "FBUILD_IDLE_SECS",
+            &self.idle_ms.map(secs),
+            Some(secs(
+                running.idle_ms.unwrap_or(DEFAULT_IDLE.as_millis() as u64),
+            )),
+        );
+        check(
+            "FBUILD_LOG",
+            &self.log,
+            Some(running.log.clone().unwrap_or_else(|| "warn".into())),
+        );
+        out
+    }
 }
 
 /// `FBUILD_ZCCACHE` (DESIGN.md): where the zccache in front of compiles
 /// comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ZccacheMode {
     /// Managed, else one on PATH, else none.
+    #[default]
     Auto,
     /// Only the managed install.
     Managed,
@@ -141,7 +221,15 @@ impl Settings {
                 ))
             })?,
         };
+        let coordinator = CoordinatorSettings {
+            zccache_version: text("FBUILD_ZCCACHE_VERSION"),
+            zccache_url: text("FBUILD_ZCCACHE_URL"),
+            package_index: text("FBUILD_PACKAGE_INDEX"),
+            idle_ms: nonempty("FBUILD_IDLE_SECS").map(|_| idle.as_millis() as u64),
+            log: text("FBUILD_LOG"),
+        };
         Ok(Settings {
+            coordinator,
             home: Home::new(root, runtime_dir),
             idle,
             version,
@@ -154,6 +242,15 @@ impl Settings {
             platform: text("FBUILD_PLATFORM").unwrap_or_else(|| "native".into()),
             package_index: text("FBUILD_PACKAGE_INDEX"),
         })
+    }
+}
+
+impl Settings {
+    /// The per-build settings to send with a request.
+    pub fn build(&self) -> BuildSettings {
+        BuildSettings {
+            zccache: self.zccache_mode,
+        }
     }
 }
 
@@ -204,6 +301,31 @@ mod tests {
         assert_eq!(
             s.install_pause,
             Some((InstallPhase::Extracting, Duration::from_millis(500)))
+        );
+    }
+
+    #[test]
+    fn coordinator_settings_differ_only_where_set() {
+        let client = with(&[("FBUILD_HOME", "/x"), ("FBUILD_ZCCACHE_URL", "file:///m")])
+            .unwrap()
+            .coordinator;
+        let running = with(&[("FBUILD_HOME", "/x"), ("FBUILD_IDLE_SECS", "5")])
+            .unwrap()
+            .coordinator;
+        let diff = client.differences(&running);
+        assert_eq!(diff.len(), 1, "{diff:?}");
+        assert!(
+            diff[0].starts_with("FBUILD_ZCCACHE_URL=file:///m"),
+            "{diff:?}"
+        );
+        let same_idle = with(&[("FBUILD_HOME", "/x"), ("FBUILD_IDLE_SECS", "600")])
+            .unwrap()
+            .coordinator;
+        assert!(same_idle.differences(&running.clone()).len() == 1);
+        assert!(
+            same_idle
+                .differences(&CoordinatorSettings::default())
+                .is_empty()
         );
     }
 

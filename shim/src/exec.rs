@@ -1,12 +1,20 @@
-//! Running the plan. Normally `exec` (Unix): the tool replaces the shim, so
-//! its exit code, signals and stdio are its own. When the shim must act
-//! after the tool (the `-MP` depfile), it spawns, forwards SIGINT, SIGTERM,
-//! SIGHUP and SIGQUIT to the child, and exits as the child did.
+//! Running the plan. The real tool alone is `exec`ed (Unix): it replaces
+//! the shim, so its exit code, signals and stdio are its own. zccache in
+//! front is spawned instead (SIGINT, SIGTERM, SIGHUP and SIGQUIT forwarded,
+//! its exit code returned as ours) so that a failure of the cache
+//! machinery can be told from a compile error and the compile run again
+//! without the cache (see [`run_cached`]), and so the `-MP` depfile can be
+//! finished after it.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::Command;
 
+use fbuild_core::{Settings, zccache_env};
+
 use crate::depfile::add_phony_targets;
+use crate::fallback::{say, warn_once};
+use crate::plan::report_zccache_failure;
 use crate::rewrites::Prepared;
 
 /// What to run.
@@ -16,38 +24,50 @@ pub struct Target {
     pub zccache: Option<PathBuf>,
     /// The real tool.
     pub real: PathBuf,
-    pub env: Vec<(String, String)>,
+    pub env: Vec<(OsString, OsString)>,
     /// For the `-MP` rewrite: blank line before each phony target.
     pub phony_blank_line: Option<bool>,
 }
 
 pub fn run(target: Target, prepared: Prepared, marker: (&str, String)) -> ! {
-    let zccache = target.zccache.as_ref().filter(|_| prepared.use_zccache);
-    let (mut cmd, after) = match zccache {
-        Some(zccache) => {
-            // The `-MP` rewrite applies only when the plan says how this
-            // compiler writes phony targets.
-            let after = prepared.phony_depfile.zip(target.phony_blank_line);
-            let args = match after {
-                Some(_) => &prepared.for_zccache,
-                None => &prepared.original,
-            };
-            let mut c = Command::new(zccache);
-            c.arg(&target.real).args(args);
-            (c, after)
-        }
-        None => {
-            let mut c = Command::new(&target.real);
-            c.args(&prepared.original);
-            (c, None)
+    let Some(zccache) = target.zccache.as_ref().filter(|_| prepared.use_zccache) else {
+        exec(real_command(&target, &prepared, &marker))
+    };
+    // The `-MP` rewrite applies only when the plan says how this compiler
+    // writes phony targets.
+    let after = prepared.phony_depfile.clone().zip(target.phony_blank_line);
+    let args = match after {
+        Some(_) => &prepared.for_zccache,
+        None => &prepared.original,
+    };
+    let mut cmd = Command::new(zccache);
+    cmd.arg(&target.real).args(args);
+    for var in zccache_env::unreadable_vars() {
+        cmd.env_remove(var);
+    }
+    if let Some(path) = std::env::var_os("PATH")
+        && let Some(clean) = zccache_env::clean_path(&path, |_| false)
+    {
+        cmd.env("PATH", clean);
+    }
+    cmd.envs(target.env.iter().map(|(k, v)| (k, v)))
+        .env(marker.0, &marker.1);
+    let code = match run_cached(&mut cmd) {
+        Cached::Exited(code) => code,
+        Cached::MachineryFailed(why) => {
+            warn_once(
+                Settings::from_env().ok().as_ref(),
+                &format!(
+                    "fbuild: warning: zccache failed ({why}); compiling without the cache \
+                     (said once per build)"
+                ),
+            );
+            report_zccache_failure(&why);
+            exec(real_command(&target, &prepared, &marker))
         }
     };
-    cmd.envs(target.env).env(marker.0, marker.1);
-    let Some((depfile, blank_line)) = after else {
-        exec(&mut cmd)
-    };
-    let code = spawn_and_wait(&mut cmd);
     if code == 0
+        && let Some((depfile, blank_line)) = after
         && let Err(e) = add_phony_targets(&depfile, blank_line)
     {
         die(
@@ -58,8 +78,51 @@ pub fn run(target: Target, prepared: Prepared, marker: (&str, String)) -> ! {
     std::process::exit(code)
 }
 
+/// The real tool with the user's arguments, untouched.
+fn real_command(target: &Target, prepared: &Prepared, marker: &(&str, String)) -> Command {
+    let mut c = Command::new(&target.real);
+    c.args(&prepared.original).env(marker.0, &marker.1);
+    c
+}
+
+enum Cached {
+    /// zccache ran the compile: its exit code is the compiler's.
+    Exited(i32),
+    /// zccache itself failed; the compile must run without it.
+    MachineryFailed(String),
+}
+
+/// Runs `zccache <real> args…`, holding its stderr back until it exits:
+/// a compile whose cache machinery failed (daemon killed mid-build,
+/// connection closed, zccache panicked) is run again with the real tool,
+/// and the user sees only that compile's output, not zccache's error.
+/// Hazard, measured with zccache 1.15.8: a daemon killed under `make -j2`
+/// failed the build (`zccache[err][R]: daemon response failure
+/// (closed-connection)`, exit 1, 3 of 3 runs); a non-UTF-8 environment
+/// panics the client (exit 101, `[zccache] zccache crashed`); a client that
+/// cannot reach a daemon exits 125 with `zccache[err][D]`.
+fn run_cached(cmd: &mut Command) -> Cached {
+    use std::io::{Read, Write};
+    cmd.stderr(std::process::Stdio::piped());
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => return Cached::MachineryFailed(format!("cannot run zccache: {e}")),
+    };
+    forward_signals_to(&child);
+    let mut stderr = Vec::new();
+    if let Some(mut pipe) = child.stderr.take() {
+        let _ = pipe.read_to_end(&mut stderr);
+    }
+    let code = wait_code(&mut child);
+    if let Some(why) = zccache_env::machinery_failure(code, &stderr) {
+        return Cached::MachineryFailed(why);
+    }
+    let _ = std::io::stderr().lock().write_all(&stderr);
+    Cached::Exited(code)
+}
+
 #[cfg(unix)]
-fn exec(cmd: &mut Command) -> ! {
+fn exec(mut cmd: Command) -> ! {
     use std::os::unix::process::CommandExt;
     let err = cmd.exec();
     die(
@@ -72,8 +135,17 @@ fn exec(cmd: &mut Command) -> ! {
 }
 
 #[cfg(not(unix))]
-fn exec(cmd: &mut Command) -> ! {
-    std::process::exit(spawn_and_wait(cmd))
+fn exec(mut cmd: Command) -> ! {
+    let mut child = cmd.spawn().unwrap_or_else(|e| {
+        die(
+            127,
+            &format!(
+                "fbuild: cannot run {}: {e}",
+                cmd.get_program().to_string_lossy()
+            ),
+        )
+    });
+    std::process::exit(wait_code(&mut child))
 }
 
 /// Child pid for the signal forwarder (0: none).
@@ -89,19 +161,8 @@ extern "C" fn forward(signal: libc::c_int) {
     }
 }
 
-/// Spawns, forwards signals while waiting, returns the exit code (128 +
-/// signal number when the child died of a signal, like a shell).
-fn spawn_and_wait(cmd: &mut Command) -> i32 {
-    let mut child = match cmd.spawn() {
-        Ok(c) => c,
-        Err(e) => die(
-            127,
-            &format!(
-                "fbuild: cannot run {}: {e}",
-                cmd.get_program().to_string_lossy()
-            ),
-        ),
-    };
+/// Forwards SIGINT, SIGTERM, SIGHUP and SIGQUIT to `child` from now on.
+fn forward_signals_to(child: &std::process::Child) {
     #[cfg(unix)]
     {
         CHILD.store(child.id() as i32, std::sync::atomic::Ordering::SeqCst);
@@ -110,6 +171,13 @@ fn spawn_and_wait(cmd: &mut Command) -> i32 {
             unsafe { libc::signal(sig, forward as *const () as libc::sighandler_t) };
         }
     }
+    #[cfg(not(unix))]
+    let _ = child;
+}
+
+/// Waits; the exit code, or 128 + signal number when the child died of a
+/// signal, like a shell.
+fn wait_code(child: &mut std::process::Child) -> i32 {
     let status = loop {
         match child.wait() {
             Ok(s) => break s,
@@ -128,6 +196,6 @@ fn spawn_and_wait(cmd: &mut Command) -> i32 {
 }
 
 pub fn die(code: i32, message: &str) -> ! {
-    eprintln!("{message}");
+    say(message);
     std::process::exit(code)
 }

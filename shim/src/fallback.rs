@@ -1,27 +1,43 @@
 //! Failing open, and saying so once per build rather than once per file.
 //!
 //! When the coordinator cannot give a plan (not running and cannot start,
-//! wedged, missing binary), every compile of the build falls back to the
-//! real tool. The first shim to create the stamp for this build prints the
-//! warning; the others see the stamp and stay quiet. "This build" is the
-//! process group (make, ninja and their recipes share one) within a window
-//! of minutes, so the next build warns again.
+//! wedged, missing binary) or zccache fails under a compile, the compile
+//! runs with the real tool. The first shim of the build to create the
+//! stamp prints the warning; the others see the stamp and stay quiet.
+//! "This build" is the process group (make, ninja and their recipes share
+//! one) within a window of minutes, so the next build warns again. The
+//! stamp lives in the home's scratch dir, which falls back to a private
+//! dir under /tmp when the home itself is not writable (seen: a read-only
+//! FBUILD_HOME fell back correctly but printed no warning at all).
 
+use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
+use fbuild_core::Settings;
+
 const WINDOW: Duration = Duration::from_secs(600);
 
+/// Writes `line` and a newline to stderr in one `write`, so lines of
+/// parallel shims never interleave mid-line.
+pub fn say(line: &str) {
+    let mut buf = String::with_capacity(line.len() + 1);
+    buf.push_str(line);
+    buf.push('\n');
+    let _ = std::io::stderr().lock().write_all(buf.as_bytes());
+}
+
 /// Prints `message` unless this build already did.
-pub fn warn_once(home: Option<&Path>, message: &str) {
-    let Some(home) = home else {
-        return eprintln!("{message}");
-    };
-    let dir = home.join("shims");
-    let _ = std::fs::create_dir_all(&dir);
-    let stamp = dir.join(format!(".fallback-warned-{}", process_group()));
-    if claim(&stamp) {
-        eprintln!("{message}");
+pub fn warn_once(settings: Option<&Settings>, message: &str) {
+    match settings.and_then(|s| s.home.scratch_dir()) {
+        Some(dir) => {
+            let stamp = dir.join(format!(".fallback-warned-{}", process_group()));
+            if claim(&stamp) {
+                say(message);
+            }
+        }
+        // Nowhere to agree on "once": better every line than none.
+        None => say(message),
     }
 }
 
@@ -55,12 +71,12 @@ fn claim(stamp: &Path) -> bool {
 }
 
 #[cfg(unix)]
-fn process_group() -> i32 {
+pub fn process_group() -> i32 {
     // SAFETY: getpgrp cannot fail.
     unsafe { libc::getpgrp() }
 }
 
 #[cfg(not(unix))]
-fn process_group() -> i32 {
+pub fn process_group() -> i32 {
     0
 }

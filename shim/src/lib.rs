@@ -6,6 +6,7 @@
 mod depfile;
 mod exec;
 mod fallback;
+mod notices;
 mod plan;
 mod rewrites;
 
@@ -48,7 +49,8 @@ pub fn main() -> ! {
         ]
         .iter()
         .any(|var| std::env::var_os(var).is_some());
-    let prepared = rewrites::prepare(class, args, nested);
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let prepared = rewrites::prepare(class, args, nested, &cwd);
     let target = if nested {
         plan::local_only(&name)
     } else {

@@ -3,17 +3,16 @@
 //! ourselves and say so once.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 use fbuild_client::{Client, ClientError};
 use fbuild_core::Settings;
-use fbuild_core::install_status::{InstallPhase, InstallStatus};
 use fbuild_core::protocol::{ErrorKind, Event, PlanRequest, Reply, Request};
 use fbuild_core::resolve::{FileId, find_real_tool};
 use fbuild_platforms::{classify, real_tool_name};
 
 use crate::exec::{Target, die};
-use crate::fallback::warn_once;
+use crate::fallback::{say, warn_once};
+use crate::notices::Notices;
 use crate::rewrites::Prepared;
 
 /// The plan for `name`, from the coordinator or, failing that, locally.
@@ -27,12 +26,12 @@ pub fn obtain(name: &str, prepared: &Prepared) -> Target {
         },
         Err(e) => e.to_string(),
     };
-    let home = settings.as_ref().ok().map(|s| s.home.root().to_path_buf());
     warn_once(
-        home.as_deref(),
+        settings.as_ref().ok(),
         &format!("fbuild: warning: {failure}; compiling without the cache (said once per build)"),
     );
     local(name, settings.ok().as_ref(), shim_exe.as_deref())
+        .unwrap_or_else(|why| die(127, &format!("fbuild: {name}: {why}")))
 }
 
 fn ask(
@@ -44,36 +43,38 @@ fn ask(
     let request = Request::Plan(PlanRequest {
         tool: name.to_string(),
         platform: settings.platform.clone(),
-        cwd: std::env::current_dir()
-            .unwrap_or_default()
-            .display()
-            .to_string(),
-        path: std::env::var("PATH").unwrap_or_default(),
-        shim_exe: shim.map(|p| p.display().to_string()).unwrap_or_default(),
+        cwd: std::env::current_dir().unwrap_or_default(),
+        path: std::env::var_os("PATH").unwrap_or_default(),
+        shim_exe: shim.map(Path::to_path_buf).unwrap_or_default(),
         wants_phony_style: prepared.phony_depfile.is_some(),
     });
-    let mut notices = Notices::new(name, settings.notice_interval);
+    let mut notices = Notices::new(name, settings);
     let client = Client::new(settings.clone());
     let served = client
-        .request(&request, &mut |event| notices.on_event(event))
+        .request(&request, &mut |event| match event {
+            Event::Warning { message } => say(&format!("fbuild: warning: {message}")),
+            other => notices.on_event(other),
+        })
         .map_err(describe)?;
     match served.reply {
         Reply::Plan(plan) => {
             if let Some(warning) = plan.warning {
-                eprintln!("fbuild: warning: {warning}");
+                say(&format!("fbuild: warning: {warning}"));
             }
             Ok(Target {
-                zccache: plan.zccache.map(PathBuf::from),
-                real: PathBuf::from(plan.real),
+                zccache: plan.zccache,
+                real: plan.real,
                 env: plan.env,
                 phony_blank_line: plan.phony_blank_line,
             })
         }
-        // The tool is not there at all: running it ourselves cannot help.
+        // The coordinator found no such tool. Our own lookup may still (a
+        // coordinator that could not read this PATH); else nothing can run.
         Reply::Error {
             kind: ErrorKind::NoTool,
             message,
-        } => die(127, &format!("fbuild: {name}: {message}")),
+        } => Ok(local(name, Some(settings), shim)
+            .unwrap_or_else(|_| die(127, &format!("fbuild: {name}: {message}")))),
         Reply::Error { message, .. } => Err(format!("the coordinator refused the plan: {message}")),
         other => Err(format!("unexpected answer to a plan request: {other:?}")),
     }
@@ -94,10 +95,11 @@ pub fn local_only(name: &str) -> Target {
         settings.as_ref(),
         std::env::current_exe().ok().as_deref(),
     )
+    .unwrap_or_else(|why| die(127, &format!("fbuild: {name}: {why}")))
 }
 
 /// Finds the real tool without the coordinator.
-fn local(name: &str, settings: Option<&Settings>, shim: Option<&Path>) -> Target {
+fn local(name: &str, settings: Option<&Settings>, shim: Option<&Path>) -> Result<Target, String> {
     let platform = settings.map(|s| s.platform.as_str()).unwrap_or("native");
     let class = classify(name).expect("classified before");
     let real_name = real_tool_name(platform, class, name)
@@ -109,65 +111,30 @@ fn local(name: &str, settings: Option<&Settings>, shim: Option<&Path>) -> Target
     let path = std::env::var_os("PATH").unwrap_or_default();
     let cwd = std::env::current_dir().unwrap_or_default();
     match find_real_tool(&real_name, &path, &cwd, &skip, shim_id.as_ref()) {
-        Some(real) => Target {
+        Some(real) => Ok(Target {
             zccache: None,
             real,
             env: Vec::new(),
             phony_blank_line: None,
+        }),
+        None => Err(format!(
+            "no real `{real_name}` on PATH (fbuild's shims are skipped)"
+        )),
+    }
+}
+
+/// Tells the coordinator that the zccache of its plan failed here, so it
+/// checks (and restarts) the daemon before the next plan. Best effort,
+/// never starts a coordinator.
+pub fn report_zccache_failure(reason: &str) {
+    let Ok(settings) = Settings::from_env() else {
+        return;
+    };
+    let client = Client::new(settings).with_budget(std::time::Duration::from_secs(2));
+    let _ = client.request_if_running(
+        &Request::ZccacheFailed {
+            reason: reason.to_string(),
         },
-        None => die(
-            127,
-            &format!("fbuild: {name}: no real `{real_name}` on PATH (fbuild's shims are skipped)"),
-        ),
-    }
-}
-
-/// Notices on stderr while the plan waits on an install: the first after
-/// about a second, then one per interval; none if the plan comes sooner.
-struct Notices<'a> {
-    tool: &'a str,
-    start: Instant,
-    next: Duration,
-    interval: Duration,
-    last: Option<InstallStatus>,
-}
-
-impl<'a> Notices<'a> {
-    fn new(tool: &'a str, interval: Duration) -> Self {
-        Notices {
-            tool,
-            start: Instant::now(),
-            next: Duration::from_secs(1),
-            interval,
-            last: None,
-        }
-    }
-
-    fn on_event(&mut self, event: &Event) {
-        if let Event::Install(status) = event {
-            self.last = Some(status.clone());
-        }
-        let elapsed = self.start.elapsed();
-        if elapsed < self.next {
-            return;
-        }
-        // Only while something is still being installed: a finished install
-        // (the plan is about to come) is not worth a line.
-        let Some(status) = self
-            .last
-            .as_ref()
-            .filter(|s| s.phase < InstallPhase::Installed)
-        else {
-            return;
-        };
-        eprintln!(
-            "fbuild: {} waits for {} ({} s)",
-            self.tool,
-            status.summary(),
-            elapsed.as_secs()
-        );
-        while self.next <= elapsed {
-            self.next += self.interval;
-        }
-    }
+        &mut |_| {},
+    );
 }

@@ -5,12 +5,14 @@
 //! | what | change | why |
 //! |---|---|---|
 //! | `-MP` with `-MD`/`-MMD` (and `-MF` or `-o`) | removed before zccache; after a successful compile the shim appends the phony targets to the depfile exactly as the compiler would | zccache 1.15.8 never caches a compile that carries `-MP` (measured: every call misses), and real projects (zstd, automake output) pass it |
+//! | an argument or the working directory that is not UTF-8 | zccache is skipped | zccache 1.15.8 panics on them (exit 101, measured with a `\xff` directory name) |
+//! | variables or PATH entries that are not UTF-8 | left out of zccache's environment (the real tool alone gets them all) | the same panic (measured); see `fbuild_core::zccache_env` |
 //! | an input file `-` (source on stdin) | zccache is skipped | zccache 1.15.8 runs the compile in its daemon, which does not get the caller's stdin (measured: the compile sees empty input) |
 //! | `ar` without the `D` modifier | zccache is skipped | zccache 1.15.8 prints a warning on every non-deterministic archive call, and caching an archive step saves little |
 //! | a nested call: under a compiler driver (`COLLECT_GCC` set, e.g. collect2 running `ld` found on PATH), under zccache (`ZCCACHE_DAEMON_PID`, `ZCCACHE_CLIENT_PID` or `ZCCACHE_LINEAGE` set) or inside another shimmed tool (`FBUILD_SHIM_DEPTH` > 0) | zccache and the coordinator are skipped: the real tool runs directly | the outer compile or link is already cached, and a link that zccache 1.15.8 runs deadlocks when it calls back into zccache (measured: `c++` with the shim dir first on PATH hung ~60 s, then failed) |
 
 use std::ffi::{OsStr, OsString};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use fbuild_platforms::ToolClass;
 
@@ -28,14 +30,15 @@ pub struct Prepared {
 }
 
 /// `nested`: see the table (a call under a compiler driver or a shim).
-pub fn prepare(class: ToolClass, args: Vec<OsString>, nested: bool) -> Prepared {
+pub fn prepare(class: ToolClass, args: Vec<OsString>, nested: bool, cwd: &Path) -> Prepared {
+    let readable = cwd.to_str().is_some() && args.iter().all(|a| a.to_str().is_some());
     let mut prepared = Prepared {
         for_zccache: args.clone(),
         original: args,
-        use_zccache: !nested,
+        use_zccache: !nested && readable,
         phony_depfile: None,
     };
-    if nested {
+    if !prepared.use_zccache {
         return prepared;
     }
     match class {
@@ -109,7 +112,7 @@ mod tests {
     }
 
     fn prep(class: ToolClass, s: &str) -> Prepared {
-        prepare(class, args(s), false)
+        prepare(class, args(s), false, Path::new("/tmp"))
     }
 
     #[test]
@@ -138,7 +141,7 @@ mod tests {
 
     #[test]
     fn nested_calls_skip_zccache() {
-        let p = prepare(ToolClass::Ld, args("-o prog a.o"), true);
+        let p = prepare(ToolClass::Ld, args("-o prog a.o"), true, Path::new("/tmp"));
         assert!(!p.use_zccache);
         assert_eq!(p.original, args("-o prog a.o"));
     }

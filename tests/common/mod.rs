@@ -85,11 +85,20 @@ impl TestHome {
 
     /// A library client for this home using the freshly built coordinator.
     pub fn client(&self) -> Client {
+        self.client_with(&[])
+    }
+
+    /// A client whose environment also has `env` (per-build settings such
+    /// as FBUILD_ZCCACHE travel with its requests).
+    pub fn client_with(&self, env: &[(&str, &str)]) -> Client {
         let home = self.home.clone();
         let settings = Settings::from_vars(|k| match k {
             "FBUILD_HOME" => Some(home.clone().into_os_string()),
             "FBUILD_IDLE_SECS" => Some("120".into()),
-            _ => None,
+            _ => env
+                .iter()
+                .find(|(name, _)| *name == k)
+                .map(|(_, v)| v.into()),
         })
         .expect("settings");
         Client::new(settings).with_coordinator_bin(COORDINATOR)

@@ -4,11 +4,18 @@
 //!   `zccache` on PATH, else none;
 //! * `managed`, `ambient`, `off`: only that path.
 //!
-//! Whatever is chosen gets its daemon started by the coordinator (see
-//! `daemon`). The choice is reused for ZCCACHE_RECHECK; a failed managed
-//! install is remembered by the install gate, so falling back costs the
-//! network once, not once per compile.
+//! The mode is per build (it travels in each request), so a decision is
+//! kept per mode. Whatever is chosen gets its daemon started by the
+//! coordinator (see `daemon`). A decision is reused for ZCCACHE_RECHECK,
+//! then made again by one request while the others of the wave wait for it
+//! (single flight: one `zccache status` probe, not one per compile). A
+//! failed managed install is remembered by the install gate, so falling
+//! back costs the network once, not once per compile. A shim that saw
+//! zccache fail makes the coordinator forget its decisions, so the next
+//! plan checks (and restarts) the daemon.
 
+use std::collections::HashMap;
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -26,9 +33,18 @@ use crate::install::{Installer, follow};
 pub struct ZccacheManager {
     settings: Settings,
     installer: Arc<Installer>,
-    current: Mutex<Option<(Instant, ZccacheChoice)>>,
+    decisions: Mutex<Decisions>,
+    /// One decision is made at a time (single flight).
+    deciding: tokio::sync::Mutex<()>,
     /// One daemon start at a time.
     daemon: tokio::sync::Mutex<()>,
+}
+
+#[derive(Default)]
+struct Decisions {
+    by_mode: HashMap<ZccacheMode, (Instant, ZccacheChoice)>,
+    /// The latest, whatever its mode (for `daemon status`).
+    latest: Option<ZccacheChoice>,
 }
 
 impl ZccacheManager {
@@ -36,58 +52,100 @@ impl ZccacheManager {
         ZccacheManager {
             settings,
             installer,
-            current: Mutex::new(None),
+            decisions: Mutex::new(Decisions::default()),
+            deciding: tokio::sync::Mutex::new(()),
             daemon: tokio::sync::Mutex::new(()),
         }
     }
 
-    /// The last decision, if any was made.
+    /// The latest decision, if any was made.
     pub fn current(&self) -> Option<ZccacheChoice> {
-        self.lock().as_ref().map(|(_, c)| c.clone())
+        self.lock().latest.clone()
     }
 
-    /// Decides (or reuses a recent decision). Install progress goes to
-    /// `events`. `fresh` ignores the cached decision and a remembered
-    /// install failure.
+    /// The environment every zccache command needs (the daemon's and each
+    /// wrapper's): see [`super::exec_env`].
+    pub fn exec_env(&self) -> Vec<(OsString, OsString)> {
+        super::exec_env(&self.settings.home)
+    }
+
+    /// Forgets every decision: the next request checks the daemon again.
+    pub fn forget(&self, why: &str) {
+        tracing::warn!("zccache failed in a build ({why}); checking its daemon again");
+        self.lock().by_mode.clear();
+    }
+
+    /// A recent decision for `mode`, if there is one.
+    fn recent(&self, mode: ZccacheMode) -> Option<ZccacheChoice> {
+        self.lock()
+            .by_mode
+            .get(&mode)
+            .filter(|(at, _)| at.elapsed() < ZCCACHE_RECHECK)
+            .map(|(_, c)| c.clone())
+    }
+
+    /// Decides for `mode` (or reuses a recent decision). Install progress
+    /// goes to `events`. `fresh` ignores the cached decision and a
+    /// remembered install failure.
     pub async fn resolve(
         &self,
+        mode: ZccacheMode,
         events: &UnboundedSender<InstallStatus>,
         fresh: bool,
     ) -> ZccacheChoice {
-        if !fresh
-            && let Some((at, choice)) = self.lock().as_ref()
-            && at.elapsed() < ZCCACHE_RECHECK
-        {
-            return choice.clone();
+        if !fresh && let Some(choice) = self.recent(mode) {
+            return choice;
         }
-        let mode = self.settings.zccache_mode;
-        let choice = match mode {
-            ZccacheMode::Off => self.none("FBUILD_ZCCACHE=off".into()),
+        let _one = self.deciding.lock().await;
+        // Whoever held the lock before us may have decided already.
+        if !fresh && let Some(choice) = self.recent(mode) {
+            return choice;
+        }
+        let choice = self.decide(mode, events, fresh).await;
+        tracing::info!(source = %choice.source, reason = %choice.reason, "zccache chosen");
+        let mut decisions = self.lock();
+        decisions
+            .by_mode
+            .insert(mode, (Instant::now(), choice.clone()));
+        decisions.latest = Some(choice.clone());
+        choice
+    }
+
+    async fn decide(
+        &self,
+        mode: ZccacheMode,
+        events: &UnboundedSender<InstallStatus>,
+        fresh: bool,
+    ) -> ZccacheChoice {
+        let none = |reason: String| none(mode, reason);
+        let with_mode = |mut c: ZccacheChoice| {
+            c.mode = mode;
+            c
+        };
+        match mode {
+            ZccacheMode::Off => none("FBUILD_ZCCACHE=off".into()),
             ZccacheMode::Managed => match self.managed(events, fresh).await {
-                Ok(c) => c,
-                Err(why) => self.none(format!("managed zccache unavailable: {why}")),
+                Ok(c) => with_mode(c),
+                Err(why) => none(format!("managed zccache unavailable: {why}")),
             },
             ZccacheMode::Ambient => match self.ambient().await {
-                Ok(c) => c,
-                Err(why) => self.none(why),
+                Ok(c) => with_mode(c),
+                Err(why) => none(why),
             },
             ZccacheMode::Auto => match self.managed(events, fresh).await {
-                Ok(c) => c,
+                Ok(c) => with_mode(c),
                 Err(managed_why) => match self.ambient().await {
                     Ok(mut c) => {
                         c.reason =
                             format!("{}; managed zccache unavailable: {managed_why}", c.reason);
-                        c
+                        with_mode(c)
                     }
-                    Err(ambient_why) => self.none(format!(
+                    Err(ambient_why) => none(format!(
                         "managed zccache unavailable: {managed_why}; {ambient_why}"
                     )),
                 },
             },
-        };
-        tracing::info!(source = %choice.source, reason = %choice.reason, "zccache chosen");
-        *self.lock() = Some((Instant::now(), choice.clone()));
-        choice
+        }
     }
 
     async fn managed(
@@ -112,8 +170,8 @@ impl ZccacheManager {
 
     async fn ambient(&self) -> Result<ZccacheChoice, String> {
         let bin = which::which("zccache").map_err(|_| "no zccache on PATH".to_string())?;
-        let probe = bin.clone();
-        let version = tokio::task::spawn_blocking(move || probe_version(&probe))
+        let (probe, home) = (bin.clone(), self.settings.home.clone());
+        let version = tokio::task::spawn_blocking(move || probe_version(&probe, &home))
             .await
             .map_err(|e| e.to_string())?
             .map_err(|why| format!("zccache on PATH is unhealthy: {why}"))?;
@@ -122,11 +180,10 @@ impl ZccacheManager {
         Ok(self.choice("ambient", bin, version, endpoint, reason))
     }
 
-    async fn start_daemon(&self, bin: PathBuf) -> Result<String, String> {
+    async fn start_daemon(&self, bin: PathBuf) -> Result<PathBuf, String> {
         let _one_at_a_time = self.daemon.lock().await;
-        let cache = self.settings.home.zccache_cache_dir();
-        let shims = self.settings.home.shims_dir();
-        tokio::task::spawn_blocking(move || daemon::ensure(&bin, &cache, &shims))
+        let home = self.settings.home.clone();
+        tokio::task::spawn_blocking(move || daemon::ensure(&bin, &home))
             .await
             .map_err(|e| e.to_string())?
     }
@@ -136,44 +193,54 @@ impl ZccacheManager {
         source: &str,
         bin: PathBuf,
         version: String,
-        endpoint: String,
+        endpoint: PathBuf,
         reason: String,
     ) -> ZccacheChoice {
         ZccacheChoice {
-            mode: self.settings.zccache_mode,
+            mode: ZccacheMode::Auto,
             source: source.into(),
-            path: Some(bin.display().to_string()),
+            path: Some(bin),
             version: Some(version),
             reason,
-            cache_dir: Some(self.settings.home.zccache_cache_dir().display().to_string()),
+            cache_dir: Some(self.settings.home.zccache_cache_dir()),
             endpoint: Some(endpoint),
+            env: self.exec_env(),
         }
     }
 
-    fn none(&self, reason: String) -> ZccacheChoice {
-        ZccacheChoice {
-            mode: self.settings.zccache_mode,
-            source: "none".into(),
-            path: None,
-            version: None,
-            reason: format!("compiles run without a cache: {reason}"),
-            cache_dir: None,
-            endpoint: None,
-        }
-    }
-
-    /// Stops the daemon of the current choice (coordinator shutdown).
+    /// Stops every daemon a decision started (coordinator shutdown).
     pub fn stop_daemon(&self) {
-        if let Some(ZccacheChoice {
-            path: Some(bin), ..
-        }) = self.current()
-        {
-            let home = &self.settings.home;
-            daemon::stop(bin.as_ref(), &home.zccache_cache_dir(), &home.shims_dir());
+        let bins: Vec<PathBuf> = {
+            let decisions = self.lock();
+            let mut bins: Vec<PathBuf> = decisions
+                .by_mode
+                .values()
+                .filter_map(|(_, c)| c.path.clone())
+                .chain(decisions.latest.as_ref().and_then(|c| c.path.clone()))
+                .collect();
+            bins.sort();
+            bins.dedup();
+            bins
+        };
+        for bin in bins {
+            daemon::stop(&bin, &self.settings.home);
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Option<(Instant, ZccacheChoice)>> {
-        self.current.lock().unwrap_or_else(|p| p.into_inner())
+    fn lock(&self) -> std::sync::MutexGuard<'_, Decisions> {
+        self.decisions.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn none(mode: ZccacheMode, reason: String) -> ZccacheChoice {
+    ZccacheChoice {
+        mode,
+        source: "none".into(),
+        path: None,
+        version: None,
+        reason: format!("compiles run without a cache: {reason}"),
+        cache_dir: None,
+        endpoint: None,
+        env: Vec::new(),
     }
 }

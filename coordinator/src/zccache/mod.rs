@@ -5,12 +5,13 @@
 mod daemon;
 mod manager;
 
+use std::ffi::OsString;
 use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 
-use fbuild_core::Settings;
 use fbuild_core::time::HEALTH_CHECK_TIMEOUT;
+use fbuild_core::{Home, Settings, zccache_env};
 
 use crate::install::{Checksum, PackageSpec};
 use crate::process::output_with_timeout;
@@ -23,6 +24,59 @@ pub const PINNED_VERSION: &str = "1.15.8";
 
 /// Release downloads; the version is appended.
 const RELEASE_BASE: &str = "https://github.com/zackees/zccache/releases/download/v";
+
+/// Variables a build may carry that must not reach a long-lived daemon.
+const BUILD_ONLY_VARS: &[&str] = &["MAKEFLAGS", "MFLAGS", "MAKELEVEL", "CARGO_MAKEFLAGS"];
+
+/// The environment every zccache process fbuild starts needs, the daemon
+/// and each wrapper call alike (one list, so they always agree):
+/// * `ZCCACHE_CACHE_DIR`: cache, socket and zccache's own state under
+///   `FBUILD_HOME` (without it even `zccache --version` creates
+///   `~/.zccache/` and a crash-spool record there — measured, 1.15.8);
+/// * `KERNAL_API_CRASH_SPOOL_DIR`: its crash spool there too;
+/// * `ZCCACHE_MAX_PARALLEL_COMPILES=0`: zccache otherwise runs
+///   `max(1, cores-1)` compiles at once, one on a 2-core machine.
+pub fn exec_env(home: &Home) -> Vec<(OsString, OsString)> {
+    let cache = home.zccache_cache_dir();
+    vec![
+        ("ZCCACHE_CACHE_DIR".into(), cache.clone().into()),
+        ("ZCCACHE_MAX_PARALLEL_COMPILES".into(), "0".into()),
+        (
+            "KERNAL_API_CRASH_SPOOL_DIR".into(),
+            cache.join("crash-spool").into(),
+        ),
+    ]
+}
+
+/// `zccache …` as the coordinator runs it: [`exec_env`]; the daemon-hostile
+/// build variables removed; variables zccache cannot read removed; a PATH
+/// without `shims` (the coordinator inherits the PATH of the build that
+/// started it, often shims first, and tools zccache looks up itself must be
+/// the real ones, never a shim that would call back into fbuild) and
+/// without entries that are not UTF-8 (`fbuild_core::zccache_env`); the
+/// cache dir as cwd.
+pub fn command(bin: &Path, home: &Home) -> Command {
+    let mut cmd = Command::new(bin);
+    for var in BUILD_ONLY_VARS {
+        cmd.env_remove(var);
+    }
+    for var in zccache_env::unreadable_vars() {
+        cmd.env_remove(var);
+    }
+    if let Some(path) = std::env::var_os("PATH") {
+        let shims = home.shims_dir();
+        let shims = std::fs::canonicalize(&shims).unwrap_or(shims);
+        let is_shims = |d: &Path| std::fs::canonicalize(d).unwrap_or_else(|_| d.into()) == shims;
+        if let Some(clean) = zccache_env::clean_path(&path, is_shims) {
+            cmd.env("PATH", clean);
+        }
+    }
+    let cache = home.zccache_cache_dir();
+    // zccache creates it too; it must exist before it can be our cwd.
+    let _ = std::fs::create_dir_all(&cache);
+    cmd.envs(exec_env(home)).current_dir(&cache);
+    cmd
+}
 
 /// The release target of this machine.
 pub fn target() -> Result<&'static str, String> {
@@ -65,7 +119,10 @@ pub fn spec(settings: &Settings) -> Result<PackageSpec, String> {
         },
         top_dir: Some(top),
         executables: vec!["zccache".into()],
-        health: Arc::new(move |root| check_version(&root.join("zccache"), Some(&health_version))),
+        health: {
+            let home = home.clone();
+            Arc::new(move |root| check_version(&root.join("zccache"), Some(&health_version), &home))
+        },
         dest: home.tools_dir().join(format!("zccache-{version}")),
         lock_file: home.locks_dir().join(format!("zccache-{version}.lock")),
         pause: settings.install_pause,
@@ -75,8 +132,8 @@ pub fn spec(settings: &Settings) -> Result<PackageSpec, String> {
 
 /// `zccache --version` must answer `zccache <version>` (any version when
 /// `want` is `None`). Returns the version it printed.
-pub fn check_version(bin: &Path, want: Option<&str>) -> Result<(), String> {
-    probe_version(bin).and_then(|got| match want {
+pub fn check_version(bin: &Path, want: Option<&str>, home: &Home) -> Result<(), String> {
+    probe_version(bin, home).and_then(|got| match want {
         Some(want) if got != want => Err(format!(
             "{} is version {got}, expected {want}",
             bin.display()
@@ -86,8 +143,8 @@ pub fn check_version(bin: &Path, want: Option<&str>) -> Result<(), String> {
 }
 
 /// The version `bin --version` prints as `zccache <version>`.
-pub fn probe_version(bin: &Path) -> Result<String, String> {
-    let out = output_with_timeout(Command::new(bin).arg("--version"), HEALTH_CHECK_TIMEOUT)?;
+pub fn probe_version(bin: &Path, home: &Home) -> Result<String, String> {
+    let out = output_with_timeout(command(bin, home).arg("--version"), HEALTH_CHECK_TIMEOUT)?;
     let text = String::from_utf8_lossy(&out.stdout);
     let version = text
         .lines()

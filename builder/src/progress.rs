@@ -14,6 +14,12 @@ pub struct InstallProgress {
     last_print: Option<Instant>,
 }
 
+impl Default for InstallProgress {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl InstallProgress {
     pub fn new() -> Self {
         let bar = std::io::stderr().is_terminal().then(|| {

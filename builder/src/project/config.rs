@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use super::extends::Extended;
 use super::ini::{ConfigError, Ini, Section, parse};
 
 /// Keys of an `[env:…]` section that fbuild uses.
@@ -66,7 +67,11 @@ impl Project {
             ),
         })?;
         let ini = parse(&text, &file)?;
-        Resolver { ini: &ini }.project(root)
+        Resolver {
+            ini: &ini,
+            extended: Extended::resolve(&ini)?,
+        }
+        .project(root)
     }
 
     /// The environments to build: `selected`, else `default_envs`, else all.
@@ -106,6 +111,7 @@ impl Project {
 
 struct Resolver<'a> {
     ini: &'a Ini,
+    extended: Extended<'a>,
 }
 
 impl Resolver<'_> {
@@ -153,22 +159,25 @@ impl Resolver<'_> {
     }
 
     fn env(&self, name: &str, section: &Section) -> Result<EnvConfig, ConfigError> {
-        let chain = self.chain(section)?;
+        // The section through its `extends`, then the common `[env]`.
+        let entry = |key: &str| {
+            self.extended
+                .get(&section.name, key)
+                .or_else(|| self.extended.get("env", key))
+        };
         let get = |key: &str| -> Result<Option<String>, ConfigError> {
-            for s in &chain {
-                if let Some(e) = s.get(key) {
-                    return self
-                        .interpolate(&e.value, e.line, &mut Vec::new())
-                        .map(Some);
-                }
+            match entry(key) {
+                Some(e) => self
+                    .interpolate(&e.value, e.line, &mut Vec::new())
+                    .map(Some),
+                None => Ok(None),
             }
-            Ok(None)
         };
         let number = |key: &str| -> Result<Option<u32>, ConfigError> {
             match get(key)? {
                 None => Ok(None),
                 Some(v) => v.trim().parse().map(Some).map_err(|_| {
-                    let line = chain.iter().find_map(|s| s.get(key)).map(|e| e.line);
+                    let line = entry(key).map(|e| e.line);
                     self.err(
                         line,
                         format!("{key} = {v:?} in [env:{name}] is not a number"),
@@ -195,45 +204,6 @@ impl Resolver<'_> {
             upload_speed: number("upload_speed")?,
             monitor_speed: number("monitor_speed")?,
         })
-    }
-
-    /// The section, the sections it extends (depth first), then `[env]`.
-    fn chain<'s>(&'s self, section: &'s Section) -> Result<Vec<&'s Section>, ConfigError> {
-        let mut out = Vec::new();
-        self.extend(section, &mut out)?;
-        if let Some(common) = self.ini.section("env")
-            && !out.iter().any(|s| s.name == "env")
-        {
-            out.push(common);
-        }
-        Ok(out)
-    }
-
-    fn extend<'s>(
-        &'s self,
-        section: &'s Section,
-        out: &mut Vec<&'s Section>,
-    ) -> Result<(), ConfigError> {
-        if out.iter().any(|s| s.name == section.name) {
-            return Err(self.err(
-                Some(section.line),
-                format!("[{}] extends itself (a cycle)", section.name),
-            ));
-        }
-        out.push(section);
-        if let Some(e) = section.get("extends") {
-            for parent in split_list(&e.value) {
-                let target = self
-                    .ini
-                    .section(&parent)
-                    .or_else(|| self.ini.section(&format!("env:{parent}")))
-                    .ok_or_else(|| {
-                        self.err(Some(e.line), format!("extends unknown section [{parent}]"))
-                    })?;
-                self.extend(target, out)?;
-            }
-        }
-        Ok(())
     }
 
     /// Expands `${section.key}` (and `${sysenv.VAR}`), detecting cycles.
@@ -276,16 +246,12 @@ impl Resolver<'_> {
         if stack.iter().any(|r| r == reference) {
             return Err(self.err(Some(line), format!("`${{{reference}}}` refers to itself")));
         }
-        let entry = self
-            .ini
-            .section(section)
-            .and_then(|s| s.get(key))
-            .ok_or_else(|| {
-                self.err(
-                    Some(line),
-                    format!("`${{{reference}}}`: no `{key}` in [{section}]"),
-                )
-            })?;
+        let entry = self.extended.get(section, key).ok_or_else(|| {
+            self.err(
+                Some(line),
+                format!("`${{{reference}}}`: no `{key}` in [{section}]"),
+            )
+        })?;
         stack.push(reference.to_string());
         let value = self.interpolate(&entry.value, entry.line, stack);
         stack.pop();
@@ -316,7 +282,7 @@ impl Resolver<'_> {
 }
 
 /// Comma- or newline-separated items.
-fn split_list(value: &str) -> Vec<String> {
+pub(super) fn split_list(value: &str) -> Vec<String> {
     value
         .split([',', '\n'])
         .map(str::trim)
@@ -456,5 +422,42 @@ mod tests {
         );
         assert_eq!(split_flags("-DNAME=\\\"uno\\\""), vec!["-DNAME=\"uno\""]);
         assert_eq!(split_flags("'-DG=\"a b\"' -O2"), vec!["-DG=\"a b\"", "-O2"]);
+    }
+
+    #[test]
+    fn diamond_extends_is_not_a_cycle() {
+        let p = project(
+            "[env:base]\nplatform = native\nbuild_flags = -DBASE\n\n\
+             [env:b]\nextends = env:base\nbuild_flags = -DB\n\n\
+             [env:c]\nextends = env:base\nupload_port = /dev/c\n\n\
+             [env:a]\nextends = env:b, env:c\n",
+        )
+        .unwrap();
+        let a = &p.envs["a"];
+        assert_eq!(a.platform, "native");
+        assert_eq!(a.build_flags, vec!["-DB"], "b comes before c and base");
+        assert_eq!(a.upload_port.as_deref(), Some("/dev/c"));
+        let e =
+            project("[env:x]\nplatform = native\nextends = y\n[env:y]\nextends = x\n").unwrap_err();
+        assert!(e.to_string().contains("[env:x] → [env:y] → [env:x]"), "{e}");
+    }
+
+    #[test]
+    fn a_ten_thousand_deep_chain_loads_in_linear_time() {
+        const N: usize = 10_000;
+        let mut text = String::from("[env:e0]\nplatform = native\nbuild_flags = -DDEEP\n");
+        for i in 1..N {
+            text.push_str(&format!("[env:e{i}]\nextends = env:e{}\n", i - 1));
+        }
+        let t = std::time::Instant::now();
+        let p = project(&text).unwrap();
+        assert_eq!(p.envs["e9999"].build_flags, vec!["-DDEEP"]);
+        // Linear work is milliseconds; the quadratic walk it replaces took
+        // minutes at this depth.
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(1),
+            "{:?}",
+            t.elapsed()
+        );
     }
 }

@@ -1,7 +1,8 @@
-//! `fbuild build` and `fbuild clean`: firmware from a `platformio.ini`
-//! project, in parallel, incrementally, every compile through the managed
-//! zccache. One tokio runtime per command; blocking work (the coordinator
-//! client, the project lock) runs on `spawn_blocking`.
+//! The build engine as a library: firmware from a `platformio.ini` project
+//! (`project`), in parallel, incrementally, every compile through the
+//! coordinator's zccache. The driver's `build`/`clean`, `deploy` and the
+//! benchmarks call it. One tokio runtime per build; blocking work (the
+//! coordinator client, the project lock) runs on `spawn_blocking`.
 
 mod depfile;
 mod engine;
@@ -9,48 +10,35 @@ mod env;
 mod flags;
 mod link;
 mod lock;
+pub mod progress;
+pub mod project;
 pub mod sketch;
 mod sources;
 mod state;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use clap::Args;
 use fbuild_client::Client;
 
 use crate::project::Project;
 use env::{EnvResult, build_env};
 
-#[derive(Args)]
-pub struct BuildArgs {
+/// What to build.
+#[derive(Debug, Clone, Default)]
+pub struct BuildRequest {
     /// The project folder (with platformio.ini).
-    #[arg(default_value = ".")]
     pub project_dir: PathBuf,
-    /// Environments to build (default: default_envs, else all).
-    #[arg(short = 'e', long = "environment")]
-    pub env: Vec<String>,
-    /// Parallel compiles (default: the number of cores).
-    #[arg(short = 'j', long)]
+    /// Environments to build (empty: default_envs, else all).
+    pub envs: Vec<String>,
+    /// Parallel compiles (`None`: the number of cores).
     pub jobs: Option<usize>,
     /// Remove the environment's build outputs first.
-    #[arg(long)]
     pub clean: bool,
     /// Show every command.
-    #[arg(short, long)]
     pub verbose: bool,
-}
-
-#[derive(Args)]
-pub struct CleanArgs {
-    /// The project folder (with platformio.ini).
-    #[arg(default_value = ".")]
-    project_dir: PathBuf,
-    /// Environments to clean (default: all).
-    #[arg(short = 'e', long = "environment")]
-    env: Vec<String>,
 }
 
 pub struct Options {
@@ -59,7 +47,7 @@ pub struct Options {
 }
 
 /// Loads the project, printing its warnings; config errors exit 1.
-pub fn load(dir: &std::path::Path) -> Result<Project> {
+pub fn load(dir: &Path) -> Result<Project> {
     let root =
         std::fs::canonicalize(dir).with_context(|| format!("project folder {}", dir.display()))?;
     let project = Project::load(&root)?;
@@ -69,9 +57,11 @@ pub fn load(dir: &std::path::Path) -> Result<Project> {
     Ok(project)
 }
 
-pub fn build(args: BuildArgs) -> Result<ExitCode> {
+/// Builds the selected environments; the exit code is the failing tool's
+/// when one failed.
+pub fn build(args: &BuildRequest) -> Result<ExitCode> {
     let project = load(&args.project_dir)?;
-    let envs = project.select(&args.env)?;
+    let envs = project.select(&args.envs)?;
     let opts = Options {
         jobs: args.jobs.unwrap_or_else(|| {
             std::thread::available_parallelism()
@@ -113,10 +103,11 @@ pub fn build(args: BuildArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn clean(args: CleanArgs) -> Result<ExitCode> {
-    let project = load(&args.project_dir)?;
+/// Removes the build outputs of `envs` (all when empty).
+pub fn clean(project_dir: &Path, envs: &[String]) -> Result<ExitCode> {
+    let project = load(project_dir)?;
     let _lock = lock::ProjectLock::acquire(&project.build_dir)?;
-    if args.env.is_empty() {
+    if envs.is_empty() {
         if project.build_dir.exists() {
             for entry in std::fs::read_dir(&project.build_dir)?.flatten() {
                 if entry.path().is_dir() {
@@ -126,7 +117,7 @@ pub fn clean(args: CleanArgs) -> Result<ExitCode> {
         }
         eprintln!("fbuild: removed {}", project.build_dir.display());
     } else {
-        for env in project.select(&args.env)? {
+        for env in project.select(envs)? {
             remove_env(&project, &env.name)?;
         }
     }

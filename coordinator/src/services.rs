@@ -1,8 +1,9 @@
-//! What the coordinator knows while it runs: who it is, what keeps it
-//! alive, its installs and its zccache decision. Shared by every
-//! connection handler.
+//! The coordinator's services, each owning its data: installs, the zccache
+//! decision and daemon, exec plans, toolchains, port leases, and what keeps
+//! the coordinator alive. Built once at start and shared by every
+//! connection handler; services get only the other services they use
+//! (dependencies point one way: plan → zccache → install).
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -12,49 +13,60 @@ use tokio::sync::watch;
 
 use crate::activity::Activity;
 use crate::install::Installer;
-use crate::plan::PlanMemory;
+use crate::plan::Planner;
 use crate::ports::PortLeases;
-use crate::toolchain::ToolchainMemory;
+use crate::toolchain::Toolchains;
+use crate::warnings::WarnOnce;
 use crate::zccache::ZccacheManager;
 
-pub struct State {
+pub struct Services {
     pub hello: Hello,
+    /// What this coordinator was started with (its per-coordinator
+    /// settings are fixed for its life).
     pub settings: Settings,
-    pub socket: PathBuf,
-    pub idle: Duration,
     started: u64,
     started_at: Instant,
     pub activity: Arc<Activity>,
     pub installer: Arc<Installer>,
     pub zccache: Arc<ZccacheManager>,
-    pub plans: PlanMemory,
-    pub toolchains: ToolchainMemory,
+    pub plans: Planner,
+    pub toolchains: Toolchains,
     pub ports: Arc<PortLeases>,
+    pub warnings: Arc<WarnOnce>,
     /// Set once (with the reason) when the coordinator starts to shut down.
     pub shutdown: watch::Sender<Option<String>>,
 }
 
-impl State {
+impl Services {
     pub fn new(hello: Hello, settings: &Settings, started: u64, started_at: Instant) -> Self {
         let installer = Installer::new();
-        State {
+        let warnings = Arc::new(WarnOnce::default());
+        let zccache = Arc::new(ZccacheManager::new(
+            settings.clone(),
+            Arc::clone(&installer),
+        ));
+        Services {
             hello,
-            socket: settings.home.socket_path(),
-            idle: settings.idle,
             started,
             started_at,
             activity: Arc::new(Activity::new()),
-            zccache: Arc::new(ZccacheManager::new(
-                settings.clone(),
-                Arc::clone(&installer),
-            )),
+            plans: Planner::new(
+                settings.home.clone(),
+                Arc::clone(&zccache),
+                Arc::clone(&warnings),
+            ),
+            toolchains: Toolchains::new(settings.clone(), Arc::clone(&installer)),
+            zccache,
             installer,
-            plans: PlanMemory::default(),
-            toolchains: ToolchainMemory::default(),
             ports: Arc::new(PortLeases::default()),
+            warnings,
             settings: settings.clone(),
             shutdown: watch::channel(None).0,
         }
+    }
+
+    pub fn idle(&self) -> Duration {
+        self.settings.idle
     }
 
     pub fn begin_shutdown(&self, reason: String) {
@@ -76,11 +88,12 @@ impl State {
             started: self.started,
             uptime_secs: self.started_at.elapsed().as_secs(),
             home: self.settings.home.root().display().to_string(),
-            socket: self.socket.display().to_string(),
+            socket: self.settings.home.socket_path().display().to_string(),
             active_requests: self.activity.active(),
-            idle_exit_secs: self.idle.as_secs(),
+            idle_exit_secs: self.idle().as_secs(),
             installs: self.installer.snapshot(),
             zccache: self.zccache.current(),
+            settings: self.settings.coordinator.clone(),
         }
     }
 }

@@ -63,6 +63,7 @@ pub fn parse(text: &str, file: &Path) -> Result<Ini, ConfigError> {
         message,
     };
     let mut sections: Vec<Section> = Vec::new();
+    let mut names: std::collections::HashSet<String> = std::collections::HashSet::new();
     for (i, raw) in text.lines().enumerate() {
         let n = i + 1;
         let trimmed = raw.trim();
@@ -101,7 +102,7 @@ pub fn parse(text: &str, file: &Path) -> Result<Ini, ConfigError> {
             if name.is_empty() {
                 return Err(err(n, "empty section name".into()));
             }
-            if sections.iter().any(|s| s.name == name) {
+            if !names.insert(name.to_string()) {
                 return Err(err(n, format!("section [{name}] appears twice")));
             }
             sections.push(Section {

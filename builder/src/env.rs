@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use fbuild_client::Client;
-use fbuild_core::protocol::{Reply, Request, Toolchain, ToolchainRequest};
+use fbuild_core::protocol::{Event, Reply, Request, Toolchain, ToolchainRequest};
 use fbuild_platforms::Board;
 
 use super::Options;
@@ -273,7 +273,7 @@ async fn toolchain(client: &Client, env: &EnvConfig, board: Option<&Board>) -> R
         platform: env.platform.clone(),
         mcu: board.map(|b| b.mcu.clone()).unwrap_or_default(),
         framework: board.map(|_| "arduino".to_string()),
-        path: std::env::var("PATH").unwrap_or_default(),
+        path: std::env::var_os("PATH").unwrap_or_default(),
     });
     match ask(client, request).await? {
         Reply::Toolchain(tc) => Ok(tc),
@@ -289,15 +289,13 @@ async fn runner(client: &Client, project: &Project, opts: &Options) -> Result<Ru
         env: Vec::new(),
         cwd: project.root.clone(),
         verbose: opts.verbose,
+        cache_failed: Default::default(),
     };
     match ask(client, Request::ResolveZccache).await {
         Ok(Reply::Zccache(choice)) => {
-            if let (Some(path), Some(cache)) = (choice.path, choice.cache_dir) {
-                runner.zccache = Some(PathBuf::from(path));
-                runner.env = vec![
-                    ("ZCCACHE_CACHE_DIR".into(), cache),
-                    ("ZCCACHE_MAX_PARALLEL_COMPILES".into(), "0".into()),
-                ];
+            if let Some(path) = choice.path {
+                runner.zccache = Some(path);
+                runner.env = choice.env;
             } else if opts.verbose {
                 eprintln!("fbuild: {}", choice.reason);
             }
@@ -314,10 +312,10 @@ async fn ask(client: &Client, request: Request) -> Result<Reply> {
     let client = client.clone();
     tokio::task::spawn_blocking(move || {
         let mut progress = crate::progress::InstallProgress::new();
-        let served = client.request(&request, &mut |event| {
-            if let fbuild_core::protocol::Event::Install(status) = event {
-                progress.update(status);
-            }
+        let served = client.request(&request, &mut |event| match event {
+            Event::Install(status) => progress.update(status),
+            Event::Warning { message } => eprintln!("fbuild: warning: {message}"),
+            _ => {}
         });
         progress.finish();
         served.map(|s| s.reply)

@@ -2,10 +2,13 @@
 //! `-j` semaphore, through zccache when the coordinator has one. Up-to-date
 //! units (same command, unchanged inputs) run nothing.
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, Result};
+use fbuild_core::zccache_env;
 use tokio::sync::Semaphore;
 
 use super::depfile::prerequisites;
@@ -17,9 +20,12 @@ use crate::progress::CompileProgress;
 #[derive(Debug, Clone)]
 pub struct Runner {
     pub zccache: Option<PathBuf>,
-    pub env: Vec<(String, String)>,
+    pub env: Vec<(OsString, OsString)>,
     pub cwd: PathBuf,
     pub verbose: bool,
+    /// Set once zccache failed in this build (said once, then every
+    /// compile of the build runs without it).
+    pub cache_failed: Arc<AtomicBool>,
 }
 
 /// A compile to run: the compiler and its arguments.
@@ -49,9 +55,29 @@ pub enum Outcome {
 
 impl Runner {
     /// Runs a compile (with zccache in front when set); prints its output.
-    /// Returns the exit code.
+    /// Returns the exit code. A compile whose cache machinery fails
+    /// (`zccache_env::machinery_failure`) runs again without the cache;
+    /// the build says so once and compiles the rest without it.
     pub async fn run(&self, program: &Path, args: &[String]) -> Result<i32> {
-        self.spawn(self.zccache.as_deref(), program, args).await
+        let zccache = self
+            .zccache
+            .as_deref()
+            .filter(|_| !self.cache_failed.load(Ordering::SeqCst));
+        let Some(zccache) = zccache else {
+            return self.spawn(None, program, args).await;
+        };
+        let out = self.output(Some(zccache), program, args).await?;
+        let code = out.status.code().unwrap_or(1);
+        if let Some(why) = zccache_env::machinery_failure(code, &out.stderr) {
+            if !self.cache_failed.swap(true, Ordering::SeqCst) {
+                eprintln!(
+                    "fbuild: warning: zccache failed ({why}); compiling the rest of this build \
+                     without the cache"
+                );
+            }
+            return self.spawn(None, program, args).await;
+        }
+        Ok(print_output(out))
     }
 
     /// Runs an archive, link or objcopy step without zccache: its link
@@ -62,6 +88,15 @@ impl Runner {
     }
 
     async fn spawn(&self, zccache: Option<&Path>, program: &Path, args: &[String]) -> Result<i32> {
+        Ok(print_output(self.output(zccache, program, args).await?))
+    }
+
+    async fn output(
+        &self,
+        zccache: Option<&Path>,
+        program: &Path,
+        args: &[String],
+    ) -> Result<std::process::Output> {
         let mut cmd = match zccache {
             Some(z) => {
                 let mut c = tokio::process::Command::new(z);
@@ -77,16 +112,20 @@ impl Runner {
         if self.verbose {
             eprintln!("{} {}", program.display(), args.join(" "));
         }
-        let out = cmd
-            .output()
+        cmd.output()
             .await
-            .with_context(|| format!("running {}", program.display()))?;
-        let mut err = std::io::stderr().lock();
-        use std::io::Write;
-        let _ = err.write_all(&out.stdout);
-        let _ = err.write_all(&out.stderr);
-        Ok(out.status.code().unwrap_or(1))
+            .with_context(|| format!("running {}", program.display()))
     }
+}
+
+/// Prints a step's output (stdout too: the build's own output is stderr);
+/// returns its exit code.
+fn print_output(out: std::process::Output) -> i32 {
+    use std::io::Write;
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_all(&out.stdout);
+    let _ = err.write_all(&out.stderr);
+    out.status.code().unwrap_or(1)
 }
 
 /// Compiles every job that is not up to date, `jobs` at a time.

@@ -1,0 +1,52 @@
+//! `fbuild build` and `fbuild clean`: the command-line face of the build
+//! engine (`fbuild_builder`).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::Args;
+use fbuild_builder::BuildRequest;
+
+#[derive(Args)]
+pub struct BuildArgs {
+    /// The project folder (with platformio.ini).
+    #[arg(default_value = ".")]
+    project_dir: PathBuf,
+    /// Environments to build (default: default_envs, else all).
+    #[arg(short = 'e', long = "environment")]
+    env: Vec<String>,
+    /// Parallel compiles (default: the number of cores).
+    #[arg(short = 'j', long)]
+    jobs: Option<usize>,
+    /// Remove the environment's build outputs first.
+    #[arg(long)]
+    clean: bool,
+    /// Show every command.
+    #[arg(short, long)]
+    verbose: bool,
+}
+
+#[derive(Args)]
+pub struct CleanArgs {
+    /// The project folder (with platformio.ini).
+    #[arg(default_value = ".")]
+    project_dir: PathBuf,
+    /// Environments to clean (default: all).
+    #[arg(short = 'e', long = "environment")]
+    env: Vec<String>,
+}
+
+pub fn build(args: BuildArgs) -> Result<ExitCode> {
+    fbuild_builder::build(&BuildRequest {
+        project_dir: args.project_dir,
+        envs: args.env,
+        jobs: args.jobs,
+        clean: args.clean,
+        verbose: args.verbose,
+    })
+}
+
+pub fn clean(args: CleanArgs) -> Result<ExitCode> {
+    fbuild_builder::clean(&args.project_dir, &args.env)
+}

@@ -1,0 +1,278 @@
+//! A build never fails because of fbuild's own machinery, and settings mean
+//! what they say: zccache's daemon killed mid-build, per-build settings
+//! against a running coordinator, non-UTF-8 PATH and cwd, an unwritable
+//! home, and per-coordinator settings that differ.
+
+mod common;
+
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStringExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use common::*;
+
+/// `n` C files of some weight (a compile takes tens of ms) and a Makefile.
+fn project(dir: &Path, n: usize) {
+    let mut objs = String::new();
+    for i in 0..n {
+        let mut text = String::from("#include <stdio.h>\n");
+        for k in 0..150 {
+            text.push_str(&format!(
+                "int f{i}_{k}(int x) {{ return x * {k} + printf(\"%d\", x + {i}); }}\n"
+            ));
+        }
+        std::fs::write(dir.join(format!("f{i}.c")), text).unwrap();
+        objs.push_str(&format!(" f{i}.o"));
+    }
+    std::fs::write(
+        dir.join("Makefile"),
+        format!("all:{objs}\n%.o: %.c\n\t$(CC) -O2 -c $< -o $@\nclean:\n\trm -f *.o\n"),
+    )
+    .unwrap();
+}
+
+fn warnings(out: &Output) -> Vec<String> {
+    String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .filter(|l| l.contains("fbuild: warning"))
+        .map(str::to_string)
+        .collect()
+}
+
+fn objects(dir: &Path, n: usize) -> Vec<Vec<u8>> {
+    (0..n)
+        .map(|i| std::fs::read(dir.join(format!("f{i}.o"))).unwrap())
+        .collect()
+}
+
+/// The same objects built with plain `cc`, for comparison.
+fn reference_objects(n: usize) -> Vec<Vec<u8>> {
+    let plain = tempfile::tempdir().unwrap();
+    project(plain.path(), n);
+    assert_ok(&common::project::make(
+        plain.path(),
+        2,
+        &[("CC", "cc")],
+        &[],
+    ));
+    objects(plain.path(), n)
+}
+
+/// Kills zccache's daemon with `signal` once a few objects exist, while
+/// `make -j2` goes on through the shims; returns make's output and how
+/// many objects existed at the kill.
+fn build_with_daemon_killed(
+    home: &TestHome,
+    work: &Path,
+    n: usize,
+    signal: i32,
+) -> (Output, usize) {
+    let cc = home.shims().join("cc").display().to_string();
+    let make = Command::new("make")
+        .args(["-j2", &format!("CC={cc}")])
+        .current_dir(work)
+        .env("FBUILD_HOME", home.path())
+        .env("FBUILD_ZCCACHE_URL", mirror_url())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let count = || {
+        (0..n)
+            .filter(|i| work.join(format!("f{i}.o")).is_file())
+            .count()
+    };
+    assert!(
+        wait_for(Duration::from_secs(60), || count() >= 4),
+        "no objects appeared"
+    );
+    let before = count();
+    let daemons = zccache_daemon_pids(home.path());
+    assert!(!daemons.is_empty(), "no zccache daemon to kill");
+    for pid in daemons {
+        kill(pid, signal);
+    }
+    let out = make.wait_with_output().unwrap();
+    (out, before)
+}
+
+#[test]
+fn zccache_daemon_killed_mid_build_fails_open_and_keeps_its_entries() {
+    const N: usize = 24;
+    let home = TestHome::new();
+    let work = tempfile::tempdir().unwrap();
+    project(work.path(), N);
+    let (out, before) = build_with_daemon_killed(&home, work.path(), N, libc::SIGTERM);
+    assert_ok(&out);
+    assert!(before < N, "the kill came after the build");
+    assert_eq!(objects(work.path(), N), reference_objects(N));
+    let said = warnings(&out);
+    assert!(said.len() <= 1, "{said:#?}");
+
+    // The entries compiled before the kill are still in the cache: a clean
+    // rebuild hits at least those (the daemon was restarted by the
+    // coordinator or by zccache's client).
+    let cc = home.shims().join("cc").display().to_string();
+    let env = [
+        ("FBUILD_HOME", home.path().to_str().unwrap()),
+        ("FBUILD_ZCCACHE_URL", &mirror_url()),
+    ];
+    assert_ok(
+        &Command::new("make")
+            .arg("clean")
+            .current_dir(work.path())
+            .output()
+            .unwrap(),
+    );
+    let hits_before = home.zccache_stats()["cache_hits"].as_u64().unwrap_or(0);
+    assert_ok(&common::project::make(work.path(), 2, &[("CC", &cc)], &env));
+    let hits = home.zccache_stats()["cache_hits"].as_u64().unwrap_or(0) - hits_before;
+    assert!(
+        hits >= before as u64,
+        "{hits} hits, {before} objects were cached before the kill"
+    );
+    assert_eq!(objects(work.path(), N), reference_objects(N));
+}
+
+#[test]
+fn zccache_daemon_killed_with_sigkill_still_builds() {
+    const N: usize = 16;
+    let home = TestHome::new();
+    let work = tempfile::tempdir().unwrap();
+    project(work.path(), N);
+    let (out, _) = build_with_daemon_killed(&home, work.path(), N, libc::SIGKILL);
+    assert_ok(&out);
+    assert_eq!(objects(work.path(), N), reference_objects(N));
+    assert!(warnings(&out).len() <= 1, "{:#?}", warnings(&out));
+}
+
+/// Compiles `x.c` in `dir` through the `cc` shim with `env`.
+fn shim_cc(home: &TestHome, dir: &Path, env: &[(&str, OsString)]) -> Output {
+    Command::new(home.shims().join("cc"))
+        .args(["-O2", "-c", "x.c", "-o", "x.o"])
+        .current_dir(dir)
+        .env("FBUILD_HOME", home.path())
+        .env("FBUILD_ZCCACHE_URL", mirror_url())
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .unwrap()
+}
+
+fn compilations(home: &TestHome) -> u64 {
+    home.zccache_stats()["total_compilations"]
+        .as_u64()
+        .unwrap_or(0)
+}
+
+#[test]
+fn per_build_zccache_setting_wins_over_the_running_coordinator() {
+    let work = tempfile::tempdir().unwrap();
+    std::fs::write(work.path().join("x.c"), "int x(void) { return 1; }\n").unwrap();
+
+    // A coordinator started by a client with `off`; a default build after it
+    // is cached all the same.
+    let home = TestHome::new();
+    let mirror = mirror_url();
+    home.start_with(&[("FBUILD_ZCCACHE", "off"), ("FBUILD_ZCCACHE_URL", &mirror)]);
+    assert_ok(&shim_cc(&home, work.path(), &[]));
+    assert_eq!(compilations(&home), 1);
+    // And `off` for one build against that (now `auto`) coordinator is off.
+    assert_ok(&shim_cc(
+        &home,
+        work.path(),
+        &[("FBUILD_ZCCACHE", "off".into())],
+    ));
+    assert_eq!(
+        compilations(&home),
+        1,
+        "FBUILD_ZCCACHE=off still compiled through zccache"
+    );
+    assert_ok(&shim_cc(&home, work.path(), &[]));
+    assert_eq!(compilations(&home), 2);
+}
+
+#[test]
+fn non_utf8_path_and_cwd_compile_and_leave_the_coordinator_healthy() {
+    let root = tempfile::tempdir().unwrap();
+    let odd = root
+        .path()
+        .join(PathBuf::from(OsString::from_vec(b"dir-\xff-x".to_vec())));
+    std::fs::create_dir(&odd).unwrap();
+    std::fs::write(odd.join("x.c"), "int x(void) { return 2; }\n").unwrap();
+    let mut path = OsString::from_vec(odd.as_os_str().as_encoded_bytes().to_vec());
+    path.push(":/usr/bin:/bin");
+
+    let home = TestHome::new();
+    // The first client (which spawns the coordinator) runs from the odd dir
+    // with the odd PATH.
+    let out = shim_cc(&home, &odd, &[("PATH", path.clone())]);
+    assert_ok(&out);
+    let plain = Command::new("cc")
+        .args(["-O2", "-c", "x.c", "-o", "plain.o"])
+        .current_dir(&odd)
+        .output()
+        .unwrap();
+    assert_ok(&plain);
+    assert_eq!(
+        std::fs::read(odd.join("x.o")).unwrap(),
+        std::fs::read(odd.join("plain.o")).unwrap()
+    );
+    // A normal compile afterwards goes through zccache: the coordinator
+    // and its daemon are healthy.
+    let work = tempfile::tempdir().unwrap();
+    std::fs::write(work.path().join("x.c"), "int y(void) { return 3; }\n").unwrap();
+    let before = compilations(&home);
+    assert_ok(&shim_cc(&home, work.path(), &[("PATH", path)]));
+    assert_eq!(compilations(&home), before + 1);
+}
+
+#[test]
+fn unwritable_home_builds_with_exactly_one_warning() {
+    let root = tempfile::tempdir().unwrap();
+    // A home under a regular file: nothing can be created there, even as
+    // root.
+    std::fs::write(root.path().join("file"), "").unwrap();
+    let home = root.path().join("file/home");
+    let shims = TestHome::new().shims();
+    let work = tempfile::tempdir().unwrap();
+    project(work.path(), 6);
+    let cc = shims.join("cc").display().to_string();
+    let out = common::project::make(
+        work.path(),
+        4,
+        &[("CC", &cc)],
+        &[("FBUILD_HOME", home.to_str().unwrap())],
+    );
+    assert_ok(&out);
+    let said = warnings(&out);
+    assert_eq!(said.len(), 1, "{said:#?}");
+    assert!(said[0].contains("without the cache"), "{}", said[0]);
+}
+
+#[test]
+fn a_client_with_other_coordinator_settings_is_told_once() {
+    let home = TestHome::new();
+    home.start_with(&[("FBUILD_IDLE_SECS", "300")]);
+    let work = tempfile::tempdir().unwrap();
+    std::fs::write(work.path().join("x.c"), "int x;\n").unwrap();
+    let told = |out: &Output| {
+        String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .filter(|l| l.contains("FBUILD_IDLE_SECS=120"))
+            .count()
+    };
+    let env = [("FBUILD_IDLE_SECS", OsString::from("120"))];
+    let first = shim_cc(&home, work.path(), &env);
+    assert_ok(&first);
+    assert_eq!(
+        told(&first),
+        1,
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert!(String::from_utf8_lossy(&first.stderr).contains("fbuild daemon stop"));
+    let second = shim_cc(&home, work.path(), &env);
+    assert_eq!(told(&second), 0, "said twice");
+}
