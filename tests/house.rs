@@ -235,7 +235,8 @@ fn unwritable_home_builds_with_exactly_one_warning() {
     // root.
     std::fs::write(root.path().join("file"), "").unwrap();
     let home = root.path().join("file/home");
-    let shims = TestHome::new().shims();
+    let shim_home = TestHome::new();
+    let shims = shim_home.shims();
     let work = tempfile::tempdir().unwrap();
     project(work.path(), 6);
     let cc = shims.join("cc").display().to_string();

@@ -349,3 +349,56 @@ fn off_and_managed_modes_force_one_path() {
         "managed must not fall back: {choice:?}"
     );
 }
+
+/// An install onto a full disk (a 20 MB tmpfs: the 12 MB archive fits, the
+/// 27 MB binary does not) fails saying so, and leaves no staging behind.
+/// Needs root for a private mount namespace; skipped (and says so) else.
+#[test]
+fn a_full_disk_says_no_space_left() {
+    let home = TestHome::new();
+    std::fs::create_dir_all(home.path()).unwrap();
+    let script = format!(
+        "mount -t tmpfs -o size=20m tmpfs '{}' && exec '{}' install zccache --no-daemon",
+        home.path().display(),
+        FBUILD
+    );
+    let probe = Command::new("unshare").args(["-m", "true"]).output();
+    if !probe.is_ok_and(|o| o.status.success()) {
+        eprintln!("skipped: no private mount namespace here (needs root)");
+        return;
+    }
+    let out = home
+        .fbuild(&[])
+        .env("FBUILD_ZCCACHE_URL", mirror_url())
+        .output_of(Command::new("unshare").args(["-m", "sh", "-c", &script]));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    let error = err
+        .lines()
+        .find(|l| l.starts_with("fbuild: error"))
+        .unwrap_or_default();
+    assert!(error.contains("No space left on device"), "{err}");
+    assert!(error.contains("free space"), "{error}");
+}
+
+trait EnvOf {
+    /// Runs `cmd` with this command's environment.
+    fn output_of(&self, cmd: &mut Command) -> std::process::Output;
+}
+
+impl EnvOf for Command {
+    fn output_of(&self, cmd: &mut Command) -> std::process::Output {
+        for (k, v) in self.get_envs() {
+            match v {
+                Some(v) => cmd.env(k, v),
+                None => cmd.env_remove(k),
+            };
+        }
+        cmd.output().unwrap()
+    }
+}
