@@ -154,6 +154,24 @@ fn check_link(rel: &Path, target: &Path, hard: bool) -> Result<(), String> {
     Ok(())
 }
 
+/// What really failed: tar's "failed to unpack …" wraps the io error that
+/// says why ("No space left on device"), and its own text said only the
+/// former (seen on a full disk).
+fn with_causes(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut root = e;
+    while let Some(cause) = root.source() {
+        root = cause;
+    }
+    let why = root.to_string();
+    if root
+        .downcast_ref::<std::io::Error>()
+        .is_some_and(|io| io.raw_os_error() == Some(libc::ENOSPC))
+    {
+        return format!("{why}: free space where FBUILD_HOME is, or point it at a roomier disk");
+    }
+    why
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -171,22 +189,4 @@ mod tests {
         assert!(check_link(Path::new("a/l"), Path::new("../b"), true).is_err());
         assert!(check_link(Path::new("a/l"), Path::new("a/b"), true).is_ok());
     }
-}
-
-/// What really failed: tar's "failed to unpack …" wraps the io error that
-/// says why ("No space left on device"), and its own text said only the
-/// former (seen on a full disk).
-fn with_causes(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut root = e;
-    while let Some(cause) = root.source() {
-        root = cause;
-    }
-    let why = root.to_string();
-    if root
-        .downcast_ref::<std::io::Error>()
-        .is_some_and(|io| io.raw_os_error() == Some(libc::ENOSPC))
-    {
-        return format!("{why}: free space where FBUILD_HOME is, or point it at a roomier disk");
-    }
-    why
 }
