@@ -5,4 +5,5 @@
 pub mod emulator;
 pub mod monitor;
 pub mod ports;
+mod termios;
 pub mod upload;

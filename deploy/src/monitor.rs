@@ -189,26 +189,7 @@ fn open_raw(path: &str, baud: u32) -> Result<Box<dyn Read + Send>, String> {
         .custom_flags(libc::O_NOCTTY)
         .open(path)
         .map_err(|e| e.to_string())?;
-    let fd = file.as_raw_fd();
-    // SAFETY: termios calls on an fd we own, with a zeroed struct filled by tcgetattr.
-    unsafe {
-        let mut t: libc::termios = std::mem::zeroed();
-        if libc::tcgetattr(fd, &mut t) == 0 {
-            libc::cfmakeraw(&mut t);
-            // Reads return after 0.2 s without data, so a paused monitor
-            // notices the pause.
-            t.c_cc[libc::VMIN] = 0;
-            t.c_cc[libc::VTIME] = 2;
-            let speed = match baud {
-                115200 => libc::B115200,
-                57600 => libc::B57600,
-                19200 => libc::B19200,
-                _ => libc::B9600,
-            };
-            libc::cfsetspeed(&mut t, speed);
-            libc::tcsetattr(fd, libc::TCSANOW, &t);
-        }
-    }
+    crate::termios::configure(file.as_raw_fd(), baud)?;
     Ok(Box::new(file))
 }
 
