@@ -30,11 +30,6 @@ pub fn configure(fd: RawFd, baud: u32) -> Result<(), String> {
     set_speed(fd, baud)
 }
 
-/// The rate the line runs at now.
-pub fn speed(fd: RawFd) -> Result<u32, String> {
-    read_speed(fd)
-}
-
 #[cfg(target_os = "linux")]
 fn set_speed(fd: RawFd, baud: u32) -> Result<(), String> {
     // SAFETY: TCGETS2/TCSETS2 on an fd the caller owns, with a termios2
@@ -166,7 +161,7 @@ mod tests {
             9600, 38400, 115200, 230400, 250000, 500000, 1000000, 2000000,
         ] {
             configure(follower.as_raw_fd(), baud).unwrap_or_else(|e| panic!("{baud}: {e}"));
-            assert_eq!(speed(follower.as_raw_fd()).unwrap(), baud);
+            assert_eq!(read_speed(follower.as_raw_fd()).unwrap(), baud);
         }
     }
 
