@@ -227,11 +227,20 @@ fn monitor_on_a_pty_keeps_order_flushes_partial_lines_and_loses_nothing() {
     let mut first = String::new();
     err.read_line(&mut first).unwrap();
     assert!(first.contains("monitoring"), "{first}");
-    let stdout = child.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut all = Vec::new();
-        std::io::Read::read_to_end(&mut BufReader::new(stdout), &mut all).unwrap();
-        all
+    let mut stdout = child.stdout.take().unwrap();
+    let (chunks, arrived) = std::sync::mpsc::channel::<Vec<u8>>();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 65536];
+        loop {
+            match std::io::Read::read(&mut stdout, &mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    if chunks.send(buf[..n].to_vec()).is_err() {
+                        break;
+                    }
+                }
+            }
+        }
     });
     let mut expected = Vec::new();
     let mut line_no = 0;
@@ -243,11 +252,19 @@ fn monitor_on_a_pty_keeps_order_flushes_partial_lines_and_loses_nothing() {
     let mut writer = std::fs::File::from(master);
     writer.write_all(&expected).unwrap();
     writer.flush().unwrap();
-    std::thread::sleep(Duration::from_millis(500));
+    // The event: every complete line has come out of the monitor.
+    let complete = expected.len() - b"partial line without newline".len();
+    let mut got = Vec::new();
+    while got.len() < complete {
+        match arrived.recv_timeout(Duration::from_secs(30)) {
+            Ok(chunk) => got.extend_from_slice(&chunk),
+            Err(e) => panic!("{} of {complete} bytes arrived: {e}", got.len()),
+        }
+    }
     // Ending the monitor (as Ctrl-C would) flushes the partial line.
     kill(child.id(), libc::SIGINT);
     let status = child.wait().unwrap();
-    let got = reader.join().unwrap();
+    got.extend(arrived.iter().flatten());
     drop(writer);
     assert_eq!(status.code(), Some(130));
     let mut want = expected.clone();

@@ -241,10 +241,16 @@ fn stdin_source_and_sigint_reach_the_compiler() {
         .stdin(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(500));
+    // The event: the compiler proper (cc1, a child of the process the shim
+    // became) is running and blocked reading stdin. A SIGINT before that
+    // would only test that a shim dies of SIGINT.
+    let pid = child.id();
+    assert!(
+        wait_for(Duration::from_secs(30), || children_named(pid, "cc1")),
+        "cc1 never started under pid {pid}"
+    );
     kill(child.id(), libc::SIGINT);
     let (tx, rx) = std::sync::mpsc::channel();
-    let pid = child.id();
     std::thread::spawn(move || tx.send(child.wait()));
     let status = rx
         .recv_timeout(Duration::from_secs(10))
@@ -257,6 +263,31 @@ fn stdin_source_and_sigint_reach_the_compiler() {
         "{status:?} (pid {pid})"
     );
     assert!(!work.path().join("never").exists());
+    assert!(
+        wait_for(Duration::from_secs(10), || !children_named(pid, "cc1")),
+        "cc1 outlived the interrupted compile"
+    );
+}
+
+/// Whether a live process named `name` has `parent` as its parent.
+fn children_named(parent: u32, name: &str) -> bool {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .any(|pid| {
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                return false;
+            };
+            // pid (comm) state ppid …; comm may hold spaces, so split at ')'.
+            let Some((head, tail)) = stat.rsplit_once(')') else {
+                return false;
+            };
+            let comm = head.split_once('(').map(|(_, c)| c).unwrap_or("");
+            let mut fields = tail.split_whitespace();
+            let state = fields.next().unwrap_or("");
+            let ppid: u32 = fields.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+            comm == name && ppid == parent && state != "Z"
+        })
 }
 
 #[test]
