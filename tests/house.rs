@@ -277,3 +277,65 @@ fn a_client_with_other_coordinator_settings_is_told_once() {
     let second = shim_cc(&home, work.path(), &env);
     assert_eq!(told(&second), 0, "said twice");
 }
+
+fn probes(home: &TestHome, what: &str) -> usize {
+    std::fs::read_to_string(home.path().join("coordinator/coordinator.log"))
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains(&format!("probe: {what}")))
+        .count()
+}
+
+/// Every probe a wave of plan requests can trigger runs once per wave:
+/// `make -j32` of 32 `-MMD -MP` compiles, twice, the second after the
+/// coordinator forgot its zccache decision (as after the recheck window).
+#[test]
+fn a_wave_of_32_plans_runs_each_probe_once() {
+    const N: usize = 32;
+    let home = TestHome::new();
+    let mirror = mirror_url();
+    home.start_with(&[("FBUILD_LOG", "info"), ("FBUILD_ZCCACHE_URL", &mirror)]);
+    let work = tempfile::tempdir().unwrap();
+    let mut objs = String::new();
+    for i in 0..N {
+        std::fs::write(work.path().join(format!("w{i}.h")), "#define W 1\n").unwrap();
+        std::fs::write(
+            work.path().join(format!("w{i}.c")),
+            format!("#include \"w{i}.h\"\nint w{i}(void) {{ return W; }}\n"),
+        )
+        .unwrap();
+        objs.push_str(&format!(" w{i}.o"));
+    }
+    std::fs::write(
+        work.path().join("Makefile"),
+        format!("all:{objs}\n%.o: %.c\n\t$(CC) -MMD -MP -c $< -o $@\nclean:\n\trm -f *.o *.d\n"),
+    )
+    .unwrap();
+    let cc = home.shims().join("cc").display().to_string();
+    let env = [
+        ("FBUILD_HOME", home.path().to_str().unwrap()),
+        ("FBUILD_ZCCACHE_URL", mirror.as_str()),
+    ];
+    assert_ok(&common::project::make(work.path(), 32, &[("CC", &cc)], &env));
+    assert_eq!(probes(&home, "-MP style"), 1, "one compiler, one probe");
+    let status_probes = probes(&home, "zccache status");
+
+    let forgot = home
+        .client()
+        .request(
+            &fbuild_core::protocol::Request::ZccacheFailed {
+                reason: "test: a new wave".into(),
+            },
+            &mut |_| {},
+        )
+        .unwrap();
+    assert_eq!(forgot.reply, fbuild_core::protocol::Reply::Noted);
+    assert_ok(&Command::new("make").arg("clean").current_dir(work.path()).output().unwrap());
+    assert_ok(&common::project::make(work.path(), 32, &[("CC", &cc)], &env));
+    assert_eq!(
+        probes(&home, "zccache status"),
+        status_probes + 1,
+        "32 plans after the decision was forgotten: one daemon check"
+    );
+    assert_eq!(probes(&home, "-MP style"), 1);
+}
