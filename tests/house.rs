@@ -316,7 +316,12 @@ fn a_wave_of_32_plans_runs_each_probe_once() {
         ("FBUILD_HOME", home.path().to_str().unwrap()),
         ("FBUILD_ZCCACHE_URL", mirror.as_str()),
     ];
-    assert_ok(&common::project::make(work.path(), 32, &[("CC", &cc)], &env));
+    assert_ok(&common::project::make(
+        work.path(),
+        32,
+        &[("CC", &cc)],
+        &env,
+    ));
     assert_eq!(probes(&home, "-MP style"), 1, "one compiler, one probe");
     let status_probes = probes(&home, "zccache status");
 
@@ -330,8 +335,19 @@ fn a_wave_of_32_plans_runs_each_probe_once() {
         )
         .unwrap();
     assert_eq!(forgot.reply, fbuild_core::protocol::Reply::Noted);
-    assert_ok(&Command::new("make").arg("clean").current_dir(work.path()).output().unwrap());
-    assert_ok(&common::project::make(work.path(), 32, &[("CC", &cc)], &env));
+    assert_ok(
+        &Command::new("make")
+            .arg("clean")
+            .current_dir(work.path())
+            .output()
+            .unwrap(),
+    );
+    assert_ok(&common::project::make(
+        work.path(),
+        32,
+        &[("CC", &cc)],
+        &env,
+    ));
     assert_eq!(
         probes(&home, "zccache status"),
         status_probes + 1,

@@ -11,7 +11,6 @@ use anyhow::{Context, Result};
 use fbuild_core::zccache_env;
 use tokio::sync::Semaphore;
 
-use super::depfile::prerequisites;
 use super::sources::Unit;
 use super::state::{BuildState, command_hash};
 use crate::progress::CompileProgress;
@@ -197,9 +196,9 @@ impl Drop for Finish<'_> {
 /// The inputs of an object: its depfile's prerequisites, else its source.
 fn read_deps(object: &Path, cwd: &Path, source: &Path) -> Vec<PathBuf> {
     let depfile = object.with_extension("d");
-    match std::fs::read_to_string(&depfile) {
+    match std::fs::read(&depfile) {
         Ok(text) => {
-            let mut deps = prerequisites(&text, cwd);
+            let mut deps = fbuild_core::depfile::prerequisite_files(&text, cwd);
             if !deps.iter().any(|d| d == source) {
                 deps.push(source.to_path_buf());
             }

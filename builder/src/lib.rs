@@ -4,7 +4,6 @@
 //! benchmarks call it. One tokio runtime per build; blocking work (the
 //! coordinator client, the project lock) runs on `spawn_blocking`.
 
-mod depfile;
 mod engine;
 mod env;
 mod flags;

@@ -4,6 +4,7 @@
 //! all its inputs are unchanged. Stored as `fbuild-state.json` in the
 //! environment's build dir, written atomically.
 
+use fbuild_core::hash::Fnv1a;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -83,13 +84,13 @@ impl BuildState {
     }
 }
 
-/// FNV-1a over the command's arguments (stable across runs and versions).
+/// FNV-1a over the command's arguments, each ended by a NUL (stable
+/// across runs and versions).
 pub fn command_hash<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut hash = Fnv1a::new();
     for a in args {
-        for b in a.as_ref().as_encoded_bytes().iter().chain([0u8].iter()) {
-            h = (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
-        }
+        hash.write(a.as_ref().as_encoded_bytes());
+        hash.write(&[0]);
     }
-    h
+    hash.finish()
 }

@@ -15,6 +15,7 @@
 //!   once it listens, or `error <why>`; if it dies first, the pipe reaches
 //!   EOF at once. The wait is bounded by SPAWN_READY_TIMEOUT.
 
+use fbuild_core::lock::lock_within;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -37,21 +38,14 @@ impl SpawnLock {
             ClientError::io(format!("preparing {}", home.coordinator_dir().display()), e)
         })?;
         let path = home.spawn_lock();
-        let what = || format!("locking {}", path.display());
-        let mut lock = LockFile::open(&path).map_err(|e| ClientError::io(what(), e))?;
-        let deadline = Instant::now() + timeout;
-        let mut pause = Duration::from_millis(2);
-        while !lock.try_lock().map_err(|e| ClientError::io(what(), e))? {
-            if Instant::now() >= deadline {
-                return Err(ClientError::Timeout {
-                    what: format!("the spawn lock {}", path.display()),
-                    waited: timeout,
-                });
-            }
-            std::thread::sleep(pause);
-            pause = (pause * 2).min(Duration::from_millis(25));
+        match lock_within(&path, timeout, &mut || {}) {
+            Ok(Some(lock)) => Ok(SpawnLock(lock)),
+            Ok(None) => Err(ClientError::Timeout {
+                what: format!("the spawn lock {}", path.display()),
+                waited: timeout,
+            }),
+            Err(e) => Err(ClientError::io(format!("locking {}", path.display()), e)),
         }
-        Ok(SpawnLock(lock))
     }
 }
 

@@ -11,9 +11,9 @@
 //!    overwritten by the next coordinator and never trusted by clients
 //!    without checking the pid (see `fbuild-client`).
 
+use fbuild_core::lock::lock_within;
 use std::path::PathBuf;
-use std::thread::sleep;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use fbuild_core::Home;
@@ -30,25 +30,18 @@ impl Singleton {
     /// is still shutting down.
     pub fn acquire(home: &Home, wait: Duration) -> Result<Self> {
         let path = home.singleton_lock();
-        let mut lock = LockFile::open(&path)
-            .with_context(|| format!("opening the singleton lock {}", path.display()))?;
-        let deadline = Instant::now() + wait;
-        while !lock
-            .try_lock_with_pid()
+        let Some(lock) = lock_within(&path, wait, &mut || {})
             .with_context(|| format!("locking {}", path.display()))?
-        {
-            if Instant::now() >= deadline {
-                let holder = std::fs::read_to_string(&path).unwrap_or_default();
-                bail!(
-                    "another coordinator (pid {}) holds {} and did not exit within {:?}; \
-                     stop it with `fbuild daemon stop`",
-                    holder.trim(),
-                    path.display(),
-                    wait
-                );
-            }
-            sleep(Duration::from_millis(25));
-        }
+        else {
+            let holder = std::fs::read_to_string(&path).unwrap_or_default();
+            bail!(
+                "another coordinator (pid {}) holds {} and did not exit within {:?}; \
+                 stop it with `fbuild daemon stop`",
+                holder.trim(),
+                path.display(),
+                wait
+            );
+        };
         Ok(Singleton {
             _lock: lock,
             info_path: home.info_file(),

@@ -3,9 +3,12 @@
 //! timeouts and the version of this build. Synchronous and small: the shim
 //! links it and must start fast.
 
+pub mod depfile;
+pub mod hash;
 pub mod home;
 pub mod info;
 pub mod install_status;
+pub mod lock;
 pub mod protocol;
 pub mod resolve;
 pub mod settings;

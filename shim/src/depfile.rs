@@ -6,6 +6,8 @@
 
 use std::path::Path;
 
+use fbuild_core::depfile;
+
 /// Appends the phony targets to `path`.
 pub fn add_phony_targets(path: &Path, blank_line: bool) -> std::io::Result<()> {
     let text = std::fs::read(path)?;
@@ -13,7 +15,9 @@ pub fn add_phony_targets(path: &Path, blank_line: bool) -> std::io::Result<()> {
     if !out.ends_with(b"\n") && !out.is_empty() {
         out.push(b'\n');
     }
-    for dep in prerequisites(&text).into_iter().skip(1) {
+    let first = depfile::rules(&text).into_iter().next();
+    let deps = first.map(|r| r.prerequisites).unwrap_or_default();
+    for dep in deps.into_iter().skip(1) {
         if blank_line {
             out.push(b'\n');
         }
@@ -24,44 +28,6 @@ pub fn add_phony_targets(path: &Path, blank_line: bool) -> std::io::Result<()> {
     let tmp = path.with_extension(format!("d.fbuild-tmp.{}", std::process::id()));
     std::fs::write(&tmp, out)?;
     std::fs::rename(&tmp, path)
-}
-
-/// The prerequisites of the first rule, as written (escapes kept).
-fn prerequisites(text: &[u8]) -> Vec<Vec<u8>> {
-    let mut tokens: Vec<Vec<u8>> = Vec::new();
-    let mut current = Vec::new();
-    let mut i = 0;
-    while i < text.len() {
-        match text[i] {
-            b'\\' if text.get(i + 1) == Some(&b'\n') => i += 1, // line continuation
-            b'\\' if text.get(i + 1) == Some(&b'\r') && text.get(i + 2) == Some(&b'\n') => i += 2,
-            b'\\' if i + 1 < text.len() => {
-                current.extend_from_slice(&text[i..i + 2]); // escaped char: part of the name
-                i += 1;
-            }
-            b' ' | b'\t' | b'\r' => flush(&mut tokens, &mut current),
-            b'\n' => {
-                flush(&mut tokens, &mut current);
-                break; // end of the first rule
-            }
-            c => current.push(c),
-        }
-        i += 1;
-    }
-    flush(&mut tokens, &mut current);
-    // Targets run up to the token that ends with ':' (or is ':').
-    let Some(colon) = tokens.iter().position(|t| t.ends_with(b":")) else {
-        return Vec::new();
-    };
-    let mut deps: Vec<Vec<u8>> = tokens.split_off(colon + 1);
-    deps.retain(|d| !d.is_empty());
-    deps
-}
-
-fn flush(tokens: &mut Vec<Vec<u8>>, current: &mut Vec<u8>) {
-    if !current.is_empty() {
-        tokens.push(std::mem::take(current));
-    }
 }
 
 #[cfg(test)]

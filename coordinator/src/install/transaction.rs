@@ -13,8 +13,9 @@
 //!    (`.<name>-<version>.broken-…`) before it is removed, so no reader sees
 //!    it half-deleted.
 
+use fbuild_core::lock::lock_within;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use fslock::LockFile;
 
@@ -31,24 +32,13 @@ impl PackageLock {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
         }
-        let what = |e: fslock::Error| format!("locking {}: {e}", path.display());
-        let mut lock = LockFile::open(path).map_err(what)?;
-        if lock.try_lock_with_pid().map_err(what)? {
-            return Ok(PackageLock(lock));
-        }
-        on_contended();
-        let deadline = Instant::now() + wait;
-        loop {
-            std::thread::sleep(Duration::from_millis(50));
-            if lock.try_lock_with_pid().map_err(what)? {
-                return Ok(PackageLock(lock));
-            }
-            if Instant::now() >= deadline {
-                return Err(format!(
-                    "another process held {} for {wait:?}; is an install stuck?",
-                    path.display()
-                ));
-            }
+        match lock_within(path, wait, on_contended) {
+            Ok(Some(lock)) => Ok(PackageLock(lock)),
+            Ok(None) => Err(format!(
+                "another process held {} for {wait:?}; is an install stuck?",
+                path.display()
+            )),
+            Err(e) => Err(format!("locking {}: {e}", path.display())),
         }
     }
 }
