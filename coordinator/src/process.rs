@@ -83,21 +83,11 @@ fn drain(mut pipe: impl Read + Send + 'static) -> std::sync::mpsc::Receiver<Vec<
 /// Pids of live processes whose command line contains every one of
 /// `needles` (Linux: /proc; elsewhere none are found).
 pub fn pids_with_args(needles: &[&str]) -> Vec<u32> {
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| {
-            let Ok(raw) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
-                return false;
-            };
-            let args: Vec<String> = raw
-                .split(|b| *b == 0)
-                .map(|a| String::from_utf8_lossy(a).into_owned())
-                .collect();
-            needles.iter().all(|n| args.iter().any(|a| a.contains(n)))
-        })
-        .collect()
+    fbuild_core::procs::pids_where(|args| {
+        needles
+            .iter()
+            .all(|n| args.iter().any(|a| String::from_utf8_lossy(a).contains(n)))
+    })
 }
 
 /// A private scratch directory for a compiler probe, with the given files;

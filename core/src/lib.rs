@@ -9,6 +9,7 @@ pub mod home;
 pub mod info;
 pub mod install_status;
 pub mod lock;
+pub mod procs;
 pub mod protocol;
 pub mod resolve;
 pub mod settings;
