@@ -49,7 +49,7 @@ pub struct Settings {
 }
 
 /// Settings a user may change for one build. They travel in every request
-/// ([`crate::protocol::ClientFrame::build`]) and win over whatever the
+/// (`ClientFrame::build` in the protocol) and win over whatever the
 /// running coordinator was started with.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BuildSettings {

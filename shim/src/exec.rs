@@ -13,8 +13,7 @@ use std::process::Command;
 use fbuild_core::{Settings, zccache_env};
 
 use crate::depfile::add_phony_targets;
-use crate::fallback::{say, warn_once};
-use crate::plan::report_zccache_failure;
+use crate::fallback::{die, report_zccache_failure, warn_once};
 use crate::rewrites::Prepared;
 
 /// What to run.
@@ -193,9 +192,4 @@ fn wait_code(child: &mut std::process::Child) -> i32 {
         }
     }
     status.code().unwrap_or(1)
-}
-
-pub fn die(code: i32, message: &str) -> ! {
-    say(message);
-    std::process::exit(code)
 }

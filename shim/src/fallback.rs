@@ -18,6 +18,12 @@ use fbuild_core::Settings;
 
 const WINDOW: Duration = Duration::from_secs(600);
 
+/// Says `message` and exits with `code`.
+pub fn die(code: i32, message: &str) -> ! {
+    say(message);
+    std::process::exit(code)
+}
+
 /// Writes `line` and a newline to stderr in one `write`, so lines of
 /// parallel shims never interleave mid-line.
 pub fn say(line: &str) {
@@ -79,4 +85,21 @@ pub fn process_group() -> i32 {
 #[cfg(not(unix))]
 pub fn process_group() -> i32 {
     0
+}
+
+/// Tells the coordinator that the zccache of its plan failed here, so it
+/// checks (and restarts) the daemon before the next plan. Best effort,
+/// never starts a coordinator.
+pub fn report_zccache_failure(reason: &str) {
+    let Ok(settings) = Settings::from_env() else {
+        return;
+    };
+    let client =
+        fbuild_client::Client::new(settings).with_budget(std::time::Duration::from_secs(2));
+    let _ = client.request_if_running(
+        &fbuild_core::protocol::Request::ZccacheFailed {
+            reason: reason.to_string(),
+        },
+        &mut |_| {},
+    );
 }

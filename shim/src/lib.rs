@@ -26,7 +26,7 @@ pub fn main() -> ! {
     let name = tool_name(&argv.next().unwrap_or_default());
     let args: Vec<OsString> = argv.collect();
     let Some(class) = classify(&name) else {
-        exec::die(
+        fallback::die(
             2,
             &format!(
                 "fbuild-shim: invoked as {name:?}; run it as cc, c++, ar or ld (see `fbuild shims`)"
@@ -77,7 +77,7 @@ fn nesting_depth(name: &str) -> u32 {
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
     if depth >= MAX_DEPTH {
-        exec::die(
+        fallback::die(
             1,
             &format!(
                 "fbuild: {name} went through fbuild's shims {depth} times in a row: something on \

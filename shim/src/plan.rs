@@ -10,8 +10,8 @@ use fbuild_core::protocol::{ErrorKind, Event, PlanRequest, Reply, Request};
 use fbuild_core::resolve::{FileId, find_real_tool};
 use fbuild_platforms::{classify, real_tool_name};
 
-use crate::exec::{Target, die};
-use crate::fallback::{say, warn_once};
+use crate::exec::Target;
+use crate::fallback::{die, say, warn_once};
 use crate::notices::Notices;
 use crate::rewrites::Prepared;
 
@@ -121,20 +121,4 @@ fn local(name: &str, settings: Option<&Settings>, shim: Option<&Path>) -> Result
             "no real `{real_name}` on PATH (fbuild's shims are skipped)"
         )),
     }
-}
-
-/// Tells the coordinator that the zccache of its plan failed here, so it
-/// checks (and restarts) the daemon before the next plan. Best effort,
-/// never starts a coordinator.
-pub fn report_zccache_failure(reason: &str) {
-    let Ok(settings) = Settings::from_env() else {
-        return;
-    };
-    let client = Client::new(settings).with_budget(std::time::Duration::from_secs(2));
-    let _ = client.request_if_running(
-        &Request::ZccacheFailed {
-            reason: reason.to_string(),
-        },
-        &mut |_| {},
-    );
 }
