@@ -74,9 +74,11 @@ fn install_here(settings: &Settings, progress: &mut InstallProgress) -> Result<S
         while let Some(status) = rx.recv().await {
             progress.update(&status);
         }
-        follower.await.unwrap_or_else(|e| Err(e.to_string()))
+        follower
+            .await
+            .map_err(|e| anyhow::anyhow!("the install task failed: {e}"))
     });
-    match outcome {
+    match outcome? {
         Ok(path) => Ok(path.display().to_string()),
         Err(why) => bail!("installing zccache failed: {why}"),
     }

@@ -148,7 +148,7 @@ async fn install(
                 path: path.display().to_string(),
             }
         }
-        Err(why) => error(ErrorKind::InstallFailed, why),
+        Err(why) => error(ErrorKind::InstallFailed, why.to_string()),
     }
 }
 

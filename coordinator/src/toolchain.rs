@@ -264,7 +264,9 @@ impl Toolchains {
                 .join(format!("{name}-{}.lock", package.version)),
             pause: settings.install_pause,
         };
-        follow(self.installer.ensure(spec, false), events).await
+        follow(self.installer.ensure(spec, false), events)
+            .await
+            .map_err(|e| e.to_string())
     }
 }
 

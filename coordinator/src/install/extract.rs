@@ -8,6 +8,7 @@
 //! like are refused. A refused archive fails the install; nothing of it is
 //! kept.
 
+use super::error::InstallError;
 use std::fs::File;
 use std::io::BufReader;
 use std::path::{Component, Path, PathBuf};
@@ -38,7 +39,11 @@ pub fn extract_tarball(
     archive: &Path,
     dest: &Path,
     compression: Compression,
-) -> Result<u64, String> {
+) -> Result<u64, InstallError> {
+    unpack(archive, dest, compression).map_err(InstallError::Unpack)
+}
+
+fn unpack(archive: &Path, dest: &Path, compression: Compression) -> Result<u64, String> {
     let file = File::open(archive).map_err(|e| format!("opening {}: {e}", archive.display()))?;
     let reader: Box<dyn std::io::Read> = match compression {
         Compression::Gzip => Box::new(GzDecoder::new(BufReader::new(file))),

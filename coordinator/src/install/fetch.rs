@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use fbuild_core::time::{DOWNLOAD_BODY_TIMEOUT, DOWNLOAD_CONNECT_TIMEOUT, DOWNLOAD_READ_TIMEOUT};
 use sha2::{Digest, Sha256};
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A download that failed, and whether one more try may help.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
 pub struct FetchError {
     pub transient: bool,
     pub message: String,

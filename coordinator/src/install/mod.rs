@@ -10,6 +10,7 @@
 //!   mtime: a changed file is re-checked (and reinstalled) at the next
 //!   request; an unchanged one is re-checked after HEALTH_RECHECK.
 
+mod error;
 mod extract;
 pub mod fetch;
 mod progress;
@@ -26,6 +27,7 @@ use fbuild_core::install_status::{InstallPhase, InstallRole, InstallStatus};
 use fbuild_core::time::{FAILURE_MEMORY, HEALTH_RECHECK};
 use tokio::sync::watch;
 
+pub use error::InstallError;
 pub use progress::{TaskState, follow};
 pub use spec::{Checksum, HealthCheck, PackageSpec};
 
@@ -39,7 +41,7 @@ struct Inner {
     running: HashMap<String, watch::Sender<TaskState>>,
     /// Latest status of finished installs, for `daemon status`.
     last: BTreeMap<String, InstallStatus>,
-    failures: HashMap<String, (Instant, String)>,
+    failures: HashMap<String, (Instant, InstallError)>,
     verified: HashMap<String, Verified>,
 }
 
@@ -70,7 +72,10 @@ impl Installer {
             && let Some((at, why)) = inner.failures.get(&key)
             && at.elapsed() < FAILURE_MEMORY
         {
-            let why = format!("{why} (remembered from {}s ago)", at.elapsed().as_secs());
+            let why = InstallError::Remembered {
+                why: Box::new(why.clone()),
+                secs: at.elapsed().as_secs(),
+            };
             return finished(&spec, InstallPhase::Failed, Err(why));
         }
         if let Some(v) = inner.verified.get(&key)
@@ -96,7 +101,11 @@ impl Installer {
             let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 run::run(&spec, &progress)
             }))
-            .unwrap_or_else(|_| Err("the install panicked; see coordinator.log".into()));
+            .unwrap_or_else(|_| {
+                Err(InstallError::Internal(
+                    "the install panicked; see coordinator.log".into(),
+                ))
+            });
             this.finish(&spec, &tx, outcome);
         });
         rx
@@ -129,7 +138,7 @@ impl Installer {
         &self,
         spec: &PackageSpec,
         tx: &watch::Sender<TaskState>,
-        outcome: Result<PathBuf, String>,
+        outcome: Result<PathBuf, InstallError>,
     ) {
         let key = spec.key();
         let mut inner = self.lock();
@@ -154,8 +163,8 @@ impl Installer {
                     .insert(key.clone(), (Instant::now(), why.clone()));
                 inner.verified.remove(&key);
                 last.phase = InstallPhase::Failed;
-                last.message = why.clone();
-                last.last_error = Some(why.clone());
+                last.message = why.to_string();
+                last.last_error = Some(why.to_string());
             }
         }
         inner.last.insert(key.clone(), last.clone());
@@ -189,14 +198,14 @@ fn status(spec: &PackageSpec, phase: InstallPhase, message: String) -> InstallSt
 fn finished(
     spec: &PackageSpec,
     phase: InstallPhase,
-    outcome: Result<PathBuf, String>,
+    outcome: Result<PathBuf, InstallError>,
 ) -> watch::Receiver<TaskState> {
     let mut s = status(spec, phase, String::new());
     match &outcome {
         Ok(path) => s.message = format!("installed at {}", path.display()),
         Err(why) => {
-            s.message = why.clone();
-            s.last_error = Some(why.clone());
+            s.message = why.to_string();
+            s.last_error = Some(why.to_string());
         }
     }
     watch::channel(TaskState {

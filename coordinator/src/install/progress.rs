@@ -2,6 +2,7 @@
 //! outcome once there is one. Written by the (blocking) install procedure,
 //! read by any number of waiters through a watch channel.
 
+use super::error::InstallError;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -13,7 +14,7 @@ use tokio::sync::{mpsc, watch};
 #[derive(Debug, Clone)]
 pub struct TaskState {
     pub status: InstallStatus,
-    pub outcome: Option<Result<PathBuf, String>>,
+    pub outcome: Option<Result<PathBuf, InstallError>>,
 }
 
 /// The install procedure's handle for reporting.
@@ -69,7 +70,7 @@ impl Progress {
 pub async fn follow(
     mut rx: watch::Receiver<TaskState>,
     events: &mpsc::UnboundedSender<InstallStatus>,
-) -> Result<PathBuf, String> {
+) -> Result<PathBuf, InstallError> {
     let mut last: Option<(InstallStatus, tokio::time::Instant)> = None;
     loop {
         let state = rx.borrow_and_update().clone();
@@ -99,7 +100,7 @@ pub async fn follow(
         };
         tokio::select! {
             changed = rx.changed() => if changed.is_err() {
-                return Err("the install task ended without an outcome".into());
+                return Err(InstallError::Internal("the install task ended without an outcome".into()));
             },
             _ = tokio::time::sleep(wait) => {}
         }

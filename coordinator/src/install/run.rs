@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use fbuild_core::install_status::{InstallPhase as Phase, InstallRole as Role};
 use fbuild_core::time::{DOWNLOAD_RETRY_BACKOFF, INSTALL_LOCK_WAIT};
 
+use super::error::InstallError;
 use super::extract::{Compression, extract_tarball};
 use super::fetch::{self, FetchError};
 use super::progress::Progress;
@@ -14,7 +15,7 @@ use super::transaction::{PackageLock, Staging, move_aside, sweep};
 
 /// Installs `spec` (or finds it installed by someone else) and returns the
 /// final directory.
-pub fn run(spec: &PackageSpec, p: &Progress) -> Result<PathBuf, String> {
+pub fn run(spec: &PackageSpec, p: &Progress) -> Result<PathBuf, InstallError> {
     p.phase(Phase::WaitingForLock, "waiting for the install lock");
     let mut waited = false;
     let _lock = PackageLock::acquire(&spec.lock_file, INSTALL_LOCK_WAIT, &mut || {
@@ -47,7 +48,7 @@ pub fn run(spec: &PackageSpec, p: &Progress) -> Result<PathBuf, String> {
     install_fresh(spec, p)
 }
 
-fn install_fresh(spec: &PackageSpec, p: &Progress) -> Result<PathBuf, String> {
+fn install_fresh(spec: &PackageSpec, p: &Progress) -> Result<PathBuf, InstallError> {
     let staging = Staging::create(&spec.dest)?;
     p.phase(
         Phase::Downloading,
@@ -63,16 +64,18 @@ fn install_fresh(spec: &PackageSpec, p: &Progress) -> Result<PathBuf, String> {
 
     p.phase(Phase::Verifying, "verifying the sha256");
     if got.sha256 != expected {
-        return Err(format!(
-            "checksum mismatch for {}: expected sha256 {expected}, got {} ({} bytes); \
-             the download or the mirror is corrupt",
-            spec.archive_url, got.sha256, got.bytes
-        ));
+        return Err(InstallError::Checksum {
+            url: spec.archive_url.clone(),
+            expected,
+            actual: got.sha256,
+            bytes: got.bytes,
+        });
     }
 
     p.phase(Phase::Extracting, "unpacking");
     let tree = staging.path().join("tree");
-    std::fs::create_dir(&tree).map_err(|e| format!("creating {}: {e}", tree.display()))?;
+    std::fs::create_dir(&tree)
+        .map_err(|e| InstallError::io(format!("creating {}", tree.display()), e))?;
     extract_tarball(&archive, &tree, Compression::of(&spec.archive_url))?;
     let _ = std::fs::remove_file(&archive);
     let root = match &spec.top_dir {
@@ -80,16 +83,16 @@ fn install_fresh(spec: &PackageSpec, p: &Progress) -> Result<PathBuf, String> {
         None => tree,
     };
     if !root.is_dir() {
-        return Err(format!(
+        return Err(InstallError::Layout(format!(
             "{} has no folder {}",
             spec.archive_url,
             spec.top_dir.as_deref().unwrap_or(".")
-        ));
+        )));
     }
     make_executable(&root, &spec.executables)?;
 
     p.phase(Phase::Checking, "checking the new install");
-    check(spec, &root).map_err(|e| format!("the new install does not work: {e}"))?;
+    check(spec, &root).map_err(InstallError::Unhealthy)?;
     staging.commit(&root, &spec.dest)?;
     p.phase(
         Phase::Installed,
@@ -124,35 +127,38 @@ fn expected_sha256(spec: &PackageSpec) -> Result<String, FetchError> {
 }
 
 /// Runs `f`; a transient failure gets one retry after a backoff.
-fn with_retry<T>(p: &Progress, mut f: impl FnMut() -> Result<T, FetchError>) -> Result<T, String> {
+fn with_retry<T>(
+    p: &Progress,
+    mut f: impl FnMut() -> Result<T, FetchError>,
+) -> Result<T, InstallError> {
     match f() {
         Ok(v) => Ok(v),
         Err(e) if e.transient => {
             tracing::warn!("{}; retrying once", e.message);
             p.message(format!("{}; retrying", e.message));
             std::thread::sleep(DOWNLOAD_RETRY_BACKOFF);
-            f().map_err(|e| e.message)
+            Ok(f()?)
         }
-        Err(e) => Err(e.message),
+        Err(e) => Err(e.into()),
     }
 }
 
 #[cfg(unix)]
-fn make_executable(root: &Path, executables: &[String]) -> Result<(), String> {
+fn make_executable(root: &Path, executables: &[String]) -> Result<(), InstallError> {
     use std::os::unix::fs::PermissionsExt;
     for exe in executables {
         let path = root.join(exe);
-        let meta =
-            std::fs::metadata(&path).map_err(|e| format!("the archive has no {exe}: {e}"))?;
+        let meta = std::fs::metadata(&path)
+            .map_err(|e| InstallError::Layout(format!("the archive has no {exe}: {e}")))?;
         let mut perms = meta.permissions();
         perms.set_mode(perms.mode() | 0o755);
         std::fs::set_permissions(&path, perms)
-            .map_err(|e| format!("making {} executable: {e}", path.display()))?;
+            .map_err(|e| InstallError::io(format!("making {} executable", path.display()), e))?;
     }
     Ok(())
 }
 
 #[cfg(not(unix))]
-fn make_executable(_root: &Path, _executables: &[String]) -> Result<(), String> {
+fn make_executable(_root: &Path, _executables: &[String]) -> Result<(), InstallError> {
     Ok(())
 }

@@ -14,6 +14,8 @@
 //!    it half-deleted.
 
 use fbuild_core::lock::lock_within;
+
+use super::error::InstallError;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -28,17 +30,21 @@ impl PackageLock {
         path: &Path,
         wait: Duration,
         on_contended: &mut dyn FnMut(),
-    ) -> Result<Self, String> {
+    ) -> Result<Self, InstallError> {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| InstallError::io(format!("creating {}", dir.display()), e))?;
         }
         match lock_within(path, wait, on_contended) {
             Ok(Some(lock)) => Ok(PackageLock(lock)),
-            Ok(None) => Err(format!(
-                "another process held {} for {wait:?}; is an install stuck?",
-                path.display()
-            )),
-            Err(e) => Err(format!("locking {}: {e}", path.display())),
+            Ok(None) => Err(InstallError::LockTimeout {
+                path: path.to_path_buf(),
+                waited: wait,
+            }),
+            Err(e) => Err(InstallError::Lock {
+                path: path.to_path_buf(),
+                cause: e.to_string(),
+            }),
         }
     }
 }
@@ -49,13 +55,14 @@ pub struct Staging {
 }
 
 impl Staging {
-    pub fn create(dest: &Path) -> Result<Self, String> {
+    pub fn create(dest: &Path) -> Result<Self, InstallError> {
         let nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_nanos())
             .unwrap_or(0);
         let dir = sibling(dest, &format!("staging-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| InstallError::io(format!("creating {}", dir.display()), e))?;
         Ok(Staging { dir })
     }
 
@@ -65,9 +72,13 @@ impl Staging {
 
     /// Makes `tree` (inside the staging dir) the final `dest` with one
     /// rename; the rest of the staging dir is removed on drop.
-    pub fn commit(self, tree: &Path, dest: &Path) -> Result<(), String> {
-        std::fs::rename(tree, dest)
-            .map_err(|e| format!("moving {} to {}: {e}", tree.display(), dest.display()))
+    pub fn commit(self, tree: &Path, dest: &Path) -> Result<(), InstallError> {
+        std::fs::rename(tree, dest).map_err(|e| {
+            InstallError::io(
+                format!("moving {} to {}", tree.display(), dest.display()),
+                e,
+            )
+        })
     }
 }
 
@@ -110,10 +121,10 @@ pub fn sweep(dest: &Path) -> usize {
 }
 
 /// Moves a broken install out of the way, then deletes it.
-pub fn move_aside(dest: &Path) -> Result<(), String> {
+pub fn move_aside(dest: &Path) -> Result<(), InstallError> {
     let aside = sibling(dest, &format!("broken-{}", std::process::id()));
     std::fs::rename(dest, &aside)
-        .map_err(|e| format!("moving the broken {} aside: {e}", dest.display()))?;
+        .map_err(|e| InstallError::io(format!("moving the broken {} aside", dest.display()), e))?;
     let _ = std::fs::remove_dir_all(&aside);
     Ok(())
 }

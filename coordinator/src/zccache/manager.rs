@@ -154,7 +154,9 @@ impl ZccacheManager {
         retry: bool,
     ) -> Result<ZccacheChoice, String> {
         let spec = spec(&self.settings)?;
-        let dir = follow(self.installer.ensure(spec.clone(), retry), events).await?;
+        let dir = follow(self.installer.ensure(spec.clone(), retry), events)
+            .await
+            .map_err(|e| e.to_string())?;
         let bin = dir.join("zccache");
         let endpoint = self.start_daemon(bin.clone()).await.inspect_err(|_| {
             self.installer.distrust(&spec);
