@@ -355,3 +355,26 @@ fn a_wave_of_32_plans_runs_each_probe_once() {
     );
     assert_eq!(probes(&home, "-MP style"), 1);
 }
+
+/// Nothing of zccache's lands outside FBUILD_HOME: not its cache, not its
+/// crash spool (zccache 1.15.8 writes `~/.zccache/…/crash-spool` on every
+/// start, even for `--version`, unless told where).
+#[test]
+fn zccache_state_stays_under_fbuild_home() {
+    let user_home = tempfile::tempdir().unwrap();
+    let home = TestHome::new();
+    let work = tempfile::tempdir().unwrap();
+    std::fs::write(work.path().join("x.c"), "int x(void) { return 4; }\n").unwrap();
+    let env = [("HOME", user_home.path().as_os_str().to_owned())];
+    // The coordinator is started by this client, so it has this HOME too.
+    assert_ok(&shim_cc(&home, work.path(), &env));
+    assert_ok(&shim_cc(&home, work.path(), &env));
+    assert_eq!(compilations(&home), 2);
+    let stray: Vec<_> = std::fs::read_dir(user_home.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert!(stray.is_empty(), "written outside FBUILD_HOME: {stray:?}");
+    assert!(home.path().join("tools/zccache-cache/crash-spool").is_dir());
+}
