@@ -98,18 +98,37 @@ fn build_with_daemon_killed(
     (out, before)
 }
 
+/// A project of `n` files built with the daemon killed by `signal`; the
+/// build succeeds with the objects plain `cc` makes and at most one
+/// warning. Returns the home, the project and how many objects existed at
+/// the kill.
+fn killed_build(n: usize, signal: i32) -> (TestHome, tempfile::TempDir, usize) {
+    let home = TestHome::new();
+    let work = tempfile::tempdir().unwrap();
+    project(work.path(), n);
+    let (out, before) = build_with_daemon_killed(&home, work.path(), n, signal);
+    assert_ok(&out);
+    assert!(before < n, "the kill came after the build");
+    assert_eq!(objects(work.path(), n), reference_objects(n));
+    let said = warnings(&out);
+    assert!(said.len() <= 1, "{said:#?}");
+    (home, work, before)
+}
+
+fn make_clean(dir: &Path) {
+    assert_ok(
+        &Command::new("make")
+            .arg("clean")
+            .current_dir(dir)
+            .output()
+            .unwrap(),
+    );
+}
+
 #[test]
 fn zccache_daemon_killed_mid_build_fails_open_and_keeps_its_entries() {
     const N: usize = 24;
-    let home = TestHome::new();
-    let work = tempfile::tempdir().unwrap();
-    project(work.path(), N);
-    let (out, before) = build_with_daemon_killed(&home, work.path(), N, libc::SIGTERM);
-    assert_ok(&out);
-    assert!(before < N, "the kill came after the build");
-    assert_eq!(objects(work.path(), N), reference_objects(N));
-    let said = warnings(&out);
-    assert!(said.len() <= 1, "{said:#?}");
+    let (home, work, before) = killed_build(N, libc::SIGTERM);
 
     // The entries compiled before the kill are still in the cache: a clean
     // rebuild hits at least those (the daemon was restarted by the
@@ -119,13 +138,7 @@ fn zccache_daemon_killed_mid_build_fails_open_and_keeps_its_entries() {
         ("FBUILD_HOME", home.path().to_str().unwrap()),
         ("FBUILD_ZCCACHE_URL", &mirror_url()),
     ];
-    assert_ok(
-        &Command::new("make")
-            .arg("clean")
-            .current_dir(work.path())
-            .output()
-            .unwrap(),
-    );
+    make_clean(work.path());
     let hits_before = home.zccache_stats()["cache_hits"].as_u64().unwrap_or(0);
     assert_ok(&common::project::make(work.path(), 2, &[("CC", &cc)], &env));
     let hits = home.zccache_stats()["cache_hits"].as_u64().unwrap_or(0) - hits_before;
@@ -138,14 +151,9 @@ fn zccache_daemon_killed_mid_build_fails_open_and_keeps_its_entries() {
 
 #[test]
 fn zccache_daemon_killed_with_sigkill_still_builds() {
-    const N: usize = 16;
-    let home = TestHome::new();
-    let work = tempfile::tempdir().unwrap();
-    project(work.path(), N);
-    let (out, _) = build_with_daemon_killed(&home, work.path(), N, libc::SIGKILL);
-    assert_ok(&out);
-    assert_eq!(objects(work.path(), N), reference_objects(N));
-    assert!(warnings(&out).len() <= 1, "{:#?}", warnings(&out));
+    // zccache 1.15.8 writes its index at shutdown: a SIGKILLed daemon's
+    // entries are lost (measured), but the build must not be.
+    killed_build(16, libc::SIGKILL);
 }
 
 /// Compiles `x.c` in `dir` through the `cc` shim with `env`.
@@ -335,13 +343,7 @@ fn a_wave_of_32_plans_runs_each_probe_once() {
         )
         .unwrap();
     assert_eq!(forgot.reply, fbuild_core::protocol::Reply::Noted);
-    assert_ok(
-        &Command::new("make")
-            .arg("clean")
-            .current_dir(work.path())
-            .output()
-            .unwrap(),
-    );
+    make_clean(work.path());
     assert_ok(&common::project::make(
         work.path(),
         32,
