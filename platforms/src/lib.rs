@@ -2,6 +2,7 @@
 //! "Platforms"): the boards of each platform (`data/*.json`) and the real
 //! tool each shim stands for on each platform.
 
+pub mod arduino;
 mod boards;
 mod packages;
 mod tools;

@@ -1,0 +1,113 @@
+//! Arduino cores read as the Arduino platform specification describes
+//! them: a platform folder `<vendor>/<arch>/` with `platform.txt`,
+//! `boards.txt` and `programmers.txt`, boards picked by FQBN with their
+//! menu options. Everything a core knows (compile recipes, flags, upload
+//! patterns, size regexes, USB ids) comes from these files; nothing here
+//! knows a board family.
+
+mod board;
+mod fqbn;
+mod props;
+
+use std::path::{Path, PathBuf};
+
+pub use board::{BoardId, ResolvedBoard};
+pub use fqbn::Fqbn;
+pub use props::{Properties, Source, split_command};
+
+/// What can be wrong with a core's files or a board name. Each says which
+/// file and line, or which value, and what to do.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlatformError {
+    #[error("reading {}: {cause}", path.display())]
+    Read { path: PathBuf, cause: String },
+    #[error("{at}: {message}")]
+    Syntax { at: Source, message: String },
+    #[error("{}`{key}` uses {{{placeholder}}}, which no property defines{}", at.as_ref().map(|a| format!("{a}: ")).unwrap_or_default(), hint(placeholder))]
+    Undefined {
+        placeholder: String,
+        key: String,
+        at: Option<Source>,
+    },
+    #[error("{}`{key}` refers to itself through its placeholders (a cycle)", at.as_ref().map(|a| format!("{a}: ")).unwrap_or_default())]
+    Cycle { key: String, at: Option<Source> },
+    #[error("the core defines no `{key}`")]
+    Missing { key: String },
+    #[error(
+        "{fqbn:?} is not a board name ({why}); use a PlatformIO id such as `uno` or an FQBN such as `arduino:avr:nano:cpu=atmega328old`"
+    )]
+    Fqbn { fqbn: String, why: String },
+    #[error("unknown board {board:?}{}", close_matches(known))]
+    UnknownBoard { board: String, known: Vec<String> },
+    #[error("board {board}: unknown menu {menu:?}{}", close_matches(known))]
+    UnknownMenu {
+        board: String,
+        menu: String,
+        known: Vec<String>,
+    },
+    #[error(
+        "board {board}: {menu}={option} is not an option{}",
+        close_matches(known)
+    )]
+    UnknownOption {
+        board: String,
+        menu: String,
+        option: String,
+        known: Vec<String>,
+    },
+}
+
+fn hint(placeholder: &str) -> String {
+    format!("; define `{placeholder}` (in platform.txt, boards.txt or board_build.*) or remove it")
+}
+
+/// ` (did you mean a, b?)` or `; known: …` for an unknown name.
+fn close_matches(known: &[String]) -> String {
+    if known.is_empty() {
+        String::new()
+    } else {
+        format!("; known: {}", known.join(", "))
+    }
+}
+
+/// One installed core: `<dir>` holds platform.txt and boards.txt.
+#[derive(Debug, Clone)]
+pub struct ArduinoPlatform {
+    pub dir: PathBuf,
+    pub vendor: String,
+    pub arch: String,
+    pub platform: Properties,
+    pub boards: Properties,
+    pub programmers: Properties,
+}
+
+impl ArduinoPlatform {
+    /// Reads the core in `dir` as `vendor:arch`.
+    pub fn load(dir: &Path, vendor: &str, arch: &str) -> Result<Self, PlatformError> {
+        let optional = |name: &str| {
+            let path = dir.join(name);
+            if path.is_file() {
+                Properties::load(&path)
+            } else {
+                Ok(Properties::default())
+            }
+        };
+        Ok(ArduinoPlatform {
+            dir: dir.to_path_buf(),
+            vendor: vendor.to_string(),
+            arch: arch.to_string(),
+            platform: Properties::load(&dir.join("platform.txt"))?,
+            boards: Properties::load(&dir.join("boards.txt"))?,
+            programmers: optional("programmers.txt")?,
+        })
+    }
+
+    /// Board ids in boards.txt order (`menu` is not a board).
+    pub fn board_ids(&self) -> Vec<String> {
+        self.boards
+            .first_level()
+            .into_iter()
+            .filter(|id| id != "menu" && self.boards.contains(&format!("{id}.name")))
+            .collect()
+    }
+}
