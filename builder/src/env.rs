@@ -1,19 +1,19 @@
-//! Building one environment: toolchain and zccache from the coordinator,
-//! sources, compiles, then archive, link, hex and size.
+//! Building one environment: its target (core, board, toolchain) and
+//! zccache from the coordinator, sources, compiles, then the core's
+//! archive, link, objcopy and size recipes.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use fbuild_client::Client;
-use fbuild_core::protocol::{Event, Reply, Request, Toolchain, ToolchainRequest};
-use fbuild_platforms::Board;
+use fbuild_core::protocol::{Event, Reply, Request};
 
 use super::Options;
 use super::engine::{Job, Outcome, Runner, compile_all};
-use super::flags::Flags;
-use super::link::{parse_size, report, step, step_hash, write_compdb};
+use super::link::{Usage, step, step_hash, write_compdb};
 use super::sources::{Group, Layout, collect};
 use super::state::BuildState;
+use super::target::{self, Target};
 use crate::project::{EnvConfig, Project};
 
 /// What a finished environment build reports.
@@ -33,20 +33,11 @@ pub async fn build_env(
     env: &EnvConfig,
     opts: &Options,
 ) -> Result<EnvResult> {
-    let board = board(env)?;
     let out_dir = project.build_dir.join(&env.name);
     std::fs::create_dir_all(&out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
-    let toolchain = toolchain(client, env, board).await?;
+    let target = target::resolve(client, env, &out_dir).await?;
     let runner = runner(client, project, opts).await?;
 
-    let core = toolchain.core_dir.as_ref().zip(board).map(|(dir, b)| {
-        let dir = PathBuf::from(dir);
-        (
-            dir.join("cores/arduino"),
-            dir.join("variants").join(&b.variant),
-            dir.join("libraries"),
-        )
-    });
     // Reading the tree and the sources' includes is blocking file I/O.
     let sources = tokio::task::block_in_place(|| {
         collect(&Layout {
@@ -56,42 +47,32 @@ pub async fn build_env(
             out_dir: &out_dir,
             src_filter: &env.build_src_filter,
             lib_deps: &env.lib_deps,
-            core,
+            core: target.core_layout(),
         })
     })?;
-    let flags = Flags::new(
-        board,
-        &toolchain,
-        &env.build_flags,
-        &env.build_unflags,
-        &sources.include_dirs,
-    );
-    let jobs: Vec<Job> = sources
+    let jobs = sources
         .units
         .iter()
         .map(|u| {
-            let compiler = match u.lang {
-                super::sources::Lang::Cxx => &toolchain.cxx,
-                _ => &toolchain.cc,
-            };
-            let mut args = flags.compile(u.lang);
-            args.push(u.source.display().to_string());
-            args.push("-o".into());
-            args.push(u.object.display().to_string());
-            Job {
+            let cmd =
+                target
+                    .recipes
+                    .compile(u.lang, &u.source, &u.object, &sources.include_dirs)?;
+            Ok(Job {
                 name: display(&u.object, &out_dir)
                     .trim_end_matches(".o")
                     .to_string(),
                 unit: u.clone(),
-                compiler: PathBuf::from(compiler),
-                args,
-            }
+                compiler: cmd.program,
+                args: cmd.args,
+            })
         })
-        .collect();
+        .collect::<Result<Vec<Job>>>()?;
     write_compdb(&out_dir.join("compile_commands.json"), &project.root, &jobs)?;
 
     let state_file = out_dir.join("fbuild-state.json");
     let mut state = BuildState::load(&state_file);
+    run_hooks(&runner, &target, "prebuild").await?;
     let progress = crate::progress::CompileProgress::new(&env.name, opts.verbose);
     let outcome = compile_all(&runner, jobs, &mut state, opts.jobs, &progress).await;
     state
@@ -104,16 +85,7 @@ pub async fn build_env(
         } => (compiled, up_to_date),
         Outcome::Failed(code) => return Ok(EnvResult::ToolFailed(code)),
     };
-    let firmware = link(
-        &runner,
-        &mut state,
-        &toolchain,
-        board,
-        &flags,
-        &sources.units,
-        &out_dir,
-    )
-    .await;
+    let firmware = link(&runner, &mut state, &target, &sources.units, &out_dir).await;
     state
         .save(&state_file)
         .with_context(|| format!("writing {}", state_file.display()))?;
@@ -127,159 +99,85 @@ pub async fn build_env(
     }
 }
 
-/// Archive (core), link, objcopy; Err(code) when a tool failed.
+/// Runs a hook stage's commands; a failing hook fails the build.
+async fn run_hooks(runner: &Runner, target: &Target, stage: &str) -> Result<()> {
+    for cmd in target.recipes.hooks(stage)? {
+        let code = runner.run_direct(&cmd.program, &cmd.args).await?;
+        if code != 0 {
+            bail!(
+                "the core's recipe.hooks.{stage} command {} failed ({code})",
+                cmd.program.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Archive (core), link, objcopy, size; Err(code) when a tool failed.
 async fn link(
     runner: &Runner,
     state: &mut BuildState,
-    tc: &Toolchain,
-    board: Option<&Board>,
-    flags: &Flags,
+    target: &Target,
     units: &[super::sources::Unit],
     out_dir: &Path,
 ) -> Result<std::result::Result<PathBuf, i32>> {
-    let core_objs: Vec<PathBuf> = units
-        .iter()
-        .filter(|u| u.group == Group::Core)
-        .map(|u| u.object.clone())
-        .collect();
-    let other_objs: Vec<PathBuf> = units
-        .iter()
-        .filter(|u| u.group != Group::Core)
-        .map(|u| u.object.clone())
-        .collect();
+    let recipes = &target.recipes;
+    let of = |core: bool| -> Vec<PathBuf> {
+        units
+            .iter()
+            .filter(|u| (u.group == Group::Core) == core)
+            .map(|u| u.object.clone())
+            .collect()
+    };
+    let (core_objs, other_objs) = (of(true), of(false));
     let mut link_inputs = other_objs.clone();
-    let mut args: Vec<String> = flags.link.clone();
-    let elf = out_dir.join(if board.is_some() {
-        "firmware.elf"
-    } else {
-        "program"
-    });
-    args.push("-o".into());
-    args.push(elf.display().to_string());
-    // The linker map (DESIGN.md's project outputs): where every byte went.
-    args.push(format!(
-        "-Wl,-Map,{}",
-        out_dir.join("firmware.map").display()
-    ));
-    args.extend(other_objs.iter().map(|o| o.display().to_string()));
     if !core_objs.is_empty() {
-        let archive = out_dir.join("core.a");
-        let mut ar_args = vec!["rcs".to_string(), archive.display().to_string()];
-        ar_args.extend(core_objs.iter().map(|o| o.display().to_string()));
+        let archive = recipes.archive_path()?;
+        let commands = recipes.archive(&core_objs)?;
+        let hash = commands.iter().fold(0u64, |h, c| {
+            h.rotate_left(5) ^ step_hash(&c.program, &c.args)
+        });
         // A fresh archive each time, so removed objects do not linger.
-        if !state.up_to_date(&archive, step_hash(Path::new(&tc.ar), &ar_args)) {
+        if !state.up_to_date(&archive, hash) {
             let _ = std::fs::remove_file(&archive);
+            for cmd in &commands {
+                let code = runner.run_direct(&cmd.program, &cmd.args).await?;
+                if code != 0 {
+                    return Ok(Err(code));
+                }
+            }
+            state.record(&archive, hash, &core_objs);
         }
-        if let Some(code) = step(
-            runner,
-            state,
-            &archive,
-            Path::new(&tc.ar),
-            ar_args,
-            &core_objs,
-        )
-        .await?
-            && code != 0
-        {
-            return Ok(Err(code));
-        }
-        args.push(archive.display().to_string());
-        args.push(format!("-L{}", out_dir.display()));
         link_inputs.push(archive);
     }
-    args.extend(flags.link_libs.iter().cloned());
-    let linker = if board.is_some() { &tc.cc } else { &tc.cxx };
-    if let Some(code) = step(runner, state, &elf, Path::new(linker), args, &link_inputs).await?
+    run_hooks(runner, target, "linking.prelink").await?;
+    let (cmd, elf) = recipes.link(&other_objs, &out_dir.join("firmware.map"))?;
+    if let Some(code) = step(runner, state, &elf, &cmd.program, cmd.args, &link_inputs).await?
         && code != 0
     {
         return Ok(Err(code));
     }
-    let Some(board) = board else {
-        return Ok(Ok(elf));
-    };
-    let objcopy = tc
-        .objcopy
-        .as_deref()
-        .context("no objcopy in the toolchain")?;
-    let hex = out_dir.join("firmware.hex");
-    let eep = out_dir.join("firmware.eep");
-    let elf_s = elf.display().to_string();
-    let eep_args: Vec<String> = "-O ihex -j .eeprom --set-section-flags=.eeprom=alloc,load --no-change-warnings --change-section-lma .eeprom=0"
-        .split_whitespace()
-        .map(str::to_string)
-        .chain([elf_s.clone(), eep.display().to_string()])
-        .collect();
-    let hex_args: Vec<String> = [
-        "-O",
-        "ihex",
-        "-R",
-        ".eeprom",
-        &elf_s,
-        &hex.display().to_string(),
-    ]
-    .map(str::to_string)
-    .to_vec();
-    for (out, args) in [(&eep, eep_args), (&hex, hex_args)] {
-        if let Some(code) = step(
-            runner,
-            state,
-            out,
-            Path::new(objcopy),
-            args,
-            std::slice::from_ref(&elf),
-        )
-        .await?
+    run_hooks(runner, target, "linking.postlink").await?;
+    run_hooks(runner, target, "objcopy.preobjcopy").await?;
+    for (cmd, output) in recipes.objcopies()? {
+        let inputs = std::slice::from_ref(&elf);
+        if let Some(code) = step(runner, state, &output, &cmd.program, cmd.args, inputs).await?
             && code != 0
         {
             return Ok(Err(code));
         }
     }
-    let size = tc
-        .size
-        .as_deref()
-        .context("no size tool in the toolchain")?;
-    let out = tokio::process::Command::new(size)
-        .args(["-A", &elf_s])
-        .output()
-        .await?;
-    let (flash, ram) = parse_size(&String::from_utf8_lossy(&out.stdout));
-    eprintln!("{}", report(board, flash, ram)?);
+    run_hooks(runner, target, "objcopy.postobjcopy").await?;
+    if let Some(size) = recipes.size()? {
+        let out = tokio::process::Command::new(&size.program)
+            .args(&size.args)
+            .output()
+            .await
+            .with_context(|| format!("running {}", size.program.display()))?;
+        let usage = Usage::from_recipes(recipes, &String::from_utf8_lossy(&out.stdout))?;
+        eprintln!("{}", usage.report(&target.board_name)?);
+    }
     Ok(Ok(elf))
-}
-
-fn board(env: &EnvConfig) -> Result<Option<&'static Board>> {
-    match env.platform.as_str() {
-        "native" => Ok(None),
-        platform => {
-            let Some(id) = env.board.as_deref() else {
-                bail!("[env:{}] needs a `board` for platform {platform}", env.name);
-            };
-            if env.framework.as_deref().is_some_and(|f| f != "arduino") {
-                bail!(
-                    "[env:{}]: framework {:?} is not supported (arduino is)",
-                    env.name,
-                    env.framework
-                );
-            }
-            fbuild_platforms::board(platform, id)
-                .map(Some)
-                .map_err(|e| anyhow::anyhow!("[env:{}]: {e}", env.name))
-        }
-    }
-}
-
-async fn toolchain(client: &Client, env: &EnvConfig, board: Option<&Board>) -> Result<Toolchain> {
-    let request = Request::Toolchain(ToolchainRequest {
-        platform: env.platform.clone(),
-        mcu: board.map(|b| b.mcu.clone()).unwrap_or_default(),
-        framework: board.map(|_| "arduino".to_string()),
-        path: std::env::var_os("PATH").unwrap_or_default(),
-    });
-    match ask(client, request).await? {
-        Reply::Toolchain(tc) => Ok(tc),
-        Reply::Error { message, .. } => bail!("[env:{}]: {message}", env.name),
-        other => bail!("unexpected answer to a toolchain request: {other:?}"),
-    }
 }
 
 /// zccache for the compiles, as the coordinator decided; none if it cannot.
@@ -308,7 +206,7 @@ async fn runner(client: &Client, project: &Project, opts: &Options) -> Result<Ru
 }
 
 /// A coordinator request off the async threads (the client is blocking).
-async fn ask(client: &Client, request: Request) -> Result<Reply> {
+pub(super) async fn ask(client: &Client, request: Request) -> Result<Reply> {
     let client = client.clone();
     tokio::task::spawn_blocking(move || {
         let mut progress = crate::progress::InstallProgress::new();

@@ -6,14 +6,15 @@
 
 mod engine;
 mod env;
-mod flags;
 mod link;
 mod lock;
 pub mod progress;
 pub mod project;
+mod recipes;
 pub mod sketch;
 mod sources;
 mod state;
+mod target;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

@@ -56,8 +56,9 @@ pub struct Layout<'a> {
     pub out_dir: &'a Path,
     pub src_filter: &'a [String],
     pub lib_deps: &'a [String],
-    /// Arduino core: `cores/arduino`, the variant dir and `libraries/`.
-    pub core: Option<(PathBuf, PathBuf, PathBuf)>,
+    /// Arduino core: `cores/<core>`, the variant dir (if the board has
+    /// one) and `libraries/`.
+    pub core: Option<(PathBuf, Option<PathBuf>, PathBuf)>,
 }
 
 pub fn collect(l: &Layout) -> Result<Sources> {
@@ -106,7 +107,7 @@ pub fn collect(l: &Layout) -> Result<Sources> {
     s.include_dirs.push(l.src_dir.to_path_buf());
     if let Some((core, variant, _)) = &l.core {
         s.include_dirs.push(core.clone());
-        s.include_dirs.push(variant.clone());
+        s.include_dirs.extend(variant.iter().cloned());
         for f in files_under(core)? {
             if let Some(lang) = lang_of(&f) {
                 s.units.push(unit(l, &f, lang, Group::Core, "core", core));

@@ -39,7 +39,14 @@ pub struct EnvConfig {
     pub upload_port: Option<String>,
     pub upload_speed: Option<u32>,
     pub monitor_speed: Option<u32>,
+    /// `board_build.X` and `board_upload.X` as the core's `build.X` and
+    /// `upload.X` properties (PlatformIO's way to change f_cpu, mcu, …).
+    pub board_overrides: Vec<(String, String)>,
 }
+
+/// Option prefixes that override the board's properties.
+const BOARD_PREFIXES: [(&str, &str); 2] =
+    [("board_build.", "build."), ("board_upload.", "upload.")];
 
 #[derive(Debug, Clone)]
 pub struct Project {
@@ -203,6 +210,7 @@ impl Resolver<'_> {
             upload_port: get("upload_port")?.map(|p| p.trim().to_string()),
             upload_speed: number("upload_speed")?,
             monitor_speed: number("monitor_speed")?,
+            board_overrides: self.board_overrides(section)?,
         })
     }
 
@@ -258,9 +266,31 @@ impl Resolver<'_> {
         value
     }
 
+    /// `board_build.*`/`board_upload.*` of the section (through its
+    /// `extends`) and of `[env]`, as board properties.
+    fn board_overrides(&self, section: &Section) -> Result<Vec<(String, String)>, ConfigError> {
+        let mut out: Vec<(String, String)> = Vec::new();
+        for name in ["env", section.name.as_str()] {
+            for (key, e) in self.extended.entries(name) {
+                let Some(prop) = BOARD_PREFIXES
+                    .iter()
+                    .find_map(|(p, to)| key.strip_prefix(p).map(|rest| format!("{to}{rest}")))
+                else {
+                    continue;
+                };
+                let value = self.interpolate(&e.value, e.line, &mut Vec::new())?;
+                out.retain(|(k, _)| *k != prop);
+                out.push((prop, value.trim().to_string()));
+            }
+        }
+        Ok(out)
+    }
+
     fn warn_unknown(&self, section: &Section, known: &[&str], warnings: &mut Vec<String>) {
         for e in &section.entries {
-            if !known.contains(&e.key.as_str()) {
+            let board_key = BOARD_PREFIXES.iter().any(|(p, _)| e.key.starts_with(p));
+            let understood = known.contains(&e.key.as_str()) || (board_key && known == ENV_KEYS);
+            if !understood {
                 warnings.push(format!(
                     "{}:{}: unknown option `{}` in [{}] is ignored",
                     self.ini.file.display(),

@@ -73,6 +73,16 @@ impl<'a> Extended<'a> {
         })
     }
 
+    /// Every option of `section` through its `extends`, sorted by key.
+    pub fn entries(&self, section: &str) -> Vec<(&'a str, &'a Entry)> {
+        let Some(&i) = self.index.get(section) else {
+            return Vec::new();
+        };
+        let mut all: Vec<(&str, &Entry)> = self.merged[i].iter().map(|(k, e)| (*k, *e)).collect();
+        all.sort_by_key(|(k, _)| *k);
+        all
+    }
+
     /// `key` of the section named `section`, through its `extends`.
     pub fn get(&self, section: &str, key: &str) -> Option<&'a Entry> {
         let i = *self.index.get(section)?;

@@ -37,7 +37,7 @@ pub enum PlatformError {
         "{fqbn:?} is not a board name ({why}); use a PlatformIO id such as `uno` or an FQBN such as `arduino:avr:nano:cpu=atmega328old`"
     )]
     Fqbn { fqbn: String, why: String },
-    #[error("unknown board {board:?}{}", close_matches(known))]
+    #[error("unknown board {board:?}{}", did_you_mean(known))]
     UnknownBoard { board: String, known: Vec<String> },
     #[error("board {board}: unknown menu {menu:?}{}", close_matches(known))]
     UnknownMenu {
@@ -61,7 +61,16 @@ fn hint(placeholder: &str) -> String {
     format!("; define `{placeholder}` (in platform.txt, boards.txt or board_build.*) or remove it")
 }
 
-/// ` (did you mean a, b?)` or `; known: …` for an unknown name.
+/// `; did you mean a, b?` for an unknown name.
+fn did_you_mean(close: &[String]) -> String {
+    if close.is_empty() {
+        String::new()
+    } else {
+        format!("; did you mean {}?", close.join(", "))
+    }
+}
+
+/// `; known: …` for an unknown menu or option.
 fn close_matches(known: &[String]) -> String {
     if known.is_empty() {
         String::new()
@@ -100,6 +109,49 @@ impl ArduinoPlatform {
             boards: Properties::load(&dir.join("boards.txt"))?,
             programmers: optional("programmers.txt")?,
         })
+    }
+
+    /// The host as a platform (`platform = native`): recipes for the host's
+    /// compilers, written in the same format (`data/native/`).
+    pub fn native() -> Self {
+        let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/data/native"));
+        let parse = |text: &str, name: &str| {
+            Properties::parse(text, &dir.join(name))
+                .expect("data/native parses (checked by a test)")
+        };
+        ArduinoPlatform {
+            dir: dir.to_path_buf(),
+            vendor: "fbuild".into(),
+            arch: "native".into(),
+            platform: parse(
+                include_str!("../../data/native/platform.txt"),
+                "platform.txt",
+            ),
+            boards: parse(include_str!("../../data/native/boards.txt"), "boards.txt"),
+            programmers: Properties::default(),
+        }
+    }
+
+    /// Applies the builders' own rules (`data/compat.txt`) to the
+    /// properties of a resolved board.
+    pub fn apply_compat(props: &mut Properties) {
+        let rules = Properties::parse(
+            include_str!("../../data/compat.txt"),
+            Path::new("compat.txt"),
+        )
+        .expect("data/compat.txt parses (checked by a test)");
+        let Some(mcu) = props.get("build.mcu").map(str::to_string) else {
+            return;
+        };
+        let appends = rules.subtree(&format!("mcu.{mcu}.append"));
+        for key in appends.keys() {
+            let value = format!(
+                "{}{}",
+                props.get(key).unwrap_or_default(),
+                appends.get(key).unwrap_or_default()
+            );
+            props.set(key, value);
+        }
     }
 
     /// Board ids in boards.txt order (`menu` is not a board).

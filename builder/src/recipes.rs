@@ -1,0 +1,299 @@
+//! The commands of a build, from the core's own recipes (Arduino platform
+//! specification): `recipe.{c,cpp,S}.o.pattern` per source,
+//! `recipe.ar.pattern` for the core archive, `recipe.c.combine.pattern`
+//! for the link, every `recipe.objcopy.*.pattern`, `recipe.size.pattern`
+//! with its regexes, and `recipe.hooks.<stage>.<n>.pattern` for the stages
+//! prebuild, linking.prelink, linking.postlink, objcopy.preobjcopy and
+//! objcopy.postobjcopy. The engine knows no board
+//! family: flags, tools, output names and limits are the core's data.
+//!
+//! What fbuild sets itself, as the Arduino tools do: `build.path`,
+//! `build.project_name` (`firmware`), `build.arch`, `build.core.path`,
+//! `build.variant.path`, `runtime.platform.path`, `runtime.ide.version`,
+//! `includes`, `source_file`, `object_file`, `object_files`,
+//! `archive_file`; and `compiler.path`, from the toolchain the coordinator
+//! health-checked. The project's `build_flags` go after the recipe's
+//! flags, `build_unflags` are taken out.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use fbuild_platforms::arduino::{Properties, split_command};
+
+use super::sources::Lang;
+
+/// Value of `runtime.ide.version` (the `ARDUINO` define): 1.6.7, what
+/// arduino-builder passes by default, so objects match its builds.
+const IDE_VERSION: &str = "10607";
+
+/// One environment's properties: platform.txt, the board, overrides and
+/// the build's own values.
+pub struct Recipes {
+    props: Properties,
+    /// `build_flags` (added) and `build_unflags` (removed).
+    flags: Vec<String>,
+    unflags: Vec<String>,
+    /// Flags for C++ compiles only (a toolchain quirk the coordinator found).
+    cxx_extra: Vec<String>,
+}
+
+/// A command from a recipe: the program and its arguments.
+#[derive(Debug, Clone)]
+pub struct Command {
+    pub program: PathBuf,
+    pub args: Vec<String>,
+}
+
+/// Where the core's folders are.
+pub struct CoreDirs {
+    pub core: PathBuf,
+    pub variant: Option<PathBuf>,
+    pub libraries: PathBuf,
+}
+
+impl Recipes {
+    pub fn new(
+        props: Properties,
+        build_flags: &[String],
+        unflags: &[String],
+        cxx_extra: Vec<String>,
+    ) -> Self {
+        Recipes {
+            props,
+            flags: build_flags.to_vec(),
+            unflags: unflags.to_vec(),
+            cxx_extra,
+        }
+    }
+
+    /// Sets what every recipe of this build may use.
+    pub fn set_runtime(
+        &mut self,
+        platform_dir: &Path,
+        arch: &str,
+        out_dir: &Path,
+        compiler_dir: &Path,
+    ) {
+        let p = &mut self.props;
+        p.set("runtime.platform.path", path(platform_dir));
+        if let Some(hw) = platform_dir.parent() {
+            p.set("runtime.hardware.path", path(hw));
+        }
+        p.set("runtime.ide.version", IDE_VERSION);
+        p.set("runtime.os", std::env::consts::OS);
+        p.set("build.arch", arch.to_ascii_uppercase());
+        p.set("build.path", path(out_dir));
+        p.set("build.project_name", "firmware");
+        p.set("build.system.path", path(&platform_dir.join("system")));
+        p.set("archive_file", "core.a");
+        p.set("compiler.path", format!("{}/", compiler_dir.display()));
+        if !p.contains("build.extra_flags") {
+            p.set("build.extra_flags", "");
+        }
+    }
+
+    /// The core's folders: `cores/<build.core>`, `variants/<build.variant>`.
+    pub fn core_dirs(&mut self, platform_dir: &Path, vendor: &str) -> Result<Option<CoreDirs>> {
+        let Some(core) = self.props.get("build.core").map(str::to_string) else {
+            return Ok(None);
+        };
+        let core_dir = platform_dir
+            .join("cores")
+            .join(local_name(&core, vendor, "build.core")?);
+        self.props.set("build.core.path", path(&core_dir));
+        let variant = match self.props.get("build.variant").map(str::to_string) {
+            Some(v) if !v.is_empty() => {
+                let dir =
+                    platform_dir
+                        .join("variants")
+                        .join(local_name(&v, vendor, "build.variant")?);
+                self.props.set("build.variant.path", path(&dir));
+                Some(dir)
+            }
+            _ => None,
+        };
+        Ok(Some(CoreDirs {
+            core: core_dir,
+            variant,
+            libraries: platform_dir.join("libraries"),
+        }))
+    }
+
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.props.get(key)
+    }
+
+    /// The compile of one source.
+    pub fn compile(
+        &self,
+        lang: Lang,
+        source: &Path,
+        object: &Path,
+        includes: &[PathBuf],
+    ) -> Result<Command> {
+        let key = match lang {
+            Lang::C => "recipe.c.o.pattern",
+            Lang::Cxx => "recipe.cpp.o.pattern",
+            Lang::Asm => "recipe.S.o.pattern",
+        };
+        let include_args: Vec<String> = includes
+            .iter()
+            .map(|d| format!("\"-I{}\"", d.display()))
+            .collect();
+        let source_s = path(source);
+        let mut cmd = self.command(
+            key,
+            &[
+                ("includes", include_args.join(" ")),
+                ("source_file", source_s.clone()),
+                ("object_file", path(object)),
+            ],
+        )?;
+        // The project's flags go after the recipe's, before the source.
+        let at = cmd
+            .args
+            .iter()
+            .position(|a| *a == source_s)
+            .unwrap_or(cmd.args.len());
+        let mut extra = self.flags.clone();
+        if lang == Lang::Cxx {
+            extra.extend(self.cxx_extra.iter().cloned());
+        }
+        cmd.args.splice(at..at, extra);
+        cmd.args.retain(|a| !self.unflags.contains(a));
+        Ok(cmd)
+    }
+
+    /// The archive of the core's objects. Arduino's recipe adds one object
+    /// per call; when the recipe has `{object_file}` as an argument of its
+    /// own, all objects go in one call (the same archive, one process
+    /// instead of dozens).
+    pub fn archive(&self, objects: &[PathBuf]) -> Result<Vec<Command>> {
+        const MARK: &str = "\u{1}fbuild-objects\u{1}";
+        let batched = self.command("recipe.ar.pattern", &[("object_file", MARK.into())])?;
+        if let Some(at) = batched.args.iter().position(|a| a == MARK) {
+            let mut cmd = batched;
+            cmd.args.splice(at..=at, objects.iter().map(|o| path(o)));
+            return Ok(vec![cmd]);
+        }
+        objects
+            .iter()
+            .map(|o| self.command("recipe.ar.pattern", &[("object_file", path(o))]))
+            .collect()
+    }
+
+    /// Where the core archive goes.
+    pub fn archive_path(&self) -> Result<PathBuf> {
+        let text = match self.props.get("archive_file_path") {
+            Some(_) => self.props.expand_key("archive_file_path")?,
+            None => self
+                .props
+                .expand("{build.path}/{archive_file}", "archive_file_path")?,
+        };
+        Ok(PathBuf::from(text))
+    }
+
+    /// The link and the file it writes.
+    pub fn link(&self, objects: &[PathBuf], map: &Path) -> Result<(Command, PathBuf)> {
+        let list: Vec<String> = objects
+            .iter()
+            .map(|o| format!("\"{}\"", o.display()))
+            .collect();
+        let mut cmd = self.command(
+            "recipe.c.combine.pattern",
+            &[("object_files", list.join(" "))],
+        )?;
+        cmd.args.push(format!("-Wl,-Map,{}", map.display()));
+        cmd.args.retain(|a| !self.unflags.contains(a));
+        let output = match self.props.get("fbuild.link.output") {
+            Some(_) => self.props.expand_key("fbuild.link.output")?,
+            None => self
+                .props
+                .expand("{build.path}/{build.project_name}.elf", "link output")?,
+        };
+        Ok((cmd, PathBuf::from(output)))
+    }
+
+    /// Every `recipe.objcopy.<name>.pattern`, in the core's order, each with
+    /// the file it writes (its last argument under `build.path`).
+    pub fn objcopies(&self) -> Result<Vec<(Command, PathBuf)>> {
+        let build_path = self.props.get("build.path").unwrap_or_default().to_string();
+        let keys: Vec<String> = self
+            .props
+            .keys()
+            .filter(|k| k.starts_with("recipe.objcopy.") && k.ends_with(".pattern"))
+            .map(str::to_string)
+            .collect();
+        keys.iter()
+            .map(|key| {
+                let cmd = self.command(key, &[])?;
+                let output = cmd
+                    .args
+                    .iter()
+                    .rev()
+                    .find(|a| a.starts_with(&build_path))
+                    .map(PathBuf::from)
+                    .with_context(|| format!("{key} writes no file under {build_path}"))?;
+                Ok((cmd, output))
+            })
+            .collect()
+    }
+
+    /// `recipe.size.pattern`, if the core has one.
+    pub fn size(&self) -> Result<Option<Command>> {
+        match self.props.get("recipe.size.pattern") {
+            Some(_) => self.command("recipe.size.pattern", &[]).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The commands of a hook stage, in their numeric order.
+    pub fn hooks(&self, stage: &str) -> Result<Vec<Command>> {
+        let prefix = format!("recipe.hooks.{stage}.");
+        let mut numbered: Vec<(u32, String)> = self
+            .props
+            .keys()
+            .filter_map(|k| {
+                let n = k.strip_prefix(&prefix)?.strip_suffix(".pattern")?;
+                Some((n.parse().ok()?, k.to_string()))
+            })
+            .collect();
+        numbered.sort();
+        numbered.iter().map(|(_, k)| self.command(k, &[])).collect()
+    }
+
+    /// `key` expanded with `extra` values and split into a command.
+    fn command(&self, key: &str, extra: &[(&str, String)]) -> Result<Command> {
+        if !self.props.contains(key) {
+            bail!("the core's platform.txt has no `{key}`: it cannot build this");
+        }
+        let mut props = self.props.clone();
+        for (k, v) in extra {
+            props.set(*k, v.clone());
+        }
+        let line = props.expand_key(key)?;
+        let mut args = split_command(&line);
+        if args.is_empty() || args[0].is_empty() {
+            bail!("`{key}` expands to no command");
+        }
+        let program = PathBuf::from(args.remove(0));
+        Ok(Command { program, args })
+    }
+}
+
+/// `name`, or the `name` of a `vendor:name` reference into this package.
+/// References into another package are not followed yet: that is an error
+/// that says so.
+fn local_name<'a>(value: &'a str, own_vendor: &str, key: &str) -> Result<&'a str> {
+    match value.split_once(':') {
+        None => Ok(value),
+        Some((vendor, name)) if vendor == own_vendor => Ok(name),
+        Some((vendor, _)) => bail!(
+            "{key}={value} refers to a core of the package {vendor:?}, which fbuild does not install yet"
+        ),
+    }
+}
+
+fn path(p: &Path) -> String {
+    p.display().to_string()
+}

@@ -1,0 +1,155 @@
+//! What an environment builds for: the core (an Arduino platform folder,
+//! or the host as one), the board in it (`board =`: a PlatformIO id or an
+//! FQBN, with `board_build.*`/`board_upload.*` on top) and the toolchain
+//! the coordinator health-checked. The result is the environment's
+//! [`Recipes`].
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Result, bail};
+use fbuild_client::Client;
+use fbuild_core::protocol::{Reply, Request, Toolchain, ToolchainRequest};
+use fbuild_platforms::arduino::{ArduinoPlatform, BoardId, Properties};
+
+use super::recipes::{CoreDirs, Recipes};
+use crate::project::EnvConfig;
+
+/// PlatformIO platform names and the Arduino core (`vendor:arch`) each
+/// builds with; `native` is the host.
+const PLATFORM_CORES: &[(&str, &str, &str)] = &[("atmelavr", "arduino", "avr")];
+
+pub struct Target {
+    pub recipes: Recipes,
+    pub core: Option<CoreDirs>,
+    /// The board's name, for messages.
+    pub board_name: String,
+}
+
+/// Resolves `env` for a build into `out_dir`; `ask` sends a coordinator
+/// request.
+pub async fn resolve(client: &Client, env: &EnvConfig, out_dir: &Path) -> Result<Target> {
+    let (platform, first_tc) = match env.platform.as_str() {
+        "native" => {
+            let tc = toolchain(client, env, "native", "", None).await?;
+            (ArduinoPlatform::native(), tc)
+        }
+        name => {
+            let Some((_, vendor, arch)) = PLATFORM_CORES.iter().find(|(p, _, _)| *p == name) else {
+                let known: Vec<&str> = PLATFORM_CORES.iter().map(|(p, _, _)| *p).collect();
+                bail!(
+                    "[env:{}]: unknown platform {name:?}; known: {}, native",
+                    env.name,
+                    known.join(", ")
+                );
+            };
+            if env.framework.as_deref().is_some_and(|f| f != "arduino") {
+                bail!(
+                    "[env:{}]: framework {:?} is not supported (arduino is)",
+                    env.name,
+                    env.framework
+                );
+            }
+            let tc = toolchain(client, env, name, "", Some("arduino")).await?;
+            let Some(core_dir) = &tc.core_dir else {
+                bail!(
+                    "[env:{}]: the coordinator found no Arduino core for {name}",
+                    env.name
+                );
+            };
+            (ArduinoPlatform::load(core_dir, vendor, arch)?, tc)
+        }
+    };
+    let board_text = match (&env.board, env.platform.as_str()) {
+        (_, "native") => "fbuild:native:native".to_string(),
+        (Some(b), _) => b.clone(),
+        (None, p) => bail!("[env:{}] needs a `board` for platform {p}", env.name),
+    };
+    let id = BoardId::parse(&board_text).map_err(|e| anyhow::anyhow!("[env:{}]: {e}", env.name))?;
+    let fqbn = id.fqbn();
+    if (fqbn.vendor.as_str(), fqbn.arch.as_str())
+        != (platform.vendor.as_str(), platform.arch.as_str())
+    {
+        bail!(
+            "[env:{}]: board {board_text} belongs to the core {}:{}, but platform {} builds with {}:{}",
+            env.name,
+            fqbn.vendor,
+            fqbn.arch,
+            env.platform,
+            platform.vendor,
+            platform.arch
+        );
+    }
+    let board = platform
+        .resolve_board(fqbn)
+        .map_err(|e| anyhow::anyhow!("[env:{}]: {e}", env.name))?;
+    let mut props = platform.platform.clone();
+    props.merge(&board.props);
+    let mut overrides = Properties::default();
+    for (k, v) in &env.board_overrides {
+        overrides.set(k.clone(), v.clone());
+    }
+    props.merge(&overrides);
+    ArduinoPlatform::apply_compat(&mut props);
+    // The toolchain checked for this board's MCU (cached by the coordinator).
+    let toolchain = match props.get("build.mcu") {
+        Some(mcu) if env.platform != "native" => {
+            toolchain(client, env, &env.platform, mcu, Some("arduino")).await?
+        }
+        _ => first_tc,
+    };
+    let board_name = props.get("name").unwrap_or(&board_text).to_string();
+    let cxx_extra = if toolchain.cxx_needs_decimal_dig {
+        // avr-gcc 5.4's <float.h> hides DECIMAL_DIG in C++11 mode and the
+        // Arduino core's WString.cpp uses it; the coordinator probes for
+        // this once per toolchain.
+        vec!["-DDECIMAL_DIG=__DECIMAL_DIG__".to_string()]
+    } else {
+        Vec::new()
+    };
+    let mut recipes = Recipes::new(props, &env.build_flags, &env.build_unflags, cxx_extra);
+    let compiler_dir = toolchain
+        .cc
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    recipes.set_runtime(&platform.dir, &platform.arch, out_dir, &compiler_dir);
+    let core = if env.platform == "native" {
+        None
+    } else {
+        recipes.core_dirs(&platform.dir, &platform.vendor)?
+    };
+    Ok(Target {
+        recipes,
+        core,
+        board_name,
+    })
+}
+
+async fn toolchain(
+    client: &Client,
+    env: &EnvConfig,
+    platform: &str,
+    mcu: &str,
+    framework: Option<&str>,
+) -> Result<Toolchain> {
+    let request = Request::Toolchain(ToolchainRequest {
+        platform: platform.to_string(),
+        mcu: mcu.to_string(),
+        framework: framework.map(str::to_string),
+        path: std::env::var_os("PATH").unwrap_or_default(),
+    });
+    match super::env::ask(client, request).await? {
+        Reply::Toolchain(tc) => Ok(tc),
+        Reply::Error { message, .. } => bail!("[env:{}]: {message}", env.name),
+        other => bail!("unexpected answer to a toolchain request: {other:?}"),
+    }
+}
+
+impl Target {
+    /// `(core, variant, libraries)` for the source scan.
+    pub fn core_layout(&self) -> Option<(PathBuf, Option<PathBuf>, PathBuf)> {
+        self.core
+            .as_ref()
+            .map(|c| (c.core.clone(), c.variant.clone(), c.libraries.clone()))
+    }
+}
