@@ -1,6 +1,6 @@
 //! `fbuild deploy`, `fbuild monitor` and `fbuild device list`: flash the
-//! firmware with avrdude (or run it in the emulator), watch the serial
-//! line, list the ports.
+//! firmware with the core's upload recipe (or run it in the emulator),
+//! watch the serial line, list the ports.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -13,7 +13,9 @@ use clap::{Args, Subcommand};
 use fbuild_client::Client;
 use fbuild_core::protocol::{Event, Reply, Request};
 use fbuild_deploy::monitor::{self, Outcome, Rules};
+use fbuild_deploy::recipe::{upload_plan, usb_ids};
 use fbuild_deploy::{emulator, ports, upload};
+use fbuild_platforms::arduino::Properties;
 use regex::Regex;
 
 use fbuild_builder::project::{EnvConfig, Project};
@@ -92,14 +94,20 @@ pub fn deploy(args: DeployArgs) -> Result<ExitCode> {
             return Ok(code);
         }
     }
-    let board = board(&env)?;
+    let board = build::board_properties(&project, &env)?;
+    let prop = |key: &str| -> Result<String> {
+        board
+            .get(key)
+            .map(str::to_string)
+            .with_context(|| format!("[env:{}]: the board defines no `{key}`", env.name))
+    };
     let out_dir = project.build_dir.join(&env.name);
     let rules = rules(&args.watch)?;
     if args.emulator {
         let elf = out_dir.join("firmware.elf");
         let (tx, rx) = mpsc::channel();
-        let _sim =
-            emulator::start(&elf, &board.mcu, &board.f_cpu, tx).map_err(anyhow::Error::msg)?;
+        let _sim = emulator::start(&elf, &prop("build.mcu")?, &prop("build.f_cpu")?, tx)
+            .map_err(anyhow::Error::msg)?;
         return Ok(finish(watch(&rx, &rules)));
     }
     let hex = out_dir.join("firmware.hex");
@@ -109,29 +117,28 @@ pub fn deploy(args: DeployArgs) -> Result<ExitCode> {
             hex.display()
         );
     }
-    let mut port = port(args.port.as_deref().or(env.upload_port.as_deref()))?;
-    if board.upload.touch_1200bps {
-        port = touch_and_rediscover(&port, board.upload.wait_for_upload_port)?;
+    let mut port = board_port(args.port.as_deref().or(env.upload_port.as_deref()), &board)?;
+    let first = upload_plan(&board, &port, env.upload_speed)?;
+    if first.touch_1200bps {
+        port = touch_and_rediscover(&port, first.wait_for_upload_port)?;
     }
-    let speed = env.upload_speed.unwrap_or(board.upload.speed);
+    // Planned again for the port the board came back on.
+    let plan = upload_plan(&board, &port, env.upload_speed)?;
     eprintln!(
-        "fbuild: uploading {} to {port} ({} at {speed} baud)",
+        "fbuild: uploading {} to {port} with {} ({} at {} baud)",
         hex.display(),
-        board.upload.protocol
+        plan.tool,
+        plan.protocol,
+        plan.speed
     );
     lease(&port, true);
-    let uploaded = upload::run(&upload::Upload {
-        mcu: &board.mcu,
-        protocol: &board.upload.protocol,
-        speed,
-        port: &port,
-        hex: &hex,
-    });
+    let uploaded = upload::run(&plan, &port);
     lease(&port, false);
     let (code, hint) = uploaded.map_err(anyhow::Error::msg)?;
     if code != 0 {
         eprintln!(
-            "fbuild: error: avrdude failed (exit {code}){}",
+            "fbuild: error: {} failed (exit {code}){}",
+            plan.tool,
             hint.map(|h| format!(": {h}")).unwrap_or_default()
         );
         return Ok(ExitCode::from(code.clamp(1, 255) as u8));
@@ -325,10 +332,21 @@ fn one_env<'p>(project: &'p Project, name: Option<&str>) -> Result<&'p EnvConfig
     Ok(project.select(&selected)?[0])
 }
 
-fn board(env: &EnvConfig) -> Result<&'static fbuild_platforms::Board> {
-    let id = env
-        .board
-        .as_deref()
-        .with_context(|| format!("[env:{}] has no board to deploy to", env.name))?;
-    fbuild_platforms::board(&env.platform, id).map_err(anyhow::Error::msg)
+/// The port of this board: `explicit`, else the one port with the board's
+/// own USB ids (boards.txt `vid.N`/`pid.N`), else the one known board or
+/// USB-serial bridge.
+fn board_port(explicit: Option<&str>, board: &Properties) -> Result<String> {
+    if explicit.is_some() {
+        return port(explicit);
+    }
+    let ids = usb_ids(board);
+    let list = ports::list().unwrap_or_default();
+    let own: Vec<&ports::PortInfo> = list
+        .iter()
+        .filter(|p| p.usb.is_some_and(|id| ids.contains(&id)))
+        .collect();
+    match own.as_slice() {
+        [one] => Ok(one.name.clone()),
+        _ => port(None),
+    }
 }

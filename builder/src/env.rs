@@ -6,9 +6,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use fbuild_client::Client;
-use fbuild_core::protocol::{Event, Reply, Request};
+use fbuild_core::protocol::{Reply, Request};
 
 use super::Options;
+use super::ask::ask;
 use super::engine::{Job, Outcome, Runner, compile_all};
 use super::link::{Usage, step, step_hash, write_compdb};
 use super::sources::{Group, Layout, collect};
@@ -203,23 +204,6 @@ async fn runner(client: &Client, project: &Project, opts: &Options) -> Result<Ru
         ),
     }
     Ok(runner)
-}
-
-/// A coordinator request off the async threads (the client is blocking).
-pub(super) async fn ask(client: &Client, request: Request) -> Result<Reply> {
-    let client = client.clone();
-    tokio::task::spawn_blocking(move || {
-        let mut progress = crate::progress::InstallProgress::new();
-        let served = client.request(&request, &mut |event| match event {
-            Event::Install(status) => progress.update(status),
-            Event::Warning { message } => eprintln!("fbuild: warning: {message}"),
-            _ => {}
-        });
-        progress.finish();
-        served.map(|s| s.reply)
-    })
-    .await?
-    .context("asking the coordinator")
 }
 
 fn display(path: &Path, root: &Path) -> String {

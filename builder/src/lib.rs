@@ -4,6 +4,7 @@
 //! benchmarks call it. One tokio runtime per build; blocking work (the
 //! coordinator client, the project lock) runs on `spawn_blocking`.
 
+mod ask;
 mod engine;
 mod env;
 mod link;
@@ -22,6 +23,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use fbuild_client::Client;
+use fbuild_platforms::arduino::Properties;
 
 use crate::project::Project;
 use env::{EnvResult, build_env};
@@ -101,6 +103,19 @@ pub fn build(args: &BuildRequest) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The properties of `env`'s board as the build uses them (platform.txt,
+/// boards.txt with menus, overrides, the build's own values such as
+/// `build.path`): what deploy needs for the core's upload recipe.
+pub fn board_properties(project: &Project, env: &project::EnvConfig) -> Result<Properties> {
+    let client = Client::from_env()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let out_dir = project.build_dir.join(&env.name);
+    let target = runtime.block_on(target::resolve(&client, env, &out_dir))?;
+    Ok(target.recipes.properties().clone())
 }
 
 /// Removes the build outputs of `envs` (all when empty).

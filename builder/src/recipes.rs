@@ -123,6 +123,10 @@ impl Recipes {
         self.props.get(key)
     }
 
+    pub fn properties(&self) -> &Properties {
+        &self.props
+    }
+
     /// The compile of one source.
     pub fn compile(
         &self,

@@ -138,7 +138,7 @@ async fn toolchain(
         framework: framework.map(str::to_string),
         path: std::env::var_os("PATH").unwrap_or_default(),
     });
-    match super::env::ask(client, request).await? {
+    match super::ask::ask(client, request).await? {
         Reply::Toolchain(tc) => Ok(tc),
         Reply::Error { message, .. } => bail!("[env:{}]: {message}", env.name),
         other => bail!("unexpected answer to a toolchain request: {other:?}"),

@@ -68,7 +68,10 @@ impl Toolchains {
             "native" => ["cc", "c++", "ar", "objcopy", "size"].map(String::from),
             other => {
                 let p = fbuild_platforms::platform(other).ok_or_else(|| {
-                    format!("unknown platform {other:?}; known: atmelavr, native")
+                    format!(
+                        "unknown platform {other:?}; known: {}",
+                        fbuild_platforms::platform_names().join(", ")
+                    )
                 })?;
                 let t = &p.toolchain;
                 [

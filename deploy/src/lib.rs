@@ -5,5 +5,6 @@
 pub mod emulator;
 pub mod monitor;
 pub mod ports;
+pub mod recipe;
 mod termios;
 pub mod upload;

@@ -1,57 +1,29 @@
-//! Uploading with avrdude: the board's protocol and speed, the system's
-//! config file, output streamed, avrdude's exit code returned, and a clear
-//! message for the common failures.
+//! Running the upload the core's recipe planned (see `recipe`): its output
+//! streamed, its exit code returned, and a clear message for the common
+//! failures; the Leonardo-style 1200-baud touch and port re-discovery.
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 
-/// avrdude config files, first found wins.
-const CONFIGS: &[&str] = &[
-    "/etc/avrdude.conf",
-    "/usr/share/arduino/hardware/tools/avrdude.conf",
-];
+use crate::recipe::UploadPlan;
 
-pub struct Upload<'a> {
-    pub mcu: &'a str,
-    pub protocol: &'a str,
-    pub speed: u32,
-    pub port: &'a str,
-    pub hex: &'a std::path::Path,
-}
-
-/// The avrdude command line.
-pub fn command(u: &Upload) -> Command {
-    let mut cmd = Command::new("avrdude");
-    if let Some(conf) = CONFIGS.iter().find(|c| std::path::Path::new(c).is_file()) {
-        cmd.args(["-C", conf]);
-    }
-    cmd.args([
-        "-p",
-        u.mcu,
-        "-c",
-        u.protocol,
-        "-P",
-        u.port,
-        "-b",
-        &u.speed.to_string(),
-        "-D",
-    ])
-    .arg(format!("-Uflash:w:{}:i", u.hex.display()));
-    // One sync attempt per try instead of ten: a board that does not answer
-    // fails in seconds, not a minute.
-    cmd.args(["-x", "attempts=3"]);
-    cmd
-}
-
-/// Runs avrdude, streaming its output to stderr; returns its exit code and
-/// a hint for a recognised failure.
-pub fn run(u: &Upload) -> Result<(i32, Option<String>), String> {
-    let mut child = command(u)
+/// Runs the upload, streaming its output to stderr; returns its exit code
+/// and a hint for a recognised failure.
+pub fn run(plan: &UploadPlan, port: &str) -> Result<(i32, Option<String>), String> {
+    let mut child = Command::new(&plan.program)
+        .args(&plan.args)
         .stdin(Stdio::null())
         .stdout(Stdio::inherit())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| format!("cannot run avrdude ({e}); on Debian: apt-get install avrdude"))?;
+        .map_err(|e| {
+            format!(
+                "cannot run {} ({e}); install {} (on Debian: apt-get install {})",
+                plan.program.display(),
+                plan.tool,
+                plan.tool
+            )
+        })?;
     let mut seen = String::new();
     let stderr = child.stderr.take().expect("piped stderr");
     for line in BufReader::new(stderr).lines().map_while(Result::ok) {
@@ -61,7 +33,7 @@ pub fn run(u: &Upload) -> Result<(i32, Option<String>), String> {
     }
     let status = child.wait().map_err(|e| e.to_string())?;
     let code = status.code().unwrap_or(1);
-    Ok((code, (code != 0).then(|| hint(&seen, u.port)).flatten()))
+    Ok((code, (code != 0).then(|| hint(&seen, port)).flatten()))
 }
 
 /// What to do about a failed upload, from avrdude's output.

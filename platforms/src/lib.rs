@@ -1,12 +1,14 @@
-//! Platform, board and framework definitions as data (DESIGN.md,
-//! "Platforms"): the boards of each platform (`data/*.json`) and the real
-//! tool each shim stands for on each platform.
+//! Platform knowledge as data (DESIGN.md, "Platforms are data"): Arduino
+//! cores read by their own platform.txt/boards.txt (`arduino`), PlatformIO
+//! board ids as FQBNs and the host as a platform (`data/`), each
+//! platform's toolchain names, managed packages, and the real tool each
+//! shim stands for.
 
 pub mod arduino;
 mod boards;
 mod packages;
 mod tools;
 
-pub use boards::{Board, PlatformData, ToolNames, Upload, board, platform};
+pub use boards::{PlatformData, ToolNames, platform, platform_names};
 pub use packages::{Download, Package, PackageIndex, builtin_index, host};
-pub use tools::{KNOWN_PLATFORMS, ToolClass, classify, real_tool_name};
+pub use tools::{ToolClass, classify, real_tool_name};

@@ -28,40 +28,27 @@ pub fn classify(name: &str) -> Option<ToolClass> {
     }
 }
 
-/// Platforms the shims know (`FBUILD_PLATFORM`), with their tools for
-/// C, C++, archiver, linker. `None`: the name the shim was invoked as.
-const PLATFORM_TOOLS: &[(&str, [Option<&str>; 4])] = &[
-    ("native", [None, None, None, None]),
-    (
-        "atmelavr",
-        [
-            Some("avr-gcc"),
-            Some("avr-g++"),
-            Some("avr-gcc-ar"),
-            Some("avr-ld"),
-        ],
-    ),
-];
-
-pub const KNOWN_PLATFORMS: &[&str] = &["native", "atmelavr"];
-
-/// The real tool's file name for a shim invoked as `invoked` on `platform`.
+/// The real tool's file name for a shim invoked as `invoked` on `platform`
+/// (`FBUILD_PLATFORM`): the platform's toolchain (`data/<platform>.json`),
+/// or, for `native`, the name the shim was invoked as.
 pub fn real_tool_name(platform: &str, class: ToolClass, invoked: &str) -> Result<String, String> {
-    let Some((_, tools)) = PLATFORM_TOOLS.iter().find(|(p, _)| *p == platform) else {
+    if platform == "native" {
+        return Ok(invoked.to_string());
+    }
+    let Some(data) = crate::boards::platform(platform) else {
         return Err(format!(
             "unknown FBUILD_PLATFORM={platform:?}; known: {}",
-            KNOWN_PLATFORMS.join(", ")
+            crate::boards::platform_names().join(", ")
         ));
     };
-    let index = match class {
-        ToolClass::C => 0,
-        ToolClass::Cxx => 1,
-        ToolClass::Ar => 2,
-        ToolClass::Ld => 3,
-    };
-    Ok(tools[index]
-        .map(str::to_string)
-        .unwrap_or_else(|| invoked.to_string()))
+    let t = &data.toolchain;
+    Ok(match class {
+        ToolClass::C => &t.cc,
+        ToolClass::Cxx => &t.cxx,
+        ToolClass::Ar => &t.ar,
+        ToolClass::Ld => &t.ld,
+    }
+    .clone())
 }
 
 #[cfg(test)]

@@ -1,0 +1,135 @@
+//! The upload as the core describes it (Arduino platform specification):
+//! the board's `upload.tool` names a tool whose `tools.<tool>.*` properties
+//! (its `upload.pattern`, `cmd.path`, `config.path`, params) are laid over
+//! the board's; fbuild sets `serial.port`, the quiet/verify params and the
+//! speed, then expands and splits the pattern. Nothing here knows avrdude:
+//! a core that names another tool gets that tool.
+
+use std::path::PathBuf;
+
+use fbuild_platforms::arduino::{PlatformError, Properties, split_command};
+
+/// What to run to flash the board, and how to get it ready first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadPlan {
+    pub tool: String,
+    pub program: PathBuf,
+    pub args: Vec<String>,
+    /// `upload.protocol` and `upload.speed`, for the message.
+    pub protocol: String,
+    pub speed: String,
+    /// `upload.use_1200bps_touch`: reset into the bootloader first.
+    pub touch_1200bps: bool,
+    /// `upload.wait_for_upload_port`: the bootloader comes back as a new port.
+    pub wait_for_upload_port: bool,
+}
+
+/// The upload of the board `props` to `port`; `speed` overrides the
+/// board's `upload.speed` (PlatformIO's `upload_speed`).
+pub fn upload_plan(
+    props: &Properties,
+    port: &str,
+    speed: Option<u32>,
+) -> Result<UploadPlan, PlatformError> {
+    let tool_ref = props.get("upload.tool").ok_or(PlatformError::Missing {
+        key: "upload.tool".into(),
+    })?;
+    // `vendor:tool` (newer cores) names the same tool.
+    let tool = tool_ref.rsplit(':').next().unwrap_or(tool_ref).to_string();
+    let mut p = props.clone();
+    p.merge(&props.subtree(&format!("tools.{tool}")));
+    let file = port.rsplit('/').next().unwrap_or(port).to_string();
+    p.set("serial.port", port);
+    p.set("serial.port.file", file);
+    let param = |p: &Properties, key: &str| p.get(key).unwrap_or_default().to_string();
+    let quiet = param(&p, "upload.params.quiet");
+    p.set("upload.verbose", quiet);
+    if p.contains("upload.params.verify") {
+        let verify = param(&p, "upload.params.verify");
+        p.set("upload.verify", verify);
+    } else if !p.contains("upload.verify") {
+        p.set("upload.verify", "");
+    }
+    if let Some(speed) = speed {
+        p.set("upload.speed", speed.to_string());
+    }
+    let line = p.expand_key("upload.pattern")?;
+    let mut args = split_command(&line);
+    if args.is_empty() {
+        return Err(PlatformError::Missing {
+            key: format!("tools.{tool}.upload.pattern"),
+        });
+    }
+    let program = PathBuf::from(args.remove(0));
+    let flag = |key: &str| p.get(key).is_some_and(|v| v.trim() == "true");
+    Ok(UploadPlan {
+        program,
+        args,
+        protocol: param(&p, "upload.protocol"),
+        speed: param(&p, "upload.speed"),
+        touch_1200bps: flag("upload.use_1200bps_touch"),
+        wait_for_upload_port: flag("upload.wait_for_upload_port"),
+        tool,
+    })
+}
+
+/// The board's USB ids from `vid.N`/`pid.N` (hex), for finding its port.
+pub fn usb_ids(props: &Properties) -> Vec<(u16, u16)> {
+    let hex = |v: &str| {
+        u16::from_str_radix(
+            v.trim().trim_start_matches("0x").trim_start_matches("0X"),
+            16,
+        )
+        .ok()
+    };
+    (0..)
+        .map_while(|n| {
+            Some((
+                props.get(&format!("vid.{n}"))?,
+                props.get(&format!("pid.{n}"))?,
+            ))
+        })
+        .filter_map(|(v, p)| Some((hex(v)?, hex(p)?)))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn props(text: &str) -> Properties {
+        Properties::parse(text, Path::new("/core/boards.txt")).unwrap()
+    }
+
+    #[test]
+    fn the_tools_pattern_with_port_speed_and_params() {
+        let p = props(
+            "upload.tool=arduino:avrdude\nupload.protocol=arduino\nupload.speed=115200\nbuild.mcu=atmega328p\n\
+             build.path=/b\nbuild.project_name=firmware\nvid.0=0x2341\npid.0=0x0043\nvid.1=0x2A03\npid.1=0x0043\n\
+             tools.avrdude.path=/usr\ntools.avrdude.cmd.path={path}/bin/avrdude\ntools.avrdude.config.path=/etc/avrdude.conf\n\
+             tools.avrdude.upload.params.quiet=-q -q\ntools.avrdude.upload.verify=\n\
+             tools.avrdude.upload.pattern=\"{cmd.path}\" \"-C{config.path}\" {upload.verbose} {upload.verify} -p{build.mcu} -c{upload.protocol} \"-P{serial.port}\" -b{upload.speed} -D \"-Uflash:w:{build.path}/{build.project_name}.hex:i\"\n",
+        );
+        let plan = upload_plan(&p, "/dev/ttyACM0", Some(57600)).unwrap();
+        assert_eq!(plan.program, PathBuf::from("/usr/bin/avrdude"));
+        assert_eq!(
+            plan.args,
+            [
+                "-C/etc/avrdude.conf",
+                "-q",
+                "-q",
+                "-patmega328p",
+                "-carduino",
+                "-P/dev/ttyACM0",
+                "-b57600",
+                "-D",
+                "-Uflash:w:/b/firmware.hex:i"
+            ]
+        );
+        assert!(!plan.touch_1200bps);
+        assert_eq!(usb_ids(&p), vec![(0x2341, 0x0043), (0x2A03, 0x0043)]);
+        let err = upload_plan(&props("upload.tool=nothing\n"), "/dev/x", None).unwrap_err();
+        assert!(err.to_string().contains("upload.pattern"), "{err}");
+    }
+}
