@@ -36,7 +36,7 @@ pub async fn build_env(
 ) -> Result<EnvResult> {
     let out_dir = project.build_dir.join(&env.name);
     std::fs::create_dir_all(&out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
-    let target = target::resolve(client, env, &out_dir).await?;
+    let target = target::resolve(client, env, &project.root, &out_dir).await?;
     let runner = runner(client, project, opts).await?;
 
     // Reading the tree and the sources' includes is blocking file I/O.
@@ -106,7 +106,8 @@ async fn run_hooks(runner: &Runner, target: &Target, stage: &str) -> Result<()> 
         let code = runner.run_direct(&cmd.program, &cmd.args).await?;
         if code != 0 {
             bail!(
-                "the core's recipe.hooks.{stage} command {} failed ({code})",
+                "the core's {} failed: {} exited with {code}",
+                cmd.recipe,
                 cmd.program.display()
             );
         }

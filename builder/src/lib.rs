@@ -114,7 +114,7 @@ pub fn board_properties(project: &Project, env: &project::EnvConfig) -> Result<P
         .enable_all()
         .build()?;
     let out_dir = project.build_dir.join(&env.name);
-    let target = runtime.block_on(target::resolve(&client, env, &out_dir))?;
+    let target = runtime.block_on(target::resolve(&client, env, &project.root, &out_dir))?;
     Ok(target.recipes.properties().clone())
 }
 

@@ -42,6 +42,8 @@ pub struct Recipes {
 pub struct Command {
     pub program: PathBuf,
     pub args: Vec<String>,
+    /// The recipe's key and where the core wrote it, for messages.
+    pub recipe: String,
 }
 
 /// Where the core's folders are.
@@ -66,13 +68,15 @@ impl Recipes {
         }
     }
 
-    /// Sets what every recipe of this build may use.
+    /// Sets what every recipe of this build may use. `compiler_dir`: the
+    /// toolchain the coordinator checked, which wins over the core's
+    /// `compiler.path` (`None`: the core's own).
     pub fn set_runtime(
         &mut self,
         platform_dir: &Path,
         arch: &str,
         out_dir: &Path,
-        compiler_dir: &Path,
+        compiler_dir: Option<&Path>,
     ) {
         let p = &mut self.props;
         p.set("runtime.platform.path", path(platform_dir));
@@ -86,7 +90,9 @@ impl Recipes {
         p.set("build.project_name", "firmware");
         p.set("build.system.path", path(&platform_dir.join("system")));
         p.set("archive_file", "core.a");
-        p.set("compiler.path", format!("{}/", compiler_dir.display()));
+        if let Some(dir) = compiler_dir {
+            p.set("compiler.path", format!("{}/", dir.display()));
+        }
         if !p.contains("build.extra_flags") {
             p.set("build.extra_flags", "");
         }
@@ -281,7 +287,15 @@ impl Recipes {
             bail!("`{key}` expands to no command");
         }
         let program = PathBuf::from(args.remove(0));
-        Ok(Command { program, args })
+        let recipe = match self.props.source(key) {
+            Some(at) => format!("{key} ({at})"),
+            None => key.to_string(),
+        };
+        Ok(Command {
+            program,
+            args,
+            recipe,
+        })
     }
 }
 

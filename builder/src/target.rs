@@ -25,9 +25,16 @@ pub struct Target {
     pub board_name: String,
 }
 
-/// Resolves `env` for a build into `out_dir`; `ask` sends a coordinator
-/// request.
-pub async fn resolve(client: &Client, env: &EnvConfig, out_dir: &Path) -> Result<Target> {
+/// Resolves `env` for a build into `out_dir`.
+pub async fn resolve(
+    client: &Client,
+    env: &EnvConfig,
+    root: &Path,
+    out_dir: &Path,
+) -> Result<Target> {
+    if let Some(dir) = local_core(&env.platform, root) {
+        return local(env, &dir, out_dir);
+    }
     let (platform, first_tc) = match env.platform.as_str() {
         "native" => {
             let tc = toolchain(client, env, "native", "", None).await?;
@@ -112,12 +119,92 @@ pub async fn resolve(client: &Client, env: &EnvConfig, out_dir: &Path) -> Result
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_default();
-    recipes.set_runtime(&platform.dir, &platform.arch, out_dir, &compiler_dir);
+    recipes.set_runtime(&platform.dir, &platform.arch, out_dir, Some(&compiler_dir));
     let core = if env.platform == "native" {
         None
     } else {
         recipes.core_dirs(&platform.dir, &platform.vendor)?
     };
+    Ok(Target {
+        recipes,
+        core,
+        board_name,
+    })
+}
+
+/// The platform's and board's properties, overrides and compat rules.
+fn board_props(
+    env: &EnvConfig,
+    platform: &ArduinoPlatform,
+    board_text: &str,
+) -> Result<Properties> {
+    let id = BoardId::parse(board_text).map_err(|e| anyhow::anyhow!("[env:{}]: {e}", env.name))?;
+    let fqbn = id.fqbn();
+    if (fqbn.vendor.as_str(), fqbn.arch.as_str())
+        != (platform.vendor.as_str(), platform.arch.as_str())
+    {
+        bail!(
+            "[env:{}]: board {board_text} belongs to the core {}:{}, but platform {} builds with {}:{}",
+            env.name,
+            fqbn.vendor,
+            fqbn.arch,
+            env.platform,
+            platform.vendor,
+            platform.arch
+        );
+    }
+    let board = platform
+        .resolve_board(fqbn)
+        .map_err(|e| anyhow::anyhow!("[env:{}]: {e}", env.name))?;
+    let mut props = platform.platform.clone();
+    props.merge(&board.props);
+    let mut overrides = Properties::default();
+    for (k, v) in &env.board_overrides {
+        overrides.set(k.clone(), v.clone());
+    }
+    props.merge(&overrides);
+    ArduinoPlatform::apply_compat(&mut props);
+    Ok(props)
+}
+
+/// `platform = <folder>` (or `file://<folder>`): an Arduino core on disk,
+/// laid out as `<vendor>/<arch>/platform.txt`.
+fn local_core(platform: &str, root: &Path) -> Option<PathBuf> {
+    let path = platform.strip_prefix("file://").unwrap_or(platform);
+    if !(path.contains('/') || path.starts_with('.')) {
+        return None;
+    }
+    Some(root.join(path))
+}
+
+/// A core on disk, built with the compilers its platform.txt names
+/// (`compiler.path`); no toolchain of the coordinator's is involved.
+fn local(env: &EnvConfig, dir: &Path, out_dir: &Path) -> Result<Target> {
+    let name = |p: Option<&Path>| {
+        p.and_then(|p| p.file_name())
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    let (vendor, arch) = (name(dir.parent()), name(Some(dir)));
+    let platform = ArduinoPlatform::load(dir, &vendor, &arch)
+        .map_err(|e| anyhow::anyhow!("[env:{}]: platform {}: {e}", env.name, dir.display()))?;
+    let Some(board_text) = &env.board else {
+        bail!(
+            "[env:{}] needs a `board` for the core {}",
+            env.name,
+            dir.display()
+        );
+    };
+    let board_text = if board_text.contains(':') {
+        board_text.clone()
+    } else {
+        format!("{vendor}:{arch}:{board_text}")
+    };
+    let props = board_props(env, &platform, &board_text)?;
+    let board_name = props.get("name").unwrap_or(&board_text).to_string();
+    let mut recipes = Recipes::new(props, &env.build_flags, &env.build_unflags, Vec::new());
+    recipes.set_runtime(&platform.dir, &platform.arch, out_dir, None);
+    let core = recipes.core_dirs(&platform.dir, &platform.vendor)?;
     Ok(Target {
         recipes,
         core,

@@ -39,17 +39,20 @@ pub enum PlatformError {
     Fqbn { fqbn: String, why: String },
     #[error("unknown board {board:?}{}", did_you_mean(known))]
     UnknownBoard { board: String, known: Vec<String> },
-    #[error("board {board}: unknown menu {menu:?}{}", close_matches(known))]
+    #[error("board {board} in {}: unknown menu {menu:?}{}", file.display(), close_matches(known))]
     UnknownMenu {
+        file: PathBuf,
         board: String,
         menu: String,
         known: Vec<String>,
     },
     #[error(
-        "board {board}: {menu}={option} is not an option{}",
+        "board {board} in {}: {menu}={option} is not an option{}",
+        file.display(),
         close_matches(known)
     )]
     UnknownOption {
+        file: PathBuf,
         board: String,
         menu: String,
         option: String,
