@@ -13,7 +13,7 @@ use clap::{Args, Subcommand};
 use fbuild_client::Client;
 use fbuild_core::protocol::{Event, Reply, Request};
 use fbuild_deploy::monitor::{self, Outcome, Rules};
-use fbuild_deploy::recipe::{upload_plan, usb_ids};
+use fbuild_deploy::recipe::{emulator_plan, upload_plan, usb_ids};
 use fbuild_deploy::{emulator, ports, upload};
 use fbuild_platforms::arduino::Properties;
 use regex::Regex;
@@ -95,20 +95,13 @@ pub fn deploy(args: DeployArgs) -> Result<ExitCode> {
         }
     }
     let board = build::board_properties(&project, &env)?;
-    let prop = |key: &str| -> Result<String> {
-        board
-            .get(key)
-            .map(str::to_string)
-            .with_context(|| format!("[env:{}]: the board defines no `{key}`", env.name))
-    };
     let out_dir = project.build_dir.join(&env.name);
     let rules = rules(&args.watch)?;
     if args.emulator {
-        let elf = out_dir.join("firmware.elf");
+        let plan = emulator_plan(&board).map_err(|e| anyhow::anyhow!("[env:{}]: {e}", env.name))?;
         let (tx, rx) = mpsc::channel();
-        let _sim = emulator::start(&elf, &prop("build.mcu")?, &prop("build.f_cpu")?, tx)
-            .map_err(anyhow::Error::msg)?;
-        return Ok(finish(watch(&rx, &rules)));
+        let _sim = emulator::start(&plan, tx).map_err(anyhow::Error::msg)?;
+        return Ok(finish_run(watch(&rx, &rules), &rules));
     }
     let hex = out_dir.join("firmware.hex");
     if !hex.is_file() {
@@ -286,6 +279,18 @@ fn lease(port: &str, claim: bool) {
 fn watch(rx: &mpsc::Receiver<monitor::Chunk>, rules: &Rules) -> Outcome {
     monitor::catch_ctrl_c();
     monitor::watch(rx, rules, &mut std::io::stdout().lock())
+}
+
+/// Like [`finish`], for a run that can end by itself (an emulator): ending
+/// without the success line that was asked for is a failure.
+fn finish_run(outcome: Outcome, rules: &Rules) -> ExitCode {
+    match (&outcome, &rules.success) {
+        (Outcome::Ended, Some(re)) => {
+            eprintln!("fbuild: error: the program ended without a line matching {re}");
+            ExitCode::FAILURE
+        }
+        _ => finish(outcome),
+    }
 }
 
 fn finish(outcome: Outcome) -> ExitCode {

@@ -11,7 +11,7 @@
 //! `build.project_name` (`firmware`), `build.arch`, `build.core.path`,
 //! `build.variant.path`, `runtime.platform.path`, `runtime.ide.version`,
 //! `includes`, `source_file`, `object_file`, `object_files`,
-//! `archive_file`; and `compiler.path`, from the toolchain the coordinator
+//! `archive_file`, `archive_file_path` (unless the core defines it); and `compiler.path`, from the toolchain the coordinator
 //! health-checked. The project's `build_flags` go after the recipe's
 //! flags, `build_unflags` are taken out.
 
@@ -90,6 +90,9 @@ impl Recipes {
         p.set("build.project_name", "firmware");
         p.set("build.system.path", path(&platform_dir.join("system")));
         p.set("archive_file", "core.a");
+        if !p.contains("archive_file_path") {
+            p.set("archive_file_path", format!("{}/core.a", path(out_dir)));
+        }
         if let Some(dir) = compiler_dir {
             p.set("compiler.path", format!("{}/", dir.display()));
         }

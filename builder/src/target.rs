@@ -96,7 +96,7 @@ pub async fn resolve(
         overrides.set(k.clone(), v.clone());
     }
     props.merge(&overrides);
-    ArduinoPlatform::apply_compat(&mut props);
+    platform.apply_compat(&mut props);
     // The toolchain checked for this board's MCU (cached by the coordinator).
     let toolchain = match props.get("build.mcu") {
         Some(mcu) if env.platform != "native" => {
@@ -163,7 +163,7 @@ fn board_props(
         overrides.set(k.clone(), v.clone());
     }
     props.merge(&overrides);
-    ArduinoPlatform::apply_compat(&mut props);
+    platform.apply_compat(&mut props);
     Ok(props)
 }
 

@@ -1,17 +1,19 @@
-//! The emulated board: the firmware runs in simavr for the board's MCU and
-//! its UART output is fed to the monitor.
+//! The emulated board: the firmware runs in the emulator the board's data
+//! names (see `recipe::emulator_plan`: qemu, simavr, …) and its UART
+//! output is fed to the monitor, from stdout as it comes, or decoded from
+//! simavr's stderr.
 //!
 //! simavr prints UART output on stderr, one line at a time once `\n`
 //! arrives, wrapped in colour codes (`\e[32mhello from uno..\n\e[0m`) with
 //! CR and LF shown as `.`. Its own messages are not coloured, so only green
 //! lines are UART output; the trailing `..` (CR LF) becomes a newline.
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
+use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::Sender;
 
 use crate::monitor::Chunk;
+use crate::recipe::EmulatorPlan;
 
 /// A running simavr; killed when dropped.
 pub struct Emulator(Child);
@@ -23,30 +25,63 @@ impl Drop for Emulator {
     }
 }
 
-/// Starts simavr on `elf` and feeds its UART lines into `tx` from a thread.
-pub fn start(elf: &Path, mcu: &str, f_cpu: &str, tx: Sender<Chunk>) -> Result<Emulator, String> {
-    let freq = f_cpu.trim_end_matches(['L', 'l', 'U', 'u']);
-    let mut child = Command::new("simavr")
-        .args(["-m", mcu, "-f", freq])
-        .arg(elf)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot run simavr ({e}); on Debian: apt-get install simavr"))?;
-    let stderr = child.stderr.take().expect("piped stderr");
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).split(b'\n') {
-            let Ok(line) = line else { break };
-            if let Some(text) = uart_line(&line)
-                && tx.send(Chunk::Data(text)).is_err()
-            {
-                return;
+/// Starts the emulator of `plan` and feeds its UART output into `tx` from
+/// a thread.
+pub fn start(plan: &EmulatorPlan, tx: Sender<Chunk>) -> Result<Emulator, String> {
+    let simavr = plan.output == "simavr";
+    let mut cmd = Command::new(&plan.program);
+    cmd.args(&plan.args).stdin(Stdio::null());
+    if simavr {
+        cmd.stdout(Stdio::null()).stderr(Stdio::piped());
+    } else {
+        cmd.stdout(Stdio::piped()).stderr(Stdio::inherit());
+    }
+    let mut child = cmd.spawn().map_err(|e| {
+        format!(
+            "cannot run {} ({e}); on Debian: apt-get install {}",
+            plan.program.display(),
+            debian_package(&plan.tool)
+        )
+    })?;
+    if simavr {
+        let stderr = child.stderr.take().expect("piped stderr");
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).split(b'\n') {
+                let Ok(line) = line else { break };
+                if let Some(text) = uart_line(&line)
+                    && tx.send(Chunk::Data(text)).is_err()
+                {
+                    return;
+                }
             }
-        }
-        let _ = tx.send(Chunk::End(Ok(())));
-    });
+            let _ = tx.send(Chunk::End(Ok(())));
+        });
+    } else {
+        let mut stdout = child.stdout.take().expect("piped stdout");
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            loop {
+                match stdout.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        if tx.send(Chunk::Data(buf[..n].to_vec())).is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+            let _ = tx.send(Chunk::End(Ok(())));
+        });
+    }
     Ok(Emulator(child))
+}
+
+/// The Debian package of an emulator tool, for the hint.
+fn debian_package(tool: &str) -> &str {
+    match tool {
+        "qemu" => "qemu-system-arm",
+        other => other,
+    }
 }
 
 /// The UART text of one simavr stderr line, if it is one.

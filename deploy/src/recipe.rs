@@ -73,6 +73,41 @@ pub fn upload_plan(
     })
 }
 
+/// How `deploy --emulator` runs the firmware: the board's `emulator.tool`
+/// names a tool whose `emulate.pattern` is the command and whose
+/// `emulate.output` says where the UART comes out (`stdout`, or `simavr`:
+/// simavr's coloured stderr lines). An fbuild extension of the format.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmulatorPlan {
+    pub tool: String,
+    pub program: PathBuf,
+    pub args: Vec<String>,
+    pub output: String,
+}
+
+pub fn emulator_plan(props: &Properties) -> Result<EmulatorPlan, PlatformError> {
+    let tool = props
+        .get("emulator.tool")
+        .ok_or(PlatformError::Missing {
+            key: "emulator.tool (no emulator for this board: deploy to a port instead)".into(),
+        })?
+        .to_string();
+    let mut p = props.clone();
+    p.merge(&props.subtree(&format!("tools.{tool}")));
+    let mut args = split_command(&p.expand_key("emulate.pattern")?);
+    if args.is_empty() {
+        return Err(PlatformError::Missing {
+            key: format!("tools.{tool}.emulate.pattern"),
+        });
+    }
+    Ok(EmulatorPlan {
+        program: PathBuf::from(args.remove(0)),
+        args,
+        output: p.get("emulate.output").unwrap_or("stdout").to_string(),
+        tool,
+    })
+}
+
 /// The board's USB ids from `vid.N`/`pid.N` (hex), for finding its port.
 pub fn usb_ids(props: &Properties) -> Vec<(u16, u16)> {
     let hex = |v: &str| {

@@ -139,3 +139,36 @@ fn the_uno_compile_recipe_expands_to_a_real_command() {
         "{err}"
     );
 }
+
+#[test]
+fn compat_rules_apply_by_mcu_and_protocol() {
+    let core = core();
+    let props = |fqbn: &str| {
+        let board = core.resolve_board(&Fqbn::parse(fqbn).unwrap()).unwrap();
+        let mut p = core.platform.clone();
+        p.merge(&board.props);
+        core.apply_compat(&mut p);
+        p
+    };
+    let mega = props("arduino:avr:mega:cpu=atmega2560");
+    assert!(
+        mega.get("compiler.c.elf.flags")
+            .unwrap()
+            .ends_with(",--relax")
+    );
+    // The Mega's `wiring` programmer rejects -xattempts (avrdude 7.1).
+    assert!(
+        !mega
+            .get("tools.avrdude.upload.pattern")
+            .unwrap()
+            .contains("attempts")
+    );
+    let uno = props("arduino:avr:uno");
+    assert!(!uno.get("compiler.c.elf.flags").unwrap().contains("relax"));
+    assert!(
+        uno.get("tools.avrdude.upload.pattern")
+            .unwrap()
+            .ends_with(" -xattempts=3")
+    );
+    assert_eq!(uno.get("emulator.tool"), Some("simavr"));
+}

@@ -136,24 +136,41 @@ impl ArduinoPlatform {
     }
 
     /// Applies the builders' own rules (`data/compat.txt`) to the
-    /// properties of a resolved board.
-    pub fn apply_compat(props: &mut Properties) {
+    /// properties of a board of this core: defaults for the core, appends
+    /// by MCU, arguments by upload protocol.
+    pub fn apply_compat(&self, props: &mut Properties) {
         let rules = Properties::parse(
             include_str!("../../data/compat.txt"),
             Path::new("compat.txt"),
         )
         .expect("data/compat.txt parses (checked by a test)");
-        let Some(mcu) = props.get("build.mcu").map(str::to_string) else {
-            return;
+        let defaults = rules.subtree(&format!("core.{}.{}", self.vendor, self.arch));
+        for key in defaults.keys() {
+            if !props.contains(key) {
+                props.set(key, defaults.get(key).unwrap_or_default());
+            }
+        }
+        let mcu = props.get("build.mcu").unwrap_or_default().to_string();
+        let tails = |prefix: &str, sep: &str| -> Vec<(String, String)> {
+            let subtree = rules.subtree(prefix);
+            subtree
+                .keys()
+                .map(|k| {
+                    (
+                        k.to_string(),
+                        format!("{sep}{}", subtree.get(k).unwrap_or_default()),
+                    )
+                })
+                .collect()
         };
-        let appends = rules.subtree(&format!("mcu.{mcu}.append"));
-        for key in appends.keys() {
-            let value = format!(
-                "{}{}",
-                props.get(key).unwrap_or_default(),
-                appends.get(key).unwrap_or_default()
-            );
-            props.set(key, value);
+        let protocol = props.get("upload.protocol").unwrap_or_default().to_string();
+        let mut edits = tails(&format!("mcu.{mcu}.append"), "");
+        edits.extend(tails(&format!("protocol.{protocol}.append_arg"), " "));
+        for (key, tail) in edits {
+            if let Some(value) = props.get(&key) {
+                let value = format!("{value}{tail}");
+                props.set(key, value);
+            }
         }
     }
 
