@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
 use fbuild_client::Client;
-use fbuild_core::protocol::{Reply, Request, Toolchain, ToolchainRequest};
+use fbuild_core::protocol::{CoreRequest, Reply, Request, Toolchain, ToolchainRequest};
 use fbuild_platforms::arduino::{ArduinoPlatform, BoardId, Properties};
 
 use super::recipes::{CoreDirs, Recipes};
@@ -32,6 +32,9 @@ pub async fn resolve(
     root: &Path,
     out_dir: &Path,
 ) -> Result<Target> {
+    if is_index_url(&env.platform) {
+        return from_index(client, env, out_dir).await;
+    }
     if let Some(dir) = local_core(&env.platform, root) {
         return local(env, &dir, out_dir);
     }
@@ -200,8 +203,59 @@ fn local(env: &EnvConfig, dir: &Path, out_dir: &Path) -> Result<Target> {
     } else {
         format!("{vendor}:{arch}:{board_text}")
     };
-    let props = board_props(env, &platform, &board_text)?;
-    let board_name = props.get("name").unwrap_or(&board_text).to_string();
+    own_toolchain_target(env, &platform, &board_text, out_dir, &Properties::default())
+}
+
+/// `platform = <URL of a package_index.json>`: the coordinator installs
+/// the core the board names (`board` is an FQBN or a PlatformIO id, whose
+/// vendor and architecture pick the core) and its tools, which the core's
+/// recipes find as `runtime.tools.<name>.path`.
+async fn from_index(client: &Client, env: &EnvConfig, out_dir: &Path) -> Result<Target> {
+    let Some(board_text) = &env.board else {
+        bail!(
+            "[env:{}] needs a `board` for the core index {}",
+            env.name,
+            env.platform
+        );
+    };
+    let id = BoardId::parse(board_text).map_err(|e| anyhow::anyhow!("[env:{}]: {e}", env.name))?;
+    let fqbn = id.fqbn();
+    let request = Request::InstallCore(CoreRequest {
+        index_url: env.platform.clone(),
+        packager: fqbn.vendor.clone(),
+        arch: fqbn.arch.clone(),
+        version: None,
+    });
+    let core = match super::ask::ask(client, request).await? {
+        Reply::Core(core) => core,
+        Reply::Error { message, .. } => bail!("[env:{}]: {message}", env.name),
+        other => bail!("unexpected answer to a core install: {other:?}"),
+    };
+    let platform = ArduinoPlatform::load(&core.dir, &fqbn.vendor, &fqbn.arch)?;
+    let mut tools = Properties::default();
+    for tool in &core.tools {
+        let dir = tool.dir.display().to_string();
+        tools.set(format!("runtime.tools.{}.path", tool.name), dir.clone());
+        tools.set(
+            format!("runtime.tools.{}-{}.path", tool.name, tool.version),
+            dir,
+        );
+    }
+    own_toolchain_target(env, &platform, &fqbn.to_string(), out_dir, &tools)
+}
+
+/// A target whose core names its own compilers (`compiler.path`), with
+/// `extra` properties (installed tools) on top.
+fn own_toolchain_target(
+    env: &EnvConfig,
+    platform: &ArduinoPlatform,
+    board_text: &str,
+    out_dir: &Path,
+    extra: &Properties,
+) -> Result<Target> {
+    let mut props = board_props(env, platform, board_text)?;
+    props.merge(extra);
+    let board_name = props.get("name").unwrap_or(board_text).to_string();
     let mut recipes = Recipes::new(props, &env.build_flags, &env.build_unflags, Vec::new());
     recipes.set_runtime(&platform.dir, &platform.arch, out_dir, None);
     let core = recipes.core_dirs(&platform.dir, &platform.vendor)?;
@@ -210,6 +264,13 @@ fn local(env: &EnvConfig, dir: &Path, out_dir: &Path) -> Result<Target> {
         core,
         board_name,
     })
+}
+
+/// `platform = https://…`, `http://…` or `file://…/x.json`: a package index.
+fn is_index_url(platform: &str) -> bool {
+    platform.starts_with("https://")
+        || platform.starts_with("http://")
+        || (platform.starts_with("file://") && platform.ends_with(".json"))
 }
 
 async fn toolchain(

@@ -8,6 +8,7 @@
 
 mod activity;
 mod args;
+mod cores;
 mod fds;
 mod frames;
 pub mod install;

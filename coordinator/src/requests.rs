@@ -77,6 +77,10 @@ pub async fn dispatch<W: AsyncWriteExt + Unpin>(
             let plan = async move { svc.plans.plan(req, mode, &events).await };
             with_events(plan, rx, send).await
         }
+        Request::InstallCore(req) => {
+            let install = async move { svc.cores.install(req, &events).await };
+            with_events(install, rx, send).await
+        }
         Request::Toolchain(req) => {
             let resolve = async move { svc.toolchains.resolve(req, &events).await };
             with_events(resolve, rx, send).await

@@ -12,6 +12,7 @@ use fbuild_core::protocol::{Hello, Status};
 use tokio::sync::watch;
 
 use crate::activity::Activity;
+use crate::cores::Cores;
 use crate::install::Installer;
 use crate::plan::Planner;
 use crate::ports::PortLeases;
@@ -31,6 +32,7 @@ pub struct Services {
     pub zccache: Arc<ZccacheManager>,
     pub plans: Planner,
     pub toolchains: Toolchains,
+    pub cores: Cores,
     pub ports: Arc<PortLeases>,
     pub warnings: Arc<WarnOnce>,
     /// Set once (with the reason) when the coordinator starts to shut down.
@@ -56,6 +58,7 @@ impl Services {
                 Arc::clone(&warnings),
             ),
             toolchains: Toolchains::new(settings.clone(), Arc::clone(&installer)),
+            cores: Cores::new(settings.clone(), Arc::clone(&installer)),
             zccache,
             installer,
             ports: Arc::new(PortLeases::default()),

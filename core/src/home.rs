@@ -95,6 +95,12 @@ impl Home {
         self.root.join("toolchains")
     }
 
+    /// `packages/<packager>/{hardware/<arch>,tools/<name>}/<version>/`:
+    /// cores and tools installed from Arduino package indexes.
+    pub fn packages_dir(&self) -> PathBuf {
+        self.root.join("packages")
+    }
+
     /// `locks/`: cross-process install locks.
     pub fn locks_dir(&self) -> PathBuf {
         self.root.join("locks")

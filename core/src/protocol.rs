@@ -108,6 +108,10 @@ pub enum Request {
     /// zccache is being installed; answered with [`Reply::Plan`], or
     /// [`ErrorKind::NoTool`] when the real tool is not on the caller's PATH.
     Plan(PlanRequest),
+    /// An Arduino core and its tools from a package index, installed
+    /// through the install gate (streams install events). Answered with
+    /// [`Reply::Core`] or [`ErrorKind::InstallFailed`].
+    InstallCore(CoreRequest),
     /// The toolchain (and framework core) for a platform and MCU, health
     /// checked. Answered with [`Reply::Toolchain`] or [`ErrorKind::NoTool`].
     Toolchain(ToolchainRequest),
@@ -171,6 +175,7 @@ pub enum Reply {
         path: String,
     },
     Zccache(ZccacheChoice),
+    Core(CoreInstall),
     Plan(Plan),
     Toolchain(Toolchain),
     /// `paused`: how many monitors let go of the port.
@@ -203,6 +208,35 @@ pub struct PlanRequest {
     /// The command carries `-MP`: the plan says how the compiler writes
     /// phony targets, so the shim can add them itself.
     pub wants_phony_style: bool,
+}
+
+/// A core from an Arduino package index.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CoreRequest {
+    /// URL of the `package_index.json` (`https://`, `http://`, `file://`).
+    pub index_url: String,
+    pub packager: String,
+    pub arch: String,
+    /// `None`: the newest the index lists.
+    pub version: Option<String>,
+}
+
+/// An installed core and the tools it depends on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CoreInstall {
+    #[serde(with = "crate::wire_os")]
+    pub dir: PathBuf,
+    pub version: String,
+    /// `(name, version, folder)` of each tool, for `runtime.tools.*.path`.
+    pub tools: Vec<CoreTool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CoreTool {
+    pub name: String,
+    pub version: String,
+    #[serde(with = "crate::wire_os")]
+    pub dir: PathBuf,
 }
 
 /// What `fbuild build` asks for.

@@ -78,7 +78,8 @@ fn install_fresh(spec: &PackageSpec, p: &Progress) -> Result<PathBuf, InstallErr
         .map_err(|e| InstallError::io(format!("creating {}", tree.display()), e))?;
     extract_tarball(&archive, &tree, Compression::of(&spec.archive_url))?;
     let _ = std::fs::remove_file(&archive);
-    let root = match &spec.top_dir {
+    let root = match spec.top_dir.as_deref() {
+        Some("*") => single_dir(&tree).unwrap_or(tree),
         Some(top) => tree.join(top),
         None => tree,
     };
@@ -99,6 +100,14 @@ fn install_fresh(spec: &PackageSpec, p: &Progress) -> Result<PathBuf, InstallErr
         format!("installed at {}", spec.dest.display()),
     );
     Ok(spec.dest.clone())
+}
+
+/// The one folder `tree` holds (a package index's archives have one top
+/// folder whose name the index does not say).
+fn single_dir(tree: &Path) -> Option<PathBuf> {
+    let mut entries = std::fs::read_dir(tree).ok()?.flatten();
+    let first = entries.next()?;
+    (entries.next().is_none() && first.path().is_dir()).then(|| first.path())
 }
 
 /// Executables present, then the package's own health check.

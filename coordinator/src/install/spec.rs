@@ -26,7 +26,8 @@ pub struct PackageSpec {
     pub archive_url: String,
     pub checksum: Checksum,
     /// The folder inside the archive that becomes the package root; `None`:
-    /// the archive root is the package root.
+    /// the archive root is the package root; `"*"`: the archive's one folder,
+    /// whatever its name.
     pub top_dir: Option<String>,
     /// Files (relative to the package root) that must exist and be
     /// executable.

@@ -7,6 +7,7 @@
 
 mod board;
 mod fqbn;
+pub mod index;
 mod props;
 
 use std::path::{Path, PathBuf};

@@ -1,0 +1,181 @@
+//! `platform = <URL of a package_index.json>`: the core and its tools come
+//! from an Arduino package index through the coordinator's install gate.
+//! The index is served on loopback by the test: Debian's Arduino AVR core
+//! repacked (its platform.txt pointing at `{runtime.tools.avr-gcc.path}`,
+//! as Arduino's own cores do) and Debian's avr toolchain repacked
+//! (scripts/pack-avr-toolchain).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::http::TestServer;
+use common::*;
+use fbuild_platforms::arduino::index::host_names;
+
+const CORE: &str = "/usr/share/arduino/hardware/arduino/avr";
+
+fn sha256(path: &Path) -> String {
+    let out = Command::new("sha256sum").arg(path).output().unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+/// A mirror with `index.json`, `bad.json` (a wrong core checksum), the
+/// core and the toolchain archives.
+fn mirror() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let packed = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("avr-package-mirror");
+    assert_ok(
+        &Command::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/scripts/pack-avr-toolchain"
+        ))
+        .arg(&packed)
+        .output()
+        .unwrap(),
+    );
+    let toolchain = std::fs::read_dir(&packed)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "gz"))
+        .unwrap();
+    std::fs::copy(&toolchain, dir.path().join("avr-gcc.tar.gz")).unwrap();
+
+    let stage = tempfile::tempdir().unwrap();
+    let core = stage.path().join("avr");
+    std::fs::create_dir(&core).unwrap();
+    for sub in ["cores", "variants", "libraries"] {
+        std::os::unix::fs::symlink(Path::new(CORE).join(sub), core.join(sub)).unwrap();
+    }
+    std::fs::copy(Path::new(CORE).join("boards.txt"), core.join("boards.txt")).unwrap();
+    let platform = std::fs::read_to_string(Path::new(CORE).join("platform.txt"))
+        .unwrap()
+        .replace(
+            "compiler.path=/usr/bin/",
+            "compiler.path={runtime.tools.avr-gcc.path}/bin/",
+        )
+        + "\ncompiler.cpp.extra_flags=-DDECIMAL_DIG=__DECIMAL_DIG__\n";
+    std::fs::write(core.join("platform.txt"), platform).unwrap();
+    assert_ok(
+        &Command::new("tar")
+            .args(["-chzf"])
+            .arg(dir.path().join("avr-core.tar.gz"))
+            .arg("-C")
+            .arg(stage.path())
+            .arg("avr")
+            .output()
+            .unwrap(),
+    );
+    let index = |core_sha: &str| {
+        serde_json::json!({"packages": [{
+            "name": "arduino",
+            "platforms": [{
+                "name": "Arduino AVR Boards (Debian, repacked)",
+                "architecture": "avr",
+                "version": "1.8.7",
+                "url": "avr-core.tar.gz",
+                "archiveFileName": "avr-core.tar.gz",
+                "checksum": format!("SHA-256:{core_sha}"),
+                "size": "0",
+                "toolsDependencies": [{"packager": "arduino", "name": "avr-gcc", "version": "5.4.0"}]
+            }],
+            "tools": [{
+                "name": "avr-gcc",
+                "version": "5.4.0",
+                "systems": [
+                    {"host": "i686-mingw32", "url": "nope.zip", "checksum": "SHA-256:00"},
+                    {"host": host_names()[0], "url": "avr-gcc.tar.gz",
+                     "checksum": format!("SHA-256:{}", sha256(&dir.path().join("avr-gcc.tar.gz")))}
+                ]
+            }]
+        }]})
+        .to_string()
+    };
+    let core_sha = sha256(&dir.path().join("avr-core.tar.gz"));
+    std::fs::write(dir.path().join("index.json"), index(&core_sha)).unwrap();
+    std::fs::write(dir.path().join("bad.json"), index(&"0".repeat(64))).unwrap();
+    dir
+}
+
+fn project(index_url: &str) -> tempfile::TempDir {
+    let dir = example("blink");
+    std::fs::write(
+        dir.path().join("platformio.ini"),
+        format!("[env:uno]\nplatform = {index_url}\nframework = arduino\nboard = uno\n"),
+    )
+    .unwrap();
+    dir
+}
+
+#[test]
+fn a_core_from_a_package_index_installs_once_for_concurrent_builds() {
+    let mirror = mirror();
+    let server = TestServer::serve(mirror.path());
+    let home = TestHome::new();
+    let url = format!("{}/index.json", server.url());
+    let (a, b) = (project(&url), project(&url));
+    let spawn = |dir: &Path| {
+        home.fbuild(&["build", dir.to_str().unwrap()])
+            .env("FBUILD_ZCCACHE_URL", mirror_url())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (first, second) = (spawn(a.path()), spawn(b.path()));
+    for child in [first, second] {
+        assert_ok(&child.wait_with_output().unwrap());
+    }
+    assert_eq!(
+        server.gets("/avr-core.tar.gz"),
+        1,
+        "the core was downloaded twice"
+    );
+    assert_eq!(
+        server.gets("/avr-gcc.tar.gz"),
+        1,
+        "the toolchain was downloaded twice"
+    );
+    assert_eq!(
+        server.gets("/nope.zip"),
+        0,
+        "another host's tool was fetched"
+    );
+    let packages = home.path().join("packages/arduino");
+    assert!(packages.join("hardware/avr/1.8.7/platform.txt").is_file());
+    let gcc = packages.join("tools/avr-gcc/5.4.0/bin/avr-g++");
+    assert!(gcc.is_file());
+    // The compiles ran the installed toolchain, as the core's recipes say.
+    let compdb =
+        std::fs::read_to_string(a.path().join(".fbuild/build/uno/compile_commands.json")).unwrap();
+    assert!(compdb.contains(&gcc.display().to_string()), "{compdb}");
+    assert!(a.path().join(".fbuild/build/uno/firmware.hex").is_file());
+}
+
+#[test]
+fn a_bad_core_checksum_is_refused() {
+    let mirror = mirror();
+    let server = TestServer::serve(mirror.path());
+    let home = TestHome::new();
+    let dir = project(&format!("{}/bad.json", server.url()));
+    let out = home
+        .fbuild(&["build", dir.path().to_str().unwrap()])
+        .env("FBUILD_ZCCACHE_URL", mirror_url())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("checksum mismatch"), "{err}");
+    assert!(
+        !home
+            .path()
+            .join("packages/arduino/hardware/avr/1.8.7")
+            .exists()
+    );
+}
