@@ -280,11 +280,7 @@ impl Recipes {
         if !self.props.contains(key) {
             bail!("the core's platform.txt has no `{key}`: it cannot build this");
         }
-        let mut props = self.props.clone();
-        for (k, v) in extra {
-            props.set(*k, v.clone());
-        }
-        let line = props.expand_key(key)?;
+        let line = self.props.expand_key_with(key, extra)?;
         let mut args = split_command(&line);
         if args.is_empty() || args[0].is_empty() {
             bail!("`{key}` expands to no command");

@@ -64,6 +64,7 @@ impl Toolchains {
         req: &ToolchainRequest,
         events: &UnboundedSender<InstallStatus>,
     ) -> Result<Toolchain, String> {
+        let mut mcu_flag = None;
         let names: Names = match req.platform.as_str() {
             "native" => ["cc", "c++", "ar", "objcopy", "size"].map(String::from),
             other => {
@@ -74,6 +75,11 @@ impl Toolchains {
                     )
                 })?;
                 let t = &p.toolchain;
+                mcu_flag = t
+                    .mcu_flag
+                    .as_ref()
+                    .filter(|_| !req.mcu.is_empty())
+                    .map(|f| f.replace("{mcu}", &req.mcu));
                 [
                     t.cc.clone(),
                     t.cxx.clone(),
@@ -95,7 +101,7 @@ impl Toolchains {
         };
         let system = match names.clone().map(|n| on_path(&n)) {
             [Some(cc), Some(cxx), Some(ar), objcopy, size] => {
-                match self.checked(&cc, &cxx, &req.mcu).await {
+                match self.checked(&cc, &cxx, mcu_flag.as_deref()).await {
                     Ok(dig) => Ok((
                         format!("system ({})", cc.display()),
                         [cc, cxx, ar],
@@ -135,7 +141,7 @@ impl Toolchains {
                 let bin = dir.join("bin");
                 let tool = |i: usize| bin.join(&names[i]);
                 let dig = self
-                    .checked(&tool(0), &tool(1), &req.mcu)
+                    .checked(&tool(0), &tool(1), mcu_flag.as_deref())
                     .await
                     .map_err(|why| format!("the managed {name} is not healthy: {why}"))?;
                 let exists = |p: PathBuf| p.is_file().then_some(p);
@@ -186,13 +192,17 @@ impl Toolchains {
         Ok(dir)
     }
 
-    /// Health of (cc, mcu): checked once, whoever asks.
-    async fn checked(&self, cc: &Path, cxx: &Path, mcu: &str) -> Result<bool, String> {
-        let key = (cc.to_path_buf(), mcu.to_string());
-        let (cc, cxx, mcu) = (cc.to_path_buf(), cxx.to_path_buf(), mcu.to_string());
+    /// Health of (cc, target flag): checked once, whoever asks.
+    async fn checked(&self, cc: &Path, cxx: &Path, mcu_flag: Option<&str>) -> Result<bool, String> {
+        let key = (cc.to_path_buf(), mcu_flag.unwrap_or_default().to_string());
+        let (cc, cxx, mcu) = (
+            cc.to_path_buf(),
+            cxx.to_path_buf(),
+            mcu_flag.map(str::to_string),
+        );
         self.health
             .get_or_run(&key, || async move {
-                tokio::task::spawn_blocking(move || health_check(&cc, &cxx, &mcu))
+                tokio::task::spawn_blocking(move || health_check(&cc, &cxx, mcu.as_deref()))
                     .await
                     .unwrap_or_else(|e| Err(e.to_string()))
             })
@@ -273,19 +283,16 @@ impl Toolchains {
     }
 }
 
-/// Compiles and links an empty program for `mcu`; then checks whether C++
+/// Compiles and links an empty program for the target `mcu_flag` names
+/// (the platform's data, e.g. `-mmcu=atmega328p`); then checks whether C++
 /// sees `DECIMAL_DIG` in `<float.h>`. Ok(true): C++ needs the define.
-fn health_check(cc: &Path, cxx: &Path, mcu: &str) -> Result<bool, String> {
-    tracing::info!(compiler = %cc.display(), mcu, "probe: toolchain health");
+fn health_check(cc: &Path, cxx: &Path, mcu_flag: Option<&str>) -> Result<bool, String> {
+    tracing::info!(compiler = %cc.display(), target = mcu_flag.unwrap_or("default"), "probe: toolchain health");
     let dir = ProbeDir::new(&[
         ("empty.c", "int main(void) { return 0; }\n"),
         ("dig.cpp", "#include <float.h>\nint digits = DECIMAL_DIG;\n"),
     ])?;
-    let mcu_flag: Vec<String> = if mcu.is_empty() {
-        vec![]
-    } else {
-        vec![format!("-mmcu={mcu}")]
-    };
+    let mcu_flag: Vec<&str> = mcu_flag.into_iter().collect();
     let run = |cmd: &mut Command| {
         output_with_timeout(
             cmd.current_dir(dir.path()),
@@ -296,11 +303,10 @@ fn health_check(cc: &Path, cxx: &Path, mcu: &str) -> Result<bool, String> {
         .args(&mcu_flag)
         .args(["-Os", "empty.c", "-o", "empty.elf"]))?;
     if !out.status.success() {
-        let target = if mcu.is_empty() {
-            String::new()
-        } else {
-            format!(" for {mcu}")
-        };
+        let target = mcu_flag
+            .first()
+            .map(|f| format!(" with {f}"))
+            .unwrap_or_default();
         return Err(format!(
             "it cannot build an empty program{target}: {}",
             String::from_utf8_lossy(&out.stderr).trim()

@@ -16,6 +16,10 @@ pub struct ToolNames {
     pub ld: String,
     pub objcopy: String,
     pub size: String,
+    /// How the compiler is told the MCU (`{mcu}` is replaced), for the
+    /// coordinator's health check; none: the compiler's default target.
+    #[serde(default)]
+    pub mcu_flag: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -176,19 +176,35 @@ impl Properties {
     /// property defines is an error naming the key and where it was
     /// written.
     pub fn expand_key(&self, key: &str) -> Result<String, PlatformError> {
+        self.expand_key_with(key, &[])
+    }
+
+    /// Like [`Properties::expand_key`], with `overlay` values over ours
+    /// (per-source values such as `source_file`, without copying the set).
+    pub fn expand_key_with(
+        &self,
+        key: &str,
+        overlay: &[(&str, String)],
+    ) -> Result<String, PlatformError> {
         let value = self.get(key).ok_or_else(|| PlatformError::Missing {
             key: key.to_string(),
         })?;
-        self.expand_in(value, key, 0)
+        self.expand_in(value, key, 0, overlay)
     }
 
     /// `template` with every `{placeholder}` expanded (`what` names it in
     /// errors).
     pub fn expand(&self, template: &str, what: &str) -> Result<String, PlatformError> {
-        self.expand_in(template, what, 0)
+        self.expand_in(template, what, 0, &[])
     }
 
-    fn expand_in(&self, text: &str, what: &str, depth: usize) -> Result<String, PlatformError> {
+    fn expand_in(
+        &self,
+        text: &str,
+        what: &str,
+        depth: usize,
+        overlay: &[(&str, String)],
+    ) -> Result<String, PlatformError> {
         if depth > MAX_DEPTH {
             return Err(PlatformError::Cycle {
                 key: what.to_string(),
@@ -210,14 +226,19 @@ impl Properties {
                 continue;
             }
             let name = &after[..name_len];
-            let Some(value) = self.get(name) else {
+            let value = overlay
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.as_str())
+                .or_else(|| self.get(name));
+            let Some(value) = value else {
                 return Err(PlatformError::Undefined {
                     placeholder: name.to_string(),
                     key: what.to_string(),
                     at: self.source(what).cloned(),
                 });
             };
-            out.push_str(&self.expand_in(value, name, depth + 1)?);
+            out.push_str(&self.expand_in(value, name, depth + 1, overlay)?);
             rest = &after[name_len + 1..];
         }
         out.push_str(rest);
