@@ -107,3 +107,36 @@ fn an_unknown_menu_option_lists_the_known_ones() {
         "{err}"
     );
 }
+
+/// A vendor package with boards only (no platform.txt, no core of its own)
+/// whose board uses `build.core=testvendor:arduino`: the core, variant,
+/// libraries and platform.txt come from the referenced package beside it
+/// (`<hardware>/<vendor>/<arch>`), as the Arduino spec says.
+#[test]
+fn a_board_may_use_another_vendors_core() {
+    let dir = tempfile::tempdir().unwrap();
+    core_copy(dir.path(), |p| p);
+    let other = dir.path().join("hw/othervendor/avr");
+    std::fs::create_dir_all(&other).unwrap();
+    std::fs::write(
+        other.join("boards.txt"),
+        "myuno.name=My Uno-compatible board\n\
+         myuno.build.mcu=atmega328p\nmyuno.build.f_cpu=16000000L\nmyuno.build.board=AVR_UNO\n\
+         myuno.build.core=testvendor:arduino\nmyuno.build.variant=testvendor:standard\n\
+         myuno.upload.tool=testvendor:avrdude\nmyuno.upload.protocol=arduino\nmyuno.upload.speed=115200\n\
+         myuno.upload.maximum_size=32256\nmyuno.upload.maximum_data_size=2048\n",
+    )
+    .unwrap();
+    let (code, err) = build(&other, "myuno");
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("used 902 bytes from 32256"), "{err}");
+
+    // Without the referenced package beside it: a clear error.
+    std::fs::remove_dir_all(dir.path().join("hw/testvendor")).unwrap();
+    let (code, err) = build(&other, "myuno");
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("\"testvendor\"") && err.contains("not installed"),
+        "{err}"
+    );
+}

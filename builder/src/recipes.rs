@@ -18,7 +18,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use fbuild_platforms::arduino::{Properties, split_command};
+use fbuild_platforms::arduino::{ArduinoPlatform, Properties, split_command};
 
 use super::sources::Lang;
 
@@ -50,7 +50,8 @@ pub struct Command {
 pub struct CoreDirs {
     pub core: PathBuf,
     pub variant: Option<PathBuf>,
-    pub libraries: PathBuf,
+    /// Library folders, the first found wins.
+    pub libraries: Vec<PathBuf>,
 }
 
 impl Recipes {
@@ -102,29 +103,32 @@ impl Recipes {
     }
 
     /// The core's folders: `cores/<build.core>`, `variants/<build.variant>`.
-    pub fn core_dirs(&mut self, platform_dir: &Path, vendor: &str) -> Result<Option<CoreDirs>> {
+    /// A `vendor:name` value names the folder in the `referenced`
+    /// platform; its libraries come after this platform's.
+    pub fn core_dirs(
+        &mut self,
+        platform: &ArduinoPlatform,
+        referenced: Option<&ArduinoPlatform>,
+    ) -> Result<Option<CoreDirs>> {
         let Some(core) = self.props.get("build.core").map(str::to_string) else {
             return Ok(None);
         };
-        let core_dir = platform_dir
-            .join("cores")
-            .join(local_name(&core, vendor, "build.core")?);
+        let core_dir = folder(&core, "cores", "build.core", platform, referenced)?;
         self.props.set("build.core.path", path(&core_dir));
         let variant = match self.props.get("build.variant").map(str::to_string) {
             Some(v) if !v.is_empty() => {
-                let dir =
-                    platform_dir
-                        .join("variants")
-                        .join(local_name(&v, vendor, "build.variant")?);
+                let dir = folder(&v, "variants", "build.variant", platform, referenced)?;
                 self.props.set("build.variant.path", path(&dir));
                 Some(dir)
             }
             _ => None,
         };
+        let mut libraries = vec![platform.dir.join("libraries")];
+        libraries.extend(referenced.map(|r| r.dir.join("libraries")));
         Ok(Some(CoreDirs {
             core: core_dir,
             variant,
-            libraries: platform_dir.join("libraries"),
+            libraries,
         }))
     }
 
@@ -298,16 +302,25 @@ impl Recipes {
     }
 }
 
-/// `name`, or the `name` of a `vendor:name` reference into this package.
-/// References into another package are not followed yet: that is an error
-/// that says so.
-fn local_name<'a>(value: &'a str, own_vendor: &str, key: &str) -> Result<&'a str> {
+/// The folder `<kind>/<name>` a `name` or `vendor:name` value names: in
+/// this platform, or in the referenced platform of that vendor.
+fn folder(
+    value: &str,
+    kind: &str,
+    key: &str,
+    platform: &ArduinoPlatform,
+    referenced: Option<&ArduinoPlatform>,
+) -> Result<PathBuf> {
     match value.split_once(':') {
-        None => Ok(value),
-        Some((vendor, name)) if vendor == own_vendor => Ok(name),
-        Some((vendor, _)) => bail!(
-            "{key}={value} refers to a core of the package {vendor:?}, which fbuild does not install yet"
-        ),
+        None => Ok(platform.dir.join(kind).join(value)),
+        Some((vendor, name)) if vendor == platform.vendor => Ok(platform.dir.join(kind).join(name)),
+        Some((vendor, name)) => match referenced.filter(|r| r.vendor == vendor) {
+            Some(r) => Ok(r.dir.join(kind).join(name)),
+            None => bail!(
+                "{key}={value} refers to the package {vendor:?}, which is not installed beside {}",
+                platform.dir.display()
+            ),
+        },
     }
 }
 

@@ -58,7 +58,7 @@ pub struct Layout<'a> {
     pub lib_deps: &'a [String],
     /// Arduino core: `cores/<core>`, the variant dir (if the board has
     /// one) and `libraries/`.
-    pub core: Option<(PathBuf, Option<PathBuf>, PathBuf)>,
+    pub core: Option<(PathBuf, Option<PathBuf>, Vec<PathBuf>)>,
 }
 
 pub fn collect(l: &Layout) -> Result<Sources> {
@@ -169,13 +169,8 @@ fn libraries(l: &Layout, s: &mut Sources, scan: Vec<PathBuf>) -> Result<()> {
         }
         candidates.push(path);
     }
-    for dir in [
-        Some(l.lib_dir.to_path_buf()),
-        l.core.as_ref().map(|c| c.2.clone()),
-    ]
-    .into_iter()
-    .flatten()
-    {
+    let core_libraries = l.core.iter().flat_map(|c| c.2.iter().cloned());
+    for dir in std::iter::once(l.lib_dir.to_path_buf()).chain(core_libraries) {
         if let Ok(entries) = std::fs::read_dir(&dir) {
             let mut subdirs: Vec<PathBuf> = entries
                 .flatten()

@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use fbuild_client::Client;
 use fbuild_core::protocol::{CoreRequest, Reply, Request, Toolchain, ToolchainRequest};
 use fbuild_platforms::arduino::{ArduinoPlatform, BoardId, Properties};
@@ -74,32 +74,7 @@ pub async fn resolve(
         (Some(b), _) => b.clone(),
         (None, p) => bail!("[env:{}] needs a `board` for platform {p}", env.name),
     };
-    let id = BoardId::parse(&board_text).map_err(|e| anyhow::anyhow!("[env:{}]: {e}", env.name))?;
-    let fqbn = id.fqbn();
-    if (fqbn.vendor.as_str(), fqbn.arch.as_str())
-        != (platform.vendor.as_str(), platform.arch.as_str())
-    {
-        bail!(
-            "[env:{}]: board {board_text} belongs to the core {}:{}, but platform {} builds with {}:{}",
-            env.name,
-            fqbn.vendor,
-            fqbn.arch,
-            env.platform,
-            platform.vendor,
-            platform.arch
-        );
-    }
-    let board = platform
-        .resolve_board(fqbn)
-        .map_err(|e| anyhow::anyhow!("[env:{}]: {e}", env.name))?;
-    let mut props = platform.platform.clone();
-    props.merge(&board.props);
-    let mut overrides = Properties::default();
-    for (k, v) in &env.board_overrides {
-        overrides.set(k.clone(), v.clone());
-    }
-    props.merge(&overrides);
-    platform.apply_compat(&mut props);
+    let (props, referenced) = board_props(env, &platform, &board_text, &|_| Ok(None))?;
     // The toolchain checked for this board's MCU (cached by the coordinator).
     let toolchain = match props.get("build.mcu") {
         Some(mcu) if env.platform != "native" => {
@@ -126,7 +101,7 @@ pub async fn resolve(
     let core = if env.platform == "native" {
         None
     } else {
-        recipes.core_dirs(&platform.dir, &platform.vendor)?
+        recipes.core_dirs(&platform, referenced.as_ref())?
     };
     Ok(Target {
         recipes,
@@ -136,11 +111,22 @@ pub async fn resolve(
 }
 
 /// The platform's and board's properties, overrides and compat rules.
+/// Finds the platform of another vendor (same architecture) that a board
+/// references (`build.core=vendor:core`); `None`: not available.
+type FindReferenced<'a> = dyn Fn(&str) -> Result<Option<ArduinoPlatform>> + 'a;
+
+/// The properties a board builds with: the referenced platform's
+/// platform.txt when the board's core lives in another vendor's package
+/// (the spec: "platform.txt settings are inherited from the referenced
+/// core platform"), this platform's over it, the board (menus applied),
+/// `board_build.*`/`board_upload.*`, the builders' compat rules. Returns the
+/// referenced platform too.
 fn board_props(
     env: &EnvConfig,
     platform: &ArduinoPlatform,
     board_text: &str,
-) -> Result<Properties> {
+    find_referenced: &FindReferenced,
+) -> Result<(Properties, Option<ArduinoPlatform>)> {
     let id = BoardId::parse(board_text).map_err(|e| anyhow::anyhow!("[env:{}]: {e}", env.name))?;
     let fqbn = id.fqbn();
     if (fqbn.vendor.as_str(), fqbn.arch.as_str())
@@ -159,7 +145,28 @@ fn board_props(
     let board = platform
         .resolve_board(fqbn)
         .map_err(|e| anyhow::anyhow!("[env:{}]: {e}", env.name))?;
-    let mut props = platform.platform.clone();
+    let referenced = match board
+        .props
+        .get("build.core")
+        .and_then(|c| c.split_once(':'))
+        .filter(|(vendor, _)| *vendor != platform.vendor)
+    {
+        None => None,
+        Some((vendor, _)) => Some(find_referenced(vendor)?.with_context(|| {
+            format!(
+                "[env:{}]: board {board_text} uses the core of the package {vendor:?} \
+                 (build.core={}), which is not installed beside {}",
+                env.name,
+                board.props.get("build.core").unwrap_or_default(),
+                platform.dir.display()
+            )
+        })?),
+    };
+    let mut props = referenced
+        .as_ref()
+        .map(|r| r.platform.clone())
+        .unwrap_or_default();
+    props.merge(&platform.platform);
     props.merge(&board.props);
     let mut overrides = Properties::default();
     for (k, v) in &env.board_overrides {
@@ -167,7 +174,7 @@ fn board_props(
     }
     props.merge(&overrides);
     platform.apply_compat(&mut props);
-    Ok(props)
+    Ok((props, referenced))
 }
 
 /// `platform = <folder>` (or `file://<folder>`): an Arduino core on disk,
@@ -203,7 +210,25 @@ fn local(env: &EnvConfig, dir: &Path, out_dir: &Path) -> Result<Target> {
     } else {
         format!("{vendor}:{arch}:{board_text}")
     };
-    own_toolchain_target(env, &platform, &board_text, out_dir, &Properties::default())
+    // A referenced package is its sibling in the same hardware folder:
+    // `<hardware>/<vendor>/<arch>`, as the Arduino tools lay them out.
+    let siblings = dir.parent().and_then(Path::parent).map(Path::to_path_buf);
+    let find = move |vendor: &str| -> Result<Option<ArduinoPlatform>> {
+        let Some(hw) = &siblings else { return Ok(None) };
+        let other = hw.join(vendor).join(&arch);
+        if !other.join("platform.txt").is_file() {
+            return Ok(None);
+        }
+        Ok(Some(ArduinoPlatform::load(&other, vendor, &arch)?))
+    };
+    own_toolchain_target(
+        env,
+        &platform,
+        &board_text,
+        out_dir,
+        &Properties::default(),
+        &find,
+    )
 }
 
 /// `platform = <URL of a package_index.json>`: the coordinator installs
@@ -241,7 +266,41 @@ async fn from_index(client: &Client, env: &EnvConfig, out_dir: &Path) -> Result<
             dir,
         );
     }
-    own_toolchain_target(env, &platform, &fqbn.to_string(), out_dir, &tools)
+    // A board whose core is another vendor's: that package from the same
+    // index.
+    let referenced_vendor = platform
+        .resolve_board(fqbn)
+        .ok()
+        .and_then(|b| b.props.get("build.core").map(str::to_string))
+        .and_then(|c| c.split_once(':').map(|(v, _)| v.to_string()))
+        .filter(|v| *v != fqbn.vendor);
+    let referenced = match &referenced_vendor {
+        Some(vendor) => {
+            let request = Request::InstallCore(CoreRequest {
+                index_url: env.platform.clone(),
+                packager: vendor.clone(),
+                arch: fqbn.arch.clone(),
+                version: None,
+            });
+            match super::ask::ask(client, request).await? {
+                Reply::Core(core) => Some(ArduinoPlatform::load(&core.dir, vendor, &fqbn.arch)?),
+                Reply::Error { message, .. } => bail!("[env:{}]: {message}", env.name),
+                other => bail!("unexpected answer to a core install: {other:?}"),
+            }
+        }
+        None => None,
+    };
+    let find_installed = |vendor: &str| -> Result<Option<ArduinoPlatform>> {
+        Ok(referenced.clone().filter(|r| r.vendor == vendor))
+    };
+    own_toolchain_target(
+        env,
+        &platform,
+        &fqbn.to_string(),
+        out_dir,
+        &tools,
+        &find_installed,
+    )
 }
 
 /// A target whose core names its own compilers (`compiler.path`), with
@@ -252,13 +311,14 @@ fn own_toolchain_target(
     board_text: &str,
     out_dir: &Path,
     extra: &Properties,
+    find_referenced: &FindReferenced,
 ) -> Result<Target> {
-    let mut props = board_props(env, platform, board_text)?;
+    let (mut props, referenced) = board_props(env, platform, board_text, find_referenced)?;
     props.merge(extra);
     let board_name = props.get("name").unwrap_or(board_text).to_string();
     let mut recipes = Recipes::new(props, &env.build_flags, &env.build_unflags, Vec::new());
     recipes.set_runtime(&platform.dir, &platform.arch, out_dir, None);
-    let core = recipes.core_dirs(&platform.dir, &platform.vendor)?;
+    let core = recipes.core_dirs(platform, referenced.as_ref())?;
     Ok(Target {
         recipes,
         core,
@@ -295,7 +355,7 @@ async fn toolchain(
 
 impl Target {
     /// `(core, variant, libraries)` for the source scan.
-    pub fn core_layout(&self) -> Option<(PathBuf, Option<PathBuf>, PathBuf)> {
+    pub fn core_layout(&self) -> Option<(PathBuf, Option<PathBuf>, Vec<PathBuf>)> {
         self.core
             .as_ref()
             .map(|c| (c.core.clone(), c.variant.clone(), c.libraries.clone()))

@@ -109,7 +109,9 @@ impl ArduinoPlatform {
             dir: dir.to_path_buf(),
             vendor: vendor.to_string(),
             arch: arch.to_string(),
-            platform: Properties::load(&dir.join("platform.txt"))?,
+            // A platform whose boards use another vendor's core may leave
+            // platform.txt out: it inherits the referenced one's.
+            platform: optional("platform.txt")?,
             boards: Properties::load(&dir.join("boards.txt"))?,
             programmers: optional("programmers.txt")?,
         })
