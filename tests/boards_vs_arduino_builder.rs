@@ -13,24 +13,9 @@ use fbuild_platforms::arduino::{ArduinoPlatform, Fqbn};
 
 const CORE: &str = "/usr/share/arduino/hardware/arduino/avr";
 
-/// (flash, RAM) from a `RAM: … used N bytes` / `Flash: … used N bytes`
-/// report.
+/// (flash, RAM) from the size report.
 fn fbuild_sizes(stderr: &str) -> (u64, u64) {
-    let used = |label: &str| -> u64 {
-        let line = stderr
-            .lines()
-            .find(|l| l.starts_with(label))
-            .unwrap_or_else(|| panic!("no {label} line in:\n{stderr}"));
-        line.split("used ")
-            .nth(1)
-            .unwrap()
-            .split(' ')
-            .next()
-            .unwrap()
-            .parse()
-            .unwrap()
-    };
-    (used("Flash:"), used("RAM:"))
+    (size_used(stderr, "Flash:"), size_used(stderr, "RAM:"))
 }
 
 /// (flash, RAM) as arduino-builder reports them.

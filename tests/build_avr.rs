@@ -35,19 +35,7 @@ fn counts(out: &Output) -> (usize, usize) {
 
 /// Flash bytes from the size report.
 fn flash(out: &Output) -> u64 {
-    let text = stderr(out);
-    let line = text
-        .lines()
-        .find(|l| l.starts_with("Flash:"))
-        .unwrap_or_else(|| panic!("{text}"));
-    line.split("used ")
-        .nth(1)
-        .unwrap()
-        .split(' ')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap()
+    size_used(&stderr(out), "Flash:")
 }
 
 /// arduino-builder 1.3.25 with the same Debian core and avr-gcc 5.4

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
+use common::project::make_clean;
 use common::*;
 
 /// `n` C files of some weight (a compile takes tens of ms) and a Makefile.
@@ -113,16 +114,6 @@ fn killed_build(n: usize, signal: i32) -> (TestHome, tempfile::TempDir, usize) {
     let said = warnings(&out);
     assert!(said.len() <= 1, "{said:#?}");
     (home, work, before)
-}
-
-fn make_clean(dir: &Path) {
-    assert_ok(
-        &Command::new("make")
-            .arg("clean")
-            .current_dir(dir)
-            .output()
-            .unwrap(),
-    );
 }
 
 #[test]

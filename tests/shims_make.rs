@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::project::{self, OUTPUTS, make};
+use common::project::{self, OUTPUTS, make, make_clean};
 use common::*;
 
 struct Shimmed {
@@ -53,16 +53,6 @@ impl Shimmed {
         cmd.envs(self.env());
         cmd
     }
-}
-
-fn make_clean(dir: &Path) {
-    assert_ok(
-        &Command::new("make")
-            .arg("clean")
-            .current_dir(dir)
-            .output()
-            .unwrap(),
-    );
 }
 
 fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {

@@ -319,3 +319,15 @@ impl TestHome {
             .expect("run fbuild install")
     }
 }
+
+/// Bytes `used` on the `label` line (`Flash:`, `RAM:`) of a size report.
+pub fn size_used(stderr: &str, label: &str) -> u64 {
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with(label))
+        .unwrap_or_else(|| panic!("no {label} line in:\n{stderr}"));
+    line.split("used ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no size in {line:?}"))
+}

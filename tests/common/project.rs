@@ -3,6 +3,8 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+use super::assert_ok;
+
 const UTIL_H: &str = "#ifndef UTIL_H\n#define UTIL_H\nint u1(int);\nint u2(int);\nint u3(int);\nint u4(int);\nint deps(int);\n#ifdef __cplusplus\nextern \"C\" {\n#endif\nint k1(int);\nint k2(int);\n#ifdef __cplusplus\n}\n#endif\n#endif\n";
 
 /// Writes the project into `dir`: 6 C files, 2 C++ files, headers, a
@@ -97,4 +99,15 @@ pub fn make(dir: &Path, jobs: u32, vars: &[(&str, &str)], env: &[(&str, &str)]) 
     }
     cmd.envs(env.iter().copied());
     cmd.output().expect("run make")
+}
+
+/// `make clean` in `dir`, asserting success.
+pub fn make_clean(dir: &Path) {
+    assert_ok(
+        &Command::new("make")
+            .arg("clean")
+            .current_dir(dir)
+            .output()
+            .unwrap(),
+    );
 }
