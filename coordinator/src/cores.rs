@@ -60,41 +60,36 @@ impl Cores {
         let platform = index
             .platform(url, &req.packager, &req.arch, req.version.as_deref())
             .map_err(|e| e.to_string())?;
-        let packages = self.settings.home.packages_dir().join(&req.packager);
-        let dir = self
-            .install_one(
-                &format!("core-{}-{}", req.packager, req.arch),
-                &platform.version,
-                &resolve(url, &platform.url),
-                &platform.checksum,
-                packages
-                    .join("hardware")
-                    .join(&req.arch)
-                    .join(&platform.version),
-                Some("platform.txt"),
-                events,
-            )
-            .await?;
+        let packages = self.settings.home.packages_dir();
+        let core = Archive {
+            name: format!("core-{}-{}", req.packager, req.arch),
+            version: platform.version.clone(),
+            url: resolve(url, &platform.url),
+            checksum: platform.checksum.clone(),
+            dest: packages
+                .join(&req.packager)
+                .join("hardware")
+                .join(&req.arch)
+                .join(&platform.version),
+            must_have: Some("platform.txt"),
+        };
+        let dir = self.install_one(core, events).await?;
         let mut tools = Vec::new();
         for dep in &platform.tools_dependencies {
             let system = index.tool_download(url, dep).map_err(|e| e.to_string())?;
-            let tool_dir = self
-                .install_one(
-                    &format!("tool-{}-{}", dep.packager, dep.name),
-                    &dep.version,
-                    &resolve(url, &system.url),
-                    &system.checksum,
-                    self.settings
-                        .home
-                        .packages_dir()
-                        .join(&dep.packager)
-                        .join("tools")
-                        .join(&dep.name)
-                        .join(&dep.version),
-                    None,
-                    events,
-                )
-                .await?;
+            let tool = Archive {
+                name: format!("tool-{}-{}", dep.packager, dep.name),
+                version: dep.version.clone(),
+                url: resolve(url, &system.url),
+                checksum: system.checksum.clone(),
+                dest: packages
+                    .join(&dep.packager)
+                    .join("tools")
+                    .join(&dep.name)
+                    .join(&dep.version),
+                must_have: None,
+            };
+            let tool_dir = self.install_one(tool, events).await?;
             tools.push(CoreTool {
                 name: dep.name.clone(),
                 version: dep.version.clone(),
@@ -108,24 +103,25 @@ impl Cores {
         })
     }
 
-    /// One archive of the index through the gate; `must_have` is a file the
-    /// unpacked package must contain.
-    #[allow(clippy::too_many_arguments)]
+    /// One archive of the index through the gate.
     async fn install_one(
         &self,
-        name: &str,
-        version: &str,
-        archive: &str,
-        checksum: &str,
-        dest: PathBuf,
-        must_have: Option<&'static str>,
+        archive: Archive,
         events: &UnboundedSender<InstallStatus>,
     ) -> Result<PathBuf, String> {
-        let sha = sha256_of(checksum, archive).map_err(|e| e.to_string())?;
+        let Archive {
+            name,
+            version,
+            url,
+            checksum,
+            dest,
+            must_have,
+        } = archive;
+        let sha = sha256_of(&checksum, &url).map_err(|e| e.to_string())?;
         let spec = PackageSpec {
-            name: name.to_string(),
-            version: version.to_string(),
-            archive_url: archive.to_string(),
+            name: name.clone(),
+            version: version.clone(),
+            archive_url: url,
             checksum: Checksum::Sha256(sha),
             top_dir: Some("*".into()),
             executables: Vec::new(),
@@ -147,6 +143,17 @@ impl Cores {
             .await
             .map_err(|e| e.to_string())
     }
+}
+
+/// A download of the index and where it goes.
+struct Archive {
+    name: String,
+    version: String,
+    url: String,
+    checksum: String,
+    dest: PathBuf,
+    /// A file the unpacked package must contain.
+    must_have: Option<&'static str>,
 }
 
 /// `url` as written in the index, or relative to the index's folder (a
