@@ -14,10 +14,6 @@ use fbuild_platforms::arduino::{ArduinoPlatform, BoardId, Properties};
 use super::recipes::{CoreDirs, Recipes};
 use crate::project::EnvConfig;
 
-/// PlatformIO platform names and the Arduino core (`vendor:arch`) each
-/// builds with; `native` is the host.
-const PLATFORM_CORES: &[(&str, &str, &str)] = &[("atmelavr", "arduino", "avr")];
-
 pub struct Target {
     pub recipes: Recipes,
     pub core: Option<CoreDirs>,
@@ -44,12 +40,15 @@ pub async fn resolve(
             (ArduinoPlatform::native(), tc)
         }
         name => {
-            let Some((_, vendor, arch)) = PLATFORM_CORES.iter().find(|(p, _, _)| *p == name) else {
-                let known: Vec<&str> = PLATFORM_CORES.iter().map(|(p, _, _)| *p).collect();
+            // The PlatformIO platform's Arduino core, from its data
+            // (`platforms/data/<platform>.json`).
+            let core = fbuild_platforms::platform(name).and_then(|p| p.core.as_deref());
+            let Some((vendor, arch)) = core.and_then(|c| c.split_once(':')) else {
                 bail!(
-                    "[env:{}]: unknown platform {name:?}; known: {}, native",
+                    "[env:{}]: unknown platform {name:?}; known: {}, a folder with an \
+                     Arduino core, or the URL of a package_index.json",
                     env.name,
-                    known.join(", ")
+                    fbuild_platforms::platform_names().join(", ")
                 );
             };
             if env.framework.as_deref().is_some_and(|f| f != "arduino") {

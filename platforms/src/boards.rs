@@ -28,6 +28,9 @@ pub struct PlatformData {
     pub description: String,
     pub toolchain: ToolNames,
     pub frameworks: Vec<String>,
+    /// The Arduino core (`vendor:arch`) its `arduino` framework builds with.
+    #[serde(default)]
+    pub core: Option<String>,
 }
 
 const SOURCES: &[&str] = &[include_str!("../data/atmelavr.json")];
