@@ -100,6 +100,7 @@ fn mirror() -> tempfile::TempDir {
     let core_sha = sha256(&dir.path().join("avr-core.tar.gz"));
     std::fs::write(dir.path().join("index.json"), index(&core_sha)).unwrap();
     std::fs::write(dir.path().join("bad.json"), index(&"0".repeat(64))).unwrap();
+    std::fs::write(dir.path().join("empty.json"), r#"{"packages": []}"#).unwrap();
     dir
 }
 
@@ -177,5 +178,49 @@ fn a_bad_core_checksum_is_refused() {
             .path()
             .join("packages/arduino/hardware/avr/1.8.7")
             .exists()
+    );
+}
+
+/// `platform = vendor:arch@version` with `platform_index_urls`: the indexes
+/// are searched in order (one without the core passes to the next); a
+/// version no index has is an error that lists what there is.
+#[test]
+fn a_named_platform_is_found_in_the_listed_indexes() {
+    let mirror = mirror();
+    let server = TestServer::serve(mirror.path());
+    let home = TestHome::new();
+    let dir = example("blink");
+    let ini = |platform: &str| {
+        std::fs::write(
+            dir.path().join("platformio.ini"),
+            format!(
+                "[env:uno]\nplatform = {platform}\nframework = arduino\nboard = uno\n\
+                 platform_index_urls = {url}/empty.json, {url}/index.json\n",
+                url = server.url()
+            ),
+        )
+        .unwrap();
+    };
+    let build = || {
+        home.fbuild(&["build", dir.path().to_str().unwrap()])
+            .env("FBUILD_ZCCACHE_URL", mirror_url())
+            .output()
+            .unwrap()
+    };
+    ini("arduino:avr@1.8.7");
+    assert_ok(&build());
+    assert_eq!(server.gets("/empty.json"), 1);
+    assert!(
+        home.path()
+            .join("packages/arduino/hardware/avr/1.8.7/platform.txt")
+            .is_file()
+    );
+    ini("arduino:avr@9.9.9");
+    let out = build();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no platform arduino:avr 9.9.9") && err.contains("arduino:avr 1.8.7"),
+        "{err}"
     );
 }

@@ -29,10 +29,14 @@ pub async fn resolve(
     out_dir: &Path,
 ) -> Result<Target> {
     if is_index_url(&env.platform) {
-        return from_index(client, env, out_dir).await;
+        let index = IndexedPlatform::Url(env.platform.clone());
+        return from_index(client, env, &index, out_dir).await;
     }
     if let Some(dir) = local_core(&env.platform, root) {
         return local(env, &dir, out_dir);
+    }
+    if let Some(index) = indexed_platform(env)? {
+        return from_index(client, env, &index, out_dir).await;
     }
     let (platform, first_tc) = match env.platform.as_str() {
         "native" => {
@@ -234,7 +238,12 @@ fn local(env: &EnvConfig, dir: &Path, out_dir: &Path) -> Result<Target> {
 /// the core the board names (`board` is an FQBN or a PlatformIO id, whose
 /// vendor and architecture pick the core) and its tools, which the core's
 /// recipes find as `runtime.tools.<name>.path`.
-async fn from_index(client: &Client, env: &EnvConfig, out_dir: &Path) -> Result<Target> {
+async fn from_index(
+    client: &Client,
+    env: &EnvConfig,
+    index: &IndexedPlatform,
+    out_dir: &Path,
+) -> Result<Target> {
     let Some(board_text) = &env.board else {
         bail!(
             "[env:{}] needs a `board` for the core index {}",
@@ -244,17 +253,7 @@ async fn from_index(client: &Client, env: &EnvConfig, out_dir: &Path) -> Result<
     };
     let id = BoardId::parse(board_text).map_err(|e| anyhow::anyhow!("[env:{}]: {e}", env.name))?;
     let fqbn = id.fqbn();
-    let request = Request::InstallCore(CoreRequest {
-        index_url: env.platform.clone(),
-        packager: fqbn.vendor.clone(),
-        arch: fqbn.arch.clone(),
-        version: None,
-    });
-    let core = match super::ask::ask(client, request).await? {
-        Reply::Core(core) => core,
-        Reply::Error { message, .. } => bail!("[env:{}]: {message}", env.name),
-        other => bail!("unexpected answer to a core install: {other:?}"),
-    };
+    let (index_url, core) = install_core(client, env, index, &fqbn.vendor, &fqbn.arch).await?;
     let platform = ArduinoPlatform::load(&core.dir, &fqbn.vendor, &fqbn.arch)?;
     let mut tools = Properties::default();
     for tool in &core.tools {
@@ -275,17 +274,9 @@ async fn from_index(client: &Client, env: &EnvConfig, out_dir: &Path) -> Result<
         .filter(|v| *v != fqbn.vendor);
     let referenced = match &referenced_vendor {
         Some(vendor) => {
-            let request = Request::InstallCore(CoreRequest {
-                index_url: env.platform.clone(),
-                packager: vendor.clone(),
-                arch: fqbn.arch.clone(),
-                version: None,
-            });
-            match super::ask::ask(client, request).await? {
-                Reply::Core(core) => Some(ArduinoPlatform::load(&core.dir, vendor, &fqbn.arch)?),
-                Reply::Error { message, .. } => bail!("[env:{}]: {message}", env.name),
-                other => bail!("unexpected answer to a core install: {other:?}"),
-            }
+            let same_index = IndexedPlatform::Url(index_url.clone());
+            let (_, other) = install_core(client, env, &same_index, vendor, &fqbn.arch).await?;
+            Some(ArduinoPlatform::load(&other.dir, vendor, &fqbn.arch)?)
         }
         None => None,
     };
@@ -323,6 +314,75 @@ fn own_toolchain_target(
         core,
         board_name,
     })
+}
+
+/// Where a platform comes from when it comes from a package index.
+enum IndexedPlatform {
+    /// `platform = <URL of a package_index.json>`.
+    Url(String),
+    /// `platform = vendor:arch[@version]`, looked up in `platform_index_urls`.
+    Named {
+        version: Option<String>,
+        indexes: Vec<String>,
+    },
+}
+
+/// `platform = vendor:arch[@version]` with the env's `platform_index_urls`.
+fn indexed_platform(env: &EnvConfig) -> Result<Option<IndexedPlatform>> {
+    let (name, version) = match env.platform.split_once('@') {
+        Some((n, v)) => (n.trim(), Some(v.trim().to_string())),
+        None => (env.platform.trim(), None),
+    };
+    if !name.contains(':') {
+        return Ok(None);
+    }
+    if env.platform_index_urls.is_empty() {
+        bail!(
+            "[env:{}]: platform = {} names a core of a package index; list the index in \
+             platform_index_urls (e.g. the Boards Manager URL of that core)",
+            env.name,
+            env.platform
+        );
+    }
+    Ok(Some(IndexedPlatform::Named {
+        version,
+        indexes: env.platform_index_urls.clone(),
+    }))
+}
+
+/// Installs `vendor:arch` from the index(es) `index` names; returns the
+/// index that had it and the install. Indexes are tried in order; one
+/// without the core (or unreachable) passes to the next.
+async fn install_core(
+    client: &Client,
+    env: &EnvConfig,
+    index: &IndexedPlatform,
+    vendor: &str,
+    arch: &str,
+) -> Result<(String, fbuild_core::protocol::CoreInstall)> {
+    let (urls, version) = match index {
+        IndexedPlatform::Url(url) => (vec![url.clone()], None),
+        // The board's vendor and architecture are checked against the
+        // core's by board_props.
+        IndexedPlatform::Named {
+            version, indexes, ..
+        } => (indexes.clone(), version.clone()),
+    };
+    let mut failures = Vec::new();
+    for url in &urls {
+        let request = Request::InstallCore(CoreRequest {
+            index_url: url.clone(),
+            packager: vendor.to_string(),
+            arch: arch.to_string(),
+            version: version.clone(),
+        });
+        match super::ask::ask(client, request).await? {
+            Reply::Core(core) => return Ok((url.clone(), core)),
+            Reply::Error { message, .. } => failures.push(message),
+            other => bail!("unexpected answer to a core install: {other:?}"),
+        }
+    }
+    bail!("[env:{}]: {}", env.name, failures.join("; "))
 }
 
 /// `platform = https://…`, `http://…` or `file://…/x.json`: a package index.

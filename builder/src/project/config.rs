@@ -20,6 +20,7 @@ const ENV_KEYS: &[&str] = &[
     "upload_port",
     "upload_speed",
     "monitor_speed",
+    "platform_index_urls",
     "extends",
 ];
 
@@ -42,6 +43,9 @@ pub struct EnvConfig {
     /// `board_build.X` and `board_upload.X` as the core's `build.X` and
     /// `upload.X` properties (PlatformIO's way to change f_cpu, mcu, …).
     pub board_overrides: Vec<(String, String)>,
+    /// `platform_index_urls`: Arduino package indexes searched, in order,
+    /// for `platform = vendor:arch[@version]`.
+    pub platform_index_urls: Vec<String>,
 }
 
 /// Option prefixes that override the board's properties.
@@ -211,6 +215,7 @@ impl Resolver<'_> {
             upload_speed: number("upload_speed")?,
             monitor_speed: number("monitor_speed")?,
             board_overrides: self.board_overrides(section)?,
+            platform_index_urls: split_list(&get("platform_index_urls")?.unwrap_or_default()),
         })
     }
 
