@@ -97,6 +97,34 @@ fn mirror() -> tempfile::TempDir {
         }]})
         .to_string()
     };
+    // The same core as it is (compiler.path=/usr/bin/), for
+    // `platform = <archive URL>#sha256=…`.
+    let system = stage.path().join("system/avr");
+    std::fs::create_dir_all(&system).unwrap();
+    for sub in ["cores", "variants", "libraries"] {
+        std::os::unix::fs::symlink(Path::new(CORE).join(sub), system.join(sub)).unwrap();
+    }
+    std::fs::copy(
+        Path::new(CORE).join("boards.txt"),
+        system.join("boards.txt"),
+    )
+    .unwrap();
+    let original = std::fs::read_to_string(Path::new(CORE).join("platform.txt")).unwrap();
+    std::fs::write(
+        system.join("platform.txt"),
+        original + "\ncompiler.cpp.extra_flags=-DDECIMAL_DIG=__DECIMAL_DIG__\n",
+    )
+    .unwrap();
+    assert_ok(
+        &Command::new("tar")
+            .args(["-chzf"])
+            .arg(dir.path().join("avr-core-system.tar.gz"))
+            .arg("-C")
+            .arg(stage.path().join("system"))
+            .arg("avr")
+            .output()
+            .unwrap(),
+    );
     let core_sha = sha256(&dir.path().join("avr-core.tar.gz"));
     std::fs::write(dir.path().join("index.json"), index(&core_sha)).unwrap();
     std::fs::write(dir.path().join("bad.json"), index(&"0".repeat(64))).unwrap();
@@ -223,4 +251,39 @@ fn a_named_platform_is_found_in_the_listed_indexes() {
         err.contains("no platform arduino:avr 9.9.9") && err.contains("arduino:avr 1.8.7"),
         "{err}"
     );
+}
+
+/// `platform = <URL of a core archive>#sha256=<hex>`: installed once,
+/// verified; a wrong sha256 is refused and no sha256 at all is an error.
+#[test]
+fn a_core_archive_url_with_its_sha256() {
+    let mirror = mirror();
+    let server = TestServer::serve(mirror.path());
+    let sha = sha256(&mirror.path().join("avr-core-system.tar.gz"));
+    let home = TestHome::new();
+    let dir = example("blink");
+    let build = |platform: &str| {
+        std::fs::write(
+            dir.path().join("platformio.ini"),
+            format!("[env:uno]\nplatform = {platform}\nframework = arduino\nboard = uno\n"),
+        )
+        .unwrap();
+        home.fbuild(&["build", dir.path().to_str().unwrap()])
+            .env("FBUILD_ZCCACHE_URL", mirror_url())
+            .output()
+            .unwrap()
+    };
+    let url = format!("{}/avr-core-system.tar.gz", server.url());
+    let out = build(&format!("{url}#sha256={sha}"));
+    assert_ok(&out);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("used 902 bytes"));
+    assert_ok(&build(&format!("{url}#sha256={sha}")));
+    assert_eq!(server.gets("/avr-core-system.tar.gz"), 1);
+
+    let wrong = build(&format!("{url}#sha256={}", "1".repeat(64)));
+    assert_eq!(wrong.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("checksum mismatch"));
+    let unverified = build(&url);
+    assert_eq!(unverified.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&unverified.stderr).contains("#sha256="));
 }

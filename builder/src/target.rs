@@ -28,6 +28,17 @@ pub async fn resolve(
     root: &Path,
     out_dir: &Path,
 ) -> Result<Target> {
+    if let Some((url, sha256)) = archive_url(&env.platform) {
+        return from_archive(client, env, url, sha256, out_dir).await;
+    }
+    if is_archive(&env.platform) {
+        bail!(
+            "[env:{}]: platform = {} is a core archive without a checksum; add \
+             #sha256=<hex> (fbuild installs only what it can verify)",
+            env.name,
+            env.platform
+        );
+    }
     if is_index_url(&env.platform) {
         let index = IndexedPlatform::Url(env.platform.clone());
         return from_index(client, env, &index, out_dir).await;
@@ -383,6 +394,59 @@ async fn install_core(
         }
     }
     bail!("[env:{}]: {}", env.name, failures.join("; "))
+}
+
+/// `platform = <URL of a core archive>#sha256=<hex>`.
+fn archive_url(platform: &str) -> Option<(&str, &str)> {
+    let (url, fragment) = platform.split_once('#')?;
+    let sha = fragment.strip_prefix("sha256=")?;
+    is_archive(url).then_some((url, sha))
+}
+
+/// A URL of a `.tar.gz`/`.tgz`/`.tar.bz2`.
+fn is_archive(url: &str) -> bool {
+    url.contains("://")
+        && [".tar.gz", ".tgz", ".tar.bz2"]
+            .iter()
+            .any(|e| url.ends_with(e))
+}
+
+/// A core from an archive URL, verified by its sha256; its boards are
+/// `board = <id>` or FQBNs of the archive's vendor and architecture (from
+/// the FQBN, else `arduino:avr`-style ids of the PlatformIO table).
+async fn from_archive(
+    client: &Client,
+    env: &EnvConfig,
+    url: &str,
+    sha256: &str,
+    out_dir: &Path,
+) -> Result<Target> {
+    let Some(board_text) = &env.board else {
+        bail!("[env:{}] needs a `board` for the core {url}", env.name);
+    };
+    let id = BoardId::parse(board_text).map_err(|e| anyhow::anyhow!("[env:{}]: {e}", env.name))?;
+    let fqbn = id.fqbn();
+    let request = Request::InstallCoreArchive(fbuild_core::protocol::CoreArchiveRequest {
+        url: url.to_string(),
+        sha256: sha256.to_string(),
+        packager: fqbn.vendor.clone(),
+        arch: fqbn.arch.clone(),
+    });
+    let core = match super::ask::ask(client, request).await? {
+        Reply::Core(core) => core,
+        Reply::Error { message, .. } => bail!("[env:{}]: {message}", env.name),
+        other => bail!("unexpected answer to a core install: {other:?}"),
+    };
+    let platform = ArduinoPlatform::load(&core.dir, &fqbn.vendor, &fqbn.arch)?;
+    let none = |_: &str| -> Result<Option<ArduinoPlatform>> { Ok(None) };
+    own_toolchain_target(
+        env,
+        &platform,
+        &fqbn.to_string(),
+        out_dir,
+        &Properties::default(),
+        &none,
+    )
 }
 
 /// `platform = https://…`, `http://…` or `file://…/x.json`: a package index.

@@ -9,7 +9,9 @@ use std::sync::Arc;
 
 use fbuild_core::Settings;
 use fbuild_core::install_status::InstallStatus;
-use fbuild_core::protocol::{CoreInstall, CoreRequest, CoreTool, ErrorKind, Reply};
+use fbuild_core::protocol::{
+    CoreArchiveRequest, CoreInstall, CoreRequest, CoreTool, ErrorKind, Reply,
+};
 use fbuild_platforms::arduino::index::{PackageIndex, sha256_of};
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -38,6 +40,53 @@ impl Cores {
     ) -> Reply {
         match self.install_inner(&req, events).await {
             Ok(core) => Reply::Core(core),
+            Err(message) => Reply::Error {
+                kind: ErrorKind::InstallFailed,
+                message,
+            },
+        }
+    }
+
+    /// A core straight from an archive URL, verified by the sha256 given.
+    pub async fn install_archive(
+        &self,
+        req: CoreArchiveRequest,
+        events: &UnboundedSender<InstallStatus>,
+    ) -> Reply {
+        let hex = req.sha256.trim().to_ascii_lowercase();
+        if hex.len() != 64 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Reply::Error {
+                kind: ErrorKind::InstallFailed,
+                message: format!(
+                    "{}: the sha256 {:?} is not 64 hex digits; fbuild installs only what it can verify",
+                    req.url, req.sha256
+                ),
+            };
+        }
+        let archive = Archive {
+            name: format!("core-{}-{}", req.packager, req.arch),
+            // The archive's hash is its version: another archive is
+            // another install.
+            version: hex[..12].to_string(),
+            url: req.url.clone(),
+            checksum: format!("SHA-256:{hex}"),
+            dest: self
+                .settings
+                .home
+                .packages_dir()
+                .join(&req.packager)
+                .join("hardware")
+                .join(&req.arch)
+                .join(format!("sha256-{}", &hex[..12])),
+            must_have: Some("platform.txt"),
+        };
+        let version = archive.version.clone();
+        match self.install_one(archive, events).await {
+            Ok(dir) => Reply::Core(CoreInstall {
+                dir,
+                version,
+                tools: Vec::new(),
+            }),
             Err(message) => Reply::Error {
                 kind: ErrorKind::InstallFailed,
                 message,

@@ -81,6 +81,10 @@ pub async fn dispatch<W: AsyncWriteExt + Unpin>(
             let install = async move { svc.cores.install(req, &events).await };
             with_events(install, rx, send).await
         }
+        Request::InstallCoreArchive(req) => {
+            let install = async move { svc.cores.install_archive(req, &events).await };
+            with_events(install, rx, send).await
+        }
         Request::Toolchain(req) => {
             let resolve = async move { svc.toolchains.resolve(req, &events).await };
             with_events(resolve, rx, send).await

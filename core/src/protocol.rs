@@ -112,6 +112,9 @@ pub enum Request {
     /// through the install gate (streams install events). Answered with
     /// [`Reply::Core`] or [`ErrorKind::InstallFailed`].
     InstallCore(CoreRequest),
+    /// An Arduino core from an archive URL with its sha256 (no index, no
+    /// tools: the core names its compilers). Answered like `install_core`.
+    InstallCoreArchive(CoreArchiveRequest),
     /// The toolchain (and framework core) for a platform and MCU, health
     /// checked. Answered with [`Reply::Toolchain`] or [`ErrorKind::NoTool`].
     Toolchain(ToolchainRequest),
@@ -219,6 +222,15 @@ pub struct CoreRequest {
     pub arch: String,
     /// `None`: the newest the index lists.
     pub version: Option<String>,
+}
+
+/// A core archive (`.tar.gz`, `.tar.bz2`) and the sha256 it must have.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CoreArchiveRequest {
+    pub url: String,
+    pub sha256: String,
+    pub packager: String,
+    pub arch: String,
 }
 
 /// An installed core and the tools it depends on.
