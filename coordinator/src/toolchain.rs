@@ -23,9 +23,6 @@ use crate::install::{Checksum, Installer, PackageSpec, fetch, follow};
 use crate::process::{ProbeDir, output_with_timeout};
 use crate::single_flight::Memo;
 
-/// Where Debian's arduino-core-avr puts the Arduino AVR core.
-const SYSTEM_ARDUINO_AVR: &str = "/usr/share/arduino/hardware/arduino/avr";
-
 pub struct Toolchains {
     settings: Settings,
     installer: Arc<Installer>,
@@ -120,18 +117,19 @@ impl Toolchains {
                 names[0],
                 names[1],
                 names[2],
-                if req.platform == "atmelavr" {
-                    "gcc-avr binutils-avr avr-libc"
-                } else {
-                    "build-essential"
-                }
+                fbuild_platforms::platform(&req.platform)
+                    .and_then(|p| p.debian_packages.as_deref())
+                    .unwrap_or("build-essential")
             )),
         };
         let (source, [cc, cxx, ar], [objcopy, size], dig) = match system {
             Ok(found) => found,
             Err(system_why) if req.platform == "native" => return Err(system_why),
             Err(system_why) => {
-                let name = format!("toolchain-{}", req.platform);
+                let name = fbuild_platforms::platform(&req.platform)
+                    .and_then(|p| p.managed.as_ref())
+                    .map(|m| m.toolchain.clone())
+                    .unwrap_or_else(|| format!("toolchain-{}", req.platform));
                 let dir = self
                     .install_package(&name, &names[0], events)
                     .await
@@ -155,7 +153,9 @@ impl Toolchains {
         };
         let core_dir = match req.framework.as_deref() {
             None => None,
-            Some("arduino") if req.platform == "atmelavr" => Some(self.arduino_core(events).await?),
+            Some("arduino") if fbuild_platforms::platform(&req.platform).is_some() => {
+                Some(self.arduino_core(&req.platform, events).await?)
+            }
             Some(other) => {
                 return Err(format!(
                     "framework {other:?} is not available for platform {}",
@@ -175,21 +175,36 @@ impl Toolchains {
         })
     }
 
-    /// The system Arduino AVR core, else the managed one.
+    /// The platform's Arduino core as a system package installs it, else
+    /// the managed one (both named by the platform's data).
     async fn arduino_core(
         &self,
+        platform: &str,
         events: &UnboundedSender<InstallStatus>,
     ) -> Result<PathBuf, String> {
-        if Path::new(SYSTEM_ARDUINO_AVR)
-            .join("cores/arduino/Arduino.h")
-            .is_file()
+        let data = fbuild_platforms::platform(platform)
+            .ok_or_else(|| format!("unknown platform {platform:?}"))?;
+        let system = data.system_core.as_ref();
+        if let Some(sys) = system
+            && Path::new(&sys.dir).join("platform.txt").is_file()
         {
-            return Ok(PathBuf::from(SYSTEM_ARDUINO_AVR));
+            return Ok(PathBuf::from(&sys.dir));
         }
-        let dir = self.install_package("framework-arduino-atmelavr", "", events)
-        .await
-        .map_err(|why| format!("no Arduino AVR core at {SYSTEM_ARDUINO_AVR} (Debian: apt-get install arduino-core-avr), and the managed one is unavailable: {why}"))?;
-        Ok(dir)
+        let Some(managed) = data.managed.as_ref() else {
+            return Err(format!(
+                "platform {platform} has no Arduino core to install"
+            ));
+        };
+        self.install_package(&managed.core, "", events)
+            .await
+            .map_err(|why| match system {
+                Some(sys) => format!(
+                    "no Arduino core at {} (Debian: apt-get install {}), and the managed one is \
+                     unavailable: {why}",
+                    sys.dir, sys.debian_package
+                ),
+                None => format!("the managed Arduino core is unavailable: {why}"),
+            })
     }
 
     /// Health of (cc, target flag): checked once, whoever asks.

@@ -31,6 +31,28 @@ pub struct PlatformData {
     /// The Arduino core (`vendor:arch`) its `arduino` framework builds with.
     #[serde(default)]
     pub core: Option<String>,
+    /// Debian packages of the toolchain, for the hint when it is missing.
+    #[serde(default)]
+    pub debian_packages: Option<String>,
+    /// The core as a system package installs it, the first choice.
+    #[serde(default)]
+    pub system_core: Option<SystemCore>,
+    /// Names of the managed packages (`packages.json`) used when the
+    /// system has none.
+    #[serde(default)]
+    pub managed: Option<ManagedPackages>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SystemCore {
+    pub dir: String,
+    pub debian_package: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ManagedPackages {
+    pub toolchain: String,
+    pub core: String,
 }
 
 const SOURCES: &[&str] = &[include_str!("../data/atmelavr.json")];
