@@ -255,15 +255,7 @@ async fn from_index(
     index: &IndexedPlatform,
     out_dir: &Path,
 ) -> Result<Target> {
-    let Some(board_text) = &env.board else {
-        bail!(
-            "[env:{}] needs a `board` for the core index {}",
-            env.name,
-            env.platform
-        );
-    };
-    let id = BoardId::parse(board_text).map_err(|e| anyhow::anyhow!("[env:{}]: {e}", env.name))?;
-    let fqbn = id.fqbn();
+    let fqbn = board_fqbn(env)?;
     let (index_url, core) = install_core(client, env, index, &fqbn.vendor, &fqbn.arch).await?;
     let platform = ArduinoPlatform::load(&core.dir, &fqbn.vendor, &fqbn.arch)?;
     let mut tools = Properties::default();
@@ -278,7 +270,7 @@ async fn from_index(
     // A board whose core is another vendor's: that package from the same
     // index.
     let referenced_vendor = platform
-        .resolve_board(fqbn)
+        .resolve_board(&fqbn)
         .ok()
         .and_then(|b| b.props.get("build.core").map(str::to_string))
         .and_then(|c| c.split_once(':').map(|(v, _)| v.to_string()))
@@ -387,10 +379,9 @@ async fn install_core(
             arch: arch.to_string(),
             version: version.clone(),
         });
-        match super::ask::ask(client, request).await? {
-            Reply::Core(core) => return Ok((url.clone(), core)),
-            Reply::Error { message, .. } => failures.push(message),
-            other => bail!("unexpected answer to a core install: {other:?}"),
+        match request_core(client, request).await? {
+            Ok(core) => return Ok((url.clone(), core)),
+            Err(message) => failures.push(message),
         }
     }
     bail!("[env:{}]: {}", env.name, failures.join("; "))
@@ -421,22 +412,16 @@ async fn from_archive(
     sha256: &str,
     out_dir: &Path,
 ) -> Result<Target> {
-    let Some(board_text) = &env.board else {
-        bail!("[env:{}] needs a `board` for the core {url}", env.name);
-    };
-    let id = BoardId::parse(board_text).map_err(|e| anyhow::anyhow!("[env:{}]: {e}", env.name))?;
-    let fqbn = id.fqbn();
+    let fqbn = board_fqbn(env)?;
     let request = Request::InstallCoreArchive(fbuild_core::protocol::CoreArchiveRequest {
         url: url.to_string(),
         sha256: sha256.to_string(),
         packager: fqbn.vendor.clone(),
         arch: fqbn.arch.clone(),
     });
-    let core = match super::ask::ask(client, request).await? {
-        Reply::Core(core) => core,
-        Reply::Error { message, .. } => bail!("[env:{}]: {message}", env.name),
-        other => bail!("unexpected answer to a core install: {other:?}"),
-    };
+    let core = request_core(client, request)
+        .await?
+        .map_err(|message| anyhow::anyhow!("[env:{}]: {message}", env.name))?;
     let platform = ArduinoPlatform::load(&core.dir, &fqbn.vendor, &fqbn.arch)?;
     let none = |_: &str| -> Result<Option<ArduinoPlatform>> { Ok(None) };
     own_toolchain_target(
@@ -447,6 +432,32 @@ async fn from_archive(
         &Properties::default(),
         &none,
     )
+}
+
+/// The FQBN of the env's `board` (required for a core from an index or an
+/// archive: its vendor and architecture pick the core).
+fn board_fqbn(env: &EnvConfig) -> Result<fbuild_platforms::arduino::Fqbn> {
+    let Some(board_text) = &env.board else {
+        bail!(
+            "[env:{}] needs a `board` for the core {}",
+            env.name,
+            env.platform
+        );
+    };
+    let id = BoardId::parse(board_text).map_err(|e| anyhow::anyhow!("[env:{}]: {e}", env.name))?;
+    Ok(id.fqbn().clone())
+}
+
+/// Sends a core install; `Err(message)` when the coordinator refused it.
+async fn request_core(
+    client: &Client,
+    request: Request,
+) -> Result<std::result::Result<fbuild_core::protocol::CoreInstall, String>> {
+    match super::ask::ask(client, request).await? {
+        Reply::Core(core) => Ok(Ok(core)),
+        Reply::Error { message, .. } => Ok(Err(message)),
+        other => bail!("unexpected answer to a core install: {other:?}"),
+    }
 }
 
 /// `platform = https://…`, `http://…` or `file://…/x.json`: a package index.
