@@ -142,11 +142,15 @@ impl ArduinoPlatform {
     /// properties of a board of this core: defaults for the core, appends
     /// by MCU, arguments by upload protocol.
     pub fn apply_compat(&self, props: &mut Properties) {
-        let rules = Properties::parse(
-            include_str!("../../data/compat.txt"),
-            Path::new("compat.txt"),
-        )
-        .expect("data/compat.txt parses (checked by a test)");
+        // Parsed once per process: deploy and build both resolve boards.
+        static RULES: std::sync::OnceLock<Properties> = std::sync::OnceLock::new();
+        let rules = RULES.get_or_init(|| {
+            Properties::parse(
+                include_str!("../../data/compat.txt"),
+                Path::new("compat.txt"),
+            )
+            .expect("data/compat.txt parses (checked by a test)")
+        });
         let defaults = rules.subtree(&format!("core.{}.{}", self.vendor, self.arch));
         for key in defaults.keys() {
             if !props.contains(key) {
