@@ -314,12 +314,6 @@ fn managed_toolchain_is_installed_once_through_the_gate() {
     .unwrap();
     assert_ok(&pack);
     let server = common::http::TestServer::serve(&packages);
-    let tarball = std::fs::read_dir(&packages)
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .find(|n| n.ends_with(".tar.gz"))
-        .unwrap();
     let empty_path = tempfile::tempdir().unwrap(); // no system toolchain visible
     let dir = example("blink");
     let build = |env: &str| {
@@ -327,7 +321,7 @@ fn managed_toolchain_is_installed_once_through_the_gate() {
             .env("FBUILD_ZCCACHE_URL", mirror_url())
             .env(
                 "FBUILD_PACKAGE_INDEX",
-                format!("{}/index.json", server.url()),
+                format!("{}/package_index.json", server.url()),
             )
             .env("PATH", empty_path.path())
             .output()
@@ -336,20 +330,25 @@ fn managed_toolchain_is_installed_once_through_the_gate() {
     assert_ok(&build("uno"));
     assert_ok(&build("nano"));
     assert_eq!(
-        server.gets(&format!("/{tarball}")),
+        server.gets("/avr-gcc.tar.gz"),
         1,
         "the toolchain was downloaded more than once"
     );
-    let installed = std::fs::read_dir(home.path().join("toolchains"))
+    // The system core is used: only the compiler came from the index.
+    assert_eq!(server.gets("/avr-core.tar.gz"), 0);
+    let tools = home.path().join("toolchains");
+    let installed: Vec<_> = std::fs::read_dir(&tools)
         .unwrap()
-        .count();
-    assert_eq!(installed, 1);
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(installed, ["avr-gcc-5.4.0"]);
     let status = home.status_json();
     let installs = status["installs"].as_array().unwrap();
     assert!(
         installs
             .iter()
-            .any(|i| i["name"] == "toolchain-atmelavr" && i["phase"] == "installed"),
+            .any(|i| i["name"] == "tool-arduino-avr-gcc" && i["phase"] == "installed"),
         "{status}"
     );
 }

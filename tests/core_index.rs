@@ -2,8 +2,8 @@
 //! from an Arduino package index through the coordinator's install gate.
 //! The index is served on loopback by the test: Debian's Arduino AVR core
 //! repacked (its platform.txt pointing at `{runtime.tools.avr-gcc.path}`,
-//! as Arduino's own cores do) and Debian's avr toolchain repacked
-//! (scripts/pack-avr-toolchain).
+//! as Arduino's own cores do) and Debian's avr toolchain repacked, both by
+//! scripts/pack-avr-toolchain.
 
 mod common;
 
@@ -25,8 +25,10 @@ fn sha256(path: &Path) -> String {
         .to_string()
 }
 
-/// A mirror with `index.json`, `bad.json` (a wrong core checksum), the
-/// core and the toolchain archives.
+/// A mirror with `index.json` (scripts/pack-avr-toolchain's index, plus a
+/// download for another host that must never be fetched), `bad.json` (a
+/// wrong core checksum), `empty.json`, the core and the toolchain archives,
+/// and `avr-core-system.tar.gz` (the core as Debian has it).
 fn mirror() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let packed = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("avr-package-mirror");
@@ -39,64 +41,25 @@ fn mirror() -> tempfile::TempDir {
         .output()
         .unwrap(),
     );
-    let toolchain = std::fs::read_dir(&packed)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| p.extension().is_some_and(|e| e == "gz"))
+    for file in ["avr-gcc.tar.gz", "avr-core.tar.gz"] {
+        std::fs::copy(packed.join(file), dir.path().join(file)).unwrap();
+    }
+    let text = std::fs::read_to_string(packed.join("package_index.json")).unwrap();
+    let mut index: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let systems = index["packages"][0]["tools"][0]["systems"]
+        .as_array_mut()
         .unwrap();
-    std::fs::copy(&toolchain, dir.path().join("avr-gcc.tar.gz")).unwrap();
+    assert!(host_names().contains(&systems[0]["host"].as_str().unwrap()));
+    systems.insert(
+        0,
+        serde_json::json!({"host": "i686-mingw32", "url": "nope.zip", "checksum": "SHA-256:00"}),
+    );
+    std::fs::write(dir.path().join("index.json"), index.to_string()).unwrap();
+    index["packages"][0]["platforms"][0]["checksum"] = format!("SHA-256:{}", "0".repeat(64)).into();
+    std::fs::write(dir.path().join("bad.json"), index.to_string()).unwrap();
+    std::fs::write(dir.path().join("empty.json"), r#"{"packages": []}"#).unwrap();
 
     let stage = tempfile::tempdir().unwrap();
-    let core = stage.path().join("avr");
-    std::fs::create_dir(&core).unwrap();
-    for sub in ["cores", "variants", "libraries"] {
-        std::os::unix::fs::symlink(Path::new(CORE).join(sub), core.join(sub)).unwrap();
-    }
-    std::fs::copy(Path::new(CORE).join("boards.txt"), core.join("boards.txt")).unwrap();
-    let platform = std::fs::read_to_string(Path::new(CORE).join("platform.txt"))
-        .unwrap()
-        .replace(
-            "compiler.path=/usr/bin/",
-            "compiler.path={runtime.tools.avr-gcc.path}/bin/",
-        )
-        + "\ncompiler.cpp.extra_flags=-DDECIMAL_DIG=__DECIMAL_DIG__\n";
-    std::fs::write(core.join("platform.txt"), platform).unwrap();
-    assert_ok(
-        &Command::new("tar")
-            .args(["-chzf"])
-            .arg(dir.path().join("avr-core.tar.gz"))
-            .arg("-C")
-            .arg(stage.path())
-            .arg("avr")
-            .output()
-            .unwrap(),
-    );
-    let index = |core_sha: &str| {
-        serde_json::json!({"packages": [{
-            "name": "arduino",
-            "platforms": [{
-                "name": "Arduino AVR Boards (Debian, repacked)",
-                "architecture": "avr",
-                "version": "1.8.7",
-                "url": "avr-core.tar.gz",
-                "archiveFileName": "avr-core.tar.gz",
-                "checksum": format!("SHA-256:{core_sha}"),
-                "size": "0",
-                "toolsDependencies": [{"packager": "arduino", "name": "avr-gcc", "version": "5.4.0"}]
-            }],
-            "tools": [{
-                "name": "avr-gcc",
-                "version": "5.4.0",
-                "systems": [
-                    {"host": "i686-mingw32", "url": "nope.zip", "checksum": "SHA-256:00"},
-                    {"host": host_names()[0], "url": "avr-gcc.tar.gz",
-                     "checksum": format!("SHA-256:{}", sha256(&dir.path().join("avr-gcc.tar.gz")))}
-                ]
-            }]
-        }]})
-        .to_string()
-    };
     // The same core as it is (compiler.path=/usr/bin/), for
     // `platform = <archive URL>#sha256=…`.
     let system = stage.path().join("system/avr");
@@ -125,10 +88,6 @@ fn mirror() -> tempfile::TempDir {
             .output()
             .unwrap(),
     );
-    let core_sha = sha256(&dir.path().join("avr-core.tar.gz"));
-    std::fs::write(dir.path().join("index.json"), index(&core_sha)).unwrap();
-    std::fs::write(dir.path().join("bad.json"), index(&"0".repeat(64))).unwrap();
-    std::fs::write(dir.path().join("empty.json"), r#"{"packages": []}"#).unwrap();
     dir
 }
 
@@ -178,7 +137,7 @@ fn a_core_from_a_package_index_installs_once_for_concurrent_builds() {
     );
     let packages = home.path().join("packages/arduino");
     assert!(packages.join("hardware/avr/1.8.7/platform.txt").is_file());
-    let gcc = packages.join("tools/avr-gcc/5.4.0/bin/avr-g++");
+    let gcc = home.path().join("toolchains/avr-gcc-5.4.0/bin/avr-g++");
     assert!(gcc.is_file());
     // The compiles ran the installed toolchain, as the core's recipes say.
     let compdb =

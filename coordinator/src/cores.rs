@@ -2,7 +2,10 @@
 //! archive and every tool it depends on, for this host, each through the
 //! install gate (one download for any number of builds, sha256 from the
 //! index enforced, staged and renamed) into
-//! `FBUILD_HOME/packages/<packager>/{hardware/<arch>,tools/<name>}/<version>`.
+//! `FBUILD_HOME/packages/<packager>/hardware/<arch>/<version>` (cores) and
+//! `FBUILD_HOME/toolchains/<name>-<version>` (tools).
+//! The toolchains service installs its managed compilers here too, from the
+//! built-in index or `FBUILD_PACKAGE_INDEX`.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -12,7 +15,7 @@ use fbuild_core::install_status::InstallStatus;
 use fbuild_core::protocol::{
     CoreArchiveRequest, CoreInstall, CoreRequest, CoreTool, ErrorKind, Reply,
 };
-use fbuild_platforms::arduino::index::{PackageIndex, sha256_of};
+use fbuild_platforms::arduino::index::{self, IndexPlatform, PackageIndex, sha256_of};
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::install::{Checksum, Installer, PackageSpec, fetch, follow};
@@ -99,56 +102,135 @@ impl Cores {
         req: &CoreRequest,
         events: &UnboundedSender<InstallStatus>,
     ) -> Result<CoreInstall, String> {
-        let url = req.index_url.clone();
-        let text = tokio::task::spawn_blocking(move || fetch::fetch_text(&url, MAX_INDEX_BYTES))
-            .await
-            .map_err(|e| e.to_string())?
-            .map_err(|e| format!("reading the package index: {}", e.message))?;
         let url = &req.index_url;
-        let index = PackageIndex::parse(&text, url).map_err(|e| e.to_string())?;
+        let index = self.index(Some(url)).await?;
         let platform = index
             .platform(url, &req.packager, &req.arch, req.version.as_deref())
             .map_err(|e| e.to_string())?;
-        let packages = self.settings.home.packages_dir();
-        let core = Archive {
-            name: format!("core-{}-{}", req.packager, req.arch),
-            version: platform.version.clone(),
-            url: resolve(url, &platform.url),
-            checksum: platform.checksum.clone(),
-            dest: packages
-                .join(&req.packager)
-                .join("hardware")
-                .join(&req.arch)
-                .join(&platform.version),
-            must_have: Some("platform.txt"),
-        };
-        let dir = self.install_one(core, events).await?;
+        let dir = self
+            .install_platform(url, &req.packager, &req.arch, platform, events)
+            .await?;
         let mut tools = Vec::new();
         for dep in &platform.tools_dependencies {
-            let system = index.tool_download(url, dep).map_err(|e| e.to_string())?;
-            let tool = Archive {
-                name: format!("tool-{}-{}", dep.packager, dep.name),
-                version: dep.version.clone(),
-                url: resolve(url, &system.url),
-                checksum: system.checksum.clone(),
-                dest: packages
-                    .join(&dep.packager)
-                    .join("tools")
-                    .join(&dep.name)
-                    .join(&dep.version),
-                must_have: None,
-            };
-            let tool_dir = self.install_one(tool, events).await?;
-            tools.push(CoreTool {
-                name: dep.name.clone(),
-                version: dep.version.clone(),
-                dir: tool_dir,
-            });
+            tools.push(self.install_tool(&index, url, dep, events).await?);
         }
         Ok(CoreInstall {
             dir,
             version: platform.version.clone(),
             tools,
+        })
+    }
+
+    /// The index at `url` (`None`: the built-in one) and what to call it.
+    pub async fn index(&self, url: Option<&str>) -> Result<Arc<PackageIndex>, String> {
+        let Some(url) = url else {
+            return Ok(Arc::new(index::builtin().clone()));
+        };
+        let owned = url.to_string();
+        let text = tokio::task::spawn_blocking(move || fetch::fetch_text(&owned, MAX_INDEX_BYTES))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| format!("reading the package index: {}", e.message))?;
+        PackageIndex::parse(&text, url)
+            .map(Arc::new)
+            .map_err(|e| e.to_string())
+    }
+
+    /// The core `packager:arch` and the one tool of its dependencies named
+    /// `tool` (a managed compiler), from the index at `url` or the built-in.
+    pub async fn platform_tool(
+        &self,
+        url: Option<&str>,
+        core: &str,
+        tool: &str,
+        events: &UnboundedSender<InstallStatus>,
+    ) -> Result<CoreTool, String> {
+        let index = self.index(url).await?;
+        let url = url.unwrap_or(index::BUILTIN_URL);
+        let (packager, arch) = core.split_once(':').unwrap_or((core, ""));
+        let platform = index
+            .platform(url, packager, arch, None)
+            .map_err(|e| e.to_string())?;
+        let dep = platform
+            .tools_dependencies
+            .iter()
+            .find(|d| d.name == tool)
+            .ok_or_else(|| {
+                format!(
+                    "{url}: the platform {core} {} does not depend on a tool {tool}",
+                    platform.version
+                )
+            })?;
+        self.install_tool(&index, url, dep, events).await
+    }
+
+    /// The core `packager:arch` (newest) from the index at `url` or the
+    /// built-in, without its tools (the toolchain is found separately).
+    pub async fn platform_only(
+        &self,
+        url: Option<&str>,
+        core: &str,
+        events: &UnboundedSender<InstallStatus>,
+    ) -> Result<PathBuf, String> {
+        let index = self.index(url).await?;
+        let url = url.unwrap_or(index::BUILTIN_URL);
+        let (packager, arch) = core.split_once(':').unwrap_or((core, ""));
+        let platform = index
+            .platform(url, packager, arch, None)
+            .map_err(|e| e.to_string())?;
+        self.install_platform(url, packager, arch, platform, events)
+            .await
+    }
+
+    async fn install_platform(
+        &self,
+        url: &str,
+        packager: &str,
+        arch: &str,
+        platform: &IndexPlatform,
+        events: &UnboundedSender<InstallStatus>,
+    ) -> Result<PathBuf, String> {
+        let packages = self.settings.home.packages_dir();
+        let core = Archive {
+            name: format!("core-{packager}-{arch}"),
+            version: platform.version.clone(),
+            url: resolve(url, &platform.url),
+            checksum: platform.checksum.clone(),
+            dest: packages
+                .join(packager)
+                .join("hardware")
+                .join(arch)
+                .join(&platform.version),
+            must_have: Some("platform.txt"),
+        };
+        self.install_one(core, events).await
+    }
+
+    async fn install_tool(
+        &self,
+        index: &PackageIndex,
+        url: &str,
+        dep: &index::ToolDependency,
+        events: &UnboundedSender<InstallStatus>,
+    ) -> Result<CoreTool, String> {
+        let system = index.tool_download(url, dep).map_err(|e| e.to_string())?;
+        let tool = Archive {
+            name: format!("tool-{}-{}", dep.packager, dep.name),
+            version: dep.version.clone(),
+            url: resolve(url, &system.url),
+            checksum: system.checksum.clone(),
+            // DESIGN.md's layout: tools (compilers) are toolchains.
+            dest: self
+                .settings
+                .home
+                .toolchains_dir()
+                .join(format!("{}-{}", dep.name, dep.version)),
+            must_have: None,
+        };
+        Ok(CoreTool {
+            name: dep.name.clone(),
+            version: dep.version.clone(),
+            dir: self.install_one(tool, events).await?,
         })
     }
 

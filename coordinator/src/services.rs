@@ -32,7 +32,7 @@ pub struct Services {
     pub zccache: Arc<ZccacheManager>,
     pub plans: Planner,
     pub toolchains: Toolchains,
-    pub cores: Cores,
+    pub cores: Arc<Cores>,
     pub ports: Arc<PortLeases>,
     pub warnings: Arc<WarnOnce>,
     /// Set once (with the reason) when the coordinator starts to shut down.
@@ -43,6 +43,7 @@ impl Services {
     pub fn new(hello: Hello, settings: &Settings, started: u64, started_at: Instant) -> Self {
         let installer = Installer::new();
         let warnings = Arc::new(WarnOnce::default());
+        let cores = Arc::new(Cores::new(settings.clone(), Arc::clone(&installer)));
         let zccache = Arc::new(ZccacheManager::new(
             settings.clone(),
             Arc::clone(&installer),
@@ -57,8 +58,8 @@ impl Services {
                 Arc::clone(&zccache),
                 Arc::clone(&warnings),
             ),
-            toolchains: Toolchains::new(settings.clone(), Arc::clone(&installer)),
-            cores: Cores::new(settings.clone(), Arc::clone(&installer)),
+            toolchains: Toolchains::new(settings.clone(), Arc::clone(&cores)),
+            cores,
             zccache,
             installer,
             ports: Arc::new(PortLeases::default()),

@@ -3,8 +3,8 @@
 //! Sources, in order: a healthy system toolchain on the caller's PATH
 //! (health check: it compiles and links an empty program for the board's
 //! MCU) and the system Arduino core (Debian's arduino-core-avr); else the
-//! managed packages (`toolchain-<platform>`, `framework-<framework>-<platform>`
-//! from the package index) through the install gate. Health checks run
+//! platform's core and its compiler tool from the package index (built-in,
+//! or `FBUILD_PACKAGE_INDEX`), installed by [`Cores`] through the gate. Health checks run
 //! once per compiler and MCU (single flight: concurrent builds wait for the
 //! one check) and are kept for the coordinator's life.
 
@@ -16,16 +16,15 @@ use fbuild_core::Settings;
 use fbuild_core::install_status::InstallStatus;
 use fbuild_core::protocol::{ErrorKind, Reply, Toolchain, ToolchainRequest};
 use fbuild_core::resolve::find_real_tool;
-use fbuild_platforms::{PackageIndex, builtin_index};
 use tokio::sync::mpsc::UnboundedSender;
 
-use crate::install::{Checksum, Installer, PackageSpec, fetch, follow};
+use crate::cores::Cores;
 use crate::process::{ProbeDir, output_with_timeout};
 use crate::single_flight::Memo;
 
 pub struct Toolchains {
     settings: Settings,
-    installer: Arc<Installer>,
+    cores: Arc<Cores>,
     /// (compiler, mcu) → health check result (Ok: C++ needs DECIMAL_DIG).
     health: Memo<(PathBuf, String), Result<bool, String>>,
 }
@@ -34,10 +33,10 @@ pub struct Toolchains {
 type Names = [String; 5];
 
 impl Toolchains {
-    pub fn new(settings: Settings, installer: Arc<Installer>) -> Self {
+    pub fn new(settings: Settings, cores: Arc<Cores>) -> Self {
         Toolchains {
             settings,
-            installer,
+            cores,
             health: Memo::default(),
         }
     }
@@ -126,15 +125,11 @@ impl Toolchains {
             Ok(found) => found,
             Err(system_why) if req.platform == "native" => return Err(system_why),
             Err(system_why) => {
-                let name = fbuild_platforms::platform(&req.platform)
-                    .and_then(|p| p.managed.as_ref())
-                    .map(|m| m.toolchain.clone())
-                    .unwrap_or_else(|| format!("toolchain-{}", req.platform));
-                let dir = self
-                    .install_package(&name, &names[0], events)
+                let (name, dir) = self
+                    .managed_toolchain(&req.platform, events)
                     .await
                     .map_err(|why| {
-                        format!("{system_why}; the managed {name} is unavailable too: {why}")
+                        format!("{system_why}; the managed toolchain is unavailable too: {why}")
                     })?;
                 let bin = dir.join("bin");
                 let tool = |i: usize| bin.join(&names[i]);
@@ -190,12 +185,13 @@ impl Toolchains {
         {
             return Ok(PathBuf::from(&sys.dir));
         }
-        let Some(managed) = data.managed.as_ref() else {
+        let (Some(core), Some(_)) = (data.core.as_deref(), data.managed.as_ref()) else {
             return Err(format!(
                 "platform {platform} has no Arduino core to install"
             ));
         };
-        self.install_package(&managed.core, "", events)
+        self.cores
+            .platform_only(self.settings.package_index.as_deref(), core, events)
             .await
             .map_err(|why| match system {
                 Some(sys) => format!(
@@ -205,6 +201,32 @@ impl Toolchains {
                 ),
                 None => format!("the managed Arduino core is unavailable: {why}"),
             })
+    }
+
+    /// The platform's managed compiler (a tool of its core in the package
+    /// index): its name and version, and its folder.
+    async fn managed_toolchain(
+        &self,
+        platform: &str,
+        events: &UnboundedSender<InstallStatus>,
+    ) -> Result<(String, PathBuf), String> {
+        let data = fbuild_platforms::platform(platform);
+        let (Some(core), Some(managed)) = (
+            data.and_then(|p| p.core.as_deref()),
+            data.and_then(|p| p.managed.as_ref()),
+        ) else {
+            return Err(format!("platform {platform} names no managed toolchain"));
+        };
+        let tool = self
+            .cores
+            .platform_tool(
+                self.settings.package_index.as_deref(),
+                core,
+                &managed.toolchain,
+                events,
+            )
+            .await?;
+        Ok((format!("{} {}", tool.name, tool.version), tool.dir))
     }
 
     /// Health of (cc, target flag): checked once, whoever asks.
@@ -222,79 +244,6 @@ impl Toolchains {
                     .unwrap_or_else(|e| Err(e.to_string()))
             })
             .await
-    }
-
-    /// Installs a managed package through the install gate; returns its dir.
-    /// `exe` (if not empty) is the package's `bin/` program that must work.
-    async fn install_package(
-        &self,
-        name: &str,
-        exe: &str,
-        events: &UnboundedSender<InstallStatus>,
-    ) -> Result<PathBuf, String> {
-        let settings = self.settings.clone();
-        let index_url = settings.package_index.clone();
-        let index = match &index_url {
-            None => builtin_index().clone(),
-            Some(url) => {
-                let url = url.clone();
-                let text =
-                    tokio::task::spawn_blocking(move || fetch::fetch_text(&url, 4 * 1024 * 1024))
-                        .await
-                        .map_err(|e| e.to_string())?
-                        .map_err(|e| e.message)?;
-                PackageIndex::parse(&text)?
-            }
-        };
-        let (package, download) = index.find(name)?;
-        let url = match &index_url {
-            Some(base) if !download.url.contains("://") => {
-                format!(
-                    "{}/{}",
-                    base.rsplit_once('/').map(|(b, _)| b).unwrap_or(base),
-                    download.url
-                )
-            }
-            _ => download.url.clone(),
-        };
-        let home = &settings.home;
-        let exe_rel = (!exe.is_empty()).then(|| format!("bin/{exe}"));
-        let health_exe = exe_rel.clone();
-        let spec = PackageSpec {
-            name: name.to_string(),
-            version: package.version.clone(),
-            archive_url: url,
-            checksum: Checksum::Sha256(download.sha256.clone()),
-            top_dir: package.top_dir.clone(),
-            executables: exe_rel.into_iter().collect(),
-            health: Arc::new(move |root| match &health_exe {
-                Some(exe) => {
-                    let out = output_with_timeout(
-                        Command::new(root.join(exe)).arg("--version"),
-                        std::time::Duration::from_secs(20),
-                    )?;
-                    if out.status.success() {
-                        Ok(())
-                    } else {
-                        Err(format!(
-                            "{exe} --version failed: {}",
-                            String::from_utf8_lossy(&out.stderr).trim()
-                        ))
-                    }
-                }
-                None => Ok(()),
-            }),
-            dest: home
-                .toolchains_dir()
-                .join(format!("{name}-{}", package.version)),
-            lock_file: home
-                .locks_dir()
-                .join(format!("{name}-{}.lock", package.version)),
-            pause: settings.install_pause,
-        };
-        follow(self.installer.ensure(spec, false), events)
-            .await
-            .map_err(|e| e.to_string())
     }
 }
 

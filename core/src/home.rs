@@ -90,13 +90,14 @@ impl Home {
         self.root.join("shims")
     }
 
-    /// `toolchains/`: managed toolchain and framework packages.
+    /// `toolchains/<name>-<version>/`: managed toolchains (the tools of
+    /// package indexes: compilers, uploaders).
     pub fn toolchains_dir(&self) -> PathBuf {
         self.root.join("toolchains")
     }
 
-    /// `packages/<packager>/{hardware/<arch>,tools/<name>}/<version>/`:
-    /// cores and tools installed from Arduino package indexes.
+    /// `packages/<packager>/hardware/<arch>/<version>/`: Arduino cores
+    /// installed from package indexes.
     pub fn packages_dir(&self) -> PathBuf {
         self.root.join("packages")
     }

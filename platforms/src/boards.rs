@@ -37,8 +37,8 @@ pub struct PlatformData {
     /// The core as a system package installs it, the first choice.
     #[serde(default)]
     pub system_core: Option<SystemCore>,
-    /// Names of the managed packages (`packages.json`) used when the
-    /// system has none.
+    /// What the package index (built-in or `FBUILD_PACKAGE_INDEX`) gives
+    /// when the system has no toolchain or core.
     #[serde(default)]
     pub managed: Option<ManagedPackages>,
 }
@@ -51,8 +51,9 @@ pub struct SystemCore {
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct ManagedPackages {
+    /// The compiler: a tool among the `toolsDependencies` of `core`'s
+    /// platform in the index (`avr-gcc`); its `bin/` holds the tools.
     pub toolchain: String,
-    pub core: String,
 }
 
 const SOURCES: &[&str] = &[include_str!("../data/atmelavr.json")];

@@ -6,9 +6,7 @@
 
 pub mod arduino;
 mod boards;
-mod packages;
 mod tools;
 
 pub use boards::{ManagedPackages, PlatformData, SystemCore, ToolNames, platform, platform_names};
-pub use packages::{Download, Package, PackageIndex, builtin_index, host};
 pub use tools::{ToolClass, classify, real_tool_name};

@@ -1,7 +1,9 @@
 //! Arduino package indexes (`package_index.json`, the Boards Manager
 //! format): packages with their platforms (url, checksum,
 //! `toolsDependencies`) and tools (one download per host in `systems`).
-//! fbuild installs from them through the coordinator's install gate.
+//! fbuild installs from them through the coordinator's install gate. The
+//! built-in index (`data/package_index.json`: Arduino's AVR core and
+//! avr-gcc) is what a machine without Debian's packages gets.
 
 use serde::Deserialize;
 
@@ -163,6 +165,18 @@ impl PackageIndex {
     }
 }
 
+/// Where messages say the built-in index is.
+pub const BUILTIN_URL: &str = "fbuild's built-in package index (platforms/data/package_index.json)";
+
+/// The built-in index, parsed once.
+pub fn builtin() -> &'static PackageIndex {
+    static INDEX: std::sync::OnceLock<PackageIndex> = std::sync::OnceLock::new();
+    INDEX.get_or_init(|| {
+        PackageIndex::parse(include_str!("../../data/package_index.json"), BUILTIN_URL)
+            .expect("platforms/data/package_index.json is a valid package index")
+    })
+}
+
 /// The hex of a `SHA-256:<hex>` checksum.
 pub fn sha256_of(checksum: &str, url: &str) -> Result<String, IndexError> {
     checksum
@@ -233,5 +247,24 @@ mod tests {
         let hex = "ab".repeat(32);
         assert_eq!(sha256_of(&format!("SHA-256:{hex}"), "u").unwrap(), hex);
         assert!(sha256_of("MD5:00", "u").is_err());
+    }
+
+    #[test]
+    fn builtin_index_has_the_avr_core_and_its_compiler() {
+        let avr = builtin()
+            .platform(BUILTIN_URL, "arduino", "avr", None)
+            .unwrap();
+        assert_eq!(avr.version, "1.8.6");
+        assert_eq!(sha256_of(&avr.checksum, BUILTIN_URL).unwrap().len(), 64);
+        let gcc = &avr.tools_dependencies[0];
+        assert_eq!(gcc.name, "avr-gcc");
+        if cfg!(all(target_os = "linux", target_arch = "x86_64")) {
+            let dl = builtin().tool_download(BUILTIN_URL, gcc).unwrap();
+            assert!(
+                dl.url.starts_with("https://downloads.arduino.cc/"),
+                "{}",
+                dl.url
+            );
+        }
     }
 }
