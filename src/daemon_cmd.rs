@@ -93,6 +93,9 @@ fn print_status(s: &Status) {
                 z.mode.as_str()
             );
             println!("             {}", z.reason);
+            if !z.compiles.is_empty() {
+                println!("  compiles:  {}", z.compiles);
+            }
         }
     }
     if s.installs.is_empty() {

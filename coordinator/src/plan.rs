@@ -63,10 +63,12 @@ impl Planner {
             env: Vec::new(),
             phony_blank_line: None,
             warning: None,
+            zccache_endpoint: None,
         };
         match &choice.path {
             Some(zccache) => {
                 plan.zccache = Some(zccache.clone());
+                plan.zccache_endpoint = choice.endpoint.clone().filter(|_| choice.wire.is_some());
                 plan.env = self.zccache.exec_env();
                 if req.wants_phony_style {
                     plan.phony_blank_line = Some(self.phony_style(&plan.real).await);

@@ -17,6 +17,8 @@ pub mod time;
 pub mod version;
 pub mod wire_os;
 pub mod zccache_env;
+#[cfg(unix)]
+pub mod zwire;
 
 pub use home::Home;
 pub use settings::Settings;

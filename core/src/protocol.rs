@@ -305,6 +305,10 @@ pub struct Plan {
     pub phony_blank_line: Option<bool>,
     /// A warning to print, sent once per build window, not per compile.
     pub warning: Option<String>,
+    /// zccache's daemon socket, when it speaks fbuild's wire: the shim
+    /// sends the compile there instead of running `zccache`.
+    #[serde(with = "crate::wire_os::opt", default)]
+    pub zccache_endpoint: Option<PathBuf>,
 }
 
 /// Which zccache compiles go through, and why (shown by `fbuild daemon
@@ -330,6 +334,13 @@ pub struct ZccacheChoice {
     /// Environment every wrapper call (`zccache <compiler> …`) needs.
     #[serde(with = "crate::wire_os::pairs", default)]
     pub env: Vec<(OsString, OsString)>,
+    /// The daemon's wire version when fbuild speaks it (`zwire`):
+    /// compiles go to its socket directly.
+    #[serde(default)]
+    pub wire: Option<u32>,
+    /// Which path compiles take, and why (`fbuild daemon status`).
+    #[serde(default)]
+    pub compiles: String,
 }
 
 /// Why a request failed.

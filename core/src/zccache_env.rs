@@ -14,6 +14,22 @@ pub fn is_readable(name: &OsStr, value: &OsStr) -> bool {
     name.to_str().is_some() && value.to_str().is_some()
 }
 
+/// This process's environment as zccache's daemon can read it (for a
+/// compile sent over its wire): variables that are not UTF-8 left out,
+/// PATH without its non-UTF-8 entries.
+pub fn readable_env() -> Vec<(String, String)> {
+    std::env::vars_os()
+        .filter_map(|(k, v)| {
+            let v = if k == "PATH" {
+                clean_path(&v, |_| false)?
+            } else {
+                v
+            };
+            Some((k.into_string().ok()?, v.into_string().ok()?))
+        })
+        .collect()
+}
+
 /// Names of the current environment's variables zccache cannot read.
 pub fn unreadable_vars() -> Vec<OsString> {
     std::env::vars_os()

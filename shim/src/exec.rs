@@ -1,6 +1,7 @@
 //! Running the plan. The real tool alone is `exec`ed (Unix): it replaces
-//! the shim, so its exit code, signals and stdio are its own. zccache in
-//! front is spawned instead (SIGINT, SIGTERM, SIGHUP and SIGQUIT forwarded,
+//! the shim, so its exit code, signals and stdio are its own. A cached
+//! compile goes straight to zccache's daemon over its wire when the plan
+//! names its socket (`direct`); otherwise zccache in front is spawned (SIGINT, SIGTERM, SIGHUP and SIGQUIT forwarded,
 //! its exit code returned as ours) so that a failure of the cache
 //! machinery can be told from a compile error and the compile run again
 //! without the cache (see [`run_cached`]), and so the `-MP` depfile can be
@@ -13,6 +14,7 @@ use std::process::Command;
 use fbuild_core::{Settings, zccache_env};
 
 use crate::depfile::add_phony_targets;
+use crate::direct::{self, Direct};
 use crate::fallback::{die, report_zccache_failure, warn_once};
 use crate::rewrites::Prepared;
 
@@ -26,6 +28,10 @@ pub struct Target {
     pub env: Vec<(OsString, OsString)>,
     /// For the `-MP` rewrite: blank line before each phony target.
     pub phony_blank_line: Option<bool>,
+    /// zccache's daemon socket, when it speaks fbuild's wire.
+    pub endpoint: Option<PathBuf>,
+    /// Where this plan is remembered (forgotten when it fails).
+    pub slot: Option<PathBuf>,
 }
 
 pub fn run(target: Target, prepared: Prepared, marker: (&str, String)) -> ! {
@@ -39,6 +45,67 @@ pub fn run(target: Target, prepared: Prepared, marker: (&str, String)) -> ! {
         Some(_) => &prepared.for_zccache,
         None => &prepared.original,
     };
+    let direct = match target.endpoint.as_ref().filter(|_| direct::enabled()) {
+        Some(endpoint) => match direct::compile(endpoint, &target.real, args, &marker) {
+            Direct::Exited(code) => Some(code),
+            // Another zccache at the socket: its own client speaks its wire;
+            // the coordinator is told so that it probes the daemon again.
+            Direct::OtherWire(why) => {
+                forget(&target);
+                report_zccache_failure(&why);
+                None
+            }
+            Direct::Failed(why) => {
+                forget(&target);
+                cache_failed(&target, &prepared, &marker, &why)
+            }
+        },
+        None => None,
+    };
+    let code = match direct {
+        Some(code) => code,
+        None => run_client(zccache, &target, &prepared, args, &marker),
+    };
+    if code == 0
+        && let Some((depfile, blank_line)) = after
+        && let Err(e) = add_phony_targets(&depfile, blank_line)
+    {
+        die(
+            1,
+            &format!("fbuild: adding -MP targets to {}: {e}", depfile.display()),
+        );
+    }
+    std::process::exit(code)
+}
+
+fn forget(target: &Target) {
+    if let Some(slot) = &target.slot {
+        crate::remembered::forget(slot);
+    }
+}
+
+/// The cache machinery failed: said once per build, told to the
+/// coordinator, and the compile run with the real tool.
+fn cache_failed(target: &Target, prepared: &Prepared, marker: &(&str, String), why: &str) -> ! {
+    warn_once(
+        Settings::from_env().ok().as_ref(),
+        &format!(
+            "fbuild: warning: zccache failed ({why}); compiling without the cache \
+             (said once per build)"
+        ),
+    );
+    report_zccache_failure(why);
+    exec(real_command(target, prepared, marker))
+}
+
+/// `zccache <real> args…` as a child; its exit code.
+fn run_client(
+    zccache: &std::path::Path,
+    target: &Target,
+    prepared: &Prepared,
+    args: &[OsString],
+    marker: &(&str, String),
+) -> i32 {
     let mut cmd = Command::new(zccache);
     cmd.arg(&target.real).args(args);
     for var in zccache_env::unreadable_vars() {
@@ -51,30 +118,10 @@ pub fn run(target: Target, prepared: Prepared, marker: (&str, String)) -> ! {
     }
     cmd.envs(target.env.iter().map(|(k, v)| (k, v)))
         .env(marker.0, &marker.1);
-    let code = match run_cached(&mut cmd) {
+    match run_cached(&mut cmd) {
         Cached::Exited(code) => code,
-        Cached::MachineryFailed(why) => {
-            warn_once(
-                Settings::from_env().ok().as_ref(),
-                &format!(
-                    "fbuild: warning: zccache failed ({why}); compiling without the cache \
-                     (said once per build)"
-                ),
-            );
-            report_zccache_failure(&why);
-            exec(real_command(&target, &prepared, &marker))
-        }
-    };
-    if code == 0
-        && let Some((depfile, blank_line)) = after
-        && let Err(e) = add_phony_targets(&depfile, blank_line)
-    {
-        die(
-            1,
-            &format!("fbuild: adding -MP targets to {}: {e}", depfile.display()),
-        );
+        Cached::MachineryFailed(why) => cache_failed(target, prepared, marker, &why),
     }
-    std::process::exit(code)
 }
 
 /// The real tool with the user's arguments, untouched.

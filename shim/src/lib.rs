@@ -4,10 +4,12 @@
 //! falls back to the real tool: a build never breaks because of us.
 
 mod depfile;
+mod direct;
 mod exec;
 mod fallback;
 mod notices;
 mod plan;
+mod remembered;
 mod rewrites;
 
 use std::ffi::OsString;

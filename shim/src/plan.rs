@@ -1,18 +1,19 @@
-//! Getting the plan: ask the coordinator (printing notices while it
-//! installs), or, when fbuild's own machinery fails, find the real tool
-//! ourselves and say so once.
+//! Getting the plan: a recently remembered one (`remembered`), else ask
+//! the coordinator (printing notices while it installs), or, when fbuild's
+//! own machinery fails, find the real tool ourselves and say so once.
 
 use std::path::{Path, PathBuf};
 
 use fbuild_client::{Client, ClientError};
 use fbuild_core::Settings;
-use fbuild_core::protocol::{ErrorKind, Event, PlanRequest, Reply, Request};
+use fbuild_core::protocol::{ErrorKind, Event, Plan, PlanRequest, Reply, Request};
 use fbuild_core::resolve::{FileId, find_real_tool};
 use fbuild_platforms::{classify, real_tool_name};
 
 use crate::exec::Target;
 use crate::fallback::{die, say, warn_once};
 use crate::notices::Notices;
+use crate::remembered;
 use crate::rewrites::Prepared;
 
 /// The plan for `name`, from the coordinator or, failing that, locally.
@@ -20,10 +21,21 @@ pub fn obtain(name: &str, prepared: &Prepared) -> Target {
     let settings = Settings::from_env();
     let shim_exe = std::env::current_exe().ok();
     let failure = match &settings {
-        Ok(settings) => match ask(settings, name, prepared, shim_exe.as_deref()) {
-            Ok(target) => return target,
-            Err(why) => why,
-        },
+        Ok(settings) => {
+            let slot = remembered::slot(
+                settings,
+                name,
+                shim_exe.as_deref(),
+                prepared.phony_depfile.is_some(),
+            );
+            if let Some(plan) = remembered::recall(&slot) {
+                return target(plan, Some(slot));
+            }
+            match ask(settings, name, prepared, shim_exe.as_deref(), &slot) {
+                Ok(target) => return target,
+                Err(why) => why,
+            }
+        }
         Err(e) => e.to_string(),
     };
     warn_once(
@@ -39,6 +51,7 @@ fn ask(
     name: &str,
     prepared: &Prepared,
     shim: Option<&Path>,
+    slot: &Path,
 ) -> Result<Target, String> {
     let request = Request::Plan(PlanRequest {
         tool: name.to_string(),
@@ -58,15 +71,11 @@ fn ask(
         .map_err(describe)?;
     match served.reply {
         Reply::Plan(plan) => {
-            if let Some(warning) = plan.warning {
+            if let Some(warning) = &plan.warning {
                 say(&format!("fbuild: warning: {warning}"));
             }
-            Ok(Target {
-                zccache: plan.zccache,
-                real: plan.real,
-                env: plan.env,
-                phony_blank_line: plan.phony_blank_line,
-            })
+            remembered::keep(slot, &plan);
+            Ok(target(plan, Some(slot.to_path_buf())))
         }
         // The coordinator found no such tool. Our own lookup may still (a
         // coordinator that could not read this PATH); else nothing can run.
@@ -77,6 +86,17 @@ fn ask(
             .unwrap_or_else(|_| die(127, &format!("fbuild: {name}: {message}")))),
         Reply::Error { message, .. } => Err(format!("the coordinator refused the plan: {message}")),
         other => Err(format!("unexpected answer to a plan request: {other:?}")),
+    }
+}
+
+fn target(plan: Plan, slot: Option<PathBuf>) -> Target {
+    Target {
+        zccache: plan.zccache,
+        real: plan.real,
+        env: plan.env,
+        phony_blank_line: plan.phony_blank_line,
+        endpoint: plan.zccache_endpoint,
+        slot,
     }
 }
 
@@ -116,6 +136,8 @@ fn local(name: &str, settings: Option<&Settings>, shim: Option<&Path>) -> Result
             real,
             env: Vec::new(),
             phony_blank_line: None,
+            endpoint: None,
+            slot: None,
         }),
         None => Err(format!(
             "no real `{real_name}` on PATH (fbuild's shims are skipped)"

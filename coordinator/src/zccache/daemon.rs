@@ -19,15 +19,41 @@ use std::path::{Path, PathBuf};
 use fbuild_core::Home;
 use fbuild_core::time::{ZCCACHE_COMMAND_TIMEOUT, ZCCACHE_STOP_TIMEOUT};
 
+use fbuild_core::zwire::{self, WireError};
+
 use super::command;
+
+/// How long a live daemon may take to answer a ping.
+const PING_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 use crate::process::{output_with_timeout, pids_with_args, run_quiet};
 
 /// Makes sure a daemon for the home's cache dir answers; returns its
-/// endpoint.
-pub fn ensure(bin: &Path, home: &Home) -> Result<PathBuf, String> {
+/// endpoint. `known`: the endpoint a daemon had before; a ping there
+/// (well under a millisecond) answers for a live daemon without running
+/// `zccache status`, and a daemon that is there but silent (stopped,
+/// wedged) is replaced at once instead of after `zccache status` times
+/// out.
+pub fn ensure(bin: &Path, home: &Home, known: Option<&Path>) -> Result<PathBuf, String> {
     let cache_dir = home.zccache_cache_dir();
     std::fs::create_dir_all(&cache_dir)
         .map_err(|e| format!("creating {}: {e}", cache_dir.display()))?;
+    if let Some(endpoint) = known {
+        match zwire::ping(endpoint, PING_TIMEOUT) {
+            // Another wire still means a live daemon.
+            Ok(()) | Err(WireError::Mismatch(_)) => return Ok(endpoint.to_path_buf()),
+            Err(WireError::Wedged(why)) => {
+                tracing::warn!(
+                    "zccache daemon at {} is wedged ({why}); replacing it",
+                    endpoint.display()
+                );
+                stop(bin, home);
+                start(bin, home)?;
+                return status(bin, home)
+                    .map_err(|why| format!("the zccache daemon does not answer: {why}"));
+            }
+            Err(_) => {}
+        }
+    }
     if let Ok(endpoint) = status(bin, home) {
         return Ok(endpoint);
     }

@@ -25,6 +25,7 @@ use fbuild_core::install_status::InstallStatus;
 use fbuild_core::protocol::ZccacheChoice;
 use fbuild_core::settings::ZccacheMode;
 use fbuild_core::time::ZCCACHE_RECHECK;
+use fbuild_core::zwire;
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::{daemon, probe_version, spec, version};
@@ -36,8 +37,9 @@ pub struct ZccacheManager {
     decisions: Mutex<Decisions>,
     /// One decision is made at a time (single flight).
     deciding: tokio::sync::Mutex<()>,
-    /// One daemon start at a time.
-    daemon: tokio::sync::Mutex<()>,
+    /// One daemon start at a time; the last daemon seen (zccache binary,
+    /// endpoint).
+    daemon: tokio::sync::Mutex<Option<(PathBuf, PathBuf)>>,
 }
 
 #[derive(Default)]
@@ -54,7 +56,7 @@ impl ZccacheManager {
             installer,
             decisions: Mutex::new(Decisions::default()),
             deciding: tokio::sync::Mutex::new(()),
-            daemon: tokio::sync::Mutex::new(()),
+            daemon: tokio::sync::Mutex::new(None),
         }
     }
 
@@ -158,14 +160,14 @@ impl ZccacheManager {
             .await
             .map_err(|e| e.to_string())?;
         let bin = dir.join("zccache");
-        let endpoint = self.start_daemon(bin.clone()).await.inspect_err(|_| {
+        let daemon = self.start_daemon(bin.clone()).await.inspect_err(|_| {
             self.installer.distrust(&spec);
         })?;
         Ok(self.choice(
             "managed",
             bin,
             version(&self.settings),
-            endpoint,
+            daemon,
             "managed install".into(),
         ))
     }
@@ -177,17 +179,35 @@ impl ZccacheManager {
             .await
             .map_err(|e| e.to_string())?
             .map_err(|why| format!("zccache on PATH is unhealthy: {why}"))?;
-        let endpoint = self.start_daemon(bin.clone()).await?;
+        let daemon = self.start_daemon(bin.clone()).await?;
         let reason = format!("zccache found on PATH at {}", bin.display());
-        Ok(self.choice("ambient", bin, version, endpoint, reason))
+        Ok(self.choice("ambient", bin, version, daemon, reason))
     }
 
-    async fn start_daemon(&self, bin: PathBuf) -> Result<PathBuf, String> {
-        let _one_at_a_time = self.daemon.lock().await;
+    /// Starts the daemon (if it is not up); its endpoint, and whether it
+    /// speaks fbuild's wire (a ping on its socket).
+    async fn start_daemon(&self, bin: PathBuf) -> Result<Daemon, String> {
+        let mut last = self.daemon.lock().await;
         let home = self.settings.home.clone();
-        tokio::task::spawn_blocking(move || daemon::ensure(&bin, &home))
-            .await
-            .map_err(|e| e.to_string())?
+        let known = last
+            .as_ref()
+            .filter(|(b, _)| *b == bin)
+            .map(|(_, endpoint)| endpoint.clone());
+        let started = bin.clone();
+        let found = tokio::task::spawn_blocking(move || {
+            let endpoint = daemon::ensure(&bin, &home, known.as_deref())?;
+            let wire = zwire::ping(&endpoint, WIRE_PROBE_TIMEOUT).map_err(|e| e.to_string());
+            if let Err(why) = &wire {
+                tracing::warn!("compiles will use zccache's client: {why}");
+            }
+            Ok(Daemon { endpoint, wire })
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+        if let Ok(daemon) = &found {
+            *last = Some((started, daemon.endpoint.clone()));
+        }
+        found
     }
 
     fn choice(
@@ -195,10 +215,20 @@ impl ZccacheManager {
         source: &str,
         bin: PathBuf,
         version: String,
-        endpoint: PathBuf,
+        daemon: Daemon,
         reason: String,
     ) -> ZccacheChoice {
+        let compiles = match &daemon.wire {
+            Ok(()) => format!(
+                "direct: to the daemon's socket (zccache.v1 wire {}), no zccache process per compile",
+                zwire::WIRE_VERSION
+            ),
+            Err(why) => format!("through zccache's client ({why})"),
+        };
+        let endpoint = daemon.endpoint;
         ZccacheChoice {
+            wire: daemon.wire.is_ok().then_some(zwire::WIRE_VERSION),
+            compiles,
             mode: ZccacheMode::Auto,
             source: source.into(),
             path: Some(bin),
@@ -244,5 +274,18 @@ fn none(mode: ZccacheMode, reason: String) -> ZccacheChoice {
         cache_dir: None,
         endpoint: None,
         env: Vec::new(),
+        wire: None,
+        compiles: "with the real compiler (no cache)".into(),
     }
 }
+
+/// A running daemon as the coordinator found it.
+struct Daemon {
+    endpoint: PathBuf,
+    /// Ok: it answers fbuild's wire; Err: why not (compiles go through
+    /// zccache's own client).
+    wire: Result<(), String>,
+}
+
+/// How long the wire probe after a daemon start may take.
+const WIRE_PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
