@@ -1,6 +1,10 @@
-//! Running the compiles: every out-of-date unit as a tokio process under a
-//! `-j` semaphore, through zccache when the coordinator has one. Up-to-date
-//! units (same command, unchanged inputs) run nothing.
+//! Running the compiles: every out-of-date unit under a `-j` semaphore,
+//! through zccache when the coordinator has one — straight to its daemon
+//! over its wire (`fbuild_core::zwire`, no zccache process per compile),
+//! else through zccache's client. The cache route arrives from the
+//! coordinator while the build already runs ([`CacheRoute`]); compiles
+//! that start before it run uncached. Up-to-date units (same command,
+//! unchanged inputs) run nothing.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -9,17 +13,42 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, Result};
 use fbuild_core::zccache_env;
+use fbuild_core::zwire::{self, Budget, CompileCall, WireError};
 use tokio::sync::Semaphore;
 
 use super::sources::Unit;
 use super::state::{BuildState, command_hash};
 use crate::progress::CompileProgress;
 
-/// How to run a compiler: directly, or behind zccache with its environment.
+/// How compiles reach the cache, as the coordinator decided.
+#[derive(Debug, Clone, Default)]
+pub struct Route {
+    /// zccache's client (`zccache <compiler> args…`).
+    pub zccache: Option<PathBuf>,
+    /// The daemon's socket, when it speaks fbuild's wire.
+    pub endpoint: Option<PathBuf>,
+    /// Environment of the client path.
+    pub env: Vec<(OsString, OsString)>,
+}
+
+/// The route, once known (`None` until the coordinator answered).
+#[derive(Debug, Clone, Default)]
+pub struct CacheRoute(Arc<std::sync::RwLock<Option<Route>>>);
+
+impl CacheRoute {
+    pub fn set(&self, route: Route) {
+        *self.0.write().unwrap_or_else(|p| p.into_inner()) = Some(route);
+    }
+
+    pub fn get(&self) -> Option<Route> {
+        self.0.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+/// How to run a compiler: directly, or through the cache.
 #[derive(Debug, Clone)]
 pub struct Runner {
-    pub zccache: Option<PathBuf>,
-    pub env: Vec<(OsString, OsString)>,
+    pub route: CacheRoute,
     pub cwd: PathBuf,
     pub verbose: bool,
     /// Set once zccache failed in this build (said once, then every
@@ -58,41 +87,103 @@ impl Runner {
     /// (`zccache_env::machinery_failure`) runs again without the cache;
     /// the build says so once and compiles the rest without it.
     pub async fn run(&self, program: &Path, args: &[String]) -> Result<i32> {
-        let zccache = self
-            .zccache
-            .as_deref()
+        let route = self
+            .route
+            .get()
             .filter(|_| !self.cache_failed.load(Ordering::SeqCst));
-        let Some(zccache) = zccache else {
-            return self.spawn(None, program, args).await;
+        let Some(route) = route else {
+            return self.spawn(None, &[], program, args).await;
         };
-        let out = self.output(Some(zccache), program, args).await?;
+        if let Some(endpoint) = route.endpoint.clone().filter(|_| wire_enabled()) {
+            match self.direct(endpoint, program, args).await {
+                Ok(code) => return Ok(code),
+                // Another zccache's wire: its own client below.
+                Err(WireError::Mismatch(_)) => {}
+                Err(other) => return self.uncached(&other.to_string(), program, args).await,
+            }
+        }
+        let Some(zccache) = route.zccache.as_deref() else {
+            return self.spawn(None, &[], program, args).await;
+        };
+        let out = self
+            .output(Some(zccache), &route.env, program, args)
+            .await?;
         let code = out.status.code().unwrap_or(1);
         if let Some(why) = zccache_env::machinery_failure(code, &out.stderr) {
-            if !self.cache_failed.swap(true, Ordering::SeqCst) {
-                eprintln!(
-                    "fbuild: warning: zccache failed ({why}); compiling the rest of this build \
-                     without the cache"
-                );
-            }
-            return self.spawn(None, program, args).await;
+            return self.uncached(&why, program, args).await;
         }
         Ok(print_output(out))
+    }
+
+    /// The compile through the daemon's wire; its output printed.
+    async fn direct(
+        &self,
+        endpoint: PathBuf,
+        program: &Path,
+        args: &[String],
+    ) -> std::result::Result<i32, WireError> {
+        if self.verbose {
+            eprintln!("{} {}", program.display(), args.join(" "));
+        }
+        let (program, args, cwd) = (program.to_path_buf(), args.to_vec(), self.cwd.clone());
+        let outcome = tokio::task::spawn_blocking(move || {
+            let call = CompileCall {
+                compiler: &program,
+                args,
+                cwd: &cwd,
+                env: zccache_env::readable_env(),
+                stdin: Vec::new(),
+            };
+            zwire::compile(&endpoint, call, Budget::from_env())
+        })
+        .await
+        .map_err(|e| WireError::Failed(e.to_string()))??;
+        use std::io::Write;
+        let mut err = std::io::stderr().lock();
+        let _ = err.write_all(&outcome.stdout);
+        let _ = err.write_all(&outcome.stderr);
+        Ok(if outcome.exit_code < 0 {
+            1
+        } else {
+            outcome.exit_code
+        })
+    }
+
+    /// The cache machinery failed: said once, the rest of the build runs
+    /// without it, this compile again with the real tool.
+    async fn uncached(&self, why: &str, program: &Path, args: &[String]) -> Result<i32> {
+        if !self.cache_failed.swap(true, Ordering::SeqCst) {
+            eprintln!(
+                "fbuild: warning: zccache failed ({why}); compiling the rest of this build \
+                 without the cache"
+            );
+        }
+        self.spawn(None, &[], program, args).await
     }
 
     /// Runs an archive, link or objcopy step without zccache: its link
     /// caching gains nothing on a firmware link and cannot hold LTO's
     /// linker plugin state.
     pub async fn run_direct(&self, program: &Path, args: &[String]) -> Result<i32> {
-        self.spawn(None, program, args).await
+        self.spawn(None, &[], program, args).await
     }
 
-    async fn spawn(&self, zccache: Option<&Path>, program: &Path, args: &[String]) -> Result<i32> {
-        Ok(print_output(self.output(zccache, program, args).await?))
+    async fn spawn(
+        &self,
+        zccache: Option<&Path>,
+        env: &[(OsString, OsString)],
+        program: &Path,
+        args: &[String],
+    ) -> Result<i32> {
+        Ok(print_output(
+            self.output(zccache, env, program, args).await?,
+        ))
     }
 
     async fn output(
         &self,
         zccache: Option<&Path>,
+        env: &[(OsString, OsString)],
         program: &Path,
         args: &[String],
     ) -> Result<std::process::Output> {
@@ -106,7 +197,7 @@ impl Runner {
         };
         cmd.args(args)
             .current_dir(&self.cwd)
-            .envs(self.env.iter().map(|(k, v)| (k, v)));
+            .envs(env.iter().map(|(k, v)| (k, v)));
         cmd.stdin(std::process::Stdio::null());
         if self.verbose {
             eprintln!("{} {}", program.display(), args.join(" "));
@@ -115,6 +206,11 @@ impl Runner {
             .await
             .with_context(|| format!("running {}", program.display()))
     }
+}
+
+/// `FBUILD_ZCCACHE_WIRE=off`: zccache's client instead of its wire.
+fn wire_enabled() -> bool {
+    std::env::var_os("FBUILD_ZCCACHE_WIRE").is_none_or(|v| v != "off")
 }
 
 /// Prints a step's output (stdout too: the build's own output is stderr);
@@ -134,15 +230,20 @@ pub async fn compile_all(
     state: &mut BuildState,
     jobs: usize,
     progress: &CompileProgress,
+    before_compiling: impl FnOnce(),
 ) -> Result<Outcome> {
     let mut todo = Vec::new();
     let mut up_to_date = 0;
+    let mut seen = std::collections::HashMap::new();
     for job in work {
-        if state.up_to_date(&job.unit.object, command_hash(&job.command())) {
+        if state.up_to_date_shared(&job.unit.object, command_hash(&job.command()), &mut seen) {
             up_to_date += 1;
         } else {
             todo.push(job);
         }
+    }
+    if !todo.is_empty() {
+        before_compiling();
     }
     progress.begin(todo.len());
     let semaphore = Arc::new(Semaphore::new(jobs.max(1)));

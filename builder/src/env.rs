@@ -3,14 +3,15 @@
 //! archive, link, objcopy and size recipes.
 
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use fbuild_client::Client;
-use fbuild_core::protocol::{Reply, Request};
+use fbuild_core::protocol::{Event, Reply, Request};
 
 use super::Options;
-use super::ask::ask;
-use super::engine::{Job, Outcome, Runner, compile_all};
+use super::engine::{CacheRoute, Job, Outcome, Route, Runner, compile_all};
 use super::link::{Usage, step, step_hash, write_compdb};
 use super::sources::{Group, Layout, collect};
 use super::state::BuildState;
@@ -36,8 +37,19 @@ pub async fn build_env(
 ) -> Result<EnvResult> {
     let out_dir = project.build_dir.join(&env.name);
     std::fs::create_dir_all(&out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
+    let mut phases = Phases::new();
+    // Asked at once, answered while the target resolves; a no-op build
+    // never waits for it (the thread dies with the process).
+    let route = CacheRoute::default();
+    let route_ready = route_in_background(client, &route, opts.verbose);
     let target = target::resolve(client, env, &project.root, &out_dir).await?;
-    let runner = runner(client, project, opts).await?;
+    phases.mark("target");
+    let runner = Runner {
+        route,
+        cwd: project.root.clone(),
+        verbose: opts.verbose,
+        cache_failed: Default::default(),
+    };
 
     // Reading the tree and the sources' includes is blocking file I/O.
     let sources = tokio::task::block_in_place(|| {
@@ -70,12 +82,27 @@ pub async fn build_env(
         })
         .collect::<Result<Vec<Job>>>()?;
     write_compdb(&out_dir.join("compile_commands.json"), &project.root, &jobs)?;
+    phases.mark("sources");
 
     let state_file = out_dir.join("fbuild-state.json");
     let mut state = BuildState::load(&state_file);
     run_hooks(&runner, &target, "prebuild").await?;
     let progress = crate::progress::CompileProgress::new(&env.name, opts.verbose);
-    let outcome = compile_all(&runner, jobs, &mut state, opts.jobs, &progress).await;
+    let wait_for_route = || {
+        if runner.route.get().is_none() {
+            let _ = tokio::task::block_in_place(|| route_ready.recv_timeout(ROUTE_WAIT));
+        }
+    };
+    let outcome = compile_all(
+        &runner,
+        jobs,
+        &mut state,
+        opts.jobs,
+        &progress,
+        wait_for_route,
+    )
+    .await;
+    phases.mark("compile");
     state
         .save(&state_file)
         .with_context(|| format!("writing {}", state_file.display()))?;
@@ -90,6 +117,10 @@ pub async fn build_env(
     state
         .save(&state_file)
         .with_context(|| format!("writing {}", state_file.display()))?;
+    phases.mark("link");
+    if opts.verbose {
+        eprintln!("{}", phases.line(&env.name));
+    }
     match firmware? {
         Ok(firmware) => Ok(EnvResult::Built {
             compiled,
@@ -171,40 +202,109 @@ async fn link(
     }
     run_hooks(runner, target, "objcopy.postobjcopy").await?;
     if let Some(size) = recipes.size()? {
-        let out = tokio::process::Command::new(&size.program)
-            .args(&size.args)
-            .output()
-            .await
-            .with_context(|| format!("running {}", size.program.display()))?;
-        let usage = Usage::from_recipes(recipes, &String::from_utf8_lossy(&out.stdout))?;
+        let hash = step_hash(&size.program, &size.args);
+        let stdout = match state.size_output(hash, &elf) {
+            Some(known) => known.to_string(),
+            None => {
+                let out = tokio::process::Command::new(&size.program)
+                    .args(&size.args)
+                    .output()
+                    .await
+                    .with_context(|| format!("running {}", size.program.display()))?;
+                let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+                if out.status.success() {
+                    state.remember_size(hash, &elf, stdout.clone());
+                }
+                stdout
+            }
+        };
+        let usage = Usage::from_recipes(recipes, &stdout)?;
         eprintln!("{}", usage.report(&target.board_name)?);
     }
     Ok(Ok(elf))
 }
 
-/// zccache for the compiles, as the coordinator decided; none if it cannot.
-async fn runner(client: &Client, project: &Project, opts: &Options) -> Result<Runner> {
-    let mut runner = Runner {
-        zccache: None,
-        env: Vec::new(),
-        cwd: project.root.clone(),
-        verbose: opts.verbose,
-        cache_failed: Default::default(),
-    };
-    match ask(client, Request::ResolveZccache).await {
-        Ok(Reply::Zccache(choice)) => {
-            if let Some(path) = choice.path {
-                runner.zccache = Some(path);
-                runner.env = choice.env;
-            } else if opts.verbose {
-                eprintln!("fbuild: {}", choice.reason);
+/// How long compiles wait for the cache route before starting uncached:
+/// a running coordinator answers in about a millisecond; a fresh one
+/// starting zccache's daemon takes ~150 ms, which the first compiles do
+/// not wait for.
+const ROUTE_WAIT: Duration = Duration::from_millis(30);
+
+/// Asks the coordinator for the cache route on a thread of its own, so
+/// that compiles need not wait for zccache's daemon to start (the thread
+/// dies with the process). The receiver hears when `route` is set.
+fn route_in_background(client: &Client, route: &CacheRoute, verbose: bool) -> mpsc::Receiver<()> {
+    let (tx, rx) = mpsc::channel();
+    let (client, shared) = (client.clone(), route.clone());
+    std::thread::spawn(move || {
+        let mut told = false;
+        let served = client.request(&Request::ResolveZccache, &mut |event| match event {
+            Event::Install(status) if !told => {
+                told = true;
+                eprintln!(
+                    "fbuild: installing {} {} in the background; compiles run uncached until it \
+                     is ready",
+                    status.name, status.version
+                );
             }
+            Event::Warning { message } => eprintln!("fbuild: warning: {message}"),
+            _ => {}
+        });
+        match served.map(|s| s.reply) {
+            Ok(Reply::Zccache(choice)) => {
+                if verbose && choice.path.is_none() {
+                    eprintln!("fbuild: {}", choice.reason);
+                }
+                shared.set(Route {
+                    endpoint: choice.endpoint.filter(|_| choice.wire.is_some()),
+                    zccache: choice.path,
+                    env: choice.env,
+                });
+            }
+            _ => eprintln!(
+                "fbuild: warning: no zccache from the coordinator; compiling without the cache"
+            ),
         }
-        Ok(_) | Err(_) => eprintln!(
-            "fbuild: warning: no zccache from the coordinator; compiling without the cache"
-        ),
+        let _ = tx.send(());
+    });
+    rx
+}
+
+/// Phase timings for `-v`.
+struct Phases {
+    start: Instant,
+    last: Instant,
+    done: Vec<(&'static str, Duration)>,
+}
+
+impl Phases {
+    fn new() -> Self {
+        let now = Instant::now();
+        Phases {
+            start: now,
+            last: now,
+            done: Vec::new(),
+        }
     }
-    Ok(runner)
+
+    fn mark(&mut self, phase: &'static str) {
+        let now = Instant::now();
+        self.done.push((phase, now - self.last));
+        self.last = now;
+    }
+
+    fn line(&self, env: &str) -> String {
+        let parts: Vec<String> = self
+            .done
+            .iter()
+            .map(|(p, d)| format!("{p} {} ms", d.as_millis()))
+            .collect();
+        format!(
+            "fbuild: [env:{env}] {} ms: {}",
+            self.start.elapsed().as_millis(),
+            parts.join(", ")
+        )
+    }
 }
 
 fn display(path: &Path, root: &Path) -> String {

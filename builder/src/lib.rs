@@ -74,6 +74,7 @@ pub fn build(args: &BuildRequest) -> Result<ExitCode> {
     };
     let client = Client::from_env()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(opts.jobs.clamp(1, 4))
         .enable_all()
         .build()?;
     let _lock = lock::ProjectLock::acquire(&project.build_dir)?;

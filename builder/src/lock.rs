@@ -16,14 +16,18 @@ impl ProjectLock {
         let path = build_dir.join(".lock");
         let mut lock =
             LockFile::open(&path).with_context(|| format!("opening {}", path.display()))?;
-        if !lock.try_lock_with_pid()? {
-            let holder = std::fs::read_to_string(&path).unwrap_or_default();
+        // The holder's pid, for the message: beside the lock, unsynced
+        // (fslock's own pid write fsyncs, a few ms on every build).
+        let owner = build_dir.join(".lock-owner");
+        if !lock.try_lock()? {
+            let holder = std::fs::read_to_string(&owner).unwrap_or_default();
             eprintln!(
                 "fbuild: another build of this project is running (pid {}); waiting for it",
                 holder.trim()
             );
-            lock.lock_with_pid()?;
+            lock.lock()?;
         }
+        let _ = std::fs::write(&owner, std::process::id().to_string());
         Ok(ProjectLock(lock))
     }
 }

@@ -40,6 +40,20 @@ pub struct Record {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct BuildState {
     pub outputs: BTreeMap<PathBuf, Record>,
+    /// The size tool's output for the firmware as it is (a no-op build
+    /// reports sizes without running the tool).
+    #[serde(default)]
+    pub size_report: Option<SizeReport>,
+    /// Changed since loaded: [`BuildState::save`] writes only then.
+    #[serde(skip)]
+    dirty: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SizeReport {
+    pub command: u64,
+    pub elf: Stamp,
+    pub stdout: String,
 }
 
 impl BuildState {
@@ -50,7 +64,11 @@ impl BuildState {
             .unwrap_or_default()
     }
 
-    pub fn save(&self, path: &Path) -> std::io::Result<()> {
+    pub fn save(&mut self, path: &Path) -> std::io::Result<()> {
+        if !self.dirty && path.exists() {
+            return Ok(());
+        }
+        self.dirty = false;
         let tmp = path.with_extension("json.tmp");
         std::fs::write(
             &tmp,
@@ -74,6 +92,29 @@ impl BuildState {
                 .all(|(path, stamp)| Stamp::of(path).as_ref() == Some(stamp))
     }
 
+    /// [`BuildState::up_to_date`] for many outputs whose inputs overlap
+    /// (the core's objects share most headers): each input is looked at
+    /// once. Only for inputs that do not change while `seen` lives.
+    pub fn up_to_date_shared(
+        &self,
+        output: &Path,
+        command: u64,
+        seen: &mut std::collections::HashMap<PathBuf, Option<Stamp>>,
+    ) -> bool {
+        let Some(record) = self.outputs.get(output) else {
+            return false;
+        };
+        record.command == command
+            && output.exists()
+            && !record.inputs.is_empty()
+            && record.inputs.iter().all(|(path, stamp)| {
+                seen.entry(path.clone())
+                    .or_insert_with(|| Stamp::of(path))
+                    .as_ref()
+                    == Some(stamp)
+            })
+    }
+
     pub fn record(&mut self, output: &Path, command: u64, inputs: &[PathBuf]) {
         let inputs = inputs
             .iter()
@@ -81,6 +122,26 @@ impl BuildState {
             .collect();
         self.outputs
             .insert(output.to_path_buf(), Record { command, inputs });
+        self.dirty = true;
+    }
+
+    /// The remembered size output for `elf` made by `command`, if the
+    /// firmware has not changed since.
+    pub fn size_output(&self, command: u64, elf: &Path) -> Option<&str> {
+        let report = self.size_report.as_ref()?;
+        (report.command == command && Stamp::of(elf).as_ref() == Some(&report.elf))
+            .then_some(report.stdout.as_str())
+    }
+
+    pub fn remember_size(&mut self, command: u64, elf: &Path, stdout: String) {
+        if let Some(elf) = Stamp::of(elf) {
+            self.size_report = Some(SizeReport {
+                command,
+                elf,
+                stdout,
+            });
+            self.dirty = true;
+        }
     }
 }
 

@@ -11,6 +11,7 @@ mod args;
 mod cores;
 mod fds;
 mod frames;
+mod health_record;
 pub mod install;
 mod logging;
 mod plan;

@@ -19,12 +19,15 @@ use fbuild_core::resolve::find_real_tool;
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::cores::Cores;
+use crate::health_record::HealthRecord;
 use crate::process::{ProbeDir, output_with_timeout};
 use crate::single_flight::Memo;
 
 pub struct Toolchains {
     settings: Settings,
     cores: Arc<Cores>,
+    /// Healthy answers kept across restarts.
+    record: Arc<HealthRecord>,
     /// (compiler, mcu) → health check result (Ok: C++ needs DECIMAL_DIG).
     health: Memo<(PathBuf, String), Result<bool, String>>,
 }
@@ -35,6 +38,9 @@ type Names = [String; 5];
 impl Toolchains {
     pub fn new(settings: Settings, cores: Arc<Cores>) -> Self {
         Toolchains {
+            record: Arc::new(HealthRecord::new(
+                settings.home.coordinator_dir().join("health.json"),
+            )),
             settings,
             cores,
             health: Memo::default(),
@@ -61,6 +67,10 @@ impl Toolchains {
         events: &UnboundedSender<InstallStatus>,
     ) -> Result<Toolchain, String> {
         let mut mcu_flag = None;
+        // A request without the MCU for a platform that checks per MCU
+        // only locates the tools and the core (the builder asks again with
+        // the board's MCU before compiling): no health check twice.
+        let mut locate_only = false;
         let names: Names = match req.platform.as_str() {
             "native" => ["cc", "c++", "ar", "objcopy", "size"].map(String::from),
             other => {
@@ -71,6 +81,7 @@ impl Toolchains {
                     )
                 })?;
                 let t = &p.toolchain;
+                locate_only = req.mcu.is_empty() && t.mcu_flag.is_some();
                 mcu_flag = t
                     .mcu_flag
                     .as_ref()
@@ -96,6 +107,12 @@ impl Toolchains {
             )
         };
         let system = match names.clone().map(|n| on_path(&n)) {
+            [Some(cc), Some(cxx), Some(ar), objcopy, size] if locate_only => Ok((
+                format!("system ({}), not checked without an MCU", cc.display()),
+                [cc, cxx, ar],
+                [objcopy, size],
+                false,
+            )),
             [Some(cc), Some(cxx), Some(ar), objcopy, size] => {
                 match self.checked(&cc, &cxx, mcu_flag.as_deref()).await {
                     Ok(dig) => Ok((
@@ -237,11 +254,22 @@ impl Toolchains {
             cxx.to_path_buf(),
             mcu_flag.map(str::to_string),
         );
+        let record = Arc::clone(&self.record);
         self.health
             .get_or_run(&key, || async move {
-                tokio::task::spawn_blocking(move || health_check(&cc, &cxx, mcu.as_deref()))
-                    .await
-                    .unwrap_or_else(|e| Err(e.to_string()))
+                tokio::task::spawn_blocking(move || {
+                    let flag = mcu.as_deref().unwrap_or_default();
+                    if let Some(dig) = record.recall(&cc, &cxx, flag) {
+                        return Ok(dig);
+                    }
+                    let result = health_check(&cc, &cxx, mcu.as_deref());
+                    if let Ok(dig) = result {
+                        record.keep(&cc, &cxx, flag, dig);
+                    }
+                    result
+                })
+                .await
+                .unwrap_or_else(|e| Err(e.to_string()))
             })
             .await
     }

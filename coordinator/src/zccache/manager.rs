@@ -77,13 +77,17 @@ impl ZccacheManager {
         self.lock().by_mode.clear();
     }
 
-    /// A recent decision for `mode`, if there is one.
+    /// A recent decision for `mode`, if there is one (it becomes the
+    /// latest, as `daemon status` shows it).
     fn recent(&self, mode: ZccacheMode) -> Option<ZccacheChoice> {
-        self.lock()
+        let mut decisions = self.lock();
+        let choice = decisions
             .by_mode
             .get(&mode)
             .filter(|(at, _)| at.elapsed() < ZCCACHE_RECHECK)
-            .map(|(_, c)| c.clone())
+            .map(|(_, c)| c.clone())?;
+        decisions.latest = Some(choice.clone());
+        Some(choice)
     }
 
     /// Decides for `mode` (or reuses a recent decision). Install progress
@@ -189,6 +193,9 @@ impl ZccacheManager {
     async fn start_daemon(&self, bin: PathBuf) -> Result<Daemon, String> {
         let mut last = self.daemon.lock().await;
         let home = self.settings.home.clone();
+        if last.is_none() {
+            *last = read_last_daemon(&home);
+        }
         let known = last
             .as_ref()
             .filter(|(b, _)| *b == bin)
@@ -205,7 +212,11 @@ impl ZccacheManager {
         .await
         .map_err(|e| e.to_string())?;
         if let Ok(daemon) = &found {
-            *last = Some((started, daemon.endpoint.clone()));
+            let seen = (started, daemon.endpoint.clone());
+            if last.as_ref() != Some(&seen) {
+                write_last_daemon(&self.settings.home, &seen);
+            }
+            *last = Some(seen);
         }
         found
     }
@@ -276,6 +287,28 @@ fn none(mode: ZccacheMode, reason: String) -> ZccacheChoice {
         env: Vec::new(),
         wire: None,
         compiles: "with the real compiler (no cache)".into(),
+    }
+}
+
+/// Where the last daemon seen is remembered across coordinator restarts
+/// (so a new coordinator pings it instead of running `zccache status`).
+fn last_daemon_file(home: &fbuild_core::Home) -> PathBuf {
+    home.coordinator_dir().join("zccache-daemon.json")
+}
+
+fn read_last_daemon(home: &fbuild_core::Home) -> Option<(PathBuf, PathBuf)> {
+    let text = std::fs::read(last_daemon_file(home)).ok()?;
+    serde_json::from_slice(&text).ok()
+}
+
+fn write_last_daemon(home: &fbuild_core::Home, seen: &(PathBuf, PathBuf)) {
+    let file = last_daemon_file(home);
+    let tmp = file.with_extension("json.tmp");
+    if let Ok(text) = serde_json::to_vec(seen)
+        && std::fs::write(&tmp, text).is_ok()
+        && std::fs::rename(&tmp, &file).is_err()
+    {
+        let _ = std::fs::remove_file(&tmp);
     }
 }
 

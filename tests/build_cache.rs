@@ -1,0 +1,118 @@
+//! `fbuild build` and its cache from nothing (issue 15): a first build on
+//! a home with no coordinator compiles without waiting for zccache's daemon
+//! and prints its phases with `-v`; later builds are served by the daemon
+//! over its wire with the same bytes as an uncached build; toolchain
+//! health answers outlive the coordinator.
+
+mod common;
+
+use std::path::Path;
+use std::process::Output;
+
+use common::*;
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// The firmware as flashed. (Objects and the ELF differ between any two
+/// compiles: the core builds with -flto, whose section names carry a
+/// per-compile random seed.)
+const OBJECTS: &[&str] = &["firmware.hex", "firmware.eep"];
+
+fn outputs(dir: &Path) -> Vec<Vec<u8>> {
+    OBJECTS
+        .iter()
+        .map(|f| std::fs::read(dir.join(".fbuild/build/uno").join(f)).unwrap())
+        .collect()
+}
+
+fn health_probes(home: &TestHome) -> usize {
+    std::fs::read_to_string(home.path().join("coordinator/coordinator.log"))
+        .unwrap_or_default()
+        .matches("probe: toolchain health")
+        .count()
+}
+
+#[test]
+fn from_nothing_to_cached_with_the_same_bytes() {
+    let home = TestHome::new();
+    assert_ok(&home.install_zccache(&mirror_url()));
+    home.run(&["daemon", "stop"]);
+    let dir = example("serial-hello");
+
+    // No coordinator, no daemon, an empty cache: the build does not wait.
+    let first = home.build(dir.path(), &["-e", "uno", "-v"]);
+    assert_ok(&first);
+    let err = stderr(&first);
+    let phases = err
+        .lines()
+        .find(|l| l.starts_with("fbuild: [env:uno]") && l.contains(" ms: target "))
+        .unwrap_or_else(|| panic!("no phase line:\n{err}"));
+    for phase in ["target", "sources", "compile", "link"] {
+        assert!(phases.contains(&format!("{phase} ")), "{phases}");
+    }
+    let first_outputs = outputs(dir.path());
+    let off = home
+        .fbuild(&[
+            "build",
+            dir.path().to_str().unwrap(),
+            "-e",
+            "uno",
+            "--clean",
+        ])
+        .env("FBUILD_ZCCACHE", "off")
+        .output()
+        .unwrap();
+    assert_ok(&off);
+    let uncached = outputs(dir.path());
+    assert!(
+        first_outputs == uncached,
+        "the first build differs from an uncached one"
+    );
+
+    // Filled by a build through the daemon, then served from it.
+    assert_ok(&home.build(dir.path(), &["-e", "uno", "--clean"]));
+    let hits = || home.zccache_stats()["cache_hits"].as_u64().unwrap();
+    let before = hits();
+    let warm = home.build(dir.path(), &["-e", "uno", "--clean"]);
+    assert_ok(&warm);
+    let compiled = stderr(&warm)
+        .split(" compiled")
+        .next()
+        .and_then(|s| s.rsplit('(').next())
+        .and_then(|n| n.parse::<u64>().ok())
+        .unwrap_or_else(|| panic!("{}", stderr(&warm)));
+    assert!(compiled >= 20, "{}", stderr(&warm));
+    assert_eq!(hits() - before, compiled, "every compile a hit");
+    assert!(outputs(dir.path()) == uncached, "the cached build differs");
+    let status = home.status_json();
+    assert_eq!(status["zccache"]["wire"], 26, "{status}");
+}
+
+#[test]
+fn toolchain_health_is_checked_once_across_coordinator_restarts() {
+    let home = TestHome::new();
+    let dir = example("blink");
+    let build = || {
+        home.fbuild(&[
+            "build",
+            dir.path().to_str().unwrap(),
+            "-e",
+            "uno",
+            "--clean",
+        ])
+        .env("FBUILD_ZCCACHE", "off")
+        .env("FBUILD_LOG", "info")
+        .output()
+        .unwrap()
+    };
+    assert_ok(&build());
+    // One check, for the board's MCU (the request without it only locates).
+    assert_eq!(health_probes(&home), 1);
+    home.run(&["daemon", "stop"]);
+    assert_ok(&build());
+    assert_eq!(health_probes(&home), 1, "checked again after a restart");
+    let record = std::fs::read_to_string(home.path().join("coordinator/health.json")).unwrap();
+    assert!(record.contains("-mmcu=atmega328p"), "{record}");
+}
