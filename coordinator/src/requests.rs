@@ -65,8 +65,17 @@ pub async fn dispatch<W: AsyncWriteExt + Unpin>(
             with_events(install(svc, package, retry, mode, events), rx, send).await
         }
         Request::ResolveZccache => {
-            let resolve =
-                async move { Reply::Zccache(svc.zccache.resolve(mode, &events, false).await) };
+            // On a task of its own: a client that leaves (a build that
+            // finished before the daemon was up) does not cut the decision
+            // short; the next build finds it made.
+            let zccache = std::sync::Arc::clone(&svc.zccache);
+            let task = tokio::spawn(async move { zccache.resolve(mode, &events, false).await });
+            let resolve = async move {
+                match task.await {
+                    Ok(choice) => Reply::Zccache(choice),
+                    Err(e) => crate::frames::error(ErrorKind::InstallFailed, e.to_string()),
+                }
+            };
             with_events(resolve, rx, send).await
         }
         Request::ZccacheFailed { reason } => {

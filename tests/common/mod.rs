@@ -241,18 +241,28 @@ impl TestHome {
         PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
     }
 
-    /// zccache's counters for this home's managed daemon.
+    /// zccache's counters for this home's managed daemon. A build does not
+    /// wait for zccache's install or daemon, so this waits (up to 30 s).
     pub fn zccache_stats(&self) -> serde_json::Value {
-        let out = Command::new(
-            self.home
-                .join(format!("tools/zccache-{ZCCACHE_VERSION}/zccache")),
-        )
-        .args(["status", "--json"])
-        .env("ZCCACHE_CACHE_DIR", self.home.join("tools/zccache-cache"))
-        .output()
-        .expect("zccache status");
-        let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("status json");
-        json["daemon"].clone()
+        let bin = self
+            .home
+            .join(format!("tools/zccache-{ZCCACHE_VERSION}/zccache"));
+        let mut last = String::new();
+        let found = wait_for(Duration::from_secs(30), || {
+            // Not installed yet: the first build installs it meanwhile.
+            let Ok(out) = Command::new(&bin)
+                .args(["status", "--json"])
+                .env("ZCCACHE_CACHE_DIR", self.home.join("tools/zccache-cache"))
+                .output()
+            else {
+                return false;
+            };
+            last = String::from_utf8_lossy(&out.stdout).into_owned();
+            serde_json::from_str::<serde_json::Value>(&last)
+                .is_ok_and(|j| j["daemon"]["cache_hits"].is_u64())
+        });
+        assert!(found, "zccache's daemon never answered: {last}");
+        serde_json::from_str::<serde_json::Value>(&last).unwrap()["daemon"].clone()
     }
 }
 

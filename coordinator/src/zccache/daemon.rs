@@ -38,6 +38,7 @@ pub fn ensure(bin: &Path, home: &Home, known: Option<&Path>) -> Result<PathBuf, 
     std::fs::create_dir_all(&cache_dir)
         .map_err(|e| format!("creating {}: {e}", cache_dir.display()))?;
     if let Some(endpoint) = known {
+        tracing::info!("probe: zccache ping");
         match zwire::ping(endpoint, PING_TIMEOUT) {
             // Another wire still means a live daemon.
             Ok(()) | Err(WireError::Mismatch(_)) => return Ok(endpoint.to_path_buf()),
