@@ -16,6 +16,7 @@ pub mod sketch;
 mod sources;
 mod state;
 mod target;
+mod target_toolchain;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

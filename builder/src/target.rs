@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use fbuild_client::Client;
-use fbuild_core::protocol::{CoreRequest, Reply, Request, Toolchain, ToolchainRequest};
+use fbuild_core::protocol::{CoreRequest, Reply, Request};
+
+use crate::target_toolchain::{McuHint, toolchain};
 use fbuild_platforms::arduino::{ArduinoPlatform, BoardId, Properties};
 
 use super::recipes::{CoreDirs, Recipes};
@@ -49,6 +51,7 @@ pub async fn resolve(
     if let Some(index) = indexed_platform(env)? {
         return from_index(client, env, &index, out_dir).await;
     }
+    let mcu_hint = McuHint::new(out_dir);
     let (platform, first_tc) = match env.platform.as_str() {
         "native" => {
             let tc = toolchain(client, env, "native", "", None).await?;
@@ -73,7 +76,9 @@ pub async fn resolve(
                     env.framework
                 );
             }
-            let tc = toolchain(client, env, name, "", Some("arduino")).await?;
+            // Asked with the MCU of the last build: usually the board's,
+            // which spares a second request below.
+            let tc = toolchain(client, env, name, &mcu_hint.read(), Some("arduino")).await?;
             let Some(core_dir) = &tc.core_dir else {
                 bail!(
                     "[env:{}]: the coordinator found no Arduino core for {name}",
@@ -91,8 +96,10 @@ pub async fn resolve(
     let (props, referenced) = board_props(env, &platform, &board_text, &|_| Ok(None))?;
     // The toolchain checked for this board's MCU (cached by the coordinator).
     let toolchain = match props.get("build.mcu") {
-        Some(mcu) if env.platform != "native" => {
-            toolchain(client, env, &env.platform, mcu, Some("arduino")).await?
+        Some(mcu) if env.platform != "native" && mcu != mcu_hint.read() => {
+            let tc = toolchain(client, env, &env.platform, mcu, Some("arduino")).await?;
+            mcu_hint.write(mcu);
+            tc
         }
         _ => first_tc,
     };
@@ -465,26 +472,6 @@ fn is_index_url(platform: &str) -> bool {
     platform.starts_with("https://")
         || platform.starts_with("http://")
         || (platform.starts_with("file://") && platform.ends_with(".json"))
-}
-
-async fn toolchain(
-    client: &Client,
-    env: &EnvConfig,
-    platform: &str,
-    mcu: &str,
-    framework: Option<&str>,
-) -> Result<Toolchain> {
-    let request = Request::Toolchain(ToolchainRequest {
-        platform: platform.to_string(),
-        mcu: mcu.to_string(),
-        framework: framework.map(str::to_string),
-        path: std::env::var_os("PATH").unwrap_or_default(),
-    });
-    match super::ask::ask(client, request).await? {
-        Reply::Toolchain(tc) => Ok(tc),
-        Reply::Error { message, .. } => bail!("[env:{}]: {message}", env.name),
-        other => bail!("unexpected answer to a toolchain request: {other:?}"),
-    }
 }
 
 impl Target {
