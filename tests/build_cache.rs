@@ -1,6 +1,7 @@
 //! `fbuild build` and its cache from nothing (issue 15): a first build on
-//! a home with no coordinator compiles without waiting for zccache's daemon
-//! and prints its phases with `-v`; later builds are served by the daemon
+//! a home with no coordinator and an empty cache compiles uncached without
+//! starting zccache's daemon (it starts after the build) and prints its
+//! phases with `-v`; later builds are served by the daemon
 //! over its wire with the same bytes as an uncached build; toolchain
 //! health answers outlive the coordinator.
 
@@ -52,6 +53,16 @@ fn from_nothing_to_cached_with_the_same_bytes() {
     for phase in ["target", "sources", "compile", "link"] {
         assert!(phases.contains(&format!("{phase} ")), "{phases}");
     }
+    // An empty cache cannot help: the daemon is not started for this build
+    // (it would only slow it), but after it, for the next one.
+    assert!(err.contains("zccache's cache is empty"), "{err}");
+    assert!(
+        wait_for(std::time::Duration::from_secs(30), || !zccache_daemon_pids(
+            home.path()
+        )
+        .is_empty()),
+        "zccache's daemon was not started after the build"
+    );
     let first_outputs = outputs(dir.path());
     let off = home
         .fbuild(&[

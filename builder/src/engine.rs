@@ -31,17 +31,30 @@ pub struct Route {
     pub env: Vec<(OsString, OsString)>,
 }
 
-/// The route, once known (`None` until the coordinator answered).
+/// The route, once known (`None` until the coordinator answered), and
+/// whether the coordinator put zccache off (its cache is empty: this build
+/// runs uncached and starts it for the next one when done).
 #[derive(Debug, Clone, Default)]
-pub struct CacheRoute(Arc<std::sync::RwLock<Option<Route>>>);
+pub struct CacheRoute {
+    route: Arc<std::sync::RwLock<Option<Route>>>,
+    deferred: Arc<AtomicBool>,
+}
 
 impl CacheRoute {
     pub fn set(&self, route: Route) {
-        *self.0.write().unwrap_or_else(|p| p.into_inner()) = Some(route);
+        *self.route.write().unwrap_or_else(|p| p.into_inner()) = Some(route);
     }
 
     pub fn get(&self) -> Option<Route> {
-        self.0.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.route.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub fn defer(&self) {
+        self.deferred.store(true, Ordering::SeqCst);
+    }
+
+    pub fn deferred(&self) -> bool {
+        self.deferred.load(Ordering::SeqCst)
     }
 }
 

@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use fbuild_client::Client;
-use fbuild_core::protocol::{Event, Reply, Request};
+use fbuild_core::install_status::InstallPhase;
+use fbuild_core::protocol::{ErrorKind, Event, Reply, Request};
 
 use super::Options;
 use super::engine::{CacheRoute, Job, Outcome, Route, Runner, compile_all};
@@ -120,6 +121,11 @@ pub async fn build_env(
     phases.mark("link");
     if opts.verbose {
         eprintln!("{}", phases.line(&env.name));
+    }
+    if runner.route.deferred() {
+        // For the next build: the coordinator starts zccache's daemon on
+        // its own; this process does not wait for it.
+        let _ = client.send_if_running(&Request::ResolveZccache);
     }
     match firmware? {
         Ok(firmware) => Ok(EnvResult::Built {
@@ -238,8 +244,14 @@ fn route_in_background(client: &Client, route: &CacheRoute, verbose: bool) -> mp
     let (client, shared) = (client.clone(), route.clone());
     std::thread::spawn(move || {
         let mut told = false;
-        let served = client.request(&Request::ResolveZccache, &mut |event| match event {
-            Event::Install(status) if !told => {
+        let mut on_event = |event: &Event| match event {
+            Event::Install(status)
+                if !told
+                    && matches!(
+                        status.phase,
+                        InstallPhase::Downloading | InstallPhase::Extracting
+                    ) =>
+            {
                 told = true;
                 eprintln!(
                     "fbuild: installing {} {} in the background; compiles run uncached until it \
@@ -249,8 +261,30 @@ fn route_in_background(client: &Client, route: &CacheRoute, verbose: bool) -> mp
             }
             Event::Warning { message } => eprintln!("fbuild: warning: {message}"),
             _ => {}
-        });
-        match served.map(|s| s.reply) {
+        };
+        let mut served = client
+            .request(&Request::ZccacheIfUseful, &mut on_event)
+            .map(|s| s.reply);
+        // A coordinator older than the request: the plain one.
+        if let Ok(Reply::Error {
+            kind: ErrorKind::Unsupported,
+            ..
+        }) = served
+        {
+            served = client
+                .request(&Request::ResolveZccache, &mut on_event)
+                .map(|s| s.reply);
+        }
+        match served {
+            Ok(Reply::Noted) => {
+                if verbose {
+                    eprintln!(
+                        "fbuild: zccache's cache is empty: compiling uncached, its daemon starts \
+                         after the build"
+                    );
+                }
+                shared.defer();
+            }
             Ok(Reply::Zccache(choice)) => {
                 if verbose && choice.path.is_none() {
                     eprintln!("fbuild: {}", choice.reason);

@@ -118,6 +118,13 @@ impl Client {
         })
     }
 
+    /// Sends `request` to the running coordinator and leaves without its
+    /// reply: for work the coordinator finishes on its own (starting
+    /// zccache's daemon for the next build).
+    pub fn send_if_running(&self, request: &Request) -> Result<(), ClientError> {
+        self.open_plain(request).map(drop)
+    }
+
     /// Makes sure a current coordinator runs; returns its hello.
     pub fn start(&self) -> Result<Hello, ClientError> {
         Ok(self.request(&Request::Ping, &mut |_| {})?.coordinator)

@@ -64,15 +64,23 @@ pub async fn dispatch<W: AsyncWriteExt + Unpin>(
         Request::Install { package, retry } => {
             with_events(install(svc, package, retry, mode, events), rx, send).await
         }
-        Request::ResolveZccache => {
+        Request::ResolveZccache | Request::ZccacheIfUseful => {
             // On a task of its own: a client that leaves (a build that
             // finished before the daemon was up) does not cut the decision
             // short; the next build finds it made.
+            let only_if_useful = matches!(frame.request, Request::ZccacheIfUseful);
             let zccache = std::sync::Arc::clone(&svc.zccache);
-            let task = tokio::spawn(async move { zccache.resolve(mode, &events, false).await });
+            let task = tokio::spawn(async move {
+                if only_if_useful {
+                    zccache.if_useful(mode, &events).await
+                } else {
+                    Some(zccache.resolve(mode, &events, false).await)
+                }
+            });
             let resolve = async move {
                 match task.await {
-                    Ok(choice) => Reply::Zccache(choice),
+                    Ok(Some(choice)) => Reply::Zccache(choice),
+                    Ok(None) => Reply::Noted,
                     Err(e) => crate::frames::error(ErrorKind::InstallFailed, e.to_string()),
                 }
             };

@@ -99,6 +99,14 @@ pub enum Request {
     /// Streams install events like `install`; answered with
     /// [`Reply::Zccache`]. Never fails: "none" is an answer, with a reason.
     ResolveZccache,
+    /// Like [`Request::ResolveZccache`] when zccache can help this build
+    /// (a recent decision, a daemon that is up, or a cache with content);
+    /// otherwise answered [`Reply::Noted`] at once, with nothing started:
+    /// on an empty cache every compile would be a miss, and starting the
+    /// daemon (~270 ms of CPU) and storing misses (~11 ms of CPU each)
+    /// would slow the build it cannot speed up. The build then sends
+    /// `ResolveZccache` when it is done, for the next one.
+    ZccacheIfUseful,
     /// A shim saw the zccache of its plan fail (daemon gone, connection
     /// closed, protocol error) and ran the real tool instead. The
     /// coordinator forgets its zccache decision, so the next plan checks

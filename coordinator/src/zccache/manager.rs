@@ -117,6 +117,43 @@ impl ZccacheManager {
         choice
     }
 
+    /// The decision for `mode` when zccache can help a build now: a
+    /// recent one, or one made at once when its daemon is up (the last
+    /// daemon's socket answers a ping) or its cache holds artifacts.
+    /// `None`: nothing to gain now; nothing was started.
+    pub async fn if_useful(
+        &self,
+        mode: ZccacheMode,
+        events: &UnboundedSender<InstallStatus>,
+    ) -> Option<ZccacheChoice> {
+        if mode == ZccacheMode::Off {
+            return Some(self.resolve(mode, events, false).await);
+        }
+        if let Some(choice) = self.recent(mode) {
+            return Some(choice);
+        }
+        let home = self.settings.home.clone();
+        let useful = tokio::task::spawn_blocking(move || {
+            let up = read_last_daemon(&home).is_some_and(|(_, endpoint)| {
+                matches!(
+                    zwire::ping(&endpoint, std::time::Duration::from_millis(500)),
+                    Ok(()) | Err(zwire::WireError::Mismatch(_))
+                )
+            });
+            up || cache_has_artifacts(&home.zccache_cache_dir())
+        })
+        .await
+        .unwrap_or(true);
+        if useful {
+            Some(self.resolve(mode, events, false).await)
+        } else {
+            tracing::info!(
+                "zccache's cache is empty and its daemon down: not started for this build"
+            );
+            None
+        }
+    }
+
     async fn decide(
         &self,
         mode: ZccacheMode,
@@ -290,6 +327,29 @@ fn none(mode: ZccacheMode, reason: String) -> ZccacheChoice {
     }
 }
 
+/// Whether zccache's cache under `cache_dir` holds any artifact (zccache
+/// 1.15.8 keeps them as files under `v<version>/artifacts/objects/<xx>/`;
+/// a version dir without `artifacts/` never stored one). An `artifacts/`
+/// laid out otherwise counts as holding some: the daemon then starts as
+/// it always did.
+fn cache_has_artifacts(cache_dir: &std::path::Path) -> bool {
+    let Ok(entries) = std::fs::read_dir(cache_dir) else {
+        return false;
+    };
+    entries.flatten().any(|version| {
+        let artifacts = version.path().join("artifacts");
+        if !artifacts.is_dir() {
+            return false;
+        }
+        let Ok(buckets) = std::fs::read_dir(artifacts.join("objects")) else {
+            return true;
+        };
+        buckets.flatten().any(|bucket| {
+            std::fs::read_dir(bucket.path()).is_ok_and(|mut files| files.next().is_some())
+        })
+    })
+}
+
 /// Where the last daemon seen is remembered across coordinator restarts
 /// (so a new coordinator pings it instead of running `zccache status`).
 fn last_daemon_file(home: &fbuild_core::Home) -> PathBuf {
@@ -322,3 +382,29 @@ struct Daemon {
 
 /// How long the wire probe after a daemon start may take.
 const WIRE_PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+#[cfg(test)]
+mod tests {
+    use super::cache_has_artifacts;
+
+    #[test]
+    fn artifacts_in_zccache_1_15_layout() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(!cache_has_artifacts(dir.path()));
+        let v = dir.path().join("v1.15.8");
+        std::fs::create_dir_all(dir.path().join("crash-spool")).unwrap();
+        std::fs::create_dir_all(&v).unwrap();
+        assert!(!cache_has_artifacts(dir.path()), "no artifacts dir yet");
+        std::fs::create_dir_all(v.join("artifacts/objects/ab")).unwrap();
+        assert!(!cache_has_artifacts(dir.path()), "empty buckets");
+        std::fs::write(v.join("artifacts/objects/ab/cdef"), "x").unwrap();
+        assert!(cache_has_artifacts(dir.path()));
+        let other = dir.path().join("v9");
+        std::fs::create_dir_all(other.join("artifacts/packs")).unwrap();
+        std::fs::remove_file(v.join("artifacts/objects/ab/cdef")).unwrap();
+        assert!(
+            cache_has_artifacts(dir.path()),
+            "an unknown layout counts as content"
+        );
+    }
+}
