@@ -327,26 +327,26 @@ fn none(mode: ZccacheMode, reason: String) -> ZccacheChoice {
     }
 }
 
-/// Whether zccache's cache under `cache_dir` holds any artifact (zccache
-/// 1.15.8 keeps them as files under `v<version>/artifacts/objects/<xx>/`;
-/// a version dir without `artifacts/` never stored one). An `artifacts/`
-/// laid out otherwise counts as holding some: the daemon then starts as
-/// it always did.
+/// Whether zccache's cache under `cache_dir` holds any artifact: a file
+/// anywhere under a `v<version>/artifacts/` (zccache 1.15.8 keeps them in
+/// `artifacts/.staged-v2/…` and `artifacts/objects/<xx>/`; a fresh cache
+/// has only the empty bucket dirs, and a version dir without `artifacts/`
+/// never stored one).
 fn cache_has_artifacts(cache_dir: &std::path::Path) -> bool {
-    let Ok(entries) = std::fs::read_dir(cache_dir) else {
-        return false;
-    };
-    entries.flatten().any(|version| {
-        let artifacts = version.path().join("artifacts");
-        if !artifacts.is_dir() {
+    fn any_file(dir: &std::path::Path, depth: u32) -> bool {
+        let Ok(entries) = std::fs::read_dir(dir) else {
             return false;
-        }
-        let Ok(buckets) = std::fs::read_dir(artifacts.join("objects")) else {
-            return true;
         };
-        buckets.flatten().any(|bucket| {
-            std::fs::read_dir(bucket.path()).is_ok_and(|mut files| files.next().is_some())
+        entries.flatten().any(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => depth > 0 && any_file(&e.path(), depth - 1),
+            Ok(_) => true,
+            Err(_) => false,
         })
+    }
+    std::fs::read_dir(cache_dir).is_ok_and(|versions| {
+        versions
+            .flatten()
+            .any(|v| any_file(&v.path().join("artifacts"), 6))
     })
 }
 
@@ -399,12 +399,11 @@ mod tests {
         assert!(!cache_has_artifacts(dir.path()), "empty buckets");
         std::fs::write(v.join("artifacts/objects/ab/cdef"), "x").unwrap();
         assert!(cache_has_artifacts(dir.path()));
-        let other = dir.path().join("v9");
-        std::fs::create_dir_all(other.join("artifacts/packs")).unwrap();
         std::fs::remove_file(v.join("artifacts/objects/ab/cdef")).unwrap();
-        assert!(
-            cache_has_artifacts(dir.path()),
-            "an unknown layout counts as content"
-        );
+        assert!(!cache_has_artifacts(dir.path()));
+        let staged = v.join("artifacts/.staged-v2/0a1b/2c3d");
+        std::fs::create_dir_all(&staged).unwrap();
+        std::fs::write(staged.join("output-0"), "x").unwrap();
+        assert!(cache_has_artifacts(dir.path()), "staged artifacts");
     }
 }
