@@ -147,10 +147,7 @@ impl Cores {
     ) -> Result<CoreTool, String> {
         let index = self.index(url).await?;
         let url = url.unwrap_or(index::BUILTIN_URL);
-        let (packager, arch) = core.split_once(':').unwrap_or((core, ""));
-        let platform = index
-            .platform(url, packager, arch, None)
-            .map_err(|e| e.to_string())?;
+        let (platform, _, _) = newest(&index, url, core)?;
         let dep = platform
             .tools_dependencies
             .iter()
@@ -174,10 +171,7 @@ impl Cores {
     ) -> Result<PathBuf, String> {
         let index = self.index(url).await?;
         let url = url.unwrap_or(index::BUILTIN_URL);
-        let (packager, arch) = core.split_once(':').unwrap_or((core, ""));
-        let platform = index
-            .platform(url, packager, arch, None)
-            .map_err(|e| e.to_string())?;
+        let (platform, packager, arch) = newest(&index, url, core)?;
         self.install_platform(url, packager, arch, platform, events)
             .await
     }
@@ -274,6 +268,20 @@ impl Cores {
             .await
             .map_err(|e| e.to_string())
     }
+}
+
+/// The newest platform `core` (`packager:arch`) of `index`, with its
+/// packager and architecture.
+fn newest<'a>(
+    index: &'a PackageIndex,
+    url: &str,
+    core: &'a str,
+) -> Result<(&'a IndexPlatform, &'a str, &'a str), String> {
+    let (packager, arch) = core.split_once(':').unwrap_or((core, ""));
+    let platform = index
+        .platform(url, packager, arch, None)
+        .map_err(|e| e.to_string())?;
+    Ok((platform, packager, arch))
 }
 
 /// A download of the index and where it goes.

@@ -8,33 +8,13 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use fbuild_core::stamp::FileStamp;
 use serde::{Deserialize, Serialize};
-
-#[derive(Serialize, Deserialize, PartialEq, Eq, Clone)]
-struct Fingerprint {
-    dev: u64,
-    ino: u64,
-    size: u64,
-    mtime_ns: i128,
-}
-
-impl Fingerprint {
-    fn of(path: &Path) -> Option<Fingerprint> {
-        use std::os::unix::fs::MetadataExt;
-        let m = std::fs::metadata(path).ok()?;
-        Some(Fingerprint {
-            dev: m.dev(),
-            ino: m.ino(),
-            size: m.len(),
-            mtime_ns: i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec()),
-        })
-    }
-}
 
 #[derive(Serialize, Deserialize, Clone)]
 struct Entry {
-    cc: Fingerprint,
-    cxx: Fingerprint,
+    cc: FileStamp,
+    cxx: FileStamp,
     /// C++ needs `-DDECIMAL_DIG=__DECIMAL_DIG__`.
     dig: bool,
 }
@@ -67,14 +47,14 @@ impl HealthRecord {
     pub fn recall(&self, cc: &Path, cxx: &Path, flag: &str) -> Option<bool> {
         let _one = self.lock.lock().unwrap_or_else(|p| p.into_inner());
         let entry = self.read().remove(&key(cc, cxx, flag))?;
-        (Some(&entry.cc) == Fingerprint::of(cc).as_ref()
-            && Some(&entry.cxx) == Fingerprint::of(cxx).as_ref())
+        (Some(&entry.cc) == FileStamp::of(cc).as_ref()
+            && Some(&entry.cxx) == FileStamp::of(cxx).as_ref())
         .then_some(entry.dig)
     }
 
     /// Keeps a healthy answer (written whole, renamed into place).
     pub fn keep(&self, cc: &Path, cxx: &Path, flag: &str, dig: bool) {
-        let (Some(cc_fp), Some(cxx_fp)) = (Fingerprint::of(cc), Fingerprint::of(cxx)) else {
+        let (Some(cc_fp), Some(cxx_fp)) = (FileStamp::of(cc), FileStamp::of(cxx)) else {
             return;
         };
         let _one = self.lock.lock().unwrap_or_else(|p| p.into_inner());

@@ -13,6 +13,7 @@ pub mod procs;
 pub mod protocol;
 pub mod resolve;
 pub mod settings;
+pub mod stamp;
 pub mod time;
 pub mod version;
 pub mod wire_os;

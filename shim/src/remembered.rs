@@ -22,6 +22,7 @@ use std::time::{Duration, SystemTime};
 use fbuild_core::Settings;
 use fbuild_core::hash::Fnv1a;
 use fbuild_core::protocol::Plan;
+use fbuild_core::stamp::FileStamp;
 use serde::{Deserialize, Serialize};
 
 /// How long a remembered plan is trusted.
@@ -30,28 +31,8 @@ pub const MAX_AGE: Duration = Duration::from_secs(5);
 #[derive(Serialize, Deserialize)]
 struct Remembered {
     plan: Plan,
-    real: Facts,
-    endpoint: Facts,
-}
-
-/// What identifies a file's version.
-#[derive(Serialize, Deserialize, PartialEq, Eq)]
-struct Facts {
-    dev: u64,
-    ino: u64,
-    mtime_ns: i128,
-}
-
-impl Facts {
-    fn of(path: &Path) -> Option<Facts> {
-        use std::os::unix::fs::MetadataExt;
-        let m = std::fs::metadata(path).ok()?;
-        Some(Facts {
-            dev: m.dev(),
-            ino: m.ino(),
-            mtime_ns: i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec()),
-        })
-    }
+    real: FileStamp,
+    endpoint: FileStamp,
 }
 
 /// Where the plan for this call is remembered.
@@ -100,7 +81,8 @@ pub fn recall(slot: &Path) -> Option<Plan> {
     let text = std::fs::read(slot).ok()?;
     let r: Remembered = serde_json::from_slice(&text).ok()?;
     let endpoint = r.plan.zccache_endpoint.as_deref()?;
-    (Facts::of(&r.plan.real)? == r.real && Facts::of(endpoint)? == r.endpoint).then_some(r.plan)
+    (FileStamp::of(&r.plan.real)? == r.real && FileStamp::of(endpoint)? == r.endpoint)
+        .then_some(r.plan)
 }
 
 /// Remembers `plan` in `slot` when it is worth it (a direct-wire plan
@@ -112,7 +94,7 @@ pub fn keep(slot: &Path, plan: &Plan) {
     let Some(endpoint) = plan.zccache_endpoint.as_deref() else {
         return;
     };
-    let (Some(real), Some(endpoint)) = (Facts::of(&plan.real), Facts::of(endpoint)) else {
+    let (Some(real), Some(endpoint)) = (FileStamp::of(&plan.real), FileStamp::of(endpoint)) else {
         return;
     };
     let r = Remembered {
