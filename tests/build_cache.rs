@@ -28,6 +28,15 @@ fn outputs(dir: &Path) -> Vec<Vec<u8>> {
         .collect()
 }
 
+/// `fbuild build DIR -e uno --clean` with `FBUILD_ZCCACHE=off`.
+fn uncached_clean_build(home: &TestHome, dir: &Path, env: &[(&str, &str)]) -> Output {
+    home.fbuild(&["build", dir.to_str().unwrap(), "-e", "uno", "--clean"])
+        .env("FBUILD_ZCCACHE", "off")
+        .envs(env.iter().copied())
+        .output()
+        .unwrap()
+}
+
 fn health_probes(home: &TestHome) -> usize {
     std::fs::read_to_string(home.path().join("coordinator/coordinator.log"))
         .unwrap_or_default()
@@ -64,18 +73,7 @@ fn from_nothing_to_cached_with_the_same_bytes() {
         "zccache's daemon was not started after the build"
     );
     let first_outputs = outputs(dir.path());
-    let off = home
-        .fbuild(&[
-            "build",
-            dir.path().to_str().unwrap(),
-            "-e",
-            "uno",
-            "--clean",
-        ])
-        .env("FBUILD_ZCCACHE", "off")
-        .output()
-        .unwrap();
-    assert_ok(&off);
+    assert_ok(&uncached_clean_build(&home, dir.path(), &[]));
     let uncached = outputs(dir.path());
     assert!(
         first_outputs == uncached,
@@ -105,19 +103,7 @@ fn from_nothing_to_cached_with_the_same_bytes() {
 fn toolchain_health_is_checked_once_across_coordinator_restarts() {
     let home = TestHome::new();
     let dir = example("blink");
-    let build = || {
-        home.fbuild(&[
-            "build",
-            dir.path().to_str().unwrap(),
-            "-e",
-            "uno",
-            "--clean",
-        ])
-        .env("FBUILD_ZCCACHE", "off")
-        .env("FBUILD_LOG", "info")
-        .output()
-        .unwrap()
-    };
+    let build = || uncached_clean_build(&home, dir.path(), &[("FBUILD_LOG", "info")]);
     assert_ok(&build());
     // One check, for the board's MCU (the request without it only locates).
     assert_eq!(health_probes(&home), 1);
