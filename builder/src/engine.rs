@@ -107,7 +107,7 @@ impl Runner {
         let Some(route) = route else {
             return self.spawn(None, &[], program, args).await;
         };
-        if let Some(endpoint) = route.endpoint.clone().filter(|_| wire_enabled()) {
+        if let Some(endpoint) = route.endpoint.clone().filter(|_| zwire::enabled()) {
             match self.direct(endpoint, program, args).await {
                 Ok(code) => return Ok(code),
                 // Another zccache's wire: its own client below.
@@ -155,11 +155,7 @@ impl Runner {
         let mut err = std::io::stderr().lock();
         let _ = err.write_all(&outcome.stdout);
         let _ = err.write_all(&outcome.stderr);
-        Ok(if outcome.exit_code < 0 {
-            1
-        } else {
-            outcome.exit_code
-        })
+        Ok(outcome.code())
     }
 
     /// The cache machinery failed: said once, the rest of the build runs
@@ -219,11 +215,6 @@ impl Runner {
             .await
             .with_context(|| format!("running {}", program.display()))
     }
-}
-
-/// `FBUILD_ZCCACHE_WIRE=off`: zccache's client instead of its wire.
-fn wire_enabled() -> bool {
-    std::env::var_os("FBUILD_ZCCACHE_WIRE").is_none_or(|v| v != "off")
 }
 
 /// Prints a step's output (stdout too: the build's own output is stderr);

@@ -19,13 +19,6 @@ pub enum Direct {
     Failed(String),
 }
 
-/// `FBUILD_ZCCACHE_WIRE=off` sends compiles through zccache's client even
-/// when the daemon speaks fbuild's wire (for comparisons and as an escape
-/// hatch).
-pub fn enabled() -> bool {
-    std::env::var_os("FBUILD_ZCCACHE_WIRE").is_none_or(|v| v != "off")
-}
-
 pub fn compile(endpoint: &Path, real: &Path, args: &[OsString], marker: &(&str, String)) -> Direct {
     let Some(args) = args
         .iter()
@@ -49,11 +42,7 @@ pub fn compile(endpoint: &Path, real: &Path, args: &[OsString], marker: &(&str, 
         Ok(outcome) => {
             let _ = std::io::stdout().lock().write_all(&outcome.stdout);
             let _ = std::io::stderr().lock().write_all(&outcome.stderr);
-            Direct::Exited(if outcome.exit_code < 0 {
-                1
-            } else {
-                outcome.exit_code
-            })
+            Direct::Exited(outcome.code())
         }
         Err(WireError::Mismatch(why)) => Direct::OtherWire(why),
         Err(other) => Direct::Failed(other.to_string()),

@@ -45,7 +45,11 @@ pub fn run(target: Target, prepared: Prepared, marker: (&str, String)) -> ! {
         Some(_) => &prepared.for_zccache,
         None => &prepared.original,
     };
-    let direct = match target.endpoint.as_ref().filter(|_| direct::enabled()) {
+    let direct = match target
+        .endpoint
+        .as_ref()
+        .filter(|_| fbuild_core::zwire::enabled())
+    {
         Some(endpoint) => match direct::compile(endpoint, &target.real, args, &marker) {
             Direct::Exited(code) => Some(code),
             // Another zccache at the socket: its own client speaks its wire;

@@ -24,7 +24,7 @@ use fbuild_core::zwire::{self, WireError};
 use super::command;
 
 /// How long a live daemon may take to answer a ping.
-const PING_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+pub(super) const PING_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 use crate::process::{output_with_timeout, pids_with_args, run_quiet};
 
 /// Makes sure a daemon for the home's cache dir answers; returns its

@@ -240,7 +240,7 @@ impl ZccacheManager {
         let started = bin.clone();
         let found = tokio::task::spawn_blocking(move || {
             let endpoint = daemon::ensure(&bin, &home, known.as_deref())?;
-            let wire = zwire::ping(&endpoint, WIRE_PROBE_TIMEOUT).map_err(|e| e.to_string());
+            let wire = zwire::ping(&endpoint, daemon::PING_TIMEOUT).map_err(|e| e.to_string());
             if let Err(why) = &wire {
                 tracing::warn!("compiles will use zccache's client: {why}");
             }
@@ -379,9 +379,6 @@ struct Daemon {
     /// zccache's own client).
     wire: Result<(), String>,
 }
-
-/// How long the wire probe after a daemon start may take.
-const WIRE_PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
 #[cfg(test)]
 mod tests {

@@ -76,6 +76,25 @@ pub struct Outcome {
     pub cached: bool,
 }
 
+impl Outcome {
+    /// The exit code to exit with (a negative one, a compiler that did
+    /// not exit normally, is a failure).
+    pub fn code(&self) -> i32 {
+        if self.exit_code < 0 {
+            1
+        } else {
+            self.exit_code
+        }
+    }
+}
+
+/// `FBUILD_ZCCACHE_WIRE=off` sends compiles through zccache's client even
+/// when the daemon speaks fbuild's wire (for comparisons and as an escape
+/// hatch); read by the shims and by `fbuild build`.
+pub fn enabled() -> bool {
+    std::env::var_os("FBUILD_ZCCACHE_WIRE").is_none_or(|v| v != "off")
+}
+
 /// How long to wait.
 #[derive(Debug, Clone, Copy)]
 pub struct Budget {
