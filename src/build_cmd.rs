@@ -25,6 +25,9 @@ pub struct BuildArgs {
     /// Show every command.
     #[arg(short, long)]
     verbose: bool,
+    /// Fail if fbuild.lock does not match lib_deps (instead of updating it).
+    #[arg(long)]
+    locked: bool,
 }
 
 #[derive(Args)]
@@ -44,6 +47,7 @@ pub fn build(args: BuildArgs) -> Result<ExitCode> {
         jobs: args.jobs,
         clean: args.clean,
         verbose: args.verbose,
+        locked: args.locked,
     })
 }
 

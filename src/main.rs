@@ -5,6 +5,7 @@ mod build_cmd;
 mod daemon_cmd;
 mod deploy_cmd;
 mod install_cmd;
+mod lib_cmd;
 mod shims_cmd;
 
 use std::process::ExitCode;
@@ -41,6 +42,11 @@ enum Command {
     Deploy(deploy_cmd::DeployArgs),
     /// Watch a serial port.
     Monitor(deploy_cmd::MonitorArgs),
+    /// Library dependencies (lib_deps) and fbuild.lock.
+    Lib {
+        #[command(subcommand)]
+        action: lib_cmd::LibAction,
+    },
     /// Serial devices.
     Device {
         #[command(subcommand)]
@@ -60,6 +66,7 @@ fn main() -> ExitCode {
         Command::Deploy(args) => deploy_cmd::deploy(args),
         Command::Monitor(args) => deploy_cmd::monitor(args),
         Command::Device { action } => deploy_cmd::device(action),
+        Command::Lib { action } => lib_cmd::run(action),
     };
     match result {
         Ok(code) => code,

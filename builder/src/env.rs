@@ -17,6 +17,7 @@ use super::link::{Usage, step, step_hash, write_compdb};
 use super::sources::{Group, Layout, collect};
 use super::state::BuildState;
 use super::target::{self, Target};
+use crate::ldf::{Compat, Finder};
 use crate::project::{EnvConfig, Project};
 
 /// What a finished environment build reports.
@@ -52,16 +53,27 @@ pub async fn build_env(
         cache_failed: Default::default(),
     };
 
+    let lib_deps = crate::libs::for_env(client, project, env, &target, opts.lock_mode).await?;
+    let arch = target.arch();
     // Reading the tree and the sources' includes is blocking file I/O.
     let sources = tokio::task::block_in_place(|| {
         collect(&Layout {
             root: &project.root,
             src_dir: &project.src_dir,
-            lib_dir: &project.lib_dir,
             out_dir: &out_dir,
             src_filter: &env.build_src_filter,
-            lib_deps: &env.lib_deps,
             core: target.core_layout(),
+            finder: Finder {
+                explicit: &lib_deps,
+                search: crate::libs::search_dirs(project, env, &target),
+                ignore: &env.lib_ignore,
+                mode: env.lib_ldf_mode,
+                compat: env.lib_compat_check.then(|| Compat {
+                    platform: &env.platform,
+                    framework: env.framework.as_deref(),
+                    arch: arch.as_deref(),
+                }),
+            },
         })
     })?;
     let jobs = sources
@@ -78,7 +90,11 @@ pub async fn build_env(
                     .to_string(),
                 unit: u.clone(),
                 compiler: cmd.program,
-                args: cmd.args,
+                args: cmd
+                    .args
+                    .into_iter()
+                    .chain(u.flags.iter().cloned())
+                    .collect(),
             })
         })
         .collect::<Result<Vec<Job>>>()?;

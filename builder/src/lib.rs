@@ -7,6 +7,10 @@
 mod ask;
 mod engine;
 mod env;
+mod files;
+mod ldf;
+pub mod lib_cmd;
+mod libs;
 mod link;
 mod lock;
 pub mod progress;
@@ -42,11 +46,14 @@ pub struct BuildRequest {
     pub clean: bool,
     /// Show every command.
     pub verbose: bool,
+    /// `--locked`: fail when `fbuild.lock` does not match `lib_deps`.
+    pub locked: bool,
 }
 
 pub struct Options {
     pub jobs: usize,
     pub verbose: bool,
+    pub lock_mode: libs::LockMode,
 }
 
 /// Loads the project, printing its warnings; config errors exit 1.
@@ -72,6 +79,11 @@ pub fn build(args: &BuildRequest) -> Result<ExitCode> {
                 .unwrap_or(2)
         }),
         verbose: args.verbose,
+        lock_mode: if args.locked {
+            libs::LockMode::Locked
+        } else {
+            libs::LockMode::Use
+        },
     };
     let client = Client::from_env()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()

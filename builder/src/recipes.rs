@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use fbuild_platforms::arduino::{ArduinoPlatform, Properties, split_command};
 
-use super::sources::Lang;
+use super::files::Lang;
 
 /// Value of `runtime.ide.version` (the `ARDUINO` define): 1.6.7, what
 /// arduino-builder passes by default, so objects match its builds.

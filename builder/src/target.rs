@@ -476,9 +476,17 @@ fn is_index_url(platform: &str) -> bool {
 
 impl Target {
     /// `(core, variant, libraries)` for the source scan.
-    pub fn core_layout(&self) -> Option<(PathBuf, Option<PathBuf>, Vec<PathBuf>)> {
+    pub fn core_layout(&self) -> Option<(PathBuf, Option<PathBuf>)> {
         self.core
             .as_ref()
-            .map(|c| (c.core.clone(), c.variant.clone(), c.libraries.clone()))
+            .map(|c| (c.core.clone(), c.variant.clone()))
+    }
+
+    /// The board's architecture (`avr`), when its core says.
+    pub fn arch(&self) -> Option<String> {
+        self.recipes
+            .properties()
+            .get("build.arch")
+            .map(|a| a.to_ascii_lowercase())
     }
 }

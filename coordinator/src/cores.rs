@@ -18,7 +18,7 @@ use fbuild_core::protocol::{
 use fbuild_platforms::arduino::index::{self, IndexPlatform, PackageIndex, sha256_of};
 use tokio::sync::mpsc::UnboundedSender;
 
-use crate::install::{Checksum, Installer, PackageSpec, fetch, follow};
+use crate::install::{Checksum, Installer, Origin, PackageSpec, fetch, follow};
 
 /// Largest index fbuild reads (Arduino's own is about 1 MB).
 const MAX_INDEX_BYTES: u64 = 32 * 1024 * 1024;
@@ -248,6 +248,8 @@ impl Cores {
             version: version.clone(),
             archive_url: url,
             checksum: Checksum::Sha256(sha),
+            origin: Origin::Archive,
+            record: false,
             top_dir: Some("*".into()),
             executables: Vec::new(),
             health: Arc::new(move |root| match must_have {

@@ -13,6 +13,7 @@ mod fds;
 mod frames;
 mod health_record;
 pub mod install;
+mod libraries;
 mod logging;
 mod plan;
 mod ports;

@@ -106,6 +106,11 @@ pub async fn dispatch<W: AsyncWriteExt + Unpin>(
             let resolve = async move { svc.toolchains.resolve(req, &events).await };
             with_events(resolve, rx, send).await
         }
+        Request::LibraryVersions(q) => svc.libraries.versions(q).await,
+        Request::InstallLibrary(req) => {
+            let install = async move { svc.libraries.install(req, &events).await };
+            with_events(install, rx, send).await
+        }
         Request::WatchPort { port } => watch_port(svc, &port, send).await,
         Request::ClaimPort { port } => svc.ports.claim(&port).await,
         Request::ReleasePort { port } => svc.ports.release(&port),

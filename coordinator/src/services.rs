@@ -14,6 +14,7 @@ use tokio::sync::watch;
 use crate::activity::Activity;
 use crate::cores::Cores;
 use crate::install::Installer;
+use crate::libraries::Libraries;
 use crate::plan::Planner;
 use crate::ports::PortLeases;
 use crate::toolchain::Toolchains;
@@ -33,6 +34,7 @@ pub struct Services {
     pub plans: Planner,
     pub toolchains: Toolchains,
     pub cores: Arc<Cores>,
+    pub libraries: Libraries,
     pub ports: Arc<PortLeases>,
     pub warnings: Arc<WarnOnce>,
     /// Set once (with the reason) when the coordinator starts to shut down.
@@ -60,6 +62,7 @@ impl Services {
             ),
             toolchains: Toolchains::new(settings.clone(), Arc::clone(&cores)),
             cores,
+            libraries: Libraries::new(settings.clone(), Arc::clone(&installer)),
             zccache,
             installer,
             ports: Arc::new(PortLeases::default()),

@@ -8,6 +8,7 @@ pub mod hash;
 pub mod home;
 pub mod info;
 pub mod install_status;
+pub mod library_wire;
 pub mod lock;
 pub mod procs;
 pub mod protocol;

@@ -1,4 +1,5 @@
-//! The coordinator wire protocol: all of it, in one file.
+//! The coordinator wire protocol: all of it, in this file and the library
+//! requests' types in [`library_wire`](crate::library_wire).
 //!
 //! **Transport.** A local socket (a Unix socket file, see
 //! [`Home::socket_path`](crate::Home::socket_path); a named pipe on Windows).
@@ -34,6 +35,9 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::install_status::InstallStatus;
+pub use crate::library_wire::{
+    LibraryIndex, LibraryInstall, LibraryInstalled, LibraryQuery, LibraryRelease,
+};
 use crate::settings::{BuildSettings, CoordinatorSettings, ZccacheMode};
 
 /// Protocol revision this build speaks. 2: OS strings for paths, per-build
@@ -126,6 +130,14 @@ pub enum Request {
     /// The toolchain (and framework core) for a platform and MCU, health
     /// checked. Answered with [`Reply::Toolchain`] or [`ErrorKind::NoTool`].
     Toolchain(ToolchainRequest),
+    /// Every version of a library an index lists. Answered with
+    /// [`Reply::LibraryVersions`], or [`ErrorKind::UnknownPackage`] (with
+    /// close names) when the index has no such library.
+    LibraryVersions(LibraryQuery),
+    /// A library into the shared store through the install gate (streams
+    /// install events). Answered with [`Reply::Library`] or
+    /// [`ErrorKind::InstallFailed`].
+    InstallLibrary(LibraryInstall),
     /// A monitor watches `port`: the coordinator streams the port's state
     /// at once ([`Event::PortResumed`] when free), then
     /// [`Event::PortPaused`] when an upload claims the port and
@@ -189,6 +201,10 @@ pub enum Reply {
     Core(CoreInstall),
     Plan(Plan),
     Toolchain(Toolchain),
+    LibraryVersions {
+        releases: Vec<LibraryRelease>,
+    },
+    Library(LibraryInstalled),
     /// `paused`: how many monitors let go of the port.
     PortClaimed {
         paused: usize,

@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 
 use super::extends::Extended;
 use super::ini::{ConfigError, Ini, Section, parse};
+pub use super::values::split_flags;
+use super::values::{split_filter, split_list, split_multi};
 
 /// Keys of an `[env:…]` section that fbuild uses.
 const ENV_KEYS: &[&str] = &[
@@ -17,6 +19,10 @@ const ENV_KEYS: &[&str] = &[
     "build_unflags",
     "build_src_filter",
     "lib_deps",
+    "lib_ignore",
+    "lib_extra_dirs",
+    "lib_ldf_mode",
+    "lib_compat_mode",
     "upload_port",
     "upload_speed",
     "monitor_speed",
@@ -37,6 +43,15 @@ pub struct EnvConfig {
     pub build_unflags: Vec<String>,
     pub build_src_filter: Vec<String>,
     pub lib_deps: Vec<String>,
+    /// `lib_ignore`: library names the build never uses.
+    pub lib_ignore: Vec<String>,
+    /// `lib_extra_dirs`: more folders of libraries, like `lib/`.
+    pub lib_extra_dirs: Vec<PathBuf>,
+    /// `lib_ldf_mode`: `off`, `chain` (default) or `deep`.
+    pub lib_ldf_mode: LdfMode,
+    /// `lib_compat_mode`: `soft` (default) checks a library's platforms,
+    /// frameworks and architectures; `off` does not.
+    pub lib_compat_check: bool,
     pub upload_port: Option<String>,
     pub upload_speed: Option<u32>,
     pub monitor_speed: Option<u32>,
@@ -46,6 +61,20 @@ pub struct EnvConfig {
     /// `platform_index_urls`: Arduino package indexes searched, in order,
     /// for `platform = vendor:arch[@version]`.
     pub platform_index_urls: Vec<String>,
+}
+
+/// How the library finder follows `#include`s (PlatformIO's
+/// `lib_ldf_mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LdfMode {
+    /// Only `lib_deps` (and their dependencies) are built.
+    Off,
+    /// The project's sources, then each included header of a library and
+    /// that library's sources of the same name, and what they include.
+    #[default]
+    Chain,
+    /// The project's sources, then every source of each library found.
+    Deep,
 }
 
 /// Option prefixes that override the board's properties.
@@ -210,7 +239,37 @@ impl Resolver<'_> {
             build_flags: split_flags(&get("build_flags")?.unwrap_or_default()),
             build_unflags: split_flags(&get("build_unflags")?.unwrap_or_default()),
             build_src_filter: split_filter(&get("build_src_filter")?.unwrap_or_default()),
-            lib_deps: split_list(&get("lib_deps")?.unwrap_or_default()),
+            lib_deps: split_multi(&get("lib_deps")?.unwrap_or_default()),
+            lib_ignore: split_multi(&get("lib_ignore")?.unwrap_or_default()),
+            lib_extra_dirs: split_multi(&get("lib_extra_dirs")?.unwrap_or_default())
+                .iter()
+                .map(|d| self.ini.file.parent().unwrap_or(Path::new(".")).join(d))
+                .collect(),
+            lib_ldf_mode: match get("lib_ldf_mode")?.as_deref().map(str::trim) {
+                None | Some("chain") | Some("chain+") => LdfMode::Chain,
+                Some("deep") | Some("deep+") => LdfMode::Deep,
+                Some("off") => LdfMode::Off,
+                Some(other) => {
+                    let line = entry("lib_ldf_mode").map(|e| e.line);
+                    return Err(self.err(
+                        line,
+                        format!("lib_ldf_mode = {other:?} in [env:{name}]: use off, chain or deep"),
+                    ));
+                }
+            },
+            lib_compat_check: match get("lib_compat_mode")?.as_deref().map(str::trim) {
+                None | Some("soft") | Some("strict") => true,
+                Some("off") => false,
+                Some(other) => {
+                    let line = entry("lib_compat_mode").map(|e| e.line);
+                    return Err(self.err(
+                        line,
+                        format!(
+                            "lib_compat_mode = {other:?} in [env:{name}]: use off, soft or strict"
+                        ),
+                    ));
+                }
+            },
             upload_port: get("upload_port")?.map(|p| p.trim().to_string()),
             upload_speed: number("upload_speed")?,
             monitor_speed: number("monitor_speed")?,
@@ -314,82 +373,6 @@ impl Resolver<'_> {
             message,
         }
     }
-}
-
-/// Comma- or newline-separated items.
-pub(super) fn split_list(value: &str) -> Vec<String> {
-    value
-        .split([',', '\n'])
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect()
-}
-
-/// `+<…>` / `-<…>` filter items.
-fn split_filter(value: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut rest = value.trim();
-    while let Some(start) = rest.find(['+', '-']) {
-        let Some(end) = rest[start..].find('>') else {
-            break;
-        };
-        out.push(rest[start..start + end + 1].to_string());
-        rest = &rest[start + end + 1..];
-    }
-    out
-}
-
-/// Shell-like splitting of flags: whitespace separates, quotes group, and
-/// are kept inside `-D` values (`-DNAME="a b"` stays one flag with quotes).
-pub fn split_flags(value: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    // The open quote, and whether it is kept (it opened inside a -D value).
-    let mut quote: Option<(char, bool)> = None;
-    let mut started = false;
-    let mut chars = value.chars();
-    while let Some(c) = chars.next() {
-        match (quote, c) {
-            // A backslash escapes the next character (`-DNAME=\"x\"`), as in
-            // PlatformIO, except inside single quotes.
-            (q, '\\') if q.map(|(q, _)| q) != Some('\'') => {
-                if let Some(next) = chars.next() {
-                    cur.push(next);
-                    started = true;
-                }
-            }
-            (Some((q, keep)), c) if c == q => {
-                quote = None;
-                if keep {
-                    cur.push(c);
-                }
-            }
-            (Some(_), c) => cur.push(c),
-            (None, '"' | '\'') => {
-                let keep = cur.starts_with("-D");
-                if keep {
-                    cur.push(c);
-                }
-                quote = Some((c, keep));
-                started = true;
-            }
-            (None, c) if c.is_whitespace() => {
-                if started {
-                    out.push(std::mem::take(&mut cur));
-                    started = false;
-                }
-            }
-            (None, c) => {
-                cur.push(c);
-                started = true;
-            }
-        }
-    }
-    if started {
-        out.push(cur);
-    }
-    out
 }
 
 #[cfg(test)]

@@ -3,7 +3,8 @@
 pub mod config;
 mod extends;
 pub mod ini;
+mod values;
 
-use config::split_list;
+use values::split_list;
 
-pub use config::{EnvConfig, Project};
+pub use config::{EnvConfig, LdfMode, Project};

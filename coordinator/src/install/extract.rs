@@ -1,4 +1,5 @@
-//! Safe extraction of a `.tar.gz` or `.tar.bz2` into a staging directory.
+//! Safe extraction of a `.tar.gz`, `.tar.bz2` or `.zip` (the format told by
+//! the file's first bytes, not its URL) into a staging directory.
 //!
 //! Hazard: an archive is input from the network. Every entry is checked
 //! before anything is written: no absolute paths, no `..`, no symlink or
@@ -8,10 +9,11 @@
 //! like are refused. A refused archive fails the install; nothing of it is
 //! kept.
 
+use super::entry_rules::{check_link, safe_relative, with_causes};
 use super::error::InstallError;
 use std::fs::File;
 use std::io::BufReader;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Component, Path};
 
 use flate2::read::GzDecoder;
 use tar::{Archive, EntryType};
@@ -23,24 +25,24 @@ pub enum Compression {
     Bzip2,
 }
 
-impl Compression {
-    /// From the archive's URL or file name (`.tar.bz2`/`.tbz2`, else gzip).
-    pub fn of(name: &str) -> Compression {
-        if name.ends_with(".tar.bz2") || name.ends_with(".tbz2") {
-            Compression::Bzip2
-        } else {
-            Compression::Gzip
-        }
-    }
-}
-
-/// Extracts `archive` (tar.gz or tar.bz2) into `dest`, which must exist.
-pub fn extract_tarball(
-    archive: &Path,
-    dest: &Path,
-    compression: Compression,
-) -> Result<u64, InstallError> {
-    unpack(archive, dest, compression).map_err(InstallError::Unpack)
+/// Extracts `archive` (tar.gz, tar.bz2 or zip, by its magic bytes) into
+/// `dest`, which must exist. Returns the number of entries.
+pub fn extract(archive: &Path, dest: &Path) -> Result<u64, InstallError> {
+    let mut magic = [0u8; 4];
+    let n = File::open(archive)
+        .and_then(|mut f| std::io::Read::read(&mut f, &mut magic))
+        .map_err(|e| InstallError::Unpack(format!("reading {}: {e}", archive.display())))?;
+    let outcome = match &magic[..n] {
+        [b'P', b'K', 3, 4, ..] | [b'P', b'K', 5, 6, ..] => super::unzip::unzip(archive, dest),
+        [b'B', b'Z', b'h', ..] => unpack(archive, dest, Compression::Bzip2),
+        [0x1f, 0x8b, ..] => unpack(archive, dest, Compression::Gzip),
+        _ => Err(format!(
+            "{} is not a .tar.gz, .tar.bz2 or .zip archive (it starts with {:02x?})",
+            archive.display(),
+            &magic[..n]
+        )),
+    };
+    outcome.map_err(InstallError::Unpack)
 }
 
 fn unpack(archive: &Path, dest: &Path, compression: Compression) -> Result<u64, String> {
@@ -62,8 +64,13 @@ fn unpack(archive: &Path, dest: &Path, compression: Compression) -> Result<u64, 
             .path()
             .map_err(|e| format!("bad entry name in {}: {e}", archive.display()))?
             .into_owned();
-        let rel = safe_relative(&path)?;
         let kind = entry.header().entry_type();
+        // `tar -C dir .` writes the root itself as `./`: nothing to make.
+        let is_root = path.components().all(|c| c == Component::CurDir);
+        if is_root && kind == EntryType::Directory {
+            continue;
+        }
+        let rel = safe_relative(&path)?;
         match kind {
             EntryType::Regular | EntryType::Directory | EntryType::Continuous => {}
             EntryType::Symlink | EntryType::Link => {
@@ -93,105 +100,4 @@ fn unpack(archive: &Path, dest: &Path, compression: Compression) -> Result<u64, 
         count += 1;
     }
     Ok(count)
-}
-
-/// `path` as a plain relative path, or why it is refused.
-fn safe_relative(path: &Path) -> Result<PathBuf, String> {
-    let mut out = PathBuf::new();
-    for c in path.components() {
-        match c {
-            Component::Normal(p) => out.push(p),
-            Component::CurDir => {}
-            Component::ParentDir => {
-                return Err(format!(
-                    "refusing archive entry {}: it contains '..'",
-                    path.display()
-                ));
-            }
-            Component::RootDir | Component::Prefix(_) => {
-                return Err(format!(
-                    "refusing archive entry {}: absolute path",
-                    path.display()
-                ));
-            }
-        }
-    }
-    if out.as_os_str().is_empty() {
-        return Err(format!("refusing archive entry {:?}: empty path", path));
-    }
-    Ok(out)
-}
-
-/// A link at `rel` pointing to `target` must stay inside the root. Hard link
-/// targets are relative to the archive root, symlink targets to the link's
-/// directory.
-fn check_link(rel: &Path, target: &Path, hard: bool) -> Result<(), String> {
-    let refuse = || {
-        Err(format!(
-            "refusing archive entry {}: link to {} leaves the package",
-            rel.display(),
-            target.display()
-        ))
-    };
-    if target.is_absolute() {
-        return refuse();
-    }
-    let mut depth: Vec<&std::ffi::OsStr> = Vec::new();
-    if !hard {
-        for c in rel.parent().into_iter().flat_map(Path::components) {
-            if let Component::Normal(p) = c {
-                depth.push(p);
-            }
-        }
-    }
-    for c in target.components() {
-        match c {
-            Component::Normal(p) => depth.push(p),
-            Component::CurDir => {}
-            Component::ParentDir => {
-                if depth.pop().is_none() {
-                    return refuse();
-                }
-            }
-            Component::RootDir | Component::Prefix(_) => return refuse(),
-        }
-    }
-    Ok(())
-}
-
-/// What really failed: tar's "failed to unpack …" wraps the io error that
-/// says why ("No space left on device"), and its own text said only the
-/// former (seen on a full disk).
-fn with_causes(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut root = e;
-    while let Some(cause) = root.source() {
-        root = cause;
-    }
-    let why = root.to_string();
-    if root
-        .downcast_ref::<std::io::Error>()
-        .is_some_and(|io| io.raw_os_error() == Some(libc::ENOSPC))
-    {
-        return format!("{why}: free space where FBUILD_HOME is, or point it at a roomier disk");
-    }
-    why
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn paths_and_links() {
-        assert!(safe_relative(Path::new("a/b")).is_ok());
-        assert!(safe_relative(Path::new("./a")).is_ok());
-        assert!(safe_relative(Path::new("../x")).is_err());
-        assert!(safe_relative(Path::new("a/../../x")).is_err());
-        assert!(safe_relative(Path::new("/etc/passwd")).is_err());
-        assert!(check_link(Path::new("a/l"), Path::new("../b"), false).is_ok());
-        assert!(check_link(Path::new("a/l"), Path::new("../../b"), false).is_err());
-        assert!(check_link(Path::new("l"), Path::new("/etc"), false).is_err());
-        assert!(check_link(Path::new("a/l"), Path::new("../b"), true).is_err());
-        assert!(check_link(Path::new("a/l"), Path::new("a/b"), true).is_ok());
-    }
 }

@@ -83,15 +83,24 @@ pub fn download(
     })
 }
 
-/// Fetches a small text file (at most `limit` bytes).
+/// Fetches a text file (at most `limit` bytes, after decompression: a
+/// gzip body such as Arduino's `library_index.json.gz` is unpacked).
 pub fn fetch_text(url: &str, limit: u64) -> Result<String, FetchError> {
     let (reader, _) = open(url)?;
-    let mut text = String::new();
+    let mut body = Vec::new();
     reader
         .take(limit)
-        .read_to_string(&mut text)
+        .read_to_end(&mut body)
         .map_err(|e| FetchError::transient(format!("reading {url}: {e}")))?;
-    Ok(text)
+    if body.starts_with(&[0x1f, 0x8b]) {
+        let mut plain = Vec::new();
+        flate2::read::GzDecoder::new(&body[..])
+            .take(limit)
+            .read_to_end(&mut plain)
+            .map_err(|e| FetchError::permanent(format!("unpacking {url}: {e}")))?;
+        body = plain;
+    }
+    String::from_utf8(body).map_err(|_| FetchError::permanent(format!("{url} is not UTF-8 text")))
 }
 
 fn open(url: &str) -> Result<(Box<dyn Read + Send>, Option<u64>), FetchError> {

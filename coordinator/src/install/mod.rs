@@ -10,13 +10,16 @@
 //!   mtime: a changed file is re-checked (and reinstalled) at the next
 //!   request; an unchanged one is re-checked after HEALTH_RECHECK.
 
+mod entry_rules;
 mod error;
 mod extract;
 pub mod fetch;
+mod git;
 mod progress;
 mod run;
 mod spec;
 mod transaction;
+mod unzip;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -29,7 +32,7 @@ use tokio::sync::watch;
 
 pub use error::InstallError;
 pub use progress::{TaskState, follow};
-pub use spec::{Checksum, HealthCheck, PackageSpec};
+pub use spec::{Checksum, HealthCheck, Origin, PackageSpec, RECORD_FILE};
 
 #[derive(Default)]
 pub struct Installer {

@@ -7,10 +7,11 @@ use fbuild_core::install_status::{InstallPhase as Phase, InstallRole as Role};
 use fbuild_core::time::{DOWNLOAD_RETRY_BACKOFF, INSTALL_LOCK_WAIT};
 
 use super::error::InstallError;
-use super::extract::{Compression, extract_tarball};
+use super::extract::extract;
 use super::fetch::{self, FetchError};
+use super::git;
 use super::progress::Progress;
-use super::spec::{Checksum, PackageSpec};
+use super::spec::{Checksum, Origin, PackageSpec, RECORD_FILE};
 use super::transaction::{PackageLock, Staging, move_aside, sweep};
 
 /// Installs `spec` (or finds it installed by someone else) and returns the
@@ -50,34 +51,10 @@ pub fn run(spec: &PackageSpec, p: &Progress) -> Result<PathBuf, InstallError> {
 
 fn install_fresh(spec: &PackageSpec, p: &Progress) -> Result<PathBuf, InstallError> {
     let staging = Staging::create(&spec.dest)?;
-    p.phase(
-        Phase::Downloading,
-        format!("downloading {}", spec.archive_url),
-    );
-    let expected = with_retry(p, || expected_sha256(spec))?;
-    let archive = staging.path().join("archive");
-    let got = with_retry(p, || {
-        fetch::download(&spec.archive_url, &archive, &mut |done, total| {
-            p.bytes(done, total)
-        })
-    })?;
-
-    p.phase(Phase::Verifying, "verifying the sha256");
-    if got.sha256 != expected {
-        return Err(InstallError::Checksum {
-            url: spec.archive_url.clone(),
-            expected,
-            actual: got.sha256,
-            bytes: got.bytes,
-        });
-    }
-
-    p.phase(Phase::Extracting, "unpacking");
-    let tree = staging.path().join("tree");
-    std::fs::create_dir(&tree)
-        .map_err(|e| InstallError::io(format!("creating {}", tree.display()), e))?;
-    extract_tarball(&archive, &tree, Compression::of(&spec.archive_url))?;
-    let _ = std::fs::remove_file(&archive);
+    let (tree, record) = match &spec.origin {
+        Origin::Archive => unpack_archive(spec, p, staging.path())?,
+        Origin::Git { reference } => clone(spec, reference, p, staging.path())?,
+    };
     let root = match spec.top_dir.as_deref() {
         Some("*") => single_dir(&tree).unwrap_or(tree),
         Some(top) => tree.join(top),
@@ -91,6 +68,11 @@ fn install_fresh(spec: &PackageSpec, p: &Progress) -> Result<PathBuf, InstallErr
         )));
     }
     make_executable(&root, &spec.executables)?;
+    if spec.record {
+        let path = root.join(RECORD_FILE);
+        std::fs::write(&path, record.to_string())
+            .map_err(|e| InstallError::io(format!("writing {}", path.display()), e))?;
+    }
 
     p.phase(Phase::Checking, "checking the new install");
     check(spec, &root).map_err(InstallError::Unhealthy)?;
@@ -100,6 +82,79 @@ fn install_fresh(spec: &PackageSpec, p: &Progress) -> Result<PathBuf, InstallErr
         format!("installed at {}", spec.dest.display()),
     );
     Ok(spec.dest.clone())
+}
+
+/// Downloads, verifies and unpacks the archive into `<staging>/tree`;
+/// returns it and the package's record (url, sha256).
+fn unpack_archive(
+    spec: &PackageSpec,
+    p: &Progress,
+    staging: &Path,
+) -> Result<(PathBuf, serde_json::Value), InstallError> {
+    p.phase(
+        Phase::Downloading,
+        format!("downloading {}", spec.archive_url),
+    );
+    let expected = with_retry(p, || expected_sha256(spec))?;
+    let archive = staging.join("archive");
+    let got = with_retry(p, || {
+        fetch::download(&spec.archive_url, &archive, &mut |done, total| {
+            p.bytes(done, total)
+        })
+    })?;
+
+    p.phase(Phase::Verifying, "verifying the sha256");
+    verify(spec, expected, got.sha256.clone(), got.bytes)?;
+
+    p.phase(Phase::Extracting, "unpacking");
+    let tree = staging.join("tree");
+    std::fs::create_dir(&tree)
+        .map_err(|e| InstallError::io(format!("creating {}", tree.display()), e))?;
+    extract(&archive, &tree)?;
+    let _ = std::fs::remove_file(&archive);
+    let record = serde_json::json!({"url": spec.archive_url, "sha256": got.sha256});
+    Ok((tree, record))
+}
+
+/// Clones the repository at `reference` into `<staging>/tree`; the record
+/// has the commit and the tree's digest as its sha256.
+fn clone(
+    spec: &PackageSpec,
+    reference: &str,
+    p: &Progress,
+    staging: &Path,
+) -> Result<(PathBuf, serde_json::Value), InstallError> {
+    p.phase(
+        Phase::Downloading,
+        format!("cloning {} at {reference}", spec.archive_url),
+    );
+    let expected = with_retry(p, || expected_sha256(spec))?;
+    let out = git::checkout(&spec.archive_url, reference, staging)?;
+    p.phase(Phase::Verifying, "verifying the tree's sha256");
+    let digest = git::tree_digest(&out.tree)?;
+    verify(spec, expected, digest.clone(), 0)?;
+    let record = serde_json::json!({
+        "url": spec.archive_url, "sha256": digest, "commit": out.commit, "reference": reference,
+    });
+    Ok((out.tree, record))
+}
+
+/// `actual` must be `expected` (any value when the checksum is recorded).
+fn verify(
+    spec: &PackageSpec,
+    expected: Option<String>,
+    actual: String,
+    bytes: u64,
+) -> Result<(), InstallError> {
+    match expected {
+        Some(expected) if expected != actual => Err(InstallError::Checksum {
+            url: spec.archive_url.clone(),
+            expected,
+            actual,
+            bytes,
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// The one folder `tree` holds (a package index's archives have one top
@@ -120,12 +175,14 @@ fn check(spec: &PackageSpec, root: &Path) -> Result<(), String> {
     (spec.health)(root)
 }
 
-fn expected_sha256(spec: &PackageSpec) -> Result<String, FetchError> {
+/// `None`: anything is accepted (and recorded).
+fn expected_sha256(spec: &PackageSpec) -> Result<Option<String>, FetchError> {
     match &spec.checksum {
-        Checksum::Sha256(hash) => Ok(hash.to_ascii_lowercase()),
+        Checksum::Record => Ok(None),
+        Checksum::Sha256(hash) => Ok(Some(hash.to_ascii_lowercase())),
         Checksum::SumsFile { url, file_name } => {
             let sums = fetch::fetch_text(url, 1024 * 1024)?;
-            fetch::find_checksum(&sums, file_name).ok_or_else(|| FetchError {
+            fetch::find_checksum(&sums, file_name).map(Some).ok_or_else(|| FetchError {
                 transient: false,
                 message: format!(
                     "{url} has no sha256 for {file_name}; refusing to install an unverified archive"

@@ -17,7 +17,28 @@ pub enum Checksum {
     Sha256(String),
     /// A `SHA256SUMS` file: lines `<hex>  [./]<file name>`.
     SumsFile { url: String, file_name: String },
+    /// Not known yet (an archive URL or git ref seen for the first time):
+    /// whatever arrives is accepted and its sha256 recorded (see
+    /// [`RECORD_FILE`]), so a lock file can pin it from then on.
+    Record,
 }
+
+/// Where a package comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// `archive_url` is a `.tar.gz`, `.tar.bz2` or `.zip`; the checksum is
+    /// the archive's sha256.
+    Archive,
+    /// `archive_url` is a git repository, cloned by the `git` CLI and
+    /// checked out at `reference` (tag, branch or commit); the checksum is
+    /// the sha256 of the checked-out tree (see `tree_digest`), `.git`
+    /// removed.
+    Git { reference: String },
+}
+
+/// Written into a package's root when [`PackageSpec::record`] is set:
+/// where it came from and its sha256 (and git commit), as JSON.
+pub const RECORD_FILE: &str = ".fbuild-package.json";
 
 #[derive(Clone)]
 pub struct PackageSpec {
@@ -25,6 +46,10 @@ pub struct PackageSpec {
     pub version: String,
     pub archive_url: String,
     pub checksum: Checksum,
+    pub origin: Origin,
+    /// Write [`RECORD_FILE`] into the package (libraries: the lock file
+    /// pins what it says).
+    pub record: bool,
     /// The folder inside the archive that becomes the package root; `None`:
     /// the archive root is the package root; `"*"`: the archive's one folder,
     /// whatever its name.

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use fbuild_core::time::HEALTH_CHECK_TIMEOUT;
 use fbuild_core::{Home, Settings, zccache_env};
 
-use crate::install::{Checksum, PackageSpec};
+use crate::install::{Checksum, Origin, PackageSpec};
 use crate::process::output_with_timeout;
 
 pub use manager::ZccacheManager;
@@ -117,6 +117,8 @@ pub fn spec(settings: &Settings) -> Result<PackageSpec, String> {
             url: format!("{base}/SHA256SUMS"),
             file_name: asset,
         },
+        origin: Origin::Archive,
+        record: false,
         top_dir: Some(top),
         executables: vec!["zccache".into()],
         health: {

@@ -1,0 +1,217 @@
+//! Library dependencies (`lib_deps`) as PlatformIO has them: entries read
+//! (`spec`), versions and ranges (`version`), library manifests
+//! (`manifest`), resolution through the coordinator's indexes and store
+//! (`resolve`), and the project's `fbuild.lock` (`lockfile`): used when it
+//! matches `lib_deps`, written when resolution changes it, and enforced by
+//! `--locked`. With everything locked and stored, no network is used.
+
+pub mod lockfile;
+pub mod manifest;
+mod resolve;
+mod spec;
+mod version;
+
+use std::path::PathBuf;
+
+use anyhow::{Result, anyhow, bail};
+use fbuild_core::protocol::LibraryInstall;
+
+use lockfile::{EnvLock, LockFile, Locked};
+pub use resolve::{Context, Resolved};
+
+/// Default PlatformIO registry API (`FBUILD_REGISTRY_URL` overrides it).
+pub const REGISTRY_URL: &str = "https://api.registry.platformio.org";
+/// Default Arduino library index (`FBUILD_LIBRARY_INDEX` overrides it).
+pub const ARDUINO_INDEX_URL: &str = "https://downloads.arduino.cc/libraries/library_index.json";
+
+/// How the lock file is treated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockMode {
+    /// Use it while it matches `lib_deps`; re-resolve (keeping its
+    /// versions where they still fit) and rewrite it when not.
+    Use,
+    /// `--locked`: a lock that does not match is an error.
+    Locked,
+    /// `fbuild lib update`: resolve afresh and rewrite it.
+    Update,
+}
+
+/// The library folders `lib_deps` of `env` resolve to (the lock file
+/// updated as `mode` says).
+pub async fn prepare(
+    cx: &mut Context<'_>,
+    env: &str,
+    lib_deps: &[String],
+    mode: LockMode,
+) -> Result<Vec<Resolved>> {
+    let mut lock = LockFile::load(cx.root).map_err(|e| anyhow!(e))?;
+    let entry = lock.as_ref().and_then(|l| l.environments.get(env)).cloned();
+    if lib_deps.is_empty() && entry.is_none() {
+        return Ok(Vec::new());
+    }
+    let drift = entry.as_ref().map(|e| e.drift(lib_deps));
+    if let (Some(None), LockMode::Use | LockMode::Locked) = (&drift, mode) {
+        return from_lock(cx, entry.as_ref().unwrap()).await;
+    }
+    if mode == LockMode::Locked {
+        let why = match drift.flatten() {
+            Some(why) => why,
+            None => format!("it has no entry for [env:{env}]"),
+        };
+        bail!(
+            "{} is out of date: {why}. Run `fbuild lib update` (or build without --locked) to re-resolve.",
+            cx.root.join(lockfile::FILE_NAME).display()
+        );
+    }
+    if mode == LockMode::Use
+        && let Some(e) = &entry
+    {
+        cx.prefer = e
+            .libraries
+            .iter()
+            .filter_map(|l| Some((l.name.to_lowercase(), l.version.clone()?)))
+            .collect();
+    }
+    let deps = lib_deps
+        .iter()
+        .map(|d| spec::parse(d, cx.root).map_err(|e| anyhow!("[env:{env}] lib_deps: {e}")))
+        .collect::<Result<Vec<_>>>()?;
+    let resolved = resolve::resolve(cx, &deps).await?;
+    let lock = lock.get_or_insert_with(LockFile::default);
+    if lib_deps.is_empty() {
+        lock.environments.remove(env);
+    } else {
+        lock.environments.insert(
+            env.to_string(),
+            EnvLock {
+                lib_deps: lib_deps.to_vec(),
+                libraries: resolved.iter().map(|r| r.locked.clone()).collect(),
+            },
+        );
+    }
+    if lock.save(cx.root).map_err(|e| anyhow!(e))? {
+        eprintln!(
+            "fbuild: [{env}] {} libraries resolved; wrote {}",
+            resolved.len(),
+            lockfile::FILE_NAME
+        );
+    }
+    Ok(resolved)
+}
+
+/// Every library the lock pins, from the store (fetched by its pin if
+/// missing), without asking any index.
+async fn from_lock(cx: &Context<'_>, entry: &EnvLock) -> Result<Vec<Resolved>> {
+    let mut out = Vec::new();
+    for l in &entry.libraries {
+        let mut locked = l.clone();
+        let dir = match l.source.as_str() {
+            "path" => {
+                let path = cx.root.join(l.path.clone().unwrap_or_default());
+                if !path.is_dir() {
+                    bail!("{}: locked library {} at {} is gone", lockfile::FILE_NAME, l.name, path.display());
+                }
+                path
+            }
+            "builtin" => cx.local.get(&l.name.to_lowercase()).cloned().ok_or_else(|| {
+                anyhow!("{}: library {} was the core's own and is not there any more; run `fbuild lib update`", lockfile::FILE_NAME, l.name)
+            })?,
+            _ => resolve::store(cx, pinned(l)?, &mut locked).await?,
+        };
+        out.push(Resolved { locked, dir });
+    }
+    Ok(out)
+}
+
+/// The install request that fetches exactly what `l` pins.
+fn pinned(l: &Locked) -> Result<LibraryInstall> {
+    let url = l
+        .url
+        .clone()
+        .ok_or_else(|| anyhow!("{}: library {} has no url", lockfile::FILE_NAME, l.name))?;
+    let git = l.source == "git";
+    let reference = l.reference.clone().unwrap_or_else(|| "HEAD".into());
+    Ok(LibraryInstall {
+        label: match l.source.as_str() {
+            "registry" | "arduino-index" => l.name.clone(),
+            _ => resolve::url_label(&url),
+        },
+        version: match l.source.as_str() {
+            "git" => reference,
+            "archive" => "url".into(),
+            _ => l.version.clone().unwrap_or_default(),
+        },
+        git_ref: if git { l.commit.clone() } else { None },
+        sha256: l.sha256.clone(),
+        url,
+    })
+}
+
+/// Library folders present without fetching, by lowercase name: each
+/// subfolder of `dirs` (by its manifest's name and its folder name).
+pub fn local_libraries(dirs: &[PathBuf]) -> std::collections::BTreeMap<String, PathBuf> {
+    let mut out = std::collections::BTreeMap::new();
+    for dir in dirs {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            continue;
+        };
+        let mut subdirs: Vec<PathBuf> = entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.is_dir())
+            .collect();
+        subdirs.sort();
+        for sub in subdirs {
+            if let Ok(m) = manifest::read(&sub) {
+                out.entry(m.name.to_lowercase())
+                    .or_insert_with(|| sub.clone());
+            }
+            if let Some(n) = sub.file_name() {
+                out.entry(n.to_string_lossy().to_lowercase()).or_insert(sub);
+            }
+        }
+    }
+    out
+}
+
+/// The `lib_deps` folders of `env` for a build into `target`.
+pub async fn for_env(
+    client: &fbuild_client::Client,
+    project: &crate::project::Project,
+    env: &crate::project::EnvConfig,
+    target: &crate::target::Target,
+    mode: LockMode,
+) -> Result<Vec<PathBuf>> {
+    let lock_exists = project.root.join(lockfile::FILE_NAME).is_file();
+    if env.lib_deps.is_empty() && !lock_exists && mode != LockMode::Update {
+        return Ok(Vec::new());
+    }
+    let mut cx = Context {
+        client,
+        root: &project.root,
+        platform: &env.platform,
+        registry: fbuild_core::protocol::LibraryIndex::Registry {
+            url: std::env::var("FBUILD_REGISTRY_URL").unwrap_or_else(|_| REGISTRY_URL.into()),
+        },
+        arduino: fbuild_core::protocol::LibraryIndex::Arduino {
+            url: std::env::var("FBUILD_LIBRARY_INDEX").unwrap_or_else(|_| ARDUINO_INDEX_URL.into()),
+        },
+        local: local_libraries(&search_dirs(project, env, target)),
+        prefer: Default::default(),
+    };
+    let resolved = prepare(&mut cx, &env.name, &env.lib_deps, mode).await?;
+    Ok(resolved.into_iter().map(|r| r.dir).collect())
+}
+
+/// Where the finder looks for libraries by include: `lib/`,
+/// `lib_extra_dirs`, the core's `libraries/`.
+pub fn search_dirs(
+    project: &crate::project::Project,
+    env: &crate::project::EnvConfig,
+    target: &crate::target::Target,
+) -> Vec<PathBuf> {
+    let mut dirs = vec![project.lib_dir.clone()];
+    dirs.extend(env.lib_extra_dirs.iter().cloned());
+    dirs.extend(target.core.iter().flat_map(|c| c.libraries.iter().cloned()));
+    dirs
+}

@@ -1,0 +1,176 @@
+//! Packages from git repositories (library `lib_deps` such as
+//! `https://…/Lib.git#v1.2.0`): the `git` CLI clones into the staging dir
+//! and checks out the reference (tag, branch or commit); `.git` is removed
+//! and the tree's digest stands in for an archive's sha256. Also the tree
+//! digest itself, so a lock file can pin a checkout.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use sha2::{Digest, Sha256};
+
+use super::error::InstallError;
+use super::fetch::{FetchError, hex};
+
+/// A finished checkout: the tree (inside staging) and its commit.
+pub struct Checkout {
+    pub tree: PathBuf,
+    pub commit: String,
+}
+
+/// Clones `url` into `<staging>/tree` and checks out `reference`.
+pub fn checkout(url: &str, reference: &str, staging: &Path) -> Result<Checkout, InstallError> {
+    let tree = staging.join("tree");
+    let clone = git(
+        staging,
+        &["clone", "--quiet", "--no-checkout", "--", url, "tree"],
+    )?;
+    if !clone.0 {
+        return Err(InstallError::Fetch(FetchError {
+            transient: false,
+            message: format!("git clone {url} failed: {}", clone.1.trim()),
+        }));
+    }
+    let (ok, err) = git(&tree, &["checkout", "--quiet", reference, "--"])?;
+    if !ok {
+        return Err(InstallError::Layout(format!(
+            "{url} has no tag, branch or commit {reference:?} ({}); it has {}",
+            err.trim(),
+            known_refs(&tree)
+        )));
+    }
+    let (_, head) = git(&tree, &["rev-parse", "HEAD"])?;
+    let commit = head.trim().to_string();
+    std::fs::remove_dir_all(tree.join(".git"))
+        .map_err(|e| InstallError::io(format!("removing {}/.git", tree.display()), e))?;
+    Ok(Checkout { tree, commit })
+}
+
+/// Runs git in `dir`; `(succeeded, stdout or stderr)`.
+fn git(dir: &Path, args: &[&str]) -> Result<(bool, String), InstallError> {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .env("GIT_ADVICE", "0")
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| {
+            InstallError::Internal(format!(
+                "running git ({e}): install git to use git URLs in lib_deps"
+            ))
+        })?;
+    let text = if out.status.success() {
+        &out.stdout
+    } else {
+        &out.stderr
+    };
+    Ok((
+        out.status.success(),
+        String::from_utf8_lossy(text).into_owned(),
+    ))
+}
+
+/// "tags v1.0, v1.1; branches main" for an error message.
+fn known_refs(repo: &Path) -> String {
+    let list = |args: &[&str]| {
+        git(repo, args)
+            .ok()
+            .filter(|(ok, _)| *ok)
+            .map(|(_, out)| {
+                out.lines()
+                    .map(|l| l.trim().trim_start_matches("origin/").to_string())
+                    .filter(|l| !l.is_empty() && !l.starts_with("HEAD"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .unwrap_or_default()
+    };
+    let tags = list(&["tag", "--list"]);
+    let branches = list(&["branch", "--remotes", "--format=%(refname:short)"]);
+    format!(
+        "tags: {}; branches: {}",
+        if tags.is_empty() { "none" } else { &tags },
+        if branches.is_empty() {
+            "none"
+        } else {
+            &branches
+        }
+    )
+}
+
+/// sha256 over a file tree: every file's relative path (`/`-separated,
+/// sorted), a NUL, its length, its bytes; symlinks by their target. The
+/// same tree gives the same digest on any machine.
+pub fn tree_digest(root: &Path) -> Result<String, InstallError> {
+    let mut files = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let entries = std::fs::read_dir(&dir)
+            .map_err(|e| InstallError::io(format!("reading {}", dir.display()), e))?;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let kind = entry
+                .file_type()
+                .map_err(|e| InstallError::io(format!("reading {}", path.display()), e))?;
+            if kind.is_dir() {
+                stack.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    let mut named: Vec<(String, PathBuf)> = files
+        .into_iter()
+        .map(|p| {
+            let rel = p.strip_prefix(root).unwrap_or(&p);
+            let name = rel
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+                .join("/");
+            (name, p)
+        })
+        .filter(|(name, _)| name != super::spec::RECORD_FILE)
+        .collect();
+    named.sort();
+    let mut hasher = Sha256::new();
+    for (name, path) in named {
+        let bytes = match std::fs::read_link(&path) {
+            Ok(target) => target.to_string_lossy().into_owned().into_bytes(),
+            Err(_) => std::fs::read(&path)
+                .map_err(|e| InstallError::io(format!("reading {}", path.display()), e))?,
+        };
+        hasher.update(name.as_bytes());
+        hasher.update([0]);
+        hasher.update((bytes.len() as u64).to_le_bytes());
+        hasher.update(&bytes);
+    }
+    Ok(hex(&hasher.finalize()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digest_depends_on_names_and_contents_only() {
+        let a = tempfile::tempdir().unwrap();
+        let b = tempfile::tempdir().unwrap();
+        for root in [a.path(), b.path()] {
+            std::fs::create_dir_all(root.join("src")).unwrap();
+            std::fs::write(root.join("src/x.h"), "x").unwrap();
+            std::fs::write(root.join("library.json"), "{}").unwrap();
+        }
+        std::fs::write(b.path().join(super::super::spec::RECORD_FILE), "{}").unwrap();
+        assert_eq!(
+            tree_digest(a.path()).unwrap(),
+            tree_digest(b.path()).unwrap()
+        );
+        std::fs::write(b.path().join("src/x.h"), "y").unwrap();
+        assert_ne!(
+            tree_digest(a.path()).unwrap(),
+            tree_digest(b.path()).unwrap()
+        );
+    }
+}

@@ -1,0 +1,260 @@
+//! Library versions from the two index formats, fetched once per URL and
+//! kept for [`INDEX_TTL`] (a wave of builds asks once; the Arduino index is
+//! tens of MB):
+//! * PlatformIO's registry API: `GET <base>/v3/packages/<owner>/library/<name>`
+//!   → `{name, owner: {username}, versions: [{name, files: [{download_url,
+//!   checksum: {sha256}}]}]}`; a 404 means no such library.
+//! * The Arduino Library Manager's `library_index.json`: `{libraries:
+//!   [{name, version, url, checksum: "SHA-256:<hex>"}]}`, one entry per
+//!   version.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use fbuild_core::protocol::{LibraryIndex, LibraryQuery, LibraryRelease};
+use serde::Deserialize;
+use tokio::sync::OnceCell;
+
+use crate::install::fetch;
+
+/// How long fetched library metadata is reused.
+pub const INDEX_TTL: Duration = Duration::from_secs(600);
+/// Largest index or registry answer read.
+const MAX_INDEX_BYTES: u64 = 512 * 1024 * 1024;
+
+/// What one index URL answered: releases by lowercase name (the registry:
+/// one library's; the Arduino index: all), or why it could not be read.
+type Listing = Result<Arc<HashMap<String, Vec<LibraryRelease>>>, String>;
+
+/// When a URL was first asked for, and its listing (once read).
+type Fetched = (Instant, Arc<OnceCell<Listing>>);
+
+#[derive(Default)]
+pub struct Indexes {
+    fetched: Mutex<HashMap<String, Fetched>>,
+}
+
+/// The query's answer: the releases, or `Err((unknown, message))`.
+pub type Answer = Result<Vec<LibraryRelease>, (bool, String)>;
+
+impl Indexes {
+    pub async fn versions(&self, q: &LibraryQuery) -> Answer {
+        let (url, registry) = match &q.index {
+            LibraryIndex::Registry { url } => {
+                let owner = q.owner.as_deref().unwrap_or_default();
+                let path = format!("v3/packages/{owner}/library/{}", q.name);
+                (join(url, &path.to_lowercase()), true)
+            }
+            LibraryIndex::Arduino { url } => (url.clone(), false),
+        };
+        let listing = self.fetch(&url, registry).await.map_err(|e| (false, e))?;
+        match listing.get(&q.name.to_lowercase()) {
+            Some(releases) if !releases.is_empty() => Ok(releases.clone()),
+            _ => Err((true, unknown(q, &listing))),
+        }
+    }
+
+    /// The listing at `url`, fetched by the first asker; failures are not
+    /// kept (the next build tries again).
+    async fn fetch(&self, url: &str, registry: bool) -> Listing {
+        let cell = {
+            let mut fetched = self.fetched.lock().unwrap_or_else(|p| p.into_inner());
+            let fresh = fetched.get(url).is_some_and(|(at, cell)| {
+                at.elapsed() < INDEX_TTL && !matches!(cell.get(), Some(Err(_)))
+            });
+            if !fresh {
+                fetched.insert(url.to_string(), (Instant::now(), Arc::default()));
+            }
+            Arc::clone(&fetched[url].1)
+        };
+        let owned = url.to_string();
+        cell.get_or_init(|| async move {
+            let read = tokio::task::spawn_blocking(move || read(&owned, registry)).await;
+            read.map_err(|e| e.to_string())
+                .and_then(|r| r)
+                .map(Arc::new)
+        })
+        .await
+        .clone()
+    }
+}
+
+fn read(url: &str, registry: bool) -> Result<HashMap<String, Vec<LibraryRelease>>, String> {
+    let text = match fetch::fetch_text(url, MAX_INDEX_BYTES) {
+        Ok(text) => text,
+        // The registry's "no such library".
+        Err(e) if registry && e.message.ends_with("HTTP 404") => return Ok(HashMap::new()),
+        Err(e) => return Err(format!("reading the library index: {}", e.message)),
+    };
+    let releases = if registry {
+        parse_registry(&text, url)?
+    } else {
+        parse_arduino(&text, url)?
+    };
+    let mut by_name: HashMap<String, Vec<LibraryRelease>> = HashMap::new();
+    for r in releases {
+        by_name.entry(r.name.to_lowercase()).or_default().push(r);
+    }
+    Ok(by_name)
+}
+
+#[derive(Deserialize)]
+struct RegistryPackage {
+    name: String,
+    owner: RegistryOwner,
+    #[serde(default)]
+    versions: Vec<RegistryVersion>,
+}
+
+#[derive(Deserialize)]
+struct RegistryOwner {
+    username: String,
+}
+
+#[derive(Deserialize)]
+struct RegistryVersion {
+    name: String,
+    #[serde(default)]
+    files: Vec<RegistryFile>,
+}
+
+#[derive(Deserialize)]
+struct RegistryFile {
+    download_url: String,
+    #[serde(default)]
+    checksum: HashMap<String, String>,
+}
+
+fn parse_registry(text: &str, url: &str) -> Result<Vec<LibraryRelease>, String> {
+    let pkg: RegistryPackage = serde_json::from_str(text)
+        .map_err(|e| format!("{url}: not a PlatformIO registry package ({e})"))?;
+    Ok(pkg
+        .versions
+        .into_iter()
+        .filter_map(|v| {
+            let file = v.files.into_iter().next()?;
+            Some(LibraryRelease {
+                owner: Some(pkg.owner.username.clone()),
+                name: pkg.name.clone(),
+                version: v.name,
+                url: join(url, &file.download_url),
+                sha256: file.checksum.get("sha256").map(|s| s.to_ascii_lowercase()),
+            })
+        })
+        .collect())
+}
+
+#[derive(Deserialize)]
+struct ArduinoIndex {
+    libraries: Vec<ArduinoEntry>,
+}
+
+#[derive(Deserialize)]
+struct ArduinoEntry {
+    name: String,
+    version: String,
+    url: String,
+    #[serde(default)]
+    checksum: Option<String>,
+}
+
+fn parse_arduino(text: &str, url: &str) -> Result<Vec<LibraryRelease>, String> {
+    let index: ArduinoIndex = serde_json::from_str(text)
+        .map_err(|e| format!("{url}: not an Arduino library_index.json ({e})"))?;
+    Ok(index
+        .libraries
+        .into_iter()
+        .map(|e| LibraryRelease {
+            owner: None,
+            url: join(url, &e.url),
+            sha256: e
+                .checksum
+                .as_deref()
+                .and_then(|c| c.strip_prefix("SHA-256:"))
+                .map(|s| s.to_ascii_lowercase()),
+            name: e.name,
+            version: e.version,
+        })
+        .collect())
+}
+
+/// `path` as written if it is a URL, else relative to `base`'s folder (a
+/// mirror laid out beside its index); a registry base gets `/path`.
+fn join(base: &str, path: &str) -> String {
+    if path.contains("://") {
+        return path.to_string();
+    }
+    if path.starts_with("v3/") {
+        return format!("{}/{path}", base.trim_end_matches('/'));
+    }
+    match base.rsplit_once('/') {
+        Some((dir, _)) => format!("{dir}/{}", path.trim_start_matches('/')),
+        None => path.to_string(),
+    }
+}
+
+/// "no library X in <index>", with the closest names the index has.
+fn unknown(q: &LibraryQuery, listing: &HashMap<String, Vec<LibraryRelease>>) -> String {
+    let wanted = q.name.to_lowercase();
+    let mut close: Vec<(usize, &str)> = listing
+        .iter()
+        .filter_map(|(key, releases)| {
+            let d = distance(&wanted, key);
+            let near = d <= 2 + wanted.len() / 4 || key.contains(&wanted) || wanted.contains(key);
+            near.then(|| (d, releases[0].name.as_str()))
+        })
+        .collect();
+    close.sort();
+    let who = match &q.owner {
+        Some(owner) => format!("{owner}/{}", q.name),
+        None => q.name.clone(),
+    };
+    let mut msg = format!("no library {who:?} in {}", q.index.url());
+    if !close.is_empty() {
+        let names: Vec<&str> = close.iter().take(5).map(|(_, n)| *n).collect();
+        msg.push_str(&format!("; did you mean {}?", names.join(", ")));
+    } else if q.owner.is_some() {
+        msg.push_str("; check the owner and name on the registry");
+    }
+    msg
+}
+
+/// Levenshtein distance.
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for j in 0..b.len() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != b[j]))
+                .min(row[j] + 1)
+                .min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_formats_parse() {
+        let reg = r#"{"name":"Greeting","owner":{"username":"acme"},"versions":[
+            {"name":"1.1.0","files":[{"download_url":"http://h/dl/g-1.1.0.tar.gz","checksum":{"sha256":"AB"}}]}]}"#;
+        let r = parse_registry(reg, "http://h/v3/packages/acme/library/greeting").unwrap();
+        assert_eq!(
+            (r[0].version.as_str(), r[0].sha256.as_deref()),
+            ("1.1.0", Some("ab"))
+        );
+        let ard = r#"{"libraries":[{"name":"Counter","version":"1.2.0","url":"Counter-1.2.0.zip","checksum":"SHA-256:CD"}]}"#;
+        let a = parse_arduino(ard, "http://h/idx/library_index.json").unwrap();
+        assert_eq!(a[0].url, "http://h/idx/Counter-1.2.0.zip");
+        assert_eq!(a[0].sha256.as_deref(), Some("cd"));
+        assert_eq!(distance("counter", "countr"), 1);
+    }
+}

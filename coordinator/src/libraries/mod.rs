@@ -1,0 +1,171 @@
+//! Libraries for `lib_deps`: versions from library indexes (see `indexes`)
+//! and installs into the shared store
+//! `FBUILD_HOME/libraries/<label>-<version>-<hash of url#version>/` through the install
+//! gate: one download (or git clone) for any number of concurrent builds,
+//! the sha256 recorded in the library's `.fbuild-package.json`, and a
+//! lock file's pin enforced (a stored library whose record differs is
+//! replaced; a download that differs is refused and nothing is stored).
+
+mod indexes;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use fbuild_core::Settings;
+use fbuild_core::install_status::InstallStatus;
+use fbuild_core::protocol::{ErrorKind, LibraryInstall, LibraryInstalled, LibraryQuery, Reply};
+use sha2::{Digest, Sha256};
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::install::{Checksum, Installer, Origin, PackageSpec, RECORD_FILE, fetch, follow};
+use indexes::Indexes;
+
+pub struct Libraries {
+    settings: Settings,
+    installer: Arc<Installer>,
+    indexes: Indexes,
+}
+
+impl Libraries {
+    pub fn new(settings: Settings, installer: Arc<Installer>) -> Self {
+        Libraries {
+            settings,
+            installer,
+            indexes: Indexes::default(),
+        }
+    }
+
+    pub async fn versions(&self, q: LibraryQuery) -> Reply {
+        match self.indexes.versions(&q).await {
+            Ok(releases) => Reply::LibraryVersions { releases },
+            Err((unknown, message)) => Reply::Error {
+                kind: if unknown {
+                    ErrorKind::UnknownPackage
+                } else {
+                    ErrorKind::InstallFailed
+                },
+                message,
+            },
+        }
+    }
+
+    pub async fn install(
+        &self,
+        req: LibraryInstall,
+        events: &UnboundedSender<InstallStatus>,
+    ) -> Reply {
+        let expected = match req.sha256.as_deref().map(checked_hex).transpose() {
+            Ok(e) => e,
+            Err(message) => {
+                return Reply::Error {
+                    kind: ErrorKind::InstallFailed,
+                    message: format!("{}: {message}", req.url),
+                };
+            }
+        };
+        let spec = self.spec(&req, expected.clone());
+        let dest = spec.dest.clone();
+        let outcome = follow(self.installer.ensure(spec, true), events).await;
+        match outcome
+            .map_err(|e| e.to_string())
+            .and_then(|dir| read_record(&dir))
+        {
+            Ok((sha256, commit)) => Reply::Library(LibraryInstalled {
+                dir: dest,
+                sha256,
+                commit,
+            }),
+            Err(message) => Reply::Error {
+                kind: ErrorKind::InstallFailed,
+                message,
+            },
+        }
+    }
+
+    fn spec(&self, req: &LibraryInstall, expected: Option<String>) -> PackageSpec {
+        let mut id = Sha256::new();
+        id.update(req.url.as_bytes());
+        id.update(b"#");
+        id.update(req.version.as_bytes());
+        let hash = fetch::hex(&id.finalize())[..10].to_string();
+        let name = sanitize(&req.label);
+        let version = format!("{}-{hash}", sanitize(&req.version));
+        let dest = self
+            .settings
+            .home
+            .root()
+            .join("libraries")
+            .join(format!("{name}-{version}"));
+        let want = expected.clone();
+        PackageSpec {
+            lock_file: self
+                .settings
+                .home
+                .locks_dir()
+                .join(format!("library-{name}-{version}.lock")),
+            name,
+            version,
+            archive_url: req.url.clone(),
+            checksum: expected.map_or(Checksum::Record, Checksum::Sha256),
+            origin: match &req.git_ref {
+                Some(reference) => Origin::Git {
+                    reference: reference.clone(),
+                },
+                None => Origin::Archive,
+            },
+            record: true,
+            top_dir: Some("*".into()),
+            executables: Vec::new(),
+            // A stored library must be what the lock pins (else it is
+            // replaced: moved aside, fetched again, verified).
+            health: Arc::new(move |root| {
+                let (sha256, _) = read_record(root)?;
+                match &want {
+                    Some(want) if *want != sha256 => Err(format!(
+                        "the stored copy has sha256 {sha256}, the lock file pins {want}"
+                    )),
+                    _ => Ok(()),
+                }
+            }),
+            dest,
+            pause: self.settings.install_pause,
+        }
+    }
+}
+
+/// The recorded sha256 and git commit of a stored library.
+fn read_record(dir: &Path) -> Result<(String, Option<String>), String> {
+    let path = dir.join(RECORD_FILE);
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let v: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let sha = v["sha256"]
+        .as_str()
+        .ok_or_else(|| format!("{} has no sha256", path.display()))?;
+    Ok((sha.to_string(), v["commit"].as_str().map(str::to_string)))
+}
+
+fn checked_hex(s: &str) -> Result<String, String> {
+    let hex = s.trim().to_ascii_lowercase();
+    if hex.len() == 64 && hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        Ok(hex)
+    } else {
+        Err(format!("the sha256 {s:?} is not 64 hex digits"))
+    }
+}
+
+/// A folder-name-safe form of a label or version.
+fn sanitize(s: &str) -> String {
+    let out: String = s
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._+".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let out = out.trim_start_matches('.').to_string();
+    if out.is_empty() { "lib".into() } else { out }
+}
