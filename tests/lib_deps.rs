@@ -305,7 +305,16 @@ fn drift_unknown_names_conflicts_and_bad_sources_are_named() {
         locked_lib(&lock(&dir), "native", "Greeting")["version"],
         "1.0.0"
     );
-    assert_ok(&build(&home, &f, &dir, &["--locked"]));
+    // Another version is another source folder (and include dir): what
+    // uses it rebuilds; the up-to-date check sees the new command.
+    let rebuilt = build(&home, &f, &dir, &["--locked"]);
+    assert_ok(&rebuilt);
+    let said = stderr(&rebuilt);
+    assert!(
+        said.contains("compiling lib/Greeting/Greeting.cpp"),
+        "{said}"
+    );
+    assert!(!said.contains("(0 compiled"), "{said}");
     std::fs::write(dir.join("platformio.ini"), &ini).unwrap();
     assert_ok(
         &home

@@ -102,6 +102,11 @@ impl Home {
         self.root.join("packages")
     }
 
+    /// `libraries/<name>-<version>-<hash>/`: the `lib_deps` store.
+    pub fn libraries_dir(&self) -> PathBuf {
+        self.root.join("libraries")
+    }
+
     /// `locks/`: cross-process install locks.
     pub fn locks_dir(&self) -> PathBuf {
         self.root.join("locks")

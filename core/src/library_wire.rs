@@ -2,7 +2,7 @@
 //! module, which re-exports them): versions of a library from an index,
 //! and one library into the shared store.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -75,4 +75,72 @@ pub struct LibraryInstalled {
     pub sha256: String,
     /// The git commit checked out.
     pub commit: Option<String>,
+}
+
+/// Written into a stored package's root: where it came from, its sha256
+/// (and git commit), as JSON.
+pub const RECORD_FILE: &str = ".fbuild-package.json";
+
+impl LibraryInstall {
+    /// Its folder in the store, `<libraries>/<label>-<version>-<hash of
+    /// url#version>`: the same for the driver (which looks there before
+    /// asking the coordinator) and the coordinator (which installs there).
+    pub fn store_dir(&self, libraries: &Path) -> PathBuf {
+        let mut h = crate::hash::Fnv1a::new();
+        h.write(self.url.as_bytes());
+        h.write(b"#");
+        h.write(self.version.as_bytes());
+        libraries.join(format!(
+            "{}-{}-{:016x}",
+            sanitize(&self.label),
+            sanitize(&self.version),
+            h.finish()
+        ))
+    }
+
+    /// The stored library, when it is there and is what `sha256` pins.
+    pub fn stored(&self, libraries: &Path) -> Option<LibraryInstalled> {
+        let dir = self.store_dir(libraries);
+        let (sha256, commit) = read_record(&dir).ok()?;
+        if self
+            .sha256
+            .as_ref()
+            .is_some_and(|want| !want.eq_ignore_ascii_case(&sha256))
+        {
+            return None;
+        }
+        Some(LibraryInstalled {
+            dir,
+            sha256,
+            commit,
+        })
+    }
+}
+
+/// The recorded sha256 and git commit of a stored package.
+pub fn read_record(dir: &Path) -> Result<(String, Option<String>), String> {
+    let path = dir.join(RECORD_FILE);
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let v: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let sha = v["sha256"]
+        .as_str()
+        .ok_or_else(|| format!("{} has no sha256", path.display()))?;
+    Ok((sha.to_string(), v["commit"].as_str().map(str::to_string)))
+}
+
+/// A folder-name-safe form of a label or version.
+fn sanitize(s: &str) -> String {
+    let out: String = s
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._+".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let out = out.trim_start_matches('.').to_string();
+    if out.is_empty() { "lib".into() } else { out }
 }

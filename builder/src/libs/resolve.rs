@@ -274,6 +274,12 @@ pub(super) async fn store(
     locked: &mut Locked,
 ) -> Result<PathBuf> {
     let what = install.url.clone();
+    // Stored and as pinned: no coordinator round trip.
+    if let Some(got) = install.stored(&cx.client.settings().home.libraries_dir()) {
+        locked.sha256 = Some(got.sha256);
+        locked.commit = got.commit;
+        return Ok(got.dir);
+    }
     match crate::ask::ask(cx.client, Request::InstallLibrary(install)).await? {
         Reply::Library(got) => {
             locked.sha256 = Some(got.sha256);

@@ -36,9 +36,8 @@ pub enum Origin {
     Git { reference: String },
 }
 
-/// Written into a package's root when [`PackageSpec::record`] is set:
-/// where it came from and its sha256 (and git commit), as JSON.
-pub const RECORD_FILE: &str = ".fbuild-package.json";
+/// Written into a package's root when [`PackageSpec::record`] is set.
+pub use fbuild_core::library_wire::RECORD_FILE;
 
 #[derive(Clone)]
 pub struct PackageSpec {

@@ -1,6 +1,7 @@
 //! Libraries for `lib_deps`: versions from library indexes (see `indexes`)
 //! and installs into the shared store
-//! `FBUILD_HOME/libraries/<label>-<version>-<hash of url#version>/` through the install
+//! `FBUILD_HOME/libraries/<label>-<version>-<hash>/` (see
+//! `LibraryInstall::store_dir`) through the install
 //! gate: one download (or git clone) for any number of concurrent builds,
 //! the sha256 recorded in the library's `.fbuild-package.json`, and a
 //! lock file's pin enforced (a stored library whose record differs is
@@ -8,16 +9,16 @@
 
 mod indexes;
 
-use std::path::Path;
 use std::sync::Arc;
 
 use fbuild_core::Settings;
 use fbuild_core::install_status::InstallStatus;
 use fbuild_core::protocol::{ErrorKind, LibraryInstall, LibraryInstalled, LibraryQuery, Reply};
-use sha2::{Digest, Sha256};
 use tokio::sync::mpsc::UnboundedSender;
 
-use crate::install::{Checksum, Installer, Origin, PackageSpec, RECORD_FILE, fetch, follow};
+use fbuild_core::library_wire::read_record;
+
+use crate::install::{Checksum, Installer, Origin, PackageSpec, follow};
 use indexes::Indexes;
 
 pub struct Libraries {
@@ -63,6 +64,12 @@ impl Libraries {
                 };
             }
         };
+        // The warm path, without the gate: a stored library appears only by
+        // one rename of a complete tree, so a record read here is whole;
+        // one that differs from the pin goes through the gate (replaced).
+        if let Some(stored) = req.stored(&self.settings.home.libraries_dir()) {
+            return Reply::Library(stored);
+        }
         let spec = self.spec(&req, expected.clone());
         let dest = spec.dest.clone();
         let outcome = follow(self.installer.ensure(spec, true), events).await;
@@ -83,19 +90,14 @@ impl Libraries {
     }
 
     fn spec(&self, req: &LibraryInstall, expected: Option<String>) -> PackageSpec {
-        let mut id = Sha256::new();
-        id.update(req.url.as_bytes());
-        id.update(b"#");
-        id.update(req.version.as_bytes());
-        let hash = fetch::hex(&id.finalize())[..10].to_string();
-        let name = sanitize(&req.label);
-        let version = format!("{}-{hash}", sanitize(&req.version));
-        let dest = self
-            .settings
-            .home
-            .root()
-            .join("libraries")
-            .join(format!("{name}-{version}"));
+        let dest = req.store_dir(&self.settings.home.libraries_dir());
+        // Name and version for the gate's key and lock: the folder's name.
+        let key = dest
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let (name, version) = key.split_once('-').unwrap_or((&key, ""));
+        let (name, version) = (name.to_string(), version.to_string());
         let want = expected.clone();
         PackageSpec {
             lock_file: self
@@ -133,18 +135,6 @@ impl Libraries {
     }
 }
 
-/// The recorded sha256 and git commit of a stored library.
-fn read_record(dir: &Path) -> Result<(String, Option<String>), String> {
-    let path = dir.join(RECORD_FILE);
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let v: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-    let sha = v["sha256"]
-        .as_str()
-        .ok_or_else(|| format!("{} has no sha256", path.display()))?;
-    Ok((sha.to_string(), v["commit"].as_str().map(str::to_string)))
-}
-
 fn checked_hex(s: &str) -> Result<String, String> {
     let hex = s.trim().to_ascii_lowercase();
     if hex.len() == 64 && hex.chars().all(|c| c.is_ascii_hexdigit()) {
@@ -152,20 +142,4 @@ fn checked_hex(s: &str) -> Result<String, String> {
     } else {
         Err(format!("the sha256 {s:?} is not 64 hex digits"))
     }
-}
-
-/// A folder-name-safe form of a label or version.
-fn sanitize(s: &str) -> String {
-    let out: String = s
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "._+".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let out = out.trim_start_matches('.').to_string();
-    if out.is_empty() { "lib".into() } else { out }
 }
