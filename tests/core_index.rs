@@ -16,15 +16,6 @@ use fbuild_platforms::arduino::index::host_names;
 
 const CORE: &str = "/usr/share/arduino/hardware/arduino/avr";
 
-fn sha256(path: &Path) -> String {
-    let out = Command::new("sha256sum").arg(path).output().unwrap();
-    String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_string()
-}
-
 /// A mirror with `index.json` (scripts/pack-avr-toolchain's index, plus a
 /// download for another host that must never be fetched), `bad.json` (a
 /// wrong core checksum), `empty.json`, the core and the toolchain archives,

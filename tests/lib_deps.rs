@@ -8,8 +8,8 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use common::libfix::{Fixture, sha256};
-use common::{TestHome, assert_ok};
+use common::libfix::Fixture;
+use common::{TestHome, assert_ok, sha256};
 
 const UNO_SKETCH: &str = "#include <Greeting.h>\n#include <Blinker.h>\n#include <Shapes.h>\n#include <LocalThing.h>\n#include <SoftwareSerial.h>\nSoftwareSerial soft(10, 11);\nvoid setup() {\n  Serial.begin(9600);\n  soft.begin(9600);\n  Serial.println(greeting() + blinker_rate() + shapes_sides(2) + local_thing());\n}\nvoid loop() {}\n";
 

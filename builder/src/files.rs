@@ -110,6 +110,20 @@ fn glob(pattern: &str, text: &str) -> bool {
     pi == p.len()
 }
 
+/// The folders directly inside `dir`, sorted (none if it is unreadable).
+pub(crate) fn subdirs(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut out: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    out.sort();
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

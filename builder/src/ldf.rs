@@ -117,19 +117,10 @@ impl Finder<'_> {
     }
 
     fn subdirs(&self) -> Vec<PathBuf> {
-        let mut out = Vec::new();
-        for dir in &self.search {
-            if let Ok(entries) = std::fs::read_dir(dir) {
-                let mut subdirs: Vec<PathBuf> = entries
-                    .flatten()
-                    .map(|e| e.path())
-                    .filter(|p| p.is_dir())
-                    .collect();
-                subdirs.sort();
-                out.extend(subdirs);
-            }
-        }
-        out
+        self.search
+            .iter()
+            .flat_map(|d| crate::files::subdirs(d))
+            .collect()
     }
 
     /// Compatible with the build, or compat checks off; an incompatible

@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use super::http::TestServer;
+use super::sha256;
 
 pub struct Fixture {
     pub server: TestServer,
@@ -198,15 +199,6 @@ fn zip_dir(dir: &Path, out: &Path, top: bool) {
     python(&format!(
         "import os, zipfile\nz = zipfile.ZipFile({out:?}, 'w', zipfile.ZIP_DEFLATED)\nfor d, _, fs in sorted(os.walk({dir:?})):\n    for f in sorted(fs):\n        p = os.path.join(d, f)\n        z.write(p, os.path.relpath(p, {base:?}))\nz.close()\n"
     ));
-}
-
-pub fn sha256(path: &Path) -> String {
-    let out = Command::new("sha256sum").arg(path).output().unwrap();
-    String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_string()
 }
 
 fn python(script: &str) {

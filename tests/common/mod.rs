@@ -342,3 +342,13 @@ pub fn size_used(stderr: &str, label: &str) -> u64 {
         .and_then(|rest| rest.split(' ').next()?.parse().ok())
         .unwrap_or_else(|| panic!("no size in {line:?}"))
 }
+
+/// The sha256 of a file, by `sha256sum` (not the code under test).
+pub fn sha256(path: &Path) -> String {
+    let out = Command::new("sha256sum").arg(path).output().unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string()
+}

@@ -152,16 +152,7 @@ fn pinned(l: &Locked) -> Result<LibraryInstall> {
 pub fn local_libraries(dirs: &[PathBuf]) -> std::collections::BTreeMap<String, PathBuf> {
     let mut out = std::collections::BTreeMap::new();
     for dir in dirs {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            continue;
-        };
-        let mut subdirs: Vec<PathBuf> = entries
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.is_dir())
-            .collect();
-        subdirs.sort();
-        for sub in subdirs {
+        for sub in crate::files::subdirs(dir) {
             if let Ok(m) = manifest::read(&sub) {
                 out.entry(m.name.to_lowercase())
                     .or_insert_with(|| sub.clone());

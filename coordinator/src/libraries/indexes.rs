@@ -196,46 +196,22 @@ fn join(base: &str, path: &str) -> String {
 
 /// "no library X in <index>", with the closest names the index has.
 fn unknown(q: &LibraryQuery, listing: &HashMap<String, Vec<LibraryRelease>>) -> String {
-    let wanted = q.name.to_lowercase();
-    let mut close: Vec<(usize, &str)> = listing
-        .iter()
-        .filter_map(|(key, releases)| {
-            let d = distance(&wanted, key);
-            let near = d <= 2 + wanted.len() / 4 || key.contains(&wanted) || wanted.contains(key);
-            near.then(|| (d, releases[0].name.as_str()))
-        })
-        .collect();
-    close.sort();
+    let names = listing
+        .values()
+        .filter_map(|r| r.first())
+        .map(|r| r.name.as_str());
+    let close = fbuild_platforms::arduino::close(&q.name, names);
     let who = match &q.owner {
         Some(owner) => format!("{owner}/{}", q.name),
         None => q.name.clone(),
     };
     let mut msg = format!("no library {who:?} in {}", q.index.url());
     if !close.is_empty() {
-        let names: Vec<&str> = close.iter().take(5).map(|(_, n)| *n).collect();
-        msg.push_str(&format!("; did you mean {}?", names.join(", ")));
+        msg.push_str(&format!("; did you mean {}?", close.join(", ")));
     } else if q.owner.is_some() {
         msg.push_str("; check the owner and name on the registry");
     }
     msg
-}
-
-/// Levenshtein distance.
-fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for j in 0..b.len() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != b[j]))
-                .min(row[j] + 1)
-                .min(cur + 1);
-            prev = cur;
-        }
-    }
-    row[b.len()]
 }
 
 #[cfg(test)]
@@ -255,6 +231,5 @@ mod tests {
         let a = parse_arduino(ard, "http://h/idx/library_index.json").unwrap();
         assert_eq!(a[0].url, "http://h/idx/Counter-1.2.0.zip");
         assert_eq!(a[0].sha256.as_deref(), Some("cd"));
-        assert_eq!(distance("counter", "countr"), 1);
     }
 }

@@ -12,7 +12,7 @@ mod props;
 
 use std::path::{Path, PathBuf};
 
-pub use board::{BoardId, ResolvedBoard};
+pub use board::{BoardId, ResolvedBoard, close};
 pub use fqbn::Fqbn;
 pub use props::{Properties, Source, split_command};
 
