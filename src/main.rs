@@ -7,6 +7,7 @@ mod deploy_cmd;
 mod install_cmd;
 mod lib_cmd;
 mod shims_cmd;
+mod test_cmd;
 
 use std::process::ExitCode;
 
@@ -36,6 +37,8 @@ enum Command {
     Shims(shims_cmd::ShimsArgs),
     /// Build the firmware of a platformio.ini project.
     Build(build_cmd::BuildArgs),
+    /// Build and run the project's unit tests (test/<suite>/, Unity).
+    Test(test_cmd::TestArgs),
     /// Remove a project's build outputs.
     Clean(build_cmd::CleanArgs),
     /// Build and flash the firmware (avrdude), or run it in the emulator.
@@ -62,6 +65,7 @@ fn main() -> ExitCode {
         Command::Install(args) => install_cmd::run(args),
         Command::Shims(args) => shims_cmd::run(args),
         Command::Build(args) => build_cmd::build(args),
+        Command::Test(args) => test_cmd::run(args),
         Command::Clean(args) => build_cmd::clean(args),
         Command::Deploy(args) => deploy_cmd::deploy(args),
         Command::Monitor(args) => deploy_cmd::monitor(args),

@@ -457,7 +457,7 @@ fn ldf_modes_ignore_and_extra_dirs() {
     let out = build(&[]);
     assert!(
         stderr(&out).contains("lib_ldf_mode = \"sideways\"")
-            && stderr(&out).contains("off, chain or deep"),
+            && stderr(&out).contains("use off, chain, chain+, deep, deep+"),
         "{}",
         stderr(&out)
     );

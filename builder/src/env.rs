@@ -62,6 +62,10 @@ pub async fn build_env(
             src_dir: &project.src_dir,
             out_dir: &out_dir,
             src_filter: &env.build_src_filter,
+            also_src: project
+                .also_src
+                .as_ref()
+                .map(|(d, f)| (d.as_path(), f.as_slice())),
             core: target.core_layout(),
             finder: Finder {
                 explicit: &lib_deps,

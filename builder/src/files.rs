@@ -85,7 +85,7 @@ fn matches(pattern: &str, path: &str) -> bool {
 }
 
 /// `*` matches any run of characters (including `/`), `?` one character.
-fn glob(pattern: &str, text: &str) -> bool {
+pub fn glob(pattern: &str, text: &str) -> bool {
     let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
     let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
     while ti < t.len() {

@@ -8,6 +8,7 @@ mod ask;
 mod engine;
 mod env;
 mod files;
+pub use files::glob;
 mod ldf;
 pub mod lib_cmd;
 mod libs;
@@ -86,10 +87,7 @@ pub fn build(args: &BuildRequest) -> Result<ExitCode> {
         },
     };
     let client = Client::from_env()?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(opts.jobs.clamp(1, 4))
-        .enable_all()
-        .build()?;
+    let runtime = runtime(opts.jobs)?;
     let _lock = lock::ProjectLock::acquire(&project.build_dir)?;
     for env in envs {
         if args.clean {
@@ -117,6 +115,47 @@ pub fn build(args: &BuildRequest) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A build's runtime: compiles are spawned on it, `jobs` at a time.
+fn runtime(jobs: usize) -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(jobs.clamp(1, 4))
+        .enable_all()
+        .build()?)
+}
+
+/// What [`build_one`] made.
+pub enum Built {
+    /// The program (native) or firmware ELF.
+    Firmware(PathBuf),
+    /// A tool failed with this exit code (its output was shown).
+    Failed(i32),
+}
+
+/// Builds one environment of a project the caller adjusted (`fbuild test`:
+/// a suite as `src_dir`, its own `build_dir`, the test runtime among the
+/// libraries), quietly unless `verbose`.
+pub fn build_one(
+    project: &Project,
+    env: &project::EnvConfig,
+    jobs: usize,
+    verbose: bool,
+) -> Result<Built> {
+    let opts = Options {
+        jobs,
+        verbose,
+        lock_mode: libs::LockMode::Use,
+    };
+    let client = Client::from_env()?;
+    let runtime = runtime(jobs)?;
+    let _lock = lock::ProjectLock::acquire(&project.build_dir)?;
+    Ok(
+        match runtime.block_on(build_env(&client, project, env, &opts))? {
+            EnvResult::Built { firmware, .. } => Built::Firmware(firmware),
+            EnvResult::ToolFailed(code) => Built::Failed(code),
+        },
+    )
 }
 
 /// The properties of `env`'s board as the build uses them (platform.txt,

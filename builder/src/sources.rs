@@ -45,6 +45,9 @@ pub struct Layout<'a> {
     pub src_dir: &'a Path,
     pub out_dir: &'a Path,
     pub src_filter: &'a [String],
+    /// More project sources and their filter (a test suite's build with
+    /// `test_build_src`: the project's `src/`).
+    pub also_src: Option<(&'a Path, &'a [String])>,
     /// Arduino core: `cores/<core>` and the variant dir (if the board has
     /// one).
     pub core: Option<(PathBuf, Option<PathBuf>)>,
@@ -96,6 +99,17 @@ pub fn collect(l: &Layout) -> Result<Sources> {
         );
     }
     s.include_dirs.push(l.src_dir.to_path_buf());
+    if let Some((dir, filter)) = l.also_src {
+        for f in filtered(dir, filter)?
+            .iter()
+            .filter(|p| lang_of(p).is_some())
+        {
+            scan.push(f.clone());
+            s.units
+                .push(unit(l, f, lang_of(f).unwrap(), Group::Project, "app", dir));
+        }
+        s.include_dirs.push(dir.to_path_buf());
+    }
     if let Some((core, variant)) = &l.core {
         s.include_dirs.push(core.clone());
         s.include_dirs.extend(variant.iter().cloned());

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use super::extends::Extended;
 use super::ini::{ConfigError, Ini, Section, parse};
+pub use super::options::{LdfMode, TestConfig};
 pub use super::values::split_flags;
 use super::values::{split_filter, split_list, split_multi};
 
@@ -23,6 +24,12 @@ const ENV_KEYS: &[&str] = &[
     "lib_extra_dirs",
     "lib_ldf_mode",
     "lib_compat_mode",
+    "test_framework",
+    "test_filter",
+    "test_ignore",
+    "test_build_src",
+    "test_speed",
+    "test_port",
     "upload_port",
     "upload_speed",
     "monitor_speed",
@@ -61,20 +68,8 @@ pub struct EnvConfig {
     /// `platform_index_urls`: Arduino package indexes searched, in order,
     /// for `platform = vendor:arch[@version]`.
     pub platform_index_urls: Vec<String>,
-}
-
-/// How the library finder follows `#include`s (PlatformIO's
-/// `lib_ldf_mode`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum LdfMode {
-    /// Only `lib_deps` (and their dependencies) are built.
-    Off,
-    /// The project's sources, then each included header of a library and
-    /// that library's sources of the same name, and what they include.
-    #[default]
-    Chain,
-    /// The project's sources, then every source of each library found.
-    Deep,
+    /// `test_*` options, for `fbuild test`.
+    pub test: TestConfig,
 }
 
 /// Option prefixes that override the board's properties.
@@ -90,6 +85,10 @@ pub struct Project {
     pub build_dir: PathBuf,
     pub default_envs: Vec<String>,
     pub envs: BTreeMap<String, EnvConfig>,
+    /// More sources built with `src_dir`, and their filter: set by `fbuild
+    /// test` (a suite is `src_dir`, the project's `src/` comes along with
+    /// `test_build_src`); never from the ini.
+    pub also_src: Option<(PathBuf, Vec<String>)>,
     /// Unknown keys and similar, for the user to see.
     pub warnings: Vec<String>,
 }
@@ -194,6 +193,7 @@ impl Resolver<'_> {
             build_dir,
             default_envs,
             envs,
+            also_src: None,
             warnings,
         })
     }
@@ -225,6 +225,21 @@ impl Resolver<'_> {
                 }),
             }
         };
+        // One of `allowed`, else an error naming them.
+        let choice = |key: &str, allowed: &[&str], default: &str| -> Result<String, ConfigError> {
+            let Some(v) = get(key)? else {
+                return Ok(default.to_string());
+            };
+            let v = v.trim();
+            if allowed.contains(&v) {
+                return Ok(v.to_string());
+            }
+            let line = entry(key).map(|e| e.line);
+            Err(self.err(
+                line,
+                format!("{key} = {v:?} in [env:{name}]: use {}", allowed.join(", ")),
+            ))
+        };
         let platform = get("platform")?.ok_or_else(|| {
             self.err(
                 Some(section.line),
@@ -245,30 +260,23 @@ impl Resolver<'_> {
                 .iter()
                 .map(|d| self.ini.file.parent().unwrap_or(Path::new(".")).join(d))
                 .collect(),
-            lib_ldf_mode: match get("lib_ldf_mode")?.as_deref().map(str::trim) {
-                None | Some("chain") | Some("chain+") => LdfMode::Chain,
-                Some("deep") | Some("deep+") => LdfMode::Deep,
-                Some("off") => LdfMode::Off,
-                Some(other) => {
-                    let line = entry("lib_ldf_mode").map(|e| e.line);
-                    return Err(self.err(
-                        line,
-                        format!("lib_ldf_mode = {other:?} in [env:{name}]: use off, chain or deep"),
-                    ));
-                }
-            },
-            lib_compat_check: match get("lib_compat_mode")?.as_deref().map(str::trim) {
-                None | Some("soft") | Some("strict") => true,
-                Some("off") => false,
-                Some(other) => {
-                    let line = entry("lib_compat_mode").map(|e| e.line);
-                    return Err(self.err(
-                        line,
-                        format!(
-                            "lib_compat_mode = {other:?} in [env:{name}]: use off, soft or strict"
-                        ),
-                    ));
-                }
+            lib_ldf_mode: LdfMode::from_value(&choice(
+                "lib_ldf_mode",
+                &["off", "chain", "chain+", "deep", "deep+"],
+                "chain",
+            )?),
+            lib_compat_check: choice("lib_compat_mode", &["off", "soft", "strict"], "soft")?
+                != "off",
+            test: TestConfig {
+                custom: choice("test_framework", &["unity", "custom"], "unity")? == "custom",
+                filter: split_multi(&get("test_filter")?.unwrap_or_default()),
+                ignore: split_multi(&get("test_ignore")?.unwrap_or_default()),
+                build_src: matches!(
+                    choice("test_build_src", &["yes", "no", "true", "false"], "no")?.as_str(),
+                    "yes" | "true"
+                ),
+                speed: number("test_speed")?,
+                port: get("test_port")?.map(|p| p.trim().to_string()),
             },
             upload_port: get("upload_port")?.map(|p| p.trim().to_string()),
             upload_speed: number("upload_speed")?,

@@ -3,8 +3,9 @@
 pub mod config;
 mod extends;
 pub mod ini;
+mod options;
 mod values;
 
 use values::split_list;
 
-pub use config::{EnvConfig, LdfMode, Project};
+pub use config::{EnvConfig, LdfMode, Project, TestConfig};

@@ -1,0 +1,58 @@
+//! `fbuild test`: the command-line face of `fbuild_tester`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Result;
+use clap::Args;
+
+#[derive(Args)]
+pub struct TestArgs {
+    /// The project folder (with platformio.ini and test/).
+    #[arg(default_value = ".")]
+    project_dir: PathBuf,
+    /// Environments to test (default: default_envs, else all).
+    #[arg(short = 'e', long = "environment")]
+    env: Vec<String>,
+    /// Run only suites matching this glob (repeatable).
+    #[arg(short = 'f', long = "filter")]
+    filter: Vec<String>,
+    /// Skip suites matching this glob (repeatable).
+    #[arg(short = 'i', long = "ignore")]
+    ignore: Vec<String>,
+    /// Read the board's output without flashing it first.
+    #[arg(long)]
+    without_uploading: bool,
+    /// Run on the board at this serial port (default for boards with an
+    /// emulator: the emulator).
+    #[arg(long)]
+    upload_port: Option<String>,
+    /// Write the results as JUnit XML here.
+    #[arg(long)]
+    junit_xml: Option<PathBuf>,
+    /// Seconds a suite may run (its build not counted).
+    #[arg(long, default_value_t = 60.0)]
+    timeout: f64,
+    /// Suites built and run at once (default: the number of cores).
+    #[arg(short = 'j', long)]
+    jobs: Option<usize>,
+    /// Show build commands and the programs' own output.
+    #[arg(short, long)]
+    verbose: bool,
+}
+
+pub fn run(args: TestArgs) -> Result<ExitCode> {
+    fbuild_tester::run(&fbuild_tester::TestArgs {
+        project_dir: args.project_dir,
+        envs: args.env,
+        filters: args.filter,
+        ignores: args.ignore,
+        without_uploading: args.without_uploading,
+        upload_port: args.upload_port,
+        junit_xml: args.junit_xml,
+        timeout: Duration::from_secs_f64(args.timeout.max(0.1)),
+        jobs: args.jobs,
+        verbose: args.verbose,
+    })
+}
