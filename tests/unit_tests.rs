@@ -1,0 +1,180 @@
+//! `fbuild test`: suites built per environment and run on the host and in
+//! simavr, Unity's per-case results, failures as a whole (crash, hang,
+//! exit code), filters, JUnit XML, and the example project.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::{Duration, Instant};
+
+use common::{TestHome, assert_ok, example};
+
+const MIXED: &str = r#"#include <unity.h>
+#ifdef ARDUINO
+#include <Arduino.h>
+#endif
+static int calls;
+void setUp(void) { calls++; }
+void test_pass(void) { TEST_ASSERT_EQUAL_INT(4, 2 + 2); }
+void test_fail(void) { TEST_ASSERT_EQUAL_INT_MESSAGE(5, 2 + 2, "arithmetic"); }
+void test_ignored(void) { TEST_IGNORE_MESSAGE("not yet"); }
+void test_string(void) { TEST_ASSERT_EQUAL_STRING("abc", "abd"); }
+void test_float(void) { TEST_ASSERT_EQUAL_FLOAT(0.5f, 1.0f / 2.0f); }
+void test_setup_ran(void) { TEST_ASSERT_GREATER_THAN(0, calls); }
+static void all(void) {
+  UNITY_BEGIN();
+  RUN_TEST(test_pass);
+  RUN_TEST(test_fail);
+  RUN_TEST(test_ignored);
+  RUN_TEST(test_string);
+  RUN_TEST(test_float);
+  RUN_TEST(test_setup_ran);
+  UNITY_END();
+}
+#ifdef ARDUINO
+void setup(void) { all(); }
+void loop(void) {}
+#else
+int main(void) { all(); return 0; }
+#endif
+"#;
+
+const HANG: &str = "#include <unity.h>\nvoid test_before(void) { TEST_PASS(); }\nvoid test_spins(void) { for (volatile int i = 1; i; ) {} }\nint main(void) { UNITY_BEGIN(); RUN_TEST(test_before); RUN_TEST(test_spins); return UNITY_END(); }\n";
+
+const CRASH: &str = "#include <unity.h>\nvoid test_ok(void) { TEST_ASSERT(1); }\nvoid test_null(void) { volatile int *p = 0; *p = 1; }\nint main(void) { UNITY_BEGIN(); RUN_TEST(test_ok); RUN_TEST(test_null); return UNITY_END(); }\n";
+
+fn project(dir: &Path) -> PathBuf {
+    let files: &[(&str, &str)] = &[
+        (
+            "platformio.ini",
+            "[env:native]\nplatform = native\ntest_ignore = test_exit\n\n[env:uno]\nplatform = atmelavr\nboard = uno\nframework = arduino\ntest_filter = test_mixed\n\n[env:custom]\nplatform = native\ntest_framework = custom\ntest_filter = test_exit\n",
+        ),
+        ("src/main.c", "int main(void) { return 0; }\n"),
+        ("test/test_mixed/test_main.c", MIXED),
+        ("test/test_hang/test_main.c", HANG),
+        ("test/test_crash/test_main.c", CRASH),
+        ("test/test_exit/main.c", "int main(void) { return 3; }\n"),
+    ];
+    for (rel, text) in files {
+        let p = dir.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    dir.to_path_buf()
+}
+
+fn test(home: &TestHome, dir: &Path, args: &[&str]) -> Output {
+    let mut all = vec!["test", dir.to_str().unwrap()];
+    all.extend_from_slice(args);
+    home.fbuild(&all).env("FBUILD_ZCCACHE", "off").output().unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// The case lines of `env`, as `name STATUS  where: why`.
+fn cases(out: &str, env: &str) -> Vec<String> {
+    let tag = format!("  [{env}] test_mixed  ");
+    out.lines()
+        .filter_map(|l| l.strip_prefix(&tag))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn the_same_cases_pass_fail_and_are_ignored_on_the_host_and_in_simavr() {
+    let home = TestHome::new();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = project(tmp.path());
+    let xml = tmp.path().join("results.xml");
+    let out = test(&home, &dir, &["-e", "native", "-e", "uno", "-f", "test_mixed", "--junit-xml", xml.to_str().unwrap()]);
+    assert!(!out.status.success(), "failing cases must fail the run");
+    let text = stdout(&out);
+    let f = "test/test_mixed/test_main.c";
+    let want = vec![
+        "test_pass  PASSED".to_string(),
+        format!("test_fail  FAILED  {f}:8: Expected 5 Was 4. arithmetic"),
+        format!("test_ignored  IGNORED  {f}:9: not yet"),
+        format!("test_string  FAILED  {f}:10: Expected 'abc' Was 'abd'"),
+        "test_float  PASSED".to_string(),
+        "test_setup_ran  PASSED".to_string(),
+    ];
+    assert_eq!(cases(&text, "native"), want, "{text}");
+    assert_eq!(cases(&text, "uno"), want, "{text}");
+    assert!(text.contains("2 suites: 0 passed, 2 failed; 12 test cases: 6 passed, 4 failed, 2 ignored"), "{text}");
+
+    // The JUnit XML, read by a real XML parser (Python's).
+    let parsed = std::process::Command::new("python3")
+        .arg("-c")
+        .arg("import sys, xml.etree.ElementTree as E\nr = E.parse(sys.argv[1]).getroot()\nprint(r.tag, r.get('tests'), r.get('failures'), r.get('skipped'))\nfor s in r:\n  print(s.get('name'), [(c.get('name'), [x.tag for x in c]) for c in s])")
+        .arg(&xml)
+        .output()
+        .unwrap();
+    assert_ok(&parsed);
+    let p = stdout(&parsed);
+    assert!(p.starts_with("testsuites 12 4 2\n"), "{p}");
+    assert!(p.contains("native:test_mixed [('test_pass', []), ('test_fail', ['failure']), ('test_ignored', ['skipped'])"), "{p}");
+    assert!(p.contains("uno:test_mixed "), "{p}");
+}
+
+#[test]
+fn a_hang_times_out_and_a_crash_is_named() {
+    let home = TestHome::new();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = project(tmp.path());
+    // Built first, so the timing below is the run's.
+    let _ = test(&home, &dir, &["-e", "native", "-f", "test_hang", "--timeout", "1"]);
+    let start = Instant::now();
+    let out = test(&home, &dir, &["-e", "native", "-f", "test_hang", "--timeout", "2"]);
+    let took = start.elapsed();
+    assert!(!out.status.success());
+    let text = stdout(&out);
+    assert!(text.contains("[native] test_hang  test_before  PASSED"), "{text}");
+    assert!(text.contains("timed out after 2 s (after test_before)"), "{text}");
+    assert!(took < Duration::from_secs(20), "the hang was not cut short: {took:?}");
+
+    let out = test(&home, &dir, &["-e", "native", "-f", "test_crash"]);
+    assert!(!out.status.success());
+    let text = stdout(&out);
+    assert!(text.contains("crashed: killed by signal 11 (SIGSEGV: a bad memory access) (after test_ok)"), "{text}");
+}
+
+#[test]
+fn filters_ignores_and_custom_suites() {
+    let home = TestHome::new();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = project(tmp.path());
+    // native ignores test_exit (test_ignore); -i drops two more.
+    let out = test(&home, &dir, &["-e", "native", "-i", "test_hang", "-i", "test_c*"]);
+    let text = stdout(&out);
+    let suites: Vec<&str> = text.lines().filter(|l| l.starts_with("native ")).collect();
+    assert_eq!(suites.len(), 1, "{text}");
+    assert!(suites[0].starts_with("native       test_mixed"), "{text}");
+
+    // test_framework = custom: judged by the exit code.
+    let out = test(&home, &dir, &["-e", "custom"]);
+    assert!(!out.status.success());
+    assert!(stdout(&out).contains("exited with code 3"), "{}", stdout(&out));
+
+    let out = test(&home, &dir, &["-e", "native", "-f", "nothing*"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no test suite matches the filters (suites: test_crash, test_exit, test_hang, test_mixed)"), "{err}");
+}
+
+#[test]
+fn the_example_passes_on_the_host_and_in_simavr() {
+    let home = TestHome::new();
+    let dir = example("unit-tests");
+    let out = test(&home, dir.path(), &[]);
+    assert_ok(&out);
+    let text = stdout(&out);
+    assert!(text.contains("4 suites: 4 passed, 0 failed; 14 test cases: 14 passed"), "{text}");
+    // A warm rerun builds nothing.
+    let again = test(&home, dir.path(), &[]);
+    assert_ok(&again);
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert!(!err.contains("compiling"), "{err}");
+}
