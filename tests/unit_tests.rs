@@ -67,7 +67,10 @@ fn project(dir: &Path) -> PathBuf {
 fn test(home: &TestHome, dir: &Path, args: &[&str]) -> Output {
     let mut all = vec!["test", dir.to_str().unwrap()];
     all.extend_from_slice(args);
-    home.fbuild(&all).env("FBUILD_ZCCACHE", "off").output().unwrap()
+    home.fbuild(&all)
+        .env("FBUILD_ZCCACHE", "off")
+        .output()
+        .unwrap()
 }
 
 fn stdout(o: &Output) -> String {
@@ -89,7 +92,20 @@ fn the_same_cases_pass_fail_and_are_ignored_on_the_host_and_in_simavr() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = project(tmp.path());
     let xml = tmp.path().join("results.xml");
-    let out = test(&home, &dir, &["-e", "native", "-e", "uno", "-f", "test_mixed", "--junit-xml", xml.to_str().unwrap()]);
+    let out = test(
+        &home,
+        &dir,
+        &[
+            "-e",
+            "native",
+            "-e",
+            "uno",
+            "-f",
+            "test_mixed",
+            "--junit-xml",
+            xml.to_str().unwrap(),
+        ],
+    );
     assert!(!out.status.success(), "failing cases must fail the run");
     let text = stdout(&out);
     let f = "test/test_mixed/test_main.c";
@@ -103,7 +119,10 @@ fn the_same_cases_pass_fail_and_are_ignored_on_the_host_and_in_simavr() {
     ];
     assert_eq!(cases(&text, "native"), want, "{text}");
     assert_eq!(cases(&text, "uno"), want, "{text}");
-    assert!(text.contains("2 suites: 0 passed, 2 failed; 12 test cases: 6 passed, 4 failed, 2 ignored"), "{text}");
+    assert!(
+        text.contains("2 suites: 0 passed, 2 failed; 12 test cases: 6 passed, 4 failed, 2 ignored"),
+        "{text}"
+    );
 
     // The JUnit XML, read by a real XML parser (Python's).
     let parsed = std::process::Command::new("python3")
@@ -125,20 +144,42 @@ fn a_hang_times_out_and_a_crash_is_named() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = project(tmp.path());
     // Built first, so the timing below is the run's.
-    let _ = test(&home, &dir, &["-e", "native", "-f", "test_hang", "--timeout", "1"]);
+    let _ = test(
+        &home,
+        &dir,
+        &["-e", "native", "-f", "test_hang", "--timeout", "1"],
+    );
     let start = Instant::now();
-    let out = test(&home, &dir, &["-e", "native", "-f", "test_hang", "--timeout", "2"]);
+    let out = test(
+        &home,
+        &dir,
+        &["-e", "native", "-f", "test_hang", "--timeout", "2"],
+    );
     let took = start.elapsed();
     assert!(!out.status.success());
     let text = stdout(&out);
-    assert!(text.contains("[native] test_hang  test_before  PASSED"), "{text}");
-    assert!(text.contains("timed out after 2 s (after test_before)"), "{text}");
-    assert!(took < Duration::from_secs(20), "the hang was not cut short: {took:?}");
+    assert!(
+        text.contains("[native] test_hang  test_before  PASSED"),
+        "{text}"
+    );
+    assert!(
+        text.contains("timed out after 2 s (after test_before)"),
+        "{text}"
+    );
+    assert!(
+        took < Duration::from_secs(20),
+        "the hang was not cut short: {took:?}"
+    );
 
     let out = test(&home, &dir, &["-e", "native", "-f", "test_crash"]);
     assert!(!out.status.success());
     let text = stdout(&out);
-    assert!(text.contains("crashed: killed by signal 11 (SIGSEGV: a bad memory access) (after test_ok)"), "{text}");
+    assert!(
+        text.contains(
+            "crashed: killed by signal 11 (SIGSEGV: a bad memory access) (after test_ok)"
+        ),
+        "{text}"
+    );
 }
 
 #[test]
@@ -147,7 +188,11 @@ fn filters_ignores_and_custom_suites() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = project(tmp.path());
     // native ignores test_exit (test_ignore); -i drops two more.
-    let out = test(&home, &dir, &["-e", "native", "-i", "test_hang", "-i", "test_c*"]);
+    let out = test(
+        &home,
+        &dir,
+        &["-e", "native", "-i", "test_hang", "-i", "test_c*"],
+    );
     let text = stdout(&out);
     let suites: Vec<&str> = text.lines().filter(|l| l.starts_with("native ")).collect();
     assert_eq!(suites.len(), 1, "{text}");
@@ -156,7 +201,11 @@ fn filters_ignores_and_custom_suites() {
     // test_framework = custom: judged by the exit code.
     let out = test(&home, &dir, &["-e", "custom"]);
     assert!(!out.status.success());
-    assert!(stdout(&out).contains("exited with code 3"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("exited with code 3"),
+        "{}",
+        stdout(&out)
+    );
 
     let out = test(&home, &dir, &["-e", "native", "-f", "nothing*"]);
     assert!(!out.status.success());
@@ -171,7 +220,10 @@ fn the_example_passes_on_the_host_and_in_simavr() {
     let out = test(&home, dir.path(), &[]);
     assert_ok(&out);
     let text = stdout(&out);
-    assert!(text.contains("4 suites: 4 passed, 0 failed; 14 test cases: 14 passed"), "{text}");
+    assert!(
+        text.contains("4 suites: 4 passed, 0 failed; 14 test cases: 14 passed"),
+        "{text}"
+    );
     // A warm rerun builds nothing.
     let again = test(&home, dir.path(), &[]);
     assert_ok(&again);
