@@ -6,9 +6,10 @@ mod common;
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::fd::{FromRawFd, OwnedFd};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use common::simduino::Simduino;
 use common::*;
 
 fn deploy(
@@ -81,44 +82,6 @@ fn missing_port_fails_fast_with_avrdudes_code() {
     assert!(err.contains("/dev/does-not-exist does not exist"), "{err}");
     // The build is included; the upload itself fails in milliseconds.
     assert!(took < Duration::from_secs(30), "{took:?}");
-}
-
-/// simduino (simavr's Uno, in its bootloader) on /tmp/simavr-uart0;
-/// killed when dropped.
-struct Simduino(std::process::Child);
-
-impl Simduino {
-    fn start() -> Simduino {
-        let build = Command::new(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/scripts/build-simduino"
-        ))
-        .arg(std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("simduino"))
-        .output()
-        .unwrap();
-        assert_ok(&build);
-        let pty = std::path::Path::new("/tmp/simavr-uart0");
-        let _ = std::fs::remove_file(pty);
-        let child = Command::new(String::from_utf8_lossy(&build.stdout).trim())
-            .arg("/usr/share/arduino/hardware/arduino/avr/bootloaders/atmega/ATmegaBOOT_168_atmega328.hex")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let sim = Simduino(child);
-        assert!(
-            wait_for(Duration::from_secs(10), || pty.exists()),
-            "simduino made no pty"
-        );
-        sim
-    }
-}
-
-impl Drop for Simduino {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 #[test]

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::{Duration, Instant};
 
+use common::simduino::{PTY, Simduino};
 use common::{TestHome, assert_ok, example};
 
 const MIXED: &str = r#"#include <unity.h>
@@ -229,4 +230,49 @@ fn the_example_passes_on_the_host_and_in_simavr() {
     assert_ok(&again);
     let err = String::from_utf8_lossy(&again.stderr);
     assert!(!err.contains("compiling"), "{err}");
+}
+
+#[test]
+fn a_board_on_a_serial_port_is_flashed_and_read() {
+    let home = TestHome::new();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = project(tmp.path());
+    // A board resets when its port opens; simduino's pty cannot, so the
+    // suite waits before printing, as PlatformIO's examples do.
+    std::fs::create_dir_all(dir.join("test/test_board")).unwrap();
+    std::fs::write(
+        dir.join("test/test_board/test_main.cpp"),
+        "#include <Arduino.h>\n#include <unity.h>\nvoid test_pass(void) { TEST_ASSERT_EQUAL(3, 1 + 2); }\nvoid test_fail(void) { TEST_ASSERT_EQUAL_HEX8(0x10, 0x11); }\nvoid setup() {\n  delay(1500);\n  UNITY_BEGIN();\n  RUN_TEST(test_pass);\n  RUN_TEST(test_fail);\n  UNITY_END();\n}\nvoid loop() {}\n",
+    )
+    .unwrap();
+    let _sim = Simduino::start();
+    let out = test(
+        &home,
+        &dir,
+        &[
+            "-e",
+            "uno",
+            "-f",
+            "test_board",
+            "--upload-port",
+            PTY,
+            "--timeout",
+            "60",
+        ],
+    );
+    let text = stdout(&out);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("uploading to {PTY} with avrdude")),
+        "{err}"
+    );
+    assert!(
+        text.contains("[uno] test_board  test_pass  PASSED"),
+        "{text}\n{err}"
+    );
+    assert!(
+        text.contains("[uno] test_board  test_fail  FAILED  test/test_board/test_main.cpp:4: Expected 0x10 Was 0x11"),
+        "{text}"
+    );
+    assert!(!out.status.success());
 }

@@ -128,6 +128,10 @@ fn board(
             Ok(p) => p,
             Err(e) => return End::Broken(e.to_string()),
         };
+        eprintln!(
+            "fbuild: uploading to {port} with {} ({} at {} baud)",
+            plan.tool, plan.protocol, plan.speed
+        );
         match upload::run(&plan, port) {
             Ok((0, _)) => {}
             Ok((code, hint)) => {

@@ -168,6 +168,7 @@ pub fn wait_for(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
 
 pub mod http;
 pub mod libfix;
+pub mod simduino;
 
 /// The zccache release mirror built from the wheel (scripts/mirror-zccache),
 /// shared by all tests of this build.
