@@ -98,6 +98,12 @@ fn print_status(s: &Status) {
             }
         }
     }
+    if let Some(sc) = &s.sccache {
+        println!(
+            "  sccache:   storage {}; {} hits, {} misses, {} storage errors ({} compile requests)",
+            sc.location, sc.hits, sc.misses, sc.errors, sc.compile_requests
+        );
+    }
     if s.installs.is_empty() {
         println!("  installs:  none");
     }

@@ -29,6 +29,9 @@ pub struct Route {
     pub endpoint: Option<PathBuf>,
     /// Environment of the client path.
     pub env: Vec<(OsString, OsString)>,
+    /// sccache (`FBUILD_CACHE=sccache`): its storage error count when the
+    /// build started, to tell a storage that failed during it.
+    pub shared_errors: Option<(u64, String)>,
 }
 
 /// The route, once known (`None` until the coordinator answered), and

@@ -142,6 +142,15 @@ pub async fn build_env(
     if opts.verbose {
         eprintln!("{}", phases.line(&env.name));
     }
+    if let Some(route) = runner.route.get()
+        && let (Some(before), Some(bin)) = (&route.shared_errors, &route.zccache)
+        && let Some(w) = crate::shared_cache::warning(
+            before,
+            crate::shared_cache::storage_errors(bin, &route.env),
+        )
+    {
+        eprintln!("fbuild: warning: {w}");
+    }
     if runner.route.deferred() {
         // For the next build: the coordinator starts zccache's daemon on
         // its own; this process does not wait for it.
@@ -309,10 +318,18 @@ fn route_in_background(client: &Client, route: &CacheRoute, verbose: bool) -> mp
                 if verbose && choice.path.is_none() {
                     eprintln!("fbuild: {}", choice.reason);
                 }
+                if let Some(w) = &choice.warning {
+                    eprintln!("fbuild: warning: {w}");
+                }
+                let shared_errors = match (&choice.path, choice.source.as_str()) {
+                    (Some(bin), "sccache") => crate::shared_cache::storage_errors(bin, &choice.env),
+                    _ => None,
+                };
                 shared.set(Route {
                     endpoint: choice.endpoint.filter(|_| choice.wire.is_some()),
                     zccache: choice.path,
                     env: choice.env,
+                    shared_errors,
                 });
             }
             _ => eprintln!(

@@ -17,6 +17,7 @@ mod lock;
 pub mod progress;
 pub mod project;
 mod recipes;
+mod shared_cache;
 pub mod sketch;
 mod sources;
 mod state;

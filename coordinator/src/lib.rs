@@ -19,6 +19,7 @@ mod plan;
 mod ports;
 mod process;
 mod requests;
+mod sccache;
 mod server;
 mod services;
 mod single_flight;

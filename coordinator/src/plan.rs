@@ -10,11 +10,12 @@ use fbuild_core::Home;
 use fbuild_core::install_status::InstallStatus;
 use fbuild_core::protocol::{ErrorKind, Plan, PlanRequest, Reply};
 use fbuild_core::resolve::{FileId, find_real_tool};
-use fbuild_core::settings::ZccacheMode;
+use fbuild_core::settings::{CacheKind, ZccacheMode};
 use fbuild_platforms::{classify, real_tool_name};
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::process::{ProbeDir, output_with_timeout};
+use crate::sccache::SccacheManager;
 use crate::single_flight::Memo;
 use crate::warnings::WarnOnce;
 use crate::zccache::ZccacheManager;
@@ -26,24 +27,33 @@ type CompilerKey = (PathBuf, Option<(u64, SystemTime)>);
 pub struct Planner {
     home: Home,
     zccache: Arc<ZccacheManager>,
+    sccache: Arc<SccacheManager>,
     warnings: Arc<WarnOnce>,
     phony_blank_line: Memo<CompilerKey, bool>,
 }
 
 impl Planner {
-    pub fn new(home: Home, zccache: Arc<ZccacheManager>, warnings: Arc<WarnOnce>) -> Self {
+    pub fn new(
+        home: Home,
+        zccache: Arc<ZccacheManager>,
+        sccache: Arc<SccacheManager>,
+        warnings: Arc<WarnOnce>,
+    ) -> Self {
         Planner {
             home,
             zccache,
+            sccache,
             warnings,
             phony_blank_line: Memo::default(),
         }
     }
 
-    /// The plan for `req` under the caller's zccache `mode`.
+    /// The plan for `req` under the caller's cache (`FBUILD_CACHE`) and
+    /// zccache `mode`.
     pub async fn plan(
         &self,
         req: PlanRequest,
+        cache: CacheKind,
         mode: ZccacheMode,
         events: &UnboundedSender<InstallStatus>,
     ) -> Reply {
@@ -56,7 +66,7 @@ impl Planner {
                 };
             }
         };
-        let choice = self.zccache.resolve(mode, events, false).await;
+        let choice = self.choose(cache, mode, events).await;
         let mut plan = Plan {
             real,
             zccache: None,
@@ -69,7 +79,8 @@ impl Planner {
             Some(zccache) => {
                 plan.zccache = Some(zccache.clone());
                 plan.zccache_endpoint = choice.endpoint.clone().filter(|_| choice.wire.is_some());
-                plan.env = self.zccache.exec_env();
+                plan.env = choice.env.clone();
+                plan.warning = choice.warning.as_ref().and_then(|w| self.warnings.first(w));
                 if req.wants_phony_style {
                     plan.phony_blank_line = Some(self.phony_style(&plan.real).await);
                 }
@@ -78,6 +89,21 @@ impl Planner {
             None => {}
         }
         Reply::Plan(plan)
+    }
+
+    /// The cache in front of compiles: sccache's decision, zccache's for
+    /// `mode`, or zccache's "off" for `FBUILD_CACHE=none`.
+    pub async fn choose(
+        &self,
+        cache: CacheKind,
+        mode: ZccacheMode,
+        events: &UnboundedSender<InstallStatus>,
+    ) -> fbuild_core::protocol::ZccacheChoice {
+        match cache {
+            CacheKind::Sccache => self.sccache.resolve(events).await,
+            CacheKind::None => self.zccache.resolve(ZccacheMode::Off, events, false).await,
+            CacheKind::Zccache => self.zccache.resolve(mode, events, false).await,
+        }
     }
 
     fn real_tool(&self, req: &PlanRequest) -> Result<PathBuf, String> {

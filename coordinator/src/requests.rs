@@ -10,7 +10,7 @@ use fbuild_core::install_status::InstallStatus;
 use fbuild_core::protocol::{
     ClientFrame, ErrorKind, Event, MIN_CLIENT_PROTOCOL, Reply, Request, ServerFrame,
 };
-use fbuild_core::settings::ZccacheMode;
+use fbuild_core::settings::{CacheKind, ZccacheMode};
 use fbuild_core::time::HEARTBEAT_INTERVAL;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
@@ -39,6 +39,7 @@ pub async fn dispatch<W: AsyncWriteExt + Unpin>(
         return error(ErrorKind::ShuttingDown, "client went away".into());
     }
     let mode = frame.build.zccache;
+    let cache = frame.build.cache;
     let (events, rx) = mpsc::unbounded_channel::<InstallStatus>();
     match frame.request {
         Request::Ping => Reply::Pong,
@@ -63,6 +64,26 @@ pub async fn dispatch<W: AsyncWriteExt + Unpin>(
         }
         Request::Install { package, retry } => {
             with_events(install(svc, package, retry, mode, events), rx, send).await
+        }
+        Request::ResolveZccache | Request::ZccacheIfUseful if cache != CacheKind::Zccache => {
+            // sccache (a shared cache helps even a cold build) or none; on
+            // a task of its own, like zccache's below: a build that is done
+            // before sccache is up leaves it starting for the next one.
+            let sccache = std::sync::Arc::clone(&svc.sccache);
+            let zccache = std::sync::Arc::clone(&svc.zccache);
+            let task = tokio::spawn(async move {
+                match cache {
+                    CacheKind::Sccache => sccache.resolve(&events).await,
+                    _ => zccache.resolve(ZccacheMode::Off, &events, false).await,
+                }
+            });
+            let choose = async move {
+                match task.await {
+                    Ok(choice) => Reply::Zccache(choice),
+                    Err(e) => crate::frames::error(ErrorKind::InstallFailed, e.to_string()),
+                }
+            };
+            with_events(choose, rx, send).await
         }
         Request::ResolveZccache | Request::ZccacheIfUseful => {
             // On a task of its own: a client that leaves (a build that
@@ -91,7 +112,7 @@ pub async fn dispatch<W: AsyncWriteExt + Unpin>(
             Reply::Noted
         }
         Request::Plan(req) => {
-            let plan = async move { svc.plans.plan(req, mode, &events).await };
+            let plan = async move { svc.plans.plan(req, cache, mode, &events).await };
             with_events(plan, rx, send).await
         }
         Request::InstallCore(req) => {

@@ -78,6 +78,8 @@ pub async fn run(listener: Listener, state: Arc<Services>) {
     }
     let zccache = Arc::clone(&state.zccache);
     let _ = tokio::task::spawn_blocking(move || zccache.stop_daemon()).await;
+    let sccache = Arc::clone(&state.sccache);
+    let _ = tokio::task::spawn_blocking(move || sccache.stop()).await;
 }
 
 async fn watch_idle(state: Arc<Services>) {

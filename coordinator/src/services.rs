@@ -17,6 +17,7 @@ use crate::install::Installer;
 use crate::libraries::Libraries;
 use crate::plan::Planner;
 use crate::ports::PortLeases;
+use crate::sccache::SccacheManager;
 use crate::toolchain::Toolchains;
 use crate::warnings::WarnOnce;
 use crate::zccache::ZccacheManager;
@@ -31,6 +32,7 @@ pub struct Services {
     pub activity: Arc<Activity>,
     pub installer: Arc<Installer>,
     pub zccache: Arc<ZccacheManager>,
+    pub sccache: Arc<SccacheManager>,
     pub plans: Planner,
     pub toolchains: Toolchains,
     pub cores: Arc<Cores>,
@@ -50,6 +52,10 @@ impl Services {
             settings.clone(),
             Arc::clone(&installer),
         ));
+        let sccache = Arc::new(SccacheManager::new(
+            settings.clone(),
+            Arc::clone(&installer),
+        ));
         Services {
             hello,
             started,
@@ -58,8 +64,10 @@ impl Services {
             plans: Planner::new(
                 settings.home.clone(),
                 Arc::clone(&zccache),
+                Arc::clone(&sccache),
                 Arc::clone(&warnings),
             ),
+            sccache,
             toolchains: Toolchains::new(settings.clone(), Arc::clone(&cores)),
             cores,
             libraries: Libraries::new(settings.clone(), Arc::clone(&installer)),
@@ -100,6 +108,7 @@ impl Services {
             idle_exit_secs: self.idle().as_secs(),
             installs: self.installer.snapshot(),
             zccache: self.zccache.current(),
+            sccache: self.sccache.stats(),
             settings: self.settings.coordinator.clone(),
         }
     }

@@ -365,6 +365,10 @@ pub struct ZccacheChoice {
     /// Which path compiles take, and why (`fbuild daemon status`).
     #[serde(default)]
     pub compiles: String,
+    /// Something the user should read once per window (sccache running on
+    /// its local cache because the remote storage is down, say).
+    #[serde(default)]
+    pub warning: Option<String>,
 }
 
 /// Why a request failed.
@@ -405,9 +409,24 @@ pub struct Status {
     pub installs: Vec<InstallStatus>,
     /// The latest zccache decision, once something asked for it.
     pub zccache: Option<ZccacheChoice>,
+    /// sccache's server, when one runs for this home (`FBUILD_CACHE=sccache`).
+    #[serde(default)]
+    pub sccache: Option<SccacheStats>,
     /// The settings this coordinator was started with.
     #[serde(default)]
     pub settings: CoordinatorSettings,
+}
+
+/// sccache's statistics (`sccache --show-stats --stats-format json`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SccacheStats {
+    /// Its `cache_location` (`Local disk: …`, `redis, name: …`).
+    pub location: String,
+    pub hits: u64,
+    pub misses: u64,
+    /// Storage read and write errors (a remote that went away).
+    pub errors: u64,
+    pub compile_requests: u64,
 }
 
 impl ServerFrame {

@@ -28,6 +28,11 @@ pub struct Settings {
     pub log_filter: String,
     /// `FBUILD_ZCCACHE`: which zccache to use.
     pub zccache_mode: ZccacheMode,
+    /// `FBUILD_CACHE`: which compile cache (zccache, sccache, none).
+    pub cache: CacheKind,
+    /// `FBUILD_SCCACHE_URL`; `None`: sccache's release of the pinned
+    /// version.
+    pub sccache_url: Option<String>,
     /// `FBUILD_ZCCACHE_VERSION`; `None`: the pinned version.
     pub zccache_version: Option<String>,
     /// `FBUILD_ZCCACHE_URL`; `None`: the release URL of the version.
@@ -56,6 +61,23 @@ pub struct BuildSettings {
     /// `FBUILD_ZCCACHE`.
     #[serde(default)]
     pub zccache: ZccacheMode,
+    /// `FBUILD_CACHE`.
+    #[serde(default)]
+    pub cache: CacheKind,
+}
+
+/// `FBUILD_CACHE` (DESIGN.md): the compile cache in front of compiles.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CacheKind {
+    /// zccache (local), as `FBUILD_ZCCACHE` says.
+    #[default]
+    Zccache,
+    /// sccache with the user's `SCCACHE_*` storage backend (Redis, S3, …):
+    /// a cache shared between machines.
+    Sccache,
+    /// No cache.
+    None,
 }
 
 /// Settings of the coordinator itself, fixed when it starts. `None`: not
@@ -71,6 +93,9 @@ pub struct CoordinatorSettings {
     /// `FBUILD_PACKAGE_INDEX`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub package_index: Option<String>,
+    /// `FBUILD_SCCACHE_URL`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sccache_url: Option<String>,
     /// `FBUILD_IDLE_SECS`, in milliseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idle_ms: Option<u64>,
@@ -106,6 +131,11 @@ impl CoordinatorSettings {
             "FBUILD_PACKAGE_INDEX",
             &self.package_index,
             running.package_index.clone(),
+        );
+        check(
+            "FBUILD_SCCACHE_URL",
+            &self.sccache_url,
+            running.sccache_url.clone(),
         );
         let secs = |ms: u64| format!("{}", ms as f64 / 1000.0);
         check(
@@ -211,6 +241,16 @@ impl Settings {
                 )));
             }
         };
+        let cache = match text("FBUILD_CACHE").as_deref() {
+            None | Some("zccache") => CacheKind::Zccache,
+            Some("sccache") => CacheKind::Sccache,
+            Some("none") | Some("off") => CacheKind::None,
+            Some(other) => {
+                return Err(SettingsError(format!(
+                    "FBUILD_CACHE={other:?} is not one of zccache, sccache, none"
+                )));
+            }
+        };
         let install_pause = text("FBUILD_TEST_INSTALL_PAUSE").and_then(|v| parse_pause(&v));
         let notice_interval = match nonempty("FBUILD_NOTICE_SECS") {
             None => Duration::from_secs(5),
@@ -225,6 +265,7 @@ impl Settings {
             zccache_version: text("FBUILD_ZCCACHE_VERSION"),
             zccache_url: text("FBUILD_ZCCACHE_URL"),
             package_index: text("FBUILD_PACKAGE_INDEX"),
+            sccache_url: text("FBUILD_SCCACHE_URL"),
             idle_ms: nonempty("FBUILD_IDLE_SECS").map(|_| idle.as_millis() as u64),
             log: text("FBUILD_LOG"),
         };
@@ -235,6 +276,8 @@ impl Settings {
             version,
             log_filter,
             zccache_mode,
+            cache,
+            sccache_url: text("FBUILD_SCCACHE_URL"),
             zccache_version: text("FBUILD_ZCCACHE_VERSION"),
             zccache_url: text("FBUILD_ZCCACHE_URL"),
             install_pause,
@@ -250,6 +293,7 @@ impl Settings {
     pub fn build(&self) -> BuildSettings {
         BuildSettings {
             zccache: self.zccache_mode,
+            cache: self.cache,
         }
     }
 }

@@ -151,11 +151,13 @@ pub fn hex(bytes: &[u8]) -> String {
 }
 
 /// Finds `file_name`'s hash in a `SHA256SUMS` text (`<hex>  [./|*]name`).
+/// A line with the hash alone (a per-asset `<file>.sha256`, as sccache's
+/// releases have) matches any name.
 pub fn find_checksum(sums: &str, file_name: &str) -> Option<String> {
     sums.lines().find_map(|line| {
         let mut parts = line.split_whitespace();
         let hash = parts.next()?;
-        let name = parts.next()?;
+        let name = parts.next().unwrap_or(file_name);
         let name = name.trim_start_matches('*').trim_start_matches("./");
         (name == file_name && hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit()))
             .then(|| hash.to_ascii_lowercase())

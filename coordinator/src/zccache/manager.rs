@@ -285,6 +285,7 @@ impl ZccacheManager {
             cache_dir: Some(self.settings.home.zccache_cache_dir()),
             endpoint: Some(endpoint),
             env: self.exec_env(),
+            warning: None,
         }
     }
 
@@ -324,6 +325,7 @@ fn none(mode: ZccacheMode, reason: String) -> ZccacheChoice {
         env: Vec::new(),
         wire: None,
         compiles: "with the real compiler (no cache)".into(),
+        warning: None,
     }
 }
 

