@@ -190,32 +190,9 @@ async fn fetch(
                 locked.source = "builtin".into();
                 dir.clone()
             } else {
-                let lower = name.to_lowercase();
-                let mut all: Seen = known.get(&lower).cloned().unwrap_or_default();
-                all.push((range.clone(), by.to_string()));
-                let releases = versions(cx, owner.as_deref(), name, memo).await?;
-                let Some(pick) = best(&releases, &all, cx.prefer.get(&lower)) else {
-                    return Err(Failed::Fatal(no_version(name, &all, &releases)));
-                };
                 range_out = Some(range.clone());
-                locked.name = pick.name.clone();
-                locked.owner = pick.owner.clone();
-                locked.version = Some(pick.version.clone());
-                locked.source = if owner.is_some() {
-                    "registry"
-                } else {
-                    "arduino-index"
-                }
-                .into();
-                locked.url = Some(pick.url.clone());
-                let install = LibraryInstall {
-                    label: pick.name.clone(),
-                    version: pick.version.clone(),
-                    url: pick.url.clone(),
-                    git_ref: None,
-                    sha256: pick.sha256.clone(),
-                };
-                store(cx, install, &mut locked).await?
+                let want = (owner.as_deref(), name.as_str(), range);
+                from_index(cx, want, by, known, memo, &mut locked).await?
             }
         }
         Source::Git { url, reference } => {
@@ -265,6 +242,43 @@ async fn fetch(
     }
     locked.dependencies = m.deps.iter().map(|d| d.name.clone()).collect();
     Ok((Resolved { locked, dir }, m, range_out))
+}
+
+/// The newest release of `owner/name` every range seen accepts, from its
+/// index into the store; `locked` says which.
+async fn from_index(
+    cx: &Context<'_>,
+    (owner, name, range): (Option<&str>, &str, &Range),
+    by: &str,
+    known: &HashMap<String, Seen>,
+    memo: &mut HashMap<String, Vec<LibraryRelease>>,
+    locked: &mut Locked,
+) -> Result<PathBuf, Failed> {
+    let lower = name.to_lowercase();
+    let mut all: Seen = known.get(&lower).cloned().unwrap_or_default();
+    all.push((range.clone(), by.to_string()));
+    let releases = versions(cx, owner, name, memo).await?;
+    let Some(pick) = best(&releases, &all, cx.prefer.get(&lower)) else {
+        return Err(Failed::Fatal(no_version(name, &all, &releases)));
+    };
+    locked.name = pick.name.clone();
+    locked.owner = pick.owner.clone();
+    locked.version = Some(pick.version.clone());
+    locked.source = if owner.is_some() {
+        "registry"
+    } else {
+        "arduino-index"
+    }
+    .into();
+    locked.url = Some(pick.url.clone());
+    let install = LibraryInstall {
+        label: pick.name.clone(),
+        version: pick.version.clone(),
+        url: pick.url.clone(),
+        git_ref: None,
+        sha256: pick.sha256.clone(),
+    };
+    Ok(store(cx, install, locked).await?)
 }
 
 /// Installs into the store; records sha256 and commit in `locked`.

@@ -148,13 +148,7 @@ impl SccacheManager {
             compiles: String::new(),
             warning: None,
         };
-        let installed = match spec(&self.settings) {
-            Ok(spec) => follow(self.installer.ensure(spec, false), events)
-                .await
-                .map_err(|e| e.to_string()),
-            Err(e) => Err(e),
-        };
-        let dir = match installed {
+        let dir = match self.install(events).await {
             Ok(dir) => dir,
             Err(why) => {
                 choice.source = "none".into();
@@ -206,6 +200,16 @@ impl SccacheManager {
         tracing::info!(source = %choice.source, reason = %choice.reason, "sccache decided");
         *latest = Some((std::time::Instant::now(), choice.clone()));
         choice
+    }
+
+    async fn install(
+        &self,
+        events: &UnboundedSender<InstallStatus>,
+    ) -> Result<std::path::PathBuf, String> {
+        let spec = spec(&self.settings)?;
+        follow(self.installer.ensure(spec, false), events)
+            .await
+            .map_err(|e| e.to_string())
     }
 
     /// Stats of the running server (`None`: never started or not up).
