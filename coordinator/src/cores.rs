@@ -56,16 +56,18 @@ impl Cores {
         req: CoreArchiveRequest,
         events: &UnboundedSender<InstallStatus>,
     ) -> Reply {
-        let hex = req.sha256.trim().to_ascii_lowercase();
-        if hex.len() != 64 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
-            return Reply::Error {
-                kind: ErrorKind::InstallFailed,
-                message: format!(
-                    "{}: the sha256 {:?} is not 64 hex digits; fbuild installs only what it can verify",
-                    req.url, req.sha256
-                ),
-            };
-        }
+        let hex = match fetch::sha256_hex(&req.sha256) {
+            Ok(hex) => hex,
+            Err(why) => {
+                return Reply::Error {
+                    kind: ErrorKind::InstallFailed,
+                    message: format!(
+                        "{}: {why}; fbuild installs only what it can verify",
+                        req.url
+                    ),
+                };
+            }
+        };
         let archive = Archive {
             name: format!("core-{}-{}", req.packager, req.arch),
             // The archive's hash is its version: another archive is

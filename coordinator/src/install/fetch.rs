@@ -146,6 +146,16 @@ fn open(url: &str) -> Result<(Box<dyn Read + Send>, Option<u64>), FetchError> {
     Ok((Box::new(reader), total))
 }
 
+/// `s` as a lowercase sha256 (64 hex digits), or what is wrong with it.
+pub fn sha256_hex(s: &str) -> Result<String, String> {
+    let hex = s.trim().to_ascii_lowercase();
+    if hex.len() == 64 && hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        Ok(hex)
+    } else {
+        Err(format!("the sha256 {s:?} is not 64 hex digits"))
+    }
+}
+
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

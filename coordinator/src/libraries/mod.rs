@@ -18,7 +18,7 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use fbuild_core::library_wire::read_record;
 
-use crate::install::{Checksum, Installer, Origin, PackageSpec, follow};
+use crate::install::{Checksum, Installer, Origin, PackageSpec, fetch, follow};
 use indexes::Indexes;
 
 pub struct Libraries {
@@ -55,7 +55,7 @@ impl Libraries {
         req: LibraryInstall,
         events: &UnboundedSender<InstallStatus>,
     ) -> Reply {
-        let expected = match req.sha256.as_deref().map(checked_hex).transpose() {
+        let expected = match req.sha256.as_deref().map(fetch::sha256_hex).transpose() {
             Ok(e) => e,
             Err(message) => {
                 return Reply::Error {
@@ -132,14 +132,5 @@ impl Libraries {
             dest,
             pause: self.settings.install_pause,
         }
-    }
-}
-
-fn checked_hex(s: &str) -> Result<String, String> {
-    let hex = s.trim().to_ascii_lowercase();
-    if hex.len() == 64 && hex.chars().all(|c| c.is_ascii_hexdigit()) {
-        Ok(hex)
-    } else {
-        Err(format!("the sha256 {s:?} is not 64 hex digits"))
     }
 }
