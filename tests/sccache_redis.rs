@@ -229,7 +229,9 @@ fn a_redis_that_stops_or_is_down_never_fails_a_build() {
             .as_str()
             .is_some_and(|l| l.starts_with("Local disk"))
     });
-    assert!(local, "{}", sccache_stats(&home, &env));
+    let log = std::fs::read_to_string(home.path().join("coordinator/coordinator.log"))
+        .unwrap_or_default();
+    assert!(local, "{}\n{log}", sccache_stats(&home, &env));
 
     // A machine whose Redis is down from the start: its local cache, one
     // warning, for make through the shims as for fbuild build.
@@ -246,4 +248,47 @@ fn a_redis_that_stops_or_is_down_never_fails_a_build() {
         "{s}"
     );
     assert!(s["misses"].as_u64().unwrap() >= 8, "{s}");
+}
+
+#[test]
+fn redis_killed_in_the_middle_of_a_make_is_told_once() {
+    let mut redis = Redis::start();
+    let mirror = mirror();
+    let env = env(&mirror, &redis.url());
+    let home = TestHome::new();
+    let work = tempfile::tempdir().unwrap();
+    let pid = redis.child.as_ref().unwrap().id();
+    // make -j1: a.o through the shared cache, then Redis dies, then b.o
+    // and c.o (the coordinator notices within a second).
+    for (name, text) in [
+        ("a.c", "int a(void) { return 1; }\n"),
+        ("b.c", "int b(void) { return 2; }\n"),
+        ("c.c", "int c(void) { return 3; }\n"),
+    ] {
+        std::fs::write(work.path().join(name), text).unwrap();
+    }
+    std::fs::write(
+        work.path().join("Makefile"),
+        format!("all: a.o redis-dies b.o c.o\nredis-dies: a.o\n\tkill {pid}; sleep 2\nb.o: redis-dies\nc.o: b.o\n%.o: %.c\n\t$(CC) -O2 -c $< -o $@\n"),
+    )
+    .unwrap();
+    let shims = home.shims();
+    let mut cmd = Command::new("make");
+    cmd.arg("-j1")
+        .arg(format!("CC={}", shims.join("cc").display()))
+        .current_dir(work.path())
+        .env("FBUILD_HOME", home.path())
+        .envs(env.iter().map(|(k, v)| (k, v)));
+    let out = cmd.output().unwrap();
+    redis.stop();
+    assert_ok(&out);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        err.matches("the remote cache went away").count(),
+        1,
+        "{err}"
+    );
+    for o in ["a.o", "b.o", "c.o"] {
+        assert!(work.path().join(o).is_file(), "{o}");
+    }
 }

@@ -17,7 +17,17 @@ pub fn storage_errors(bin: &Path, env: &[(OsString, OsString)]) -> Option<(u64, 
         .and_then(|(_, v)| v.to_str()?.parse().ok())?;
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
     std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_millis(300)).ok()?;
-    let out = Command::new(bin)
+    let mut cmd = Command::new(bin);
+    // The server can go between the check above and the command (the
+    // coordinator replacing it): sccache's client then starts one itself,
+    // and must not start it on a storage that is down. Only the home's
+    // own settings reach it: a server it starts is a local one.
+    for (k, _) in std::env::vars_os() {
+        if k.to_string_lossy().starts_with("SCCACHE_") {
+            cmd.env_remove(k);
+        }
+    }
+    let out = cmd
         .args(["--show-stats", "--stats-format", "json"])
         .envs(env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())

@@ -57,6 +57,8 @@ pub fn stats(bin: &Path, home: &Home) -> Result<Stats, String> {
         return Err(format!("no sccache server on port {port}"));
     }
     let mut cmd = command(bin, home);
+    // A client: if the server went just now, one it starts is local.
+    cmd.envs(super::client_env(home));
     cmd.args(["--show-stats", "--stats-format", "json"]);
     let out = output_with_timeout(&mut cmd, STATS_TIMEOUT)?;
     if !out.status.success() {
@@ -83,18 +85,29 @@ pub fn stats(bin: &Path, home: &Home) -> Result<Stats, String> {
 /// The server answers, or is started: with the user's storage, else (a
 /// remote that fails it) on the local cache alone.
 pub fn ensure(bin: &Path, home: &Home) -> Result<Storage, String> {
-    if let Ok(s) = stats(bin, home) {
-        return Ok(Storage {
-            reason: "sccache's server is up".into(),
-            local_only: false,
-            location: s.location,
-        });
-    }
     let remote: Vec<&str> = super::REMOTE_VARS
         .iter()
         .copied()
         .filter(|v| std::env::var_os(v).is_some_and(|x| !x.is_empty()))
         .collect();
+    if let Ok(s) = stats(bin, home) {
+        // A local server while a remote storage is meant and answers (a
+        // client started it, or the remote is back): replaced.
+        let local = s.location.starts_with("Local disk");
+        let down = redis_unreachable();
+        if !(local && !remote.is_empty() && down.is_none()) {
+            let local_only = local && !remote.is_empty();
+            return Ok(Storage {
+                reason: match (local_only, down) {
+                    (true, Some(why)) => local_reason(&remote, &why),
+                    _ => "sccache's server is up".into(),
+                },
+                local_only,
+                location: s.location,
+            });
+        }
+        kill(bin, home);
+    }
     // A Redis that does not answer makes sccache's server half-start: it
     // shows stats but every compile times out (measured, 0.16.0). Ask Redis
     // first; the other storages are trusted to fail the start cleanly.
@@ -121,12 +134,7 @@ pub fn ensure(bin: &Path, home: &Home) -> Result<Storage, String> {
             start(bin, home, true)?;
             let location = stats(bin, home).map(|s| s.location).unwrap_or_default();
             Ok(Storage {
-                reason: format!(
-                    "the remote cache ({}) is unreachable ({why}): sccache runs on its local cache \
-                     under FBUILD_HOME and shares nothing until `fbuild daemon stop` and a build \
-                     with the remote back",
-                    remote.join(", ")
-                ),
+                reason: local_reason(&remote, &why),
                 local_only: true,
                 location,
             })
@@ -153,6 +161,16 @@ fn start(bin: &Path, home: &Home, local_only: bool) -> Result<(), String> {
             .trim_start_matches("sccache: error: ")
             .to_string())
     }
+}
+
+/// Why a remote storage is not used, and until when.
+fn local_reason(remote: &[&str], why: &str) -> String {
+    format!(
+        "the remote cache ({}) is unreachable ({why}): sccache runs on its local cache under \
+         FBUILD_HOME, sharing nothing until the remote answers again (checked at the next \
+         build after 10 s)",
+        remote.join(", ")
+    )
 }
 
 pub fn stop(bin: &Path, home: &Home) {
