@@ -212,7 +212,8 @@ pub fn leftovers(home: &Path) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Live zccache daemons whose cache is under `home`.
+/// Live zccache daemons and sccache servers whose state is under `home`
+/// (killed with the test's coordinators).
 pub fn zccache_daemon_pids(home: &Path) -> Vec<u32> {
     let home = home.to_string_lossy().into_owned();
     std::fs::read_dir("/proc")
@@ -223,7 +224,8 @@ pub fn zccache_daemon_pids(home: &Path) -> Vec<u32> {
                 return false;
             };
             let cmd = String::from_utf8_lossy(&raw);
-            cmd.contains("--endpoint") && cmd.contains(&home)
+            // zccache's daemon, or sccache's server (its binary under the home).
+            (cmd.contains("--endpoint") || cmd.contains("/tools/sccache-")) && cmd.contains(&home)
         })
         .filter(|pid| fbuild_client::procs::is_alive(*pid))
         .collect()

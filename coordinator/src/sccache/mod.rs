@@ -80,8 +80,10 @@ pub fn spec(settings: &Settings) -> Result<PackageSpec, String> {
     })
 }
 
-/// `SCCACHE_DIR` under the home, the home's own server port, and no idle
-/// exit (the coordinator stops its server).
+/// `SCCACHE_DIR` under the home and the home's own server port. sccache's
+/// idle exit (10 min) stays: a server a crashed coordinator leaves goes by
+/// itself, and one that went idle is started again at the next decision
+/// (or, local, by a compile's client, and then replaced).
 pub fn exec_env(home: &Home) -> Vec<(OsString, OsString)> {
     vec![
         (
@@ -89,7 +91,6 @@ pub fn exec_env(home: &Home) -> Vec<(OsString, OsString)> {
             home.tools_dir().join("sccache-cache").into(),
         ),
         ("SCCACHE_SERVER_PORT".into(), port(home).to_string().into()),
-        ("SCCACHE_IDLE_TIMEOUT".into(), "0".into()),
     ]
 }
 
