@@ -224,7 +224,7 @@ fn a_redis_that_stops_or_is_down_never_fails_a_build() {
     assert!(err.contains(&redis.url()), "{err}");
     // The coordinator dropped the dead Redis (no compile waited on it) and
     // runs sccache on its local cache.
-    let local = wait_for(Duration::from_secs(30), || {
+    let local = wait_for(Duration::from_secs(60), || {
         sccache_stats(&home, &env)["location"]
             .as_str()
             .is_some_and(|l| l.starts_with("Local disk"))

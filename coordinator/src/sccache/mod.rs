@@ -281,14 +281,18 @@ impl SccacheManager {
                 let Some(why) = down else { continue };
                 tracing::warn!("{why}: restarting sccache's server on its local cache");
                 let (bin2, home) = (bin.clone(), this.settings.home.clone());
+                // Killed, then started on the local cache at once (a compile's
+                // client may have started a local one first: then that serves).
                 let restarted = tokio::task::spawn_blocking(move || {
                     server::kill(&bin2, &home);
-                    server::ensure(&bin2, &home)
+                    server::start(&bin2, &home, true)
                 })
                 .await;
                 match restarted {
-                    Ok(Ok(s)) => tracing::info!("sccache's server runs on {}", s.location),
-                    Ok(Err(e)) => tracing::warn!("sccache's server does not start again: {e}"),
+                    Ok(Ok(())) => tracing::info!("sccache's server runs on its local cache"),
+                    Ok(Err(e)) => {
+                        tracing::info!("sccache's local start: {e} (a client's may serve)")
+                    }
                     Err(e) => tracing::warn!("sccache's restart failed: {e}"),
                 }
                 // The next decision sees the local server, and says why.

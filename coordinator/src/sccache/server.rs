@@ -143,7 +143,7 @@ pub fn ensure(bin: &Path, home: &Home) -> Result<Storage, String> {
     }
 }
 
-fn start(bin: &Path, home: &Home, local_only: bool) -> Result<(), String> {
+pub fn start(bin: &Path, home: &Home, local_only: bool) -> Result<(), String> {
     let mut cmd = command(bin, home);
     cmd.arg("--start-server");
     if local_only {
