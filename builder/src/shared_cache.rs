@@ -34,18 +34,8 @@ pub fn storage_errors(bin: &Path, env: &[(OsString, OsString)]) -> Option<(u64, 
         .stderr(Stdio::null())
         .output()
         .ok()?;
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
-    let s = &v["stats"];
-    let n = |k: &str| s[k].as_u64().unwrap_or(0);
-    let by_lang: u64 = s["cache_errors"]["counts"]
-        .as_object()
-        .map(|m| m.values().filter_map(|x| x.as_u64()).sum())
-        .unwrap_or(0);
-    let location = v["cache_location"].as_str().unwrap_or("").to_string();
-    Some((
-        n("cache_read_errors") + n("cache_write_errors") + by_lang,
-        location,
-    ))
+    let stats = fbuild_core::protocol::SccacheStats::parse(&out.stdout)?;
+    Some((stats.errors, stats.location))
 }
 
 /// The warning for a storage that changed or is gone (the coordinator

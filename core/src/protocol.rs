@@ -429,6 +429,30 @@ pub struct SccacheStats {
     pub compile_requests: u64,
 }
 
+impl SccacheStats {
+    /// From `sccache --show-stats --stats-format json` (errors: read and
+    /// write errors and errors by language; hits and misses summed over
+    /// languages).
+    pub fn parse(json: &[u8]) -> Option<SccacheStats> {
+        let v: serde_json::Value = serde_json::from_slice(json).ok()?;
+        let s = v.get("stats")?;
+        let sum = |key: &str| -> u64 {
+            s[key]["counts"]
+                .as_object()
+                .map(|m| m.values().filter_map(|x| x.as_u64()).sum())
+                .unwrap_or(0)
+        };
+        let n = |key: &str| s[key].as_u64().unwrap_or(0);
+        Some(SccacheStats {
+            location: v["cache_location"].as_str().unwrap_or("").to_string(),
+            hits: sum("cache_hits"),
+            misses: sum("cache_misses"),
+            errors: n("cache_read_errors") + n("cache_write_errors") + sum("cache_errors"),
+            compile_requests: n("compile_requests"),
+        })
+    }
+}
+
 impl ServerFrame {
     /// Serialises as one protocol line, newline included.
     pub fn to_line(&self) -> Vec<u8> {

@@ -64,22 +64,7 @@ pub fn stats(bin: &Path, home: &Home) -> Result<Stats, String> {
     if !out.status.success() {
         return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
     }
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())?;
-    let s = &v["stats"];
-    let sum = |key: &str| -> u64 {
-        s[key]["counts"]
-            .as_object()
-            .map(|m| m.values().filter_map(|x| x.as_u64()).sum())
-            .unwrap_or(0)
-    };
-    let n = |key: &str| s[key].as_u64().unwrap_or(0);
-    Ok(Stats {
-        location: v["cache_location"].as_str().unwrap_or("").to_string(),
-        hits: sum("cache_hits"),
-        misses: sum("cache_misses"),
-        errors: n("cache_read_errors") + n("cache_write_errors") + sum("cache_errors"),
-        compile_requests: n("compile_requests"),
-    })
+    Stats::parse(&out.stdout).ok_or_else(|| "sccache printed no JSON stats".to_string())
 }
 
 /// The server answers, or is started: with the user's storage, else (a
@@ -90,11 +75,15 @@ pub fn ensure(bin: &Path, home: &Home) -> Result<Storage, String> {
         .copied()
         .filter(|v| std::env::var_os(v).is_some_and(|x| !x.is_empty()))
         .collect();
+    // A Redis that does not answer makes sccache's server half-start: it
+    // shows stats but every compile times out (measured, 0.16.0). Redis is
+    // asked first (once); the other storages are trusted to fail the start
+    // cleanly.
+    let down = redis_unreachable();
     if let Ok(s) = stats(bin, home) {
         // A local server while a remote storage is meant and answers (a
         // client started it, or the remote is back): replaced.
         let local = s.location.starts_with("Local disk");
-        let down = redis_unreachable();
         if !(local && !remote.is_empty() && down.is_none()) {
             let local_only = local && !remote.is_empty();
             return Ok(Storage {
@@ -108,11 +97,7 @@ pub fn ensure(bin: &Path, home: &Home) -> Result<Storage, String> {
         }
         kill(bin, home);
     }
-    // A Redis that does not answer makes sccache's server half-start: it
-    // shows stats but every compile times out (measured, 0.16.0). Ask Redis
-    // first; the other storages are trusted to fail the start cleanly.
-    let redis_down = redis_unreachable();
-    let first = match &redis_down {
+    let first = match &down {
         Some(why) => Err(why.clone()),
         None => start(bin, home, false),
     };
