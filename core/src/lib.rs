@@ -13,6 +13,7 @@ pub mod lock;
 pub mod procs;
 pub mod protocol;
 pub mod resolve;
+pub mod sccache_stats;
 pub mod settings;
 pub mod stamp;
 pub mod time;

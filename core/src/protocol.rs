@@ -38,6 +38,7 @@ use crate::install_status::InstallStatus;
 pub use crate::library_wire::{
     LibraryIndex, LibraryInstall, LibraryInstalled, LibraryQuery, LibraryRelease,
 };
+pub use crate::sccache_stats::SccacheStats;
 use crate::settings::{BuildSettings, CoordinatorSettings, ZccacheMode};
 
 /// Protocol revision this build speaks. 2: OS strings for paths, per-build
@@ -415,42 +416,6 @@ pub struct Status {
     /// The settings this coordinator was started with.
     #[serde(default)]
     pub settings: CoordinatorSettings,
-}
-
-/// sccache's statistics (`sccache --show-stats --stats-format json`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SccacheStats {
-    /// Its `cache_location` (`Local disk: …`, `redis, name: …`).
-    pub location: String,
-    pub hits: u64,
-    pub misses: u64,
-    /// Storage read and write errors (a remote that went away).
-    pub errors: u64,
-    pub compile_requests: u64,
-}
-
-impl SccacheStats {
-    /// From `sccache --show-stats --stats-format json` (errors: read and
-    /// write errors and errors by language; hits and misses summed over
-    /// languages).
-    pub fn parse(json: &[u8]) -> Option<SccacheStats> {
-        let v: serde_json::Value = serde_json::from_slice(json).ok()?;
-        let s = v.get("stats")?;
-        let sum = |key: &str| -> u64 {
-            s[key]["counts"]
-                .as_object()
-                .map(|m| m.values().filter_map(|x| x.as_u64()).sum())
-                .unwrap_or(0)
-        };
-        let n = |key: &str| s[key].as_u64().unwrap_or(0);
-        Some(SccacheStats {
-            location: v["cache_location"].as_str().unwrap_or("").to_string(),
-            hits: sum("cache_hits"),
-            misses: sum("cache_misses"),
-            errors: n("cache_read_errors") + n("cache_write_errors") + sum("cache_errors"),
-            compile_requests: n("compile_requests"),
-        })
-    }
 }
 
 impl ServerFrame {
