@@ -139,9 +139,22 @@ fn incremental_builds_run_only_what_changed() {
         elf_time
     );
 
-    // Touching the sketch recompiles it alone, and relinks.
+    // A comment appended: the compiler would see the same text (tokens
+    // at the same lines and columns), so nothing compiles or relinks.
     std::thread::sleep(Duration::from_millis(20));
     let ino = dir.path().join("src/serial-hello.ino");
+    let text = std::fs::read_to_string(&ino).unwrap();
+    std::fs::write(&ino, format!("{text}// a note, appended\n")).unwrap();
+    let commented = home.build(dir.path(), &["-e", "uno"]);
+    assert_ok(&commented);
+    assert_eq!(counts(&commented), (0, compiled), "{}", stderr(&commented));
+    assert_eq!(compiles(), before, "a compiler ran for a comment");
+    assert_eq!(
+        std::fs::metadata(&elf).unwrap().modified().unwrap(),
+        elf_time
+    );
+
+    // A code edit recompiles the sketch alone, and relinks.
     let text = std::fs::read_to_string(&ino).unwrap();
     std::fs::write(&ino, text.replace("delay(1000)", "delay(999)")).unwrap();
     let touched = home.build(dir.path(), &["-e", "uno"]);

@@ -17,7 +17,7 @@ use fbuild_core::zwire::{self, Budget, CompileCall, WireError};
 use tokio::sync::Semaphore;
 
 use super::sources::Unit;
-use super::state::{BuildState, command_hash};
+use super::state::{BuildState, Inputs, command_hash};
 use crate::progress::CompileProgress;
 
 /// How compiles reach the cache, as the coordinator decided.
@@ -241,7 +241,7 @@ pub async fn compile_all(
 ) -> Result<Outcome> {
     let mut todo = Vec::new();
     let mut up_to_date = 0;
-    let mut seen = std::collections::HashMap::new();
+    let mut seen = Inputs::keyed_under(&runner.cwd);
     for job in work {
         if state.up_to_date_shared(&job.unit.object, command_hash(&job.command()), &mut seen) {
             up_to_date += 1;
@@ -276,7 +276,8 @@ pub async fn compile_all(
             0 => {
                 compiled += 1;
                 let deps = read_deps(&job.unit.object, &runner.cwd, &job.unit.source);
-                state.record(&job.unit.object, command_hash(&job.command()), &deps);
+                let command = command_hash(&job.command());
+                state.record_compile(&job.unit.object, command, &deps, &mut seen);
             }
             code => {
                 failure.get_or_insert(code);

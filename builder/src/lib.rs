@@ -23,6 +23,7 @@ mod sources;
 mod state;
 mod target;
 mod target_toolchain;
+mod text_key;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

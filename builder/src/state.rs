@@ -1,11 +1,14 @@
 //! What the last build did, for incremental builds: per output, a hash of
 //! the command that made it and the size and mtime of every input (from
-//! the compiler's depfile). An output is up to date when its command and
-//! all its inputs are unchanged. Stored as `fbuild-state.json` in the
-//! environment's build dir, written atomically.
+//! the compiler's depfile), and for the project's own files also what the
+//! compiler sees of their text ([`crate::text_key`]). An output is up to
+//! date when its command and all its inputs are unchanged; an input whose
+//! stamp changed but whose text key did not (a comment edited) is
+//! unchanged. Stored as `fbuild-state.json` in the environment's build
+//! dir, written atomically.
 
 use fbuild_core::hash::Fnv1a;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -35,6 +38,50 @@ impl Stamp {
 pub struct Record {
     pub command: u64,
     pub inputs: BTreeMap<PathBuf, Stamp>,
+    /// Text keys of the inputs under the project, as compiled.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub texts: BTreeMap<PathBuf, String>,
+}
+
+/// A build's look at its inputs: each file's stamp and text key read once
+/// (the core's objects share most headers). Files under `root` (the
+/// project) get text keys.
+#[derive(Debug, Default)]
+pub struct Inputs {
+    root: Option<PathBuf>,
+    stamps: HashMap<PathBuf, Option<Stamp>>,
+    texts: HashMap<PathBuf, Option<String>>,
+}
+
+impl Inputs {
+    pub fn keyed_under(root: &Path) -> Inputs {
+        Inputs {
+            root: Some(root.to_path_buf()),
+            ..Inputs::default()
+        }
+    }
+
+    fn stamp(&mut self, path: &Path) -> Option<Stamp> {
+        self.stamps
+            .entry(path.to_path_buf())
+            .or_insert_with(|| Stamp::of(path))
+            .clone()
+    }
+
+    /// The file's text key, if it is one of the project's and has one.
+    fn text(&mut self, path: &Path) -> Option<String> {
+        if !self
+            .root
+            .as_ref()
+            .is_some_and(|root| path.starts_with(root))
+        {
+            return None;
+        }
+        self.texts
+            .entry(path.to_path_buf())
+            .or_insert_with(|| crate::text_key::text_key(&std::fs::read(path).ok()?))
+            .clone()
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -92,27 +139,36 @@ impl BuildState {
                 .all(|(path, stamp)| Stamp::of(path).as_ref() == Some(stamp))
     }
 
-    /// [`BuildState::up_to_date`] for many outputs whose inputs overlap
-    /// (the core's objects share most headers): each input is looked at
-    /// once. Only for inputs that do not change while `seen` lives.
-    pub fn up_to_date_shared(
-        &self,
-        output: &Path,
-        command: u64,
-        seen: &mut std::collections::HashMap<PathBuf, Option<Stamp>>,
-    ) -> bool {
-        let Some(record) = self.outputs.get(output) else {
+    /// [`BuildState::up_to_date`] for a compile, looking at each input
+    /// once per build (`seen`), and taking a project file whose stamp
+    /// changed but whose text key did not as unchanged (its new stamp is
+    /// kept). Only for inputs that do not change while `seen` lives.
+    pub fn up_to_date_shared(&mut self, output: &Path, command: u64, seen: &mut Inputs) -> bool {
+        let Some(Record {
+            command: made_by,
+            inputs,
+            texts,
+        }) = self.outputs.get_mut(output)
+        else {
             return false;
         };
-        record.command == command
-            && output.exists()
-            && !record.inputs.is_empty()
-            && record.inputs.iter().all(|(path, stamp)| {
-                seen.entry(path.clone())
-                    .or_insert_with(|| Stamp::of(path))
-                    .as_ref()
-                    == Some(stamp)
-            })
+        if *made_by != command || inputs.is_empty() || !output.exists() {
+            return false;
+        }
+        for (path, stamp) in inputs.iter_mut() {
+            let now = seen.stamp(path);
+            if now.as_ref() == Some(stamp) {
+                continue;
+            }
+            match (now, texts.get(path)) {
+                (Some(now), Some(key)) if seen.text(path).as_ref() == Some(key) => {
+                    *stamp = now;
+                    self.dirty = true;
+                }
+                _ => return false,
+            }
+        }
+        true
     }
 
     pub fn record(&mut self, output: &Path, command: u64, inputs: &[PathBuf]) {
@@ -120,9 +176,33 @@ impl BuildState {
             .iter()
             .filter_map(|p| Some((p.clone(), Stamp::of(p)?)))
             .collect();
-        self.outputs
-            .insert(output.to_path_buf(), Record { command, inputs });
+        let record = Record {
+            command,
+            inputs,
+            texts: BTreeMap::new(),
+        };
+        self.outputs.insert(output.to_path_buf(), record);
         self.dirty = true;
+    }
+
+    /// [`BuildState::record`] for a compile: the project's files also
+    /// with their text keys (read once per build, through `keys`, made
+    /// after the compiles finished).
+    pub fn record_compile(
+        &mut self,
+        output: &Path,
+        command: u64,
+        inputs: &[PathBuf],
+        keys: &mut Inputs,
+    ) {
+        self.record(output, command, inputs);
+        let texts = inputs
+            .iter()
+            .filter_map(|p| Some((p.clone(), keys.text(p)?)))
+            .collect();
+        if let Some(record) = self.outputs.get_mut(output) {
+            record.texts = texts;
+        }
     }
 
     /// The remembered size output for `elf` made by `command`, if the
