@@ -113,3 +113,26 @@ fn toolchain_health_is_checked_once_across_coordinator_restarts() {
     let record = std::fs::read_to_string(home.path().join("coordinator/health.json")).unwrap();
     assert!(record.contains("-mmcu=atmega328p"), "{record}");
 }
+
+#[test]
+fn a_coordinator_stopped_right_after_a_deferred_build_leaves_no_daemon() {
+    let home = TestHome::new();
+    assert_ok(&home.install_zccache(&mirror_url()));
+    home.run(&["daemon", "stop"]);
+    let dir = example("blink");
+    // The build compiles uncached and leaves the coordinator starting
+    // zccache's daemon; stopping the coordinator at once must not orphan
+    // that daemon (it would run on, over a home that may be deleted).
+    let first = home.build(dir.path(), &["-e", "uno", "-v"]);
+    assert_ok(&first);
+    assert!(
+        stderr(&first).contains("zccache's cache is empty"),
+        "{}",
+        stderr(&first)
+    );
+    // While the daemon starts (~150 ms from the build's end, seen here).
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    home.run(&["daemon", "stop"]);
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    assert_eq!(zccache_daemon_pids(home.path()), Vec::<u32>::new());
+}

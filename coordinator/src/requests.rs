@@ -71,7 +71,9 @@ pub async fn dispatch<W: AsyncWriteExt + Unpin>(
             // before sccache is up leaves it starting for the next one.
             let sccache = std::sync::Arc::clone(&svc.sccache);
             let zccache = std::sync::Arc::clone(&svc.zccache);
+            let working = svc.activity.enter();
             let task = tokio::spawn(async move {
+                let _working = working;
                 match cache {
                     CacheKind::Sccache => sccache.resolve(&events).await,
                     _ => zccache.resolve(ZccacheMode::Off, &events, false).await,
@@ -88,10 +90,14 @@ pub async fn dispatch<W: AsyncWriteExt + Unpin>(
         Request::ResolveZccache | Request::ZccacheIfUseful => {
             // On a task of its own: a client that leaves (a build that
             // finished before the daemon was up) does not cut the decision
-            // short; the next build finds it made.
+            // short; the next build finds it made. The task counts as
+            // activity, so a shutdown waits for it and then stops the
+            // daemon it started (else that daemon would be orphaned).
             let only_if_useful = matches!(frame.request, Request::ZccacheIfUseful);
             let zccache = std::sync::Arc::clone(&svc.zccache);
+            let working = svc.activity.enter();
             let task = tokio::spawn(async move {
+                let _working = working;
                 if only_if_useful {
                     zccache.if_useful(mode, &events).await
                 } else {
