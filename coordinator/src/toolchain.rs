@@ -276,8 +276,9 @@ impl Toolchains {
 }
 
 /// Compiles and links an empty program for the target `mcu_flag` names
-/// (the platform's data, e.g. `-mmcu=atmega328p`); then checks whether C++
-/// sees `DECIMAL_DIG` in `<float.h>`. Ok(true): C++ needs the define.
+/// (the platform's data, e.g. `-mmcu=atmega328p`) and, side by side (a
+/// first build waits for this), checks whether C++ sees `DECIMAL_DIG` in
+/// `<float.h>`. Ok(true): C++ needs the define.
 fn health_check(cc: &Path, cxx: &Path, mcu_flag: Option<&str>) -> Result<bool, String> {
     tracing::info!(compiler = %cc.display(), target = mcu_flag.unwrap_or("default"), "probe: toolchain health");
     let dir = ProbeDir::new(&[
@@ -291,9 +292,25 @@ fn health_check(cc: &Path, cxx: &Path, mcu_flag: Option<&str>) -> Result<bool, S
             std::time::Duration::from_secs(30),
         )
     };
-    let out = run(Command::new(cc)
-        .args(&mcu_flag)
-        .args(["-Os", "empty.c", "-o", "empty.elf"]))?;
+    let (out, dig) = std::thread::scope(|s| {
+        let dig = s.spawn(|| {
+            run(Command::new(cxx).args(&mcu_flag).args([
+                "-std=gnu++11",
+                "-c",
+                "dig.cpp",
+                "-o",
+                "dig.o",
+            ]))
+        });
+        let out = run(Command::new(cc)
+            .args(&mcu_flag)
+            .args(["-Os", "empty.c", "-o", "empty.elf"]));
+        let dig = dig
+            .join()
+            .unwrap_or_else(|_| Err("the C++ probe panicked".to_string()));
+        (out, dig)
+    });
+    let out = out?;
     if !out.status.success() {
         let target = mcu_flag
             .first()
@@ -304,12 +321,5 @@ fn health_check(cc: &Path, cxx: &Path, mcu_flag: Option<&str>) -> Result<bool, S
             String::from_utf8_lossy(&out.stderr).trim()
         ));
     }
-    let dig = run(Command::new(cxx).args(&mcu_flag).args([
-        "-std=gnu++11",
-        "-c",
-        "dig.cpp",
-        "-o",
-        "dig.o",
-    ]))?;
-    Ok(!dig.status.success())
+    Ok(!dig?.status.success())
 }
