@@ -147,6 +147,84 @@ fn zccache_daemon_killed_with_sigkill_still_builds() {
     killed_build(16, libc::SIGKILL);
 }
 
+/// Compiles through zccache's client (`FBUILD_ZCCACHE_WIRE=off`) with its
+/// daemon killed: the client must not start a daemon of its own (zccache's
+/// client otherwise does, held compiles up to its 30 s recovery budget
+/// under load and left a daemon nobody stopped), so the compile runs
+/// without the cache, said once; the coordinator then starts the daemon
+/// again although the client's failure left zccache's spawn breaker (which
+/// vetoes `zccache start` for 60 s); and stopping the coordinator leaves
+/// no daemon.
+#[test]
+fn only_the_coordinator_starts_zccache_daemons() {
+    let home = TestHome::new();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    std::fs::write(dir.join("x.c"), "int x(void) { return 41; }\n").unwrap();
+    let client = [("FBUILD_ZCCACHE_WIRE", OsString::from("off"))];
+    assert_ok(&shim_cc(&home, dir, &client));
+    assert_eq!(compilations(&home), 1);
+    let first = zccache_daemon_pids(home.path());
+    assert_eq!(first.len(), 1, "{first:?}");
+    kill(first[0], libc::SIGKILL);
+    fbuild_client::procs::wait_gone(first[0], Duration::from_secs(5));
+
+    std::fs::write(dir.join("x.c"), "int x(void) { return 42; }\n").unwrap();
+    let out = shim_cc(&home, dir, &client);
+    assert_ok(&out);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("compiling without the cache"),
+        "zccache's client compiled (it started a daemon?): {err}"
+    );
+    let cache = home.path().join("tools/zccache-cache");
+    let breakers = || {
+        std::fs::read_dir(&cache)
+            .unwrap()
+            .flatten()
+            .flat_map(|v| std::fs::read_dir(v.path()).into_iter().flatten().flatten())
+            .filter(|f| f.file_name().to_string_lossy().ends_with(".spawn-failed"))
+            .count()
+    };
+    assert_eq!(breakers(), 1, "the client left no spawn breaker");
+    let plain = tempfile::tempdir().unwrap();
+    std::fs::copy(dir.join("x.c"), plain.path().join("x.c")).unwrap();
+    assert_ok(
+        &Command::new("cc")
+            .args(["-O2", "-c", "x.c", "-o", "x.o"])
+            .current_dir(plain.path())
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(
+        std::fs::read(dir.join("x.o")).unwrap(),
+        std::fs::read(plain.path().join("x.o")).unwrap()
+    );
+
+    // The failure was reported: the next compile gets a daemon the
+    // coordinator started, breaker or not, and is cached again.
+    std::fs::write(dir.join("x.c"), "int x(void) { return 43; }\n").unwrap();
+    let next = shim_cc(&home, dir, &client);
+    assert_ok(&next);
+    assert!(
+        next.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&next.stderr)
+    );
+    let now = zccache_daemon_pids(home.path());
+    assert_eq!(now.len(), 1, "{now:?}");
+    assert_ne!(now[0], first[0]);
+    assert_eq!(breakers(), 0);
+    assert_eq!(compilations(&home), 1, "a fresh daemon counts from zero");
+
+    assert_ok(&home.run(&["daemon", "stop"]));
+    assert!(
+        wait_for(Duration::from_secs(10), || zccache_daemon_pids(home.path())
+            .is_empty()),
+        "a zccache daemon outlived the coordinator"
+    );
+}
+
 /// Compiles `x.c` in `dir` through the `cc` shim with `env`.
 fn shim_cc(home: &TestHome, dir: &Path, env: &[(&str, OsString)]) -> Output {
     Command::new(home.shims().join("cc"))

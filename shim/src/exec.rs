@@ -59,10 +59,7 @@ pub fn run(target: Target, prepared: Prepared, marker: (&str, String)) -> ! {
                 report_zccache_failure(&why);
                 None
             }
-            Direct::Failed(why) => {
-                forget(&target);
-                cache_failed(&target, &prepared, &marker, &why)
-            }
+            Direct::Failed(why) => cache_failed(&target, &prepared, &marker, &why),
         },
         None => None,
     };
@@ -89,8 +86,11 @@ fn forget(target: &Target) {
 }
 
 /// The cache machinery failed: said once per build, told to the
-/// coordinator, and the compile run with the real tool.
+/// coordinator, the remembered plan forgotten (the next compile asks the
+/// coordinator, which checks the daemon again), and the compile run with
+/// the real tool.
 fn cache_failed(target: &Target, prepared: &Prepared, marker: &(&str, String), why: &str) -> ! {
+    forget(target);
     warn_once(
         Settings::from_env().ok().as_ref(),
         &format!(

@@ -89,7 +89,33 @@ pub fn status(bin: &Path, home: &Home) -> Result<PathBuf, String> {
 }
 
 fn start(bin: &Path, home: &Home) -> Result<(), String> {
+    clear_spawn_breaker(&home.zccache_cache_dir());
     run_quiet(command(bin, home).arg("start"), ZCCACHE_COMMAND_TIMEOUT)
+}
+
+/// Removes zccache's spawn breakers (`v<version>/daemon-v<version>.lock.
+/// spawn-failed`): a client whose recovery failed (or that was told not to
+/// spawn) writes one, and for its 60 s cool-down `zccache start` refuses
+/// too (1.15.8, measured). The coordinator decides when a daemon starts.
+fn clear_spawn_breaker(cache_dir: &Path) {
+    let Ok(versions) = std::fs::read_dir(cache_dir) else {
+        return;
+    };
+    for dir in versions.flatten() {
+        let Ok(files) = std::fs::read_dir(dir.path()) else {
+            continue;
+        };
+        for file in files.flatten() {
+            if file
+                .file_name()
+                .to_string_lossy()
+                .ends_with(".lock.spawn-failed")
+            {
+                tracing::info!("removing zccache's spawn breaker {}", file.path().display());
+                let _ = std::fs::remove_file(file.path());
+            }
+        }
+    }
 }
 
 /// `zccache stop`, then SIGKILL for any daemon of this cache dir that

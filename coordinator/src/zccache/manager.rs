@@ -65,10 +65,17 @@ impl ZccacheManager {
         self.lock().latest.clone()
     }
 
-    /// The environment every zccache command needs (the daemon's and each
-    /// wrapper's): see [`super::exec_env`].
-    pub fn exec_env(&self) -> Vec<(OsString, OsString)> {
-        super::exec_env(&self.settings.home)
+    /// The environment of zccache's client in a build (shims, `fbuild
+    /// build`): [`super::exec_env`], and `ZCCACHE_NO_SPAWN=1`. The
+    /// coordinator owns the daemon: a client that finds none fails at once
+    /// (the compile runs without the cache and the coordinator is told)
+    /// instead of starting one itself — measured with 1.15.8 under load, a
+    /// client's own recovery held a compile up to its 30 s budget and left
+    /// a daemon nobody stopped.
+    pub fn client_env(&self) -> Vec<(OsString, OsString)> {
+        let mut env = super::exec_env(&self.settings.home);
+        env.push(("ZCCACHE_NO_SPAWN".into(), "1".into()));
+        env
     }
 
     /// Forgets every decision: the next request checks the daemon again.
@@ -284,7 +291,7 @@ impl ZccacheManager {
             reason,
             cache_dir: Some(self.settings.home.zccache_cache_dir()),
             endpoint: Some(endpoint),
-            env: self.exec_env(),
+            env: self.client_env(),
             warning: None,
         }
     }
