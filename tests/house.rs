@@ -154,7 +154,7 @@ fn zccache_daemon_killed_with_sigkill_still_builds() {
 /// without the cache, said once; the coordinator then starts the daemon
 /// again although the client's failure left zccache's spawn breaker (which
 /// vetoes `zccache start` for 60 s); and stopping the coordinator leaves
-/// no daemon.
+/// no daemon and no remembered plan.
 #[test]
 fn only_the_coordinator_starts_zccache_daemons() {
     let home = TestHome::new();
@@ -217,12 +217,16 @@ fn only_the_coordinator_starts_zccache_daemons() {
     assert_eq!(breakers(), 0);
     assert_eq!(compilations(&home), 1, "a fresh daemon counts from zero");
 
+    let plans = home.path().join("coordinator/plans");
+    assert!(plans.is_dir(), "no plan was remembered");
     assert_ok(&home.run(&["daemon", "stop"]));
     assert!(
         wait_for(Duration::from_secs(10), || zccache_daemon_pids(home.path())
             .is_empty()),
         "a zccache daemon outlived the coordinator"
     );
+    // Plans naming the stopped daemon are gone with it.
+    assert!(!plans.exists());
 }
 
 /// Compiles `x.c` in `dir` through the `cc` shim with `env`.

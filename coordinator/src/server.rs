@@ -78,6 +78,10 @@ pub async fn run(listener: Listener, state: Arc<Services>) {
     }
     let zccache = Arc::clone(&state.zccache);
     let _ = tokio::task::spawn_blocking(move || zccache.stop_daemon()).await;
+    // The shims' remembered plans name that daemon: a stopped one's socket
+    // file can outlive it, and a plan used then costs a failed connection
+    // and a warning.
+    let _ = std::fs::remove_dir_all(state.settings.home.plans_dir());
     let sccache = Arc::clone(&state.sccache);
     let _ = tokio::task::spawn_blocking(move || sccache.stop()).await;
 }

@@ -56,6 +56,12 @@ impl Home {
         self.root.join("coordinator")
     }
 
+    /// `coordinator/plans/`: plans the shims remember (valid only while
+    /// this coordinator and its daemon live).
+    pub fn plans_dir(&self) -> PathBuf {
+        self.coordinator_dir().join("plans")
+    }
+
     /// Held by the running coordinator for its whole life.
     pub fn singleton_lock(&self) -> PathBuf {
         self.coordinator_dir().join("coordinator.lock")

@@ -64,8 +64,7 @@ pub fn slot(settings: &Settings, tool: &str, shim: Option<&Path>, wants_phony: b
     }
     settings
         .home
-        .coordinator_dir()
-        .join("plans")
+        .plans_dir()
         .join(format!("{:016x}.json", h.finish()))
 }
 
