@@ -91,6 +91,7 @@ pub fn build(args: &BuildRequest) -> Result<ExitCode> {
     let client = Client::from_env()?;
     let runtime = runtime(opts.jobs)?;
     let _lock = lock::ProjectLock::acquire(&project.build_dir)?;
+    let mut exit = ExitCode::SUCCESS;
     for env in envs {
         if args.clean {
             remove_env(&project, &env.name)?;
@@ -112,15 +113,15 @@ pub fn build(args: &BuildRequest) -> Result<ExitCode> {
             ),
             EnvResult::ToolFailed(code) => {
                 eprintln!("fbuild: [{}] failed", env.name);
-                runtime.shutdown_background();
-                return Ok(ExitCode::from(code.clamp(1, 255) as u8));
+                exit = ExitCode::from(code.clamp(1, 255) as u8);
+                break;
             }
         }
     }
     // Everything is written; the idle workers need not be joined (a few
     // hundred microseconds of a no-op build).
     runtime.shutdown_background();
-    Ok(ExitCode::SUCCESS)
+    Ok(exit)
 }
 
 /// A build's runtime: compiles are spawned on it, `jobs` at a time.

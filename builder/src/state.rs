@@ -172,17 +172,7 @@ impl BuildState {
     }
 
     pub fn record(&mut self, output: &Path, command: u64, inputs: &[PathBuf]) {
-        let inputs = inputs
-            .iter()
-            .filter_map(|p| Some((p.clone(), Stamp::of(p)?)))
-            .collect();
-        let record = Record {
-            command,
-            inputs,
-            texts: BTreeMap::new(),
-        };
-        self.outputs.insert(output.to_path_buf(), record);
-        self.dirty = true;
+        self.keep(output, command, inputs, BTreeMap::new());
     }
 
     /// [`BuildState::record`] for a compile: the project's files also
@@ -195,14 +185,32 @@ impl BuildState {
         inputs: &[PathBuf],
         keys: &mut Inputs,
     ) {
-        self.record(output, command, inputs);
         let texts = inputs
             .iter()
             .filter_map(|p| Some((p.clone(), keys.text(p)?)))
             .collect();
-        if let Some(record) = self.outputs.get_mut(output) {
-            record.texts = texts;
-        }
+        self.keep(output, command, inputs, texts);
+    }
+
+    /// The record of `output`: `inputs` stamped now, with `texts`.
+    fn keep(
+        &mut self,
+        output: &Path,
+        command: u64,
+        inputs: &[PathBuf],
+        texts: BTreeMap<PathBuf, String>,
+    ) {
+        let inputs = inputs
+            .iter()
+            .filter_map(|p| Some((p.clone(), Stamp::of(p)?)))
+            .collect();
+        let record = Record {
+            command,
+            inputs,
+            texts,
+        };
+        self.outputs.insert(output.to_path_buf(), record);
+        self.dirty = true;
     }
 
     /// The remembered size output for `elf` made by `command`, if the
