@@ -27,8 +27,8 @@ pub struct WatchArgs {
     #[arg(long)]
     baud: Option<u32>,
     /// Stop after this many seconds (exit 124 without a success match).
-    #[arg(long)]
-    timeout: Option<f64>,
+    #[arg(long, value_parser = crate::args::timeout_secs)]
+    timeout: Option<Duration>,
     /// Exit 0 when a line matches this regular expression.
     #[arg(long)]
     halt_on_success: Option<String>,
@@ -315,11 +315,7 @@ fn rules(w: &WatchArgs) -> Result<Rules> {
     Ok(Rules {
         success: re(&w.halt_on_success, "--halt-on-success")?,
         error: re(&w.halt_on_error, "--halt-on-error")?,
-        timeout: match w.timeout {
-            Some(t) if t.is_finite() && t > 0.0 => Some(Duration::from_secs_f64(t)),
-            Some(t) => bail!("--timeout {t} must be a positive number of seconds"),
-            None => None,
-        },
+        timeout: w.timeout,
     })
 }
 

@@ -1,6 +1,7 @@
 //! `fbuild`, the driver: the user-facing command line. Each subcommand lives
 //! in its own module; this file only parses and dispatches.
 
+mod args;
 mod build_cmd;
 mod daemon_cmd;
 mod deploy_cmd;
@@ -60,6 +61,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
+    warn_about_settings();
     let result = match cli.command {
         Command::Daemon { action } => daemon_cmd::run(action),
         Command::Install(args) => install_cmd::run(args),
@@ -77,6 +79,16 @@ fn main() -> ExitCode {
         Err(err) => {
             eprintln!("fbuild: error: {err:#}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// Settings whose values cannot be used (each replaced by its default),
+/// said once per command. A missing home is each command's own error.
+fn warn_about_settings() {
+    if let Ok(settings) = fbuild_core::Settings::from_env() {
+        for warning in settings.warnings {
+            eprintln!("fbuild: warning: {warning}");
         }
     }
 }

@@ -32,8 +32,8 @@ pub struct TestArgs {
     #[arg(long)]
     junit_xml: Option<PathBuf>,
     /// Seconds a suite may run (its build not counted).
-    #[arg(long, default_value_t = 60.0)]
-    timeout: f64,
+    #[arg(long, default_value = "60", value_parser = crate::args::timeout_secs)]
+    timeout: Duration,
     /// Suites built and run at once (default: the number of cores).
     #[arg(short = 'j', long)]
     jobs: Option<usize>,
@@ -51,7 +51,7 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
         without_uploading: args.without_uploading,
         upload_port: args.upload_port,
         junit_xml: args.junit_xml,
-        timeout: Duration::from_secs_f64(args.timeout.max(0.1)),
+        timeout: args.timeout,
         jobs: args.jobs,
         verbose: args.verbose,
     })

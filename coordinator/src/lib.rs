@@ -68,6 +68,9 @@ fn run(ready: &mut ReadyPipe) -> Result<()> {
     home.prepare_coordinator_dir()
         .with_context(|| format!("preparing {}", home.coordinator_dir().display()))?;
     logging::init(&home.log_file(), &settings.log_filter)?;
+    for warning in &settings.warnings {
+        tracing::warn!("{warning}");
+    }
     let singleton = Singleton::acquire(&home, SINGLETON_LOCK_WAIT)?;
 
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -10,12 +10,16 @@ use serde::{Deserialize, Serialize};
 
 use crate::home::Home;
 use crate::install_status::InstallPhase;
-use crate::time::DEFAULT_IDLE;
+use crate::time::{DEFAULT_IDLE, DEFAULT_NOTICE, DEFAULT_ZCCACHE_SILENCE, parse_secs};
 use crate::version::BUILD_VERSION;
 
 /// Internal: the coordinator's end of the readiness pipe (set by the client
 /// that spawns it, removed from the coordinator's environment at start).
 pub const READY_FD_VAR: &str = "FBUILD_READY_FD";
+
+/// Seconds of silence from zccache's daemon before a compile through its
+/// wire probes it (read by `zwire::Budget`, checked here).
+pub const ZCCACHE_SILENCE_VAR: &str = "FBUILD_ZCCACHE_SILENCE_SECS";
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -51,6 +55,11 @@ pub struct Settings {
     /// The per-coordinator variables this process's environment sets (the
     /// others are `None`: no opinion).
     pub coordinator: CoordinatorSettings,
+    /// Values that could not be used, each replaced by its default: one
+    /// line per variable, naming it, its value and the default. A shim
+    /// warns once per build (it must compile whatever the environment
+    /// says), the driver once per command.
+    pub warnings: Vec<String>,
 }
 
 /// Settings a user may change for one build. They travel in every request
@@ -214,15 +223,35 @@ impl Settings {
             },
         };
         let runtime_dir = nonempty("XDG_RUNTIME_DIR").map(PathBuf::from);
-        let idle = match nonempty("FBUILD_IDLE_SECS") {
-            None => DEFAULT_IDLE,
-            Some(v) => parse_secs(&v).ok_or_else(|| {
-                SettingsError(format!(
-                    "FBUILD_IDLE_SECS={:?} is not a number of seconds (e.g. 600)",
-                    v.to_string_lossy()
-                ))
-            })?,
+        let mut warnings = Vec::new();
+        // A duration that cannot be used is replaced by its default with a
+        // warning, never an error: the shims read these too.
+        let mut secs = |var: &str, default: Duration, positive: bool| -> Option<Duration> {
+            let v = nonempty(var)?;
+            let text = v.to_string_lossy();
+            match parse_secs(&text) {
+                Ok(d) if !(positive && d.is_zero()) => Some(d),
+                Ok(_) => {
+                    warnings.push(format!(
+                        "{var}={text:?} must be more than 0 seconds; using the default {}",
+                        default.as_secs_f64()
+                    ));
+                    None
+                }
+                Err(why) => {
+                    warnings.push(format!(
+                        "{var}: {why}; using the default {}",
+                        default.as_secs_f64()
+                    ));
+                    None
+                }
+            }
         };
+        let idle_set = secs("FBUILD_IDLE_SECS", DEFAULT_IDLE, false);
+        let notice_interval = secs("FBUILD_NOTICE_SECS", DEFAULT_NOTICE, true);
+        secs(ZCCACHE_SILENCE_VAR, DEFAULT_ZCCACHE_SILENCE, true);
+        let idle = idle_set.unwrap_or(DEFAULT_IDLE);
+        let notice_interval = notice_interval.unwrap_or(DEFAULT_NOTICE);
         let version = nonempty("FBUILD_VERSION_OVERRIDE")
             .map(|v| v.to_string_lossy().into_owned())
             .unwrap_or_else(|| BUILD_VERSION.to_string());
@@ -252,21 +281,12 @@ impl Settings {
             }
         };
         let install_pause = text("FBUILD_TEST_INSTALL_PAUSE").and_then(|v| parse_pause(&v));
-        let notice_interval = match nonempty("FBUILD_NOTICE_SECS") {
-            None => Duration::from_secs(5),
-            Some(v) => parse_secs(&v).filter(|d| !d.is_zero()).ok_or_else(|| {
-                SettingsError(format!(
-                    "FBUILD_NOTICE_SECS={:?} is not a positive number of seconds (e.g. 5)",
-                    v.to_string_lossy()
-                ))
-            })?,
-        };
         let coordinator = CoordinatorSettings {
             zccache_version: text("FBUILD_ZCCACHE_VERSION"),
             zccache_url: text("FBUILD_ZCCACHE_URL"),
             package_index: text("FBUILD_PACKAGE_INDEX"),
             sccache_url: text("FBUILD_SCCACHE_URL"),
-            idle_ms: nonempty("FBUILD_IDLE_SECS").map(|_| idle.as_millis() as u64),
+            idle_ms: idle_set.map(|d| d.as_millis() as u64),
             log: text("FBUILD_LOG"),
         };
         Ok(Settings {
@@ -284,6 +304,7 @@ impl Settings {
             notice_interval,
             platform: text("FBUILD_PLATFORM").unwrap_or_else(|| "native".into()),
             package_index: text("FBUILD_PACKAGE_INDEX"),
+            warnings,
         })
     }
 }
@@ -302,11 +323,6 @@ fn parse_pause(v: &str) -> Option<(InstallPhase, Duration)> {
     let (phase, millis) = v.split_once(':')?;
     let phase = serde_json::from_value(serde_json::Value::String(phase.into())).ok()?;
     Some((phase, Duration::from_millis(millis.parse().ok()?)))
-}
-
-fn parse_secs(v: &OsString) -> Option<Duration> {
-    let secs: f64 = v.to_str()?.trim().parse().ok()?;
-    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs))
 }
 
 #[cfg(test)]
@@ -374,8 +390,33 @@ mod tests {
     }
 
     #[test]
-    fn bad_idle_names_the_value() {
-        let err = with(&[("FBUILD_HOME", "/x"), ("FBUILD_IDLE_SECS", "soon")]).unwrap_err();
-        assert!(err.0.contains("FBUILD_IDLE_SECS=\"soon\""), "{err}");
+    fn unusable_durations_warn_and_take_the_default() {
+        for var in [
+            "FBUILD_IDLE_SECS",
+            "FBUILD_NOTICE_SECS",
+            "FBUILD_ZCCACHE_SILENCE_SECS",
+        ] {
+            for bad in ["1e20", "inf", "nan", "-1", "abc", "soon"] {
+                let s = with(&[("FBUILD_HOME", "/x"), (var, bad)]).unwrap();
+                assert_eq!(s.idle, DEFAULT_IDLE);
+                assert_eq!(s.notice_interval, DEFAULT_NOTICE);
+                assert_eq!(s.coordinator.idle_ms, None);
+                assert_eq!(s.warnings.len(), 1, "{var}={bad}: {:?}", s.warnings);
+                let w = &s.warnings[0];
+                assert!(w.contains(var) && w.contains(&format!("{bad:?}")), "{w}");
+                assert!(w.contains("using the default"), "{w}");
+            }
+        }
+        let zero = with(&[("FBUILD_HOME", "/x"), ("FBUILD_NOTICE_SECS", "0")]).unwrap();
+        assert_eq!(zero.notice_interval, DEFAULT_NOTICE);
+        assert!(
+            zero.warnings[0].contains("more than 0"),
+            "{:?}",
+            zero.warnings
+        );
+        let fine = with(&[("FBUILD_HOME", "/x"), ("FBUILD_IDLE_SECS", "0.5")]).unwrap();
+        assert_eq!(fine.idle, Duration::from_millis(500));
+        assert_eq!(fine.coordinator.idle_ms, Some(500));
+        assert!(fine.warnings.is_empty());
     }
 }

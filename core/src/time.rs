@@ -53,6 +53,37 @@ pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(1);
 /// Default idle time before the coordinator exits (`FBUILD_IDLE_SECS`).
 pub const DEFAULT_IDLE: Duration = Duration::from_secs(600);
 
+/// Default interval of a blocked shim's notices (`FBUILD_NOTICE_SECS`).
+pub const DEFAULT_NOTICE: Duration = Duration::from_secs(5);
+
+/// Default silence from zccache's daemon before a compile through its
+/// wire probes it (`FBUILD_ZCCACHE_SILENCE_SECS`): a live daemon answers
+/// or signals backpressure well within it.
+pub const DEFAULT_ZCCACHE_SILENCE: Duration = Duration::from_secs(10);
+
+/// The most seconds a duration setting or flag may say: about 31 years,
+/// "never" for every purpose here, and far from where adding it to a
+/// clock reading overflows. (`Duration::from_secs_f64(1e20)` panics: seen
+/// as `FBUILD_IDLE_SECS=1e20` making every binary, the shims included,
+/// exit 101.)
+pub const MAX_SECS: f64 = 1e9;
+
+/// A number of seconds as a user writes it (`600`, `0.5`): finite, from 0
+/// to [`MAX_SECS`]. The error says what was wrong with `text`, for a
+/// message that names the setting or flag.
+pub fn parse_secs(text: &str) -> Result<Duration, String> {
+    let secs: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    if !(0.0..=MAX_SECS).contains(&secs) {
+        return Err(format!(
+            "{text:?} is not a number of seconds from 0 to {MAX_SECS:e}"
+        ));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
 /// Bounds of the jittered backoff before the one retry after a transport
 /// failure: jitter spreads 64 clients that failed together.
 pub const RETRY_BACKOFF_MIN: Duration = Duration::from_millis(20);
@@ -98,3 +129,22 @@ pub const ZCCACHE_STOP_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Limit for one `zccache start|status` call.
 pub const ZCCACHE_COMMAND_TIMEOUT: Duration = Duration::from_secs(15);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seconds_are_finite_and_bounded() {
+        assert_eq!(parse_secs("600"), Ok(Duration::from_secs(600)));
+        assert_eq!(parse_secs(" 0.25 "), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_secs("0"), Ok(Duration::ZERO));
+        assert_eq!(parse_secs("1e9"), Ok(Duration::from_secs(1_000_000_000)));
+        for bad in [
+            "1e20", "inf", "-inf", "nan", "NaN", "-1", "abc", "", "1e9.1", "0x10",
+        ] {
+            let err = parse_secs(bad).unwrap_err();
+            assert!(err.contains(&format!("{bad:?}")), "{bad}: {err}");
+        }
+    }
+}

@@ -15,7 +15,7 @@ use fbuild_core::{Settings, zccache_env};
 
 use crate::depfile::add_phony_targets;
 use crate::direct::{self, Direct};
-use crate::fallback::{die, report_zccache_failure, warn_once};
+use crate::fallback::{Topic, die, report_zccache_failure, warn_once};
 use crate::rewrites::Prepared;
 
 /// What to run.
@@ -93,6 +93,7 @@ fn cache_failed(target: &Target, prepared: &Prepared, marker: &(&str, String), w
     forget(target);
     warn_once(
         Settings::from_env().ok().as_ref(),
+        Topic::Fallback,
         &format!(
             "fbuild: warning: zccache failed ({why}); compiling without the cache \
              (said once per build)"

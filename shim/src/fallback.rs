@@ -33,11 +33,24 @@ pub fn say(line: &str) {
     let _ = std::io::stderr().lock().write_all(buf.as_bytes());
 }
 
-/// Prints `message` unless this build already did.
-pub fn warn_once(settings: Option<&Settings>, message: &str) {
+/// What a once-per-build warning is about: each topic is said once.
+#[derive(Clone, Copy)]
+pub enum Topic {
+    /// The compile runs without the cache.
+    Fallback,
+    /// A setting's value cannot be used (its default is).
+    Settings,
+}
+
+/// Prints `message` unless this build already did for `topic`.
+pub fn warn_once(settings: Option<&Settings>, topic: Topic, message: &str) {
+    let topic = match topic {
+        Topic::Fallback => "fallback",
+        Topic::Settings => "settings",
+    };
     match settings.and_then(|s| s.home.scratch_dir()) {
         Some(dir) => {
-            let stamp = dir.join(format!(".fallback-warned-{}", process_group()));
+            let stamp = dir.join(format!(".{topic}-warned-{}", process_group()));
             if claim(&stamp) {
                 say(message);
             }

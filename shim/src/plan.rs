@@ -11,7 +11,7 @@ use fbuild_core::resolve::{FileId, find_real_tool};
 use fbuild_platforms::{classify, real_tool_name};
 
 use crate::exec::Target;
-use crate::fallback::{die, say, warn_once};
+use crate::fallback::{Topic, die, say, warn_once};
 use crate::notices::Notices;
 use crate::remembered;
 use crate::rewrites::Prepared;
@@ -22,6 +22,13 @@ pub fn obtain(name: &str, prepared: &Prepared) -> Target {
     let shim_exe = std::env::current_exe().ok();
     let failure = match &settings {
         Ok(settings) => {
+            if !settings.warnings.is_empty() {
+                warn_once(
+                    Some(settings),
+                    Topic::Settings,
+                    &format!("fbuild: warning: {}", settings.warnings.join("; ")),
+                );
+            }
             let slot = remembered::slot(
                 settings,
                 name,
@@ -40,6 +47,7 @@ pub fn obtain(name: &str, prepared: &Prepared) -> Target {
     };
     warn_once(
         settings.as_ref().ok(),
+        Topic::Fallback,
         &format!("fbuild: warning: {failure}; compiling without the cache (said once per build)"),
     );
     local(name, settings.ok().as_ref(), shim_exe.as_deref())

@@ -109,7 +109,7 @@ pub struct Budget {
 impl Default for Budget {
     fn default() -> Self {
         Budget {
-            silence: Duration::from_secs(10),
+            silence: crate::time::DEFAULT_ZCCACHE_SILENCE,
             probe: Duration::from_secs(2),
             backpressure_retries: 50,
         }
@@ -118,15 +118,16 @@ impl Default for Budget {
 
 impl Budget {
     /// The default, with `FBUILD_ZCCACHE_SILENCE_SECS` (seconds, may be
-    /// fractional) as the silence budget when set.
+    /// fractional) as the silence budget when set to a usable value (an
+    /// unusable one is the default: `Settings` warns about it).
     pub fn from_env() -> Budget {
         let mut budget = Budget::default();
-        if let Some(secs) = std::env::var("FBUILD_ZCCACHE_SILENCE_SECS")
+        if let Some(silence) = std::env::var(crate::settings::ZCCACHE_SILENCE_VAR)
             .ok()
-            .and_then(|v| v.parse::<f64>().ok())
-            .filter(|s| *s > 0.0 && s.is_finite())
+            .and_then(|v| crate::time::parse_secs(&v).ok())
+            .filter(|d| !d.is_zero())
         {
-            budget.silence = Duration::from_secs_f64(secs);
+            budget.silence = silence;
             budget.probe = budget
                 .probe
                 .min(budget.silence.max(Duration::from_millis(200)));

@@ -1,0 +1,27 @@
+//! Value parsers shared by the commands' flags (clap calls them; a bad
+//! value is a usage error, exit 2, naming the flag and the value).
+
+use std::time::Duration;
+
+/// A timeout in seconds (`--timeout 30`, `0.5`): more than 0, at most
+/// `fbuild_core::time::MAX_SECS`. `1e20`, `inf`, `nan`, `-1` and words
+/// are refused (`Duration::from_secs_f64` would panic on some of them).
+pub fn timeout_secs(text: &str) -> Result<Duration, String> {
+    match fbuild_core::time::parse_secs(text)? {
+        d if d.is_zero() => Err(format!("{text:?} must be more than 0 seconds")),
+        d => Ok(d),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeouts() {
+        assert_eq!(timeout_secs("2.5"), Ok(Duration::from_millis(2500)));
+        for bad in ["0", "1e20", "inf", "nan", "-1", "abc"] {
+            assert!(timeout_secs(bad).is_err(), "{bad}");
+        }
+    }
+}
