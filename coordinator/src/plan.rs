@@ -29,7 +29,7 @@ pub struct Planner {
     zccache: Arc<ZccacheManager>,
     sccache: Arc<SccacheManager>,
     warnings: Arc<WarnOnce>,
-    phony_blank_line: Memo<CompilerKey, bool>,
+    phony_blank_line: Memo<CompilerKey, Result<bool, String>>,
 }
 
 impl Planner {
@@ -132,38 +132,38 @@ impl Planner {
     }
 
     /// How `compiler -MP` writes phony targets, probed once per compiler
-    /// (a wave of requests waits for the one probe).
+    /// (a wave of requests waits for the one probe; a probe that failed is
+    /// run again by the next request, this one takes GCC 10's style).
     async fn phony_style(&self, compiler: &Path) -> bool {
         let stamp = std::fs::metadata(compiler)
             .ok()
             .and_then(|m| Some((m.len(), m.modified().ok()?)));
         let key = (compiler.to_path_buf(), stamp);
         self.phony_blank_line
-            .get_or_run(&key, || {
+            .get_or_try_run(&key, || {
                 let probe = compiler.to_path_buf();
                 async move {
                     tokio::task::spawn_blocking(move || probe_phony_style(&probe))
                         .await
-                        .unwrap_or(false)
+                        .unwrap_or_else(|e| Err(e.to_string()))
                 }
             })
             .await
+            .unwrap_or(false)
     }
 }
 
 /// Runs `compiler -MM -MP` on a one-header file and looks at the output:
 /// GCC up to 9 writes `\n\nh.h:` (a blank line before each phony target),
 /// GCC 10 and later `\nh.h:`.
-fn probe_phony_style(compiler: &Path) -> bool {
+fn probe_phony_style(compiler: &Path) -> Result<bool, String> {
     tracing::info!(compiler = %compiler.display(), "probe: -MP style");
-    let Ok(dir) = ProbeDir::new(&[("probe.h", ""), ("probe.c", "#include \"probe.h\"\n")]) else {
-        return false;
-    };
+    let dir = ProbeDir::new(&[("probe.h", ""), ("probe.c", "#include \"probe.h\"\n")])?;
     let out = output_with_timeout(
         std::process::Command::new(compiler)
             .args(["-MM", "-MP", "probe.c"])
             .current_dir(dir.path()),
         Duration::from_secs(20),
     );
-    out.is_ok_and(|out| String::from_utf8_lossy(&out.stdout).contains("\n\nprobe.h:"))
+    Ok(String::from_utf8_lossy(&out?.stdout).contains("\n\nprobe.h:"))
 }

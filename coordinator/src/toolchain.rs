@@ -16,6 +16,7 @@ use fbuild_core::Settings;
 use fbuild_core::install_status::InstallStatus;
 use fbuild_core::protocol::{ErrorKind, Reply, Toolchain, ToolchainRequest};
 use fbuild_core::resolve::find_real_tool;
+use fbuild_core::stamp::FileStamp;
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::cores::Cores;
@@ -28,9 +29,14 @@ pub struct Toolchains {
     cores: Arc<Cores>,
     /// Healthy answers kept across restarts.
     record: Arc<HealthRecord>,
-    /// (compiler, mcu) → health check result (Ok: C++ needs DECIMAL_DIG).
-    health: Memo<(PathBuf, String), Result<bool, String>>,
+    /// Health check results (Ok: C++ needs DECIMAL_DIG), by the compilers
+    /// as they are now and the target flag; failures are not kept.
+    health: Memo<HealthKey, Result<bool, String>>,
 }
+
+/// What a health answer depends on: the C compiler's path, the target
+/// flag, and both compilers' stamps (a replaced compiler is checked again).
+type HealthKey = (PathBuf, String, Option<FileStamp>, Option<FileStamp>);
 
 /// Tool file names of a platform: cc, c++, ar, objcopy, size.
 type Names = [String; 5];
@@ -246,9 +252,16 @@ impl Toolchains {
         Ok((format!("{} {}", tool.name, tool.version), tool.dir))
     }
 
-    /// Health of (cc, target flag): checked once, whoever asks.
+    /// Health of (cc, target flag): checked once, whoever asks, while the
+    /// compilers stay as they are; a failed check is checked again by the
+    /// next request.
     async fn checked(&self, cc: &Path, cxx: &Path, mcu_flag: Option<&str>) -> Result<bool, String> {
-        let key = (cc.to_path_buf(), mcu_flag.unwrap_or_default().to_string());
+        let key = (
+            cc.to_path_buf(),
+            mcu_flag.unwrap_or_default().to_string(),
+            FileStamp::of(cc),
+            FileStamp::of(cxx),
+        );
         let (cc, cxx, mcu) = (
             cc.to_path_buf(),
             cxx.to_path_buf(),
@@ -256,7 +269,7 @@ impl Toolchains {
         );
         let record = Arc::clone(&self.record);
         self.health
-            .get_or_run(&key, || async move {
+            .get_or_try_run(&key, || async move {
                 tokio::task::spawn_blocking(move || {
                     let flag = mcu.as_deref().unwrap_or_default();
                     if let Some(dig) = record.recall(&cc, &cxx, flag) {
@@ -322,4 +335,69 @@ fn health_check(cc: &Path, cxx: &Path, mcu_flag: Option<&str>) -> Result<bool, S
         ));
     }
     Ok(!dig?.status.success())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A C compiler at `dir/cc`: the host's gcc, unless `dir/broken` exists
+    /// (as a compiler that times out under load, or whose package is half
+    /// unpacked, fails without its own file changing).
+    fn flaky_compiler(dir: &Path) -> PathBuf {
+        let cc = dir.join("cc");
+        std::fs::write(
+            &cc,
+            format!(
+                "#!/bin/sh\n[ -e '{}' ] && {{ echo 'cc: killed' >&2; exit 1; }}\nexec gcc \"$@\"\n",
+                dir.join("broken").display()
+            ),
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&cc, std::fs::Permissions::from_mode(0o755)).unwrap();
+        cc
+    }
+
+    fn toolchains(home: &Path) -> Toolchains {
+        let home = home.to_path_buf();
+        let settings =
+            Settings::from_vars(|k| (k == "FBUILD_HOME").then(|| home.clone().into())).unwrap();
+        std::fs::create_dir_all(settings.home.coordinator_dir()).unwrap();
+        let cores = Arc::new(Cores::new(
+            settings.clone(),
+            crate::install::Installer::new(),
+        ));
+        Toolchains::new(settings, cores)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failed_health_check_is_checked_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let cc = flaky_compiler(dir.path());
+        let tc = toolchains(&dir.path().join("home"));
+        std::fs::write(dir.path().join("broken"), "").unwrap();
+        let first = tc.checked(&cc, &cc, None).await;
+        assert!(first.is_err_and(|e| e.contains("killed")));
+        // The compiler works again, its file unchanged: the next request
+        // checks again and is answered.
+        std::fs::remove_file(dir.path().join("broken")).unwrap();
+        assert!(tc.checked(&cc, &cc, None).await.is_ok());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_replaced_compiler_is_checked_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let cc = flaky_compiler(dir.path());
+        let tc = toolchains(&dir.path().join("home"));
+        assert!(tc.checked(&cc, &cc, None).await.is_ok());
+        // Replaced by a broken one (another file at the same path).
+        let broken = dir.path().join("cc.new");
+        std::fs::write(&broken, "#!/bin/sh\necho 'cc: broken' >&2\nexit 1\n").unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&broken, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::rename(&broken, &cc).unwrap();
+        let replaced = tc.checked(&cc, &cc, None).await;
+        assert!(replaced.is_err_and(|e| e.contains("broken")));
+    }
 }
