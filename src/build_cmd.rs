@@ -28,6 +28,10 @@ pub struct BuildArgs {
     /// Fail if fbuild.lock does not match lib_deps (instead of updating it).
     #[arg(long)]
     locked: bool,
+    /// After a failed compile, compile everything else and report every
+    /// error (without it, the first failure starts no new compile).
+    #[arg(short = 'k', long)]
+    keep_going: bool,
 }
 
 #[derive(Args)]
@@ -48,6 +52,7 @@ pub fn build(args: BuildArgs) -> Result<ExitCode> {
         clean: args.clean,
         verbose: args.verbose,
         locked: args.locked,
+        keep_going: args.keep_going,
     })
 }
 

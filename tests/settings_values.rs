@@ -18,16 +18,6 @@ const SETTINGS: [&str; 3] = [
     "FBUILD_ZCCACHE_SILENCE_SECS",
 ];
 
-/// `cmd` without any FBUILD_* variable of the test's own environment.
-fn clean(cmd: &mut Command) -> &mut Command {
-    for (k, _) in std::env::vars_os() {
-        if k.to_string_lossy().starts_with("FBUILD_") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd
-}
-
 fn text(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
@@ -42,7 +32,7 @@ fn shims_compile_whatever_a_duration_setting_says() {
         let cc = home.shims().join("cc");
         // zccache installed and its daemon up: later compiles take the wire.
         let mut first = Command::new(&cc);
-        clean(&mut first)
+        without_fbuild_vars(&mut first)
             .arg("--version")
             .env("FBUILD_HOME", home.path())
             .env("FBUILD_ZCCACHE_URL", mirror_url());
@@ -50,7 +40,7 @@ fn shims_compile_whatever_a_duration_setting_says() {
         for bad in BAD {
             let _ = std::fs::remove_file(&object);
             let mut cmd = Command::new(&cc);
-            clean(&mut cmd)
+            without_fbuild_vars(&mut cmd)
                 .args(["-c", "x.c", "-o", "x.o"])
                 .current_dir(work.path())
                 .env("FBUILD_HOME", home.path())

@@ -14,10 +14,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::{Context, Result};
 use fbuild_core::zccache_env;
 use fbuild_core::zwire::{self, Budget, CompileCall, WireError};
-use tokio::sync::Semaphore;
 
 use super::sources::Unit;
-use super::state::{BuildState, Inputs, command_hash};
+use super::state::{BuildState, Dirty, Inputs};
 use crate::progress::CompileProgress;
 
 /// How compiles reach the cache, as the coordinator decided.
@@ -70,6 +69,8 @@ pub struct Runner {
     /// Set once zccache failed in this build (said once, then every
     /// compile of the build runs without it).
     pub cache_failed: Arc<AtomicBool>,
+    /// The environment, for messages (`fbuild: [uno] …`).
+    pub env: String,
 }
 
 /// A compile to run: the compiler and its arguments.
@@ -98,6 +99,37 @@ pub enum Outcome {
 }
 
 impl Runner {
+    /// With `-v`: why `what` (a compile, the link, …) runs, in one line.
+    pub fn explain(&self, what: &str, why: &Dirty) {
+        if self.verbose {
+            eprintln!(
+                "fbuild: [{}] {what} is out of date: {}",
+                self.env,
+                why.explain(&self.cwd)
+            );
+        }
+    }
+
+    /// After failed compiles (name, exit code): which, and what did not
+    /// run because of them.
+    fn report_failures(&self, failed: &[(String, i32)], total: usize, not_started: usize) {
+        let env = &self.env;
+        let names: Vec<&str> = failed.iter().map(|(n, _)| n.as_str()).collect();
+        if not_started > 0 {
+            eprintln!(
+                "fbuild: [{env}] {} failed to compile; {not_started} of {total} compiles not \
+                 started (-k/--keep-going compiles the rest and reports every error)",
+                names.join(", ")
+            );
+        } else {
+            eprintln!(
+                "fbuild: [{env}] {} of {total} compiles failed: {}",
+                failed.len(),
+                names.join(", ")
+            );
+        }
+    }
+
     /// Runs a compile (with zccache in front when set); prints its output.
     /// Returns the exit code. A compile whose cache machinery fails
     /// (`zccache_env::machinery_failure`) runs again without the cache;
@@ -230,67 +262,144 @@ fn print_output(out: std::process::Output) -> i32 {
     out.status.code().unwrap_or(1)
 }
 
-/// Compiles every job that is not up to date, `jobs` at a time.
+/// How an environment's compiles run.
+pub struct Schedule<'a> {
+    /// Compiles at once.
+    pub jobs: usize,
+    /// `-k`: compile everything possible after a failure and report every
+    /// failed file; else the first failure starts no new compile.
+    pub keep_going: bool,
+    /// Written when compiles begin: the build's clock (see `inputs`).
+    pub clock: &'a Path,
+}
+
+/// Compiles every job that is not up to date, `jobs` at a time; with `-v`
+/// says why each one compiles.
 pub async fn compile_all(
     runner: &Runner,
     work: Vec<Job>,
     state: &mut BuildState,
-    jobs: usize,
+    schedule: &Schedule<'_>,
     progress: &CompileProgress,
     before_compiling: impl FnOnce(),
 ) -> Result<Outcome> {
-    let mut todo = Vec::new();
-    let mut up_to_date = 0;
     let mut seen = Inputs::keyed_under(&runner.cwd);
-    for job in work {
-        if state.up_to_date_shared(&job.unit.object, command_hash(&job.command()), &mut seen) {
-            up_to_date += 1;
-        } else {
-            todo.push(job);
-        }
-    }
-    if !todo.is_empty() {
-        before_compiling();
-    }
-    progress.begin(todo.len());
-    let semaphore = Arc::new(Semaphore::new(jobs.max(1)));
-    let mut set = tokio::task::JoinSet::new();
-    for job in todo {
-        let (runner, semaphore) = (runner.clone(), Arc::clone(&semaphore));
-        if let Some(dir) = job.unit.object.parent() {
-            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        }
-        progress.compiling(&job.name);
-        set.spawn(async move {
-            let _permit = semaphore.acquire_owned().await;
-            let code = runner.run(&job.compiler, &job.args).await;
-            (job, code)
+    let total = work.len();
+    let todo = out_of_date(runner, work, state, &mut seen);
+    let up_to_date = total - todo.len();
+    if todo.is_empty() {
+        return Ok(Outcome::Done {
+            compiled: 0,
+            up_to_date,
         });
     }
-    let mut compiled = 0;
-    let mut failure = None;
-    let _finish = Finish(progress);
-    while let Some(joined) = set.join_next().await {
+    before_compiling();
+    // Everything these compiles are known to read is read before any of
+    // them starts; then the clock.
+    for job in &todo {
+        seen.before(&job.unit.source);
+        for path in state.inputs_of(&job.unit.object) {
+            seen.before(path);
+        }
+    }
+    seen.start_clock(schedule.clock)
+        .with_context(|| format!("writing {}", schedule.clock.display()))?;
+    let total = todo.len();
+    progress.begin(total);
+    let finish = Finish(progress);
+    let run = run_all(runner, todo, state, &mut seen, schedule, progress).await?;
+    drop(finish);
+    let Some(&(_, code)) = run.failed.first() else {
+        return Ok(Outcome::Done {
+            compiled: run.compiled,
+            up_to_date,
+        });
+    };
+    runner.report_failures(&run.failed, total, run.not_started);
+    Ok(Outcome::Failed(code))
+}
+
+/// What [`run_all`] did.
+struct Ran {
+    compiled: usize,
+    /// Failed compiles: name, exit code.
+    failed: Vec<(String, i32)>,
+    /// Compiles not started after a failure.
+    not_started: usize,
+}
+
+/// Runs `todo`, `schedule.jobs` at a time, recording each compile that
+/// succeeds; after a failure, starts no new one unless `keep_going`.
+async fn run_all(
+    runner: &Runner,
+    todo: Vec<Job>,
+    state: &mut BuildState,
+    seen: &mut Inputs,
+    schedule: &Schedule<'_>,
+    progress: &CompileProgress,
+) -> Result<Ran> {
+    let mut queue = todo.into_iter();
+    let mut running = tokio::task::JoinSet::new();
+    let (mut compiled, mut failed) = (0, Vec::new());
+    loop {
+        while running.len() < schedule.jobs.max(1) && (failed.is_empty() || schedule.keep_going) {
+            let Some(job) = queue.next() else { break };
+            if let Some(dir) = job.unit.object.parent() {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("creating {}", dir.display()))?;
+            }
+            progress.compiling(&job.name);
+            let runner = runner.clone();
+            running.spawn(async move {
+                let code = runner.run(&job.compiler, &job.args).await;
+                (job, code)
+            });
+        }
+        let Some(joined) = running.join_next().await else {
+            break;
+        };
         let (job, code) = joined.context("a compile task panicked")?;
-        match code? {
-            0 => {
+        match code {
+            Ok(0) => {
                 compiled += 1;
                 let deps = read_deps(&job.unit.object, &runner.cwd, &job.unit.source);
-                let command = command_hash(&job.command());
-                state.record_compile(&job.unit.object, command, &deps, &mut seen);
+                state.record_compile(&job.unit.object, &job.command(), &deps, seen);
             }
-            code => {
-                failure.get_or_insert(code);
+            Ok(code) => failed.push((job.name, code)),
+            Err(e) => {
+                eprintln!("fbuild: error: {e:#}");
+                failed.push((job.name, 1));
             }
         }
     }
-    Ok(match failure {
-        Some(code) => Outcome::Failed(code),
-        None => Outcome::Done {
-            compiled,
-            up_to_date,
-        },
+    Ok(Ran {
+        compiled,
+        failed,
+        not_started: queue.len(),
     })
+}
+
+/// The jobs whose objects are out of date, each with its reason (`-v`;
+/// a first build says so once, not once per file).
+fn out_of_date(
+    runner: &Runner,
+    work: Vec<Job>,
+    state: &mut BuildState,
+    seen: &mut Inputs,
+) -> Vec<Job> {
+    let first = state.outputs.is_empty();
+    if first {
+        runner.explain("every file", &Dirty::Unknown);
+    }
+    work.into_iter()
+        .filter(|job| {
+            let why = state.dirty_compile(&job.unit.object, &job.command(), seen);
+            if let Some(why) = why.as_ref().filter(|_| !first) {
+                runner.explain(&job.name, why);
+            }
+            why.is_some()
+        })
+        .collect()
 }
 
 /// Clears the progress bar however `compile_all` ends.

@@ -6,17 +6,18 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use fbuild_client::Client;
 use fbuild_core::install_status::InstallPhase;
 use fbuild_core::protocol::{ErrorKind, Event, Reply, Request};
 
 use super::Options;
-use super::engine::{CacheRoute, Job, Outcome, Route, Runner, compile_all};
-use super::link::{Usage, step, step_hash, write_compdb};
-use super::sources::{Group, Layout, collect};
+use super::compdb::write_compdb;
+use super::engine::{CacheRoute, Job, Outcome, Route, Runner, Schedule, compile_all};
+use super::link::run_hooks;
+use super::sources::{Layout, collect};
 use super::state::BuildState;
-use super::target::{self, Target};
+use super::target;
 use crate::ldf::{Compat, Finder};
 use crate::project::{EnvConfig, Project};
 
@@ -51,6 +52,7 @@ pub async fn build_env(
         cwd: project.root.clone(),
         verbose: opts.verbose,
         cache_failed: Default::default(),
+        env: env.name.clone(),
     };
 
     let lib_deps = crate::libs::for_env(client, project, env, &target, opts.lock_mode).await?;
@@ -114,11 +116,16 @@ pub async fn build_env(
             let _ = tokio::task::block_in_place(|| route_ready.recv_timeout(ROUTE_WAIT));
         }
     };
+    let schedule = Schedule {
+        jobs: opts.jobs,
+        keep_going: opts.keep_going,
+        clock: &out_dir.join(".fbuild-clock"),
+    };
     let outcome = compile_all(
         &runner,
         jobs,
         &mut state,
-        opts.jobs,
+        &schedule,
         &progress,
         wait_for_route,
     )
@@ -134,7 +141,15 @@ pub async fn build_env(
         } => (compiled, up_to_date),
         Outcome::Failed(code) => return Ok(EnvResult::ToolFailed(code)),
     };
-    let firmware = link(&runner, &mut state, &target, &sources.units, &out_dir).await;
+    let firmware = crate::link::link(
+        &runner,
+        &mut state,
+        &target,
+        &sources,
+        &out_dir,
+        env.lib_archive,
+    )
+    .await;
     state
         .save(&state_file)
         .with_context(|| format!("writing {}", state_file.display()))?;
@@ -164,99 +179,6 @@ pub async fn build_env(
         }),
         Err(code) => Ok(EnvResult::ToolFailed(code)),
     }
-}
-
-/// Runs a hook stage's commands; a failing hook fails the build.
-async fn run_hooks(runner: &Runner, target: &Target, stage: &str) -> Result<()> {
-    for cmd in target.recipes.hooks(stage)? {
-        let code = runner.run_direct(&cmd.program, &cmd.args).await?;
-        if code != 0 {
-            bail!(
-                "the core's {} failed: {} exited with {code}",
-                cmd.recipe,
-                cmd.program.display()
-            );
-        }
-    }
-    Ok(())
-}
-
-/// Archive (core), link, objcopy, size; Err(code) when a tool failed.
-async fn link(
-    runner: &Runner,
-    state: &mut BuildState,
-    target: &Target,
-    units: &[super::sources::Unit],
-    out_dir: &Path,
-) -> Result<std::result::Result<PathBuf, i32>> {
-    let recipes = &target.recipes;
-    let of = |core: bool| -> Vec<PathBuf> {
-        units
-            .iter()
-            .filter(|u| (u.group == Group::Core) == core)
-            .map(|u| u.object.clone())
-            .collect()
-    };
-    let (core_objs, other_objs) = (of(true), of(false));
-    let mut link_inputs = other_objs.clone();
-    if !core_objs.is_empty() {
-        let archive = recipes.archive_path()?;
-        let commands = recipes.archive(&core_objs)?;
-        let hash = commands.iter().fold(0u64, |h, c| {
-            h.rotate_left(5) ^ step_hash(&c.program, &c.args)
-        });
-        // A fresh archive each time, so removed objects do not linger.
-        if !state.up_to_date(&archive, hash) {
-            let _ = std::fs::remove_file(&archive);
-            for cmd in &commands {
-                let code = runner.run_direct(&cmd.program, &cmd.args).await?;
-                if code != 0 {
-                    return Ok(Err(code));
-                }
-            }
-            state.record(&archive, hash, &core_objs);
-        }
-        link_inputs.push(archive);
-    }
-    run_hooks(runner, target, "linking.prelink").await?;
-    let (cmd, elf) = recipes.link(&other_objs, &out_dir.join("firmware.map"))?;
-    if let Some(code) = step(runner, state, &elf, &cmd.program, cmd.args, &link_inputs).await?
-        && code != 0
-    {
-        return Ok(Err(code));
-    }
-    run_hooks(runner, target, "linking.postlink").await?;
-    run_hooks(runner, target, "objcopy.preobjcopy").await?;
-    for (cmd, output) in recipes.objcopies()? {
-        let inputs = std::slice::from_ref(&elf);
-        if let Some(code) = step(runner, state, &output, &cmd.program, cmd.args, inputs).await?
-            && code != 0
-        {
-            return Ok(Err(code));
-        }
-    }
-    run_hooks(runner, target, "objcopy.postobjcopy").await?;
-    if let Some(size) = recipes.size()? {
-        let hash = step_hash(&size.program, &size.args);
-        let stdout = match state.size_output(hash, &elf) {
-            Some(known) => known.to_string(),
-            None => {
-                let out = tokio::process::Command::new(&size.program)
-                    .args(&size.args)
-                    .output()
-                    .await
-                    .with_context(|| format!("running {}", size.program.display()))?;
-                let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-                if out.status.success() {
-                    state.remember_size(hash, &elf, stdout.clone());
-                }
-                stdout
-            }
-        };
-        let usage = Usage::from_recipes(recipes, &stdout)?;
-        eprintln!("{}", usage.report(&target.board_name)?);
-    }
-    Ok(Ok(elf))
 }
 
 /// How long compiles wait for the cache route before starting uncached:

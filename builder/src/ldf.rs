@@ -31,6 +31,8 @@ pub struct Library {
     pub flags: Vec<String>,
     /// `build.srcFilter` of its manifest.
     pub src_filter: Vec<String>,
+    /// `build.libArchive` of its manifest (default true).
+    pub archive: bool,
 }
 
 /// The build the libraries must fit (`lib_compat_mode`), if checked.
@@ -69,7 +71,8 @@ impl Finder<'_> {
             explicit += usize::from(i < self.explicit.len());
             libs.push(library(m));
         }
-        let mut used: BTreeSet<usize> = (0..explicit).collect();
+        // In the order found, as the Arduino builders link them.
+        let mut used: Vec<usize> = (0..explicit).collect();
         let mut queue: VecDeque<PathBuf> = VecDeque::new();
         if self.mode != LdfMode::Off {
             queue.extend(scan);
@@ -100,7 +103,10 @@ impl Finder<'_> {
                 }) else {
                     continue;
                 };
-                let first = used.insert(i);
+                let first = !used.contains(&i);
+                if first {
+                    used.push(i);
+                }
                 match self.mode {
                     LdfMode::Deep if first => {
                         queue.extend(sources_of(&libs[i].root, LdfMode::Deep)?)
@@ -148,6 +154,7 @@ fn library(m: Manifest) -> Library {
         include_dirs: m.include_dirs,
         flags: m.flags,
         src_filter: m.src_filter,
+        archive: m.archive,
     }
 }
 

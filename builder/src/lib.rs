@@ -5,10 +5,12 @@
 //! coordinator client, the project lock) runs on `spawn_blocking`.
 
 mod ask;
+mod compdb;
 mod engine;
 mod env;
 mod files;
 pub use files::glob;
+mod inputs;
 mod ldf;
 pub mod lib_cmd;
 mod libs;
@@ -18,6 +20,7 @@ pub mod progress;
 pub mod project;
 mod recipes;
 mod shared_cache;
+mod size;
 pub mod sketch;
 mod sources;
 mod state;
@@ -51,11 +54,15 @@ pub struct BuildRequest {
     pub verbose: bool,
     /// `--locked`: fail when `fbuild.lock` does not match `lib_deps`.
     pub locked: bool,
+    /// `-k`: after a failed compile, compile everything else and report
+    /// every failure (no link).
+    pub keep_going: bool,
 }
 
 pub struct Options {
     pub jobs: usize,
     pub verbose: bool,
+    pub keep_going: bool,
     pub lock_mode: libs::LockMode,
 }
 
@@ -82,6 +89,7 @@ pub fn build(args: &BuildRequest) -> Result<ExitCode> {
                 .unwrap_or(2)
         }),
         verbose: args.verbose,
+        keep_going: args.keep_going,
         lock_mode: if args.locked {
             libs::LockMode::Locked
         } else {
@@ -152,6 +160,7 @@ pub fn build_one(
     let opts = Options {
         jobs,
         verbose,
+        keep_going: false,
         lock_mode: libs::LockMode::Use,
     };
     let client = Client::from_env()?;
@@ -184,9 +193,14 @@ pub fn clean(project_dir: &Path, envs: &[String]) -> Result<ExitCode> {
     let _lock = lock::ProjectLock::acquire(&project.build_dir)?;
     if envs.is_empty() {
         if project.build_dir.exists() {
-            for entry in std::fs::read_dir(&project.build_dir)?.flatten() {
-                if entry.path().is_dir() {
-                    std::fs::remove_dir_all(entry.path())?;
+            let dir = &project.build_dir;
+            let entries =
+                std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))?;
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    std::fs::remove_dir_all(&path)
+                        .with_context(|| format!("removing {}", path.display()))?;
                 }
             }
         }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use fbuild_client::Client;
 
 use crate::libs::{self, LockMode, lockfile::Locked};
@@ -28,7 +28,8 @@ pub fn run(project_dir: &Path, envs: &[String], update: bool) -> Result<ExitCode
     };
     for env in selected {
         let out_dir = project.build_dir.join(&env.name);
-        std::fs::create_dir_all(&out_dir)?;
+        std::fs::create_dir_all(&out_dir)
+            .with_context(|| format!("creating {}", out_dir.display()))?;
         runtime.block_on(async {
             let target = crate::target::resolve(&client, env, &project.root, &out_dir).await?;
             libs::for_env(&client, &project, env, &target, mode).await

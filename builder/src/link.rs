@@ -1,133 +1,210 @@
-//! After the compiles: running a step only when its output is out of date,
-//! the size report against the board's limits (from the core's size
-//! recipe), and `compile_commands.json`.
+//! After the compiles: the archives (the core's, and each library's), the
+//! link, the objcopies and the size report, from the core's recipes, each
+//! step only when its output is out of date.
+//!
+//! Libraries are archives on the link line (PlatformIO's `lib_archive`,
+//! default yes; a library's `build.libArchive: false` and `lib_archive =
+//! no` link its objects): the linker takes only the objects something
+//! refers to. Linked one by one, a library the finder followed through an
+//! `#include` inside a false `#if` (FastLED's `chipsets.h` includes
+//! SoftwareSerial) put its interrupt handlers in the firmware — a sketch
+//! with its own `ISR(PCINT0_vect)` failed with `multiple definition of
+//! __vector_3`. The line is arduino-builder's: the sketch's objects, the
+//! libraries (bracketed as a group, so that they may use each other in any
+//! order), the variant's objects, then the core archive the recipe names.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
-use super::engine::{Job, Runner};
-use super::recipes::Recipes;
-use super::state::{BuildState, command_hash};
+use super::engine::Runner;
+use super::recipes::{Archive, Command};
+use super::size::Usage;
+use super::sources::{Group, Sources};
+use super::state::BuildState;
+use super::target::Target;
 
-/// Runs `program args` unless `output` is up to date for these inputs.
-/// Returns false when it had nothing to do.
-pub async fn step(
+/// A tool failed with this exit code (its output was shown).
+pub type Failed = i32;
+
+/// Archives, link, objcopies, size; the firmware, or the failed tool's
+/// code.
+pub async fn link(
+    runner: &Runner,
+    state: &mut BuildState,
+    target: &Target,
+    sources: &Sources,
+    out_dir: &Path,
+    lib_archive: bool,
+) -> Result<std::result::Result<PathBuf, Failed>> {
+    let recipes = &target.recipes;
+    let objects = |group: &Group| -> Vec<PathBuf> {
+        sources
+            .units
+            .iter()
+            .filter(|u| u.group == *group)
+            .map(|u| u.object.clone())
+            .collect()
+    };
+    let mut line: Vec<String> = Vec::new();
+    let mut inputs: Vec<PathBuf> = Vec::new();
+    let mut add = |files: Vec<PathBuf>, line: &mut Vec<String>| {
+        line.extend(files.iter().map(|f| f.display().to_string()));
+        inputs.extend(files);
+    };
+    add(objects(&Group::Project), &mut line);
+    let mut libraries = Vec::new();
+    let mut archives = 0;
+    for (i, (lib, folder)) in sources.libraries.iter().enumerate() {
+        let objs = objects(&Group::Library(i));
+        if objs.is_empty() || !(lib_archive && lib.archive) {
+            add(objs, &mut libraries);
+            continue;
+        }
+        let archive = recipes.library_archive(folder)?;
+        if let Err(code) = archive_step(runner, state, &objs, &archive, target).await? {
+            return Ok(Err(code));
+        }
+        archives += 1;
+        add(vec![archive.path], &mut libraries);
+    }
+    match recipes.link_group().filter(|_| archives > 1) {
+        Some((start, end)) => {
+            line.push(start);
+            line.append(&mut libraries);
+            line.push(end);
+        }
+        None => line.append(&mut libraries),
+    }
+    add(objects(&Group::Variant), &mut line);
+    let core = objects(&Group::Core);
+    if !core.is_empty() {
+        let archive = recipes.core_archive()?;
+        if let Err(code) = archive_step(runner, state, &core, &archive, target).await? {
+            return Ok(Err(code));
+        }
+        inputs.push(archive.path);
+    }
+    run_hooks(runner, target, "linking.prelink").await?;
+    let (cmd, elf) = recipes.link(&line, &out_dir.join("firmware.map"))?;
+    if let Err(code) = step(runner, state, &elf, &cmd, &inputs).await? {
+        return Ok(Err(code));
+    }
+    run_hooks(runner, target, "linking.postlink").await?;
+    run_hooks(runner, target, "objcopy.preobjcopy").await?;
+    for (cmd, output) in recipes.objcopies()? {
+        if let Err(code) = step(runner, state, &output, &cmd, std::slice::from_ref(&elf)).await? {
+            return Ok(Err(code));
+        }
+    }
+    run_hooks(runner, target, "objcopy.postobjcopy").await?;
+    size_report(state, target, &elf).await?;
+    Ok(Ok(elf))
+}
+
+/// Prints the size report (the size tool runs only for a changed
+/// firmware).
+async fn size_report(state: &mut BuildState, target: &Target, elf: &Path) -> Result<()> {
+    let recipes = &target.recipes;
+    let Some(size) = recipes.size()? else {
+        return Ok(());
+    };
+    let hash = super::state::command_hash(&size.line());
+    let stdout = match state.size_output(hash, elf) {
+        Some(known) => known.to_string(),
+        None => {
+            let out = tokio::process::Command::new(&size.program)
+                .args(&size.args)
+                .output()
+                .await
+                .with_context(|| format!("running {}", size.program.display()))?;
+            let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+            if out.status.success() {
+                state.remember_size(hash, elf, stdout.clone());
+            }
+            stdout
+        }
+    };
+    let usage = Usage::from_recipes(recipes, &stdout)?;
+    eprintln!("{}", usage.report(&target.board_name)?);
+    Ok(())
+}
+
+/// Makes `archive` from `objects` unless it is up to date: a fresh archive
+/// each time, so removed objects do not linger.
+async fn archive_step(
+    runner: &Runner,
+    state: &mut BuildState,
+    objects: &[PathBuf],
+    archive: &Archive,
+    target: &Target,
+) -> Result<std::result::Result<(), Failed>> {
+    let commands = target.recipes.archive(objects, archive)?;
+    let line: Vec<String> = commands
+        .iter()
+        .flat_map(|c| c.line().into_iter().chain(["&&".to_string()]))
+        .collect();
+    let Some(why) = state.dirty(&archive.path, &line) else {
+        return Ok(Ok(()));
+    };
+    runner.explain(&shown(&archive.path, runner), &why);
+    match std::fs::remove_file(&archive.path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(e).with_context(|| format!("removing {}", archive.path.display()));
+        }
+        _ => {}
+    }
+    for cmd in &commands {
+        let code = runner.run_direct(&cmd.program, &cmd.args).await?;
+        if code != 0 {
+            return Ok(Err(code));
+        }
+    }
+    state.record(&archive.path, &line, objects);
+    Ok(Ok(()))
+}
+
+/// Runs `cmd` unless `output` is up to date for these inputs.
+async fn step(
     runner: &Runner,
     state: &mut BuildState,
     output: &Path,
-    program: &Path,
-    args: Vec<String>,
+    cmd: &Command,
     inputs: &[PathBuf],
-) -> Result<Option<i32>> {
-    let hash = step_hash(program, &args);
-    if state.up_to_date(output, hash) {
-        return Ok(None);
-    }
-    let code = runner.run_direct(program, &args).await?;
-    if code == 0 {
-        state.record(output, hash, inputs);
-    }
-    Ok(Some(code))
-}
-
-/// The hash a step's record is kept under: program and arguments.
-pub fn step_hash(program: &Path, args: &[String]) -> u64 {
-    let mut command = vec![program.display().to_string()];
-    command.extend(args.iter().cloned());
-    command_hash(&command)
-}
-
-/// Flash and RAM use as the core's size recipe reports them, and the
-/// board's limits.
-#[derive(Debug, PartialEq, Eq)]
-pub struct Usage {
-    pub flash: u64,
-    pub ram: Option<u64>,
-    pub max_flash: Option<u64>,
-    pub max_ram: Option<u64>,
-}
-
-impl Usage {
-    /// Sums group 1 of `recipe.size.regex` (flash) and
-    /// `recipe.size.regex.data` (RAM) over every line of `output`; limits
-    /// from `upload.maximum_size` and `upload.maximum_data_size`.
-    pub fn from_recipes(recipes: &Recipes, output: &str) -> Result<Usage> {
-        let sum = |key: &str| -> Result<Option<u64>> {
-            let Some(pattern) = recipes.get(key) else {
-                return Ok(None);
-            };
-            let re = regex::RegexBuilder::new(pattern)
-                .multi_line(true)
-                .build()
-                .with_context(|| format!("the core's {key} is not a valid regex: {pattern:?}"))?;
-            Ok(Some(
-                re.captures_iter(output)
-                    .filter_map(|c| c.get(1)?.as_str().parse::<u64>().ok())
-                    .sum(),
-            ))
-        };
-        let limit = |key: &str| recipes.get(key).and_then(|v| v.trim().parse::<u64>().ok());
-        Ok(Usage {
-            flash: sum("recipe.size.regex")?.unwrap_or(0),
-            ram: sum("recipe.size.regex.data")?,
-            max_flash: limit("upload.maximum_size"),
-            max_ram: limit("upload.maximum_data_size"),
-        })
-    }
-
-    /// `RAM:   [=         ]   9.2% (used 190 bytes from 2048 bytes)`; fails
-    /// when a limit is exceeded.
-    pub fn report(&self, board: &str) -> Result<String> {
-        let line = |label: &str, used: u64, max: Option<u64>| match max {
-            Some(max) if max > 0 => {
-                let pct = used as f64 * 100.0 / max as f64;
-                let bars = ((pct / 10.0).round() as usize).min(10);
-                format!(
-                    "{label:<6} [{:<10}] {pct:5.1}% (used {used} bytes from {max} bytes)",
-                    "=".repeat(bars)
-                )
-            }
-            _ => format!("{label:<6} used {used} bytes"),
-        };
-        let mut lines = Vec::new();
-        if let Some(ram) = self.ram {
-            lines.push(line("RAM:", ram, self.max_ram));
+) -> Result<std::result::Result<(), Failed>> {
+    let line = cmd.line();
+    let Some(why) = state.dirty(output, &line) else {
+        return Ok(Ok(()));
+    };
+    runner.explain(&shown(output, runner), &why);
+    match runner.run_direct(&cmd.program, &cmd.args).await? {
+        0 => {
+            state.record(output, &line, inputs);
+            Ok(Ok(()))
         }
-        lines.push(line("Flash:", self.flash, self.max_flash));
-        let text = lines.join("\n");
-        let over = |used: u64, max: Option<u64>| max.is_some_and(|m| m > 0 && used > m);
-        if over(self.flash, self.max_flash) || over(self.ram.unwrap_or(0), self.max_ram) {
+        code => Ok(Err(code)),
+    }
+}
+
+/// Runs a hook stage's commands; a failing hook fails the build.
+pub async fn run_hooks(runner: &Runner, target: &Target, stage: &str) -> Result<()> {
+    for cmd in target.recipes.hooks(stage)? {
+        let code = runner.run_direct(&cmd.program, &cmd.args).await?;
+        if code != 0 {
             bail!(
-                "{text}\nthe firmware does not fit the {board}: flash {}/{} bytes, RAM {}/{} bytes; \
-                 make the sketch smaller or pick a bigger board",
-                self.flash,
-                self.max_flash.unwrap_or(0),
-                self.ram.unwrap_or(0),
-                self.max_ram.unwrap_or(0)
+                "the core's {} failed: {} exited with {code}",
+                cmd.recipe,
+                cmd.program.display()
             );
         }
-        Ok(text)
-    }
-}
-
-/// `compile_commands.json` for editors and clang tools (the compiler as the
-/// first argument, without zccache).
-pub fn write_compdb(path: &Path, cwd: &Path, jobs: &[Job]) -> Result<()> {
-    let entries: Vec<serde_json::Value> = jobs
-        .iter()
-        .map(|j| {
-            serde_json::json!({
-                "directory": cwd.display().to_string(),
-                "file": j.unit.source.display().to_string(),
-                "output": j.unit.object.display().to_string(),
-                "arguments": j.command(),
-            })
-        })
-        .collect();
-    let text = serde_json::to_vec_pretty(&entries)?;
-    if std::fs::read(path).ok().as_deref() != Some(&text[..]) {
-        std::fs::write(path, text)?;
     }
     Ok(())
+}
+
+/// A build output as messages show it: under the project, relative.
+fn shown(path: &Path, runner: &Runner) -> String {
+    path.strip_prefix(&runner.cwd)
+        .unwrap_or(path)
+        .display()
+        .to_string()
 }

@@ -46,6 +46,22 @@ pub struct Command {
     pub recipe: String,
 }
 
+impl Command {
+    /// The program and its arguments, as one list.
+    pub fn line(&self) -> Vec<String> {
+        let mut line = vec![self.program.display().to_string()];
+        line.extend(self.args.iter().cloned());
+        line
+    }
+}
+
+/// An archive a recipe writes: `{archive_file}` and `{archive_file_path}`.
+#[derive(Debug, Clone)]
+pub struct Archive {
+    pub file: String,
+    pub path: PathBuf,
+}
+
 /// Where the core's folders are.
 pub struct CoreDirs {
     pub core: PathBuf,
@@ -181,13 +197,20 @@ impl Recipes {
         Ok(cmd)
     }
 
-    /// The archive of the core's objects. Arduino's recipe adds one object
-    /// per call; when the recipe has `{object_file}` as an argument of its
-    /// own, all objects go in one call (the same archive, one process
-    /// instead of dozens).
-    pub fn archive(&self, objects: &[PathBuf]) -> Result<Vec<Command>> {
+    /// The commands that archive `objects` into `archive`. Arduino's
+    /// recipe adds one object per call; when the recipe has
+    /// `{object_file}` as an argument of its own, all objects go in one
+    /// call (the same archive, one process instead of dozens).
+    pub fn archive(&self, objects: &[PathBuf], archive: &Archive) -> Result<Vec<Command>> {
         const MARK: &str = "\u{1}fbuild-objects\u{1}";
-        let batched = self.command("recipe.ar.pattern", &[("object_file", MARK.into())])?;
+        let values = |object: String| {
+            [
+                ("object_file", object),
+                ("archive_file", archive.file.clone()),
+                ("archive_file_path", path(&archive.path)),
+            ]
+        };
+        let batched = self.command("recipe.ar.pattern", &values(MARK.into()))?;
         if let Some(at) = batched.args.iter().position(|a| a == MARK) {
             let mut cmd = batched;
             cmd.args.splice(at..=at, objects.iter().map(|o| path(o)));
@@ -195,27 +218,56 @@ impl Recipes {
         }
         objects
             .iter()
-            .map(|o| self.command("recipe.ar.pattern", &[("object_file", path(o))]))
+            .map(|o| self.command("recipe.ar.pattern", &values(path(o))))
             .collect()
     }
 
-    /// Where the core archive goes.
-    pub fn archive_path(&self) -> Result<PathBuf> {
-        let text = match self.props.get("archive_file_path") {
+    /// The core's archive (`{archive_file}` in the link recipe).
+    pub fn core_archive(&self) -> Result<Archive> {
+        let path = match self.props.get("archive_file_path") {
             Some(_) => self.props.expand_key("archive_file_path")?,
             None => self
                 .props
                 .expand("{build.path}/{archive_file}", "archive_file_path")?,
         };
-        Ok(PathBuf::from(text))
+        Ok(Archive {
+            file: self
+                .props
+                .get("archive_file")
+                .unwrap_or("core.a")
+                .to_string(),
+            path: PathBuf::from(path),
+        })
     }
 
-    /// The link and the file it writes.
-    pub fn link(&self, objects: &[PathBuf], map: &Path) -> Result<(Command, PathBuf)> {
-        let list: Vec<String> = objects
-            .iter()
-            .map(|o| format!("\"{}\"", o.display()))
-            .collect();
+    /// The archive of the library whose objects go under `lib/<folder>`:
+    /// `lib<folder>.a` in the build folder, where a recipe writing either
+    /// `{archive_file_path}` or `{build.path}/{archive_file}` puts it.
+    pub fn library_archive(&self, folder: &str) -> Result<Archive> {
+        let file = format!("lib{folder}.a");
+        let dir = self.props.expand("{build.path}", "build.path")?;
+        Ok(Archive {
+            path: Path::new(&dir).join(&file),
+            file,
+        })
+    }
+
+    /// What brackets the libraries on the link line so that they may
+    /// refer to each other in any order (GNU ld's `--start-group`,
+    /// `--end-group`): `fbuild.link.group.start`/`.end` of the platform,
+    /// empty for a linker that rescans archives by itself (Apple's).
+    pub fn link_group(&self) -> Option<(String, String)> {
+        let get =
+            |key: &str, default: &str| self.props.get(key).unwrap_or(default).trim().to_string();
+        let start = get("fbuild.link.group.start", "-Wl,--start-group");
+        let end = get("fbuild.link.group.end", "-Wl,--end-group");
+        (!start.is_empty() && !end.is_empty()).then_some((start, end))
+    }
+
+    /// The link of `objects` (objects, archives and flags, in order) and
+    /// the file it writes.
+    pub fn link(&self, objects: &[String], map: &Path) -> Result<(Command, PathBuf)> {
+        let list: Vec<String> = objects.iter().map(|o| format!("\"{o}\"")).collect();
         let mut cmd = self.command(
             "recipe.c.combine.pattern",
             &[("object_files", list.join(" "))],

@@ -3,7 +3,16 @@
 //! core, and the libraries `ldf` picks (`lib_deps`, and what the sources
 //! include from `lib/`, `lib_extra_dirs` and the core's bundled libraries
 //! such as Wire, SPI, EEPROM, SoftwareSerial).
+//!
+//! Units come in the order the Arduino builders compile and link them
+//! (arduino-builder's `CompileFiles`/`CompileFilesRecursive`): the
+//! sketch's own files, then its subfolders; each library folder by
+//! folder; the variant's and the core's files; within a set, `.S` before
+//! `.c` before C++, then by name. Without LTO, the link order is the
+//! firmware's layout: the same order gives the same bytes.
 
+use std::collections::HashSet;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -17,7 +26,10 @@ pub use crate::ldf::Library;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Group {
     Core,
-    Library(String),
+    /// The board variant's own sources (linked as objects, not archived).
+    Variant,
+    /// The library at this index of [`Sources::libraries`].
+    Library(usize),
     Project,
 }
 
@@ -35,7 +47,9 @@ pub struct Unit {
 #[derive(Debug, Default)]
 pub struct Sources {
     pub units: Vec<Unit>,
-    pub libraries: Vec<Library>,
+    /// The libraries, in link order, each with the folder name its objects
+    /// (and archive) go under: its name made safe for a file name, unique.
+    pub libraries: Vec<(Library, String)>,
     /// Include directories, in order.
     pub include_dirs: Vec<PathBuf>,
 }
@@ -98,29 +112,83 @@ pub fn collect(l: &Layout) -> Result<Sources> {
             l.src_dir.display()
         );
     }
+    in_order(&mut s.units, l.src_dir, Order::Sketch);
     s.include_dirs.push(l.src_dir.to_path_buf());
     if let Some((dir, filter)) = l.also_src {
+        let mut app = Vec::new();
         for f in filtered(dir, filter)?
             .iter()
             .filter(|p| lang_of(p).is_some())
         {
             scan.push(f.clone());
-            s.units
-                .push(unit(l, f, lang_of(f).unwrap(), Group::Project, "app", dir));
+            app.push(unit(l, f, lang_of(f).unwrap(), Group::Project, "app", dir));
         }
+        in_order(&mut app, dir, Order::Sketch);
+        s.units.extend(app);
         s.include_dirs.push(dir.to_path_buf());
     }
     if let Some((core, variant)) = &l.core {
         s.include_dirs.push(core.clone());
         s.include_dirs.extend(variant.iter().cloned());
-        for f in files_under(core)? {
-            if let Some(lang) = lang_of(&f) {
-                s.units.push(unit(l, &f, lang, Group::Core, "core", core));
-            }
-        }
     }
     libraries(l, &mut s, scan)?;
+    if let Some((core, variant)) = &l.core {
+        if let Some(variant) = variant.as_ref().filter(|v| v.is_dir()) {
+            s.units
+                .extend(folder_units(l, variant, Group::Variant, "variant")?);
+        }
+        s.units.extend(folder_units(l, core, Group::Core, "core")?);
+    }
     Ok(s)
+}
+
+/// The sources of a core or variant folder, in the Arduino order.
+fn folder_units(l: &Layout, dir: &Path, group: Group, prefix: &str) -> Result<Vec<Unit>> {
+    let mut units: Vec<Unit> = files_under(dir)?
+        .iter()
+        .filter_map(|f| Some(unit(l, f, lang_of(f)?, group.clone(), prefix, dir)))
+        .collect();
+    in_order(&mut units, dir, Order::KindFirst);
+    Ok(units)
+}
+
+/// How the Arduino builders walk a folder's sources.
+#[derive(Clone, Copy)]
+enum Order {
+    /// The core and the variant (`CompileFiles`, recursive): every `.S`
+    /// of the tree, then every `.c`, then C++; a folder's files before its
+    /// subfolders', names in byte order.
+    KindFirst,
+    /// A library (`CompileFilesRecursive`): folder by folder (a folder
+    /// before its subfolders), and in each, `.S`, `.c`, C++.
+    FolderFirst,
+    /// The sketch: its top folder's files (`.S`, `.c`, C++; the combined
+    /// `.ino.cpp` among them), then its subfolders as [`Order::KindFirst`].
+    Sketch,
+}
+
+/// Sorts `units` of the folder `base` in `order`.
+fn in_order(units: &mut [Unit], base: &Path, order: Order) {
+    units.sort_by_cached_key(|u| {
+        // A unit outside `base` (the combined sketch) is a top-level file.
+        let rel = u
+            .source
+            .strip_prefix(base)
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|_| PathBuf::from(u.source.file_name().unwrap_or_default()));
+        let mut dirs: Vec<OsString> = rel.iter().map(OsString::from).collect();
+        let name = dirs.pop().unwrap_or_default();
+        let kind = match u.lang {
+            Lang::Asm => 0u8,
+            Lang::C => 1,
+            Lang::Cxx => 2,
+        };
+        match order {
+            Order::KindFirst => (0, kind, dirs, 0, name),
+            Order::FolderFirst => (0, 0, dirs, kind, name),
+            Order::Sketch => (u8::from(!dirs.is_empty()), kind, dirs, 0, name),
+        }
+    });
 }
 
 /// Writes the combined sketch (only when its text changed, so an unchanged
@@ -155,33 +223,59 @@ fn sketch_cpp(l: &Layout, inos: &[&PathBuf]) -> Result<PathBuf> {
     let out = l.out_dir.join("sketch").join(format!("{stem}.ino.cpp"));
     let text = combine(&parts);
     if std::fs::read_to_string(&out).ok().as_deref() != Some(text.as_str()) {
-        std::fs::create_dir_all(out.parent().unwrap())?;
-        std::fs::write(&out, text)?;
+        let dir = l.out_dir.join("sketch");
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        std::fs::write(&out, text).with_context(|| format!("writing {}", out.display()))?;
     }
     Ok(out)
 }
 
 /// Adds the libraries the finder picks (see `ldf`) and their sources.
 fn libraries(l: &Layout, s: &mut Sources, scan: Vec<PathBuf>) -> Result<()> {
+    let mut taken = HashSet::new();
     for lib in l.finder.find(scan)? {
         s.include_dirs.extend(lib.include_dirs.iter().cloned());
+        let folder = folder_name(&lib.name, &mut taken);
+        let mut units = Vec::new();
         for f in filtered(&lib.root, &lib.src_filter)? {
             if let Some(lang) = lang_of(&f) {
-                let mut u = unit(
-                    l,
-                    &f,
-                    lang,
-                    Group::Library(lib.name.clone()),
-                    &format!("lib/{}", lib.name),
-                    &lib.root,
-                );
+                let group = Group::Library(s.libraries.len());
+                let mut u = unit(l, &f, lang, group, &format!("lib/{folder}"), &lib.root);
                 u.flags = lib.flags.clone();
-                s.units.push(u);
+                units.push(u);
             }
         }
-        s.libraries.push(lib);
+        in_order(&mut units, &lib.root, Order::FolderFirst);
+        s.units.extend(units);
+        s.libraries.push((lib, folder));
     }
     Ok(())
+}
+
+/// A folder (and archive) name for the library `name`: its letters,
+/// digits and `._-+`, others as `_` (a name is the library's own text:
+/// `../../x` must not lead out of the build dir), unique among `taken`.
+fn folder_name(name: &str, taken: &mut HashSet<String>) -> String {
+    let mut safe: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-+".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if safe.trim_matches('.').is_empty() {
+        safe = format!("_{safe}");
+    }
+    let mut unique = safe.clone();
+    let mut n = 1;
+    while !taken.insert(unique.to_lowercase()) {
+        n += 1;
+        unique = format!("{safe}-{n}");
+    }
+    unique
 }
 
 /// A unit whose object goes to `<out>/<prefix>/<source relative to base>.o`.

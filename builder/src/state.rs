@@ -4,84 +4,99 @@
 //! compiler sees of their text ([`crate::text_key`]). An output is up to
 //! date when its command and all its inputs are unchanged; an input whose
 //! stamp changed but whose text key did not (a comment edited) is
-//! unchanged. Stored as `fbuild-state.json` in the environment's build
-//! dir, written atomically.
+//! unchanged. Inputs are recorded as they were before the compile (see
+//! `inputs`). When an output is out of date, [`Dirty`] says why (`-v`).
+//! Stored as `fbuild-state.json` in the environment's build dir, written
+//! atomically.
 
-use fbuild_core::hash::Fnv1a;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use fbuild_core::hash::Fnv1a;
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Stamp {
-    pub size: u64,
-    pub mtime_ns: i128,
-}
-
-impl Stamp {
-    pub fn of(path: &Path) -> Option<Stamp> {
-        let meta = std::fs::metadata(path).ok()?;
-        let mtime = meta.modified().ok()?;
-        let mtime_ns = match mtime.duration_since(std::time::UNIX_EPOCH) {
-            Ok(d) => d.as_nanos() as i128,
-            Err(e) => -(e.duration().as_nanos() as i128),
-        };
-        Some(Stamp {
-            size: meta.len(),
-            mtime_ns,
-        })
-    }
-}
+pub use crate::inputs::{Inputs, Stamp};
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Record {
     pub command: u64,
+    /// The command itself (program first), to say what changed in it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub args: Vec<String>,
     pub inputs: BTreeMap<PathBuf, Stamp>,
     /// Text keys of the inputs under the project, as compiled.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub texts: BTreeMap<PathBuf, String>,
 }
 
-/// A build's look at its inputs: each file's stamp and text key read once
-/// (the core's objects share most headers). Files under `root` (the
-/// project) get text keys.
-#[derive(Debug, Default)]
-pub struct Inputs {
-    root: Option<PathBuf>,
-    stamps: HashMap<PathBuf, Option<Stamp>>,
-    texts: HashMap<PathBuf, Option<String>>,
+/// Why an output is out of date: the first reason found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Dirty {
+    /// No record of it: never built here, or the state was lost.
+    Unknown,
+    /// The output file is gone.
+    Missing,
+    /// Made by another command (program and arguments, then and now).
+    Command { was: Vec<String>, now: Vec<String> },
+    /// This input differs from when the output was made.
+    Changed(PathBuf),
+    /// This input is gone.
+    Gone(PathBuf),
+    /// This input may have changed while the output was made.
+    Unsettled(PathBuf),
 }
 
-impl Inputs {
-    pub fn keyed_under(root: &Path) -> Inputs {
-        Inputs {
-            root: Some(root.to_path_buf()),
-            ..Inputs::default()
+impl Dirty {
+    /// One line for `-v`, paths relative to `root`.
+    pub fn explain(&self, root: &Path) -> String {
+        let rel = |p: &Path| p.strip_prefix(root).unwrap_or(p).display().to_string();
+        match self {
+            Dirty::Unknown => "not built before".into(),
+            Dirty::Missing => "the output is missing".into(),
+            Dirty::Command { was, now } => command_change(was, now),
+            Dirty::Changed(p) => format!("{} changed", rel(p)),
+            Dirty::Gone(p) => format!("{} is gone", rel(p)),
+            Dirty::Unsettled(p) => format!("{} changed while it was being built", rel(p)),
         }
     }
+}
 
-    fn stamp(&mut self, path: &Path) -> Option<Stamp> {
-        self.stamps
-            .entry(path.to_path_buf())
-            .or_insert_with(|| Stamp::of(path))
-            .clone()
+/// What differs between two commands, in words: the program, else the
+/// arguments added and removed (a few of each), else their order.
+fn command_change(was: &[String], now: &[String]) -> String {
+    if was.is_empty() {
+        return "the command changed".into();
     }
-
-    /// The file's text key, if it is one of the project's and has one.
-    fn text(&mut self, path: &Path) -> Option<String> {
-        if !self
-            .root
-            .as_ref()
-            .is_some_and(|root| path.starts_with(root))
-        {
-            return None;
+    if was.first() != now.first() {
+        return format!(
+            "the tool changed: {} -> {}",
+            was.first().map_or("", String::as_str),
+            now.first().map_or("", String::as_str)
+        );
+    }
+    let missing_from = |a: &[String], b: &[String]| -> Vec<String> {
+        a.iter().filter(|x| !b.contains(x)).cloned().collect()
+    };
+    let list = |v: Vec<String>| {
+        let mut shown = v.iter().take(3).cloned().collect::<Vec<_>>().join(" ");
+        if v.len() > 3 {
+            shown.push_str(&format!(" (and {} more)", v.len() - 3));
         }
-        self.texts
-            .entry(path.to_path_buf())
-            .or_insert_with(|| crate::text_key::text_key(&std::fs::read(path).ok()?))
-            .clone()
+        shown
+    };
+    let mut parts = Vec::new();
+    let added = missing_from(now, was);
+    if !added.is_empty() {
+        parts.push(format!("added {}", list(added)));
     }
+    let removed = missing_from(was, now);
+    if !removed.is_empty() {
+        parts.push(format!("removed {}", list(removed)));
+    }
+    if parts.is_empty() {
+        return "the command's arguments changed order".into();
+    }
+    format!("the command changed: {}", parts.join("; "))
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -93,7 +108,7 @@ pub struct BuildState {
     pub size_report: Option<SizeReport>,
     /// Changed since loaded: [`BuildState::save`] writes only then.
     #[serde(skip)]
-    dirty: bool,
+    changed: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -112,10 +127,10 @@ impl BuildState {
     }
 
     pub fn save(&mut self, path: &Path) -> std::io::Result<()> {
-        if !self.dirty && path.exists() {
+        if !self.changed && path.exists() {
             return Ok(());
         }
-        self.dirty = false;
+        self.changed = false;
         let tmp = path.with_extension("json.tmp");
         std::fs::write(
             &tmp,
@@ -124,93 +139,95 @@ impl BuildState {
         std::fs::rename(tmp, path)
     }
 
-    /// Whether `output` exists and was made by `command` from inputs that
+    /// Why `output` must be made again by `command` (program first), or
+    /// `None` when it exists and was made by that command from inputs that
     /// have not changed since.
-    pub fn up_to_date(&self, output: &Path, command: u64) -> bool {
+    pub fn dirty(&self, output: &Path, command: &[String]) -> Option<Dirty> {
         let Some(record) = self.outputs.get(output) else {
-            return false;
+            return Some(Dirty::Unknown);
         };
-        record.command == command
-            && output.exists()
-            && !record.inputs.is_empty()
-            && record
-                .inputs
-                .iter()
-                .all(|(path, stamp)| Stamp::of(path).as_ref() == Some(stamp))
+        check(record, output, command, &mut Inputs::default())
     }
 
-    /// [`BuildState::up_to_date`] for a compile, looking at each input
-    /// once per build (`seen`), and taking a project file whose stamp
-    /// changed but whose text key did not as unchanged (its new stamp is
-    /// kept). Only for inputs that do not change while `seen` lives.
-    pub fn up_to_date_shared(&mut self, output: &Path, command: u64, seen: &mut Inputs) -> bool {
-        let Some(Record {
-            command: made_by,
-            inputs,
-            texts,
-        }) = self.outputs.get_mut(output)
-        else {
-            return false;
+    /// [`BuildState::dirty`] for a compile, looking at each input once per
+    /// build (`seen`), and taking a project file whose stamp changed but
+    /// whose text key did not as unchanged (its new stamp is kept).
+    pub fn dirty_compile(
+        &mut self,
+        output: &Path,
+        command: &[String],
+        seen: &mut Inputs,
+    ) -> Option<Dirty> {
+        let Some(record) = self.outputs.get_mut(output) else {
+            return Some(Dirty::Unknown);
         };
-        if *made_by != command || inputs.is_empty() || !output.exists() {
-            return false;
-        }
-        for (path, stamp) in inputs.iter_mut() {
-            let now = seen.stamp(path);
-            if now.as_ref() == Some(stamp) {
-                continue;
-            }
-            match (now, texts.get(path)) {
-                (Some(now), Some(key)) if seen.text(path).as_ref() == Some(key) => {
+        let dirty = check(record, output, command, seen);
+        if dirty.is_none() {
+            for (path, stamp) in record.inputs.iter_mut() {
+                if let Some(now) = seen.stamp(path).filter(|now| now != stamp) {
                     *stamp = now;
-                    self.dirty = true;
+                    self.changed = true;
                 }
-                _ => return false,
             }
         }
-        true
+        dirty
     }
 
-    pub fn record(&mut self, output: &Path, command: u64, inputs: &[PathBuf]) {
+    /// Records `output` as made by `command` from `inputs` as they are now
+    /// (the build's own files: objects, archives, the firmware).
+    pub fn record(&mut self, output: &Path, command: &[String], inputs: &[PathBuf]) {
+        let inputs = inputs
+            .iter()
+            .map(|p| (p.clone(), Stamp::of(p).unwrap_or(Stamp::UNSETTLED)))
+            .collect();
         self.keep(output, command, inputs, BTreeMap::new());
     }
 
-    /// [`BuildState::record`] for a compile: the project's files also
-    /// with their text keys (read once per build, through `keys`, made
-    /// after the compiles finished).
+    /// [`BuildState::record`] for a compile: its inputs as the build saw
+    /// them before the compile ([`Inputs::settled`]), the project's files
+    /// with their text keys.
     pub fn record_compile(
         &mut self,
         output: &Path,
-        command: u64,
+        command: &[String],
         inputs: &[PathBuf],
-        keys: &mut Inputs,
+        seen: &mut Inputs,
     ) {
-        let texts = inputs
-            .iter()
-            .filter_map(|p| Some((p.clone(), keys.text(p)?)))
-            .collect();
-        self.keep(output, command, inputs, texts);
+        let mut stamps = BTreeMap::new();
+        let mut texts = BTreeMap::new();
+        for path in inputs {
+            let (stamp, text) = seen.settled(path);
+            stamps.insert(path.clone(), stamp);
+            if let Some(text) = text {
+                texts.insert(path.clone(), text);
+            }
+        }
+        self.keep(output, command, stamps, texts);
     }
 
-    /// The record of `output`: `inputs` stamped now, with `texts`.
     fn keep(
         &mut self,
         output: &Path,
-        command: u64,
-        inputs: &[PathBuf],
+        command: &[String],
+        inputs: BTreeMap<PathBuf, Stamp>,
         texts: BTreeMap<PathBuf, String>,
     ) {
-        let inputs = inputs
-            .iter()
-            .filter_map(|p| Some((p.clone(), Stamp::of(p)?)))
-            .collect();
         let record = Record {
-            command,
+            command: command_hash(command),
+            args: command.to_vec(),
             inputs,
             texts,
         };
         self.outputs.insert(output.to_path_buf(), record);
-        self.dirty = true;
+        self.changed = true;
+    }
+
+    /// The inputs `output` was last made from (none if never).
+    pub fn inputs_of(&self, output: &Path) -> impl Iterator<Item = &Path> {
+        self.outputs
+            .get(output)
+            .into_iter()
+            .flat_map(|r| r.inputs.keys().map(PathBuf::as_path))
     }
 
     /// The remembered size output for `elf` made by `command`, if the
@@ -228,9 +245,47 @@ impl BuildState {
                 elf,
                 stdout,
             });
-            self.dirty = true;
+            self.changed = true;
         }
     }
+}
+
+/// Why `record` no longer describes `output` made by `command`: the
+/// command, the output, then each input as `seen` reads it (a project file
+/// whose stamp changed but whose text key is the recorded one is
+/// unchanged; its text is read only then).
+fn check(record: &Record, output: &Path, command: &[String], seen: &mut Inputs) -> Option<Dirty> {
+    if record.command != command_hash(command) {
+        return Some(Dirty::Command {
+            was: record.args.clone(),
+            now: command.to_vec(),
+        });
+    }
+    if !output.exists() {
+        return Some(Dirty::Missing);
+    }
+    if record.inputs.is_empty() {
+        return Some(Dirty::Unknown);
+    }
+    for (path, stamp) in &record.inputs {
+        if *stamp == Stamp::UNSETTLED {
+            return Some(Dirty::Unsettled(path.clone()));
+        }
+        match seen.stamp(path) {
+            None => return Some(Dirty::Gone(path.clone())),
+            Some(now) if now == *stamp => {}
+            Some(_) => {
+                let same_text = record
+                    .texts
+                    .get(path)
+                    .is_some_and(|key| seen.text(path).as_ref() == Some(key));
+                if !same_text {
+                    return Some(Dirty::Changed(path.clone()));
+                }
+            }
+        }
+    }
+    None
 }
 
 /// FNV-1a over the command's arguments, each ended by a NUL (stable
@@ -242,4 +297,71 @@ pub fn command_hash<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> u64 {
         hash.write(&[0]);
     }
     hash.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(s: &str) -> Vec<String> {
+        s.split(' ').map(str::to_string).collect()
+    }
+
+    #[test]
+    fn a_changed_command_says_what_changed() {
+        let was = words("cc -c -O2 -DA=1 x.c -o x.o");
+        assert_eq!(
+            command_change(&was, &words("cc -c -O2 -DA=2 -DB x.c -o x.o")),
+            "the command changed: added -DA=2 -DB; removed -DA=1"
+        );
+        assert_eq!(
+            command_change(&was, &words("clang -c -O2 -DA=1 x.c -o x.o")),
+            "the tool changed: cc -> clang"
+        );
+        assert_eq!(
+            command_change(&was, &words("cc -O2 -c -DA=1 x.c -o x.o")),
+            "the command's arguments changed order"
+        );
+        let many = words("cc -c -O2 -DA=1 -D1 -D2 -D3 -D4 -D5 x.c -o x.o");
+        assert_eq!(
+            command_change(&was, &many),
+            "the command changed: added -D1 -D2 -D3 (and 2 more)"
+        );
+        // A record from before commands were kept.
+        assert_eq!(command_change(&[], &was), "the command changed");
+    }
+
+    #[test]
+    fn a_record_is_checked_command_output_then_inputs() {
+        let dir = tempfile::tempdir().unwrap();
+        let (src, out) = (dir.path().join("x.c"), dir.path().join("x.o"));
+        std::fs::write(&src, "int x;\n").unwrap();
+        std::fs::write(&out, "obj").unwrap();
+        let cmd = words("cc -c x.c");
+        let mut state = BuildState::default();
+        assert_eq!(state.dirty(&out, &cmd), Some(Dirty::Unknown));
+        state.record(&out, &cmd, std::slice::from_ref(&src));
+        assert_eq!(state.dirty(&out, &cmd), None);
+        let other = words("cc -c -g x.c");
+        assert!(matches!(
+            state.dirty(&out, &other),
+            Some(Dirty::Command { .. })
+        ));
+        std::fs::write(&src, "int x = 1;\n").unwrap();
+        assert_eq!(state.dirty(&out, &cmd), Some(Dirty::Changed(src.clone())));
+        std::fs::remove_file(&src).unwrap();
+        assert_eq!(state.dirty(&out, &cmd), Some(Dirty::Gone(src.clone())));
+        std::fs::remove_file(&out).unwrap();
+        assert_eq!(state.dirty(&out, &cmd), Some(Dirty::Missing));
+        // An input recorded as unsettled is out of date, whatever it is now.
+        std::fs::write(&out, "obj").unwrap();
+        std::fs::write(&src, "int x;\n").unwrap();
+        state.keep(
+            &out,
+            &cmd,
+            BTreeMap::from([(src.clone(), Stamp::UNSETTLED)]),
+            BTreeMap::new(),
+        );
+        assert_eq!(state.dirty(&out, &cmd), Some(Dirty::Unsettled(src)));
+    }
 }

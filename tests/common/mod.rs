@@ -43,18 +43,14 @@ impl TestHome {
         &self.home
     }
 
-    /// `fbuild` with this home and a clean fbuild environment.
+    /// `fbuild` with this home and a clean fbuild environment (none of
+    /// the test's own FBUILD_* variables).
     pub fn fbuild(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(FBUILD);
-        cmd.args(args)
+        without_fbuild_vars(&mut cmd)
+            .args(args)
             .env("FBUILD_HOME", &self.home)
-            .env("FBUILD_IDLE_SECS", "120")
-            .env_remove("FBUILD_VERSION_OVERRIDE")
-            .env_remove("FBUILD_LOG")
-            .env_remove("FBUILD_ZCCACHE")
-            .env_remove("FBUILD_ZCCACHE_URL")
-            .env_remove("FBUILD_ZCCACHE_VERSION")
-            .env_remove("FBUILD_TEST_INSTALL_PAUSE");
+            .env("FBUILD_IDLE_SECS", "120");
         cmd
     }
 
@@ -125,6 +121,16 @@ impl Drop for TestHome {
             fbuild_client::procs::wait_gone(pid, Duration::from_secs(2));
         }
     }
+}
+
+/// `cmd` without any FBUILD_* variable of the test's own environment.
+pub fn without_fbuild_vars(cmd: &mut Command) -> &mut Command {
+    for (k, _) in std::env::vars_os() {
+        if k.to_string_lossy().starts_with("FBUILD_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd
 }
 
 pub fn parse_pid(out: &Output) -> u32 {

@@ -3,7 +3,7 @@
 //! * `library.json`: `name`, `version`, `dependencies` (a list of `{owner,
 //!   name, version, platforms, frameworks}` or a map `"[owner/]name":
 //!   "range"`), `platforms`, `frameworks`, `build.{flags, srcDir,
-//!   includeDir, srcFilter}`.
+//!   includeDir, srcFilter, libArchive}`.
 //! * `library.properties`: `name`, `version`, `depends=A, B (>=1.2.0)`,
 //!   `architectures`.
 //! * Layout: `src/` when it exists (the 1.5 format), else the folder
@@ -41,11 +41,14 @@ pub struct Manifest {
     pub flags: Vec<String>,
     /// `build.srcFilter` (`+<*>`, `-<tests/>`).
     pub src_filter: Vec<String>,
+    /// `build.libArchive` (default true): linked as an archive.
+    pub archive: bool,
 }
 
 /// Reads `dir`'s manifest and layout; the name defaults to the folder's.
 pub fn read(dir: &Path) -> Result<Manifest, String> {
     let mut m = Manifest {
+        archive: true,
         name: dir
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -74,6 +77,7 @@ pub fn read(dir: &Path) -> Result<Manifest, String> {
             .flat_map(|f| crate::project::config::split_flags(f))
             .collect();
         m.src_filter = list(&build["srcFilter"]);
+        m.archive = build["libArchive"].as_bool().unwrap_or(true);
         src_dir = build["srcDir"].as_str().map(|s| dir.join(s));
         include_dir = build["includeDir"].as_str().map(|s| dir.join(s));
     } else if props.is_file() {

@@ -24,6 +24,7 @@ const ENV_KEYS: &[&str] = &[
     "lib_extra_dirs",
     "lib_ldf_mode",
     "lib_compat_mode",
+    "lib_archive",
     "test_framework",
     "test_filter",
     "test_ignore",
@@ -59,6 +60,10 @@ pub struct EnvConfig {
     /// `lib_compat_mode`: `soft` (default) checks a library's platforms,
     /// frameworks and architectures; `off` does not.
     pub lib_compat_check: bool,
+    /// `lib_archive` (default yes): each library is an archive on the link
+    /// line, so its unreferenced objects (and their interrupt handlers)
+    /// stay out of the firmware; `no` links every object.
+    pub lib_archive: bool,
     pub upload_port: Option<String>,
     pub upload_speed: Option<u32>,
     pub monitor_speed: Option<u32>,
@@ -240,6 +245,11 @@ impl Resolver<'_> {
                 format!("{key} = {v:?} in [env:{name}]: use {}", allowed.join(", ")),
             ))
         };
+        // A yes/no option (PlatformIO also takes true/false).
+        let yes = |key: &str, default: &str| -> Result<bool, ConfigError> {
+            let v = choice(key, &["yes", "no", "true", "false"], default)?;
+            Ok(v == "yes" || v == "true")
+        };
         let platform = get("platform")?.ok_or_else(|| {
             self.err(
                 Some(section.line),
@@ -267,14 +277,12 @@ impl Resolver<'_> {
             )?),
             lib_compat_check: choice("lib_compat_mode", &["off", "soft", "strict"], "soft")?
                 != "off",
+            lib_archive: yes("lib_archive", "yes")?,
             test: TestConfig {
                 custom: choice("test_framework", &["unity", "custom"], "unity")? == "custom",
                 filter: split_multi(&get("test_filter")?.unwrap_or_default()),
                 ignore: split_multi(&get("test_ignore")?.unwrap_or_default()),
-                build_src: matches!(
-                    choice("test_build_src", &["yes", "no", "true", "false"], "no")?.as_str(),
-                    "yes" | "true"
-                ),
+                build_src: yes("test_build_src", "no")?,
                 speed: number("test_speed")?,
                 port: get("test_port")?.map(|p| p.trim().to_string()),
             },

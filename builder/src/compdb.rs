@@ -1,0 +1,28 @@
+//! `compile_commands.json`, for editors and clang tools.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+use super::engine::Job;
+
+/// `compile_commands.json` for editors and clang tools (the compiler as the
+/// first argument, without zccache).
+pub fn write_compdb(path: &Path, cwd: &Path, jobs: &[Job]) -> Result<()> {
+    let entries: Vec<serde_json::Value> = jobs
+        .iter()
+        .map(|j| {
+            serde_json::json!({
+                "directory": cwd.display().to_string(),
+                "file": j.unit.source.display().to_string(),
+                "output": j.unit.object.display().to_string(),
+                "arguments": j.command(),
+            })
+        })
+        .collect();
+    let text = serde_json::to_vec_pretty(&entries)?;
+    if std::fs::read(path).ok().as_deref() != Some(&text[..]) {
+        std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
+}

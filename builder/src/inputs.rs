@@ -1,0 +1,187 @@
+//! A build's look at the files its outputs are made from: each file's
+//! stamp (size, mtime) and, for the project's own files, its text key
+//! ([`crate::text_key`]), read once per build and kept as they were
+//! *before* the compiles that used them.
+//!
+//! The hazard (seen: a file saved while its compile ran was never
+//! compiled again): stamps taken after a compile describe a file the
+//! compiler may not have seen. So every input known before a compile
+//! (its source, the inputs of its last record) is read before any
+//! compile starts ([`Inputs::before`]), and the build's clock is then read
+//! from the file system ([`Inputs::start_clock`]). An input first seen in
+//! a depfile afterwards is read then; if its mtime is not older than the
+//! clock, it may have changed during the build and is recorded as
+//! unsettled ([`Stamp::UNSETTLED`]), so the next build compiles again
+//! (cargo records input times as of the build's start for the same
+//! reason).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// A file's size and mtime: what says it changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stamp {
+    pub size: u64,
+    pub mtime_ns: i128,
+}
+
+impl Stamp {
+    /// Recorded for an input that may have changed while its output was
+    /// made, or was gone (see above): no file has this stamp, so the
+    /// output is out of date at the next build.
+    pub const UNSETTLED: Stamp = Stamp {
+        size: u64::MAX,
+        mtime_ns: 0,
+    };
+
+    pub fn of(path: &Path) -> Option<Stamp> {
+        let meta = std::fs::metadata(path).ok()?;
+        let mtime = meta.modified().ok()?;
+        let mtime_ns = match mtime.duration_since(std::time::UNIX_EPOCH) {
+            Ok(d) => d.as_nanos() as i128,
+            Err(e) => -(e.duration().as_nanos() as i128),
+        };
+        Some(Stamp {
+            size: meta.len(),
+            mtime_ns,
+        })
+    }
+}
+
+/// The stamps and text keys one build has read, and its clock.
+#[derive(Debug, Default)]
+pub struct Inputs {
+    /// Files under here (the project) get text keys.
+    root: Option<PathBuf>,
+    stamps: HashMap<PathBuf, Option<Stamp>>,
+    texts: HashMap<PathBuf, Option<String>>,
+    /// The file system's time when compiles began (ns since the epoch).
+    clock: Option<i128>,
+}
+
+impl Inputs {
+    pub fn keyed_under(root: &Path) -> Inputs {
+        Inputs {
+            root: Some(root.to_path_buf()),
+            ..Inputs::default()
+        }
+    }
+
+    /// The file's stamp as this build first saw it.
+    pub fn stamp(&mut self, path: &Path) -> Option<Stamp> {
+        self.stamps
+            .entry(path.to_path_buf())
+            .or_insert_with(|| Stamp::of(path))
+            .clone()
+    }
+
+    /// The file's text key as this build first saw it, if it is one of the
+    /// project's files and has one.
+    pub fn text(&mut self, path: &Path) -> Option<String> {
+        if !self.keyed(path) {
+            return None;
+        }
+        self.texts
+            .entry(path.to_path_buf())
+            .or_insert_with(|| read_key(path))
+            .clone()
+    }
+
+    fn keyed(&self, path: &Path) -> bool {
+        self.root
+            .as_ref()
+            .is_some_and(|root| path.starts_with(root))
+    }
+
+    /// Reads `path`'s text key, then its stamp, before the compile that
+    /// uses it starts: what is recorded for it after the compile.
+    pub fn before(&mut self, path: &Path) {
+        self.text(path);
+        self.stamp(path);
+    }
+
+    /// Reads the file system's clock by writing `marker` (in the build
+    /// dir, on the same clock as the project's files); call it after every
+    /// [`Inputs::before`] and before the first compile starts.
+    pub fn start_clock(&mut self, marker: &Path) -> std::io::Result<()> {
+        std::fs::write(marker, b"")?;
+        self.clock = Stamp::of(marker).map(|s| s.mtime_ns);
+        Ok(())
+    }
+
+    /// What to record for `path`, an input of a compile that has finished:
+    /// as read before the compiles, else as it is now (its text key read
+    /// first), or [`Stamp::UNSETTLED`] when it changed after the clock
+    /// started, is gone, or the clock could not be read.
+    pub fn settled(&mut self, path: &Path) -> (Stamp, Option<String>) {
+        let keyed = self.keyed(path);
+        if let Some(Some(stamp)) = self.stamps.get(path)
+            && (!keyed || self.texts.contains_key(path))
+        {
+            let text = self.texts.get(path).cloned().flatten();
+            return (stamp.clone(), text);
+        }
+        let text = if keyed { read_key(path) } else { None };
+        match Stamp::of(path) {
+            Some(stamp) if self.clock.is_some_and(|clock| stamp.mtime_ns < clock) => {
+                self.texts.insert(path.to_path_buf(), text.clone());
+                self.stamps.insert(path.to_path_buf(), Some(stamp.clone()));
+                (stamp, text)
+            }
+            _ => (Stamp::UNSETTLED, None),
+        }
+    }
+}
+
+fn read_key(path: &Path) -> Option<String> {
+    crate::text_key::text_key(&std::fs::read(path).ok()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inputs_read_before_are_recorded_as_they_were() {
+        let dir = tempfile::tempdir().unwrap();
+        let (old, new) = (dir.path().join("old.h"), dir.path().join("new.h"));
+        std::fs::write(&old, "int a;\n").unwrap();
+        std::fs::write(&new, "int b;\n").unwrap();
+        let mut inputs = Inputs::keyed_under(dir.path());
+        inputs.before(&old);
+        let seen = Stamp::of(&old).unwrap();
+        // Saved while "the compile runs", after the clock started.
+        inputs.start_clock(&dir.path().join(".clock")).unwrap();
+        std::fs::write(&old, "int a = 2; /* longer */\n").unwrap();
+        std::fs::write(&new, "int b = 2; /* longer */\n").unwrap();
+        let (stamp, text) = inputs.settled(&old);
+        assert_eq!(stamp, seen, "the stamp from before the compile");
+        assert_eq!(text, crate::text_key::text_key(b"int a;\n"));
+        // Not read before, changed since the clock: unsettled.
+        assert_eq!(inputs.settled(&new), (Stamp::UNSETTLED, None));
+        // Gone by the time the compile ended: unsettled too.
+        let gone = dir.path().join("gone.h");
+        assert_eq!(inputs.settled(&gone), (Stamp::UNSETTLED, None));
+    }
+
+    #[test]
+    fn files_older_than_the_clock_are_settled() {
+        let dir = tempfile::tempdir().unwrap();
+        let header = dir.path().join("h.h");
+        std::fs::write(&header, "int h;\n").unwrap();
+        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+        std::fs::File::options()
+            .write(true)
+            .open(&header)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        let mut inputs = Inputs::keyed_under(dir.path());
+        inputs.start_clock(&dir.path().join(".clock")).unwrap();
+        let (stamp, text) = inputs.settled(&header);
+        assert_eq!(Some(stamp), Stamp::of(&header));
+        assert!(text.is_some());
+    }
+}
