@@ -2,6 +2,7 @@
 //! recursive listing (skipping libraries' examples and tests), and
 //! PlatformIO's `+<…>`/`-<…>` source filters.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -22,17 +23,40 @@ pub(crate) fn lang_of(p: &Path) -> Option<Lang> {
     }
 }
 
-/// Source files under `dir`, sorted, skipping examples and tests of libraries.
-pub(crate) fn files_under(dir: &Path) -> Result<Vec<PathBuf>> {
+/// How a walk treats symbolic links.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Links {
+    /// Followed wherever they lead: the project's own folders (a link to
+    /// shared sources is the user's choice).
+    Follow,
+    /// Followed only while they stay inside the folder walked: a library's
+    /// or a core's (nothing a package names leaves it; a link out is
+    /// skipped with a warning).
+    Confined,
+}
+
+/// Files under `dir`, sorted, skipping examples and tests of libraries and
+/// build folders. Each real folder is walked once, so links that loop
+/// (`src/a -> ..`) end (seen: a library with two such links ran out of
+/// memory, and one compiled the same file ~40 times).
+pub(crate) fn files_under(dir: &Path, links: Links) -> Result<Vec<PathBuf>> {
+    let root = std::fs::canonicalize(dir).with_context(|| format!("reading {}", dir.display()))?;
     let mut out = Vec::new();
+    let mut walked = HashSet::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
+        if !std::fs::canonicalize(&d).is_ok_and(|real| walked.insert(real)) {
+            continue;
+        }
         let entries = std::fs::read_dir(&d).with_context(|| format!("reading {}", d.display()))?;
         for e in entries.flatten() {
             let p = e.path();
+            if e.file_type().is_ok_and(|t| t.is_symlink()) && !link_allowed(&p, &root, links) {
+                continue;
+            }
             let name = e.file_name().to_string_lossy().into_owned();
             if p.is_dir() {
-                if !["examples", "extras", "test", "tests", ".git"].contains(&name.as_str()) {
+                if !SKIPPED.contains(&name.as_str()) {
                     stack.push(p);
                 }
             } else {
@@ -44,11 +68,35 @@ pub(crate) fn files_under(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
+/// Folders a source walk never enters.
+const SKIPPED: [&str; 7] = [
+    "examples", "extras", "test", "tests", ".git", ".fbuild", ".pio",
+];
+
+/// Whether the link `path` may be followed: it leads somewhere (a
+/// dangling link is nothing to compile), and for a confined walk, inside
+/// `root` (canonical).
+fn link_allowed(path: &Path, root: &Path, links: Links) -> bool {
+    let Ok(target) = std::fs::canonicalize(path) else {
+        return false;
+    };
+    if links == Links::Confined && !target.starts_with(root) {
+        eprintln!(
+            "fbuild: warning: {} leads out of {} (to {}); skipped",
+            path.display(),
+            root.display(),
+            target.display()
+        );
+        return false;
+    }
+    true
+}
+
 /// Files under `src_dir` selected by `+<…>` / `-<…>` filters (default
 /// `+<*>`), applied in order; patterns are relative to `src_dir`, `*`
 /// matches anything, a trailing `/` means everything below a folder.
-pub(crate) fn filtered(src_dir: &Path, filter: &[String]) -> Result<Vec<PathBuf>> {
-    let all = files_under(src_dir)?;
+pub(crate) fn filtered(src_dir: &Path, filter: &[String], links: Links) -> Result<Vec<PathBuf>> {
+    let all = files_under(src_dir, links)?;
     let default = ["+<*>".to_string()];
     let filter = if filter.is_empty() {
         &default[..]
@@ -142,6 +190,7 @@ mod tests {
         let got = filtered(
             dir.path(),
             &["+<*>".into(), "-<test/>".into(), "-<skip.cpp>".into()],
+            Links::Confined,
         )
         .unwrap();
         assert_eq!(got, vec![dir.path().join("main.cpp")]);

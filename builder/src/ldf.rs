@@ -161,7 +161,7 @@ fn library(m: Manifest) -> Library {
 /// What to scan of a library built for its own sake: every file (`deep`)
 /// or its sources (`chain`).
 fn sources_of(root: &Path, mode: LdfMode) -> Result<Vec<PathBuf>> {
-    let files = crate::files::files_under(root)?;
+    let files = crate::files::files_under(root, crate::files::Links::Confined)?;
     Ok(match mode {
         LdfMode::Deep => files,
         _ => files

@@ -19,7 +19,7 @@ use anyhow::{Context, Result, bail};
 
 use super::sketch::{InoFile, combine};
 pub use crate::files::Lang;
-use crate::files::{files_under, filtered, lang_of};
+use crate::files::{Links, files_under, filtered, lang_of};
 use crate::ldf::Finder;
 pub use crate::ldf::Library;
 
@@ -77,7 +77,7 @@ pub fn collect(l: &Layout) -> Result<Sources> {
             l.src_dir.display()
         );
     }
-    let project_files = filtered(l.src_dir, l.src_filter)?;
+    let project_files = filtered(l.src_dir, l.src_filter, Links::Follow)?;
     let mut scan: Vec<PathBuf> = Vec::new();
     let inos: Vec<&PathBuf> = project_files
         .iter()
@@ -116,7 +116,7 @@ pub fn collect(l: &Layout) -> Result<Sources> {
     s.include_dirs.push(l.src_dir.to_path_buf());
     if let Some((dir, filter)) = l.also_src {
         let mut app = Vec::new();
-        for f in filtered(dir, filter)?
+        for f in filtered(dir, filter, Links::Follow)?
             .iter()
             .filter(|p| lang_of(p).is_some())
         {
@@ -144,7 +144,7 @@ pub fn collect(l: &Layout) -> Result<Sources> {
 
 /// The sources of a core or variant folder, in the Arduino order.
 fn folder_units(l: &Layout, dir: &Path, group: Group, prefix: &str) -> Result<Vec<Unit>> {
-    let mut units: Vec<Unit> = files_under(dir)?
+    let mut units: Vec<Unit> = files_under(dir, Links::Confined)?
         .iter()
         .filter_map(|f| Some(unit(l, f, lang_of(f)?, group.clone(), prefix, dir)))
         .collect();
@@ -237,7 +237,7 @@ fn libraries(l: &Layout, s: &mut Sources, scan: Vec<PathBuf>) -> Result<()> {
         s.include_dirs.extend(lib.include_dirs.iter().cloned());
         let folder = folder_name(&lib.name, &mut taken);
         let mut units = Vec::new();
-        for f in filtered(&lib.root, &lib.src_filter)? {
+        for f in filtered(&lib.root, &lib.src_filter, Links::Confined)? {
             if let Some(lang) = lang_of(&f) {
                 let group = Group::Library(s.libraries.len());
                 let mut u = unit(l, &f, lang, group, &format!("lib/{folder}"), &lib.root);

@@ -18,7 +18,7 @@ use fbuild_core::protocol::{
 use fbuild_platforms::arduino::index::{self, IndexPlatform, PackageIndex, sha256_of};
 use tokio::sync::mpsc::UnboundedSender;
 
-use crate::install::{Checksum, Installer, Origin, PackageSpec, fetch, follow};
+use crate::install::{Checksum, Installer, Origin, PackageSpec, UnpackLimits, fetch, follow};
 
 /// Largest index fbuild reads (Arduino's own is about 1 MB).
 const MAX_INDEX_BYTES: u64 = 32 * 1024 * 1024;
@@ -254,6 +254,7 @@ impl Cores {
             record: false,
             top_dir: Some("*".into()),
             executables: Vec::new(),
+            limits: UnpackLimits::with(UnpackLimits::PACKAGE, &self.settings),
             health: Arc::new(move |root| match must_have {
                 Some(file) if !root.join(file).is_file() => {
                     Err(format!("the archive has no {file}: not an Arduino core"))

@@ -117,6 +117,13 @@ impl LibraryInstall {
     }
 }
 
+/// Whether `r` can be a git tag, branch or commit name, and nothing else:
+/// not empty, no leading `-` (git would take it as an option), no
+/// whitespace or control characters.
+pub fn is_git_ref(r: &str) -> bool {
+    !r.is_empty() && !r.starts_with('-') && !r.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
 /// The recorded sha256 and git commit of a stored package.
 pub fn read_record(dir: &Path) -> Result<(String, Option<String>), String> {
     let path = dir.join(RECORD_FILE);

@@ -48,6 +48,11 @@ pub struct Settings {
     /// `FBUILD_PACKAGE_INDEX`: URL of a package index replacing the
     /// built-in one (a mirror of toolchains and framework cores).
     pub package_index: Option<String>,
+    /// `FBUILD_UNPACK_MAX_MB`: the most any package may unpack to (`None`:
+    /// each kind's default).
+    pub unpack_max_mb: Option<u64>,
+    /// `FBUILD_UNPACK_MAX_FILES`: the most files any package may hold.
+    pub unpack_max_files: Option<u64>,
     /// `FBUILD_TEST_INSTALL_PAUSE=<phase>:<millis>`: tests only. Every
     /// install pauses this long on entering that phase, so a test can kill
     /// the installer at a named checkpoint.
@@ -111,6 +116,12 @@ pub struct CoordinatorSettings {
     /// `FBUILD_LOG`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log: Option<String>,
+    /// `FBUILD_UNPACK_MAX_MB`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unpack_max_mb: Option<u64>,
+    /// `FBUILD_UNPACK_MAX_FILES`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unpack_max_files: Option<u64>,
 }
 
 impl CoordinatorSettings {
@@ -158,6 +169,17 @@ impl CoordinatorSettings {
             "FBUILD_LOG",
             &self.log,
             Some(running.log.clone().unwrap_or_else(|| "warn".into())),
+        );
+        let number = |n: Option<u64>| n.map(|n| n.to_string());
+        check(
+            "FBUILD_UNPACK_MAX_MB",
+            &number(self.unpack_max_mb),
+            number(running.unpack_max_mb),
+        );
+        check(
+            "FBUILD_UNPACK_MAX_FILES",
+            &number(self.unpack_max_files),
+            number(running.unpack_max_files),
         );
         out
     }
@@ -250,6 +272,21 @@ impl Settings {
         let idle_set = secs("FBUILD_IDLE_SECS", DEFAULT_IDLE, false);
         let notice_interval = secs("FBUILD_NOTICE_SECS", DEFAULT_NOTICE, true);
         secs(ZCCACHE_SILENCE_VAR, DEFAULT_ZCCACHE_SILENCE, true);
+        let mut count = |var: &str| -> Option<u64> {
+            let v = nonempty(var)?;
+            let text = v.to_string_lossy();
+            match text.trim().parse::<u64>() {
+                Ok(n) if n > 0 => Some(n),
+                _ => {
+                    warnings.push(format!(
+                        "{var}={text:?} is not a positive whole number; using the default"
+                    ));
+                    None
+                }
+            }
+        };
+        let unpack_max_mb = count("FBUILD_UNPACK_MAX_MB");
+        let unpack_max_files = count("FBUILD_UNPACK_MAX_FILES");
         let idle = idle_set.unwrap_or(DEFAULT_IDLE);
         let notice_interval = notice_interval.unwrap_or(DEFAULT_NOTICE);
         let version = nonempty("FBUILD_VERSION_OVERRIDE")
@@ -288,6 +325,8 @@ impl Settings {
             sccache_url: text("FBUILD_SCCACHE_URL"),
             idle_ms: idle_set.map(|d| d.as_millis() as u64),
             log: text("FBUILD_LOG"),
+            unpack_max_mb,
+            unpack_max_files,
         };
         Ok(Settings {
             coordinator,
@@ -304,6 +343,8 @@ impl Settings {
             notice_interval,
             platform: text("FBUILD_PLATFORM").unwrap_or_else(|| "native".into()),
             package_index: text("FBUILD_PACKAGE_INDEX"),
+            unpack_max_mb,
+            unpack_max_files,
             warnings,
         })
     }

@@ -78,8 +78,15 @@ pub fn read(dir: &Path) -> Result<Manifest, String> {
             .collect();
         m.src_filter = list(&build["srcFilter"]);
         m.archive = build["libArchive"].as_bool().unwrap_or(true);
-        src_dir = build["srcDir"].as_str().map(|s| dir.join(s));
-        include_dir = build["includeDir"].as_str().map(|s| dir.join(s));
+        let folder = |key: &str| -> Result<Option<PathBuf>, String> {
+            build[key]
+                .as_str()
+                .map(|rel| inside(dir, rel))
+                .transpose()
+                .map_err(|why| format!("{}: build.{key} = {why}", json.display()))
+        };
+        src_dir = folder("srcDir")?;
+        include_dir = folder("includeDir")?;
     } else if props.is_file() {
         let text =
             std::fs::read_to_string(&props).map_err(|e| format!("{}: {e}", props.display()))?;
@@ -110,6 +117,37 @@ pub fn read(dir: &Path) -> Result<Manifest, String> {
     };
     m.src_dir = src;
     Ok(m)
+}
+
+/// `rel`, a folder a manifest names, as a path inside the library `dir`:
+/// relative, no `..` above the library, and not a link out of it. A
+/// library builds from its own files only (seen: `"srcDir": "../../.."`
+/// compiled files outside the package; `"includeDir": "/etc"` became
+/// `-I/etc`).
+fn inside(dir: &Path, rel: &str) -> Result<PathBuf, String> {
+    let mut depth = 0usize;
+    for c in Path::new(rel).components() {
+        match c {
+            std::path::Component::Normal(_) => depth += 1,
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir if depth > 0 => depth -= 1,
+            _ => {
+                return Err(format!(
+                    "{rel:?} leaves the library's folder: a library builds from its own files"
+                ));
+            }
+        }
+    }
+    let path = dir.join(rel);
+    if let (Ok(real), Ok(root)) = (std::fs::canonicalize(&path), std::fs::canonicalize(dir))
+        && !real.starts_with(&root)
+    {
+        return Err(format!(
+            "{rel:?} leads out of the library's folder (to {}): a library builds from its own files",
+            real.display()
+        ));
+    }
+    Ok(path)
 }
 
 impl Manifest {
@@ -238,5 +276,36 @@ mod tests {
         assert_eq!(m.deps[1].range, ">=1.0.0");
         assert!(!m.compatible("native", None, None) || m.architectures == ["avr"]);
         assert!(!m.compatible("atmelavr", Some("arduino"), Some("sam")));
+    }
+
+    #[test]
+    fn folders_a_manifest_names_stay_inside_the_library() {
+        let dir = tempfile::tempdir().unwrap();
+        let lib = dir.path().join("Lib");
+        std::fs::create_dir_all(lib.join("src/inner")).unwrap();
+        std::os::unix::fs::symlink("/etc", lib.join("etc")).unwrap();
+        let manifest = |build: &str| {
+            std::fs::write(
+                lib.join("library.json"),
+                format!(r#"{{"name":"Lib","build":{build}}}"#),
+            )
+            .unwrap();
+            read(&lib)
+        };
+        let fine = manifest(r#"{"srcDir":"src/inner/..","includeDir":"./src/inner"}"#).unwrap();
+        assert_eq!(fine.src_dir, lib.join("src/inner/.."));
+        for (key, value) in [
+            ("srcDir", "../../.."),
+            ("srcDir", "/"),
+            ("srcDir", "src/../.."),
+            ("includeDir", "/etc"),
+            ("includeDir", "etc"),
+        ] {
+            let err = manifest(&format!(r#"{{"{key}":"{value}"}}"#)).unwrap_err();
+            assert!(
+                err.contains(&format!("build.{key} = {value:?}")) && err.contains("library.json"),
+                "{key}={value}: {err}"
+            );
+        }
     }
 }

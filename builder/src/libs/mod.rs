@@ -13,7 +13,7 @@ mod version;
 
 use std::path::PathBuf;
 
-use anyhow::{Result, anyhow, bail};
+use anyhow::{Context as _, Result, anyhow, bail};
 use fbuild_core::protocol::LibraryInstall;
 
 use lockfile::{EnvLock, LockFile, Locked};
@@ -116,7 +116,17 @@ async fn from_lock(cx: &Context<'_>, entry: &EnvLock) -> Result<Vec<Resolved>> {
             "builtin" => cx.local.get(&l.name.to_lowercase()).cloned().ok_or_else(|| {
                 anyhow!("{}: library {} was the core's own and is not there any more; run `fbuild lib update`", lockfile::FILE_NAME, l.name)
             })?,
-            _ => resolve::store(cx, pinned(l)?, &mut locked).await?,
+            _ => resolve::store(cx, pinned(l)?, &mut locked)
+                .await
+                .with_context(|| {
+                    format!(
+                        "{}: library {} is pinned to sha256 {} (`fbuild lib update` pins what it \
+                         is now, if it changed on purpose)",
+                        lockfile::FILE_NAME,
+                        l.name,
+                        l.sha256.as_deref().unwrap_or("none")
+                    )
+                })?,
         };
         out.push(Resolved { locked, dir });
     }

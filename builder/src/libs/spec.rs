@@ -94,7 +94,7 @@ fn location(s: &str, root: &Path) -> Result<Source, String> {
     }
     if let Some(rest) = s.strip_prefix("git+") {
         let (url, reference) = split_ref(rest);
-        return Ok(Source::Git { url, reference });
+        return git(s, url, reference);
     }
     if let Some(p) = s.strip_prefix("file://") {
         let path = local(p, root);
@@ -126,9 +126,23 @@ fn location(s: &str, root: &Path) -> Result<Source, String> {
         || s.starts_with("ssh://")
         || is_repo_page(&path)
     {
-        return Ok(Source::Git { url, reference });
+        return git(s, url, reference);
     }
     Ok(Source::Archive { url })
+}
+
+/// A git source; its `#ref` must read as a tag, branch or commit name (a
+/// ref starting with `-` was passed to git as an option: `#--orphan=zz`).
+fn git(s: &str, url: String, reference: Option<String>) -> Result<Source, String> {
+    if let Some(r) = &reference
+        && !fbuild_core::library_wire::is_git_ref(r)
+    {
+        return Err(format!(
+            "{s}: #{r} is not a tag, branch or commit name (it must not start with '-' or hold \
+             spaces or control characters)"
+        ));
+    }
+    Ok(Source::Git { url, reference })
 }
 
 /// `https://github.com/owner/repo`: a repository, cloned with git.

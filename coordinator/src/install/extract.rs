@@ -6,11 +6,13 @@
 //! hard link whose target leaves the staging dir (checked lexically against
 //! the entry's own location, so a chain of links cannot escape either), and
 //! only regular files, directories and links: device files, fifos and the
-//! like are refused. A refused archive fails the install; nothing of it is
-//! kept.
+//! like are refused. What the entries unpack to is counted against the
+//! package's [`UnpackLimits`] before it is written. A refused archive fails
+//! the install; nothing of it is kept.
 
 use super::entry_rules::{check_link, safe_relative, with_causes};
 use super::error::InstallError;
+use super::spec::UnpackLimits;
 use std::fs::File;
 use std::io::BufReader;
 use std::path::{Component, Path};
@@ -26,16 +28,19 @@ pub enum Compression {
 }
 
 /// Extracts `archive` (tar.gz, tar.bz2 or zip, by its magic bytes) into
-/// `dest`, which must exist. Returns the number of entries.
-pub fn extract(archive: &Path, dest: &Path) -> Result<u64, InstallError> {
+/// `dest`, which must exist, within `limits`. Returns the number of
+/// entries.
+pub fn extract(archive: &Path, dest: &Path, limits: UnpackLimits) -> Result<u64, InstallError> {
     let mut magic = [0u8; 4];
     let n = File::open(archive)
         .and_then(|mut f| std::io::Read::read(&mut f, &mut magic))
         .map_err(|e| InstallError::Unpack(format!("reading {}: {e}", archive.display())))?;
     let outcome = match &magic[..n] {
-        [b'P', b'K', 3, 4, ..] | [b'P', b'K', 5, 6, ..] => super::unzip::unzip(archive, dest),
-        [b'B', b'Z', b'h', ..] => unpack(archive, dest, Compression::Bzip2),
-        [0x1f, 0x8b, ..] => unpack(archive, dest, Compression::Gzip),
+        [b'P', b'K', 3, 4, ..] | [b'P', b'K', 5, 6, ..] => {
+            super::unzip::unzip(archive, dest, limits)
+        }
+        [b'B', b'Z', b'h', ..] => unpack(archive, dest, Compression::Bzip2, limits),
+        [0x1f, 0x8b, ..] => unpack(archive, dest, Compression::Gzip, limits),
         _ => Err(format!(
             "{} is not a .tar.gz, .tar.bz2 or .zip archive (it starts with {:02x?})",
             archive.display(),
@@ -45,7 +50,12 @@ pub fn extract(archive: &Path, dest: &Path) -> Result<u64, InstallError> {
     outcome.map_err(InstallError::Unpack)
 }
 
-fn unpack(archive: &Path, dest: &Path, compression: Compression) -> Result<u64, String> {
+fn unpack(
+    archive: &Path,
+    dest: &Path,
+    compression: Compression,
+    limits: UnpackLimits,
+) -> Result<u64, String> {
     let file = File::open(archive).map_err(|e| format!("opening {}: {e}", archive.display()))?;
     let reader: Box<dyn std::io::Read> = match compression {
         Compression::Gzip => Box::new(GzDecoder::new(BufReader::new(file))),
@@ -54,7 +64,7 @@ fn unpack(archive: &Path, dest: &Path, compression: Compression) -> Result<u64, 
     let mut tar = Archive::new(reader);
     tar.set_preserve_permissions(true);
     tar.set_overwrite(false);
-    let mut count = 0;
+    let (mut count, mut bytes) = (0, 0u64);
     let entries = tar
         .entries()
         .map_err(|e| format!("reading {}: {e}", archive.display()))?;
@@ -88,6 +98,9 @@ fn unpack(archive: &Path, dest: &Path, compression: Compression) -> Result<u64, 
                 ));
             }
         }
+        // A regular entry's data is its header's size, read as it is.
+        bytes = bytes.saturating_add(entry.header().size().unwrap_or(u64::MAX));
+        limits.check(&archive.display().to_string(), bytes, count + 1)?;
         // unpack_in re-checks the path, creates parents, refuses to write
         // through a symlink that leaves `dest`, and resolves hard links
         // against `dest`.

@@ -20,6 +20,11 @@ pub struct Checkout {
 
 /// Clones `url` into `<staging>/tree` and checks out `reference`.
 pub fn checkout(url: &str, reference: &str, staging: &Path) -> Result<Checkout, InstallError> {
+    if !fbuild_core::library_wire::is_git_ref(reference) {
+        return Err(InstallError::Layout(format!(
+            "{url}: {reference:?} is not a tag, branch or commit name"
+        )));
+    }
     let tree = staging.join("tree");
     let clone = git(
         staging,
@@ -31,7 +36,10 @@ pub fn checkout(url: &str, reference: &str, staging: &Path) -> Result<Checkout, 
             message: format!("git clone {url} failed: {}", clone.1.trim()),
         }));
     }
-    let (ok, err) = git(&tree, &["checkout", "--quiet", reference, "--"])?;
+    let (ok, err) = git(
+        &tree,
+        &["checkout", "--quiet", "--end-of-options", reference, "--"],
+    )?;
     if !ok {
         return Err(InstallError::Layout(format!(
             "{url} has no tag, branch or commit {reference:?} ({}); it has {}",
@@ -39,8 +47,14 @@ pub fn checkout(url: &str, reference: &str, staging: &Path) -> Result<Checkout, 
             known_refs(&tree)
         )));
     }
-    let (_, head) = git(&tree, &["rev-parse", "HEAD"])?;
+    let (_, head) = git(&tree, &["rev-parse", "--verify", "HEAD"])?;
     let commit = head.trim().to_string();
+    if !matches!(commit.len(), 40 | 64) || !commit.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(InstallError::Layout(format!(
+            "{url} at {reference:?}: git names no commit ({})",
+            commit.lines().next().unwrap_or_default()
+        )));
+    }
     std::fs::remove_dir_all(tree.join(".git"))
         .map_err(|e| InstallError::io(format!("removing {}/.git", tree.display()), e))?;
     Ok(Checkout { tree, commit })

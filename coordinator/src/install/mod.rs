@@ -32,7 +32,7 @@ use tokio::sync::watch;
 
 pub use error::InstallError;
 pub use progress::{TaskState, follow};
-pub use spec::{Checksum, HealthCheck, Origin, PackageSpec, RECORD_FILE};
+pub use spec::{Checksum, HealthCheck, Origin, PackageSpec, RECORD_FILE, UnpackLimits};
 
 #[derive(Default)]
 pub struct Installer {

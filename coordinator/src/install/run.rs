@@ -12,7 +12,7 @@ use super::fetch::{self, FetchError};
 use super::git;
 use super::progress::Progress;
 use super::spec::{Checksum, Origin, PackageSpec, RECORD_FILE};
-use super::transaction::{PackageLock, Staging, move_aside, sweep};
+use super::transaction::{PackageLock, Staging, sweep};
 
 /// Installs `spec` (or finds it installed by someone else) and returns the
 /// final directory.
@@ -34,10 +34,10 @@ pub fn run(spec: &PackageSpec, p: &Progress) -> Result<PathBuf, InstallError> {
                 );
                 return Ok(spec.dest.clone());
             }
-            Err(why) => {
-                tracing::warn!("{} is broken ({why}); reinstalling", spec.dest.display());
-                move_aside(&spec.dest)?;
-            }
+            // Replaced only by a new install that is whole and checked
+            // (seen: a lock file's wrong pin deleted the stored library
+            // every other project used, and the download then failed).
+            Err(why) => tracing::warn!("{} is unusable ({why}); reinstalling", spec.dest.display()),
         }
     }
     if waited {
@@ -67,6 +67,7 @@ fn install_fresh(spec: &PackageSpec, p: &Progress) -> Result<PathBuf, InstallErr
             spec.top_dir.as_deref().unwrap_or(".")
         )));
     }
+    super::entry_rules::links_inside(&root).map_err(InstallError::Unpack)?;
     make_executable(&root, &spec.executables)?;
     if spec.record {
         let path = root.join(RECORD_FILE);
@@ -110,7 +111,7 @@ fn unpack_archive(
     let tree = staging.join("tree");
     std::fs::create_dir(&tree)
         .map_err(|e| InstallError::io(format!("creating {}", tree.display()), e))?;
-    extract(&archive, &tree)?;
+    extract(&archive, &tree, spec.limits)?;
     let _ = std::fs::remove_file(&archive);
     let record = serde_json::json!({"url": spec.archive_url, "sha256": got.sha256});
     Ok((tree, record))
@@ -130,6 +131,10 @@ fn clone(
     );
     let expected = with_retry(p, || expected_sha256(spec))?;
     let out = git::checkout(&spec.archive_url, reference, staging)?;
+    let (bytes, files) = super::entry_rules::tree_size(&out.tree);
+    spec.limits
+        .check(&spec.archive_url, bytes, files)
+        .map_err(InstallError::Unpack)?;
     p.phase(Phase::Verifying, "verifying the tree's sha256");
     let digest = git::tree_digest(&out.tree)?;
     verify(spec, expected, digest.clone(), 0)?;

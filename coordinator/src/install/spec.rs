@@ -36,6 +36,59 @@ pub enum Origin {
     Git { reference: String },
 }
 
+/// How much a package may unpack to. Archives are input from the
+/// network: a 2 MB one expanded to 2.1 GB with no limit (seen). The
+/// defaults are far above real packages (the largest toolchains unpack to
+/// ~2 GB; libraries to a few MB); `FBUILD_UNPACK_MAX_MB` and
+/// `FBUILD_UNPACK_MAX_FILES` set both kinds' limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnpackLimits {
+    pub bytes: u64,
+    pub files: u64,
+}
+
+impl UnpackLimits {
+    /// Toolchains, cores and tools.
+    pub const PACKAGE: UnpackLimits = UnpackLimits {
+        bytes: 8 << 30,
+        files: 500_000,
+    };
+    /// Libraries (`lib_deps`).
+    pub const LIBRARY: UnpackLimits = UnpackLimits {
+        bytes: 512 << 20,
+        files: 50_000,
+    };
+
+    /// `default`, with what the settings say instead.
+    pub fn with(default: UnpackLimits, settings: &fbuild_core::Settings) -> UnpackLimits {
+        UnpackLimits {
+            bytes: settings
+                .unpack_max_mb
+                .map_or(default.bytes, |mb| mb.saturating_mul(1 << 20)),
+            files: settings.unpack_max_files.unwrap_or(default.files),
+        }
+    }
+
+    /// Refuses `bytes` in `files` entries when over a limit, naming the
+    /// setting that raises it.
+    pub fn check(&self, what: &str, bytes: u64, files: u64) -> Result<(), String> {
+        if bytes > self.bytes {
+            return Err(format!(
+                "{what} unpacks to more than {} MiB; refused as a decompression bomb \
+                 (FBUILD_UNPACK_MAX_MB raises the limit)",
+                self.bytes >> 20
+            ));
+        }
+        if files > self.files {
+            return Err(format!(
+                "{what} holds more than {} files; refused (FBUILD_UNPACK_MAX_FILES raises the limit)",
+                self.files
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Written into a package's root when [`PackageSpec::record`] is set.
 pub use fbuild_core::library_wire::RECORD_FILE;
 
@@ -56,6 +109,8 @@ pub struct PackageSpec {
     /// Files (relative to the package root) that must exist and be
     /// executable.
     pub executables: Vec<String>,
+    /// How much it may unpack to.
+    pub limits: UnpackLimits,
     pub health: HealthCheck,
     /// The final directory, e.g. `FBUILD_HOME/tools/zccache-1.15.8`.
     pub dest: PathBuf,

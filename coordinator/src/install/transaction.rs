@@ -9,9 +9,10 @@
 //!    final dir. Whoever holds the package lock may delete every staging
 //!    dir of that package: a live installer would hold the lock itself.
 //! 3. The final dir appears only by `rename(2)` of a complete, checked
-//!    tree: it is either absent or whole. A broken one is renamed aside
-//!    (`.<name>-<version>.broken-…`) before it is removed, so no reader sees
-//!    it half-deleted.
+//!    tree: it is either absent or whole. One it replaces (broken, or not
+//!    what a lock pins) stays until the new tree is ready, then is renamed
+//!    aside (`.<name>-<version>.broken-…`) and removed, so no reader sees it
+//!    half-deleted.
 
 use fbuild_core::lock::lock_within;
 
@@ -71,8 +72,12 @@ impl Staging {
     }
 
     /// Makes `tree` (inside the staging dir) the final `dest` with one
-    /// rename; the rest of the staging dir is removed on drop.
+    /// rename, an old `dest` moved aside first; the rest of the staging dir
+    /// is removed on drop.
     pub fn commit(self, tree: &Path, dest: &Path) -> Result<(), InstallError> {
+        if std::fs::symlink_metadata(dest).is_ok() {
+            move_aside(dest)?;
+        }
         std::fs::rename(tree, dest).map_err(|e| {
             InstallError::io(
                 format!("moving {} to {}", tree.display(), dest.display()),
@@ -120,8 +125,8 @@ pub fn sweep(dest: &Path) -> usize {
     removed
 }
 
-/// Moves a broken install out of the way, then deletes it.
-pub fn move_aside(dest: &Path) -> Result<(), InstallError> {
+/// Moves a replaced install out of the way, then deletes it.
+fn move_aside(dest: &Path) -> Result<(), InstallError> {
     let aside = sibling(dest, &format!("broken-{}", std::process::id()));
     std::fs::rename(dest, &aside)
         .map_err(|e| InstallError::io(format!("moving the broken {} aside", dest.display()), e))?;

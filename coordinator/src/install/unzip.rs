@@ -5,16 +5,19 @@
 //! file nor a directory.
 
 use std::fs::File;
-use std::io::BufReader;
+use std::io::{BufReader, Read};
 use std::path::Path;
 
 use super::entry_rules::{safe_relative, with_causes};
+use super::spec::UnpackLimits;
 
-pub fn unzip(archive: &Path, dest: &Path) -> Result<u64, String> {
+pub fn unzip(archive: &Path, dest: &Path, limits: UnpackLimits) -> Result<u64, String> {
     let file = File::open(archive).map_err(|e| format!("opening {}: {e}", archive.display()))?;
     let mut zip = zip::ZipArchive::new(BufReader::new(file))
         .map_err(|e| format!("reading {}: {e}", archive.display()))?;
-    let mut count = 0;
+    let what = archive.display().to_string();
+    let (mut count, mut bytes) = (0, 0u64);
+    limits.check(&what, 0, zip.len() as u64)?;
     for i in 0..zip.len() {
         let mut entry = zip
             .by_index(i)
@@ -41,8 +44,12 @@ pub fn unzip(archive: &Path, dest: &Path) -> Result<u64, String> {
             .create_new(true)
             .open(&path)
             .map_err(|e| format!("extracting {name}: {}", with_causes(&e)))?;
-        std::io::copy(&mut entry, &mut out)
+        // The sizes a zip declares are not trusted: what is written counts.
+        let room = limits.bytes.saturating_sub(bytes);
+        let written = std::io::copy(&mut (&mut entry).take(room.saturating_add(1)), &mut out)
             .map_err(|e| format!("extracting {name}: {}", with_causes(&e)))?;
+        bytes = bytes.saturating_add(written);
+        limits.check(&what, bytes, count + 1)?;
         #[cfg(unix)]
         if let Some(mode) = entry.unix_mode() {
             use std::os::unix::fs::PermissionsExt;
@@ -74,12 +81,15 @@ mod tests {
     fn unpacks_files_and_refuses_parent_paths() {
         let dir = tempfile::tempdir().unwrap();
         let good = zip_of(&[("Lib-1.0/src/a.h", "x"), ("Lib-1.0/library.properties", "")]);
-        assert_eq!(unzip(good.path(), dir.path()).unwrap(), 2);
+        assert_eq!(
+            unzip(good.path(), dir.path(), UnpackLimits::LIBRARY).unwrap(),
+            2
+        );
         assert!(dir.path().join("Lib-1.0/src/a.h").is_file());
 
         let out = tempfile::tempdir().unwrap();
         let bad = zip_of(&[("ok.h", "x"), ("../evil.h", "x")]);
-        let err = unzip(bad.path(), out.path()).unwrap_err();
+        let err = unzip(bad.path(), out.path(), UnpackLimits::LIBRARY).unwrap_err();
         assert!(err.contains("'..'"), "{err}");
         assert!(!out.path().parent().unwrap().join("evil.h").exists());
     }

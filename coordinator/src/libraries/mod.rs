@@ -18,7 +18,7 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use fbuild_core::library_wire::read_record;
 
-use crate::install::{Checksum, Installer, Origin, PackageSpec, fetch, follow};
+use crate::install::{Checksum, Installer, Origin, PackageSpec, UnpackLimits, fetch, follow};
 use indexes::Indexes;
 
 pub struct Libraries {
@@ -118,6 +118,7 @@ impl Libraries {
             record: true,
             top_dir: Some("*".into()),
             executables: Vec::new(),
+            limits: UnpackLimits::with(UnpackLimits::LIBRARY, &self.settings),
             // A stored library must be what the lock pins (else it is
             // replaced: moved aside, fetched again, verified).
             health: Arc::new(move |root| {

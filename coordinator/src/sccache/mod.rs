@@ -20,7 +20,7 @@ use fbuild_core::protocol::ZccacheChoice;
 use fbuild_core::{Home, Settings};
 use tokio::sync::mpsc::UnboundedSender;
 
-use crate::install::{Checksum, Installer, Origin, PackageSpec, follow};
+use crate::install::{Checksum, Installer, Origin, PackageSpec, UnpackLimits, follow};
 pub use server::Stats;
 
 /// The sccache version fbuild installs. (scripts/mirror-sccache reads this
@@ -72,6 +72,7 @@ pub fn spec(settings: &Settings) -> Result<PackageSpec, String> {
         record: false,
         top_dir: Some(top),
         executables: vec!["sccache".into()],
+        limits: UnpackLimits::with(UnpackLimits::PACKAGE, settings),
         health: Arc::new(move |root| server::check_version(&root.join("sccache"), &want)),
         dest: home.tools_dir().join(format!("sccache-{version}")),
         lock_file: home.locks_dir().join(format!("sccache-{version}.lock")),

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use fbuild_core::time::HEALTH_CHECK_TIMEOUT;
 use fbuild_core::{Home, Settings, zccache_env};
 
-use crate::install::{Checksum, Origin, PackageSpec};
+use crate::install::{Checksum, Origin, PackageSpec, UnpackLimits};
 use crate::process::output_with_timeout;
 
 pub use manager::ZccacheManager;
@@ -121,6 +121,7 @@ pub fn spec(settings: &Settings) -> Result<PackageSpec, String> {
         record: false,
         top_dir: Some(top),
         executables: vec!["zccache".into()],
+        limits: UnpackLimits::with(UnpackLimits::PACKAGE, settings),
         health: {
             let home = home.clone();
             Arc::new(move |root| check_version(&root.join("zccache"), Some(&health_version), &home))

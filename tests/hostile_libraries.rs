@@ -1,0 +1,395 @@
+//! Hostile and broken libraries (issue 29): nothing a library names leaves
+//! its folder — its name, its links (followed, in archives and git
+//! checkouts alike), its `srcDir`/`includeDir` — link loops end, an
+//! archive that expands past the limits is refused, a git `#ref` is never
+//! an option, and a lock file's wrong pin never deletes the good stored
+//! copy other projects use. Archives are made here by Python's tarfile and
+//! zipfile and served on loopback.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use common::http::TestServer;
+use common::*;
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A native project using `lib_deps` (one per line).
+fn project(dir: &Path, lib_deps: &[String]) -> PathBuf {
+    let proj = dir.join("proj");
+    std::fs::create_dir_all(proj.join("src")).unwrap();
+    std::fs::write(
+        proj.join("platformio.ini"),
+        format!(
+            "[env:native]\nplatform = native\nlib_deps =\n    {}\n",
+            lib_deps.join("\n    ")
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        proj.join("src/main.c"),
+        "#include <stdio.h>\nint main(void) { puts(\"ok\"); return 0; }\n",
+    )
+    .unwrap();
+    proj
+}
+
+fn build(home: &TestHome, dir: &Path, env: &[(&str, &str)]) -> Output {
+    home.fbuild(&["build", dir.to_str().unwrap()])
+        .env("FBUILD_ZCCACHE", "off")
+        .envs(env.iter().copied())
+        .output()
+        .unwrap()
+}
+
+fn python(script: &str) {
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// What the library store holds (names of its folders, hidden ones too).
+fn store(home: &TestHome) -> Vec<String> {
+    std::fs::read_dir(home.path().join("libraries"))
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Files written under `dir` whose path contains `needle`.
+fn files_named(dir: &Path, needle: &str) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                stack.push(p);
+            } else if p.to_string_lossy().contains(needle) {
+                found.push(p);
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn a_library_name_never_leads_out_of_the_build_folder() {
+    let home = TestHome::new();
+    let work = tempfile::tempdir().unwrap();
+    let outside = work.path().join("outside");
+    let proj = project(work.path(), &[]);
+    let lib = proj.join("lib/Escape");
+    std::fs::create_dir_all(lib.join("src")).unwrap();
+    let name = format!("../../../../../../..{}/x", outside.display());
+    std::fs::write(
+        lib.join("library.properties"),
+        format!("name={name}\nversion=1.0.0\n"),
+    )
+    .unwrap();
+    std::fs::write(lib.join("src/Escape.h"), "int escape(void);\n").unwrap();
+    std::fs::write(lib.join("src/Escape.c"), "int escape(void) { return 1; }\n").unwrap();
+    std::fs::write(
+        proj.join("src/main.c"),
+        "#include <Escape.h>\nint main(void) { return escape() - 1; }\n",
+    )
+    .unwrap();
+    let out = build(&home, &proj, &[]);
+    assert_ok(&out);
+    assert!(
+        !outside.exists(),
+        "a library's name wrote outside: {}",
+        outside.display()
+    );
+    let objects = files_named(&proj.join(".fbuild/build/native/lib"), "Escape.c.o");
+    assert_eq!(objects.len(), 1, "{objects:?}");
+    assert!(
+        Command::new(proj.join(".fbuild/build/native/program"))
+            .status()
+            .unwrap()
+            .success()
+    );
+}
+
+/// A `.tar.gz` with `Lib/library.properties`, `Lib/src/Lib.c` and the
+/// extra entries `extra` (Python statements adding to `t`, a TarFile).
+fn tarball(out: &Path, extra: &str) {
+    python(&format!(
+        "import io, tarfile\n\
+         t = tarfile.open({out:?}, 'w:gz')\n\
+         def add(name, text=b'', kind=tarfile.REGTYPE, link=''):\n\
+         \x20   i = tarfile.TarInfo(name); i.type = kind; i.linkname = link; i.size = len(text)\n\
+         \x20   i.mode = 0o755 if kind == tarfile.DIRTYPE else 0o644\n\
+         \x20   t.addfile(i, io.BytesIO(text) if kind == tarfile.REGTYPE else None)\n\
+         add('Lib/library.properties', b'name=Lib\\nversion=1.0.0\\n')\n\
+         add('Lib/src/Lib.c', b'int lib(void) {{ return 1; }}\\n')\n\
+         {extra}\n\
+         t.close()\n"
+    ));
+}
+
+#[test]
+fn links_that_escape_once_followed_are_refused_in_archives_and_git() {
+    let home = TestHome::new();
+    let work = tempfile::tempdir().unwrap();
+    let served = work.path().join("served");
+    std::fs::create_dir_all(&served).unwrap();
+    // Each link passes a lexical check of its own entry (7 folders deep,
+    // 6 up); followed, the second leads from the staging folder into the
+    // home: `FBUILD_HOME/coordinator/coordinator.json`.
+    tarball(
+        &served.join("chain.tar.gz"),
+        "add('Lib/a', kind=tarfile.DIRTYPE)\n\
+         add('Lib/a/b', kind=tarfile.DIRTYPE)\n\
+         add('Lib/a/b/c', kind=tarfile.DIRTYPE)\n\
+         add('Lib/a/b/c/l', kind=tarfile.SYMTYPE, link='../../..')\n\
+         add('Lib/a/b/c/l/x', kind=tarfile.DIRTYPE)\n\
+         add('Lib/a/b/c/l/x/src', kind=tarfile.DIRTYPE)\n\
+         add('Lib/a/b/c/l/x/src/Leak.h', kind=tarfile.SYMTYPE, link='../../../../../../coordinator/coordinator.json')",
+    );
+    let server = TestServer::serve(&served);
+    let proj = project(work.path(), &[format!("{}/chain.tar.gz", server.url())]);
+    let out = build(&home, &proj, &[]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("src/Leak.h") && err.contains("outside the package"),
+        "{err}"
+    );
+    assert!(store(&home).is_empty(), "stored: {:?}", store(&home));
+
+    // A git checkout with a link to /etc/hostname.
+    let repo = work.path().join("git/Leaky");
+    std::fs::create_dir_all(repo.join("src")).unwrap();
+    std::fs::write(
+        repo.join("library.properties"),
+        "name=Leaky\nversion=1.0.0\n",
+    )
+    .unwrap();
+    std::fs::write(repo.join("src/Leaky.c"), "int leaky(void) { return 1; }\n").unwrap();
+    std::os::unix::fs::symlink("/etc/hostname", repo.join("src/Leak.h")).unwrap();
+    common::libfix::git(&repo, &["init", "-q"]);
+    common::libfix::git(&repo, &["add", "-A"]);
+    common::libfix::git(&repo, &["commit", "-qm", "leak"]);
+    common::libfix::git(&repo, &["tag", "v1"]);
+    let proj = project(
+        &work.path().join("second"),
+        &[format!("Leaky=git+file://{}#v1", repo.display())],
+    );
+    let out = build(&home, &proj, &[]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("src/Leak.h") && err.contains("outside the package"),
+        "{err}"
+    );
+    assert!(store(&home).is_empty(), "stored: {:?}", store(&home));
+}
+
+#[test]
+fn manifest_folders_stay_inside_and_link_loops_end() {
+    let home = TestHome::new();
+    let work = tempfile::tempdir().unwrap();
+    let proj = project(work.path(), &[]);
+    std::fs::write(
+        proj.join("src/main.c"),
+        "#include <Loopy.h>\nint main(void) { return loopy() - 1; }\n",
+    )
+    .unwrap();
+    let lib = proj.join("lib/Loopy");
+    std::fs::create_dir_all(lib.join("src")).unwrap();
+    std::fs::write(lib.join("src/Loopy.h"), "int loopy(void);\n").unwrap();
+    std::fs::write(lib.join("src/Loopy.c"), "int loopy(void) { return 1; }\n").unwrap();
+    for (key, value) in [
+        ("srcDir", "../../.."),
+        ("srcDir", "/"),
+        ("includeDir", "/etc"),
+    ] {
+        std::fs::write(
+            lib.join("library.json"),
+            format!(r#"{{"name": "Loopy", "build": {{"{key}": "{value}"}}}}"#),
+        )
+        .unwrap();
+        let out = build(&home, &proj, &[]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{key}={value}: {err}");
+        assert!(
+            err.contains("library.json") && err.contains(&format!("build.{key} = {value:?}")),
+            "{key}={value}: {err}"
+        );
+    }
+    std::fs::remove_file(lib.join("library.json")).unwrap();
+    // Two links back up: the walk ends, each file compiles once.
+    std::os::unix::fs::symlink("..", lib.join("src/a")).unwrap();
+    std::os::unix::fs::symlink("..", lib.join("src/b")).unwrap();
+    let mut child = home
+        .fbuild(&["build", proj.to_str().unwrap(), "-v"])
+        .env("FBUILD_ZCCACHE", "off")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let ended = wait_for(std::time::Duration::from_secs(60), || {
+        child.try_wait().unwrap().is_some()
+    });
+    if !ended {
+        let _ = child.kill();
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(ended, "the build never ended");
+    assert_ok(&out);
+    let compiles = stderr(&out)
+        .lines()
+        .filter(|l| l.contains(" -c ") && l.contains("Loopy.c"))
+        .count();
+    assert_eq!(compiles, 1, "{}", stderr(&out));
+}
+
+#[test]
+fn archives_past_the_limits_are_refused_and_nothing_is_kept() {
+    let home = TestHome::new();
+    let work = tempfile::tempdir().unwrap();
+    let served = work.path().join("served");
+    std::fs::create_dir_all(&served).unwrap();
+    // A tar entry declaring 600 MiB (the data need not follow: the header
+    // alone is refused), a zip of 20 MiB of zeros (20 KB), and 30 files.
+    python(&format!(
+        "import gzip, io, tarfile\n\
+         i = tarfile.TarInfo('Bomb/big.bin'); i.size = 600 << 20\n\
+         gzip.open({:?}, 'wb').write(i.tobuf() + bytes(4096))\n",
+        served.join("bomb.tar.gz")
+    ));
+    python(&format!(
+        "import zipfile\n\
+         z = zipfile.ZipFile({:?}, 'w', zipfile.ZIP_DEFLATED)\n\
+         z.writestr('Zip/library.properties', 'name=Zip\\n')\n\
+         z.writestr('Zip/zeros.bin', bytes(20 << 20))\n\
+         z.close()\n",
+        served.join("zeros.zip")
+    ));
+    tarball(
+        &served.join("many.tar.gz"),
+        "for n in range(30): add('Lib/src/f%d.h' % n, b'//\\n')",
+    );
+    let server = TestServer::serve(&served);
+    let cases = [
+        ("bomb.tar.gz", vec![], "unpacks to more than 512 MiB"),
+        (
+            "zeros.zip",
+            vec![("FBUILD_UNPACK_MAX_MB", "5")],
+            "unpacks to more than 5 MiB",
+        ),
+        (
+            "many.tar.gz",
+            vec![("FBUILD_UNPACK_MAX_FILES", "20")],
+            "more than 20 files",
+        ),
+    ];
+    for (file, env, says) in cases {
+        // The limits are the coordinator's settings: a fresh one per case.
+        let _ = home.run(&["daemon", "stop"]);
+        let proj = project(
+            &work.path().join(file),
+            &[format!("{}/{file}", server.url())],
+        );
+        let out = build(&home, &proj, &env);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{file}: {err}");
+        assert!(err.contains(says), "{file}: {err}");
+        if let Some((var, _)) = env.first() {
+            assert!(
+                err.contains(var),
+                "{file}: the message names no setting: {err}"
+            );
+        }
+        assert!(store(&home).is_empty(), "{file}: stored {:?}", store(&home));
+    }
+}
+
+#[test]
+fn a_git_ref_is_never_an_option() {
+    let home = TestHome::new();
+    let work = tempfile::tempdir().unwrap();
+    let repo = work.path().join("git/Lib");
+    std::fs::create_dir_all(repo.join("src")).unwrap();
+    std::fs::write(repo.join("library.properties"), "name=Lib\nversion=1.0.0\n").unwrap();
+    std::fs::write(repo.join("src/Lib.c"), "int lib(void) { return 1; }\n").unwrap();
+    common::libfix::git(&repo, &["init", "-q"]);
+    common::libfix::git(&repo, &["add", "-A"]);
+    common::libfix::git(&repo, &["commit", "-qm", "one"]);
+    for reference in ["--orphan=zz", "--detach", "-f"] {
+        let proj = project(
+            &work.path().join(reference),
+            &[format!("Lib=git+file://{}#{reference}", repo.display())],
+        );
+        let out = build(&home, &proj, &[]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{reference}: {err}");
+        assert!(
+            err.contains(&format!("#{reference} is not a tag, branch or commit name")),
+            "{reference}: {err}"
+        );
+        assert!(!proj.join("fbuild.lock").exists());
+    }
+    assert!(store(&home).is_empty());
+}
+
+#[test]
+fn a_wrong_pin_in_one_lock_file_keeps_the_store_copy_others_use() {
+    let home = TestHome::new();
+    let work = tempfile::tempdir().unwrap();
+    let served = work.path().join("served");
+    std::fs::create_dir_all(&served).unwrap();
+    tarball(&served.join("Lib-1.0.0.tar.gz"), "");
+    let server = TestServer::serve(&served);
+    let url = format!("{}/Lib-1.0.0.tar.gz", server.url());
+    let good = project(&work.path().join("good"), std::slice::from_ref(&url));
+    assert_ok(&build(&home, &good, &[]));
+    let stored = store(&home);
+    assert_eq!(stored.len(), 1, "{stored:?}");
+
+    // Another project's lock pins a sha256 the archive does not have.
+    let bad = project(&work.path().join("bad"), std::slice::from_ref(&url));
+    let lock = std::fs::read_to_string(good.join("fbuild.lock")).unwrap();
+    let right = lock
+        .split('"')
+        .find(|w| w.len() == 64 && w.chars().all(|c| c.is_ascii_hexdigit()))
+        .expect("a sha256 in the lock")
+        .to_string();
+    std::fs::write(
+        bad.join("fbuild.lock"),
+        lock.replace(&right, &"0".repeat(64)),
+    )
+    .unwrap();
+    let out = build(&home, &bad, &[]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("fbuild.lock") && err.contains(&"0".repeat(64)),
+        "{err}"
+    );
+    assert_eq!(store(&home), stored, "the good copy was touched");
+
+    // The good project still builds with the server gone.
+    drop(server);
+    let out = home
+        .fbuild(&["build", good.to_str().unwrap(), "--clean", "--locked"])
+        .env("FBUILD_ZCCACHE", "off")
+        .output()
+        .unwrap();
+    assert_ok(&out);
+}
