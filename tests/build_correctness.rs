@@ -339,3 +339,119 @@ fn io_errors_name_their_path() {
         );
     }
 }
+
+#[test]
+fn libraries_link_in_any_mix_of_archives_and_objects() {
+    let home = TestHome::new();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    // beta is linked object by object and calls into alpha, an archive.
+    native(
+        dir,
+        "",
+        &[
+            (
+                "src/main.c",
+                "#include <alpha.h>\n#include <beta.h>\nint main(void) { return b(ALPHA) - 2; }\n",
+            ),
+            ("lib/alpha/src/alpha.h", "#define ALPHA 1\nint a(int);\n"),
+            ("lib/alpha/src/alpha.c", "int a(int x) { return x + 1; }\n"),
+            (
+                "lib/beta/library.json",
+                r#"{"name": "beta", "build": {"libArchive": "false"}}"#,
+            ),
+            ("lib/beta/src/beta.h", "int b(int);\n"),
+            (
+                "lib/beta/src/beta.c",
+                "#include <alpha.h>\nint b(int x) { return a(x); }\n",
+            ),
+        ],
+    );
+    let out = build(&home, dir, &["-v"]);
+    assert_ok(&out);
+    let err = stderr(&out);
+    let link = err
+        .lines()
+        .find(|l| l.contains("-o ") && l.contains("/program"))
+        .unwrap();
+    assert!(
+        link.contains("lib/beta/beta.c.o") && link.contains("libalpha.a"),
+        "{link}"
+    );
+    assert!(
+        Command::new(dir.join(".fbuild/build/native/program"))
+            .status()
+            .unwrap()
+            .success()
+    );
+}
+
+#[test]
+fn a_header_added_in_front_of_another_recompiles_its_users() {
+    let home = TestHome::new();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    native(
+        dir,
+        "",
+        &[
+            (
+                "src/main.c",
+                "#include <stdio.h>\n#include <foo.h>\n#include <cfg.h>\nint main(void) { printf(\"%d\\n\", CFG); return 0; }\n",
+            ),
+            ("lib/foo/src/foo.h", "#define FOO 1\n"),
+            ("lib/foo/src/cfg.h", "#define CFG 1\n"),
+        ],
+    );
+    assert_ok(&build(&home, dir, &[]));
+    assert_eq!(program(dir), "1\n");
+    for (path, value) in [("include/cfg.h", "2"), ("src/cfg.h", "3")] {
+        let file = dir.join(path);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, format!("#define CFG {value}\n")).unwrap();
+        let out = build(&home, dir, &["-v"]);
+        assert_ok(&out);
+        assert_eq!(program(dir), format!("{value}\n"), "{}", stderr(&out));
+    }
+    // src/cfg.h came after include/ had one: the explanation says why.
+    std::fs::remove_file(dir.join("src/cfg.h")).unwrap();
+    assert_ok(&build(&home, dir, &[]));
+    std::fs::write(dir.join("src/cfg.h"), "#define CFG 4\n").unwrap();
+    let out = build(&home, dir, &["-v"]);
+    assert!(
+        stderr(&out).contains("src/main.c is out of date: a new cfg.h may be found before"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(program(dir), "4\n");
+}
+
+#[test]
+fn a_compile_without_a_depfile_is_said_and_an_old_depfile_is_not_read() {
+    let home = TestHome::new();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    native(
+        dir,
+        "",
+        &[
+            ("src/h.h", "#define V 1\n"),
+            (
+                "src/main.c",
+                "#include \"h.h\"\nint main(void) { return V - 1; }\n",
+            ),
+        ],
+    );
+    assert_ok(&build(&home, dir, &[]));
+    let depfile = dir.join(".fbuild/build/native/src/main.c.d");
+    assert!(depfile.is_file());
+    native(dir, "build_flags = -MF/dev/null\n", &[]);
+    let out = build(&home, dir, &[]);
+    assert_ok(&out);
+    assert!(!depfile.exists(), "the last compile's depfile was kept");
+    assert!(
+        stderr(&out).contains("1 compile(s) wrote no dependency file (src/main.c…)"),
+        "{}",
+        stderr(&out)
+    );
+}

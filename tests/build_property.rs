@@ -250,10 +250,17 @@ fn incremental_builds_equal_builds_from_nothing() {
                     .spawn()
                     .unwrap();
                 let seen = compiler_seen(&mut child, &run.project.join(SLOW));
-                let what = model.mutate(&mut rng);
+                let before = model.clone();
+                let mut what = model.mutate(&mut rng);
                 apply(&model, &mut trees, &run);
                 let _ = child.wait();
                 during += usize::from(seen);
+                // Undone after the build: back to what it had started from.
+                if rng.chance(40) {
+                    model = before;
+                    apply(&model, &mut trees, &run);
+                    what.push_str(", undone after the build");
+                }
                 run.log.push(format!(
                     "{step}: edit slow.cpp, build, and while it runs ({}): {what}",
                     if seen {

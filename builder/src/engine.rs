@@ -242,7 +242,8 @@ impl Runner {
         cmd.args(args)
             .current_dir(&self.cwd)
             .envs(env.iter().map(|(k, v)| (k, v)));
-        cmd.stdin(std::process::Stdio::null());
+        // A build that stops (an error, Ctrl-C) stops its compilers too.
+        cmd.stdin(std::process::Stdio::null()).kill_on_drop(true);
         if self.verbose {
             eprintln!("{} {}", program.display(), args.join(" "));
         }
@@ -271,6 +272,9 @@ pub struct Schedule<'a> {
     pub keep_going: bool,
     /// Written when compiles begin: the build's clock (see `inputs`).
     pub clock: &'a Path,
+    /// Objects a new header may shadow, with its name (see
+    /// `BuildState::new_headers`).
+    pub shadowed: &'a [(PathBuf, String)],
 }
 
 /// Compiles every job that is not up to date, `jobs` at a time; with `-v`
@@ -285,7 +289,7 @@ pub async fn compile_all(
 ) -> Result<Outcome> {
     let mut seen = Inputs::keyed_under(&runner.cwd);
     let total = work.len();
-    let todo = out_of_date(runner, work, state, &mut seen);
+    let todo = out_of_date(runner, work, state, &mut seen, schedule.shadowed);
     let up_to_date = total - todo.len();
     if todo.is_empty() {
         return Ok(Outcome::Done {
@@ -340,7 +344,7 @@ async fn run_all(
 ) -> Result<Ran> {
     let mut queue = todo.into_iter();
     let mut running = tokio::task::JoinSet::new();
-    let (mut compiled, mut failed) = (0, Vec::new());
+    let (mut compiled, mut failed, mut no_depfile) = (0, Vec::new(), Vec::new());
     loop {
         while running.len() < schedule.jobs.max(1) && (failed.is_empty() || schedule.keep_going) {
             let Some(job) = queue.next() else { break };
@@ -348,6 +352,9 @@ async fn run_all(
                 std::fs::create_dir_all(dir)
                     .with_context(|| format!("creating {}", dir.display()))?;
             }
+            // The last compile's depfile must not stand for this one's
+            // (seen: a depfile no longer written was read again).
+            let _ = std::fs::remove_file(depfile(&job.unit.object));
             progress.compiling(&job.name);
             let runner = runner.clone();
             running.spawn(async move {
@@ -362,7 +369,11 @@ async fn run_all(
         match code {
             Ok(0) => {
                 compiled += 1;
-                let deps = read_deps(&job.unit.object, &runner.cwd, &job.unit.source);
+                let source = &job.unit.source;
+                let deps = read_deps(&job.unit.object, &runner.cwd, source).unwrap_or_else(|| {
+                    no_depfile.push(job.name.clone());
+                    vec![source.clone()]
+                });
                 state.record_compile(&job.unit.object, &job.command(), &deps, seen);
             }
             Ok(code) => failed.push((job.name, code)),
@@ -371,6 +382,15 @@ async fn run_all(
                 failed.push((job.name, 1));
             }
         }
+    }
+    if let Some(first) = no_depfile.first() {
+        eprintln!(
+            "fbuild: warning: [{}] {} compile(s) wrote no dependency file ({first}…): changes to \
+             the headers they include are not seen (does the recipe or build_flags drop -MMD, or \
+             redirect it with -MF?)",
+            runner.env,
+            no_depfile.len()
+        );
     }
     Ok(Ran {
         compiled,
@@ -386,6 +406,7 @@ fn out_of_date(
     work: Vec<Job>,
     state: &mut BuildState,
     seen: &mut Inputs,
+    shadowed: &[(PathBuf, String)],
 ) -> Vec<Job> {
     let first = state.outputs.is_empty();
     if first {
@@ -393,7 +414,11 @@ fn out_of_date(
     }
     work.into_iter()
         .filter(|job| {
-            let why = state.dirty_compile(&job.unit.object, &job.command(), seen);
+            let shadow = shadowed.iter().find(|(o, _)| *o == job.unit.object);
+            let why = match shadow {
+                Some((_, name)) => Some(Dirty::Shadowed(name.clone())),
+                None => state.dirty_compile(&job.unit.object, &job.command(), seen),
+            };
             if let Some(why) = why.as_ref().filter(|_| !first) {
                 runner.explain(&job.name, why);
             }
@@ -411,17 +436,18 @@ impl Drop for Finish<'_> {
     }
 }
 
-/// The inputs of an object: its depfile's prerequisites, else its source.
-fn read_deps(object: &Path, cwd: &Path, source: &Path) -> Vec<PathBuf> {
-    let depfile = object.with_extension("d");
-    match std::fs::read(&depfile) {
-        Ok(text) => {
-            let mut deps = fbuild_core::depfile::prerequisite_files(&text, cwd);
-            if !deps.iter().any(|d| d == source) {
-                deps.push(source.to_path_buf());
-            }
-            deps
-        }
-        Err(_) => vec![source.to_path_buf()],
+/// The compiler's depfile for `object` (`-MMD`: `<object less .o>.d`).
+fn depfile(object: &Path) -> PathBuf {
+    object.with_extension("d")
+}
+
+/// The inputs of an object: its depfile's prerequisites and its source;
+/// `None` when the compile wrote no depfile (its source alone is known).
+fn read_deps(object: &Path, cwd: &Path, source: &Path) -> Option<Vec<PathBuf>> {
+    let text = std::fs::read(depfile(object)).ok()?;
+    let mut deps = fbuild_core::depfile::prerequisite_files(&text, cwd);
+    if !deps.iter().any(|d| d == source) {
+        deps.push(source.to_path_buf());
     }
+    Some(deps)
 }

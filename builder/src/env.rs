@@ -62,6 +62,7 @@ pub async fn build_env(
         collect(&Layout {
             root: &project.root,
             src_dir: &project.src_dir,
+            include_dir: &project.include_dir,
             out_dir: &out_dir,
             src_filter: &env.build_src_filter,
             also_src: project
@@ -109,6 +110,7 @@ pub async fn build_env(
 
     let state_file = out_dir.join("fbuild-state.json");
     let mut state = BuildState::load(&state_file);
+    let shadowed = state.new_headers(sources.headers(&project.root, &project.build_dir));
     run_hooks(&runner, &target, "prebuild").await?;
     let progress = crate::progress::CompileProgress::new(&env.name, opts.verbose);
     let wait_for_route = || {
@@ -120,6 +122,7 @@ pub async fn build_env(
         jobs: opts.jobs,
         keep_going: opts.keep_going,
         clock: &out_dir.join(".fbuild-clock"),
+        shadowed: &shadowed,
     };
     let outcome = compile_all(
         &runner,

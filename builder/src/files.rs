@@ -160,13 +160,36 @@ pub fn glob(pattern: &str, text: &str) -> bool {
 
 /// The folders directly inside `dir`, sorted (none if it is unreadable).
 pub(crate) fn subdirs(dir: &Path) -> Vec<PathBuf> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) => {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                eprintln!(
+                    "fbuild: warning: cannot read {}: {e}; libraries there are not used",
+                    dir.display()
+                );
+            }
+            return Vec::new();
+        }
     };
     let mut out: Vec<PathBuf> = entries
         .flatten()
         .map(|e| e.path())
-        .filter(|p| p.is_dir())
+        .filter(|p| {
+            if !p.is_dir() {
+                return false;
+            }
+            match std::fs::read_dir(p) {
+                Ok(_) => true,
+                Err(e) => {
+                    eprintln!(
+                        "fbuild: warning: cannot read {}: {e}; it is not used",
+                        p.display()
+                    );
+                    false
+                }
+            }
+        })
         .collect();
     out.sort();
     out

@@ -20,11 +20,25 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-/// A file's size and mtime: what says it changed.
+/// What says a file changed: its size and mtime and, on Unix, its inode
+/// and ctime (a file copied in with the same size and mtime, or a link
+/// pointed at another file, is another file).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Stamp {
     pub size: u64,
     pub mtime_ns: i128,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub ino: u64,
+    #[serde(default, skip_serializing_if = "is_zero_ns")]
+    pub ctime_ns: i128,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+fn is_zero_ns(n: &i128) -> bool {
+    *n == 0
 }
 
 impl Stamp {
@@ -34,6 +48,8 @@ impl Stamp {
     pub const UNSETTLED: Stamp = Stamp {
         size: u64::MAX,
         mtime_ns: 0,
+        ino: 0,
+        ctime_ns: 0,
     };
 
     pub fn of(path: &Path) -> Option<Stamp> {
@@ -43,11 +59,28 @@ impl Stamp {
             Ok(d) => d.as_nanos() as i128,
             Err(e) => -(e.duration().as_nanos() as i128),
         };
+        let (ino, ctime_ns) = identity(&meta);
         Some(Stamp {
             size: meta.len(),
             mtime_ns,
+            ino,
+            ctime_ns,
         })
     }
+}
+
+#[cfg(unix)]
+fn identity(meta: &std::fs::Metadata) -> (u64, i128) {
+    use std::os::unix::fs::MetadataExt;
+    (
+        meta.ino(),
+        i128::from(meta.ctime()) * 1_000_000_000 + i128::from(meta.ctime_nsec()),
+    )
+}
+
+#[cfg(not(unix))]
+fn identity(_meta: &std::fs::Metadata) -> (u64, i128) {
+    (0, 0)
 }
 
 /// The stamps and text keys one build has read, and its clock.
@@ -95,11 +128,13 @@ impl Inputs {
             .is_some_and(|root| path.starts_with(root))
     }
 
-    /// Reads `path`'s text key, then its stamp, before the compile that
-    /// uses it starts: what is recorded for it after the compile.
+    /// Reads `path`'s stamp, then its text key, before the compile that
+    /// uses it starts: what is recorded for it after the compile. (In this
+    /// order: a save between the two reads pairs an old stamp with the new
+    /// text, which only costs a compile, never the other way round.)
     pub fn before(&mut self, path: &Path) {
-        self.text(path);
         self.stamp(path);
+        self.text(path);
     }
 
     /// Reads the file system's clock by writing `marker` (in the build
@@ -112,26 +147,37 @@ impl Inputs {
     }
 
     /// What to record for `path`, an input of a compile that has finished:
-    /// as read before the compiles, else as it is now (its text key read
-    /// first), or [`Stamp::UNSETTLED`] when it changed after the clock
-    /// started, is gone, or the clock could not be read.
+    /// as this build first saw it if it is still so (the compile read that
+    /// version), else [`Stamp::UNSETTLED`]; a file first seen now, when it
+    /// is older than the clock and did not change while its text key was
+    /// read. Seen: a file saved during the build and then undone was taken
+    /// as compiled from its first text, while a queued compile had read the
+    /// second.
     pub fn settled(&mut self, path: &Path) -> (Stamp, Option<String>) {
         let keyed = self.keyed(path);
-        if let Some(Some(stamp)) = self.stamps.get(path)
-            && (!keyed || self.texts.contains_key(path))
-        {
-            let text = self.texts.get(path).cloned().flatten();
-            return (stamp.clone(), text);
-        }
-        let text = if keyed { read_key(path) } else { None };
-        match Stamp::of(path) {
-            Some(stamp) if self.clock.is_some_and(|clock| stamp.mtime_ns < clock) => {
-                self.texts.insert(path.to_path_buf(), text.clone());
-                self.stamps.insert(path.to_path_buf(), Some(stamp.clone()));
-                (stamp, text)
+        let now = Stamp::of(path);
+        if let Some(Some(seen)) = self.stamps.get(path) {
+            if now.as_ref() != Some(seen) {
+                return (Stamp::UNSETTLED, None);
             }
-            _ => (Stamp::UNSETTLED, None),
+            if !keyed || self.texts.contains_key(path) {
+                let text = self.texts.get(path).cloned().flatten();
+                return (seen.clone(), text);
+            }
         }
+        let Some(first) = now else {
+            return (Stamp::UNSETTLED, None);
+        };
+        let text = if keyed { read_key(path) } else { None };
+        let settled = Stamp::of(path).as_ref() == Some(&first)
+            && (self.stamps.contains_key(path)
+                || self.clock.is_some_and(|clock| first.mtime_ns < clock));
+        if !settled {
+            return (Stamp::UNSETTLED, None);
+        }
+        self.texts.insert(path.to_path_buf(), text.clone());
+        self.stamps.insert(path.to_path_buf(), Some(first.clone()));
+        (first, text)
     }
 }
 
@@ -144,21 +190,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn inputs_read_before_are_recorded_as_they_were() {
+    fn inputs_read_before_are_recorded_as_they_were_or_unsettled() {
         let dir = tempfile::tempdir().unwrap();
-        let (old, new) = (dir.path().join("old.h"), dir.path().join("new.h"));
+        let (kept, old, new) = (
+            dir.path().join("kept.h"),
+            dir.path().join("old.h"),
+            dir.path().join("new.h"),
+        );
+        std::fs::write(&kept, "int k;\n").unwrap();
         std::fs::write(&old, "int a;\n").unwrap();
         std::fs::write(&new, "int b;\n").unwrap();
         let mut inputs = Inputs::keyed_under(dir.path());
+        inputs.before(&kept);
         inputs.before(&old);
-        let seen = Stamp::of(&old).unwrap();
+        let seen = Stamp::of(&kept).unwrap();
         // Saved while "the compile runs", after the clock started.
         inputs.start_clock(&dir.path().join(".clock")).unwrap();
         std::fs::write(&old, "int a = 2; /* longer */\n").unwrap();
         std::fs::write(&new, "int b = 2; /* longer */\n").unwrap();
-        let (stamp, text) = inputs.settled(&old);
-        assert_eq!(stamp, seen, "the stamp from before the compile");
-        assert_eq!(text, crate::text_key::text_key(b"int a;\n"));
+        let (stamp, text) = inputs.settled(&kept);
+        assert_eq!(stamp, seen, "unchanged: the stamp from before the compile");
+        assert_eq!(text, crate::text_key::text_key(b"int k;\n"));
+        // Read before, changed since (which version did the compile see?),
+        // even if it is changed back: unsettled.
+        assert_eq!(inputs.settled(&old), (Stamp::UNSETTLED, None));
         // Not read before, changed since the clock: unsettled.
         assert_eq!(inputs.settled(&new), (Stamp::UNSETTLED, None));
         // Gone by the time the compile ended: unsettled too.

@@ -5,6 +5,7 @@
 //! coordinator client, the project lock) runs on `spawn_blocking`.
 
 mod ask;
+mod commands;
 mod compdb;
 mod engine;
 mod env;

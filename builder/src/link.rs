@@ -10,8 +10,11 @@
 //! SoftwareSerial) put its interrupt handlers in the firmware — a sketch
 //! with its own `ISR(PCINT0_vect)` failed with `multiple definition of
 //! __vector_3`. The line is arduino-builder's: the sketch's objects, the
-//! libraries (bracketed as a group, so that they may use each other in any
-//! order), the variant's objects, then the core archive the recipe names.
+//! libraries, the variant's objects, then the core archive the recipe
+//! names; the libraries and the variant's objects are bracketed as a group
+//! when an archive is among them, so that they may use each other in any
+//! order (seen: a library linked object by object, `libArchive: false`,
+//! calling into an archived one failed with an undefined reference).
 
 use std::path::{Path, PathBuf};
 
@@ -68,7 +71,8 @@ pub async fn link(
         archives += 1;
         add(vec![archive.path], &mut libraries);
     }
-    match recipes.link_group().filter(|_| archives > 1) {
+    add(objects(&Group::Variant), &mut libraries);
+    match recipes.link_group().filter(|_| archives > 0) {
         Some((start, end)) => {
             line.push(start);
             line.append(&mut libraries);
@@ -76,7 +80,6 @@ pub async fn link(
         }
         None => line.append(&mut libraries),
     }
-    add(objects(&Group::Variant), &mut line);
     let core = objects(&Group::Core);
     if !core.is_empty() {
         let archive = recipes.core_archive()?;

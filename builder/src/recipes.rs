@@ -255,8 +255,17 @@ impl Recipes {
     /// What brackets the libraries on the link line so that they may
     /// refer to each other in any order (GNU ld's `--start-group`,
     /// `--end-group`): `fbuild.link.group.start`/`.end` of the platform,
-    /// empty for a linker that rescans archives by itself (Apple's).
+    /// empty for a linker that rescans archives by itself (Apple's); none
+    /// when the core's link recipe groups its objects itself (groups do
+    /// not nest in older GNU ld).
     pub fn link_group(&self) -> Option<(String, String)> {
+        if self
+            .props
+            .get("recipe.c.combine.pattern")
+            .is_some_and(|p| p.contains("--start-group"))
+        {
+            return None;
+        }
         let get =
             |key: &str, default: &str| self.props.get(key).unwrap_or(default).trim().to_string();
         let start = get("fbuild.link.group.start", "-Wl,--start-group");

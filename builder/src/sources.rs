@@ -11,7 +11,7 @@
 //! `.c` before C++, then by name. Without LTO, the link order is the
 //! firmware's layout: the same order gives the same bytes.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
@@ -57,6 +57,8 @@ pub struct Sources {
 pub struct Layout<'a> {
     pub root: &'a Path,
     pub src_dir: &'a Path,
+    /// The project's `include/`, on the include path if it exists.
+    pub include_dir: &'a Path,
     pub out_dir: &'a Path,
     pub src_filter: &'a [String],
     /// More project sources and their filter (a test suite's build with
@@ -114,6 +116,9 @@ pub fn collect(l: &Layout) -> Result<Sources> {
     }
     in_order(&mut s.units, l.src_dir, Order::Sketch);
     s.include_dirs.push(l.src_dir.to_path_buf());
+    if l.include_dir.is_dir() {
+        s.include_dirs.push(l.include_dir.to_path_buf());
+    }
     if let Some((dir, filter)) = l.also_src {
         let mut app = Vec::new();
         for f in filtered(dir, filter, Links::Follow)?
@@ -140,6 +145,23 @@ pub fn collect(l: &Layout) -> Result<Sources> {
         s.units.extend(folder_units(l, core, Group::Core, "core")?);
     }
     Ok(s)
+}
+
+impl Sources {
+    /// The files in the project's own include folders (those under
+    /// `root`, the build folder aside), sources aside: a header that
+    /// appears there may shadow one an object was compiled with.
+    pub fn headers(&self, root: &Path, build_dir: &Path) -> BTreeSet<PathBuf> {
+        let mut headers = BTreeSet::new();
+        for dir in &self.include_dirs {
+            if !dir.starts_with(root) || dir.starts_with(build_dir) {
+                continue;
+            }
+            let files = files_under(dir, Links::Follow).unwrap_or_default();
+            headers.extend(files.into_iter().filter(|f| lang_of(f).is_none()));
+        }
+        headers
+    }
 }
 
 /// The sources of a core or variant folder, in the Arduino order.

@@ -9,20 +9,20 @@
 //! Stored as `fbuild-state.json` in the environment's build dir, written
 //! atomically.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use fbuild_core::hash::Fnv1a;
 use serde::{Deserialize, Serialize};
 
+use crate::commands::Commands;
 pub use crate::inputs::{Inputs, Stamp};
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Record {
+    /// The hash of the command (program first; the command itself is in
+    /// `commands`).
     pub command: u64,
-    /// The command itself (program first), to say what changed in it.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub args: Vec<String>,
     pub inputs: BTreeMap<PathBuf, Stamp>,
     /// Text keys of the inputs under the project, as compiled.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -44,6 +44,9 @@ pub enum Dirty {
     Gone(PathBuf),
     /// This input may have changed while the output was made.
     Unsettled(PathBuf),
+    /// A header of this name appeared in the project's include folders:
+    /// it may be found before the one the output was made with.
+    Shadowed(String),
 }
 
 impl Dirty {
@@ -56,7 +59,13 @@ impl Dirty {
             Dirty::Command { was, now } => command_change(was, now),
             Dirty::Changed(p) => format!("{} changed", rel(p)),
             Dirty::Gone(p) => format!("{} is gone", rel(p)),
-            Dirty::Unsettled(p) => format!("{} changed while it was being built", rel(p)),
+            Dirty::Unsettled(p) => format!(
+                "{} changed during a build (or its time is ahead of the build's)",
+                rel(p)
+            ),
+            Dirty::Shadowed(name) => {
+                format!("a new {name} may be found before the one it was built with")
+            }
         }
     }
 }
@@ -74,8 +83,23 @@ fn command_change(was: &[String], now: &[String]) -> String {
             now.first().map_or("", String::as_str)
         );
     }
+    // What `a` has more of than `b` (a flag given twice, then once, is one
+    // removed).
     let missing_from = |a: &[String], b: &[String]| -> Vec<String> {
-        a.iter().filter(|x| !b.contains(x)).cloned().collect()
+        let mut left: std::collections::HashMap<&str, usize> = Default::default();
+        for x in b {
+            *left.entry(x.as_str()).or_default() += 1;
+        }
+        a.iter()
+            .filter(|x| match left.get_mut(x.as_str()) {
+                Some(n) if *n > 0 => {
+                    *n -= 1;
+                    false
+                }
+                _ => true,
+            })
+            .cloned()
+            .collect()
     };
     let list = |v: Vec<String>| {
         let mut shown = v.iter().take(3).cloned().collect::<Vec<_>>().join(" ");
@@ -102,6 +126,10 @@ fn command_change(was: &[String], now: &[String]) -> String {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct BuildState {
     pub outputs: BTreeMap<PathBuf, Record>,
+    /// The files in the project's include folders at the last build
+    /// (`None`: not known; see [`BuildState::new_headers`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub headers: Option<BTreeSet<PathBuf>>,
     /// The size tool's output for the firmware as it is (a no-op build
     /// reports sizes without running the tool).
     #[serde(default)]
@@ -109,6 +137,9 @@ pub struct BuildState {
     /// Changed since loaded: [`BuildState::save`] writes only then.
     #[serde(skip)]
     changed: bool,
+    /// The commands themselves, beside the state file.
+    #[serde(skip)]
+    commands: Commands,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -120,13 +151,16 @@ pub struct SizeReport {
 
 impl BuildState {
     pub fn load(path: &Path) -> BuildState {
-        std::fs::read(path)
+        let mut state: BuildState = std::fs::read(path)
             .ok()
             .and_then(|t| serde_json::from_slice(&t).ok())
-            .unwrap_or_default()
+            .unwrap_or_default();
+        state.commands = Commands::at(path.with_file_name("fbuild-commands.json"));
+        state
     }
 
     pub fn save(&mut self, path: &Path) -> std::io::Result<()> {
+        self.commands.save()?;
         if !self.changed && path.exists() {
             return Ok(());
         }
@@ -139,6 +173,38 @@ impl BuildState {
         std::fs::rename(tmp, path)
     }
 
+    /// Takes the files in the project's include folders now; one new
+    /// since the last build may shadow a header of the same name an object
+    /// was compiled with (seen: `src/cfg.h` added in front of
+    /// `lib/foo/src/cfg.h` compiled nothing). Every such input is recorded
+    /// unsettled (kept, should this build stop before its compile);
+    /// returns the outputs, with the new header's name, for `-v`.
+    pub fn new_headers(&mut self, headers: BTreeSet<PathBuf>) -> Vec<(PathBuf, String)> {
+        let name = |p: &Path| p.file_name().map(|n| n.to_string_lossy().into_owned());
+        let fresh: BTreeSet<String> = match &self.headers {
+            Some(before) => headers.difference(before).filter_map(|p| name(p)).collect(),
+            None => BTreeSet::new(),
+        };
+        if self.headers.as_ref() != Some(&headers) {
+            self.headers = Some(headers);
+            self.changed = true;
+        }
+        let mut hit = Vec::new();
+        if fresh.is_empty() {
+            return hit;
+        }
+        for (output, record) in &mut self.outputs {
+            for (path, stamp) in &mut record.inputs {
+                if let Some(n) = name(path).filter(|n| fresh.contains(n)) {
+                    *stamp = Stamp::UNSETTLED;
+                    hit.push((output.clone(), n));
+                    self.changed = true;
+                }
+            }
+        }
+        hit
+    }
+
     /// Why `output` must be made again by `command` (program first), or
     /// `None` when it exists and was made by that command from inputs that
     /// have not changed since.
@@ -146,7 +212,19 @@ impl BuildState {
         let Some(record) = self.outputs.get(output) else {
             return Some(Dirty::Unknown);
         };
-        check(record, output, command, &mut Inputs::default())
+        let dirty = check(record, output, command, &mut Inputs::default());
+        self.with_old_command(output, dirty)
+    }
+
+    /// `dirty` with the command that made `output`, when it changed.
+    fn with_old_command(&self, output: &Path, dirty: Option<Dirty>) -> Option<Dirty> {
+        match dirty {
+            Some(Dirty::Command { now, .. }) => Some(Dirty::Command {
+                was: self.commands.of(output),
+                now,
+            }),
+            other => other,
+        }
     }
 
     /// [`BuildState::dirty`] for a compile, looking at each input once per
@@ -170,7 +248,7 @@ impl BuildState {
                 }
             }
         }
-        dirty
+        self.with_old_command(output, dirty)
     }
 
     /// Records `output` as made by `command` from `inputs` as they are now
@@ -214,11 +292,11 @@ impl BuildState {
     ) {
         let record = Record {
             command: command_hash(command),
-            args: command.to_vec(),
             inputs,
             texts,
         };
         self.outputs.insert(output.to_path_buf(), record);
+        self.commands.keep(output, command);
         self.changed = true;
     }
 
@@ -257,7 +335,7 @@ impl BuildState {
 fn check(record: &Record, output: &Path, command: &[String], seen: &mut Inputs) -> Option<Dirty> {
     if record.command != command_hash(command) {
         return Some(Dirty::Command {
-            was: record.args.clone(),
+            was: Vec::new(),
             now: command.to_vec(),
         });
     }
@@ -326,6 +404,10 @@ mod tests {
         assert_eq!(
             command_change(&was, &many),
             "the command changed: added -D1 -D2 -D3 (and 2 more)"
+        );
+        assert_eq!(
+            command_change(&words("cc -DA -DA x.c"), &words("cc -DA x.c")),
+            "the command changed: removed -DA"
         );
         // A record from before commands were kept.
         assert_eq!(command_change(&[], &was), "the command changed");

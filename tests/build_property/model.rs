@@ -48,6 +48,9 @@ pub struct Model {
     ext: bool,
     ext_value: i64,
     pub slow_value: i64,
+    /// A `cfg.h` of the project's own (in `src/`, else `include/`) in front
+    /// of the library's, with its value.
+    shadow: Option<(bool, i64)>,
     next_name: usize,
 }
 
@@ -75,6 +78,7 @@ impl Model {
             ext: false,
             ext_value: 7,
             slow_value: 5,
+            shadow: None,
             next_name: 5,
         }
     }
@@ -120,6 +124,17 @@ impl Model {
             "lib/mylib/src/mylib.h".into(),
             format!("#pragma once\n#define LIB_K {}\n", self.lib_k),
         );
+        f.insert(
+            "lib/mylib/src/cfg.h".into(),
+            "#pragma once\n#define CFG_K 100\n".into(),
+        );
+        if let Some((in_src, value)) = self.shadow {
+            let dir = if in_src { "src" } else { "include" };
+            f.insert(
+                format!("{dir}/cfg.h"),
+                format!("#pragma once\n#define CFG_K {value}\n"),
+            );
+        }
         for u in &self.units {
             let app = if u.uses_app {
                 "#include \"app.h\"\n"
@@ -142,7 +157,8 @@ impl Model {
                 self.slow_value
             ),
         );
-        let mut main = String::from("#include <stdio.h>\n#include \"mylib.h\"\n");
+        let mut main =
+            String::from("#include <stdio.h>\n#include \"mylib.h\"\n#include \"cfg.h\"\n");
         if self.ext {
             main.push_str("#include <ext.h>\n");
         }
@@ -150,7 +166,9 @@ impl Model {
         for u in &active {
             main.push_str(&format!("int u_{}(void);\n", u.name));
         }
-        main.push_str("int u_slow(void);\nint main(void) {\n  printf(\"slow=%d\\n\", u_slow());\n");
+        main.push_str(
+            "int u_slow(void);\nint main(void) {\n  printf(\"slow=%d cfg=%d\\n\", u_slow(), CFG_K);\n",
+        );
         for u in &active {
             main.push_str(&format!("  printf(\"{0}=%d\\n\", u_{0}());\n", u.name));
         }
@@ -186,7 +204,7 @@ impl Model {
     pub fn mutate(&mut self, rng: &mut Rng) -> String {
         let n = self.units.len();
         let pick = |rng: &mut Rng| rng.below(n);
-        match rng.below(13) {
+        match rng.below(14) {
             0 | 1 => {
                 let i = pick(rng);
                 self.units[i].value += 1 + rng.below(5) as i64;
@@ -281,6 +299,14 @@ impl Model {
                     self.ext_value += 1;
                     "edit the ext library".into()
                 }
+            }
+            12 => {
+                self.shadow = match self.shadow {
+                    None => Some((rng.chance(50), rng.below(50) as i64)),
+                    Some((in_src, v)) if rng.chance(50) => Some((in_src, v + 1)),
+                    Some(_) => None,
+                };
+                format!("cfg.h of the project's own: {:?}", self.shadow)
             }
             _ => {
                 self.slow_value += 1;

@@ -77,7 +77,11 @@ pub fn read(dir: &Path) -> Result<Manifest, String> {
             .flat_map(|f| crate::project::config::split_flags(f))
             .collect();
         m.src_filter = list(&build["srcFilter"]);
-        m.archive = build["libArchive"].as_bool().unwrap_or(true);
+        m.archive = match &build["libArchive"] {
+            Value::Bool(b) => *b,
+            Value::String(s) => crate::project::config::boolean(s).unwrap_or(true),
+            _ => true,
+        };
         let folder = |key: &str| -> Result<Option<PathBuf>, String> {
             build[key]
                 .as_str()

@@ -4,6 +4,7 @@ pub mod config;
 mod extends;
 pub mod ini;
 mod options;
+mod resolve;
 mod values;
 
 use values::split_list;

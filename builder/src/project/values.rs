@@ -90,3 +90,13 @@ pub fn split_flags(value: &str) -> Vec<String> {
     }
     out
 }
+
+/// A yes/no value as PlatformIO reads one: `yes`/`no`, `true`/`false`,
+/// `1`/`0`, `on`/`off`, any case.
+pub fn boolean(value: &str) -> Option<bool> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "yes" | "true" | "1" | "on" | "y" => Some(true),
+        "no" | "false" | "0" | "off" | "n" => Some(false),
+        _ => None,
+    }
+}
