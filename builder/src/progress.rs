@@ -12,6 +12,9 @@ pub struct InstallProgress {
     bar: Option<ProgressBar>,
     last: Option<(InstallPhase, InstallRole, String)>,
     last_print: Option<Instant>,
+    /// The last line printed: a stalled download is not said again every
+    /// second.
+    last_line: String,
 }
 
 impl Default for InstallProgress {
@@ -38,6 +41,7 @@ impl InstallProgress {
             bar,
             last: None,
             last_print: None,
+            last_line: String::new(),
         }
     }
 
@@ -56,10 +60,12 @@ impl InstallProgress {
             && self
                 .last_print
                 .is_none_or(|t| t.elapsed() >= Duration::from_secs(1));
-        if changed || bytes_due {
-            eprintln!("fbuild: {}", s.summary());
+        let line = s.summary();
+        if (changed || bytes_due) && line != self.last_line {
+            eprintln!("fbuild: {line}");
             self.last = Some(key);
             self.last_print = Some(Instant::now());
+            self.last_line = line;
         }
     }
 

@@ -129,10 +129,13 @@ impl Cores {
             return Ok(Arc::new(index::builtin().clone()));
         };
         let owned = url.to_string();
-        let text = tokio::task::spawn_blocking(move || fetch::fetch_text(&owned, MAX_INDEX_BYTES))
-            .await
-            .map_err(|e| e.to_string())?
-            .map_err(|e| format!("reading the package index: {}", e.message))?;
+        let stall = self.settings.download_stall;
+        let text = tokio::task::spawn_blocking(move || {
+            fetch::fetch_text(&owned, MAX_INDEX_BYTES, fetch::Watch::quiet(stall))
+        })
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| format!("reading the package index: {}", e.message))?;
         PackageIndex::parse(&text, url)
             .map(Arc::new)
             .map_err(|e| e.to_string())
@@ -255,6 +258,7 @@ impl Cores {
             top_dir: Some("*".into()),
             executables: Vec::new(),
             limits: UnpackLimits::with(UnpackLimits::PACKAGE, &self.settings),
+            stall: self.settings.download_stall,
             health: Arc::new(move |root| match must_have {
                 Some(file) if !root.join(file).is_file() => {
                     Err(format!("the archive has no {file}: not an Arduino core"))

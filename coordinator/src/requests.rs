@@ -133,7 +133,10 @@ pub async fn dispatch<W: AsyncWriteExt + Unpin>(
             let resolve = async move { svc.toolchains.resolve(req, &events).await };
             with_events(resolve, rx, send).await
         }
-        Request::LibraryVersions(q) => svc.libraries.versions(q).await,
+        Request::LibraryVersions(q) => {
+            let versions = async move { svc.libraries.versions(q, &events).await };
+            with_events(versions, rx, send).await
+        }
         Request::InstallLibrary(req) => {
             let install = async move { svc.libraries.install(req, &events).await };
             with_events(install, rx, send).await

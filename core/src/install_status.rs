@@ -38,6 +38,19 @@ pub struct InstallStatus {
     pub last_error: Option<String>,
 }
 
+/// Bytes for people: `812 B`, `20.5 KB`, `1.8 MB` (seen: a library of a
+/// few KB was "downloading 0.0/0.0 MB (49%)").
+fn size(bytes: u64) -> String {
+    let b = bytes as f64;
+    if b < 1e3 {
+        format!("{bytes} B")
+    } else if b < 1e6 {
+        format!("{:.1} KB", b / 1e3)
+    } else {
+        format!("{:.1} MB", b / 1e6)
+    }
+}
+
 impl InstallPhase {
     /// The phase in words, for people.
     pub fn word(self) -> &'static str {
@@ -61,18 +74,17 @@ impl InstallStatus {
             line.push_str(" (another process is installing it)");
         }
         if self.phase == InstallPhase::Downloading {
-            let mb = |b: u64| b as f64 / 1e6;
             match self.bytes_total {
                 // Nothing has arrived yet: still connecting (or retrying a
                 // refused connection), not "downloading 0.0 MB".
                 None if self.bytes_done == 0 => line.push_str(" (connecting)"),
                 Some(t) if t > 0 => line.push_str(&format!(
-                    " {:.1}/{:.1} MB ({}%)",
-                    mb(self.bytes_done),
-                    mb(t),
+                    " {}/{} ({}%)",
+                    size(self.bytes_done),
+                    size(t),
                     self.bytes_done * 100 / t
                 )),
-                _ => line.push_str(&format!(" {:.1} MB", mb(self.bytes_done))),
+                _ => line.push_str(&format!(" {}", size(self.bytes_done))),
             }
         }
         if !self.message.is_empty() {

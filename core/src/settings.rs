@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::home::Home;
 use crate::install_status::InstallPhase;
-use crate::time::{DEFAULT_IDLE, DEFAULT_NOTICE, DEFAULT_ZCCACHE_SILENCE, parse_secs};
+use crate::time::{
+    DEFAULT_DOWNLOAD_STALL, DEFAULT_IDLE, DEFAULT_NOTICE, DEFAULT_ZCCACHE_SILENCE, parse_secs,
+};
 use crate::version::BUILD_VERSION;
 
 /// Internal: the coordinator's end of the readiness pipe (set by the client
@@ -53,6 +55,9 @@ pub struct Settings {
     pub unpack_max_mb: Option<u64>,
     /// `FBUILD_UNPACK_MAX_FILES`: the most files any package may hold.
     pub unpack_max_files: Option<u64>,
+    /// `FBUILD_DOWNLOAD_STALL_SECS`: silence within a download that fails
+    /// the attempt.
+    pub download_stall: Duration,
     /// `FBUILD_TEST_INSTALL_PAUSE=<phase>:<millis>`: tests only. Every
     /// install pauses this long on entering that phase, so a test can kill
     /// the installer at a named checkpoint.
@@ -119,6 +124,9 @@ pub struct CoordinatorSettings {
     /// `FBUILD_UNPACK_MAX_MB`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unpack_max_mb: Option<u64>,
+    /// `FBUILD_DOWNLOAD_STALL_SECS`, in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub download_stall_ms: Option<u64>,
     /// `FBUILD_UNPACK_MAX_FILES`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unpack_max_files: Option<u64>,
@@ -169,6 +177,13 @@ impl CoordinatorSettings {
             "FBUILD_LOG",
             &self.log,
             Some(running.log.clone().unwrap_or_else(|| "warn".into())),
+        );
+        check(
+            "FBUILD_DOWNLOAD_STALL_SECS",
+            &self.download_stall_ms.map(secs),
+            Some(secs(running.download_stall_ms.unwrap_or(
+                crate::time::DEFAULT_DOWNLOAD_STALL.as_millis() as u64,
+            ))),
         );
         let number = |n: Option<u64>| n.map(|n| n.to_string());
         check(
@@ -248,14 +263,18 @@ impl Settings {
         let mut warnings = Vec::new();
         // A duration that cannot be used is replaced by its default with a
         // warning, never an error: the shims read these too.
-        let mut secs = |var: &str, default: Duration, positive: bool| -> Option<Duration> {
+        // `min`: the least value that makes sense (a notice every
+        // nanosecond does not).
+        let mut secs = |var: &str, default: Duration, min: Duration| -> Option<Duration> {
             let v = nonempty(var)?;
             let text = v.to_string_lossy();
             match parse_secs(&text) {
-                Ok(d) if !(positive && d.is_zero()) => Some(d),
+                Ok(d) if d >= min => Some(d),
                 Ok(_) => {
                     warnings.push(format!(
-                        "{var}={text:?} must be more than 0 seconds; using the default {}",
+                        "{var}={text:?} must be at least {} seconds and more than 0; using the \
+                         default {}",
+                        min.as_secs_f64(),
                         default.as_secs_f64()
                     ));
                     None
@@ -269,9 +288,11 @@ impl Settings {
                 }
             }
         };
-        let idle_set = secs("FBUILD_IDLE_SECS", DEFAULT_IDLE, false);
-        let notice_interval = secs("FBUILD_NOTICE_SECS", DEFAULT_NOTICE, true);
-        secs(ZCCACHE_SILENCE_VAR, DEFAULT_ZCCACHE_SILENCE, true);
+        let tenth = Duration::from_millis(100);
+        let idle_set = secs("FBUILD_IDLE_SECS", DEFAULT_IDLE, Duration::ZERO);
+        let notice_interval = secs("FBUILD_NOTICE_SECS", DEFAULT_NOTICE, tenth);
+        secs(ZCCACHE_SILENCE_VAR, DEFAULT_ZCCACHE_SILENCE, tenth);
+        let stall_set = secs("FBUILD_DOWNLOAD_STALL_SECS", DEFAULT_DOWNLOAD_STALL, tenth);
         let mut count = |var: &str| -> Option<u64> {
             let v = nonempty(var)?;
             let text = v.to_string_lossy();
@@ -327,6 +348,7 @@ impl Settings {
             log: text("FBUILD_LOG"),
             unpack_max_mb,
             unpack_max_files,
+            download_stall_ms: stall_set.map(|d| d.as_millis() as u64),
         };
         Ok(Settings {
             coordinator,
@@ -345,6 +367,7 @@ impl Settings {
             package_index: text("FBUILD_PACKAGE_INDEX"),
             unpack_max_mb,
             unpack_max_files,
+            download_stall: stall_set.unwrap_or(DEFAULT_DOWNLOAD_STALL),
             warnings,
         })
     }

@@ -93,13 +93,17 @@ pub const RETRY_BACKOFF_MAX: Duration = Duration::from_millis(120);
 /// a second; an unreachable one must not hold up a build's fallback long.
 pub const DOWNLOAD_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Longest silence while receiving a download's response or body.
+/// Longest wait for a download's response headers.
 pub const DOWNLOAD_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Limit for receiving a whole download body. ureq bounds phases, not
-/// single reads, so this is the bound on a stalled transfer: generous
-/// enough for a 40 MB toolchain on a slow link.
-pub const DOWNLOAD_BODY_TIMEOUT: Duration = Duration::from_secs(20 * 60);
+/// Default longest silence within a download (`FBUILD_DOWNLOAD_STALL_SECS`):
+/// no byte for this long is a failed attempt (seen: a stalled mirror held
+/// a build for 20 minutes of silence, then again for the retry).
+pub const DEFAULT_DOWNLOAD_STALL: Duration = Duration::from_secs(30);
+
+/// Limit for receiving a whole download body that keeps trickling:
+/// generous enough for a 40 MB toolchain on a slow link.
+pub const DOWNLOAD_BODY_TIMEOUT: Duration = Duration::from_secs(60 * 60);
 
 /// Pause before the one retry of a transient network failure.
 pub const DOWNLOAD_RETRY_BACKOFF: Duration = Duration::from_secs(1);

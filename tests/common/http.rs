@@ -18,6 +18,9 @@ pub enum Fault {
     Truncate(usize),
     /// Flip one byte in the middle of the body.
     Corrupt,
+    /// Advertise the full length, send this many bytes, then send nothing
+    /// more, the connection open, until the server stops.
+    Stall(usize),
 }
 
 #[derive(Default)]
@@ -50,9 +53,10 @@ impl TestServer {
                         break;
                     }
                     let Ok(conn) = conn else { continue };
-                    let (shared, root) = (Arc::clone(&shared), root.clone());
+                    let (shared, root, stop) =
+                        (Arc::clone(&shared), root.clone(), Arc::clone(&stop));
                     std::thread::spawn(move || {
-                        let _ = handle(conn, &root, &shared);
+                        let _ = handle(conn, &root, &shared, &stop);
                     });
                 }
             })
@@ -104,6 +108,7 @@ fn handle(
     mut conn: TcpStream,
     root: &std::path::Path,
     shared: &Mutex<Shared>,
+    stop: &AtomicBool,
 ) -> std::io::Result<()> {
     let mut reader = BufReader::new(conn.try_clone()?);
     let mut request_line = String::new();
@@ -138,7 +143,7 @@ fn handle(
     };
     let full = body.len();
     match fault {
-        Some(Fault::Truncate(n)) => body.truncate(n.min(full)),
+        Some(Fault::Truncate(n) | Fault::Stall(n)) => body.truncate(n.min(full)),
         Some(Fault::Corrupt) if full > 0 => body[full / 2] ^= 0xff,
         _ => {}
     }
@@ -153,5 +158,11 @@ fn handle(
             std::thread::sleep(Duration::from_secs_f64(part.len() as f64 / rate as f64));
         }
     }
-    conn.flush()
+    conn.flush()?;
+    if let Some(Fault::Stall(_)) = fault {
+        while !stop.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    Ok(())
 }

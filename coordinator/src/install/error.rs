@@ -51,6 +51,11 @@ pub enum InstallError {
 }
 
 impl InstallError {
+    /// Stopped because nobody waited for it: not a failure to remember.
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self, InstallError::Fetch(f) if f.cancelled)
+    }
+
     pub fn io(what: impl Into<String>, cause: std::io::Error) -> Self {
         InstallError::Io {
             what: what.into(),

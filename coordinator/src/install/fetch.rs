@@ -1,10 +1,14 @@
 //! Downloads over http(s) (ureq, proxies from the usual env vars) and
-//! `file://`, with connect/read timeouts, sha256 computed while streaming,
-//! and errors classified as transient (worth one retry) or not.
+//! `file://`, with connect and response timeouts, a limit on silence within
+//! a body ([`Watch::stall`]: a stalled mirror fails the attempt instead of
+//! holding the build), cancellation between reads when nobody waits any
+//! more, sha256 computed while streaming, and errors classified as
+//! transient (worth one retry) or not.
 
 use std::fs::File;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use fbuild_core::time::{DOWNLOAD_BODY_TIMEOUT, DOWNLOAD_CONNECT_TIMEOUT, DOWNLOAD_READ_TIMEOUT};
 use sha2::{Digest, Sha256};
@@ -14,22 +18,49 @@ use sha2::{Digest, Sha256};
 #[error("{message}")]
 pub struct FetchError {
     pub transient: bool,
+    /// Stopped because nobody waits for it any more.
+    pub cancelled: bool,
     pub message: String,
 }
 
 impl FetchError {
-    fn transient(message: String) -> Self {
+    pub fn transient(message: String) -> Self {
         FetchError {
             transient: true,
+            cancelled: false,
             message,
         }
     }
 
-    fn permanent(message: String) -> Self {
+    pub fn permanent(message: String) -> Self {
         FetchError {
             transient: false,
+            cancelled: false,
             message,
         }
+    }
+}
+
+/// How a transfer is watched.
+pub struct Watch<'a> {
+    /// The longest silence within the body.
+    pub stall: Duration,
+    /// Told `(bytes done, total)` per chunk; `false` cancels the transfer.
+    pub progress: Option<&'a mut dyn FnMut(u64, Option<u64>) -> bool>,
+}
+
+impl Watch<'_> {
+    /// A transfer nobody shows or cancels.
+    pub fn quiet(stall: Duration) -> Watch<'static> {
+        Watch {
+            stall,
+            progress: None,
+        }
+    }
+
+    /// Tells the progress; whether to go on.
+    fn tell(&mut self, done: u64, total: Option<u64>) -> bool {
+        self.progress.as_mut().is_none_or(|p| p(done, total))
     }
 }
 
@@ -40,35 +71,27 @@ pub struct Downloaded {
     pub sha256: String,
 }
 
-/// Streams `url` into `dest`, calling `progress(done, total)` per chunk.
-pub fn download(
-    url: &str,
-    dest: &Path,
-    progress: &mut dyn FnMut(u64, Option<u64>),
-) -> Result<Downloaded, FetchError> {
-    let (mut reader, total) = open(url)?;
+/// Streams `url` into `dest`, watched by `watch`.
+pub fn download(url: &str, dest: &Path, mut watch: Watch) -> Result<Downloaded, FetchError> {
+    let (mut reader, total) = open(url, watch.stall)?;
     let mut out = File::create(dest)
         .map_err(|e| FetchError::permanent(format!("creating {}: {e}", dest.display())))?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 64 * 1024];
     let mut done = 0u64;
-    progress(0, total);
+    watch.tell(0, total);
     loop {
-        let n = match reader.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => {
-                return Err(FetchError::transient(format!(
-                    "reading {url} after {done} bytes: {e}"
-                )));
-            }
-        };
+        let n = read(&mut reader, &mut buf, url, done, watch.stall)?;
+        if n == 0 {
+            break;
+        }
         hasher.update(&buf[..n]);
         out.write_all(&buf[..n])
             .map_err(|e| FetchError::permanent(format!("writing {}: {e}", dest.display())))?;
         done += n as u64;
-        progress(done, total);
+        if !watch.tell(done, total) {
+            return Err(cancelled(url));
+        }
     }
     if let Some(total) = total.filter(|t| *t != done) {
         return Err(FetchError::transient(format!(
@@ -83,15 +106,67 @@ pub fn download(
     })
 }
 
+/// One read of a body: bytes, or why the attempt failed (silence longer
+/// than `stall` says so).
+fn read(
+    reader: &mut dyn Read,
+    buf: &mut [u8],
+    url: &str,
+    done: u64,
+    stall: Duration,
+) -> Result<usize, FetchError> {
+    loop {
+        return match reader.read(buf) {
+            Ok(n) => Ok(n),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) if is_timeout(&e) => Err(FetchError::transient(format!(
+                "no data from {url} for {} s after {done} bytes (FBUILD_DOWNLOAD_STALL_SECS \
+                 sets how long a download may stall)",
+                stall.as_secs_f64()
+            ))),
+            Err(e) => Err(FetchError::transient(format!(
+                "reading {url} after {done} bytes: {e}"
+            ))),
+        };
+    }
+}
+
+fn is_timeout(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
+    ) || e
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<ureq::Error>())
+        .is_some_and(|u| matches!(u, ureq::Error::Timeout(_)))
+}
+
+fn cancelled(url: &str) -> FetchError {
+    FetchError {
+        transient: false,
+        cancelled: true,
+        message: format!("the download of {url} was cancelled: no build waits for it any more"),
+    }
+}
+
 /// Fetches a text file (at most `limit` bytes, after decompression: a
 /// gzip body such as Arduino's `library_index.json.gz` is unpacked).
-pub fn fetch_text(url: &str, limit: u64) -> Result<String, FetchError> {
-    let (reader, _) = open(url)?;
+pub fn fetch_text(url: &str, limit: u64, mut watch: Watch) -> Result<String, FetchError> {
+    let (mut reader, total) = open(url, watch.stall)?;
     let mut body = Vec::new();
-    reader
-        .take(limit)
-        .read_to_end(&mut body)
-        .map_err(|e| FetchError::transient(format!("reading {url}: {e}")))?;
+    let mut buf = vec![0u8; 64 * 1024];
+    watch.tell(0, total);
+    while (body.len() as u64) < limit {
+        let n = read(&mut reader, &mut buf, url, body.len() as u64, watch.stall)?;
+        if n == 0 {
+            break;
+        }
+        let room = (limit - body.len() as u64).min(n as u64) as usize;
+        body.extend_from_slice(&buf[..room]);
+        if !watch.tell(body.len() as u64, total) {
+            return Err(cancelled(url));
+        }
+    }
     if body.starts_with(&[0x1f, 0x8b]) {
         let mut plain = Vec::new();
         flate2::read::GzDecoder::new(&body[..])
@@ -103,7 +178,7 @@ pub fn fetch_text(url: &str, limit: u64) -> Result<String, FetchError> {
     String::from_utf8(body).map_err(|_| FetchError::permanent(format!("{url} is not UTF-8 text")))
 }
 
-fn open(url: &str) -> Result<(Box<dyn Read + Send>, Option<u64>), FetchError> {
+fn open(url: &str, stall: Duration) -> Result<(Box<dyn Read + Send>, Option<u64>), FetchError> {
     if let Some(path) = url.strip_prefix("file://") {
         let path = PathBuf::from(path);
         let file = File::open(&path).map_err(|e| {
@@ -121,6 +196,7 @@ fn open(url: &str) -> Result<(Box<dyn Read + Send>, Option<u64>), FetchError> {
         .timeout_connect(Some(DOWNLOAD_CONNECT_TIMEOUT))
         .timeout_recv_response(Some(DOWNLOAD_READ_TIMEOUT))
         .timeout_recv_body(Some(DOWNLOAD_BODY_TIMEOUT))
+        .timeout_per_read(Some(stall))
         .http_status_as_error(false)
         .build()
         .into();

@@ -31,10 +31,10 @@ pub fn checkout(url: &str, reference: &str, staging: &Path) -> Result<Checkout, 
         &["clone", "--quiet", "--no-checkout", "--", url, "tree"],
     )?;
     if !clone.0 {
-        return Err(InstallError::Fetch(FetchError {
-            transient: false,
-            message: format!("git clone {url} failed: {}", clone.1.trim()),
-        }));
+        return Err(InstallError::Fetch(FetchError::permanent(format!(
+            "git clone {url} failed: {}",
+            clone.1.trim()
+        ))));
     }
     let (ok, err) = git(
         &tree,

@@ -159,6 +159,11 @@ impl Installer {
                 );
                 last.phase = InstallPhase::Installed;
             }
+            Err(why) if why.is_cancelled() => {
+                tracing::info!("install of {key} stopped: {why}");
+                last.phase = InstallPhase::Failed;
+                last.message = why.to_string();
+            }
             Err(why) => {
                 tracing::warn!("install of {key} failed: {why}");
                 inner

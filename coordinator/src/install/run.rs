@@ -99,9 +99,12 @@ fn unpack_archive(
     let expected = with_retry(p, || expected_sha256(spec))?;
     let archive = staging.join("archive");
     let got = with_retry(p, || {
-        fetch::download(&spec.archive_url, &archive, &mut |done, total| {
-            p.bytes(done, total)
-        })
+        let mut progress = |done, total| p.bytes(done, total);
+        let watch = fetch::Watch {
+            stall: spec.stall,
+            progress: Some(&mut progress),
+        };
+        fetch::download(&spec.archive_url, &archive, watch)
     })?;
 
     p.phase(Phase::Verifying, "verifying the sha256");
@@ -186,13 +189,15 @@ fn expected_sha256(spec: &PackageSpec) -> Result<Option<String>, FetchError> {
         Checksum::Record => Ok(None),
         Checksum::Sha256(hash) => Ok(Some(hash.to_ascii_lowercase())),
         Checksum::SumsFile { url, file_name } => {
-            let sums = fetch::fetch_text(url, 1024 * 1024)?;
-            fetch::find_checksum(&sums, file_name).map(Some).ok_or_else(|| FetchError {
-                transient: false,
-                message: format!(
-                    "{url} has no sha256 for {file_name}; refusing to install an unverified archive"
-                ),
-            })
+            let sums = fetch::fetch_text(url, 1024 * 1024, fetch::Watch::quiet(spec.stall))?;
+            fetch::find_checksum(&sums, file_name)
+                .map(Some)
+                .ok_or_else(|| {
+                    FetchError::permanent(format!(
+                        "{url} has no sha256 for {file_name}; refusing to install an unverified \
+                         archive"
+                    ))
+                })
         }
     }
 }
@@ -206,9 +211,9 @@ fn with_retry<T>(
         Ok(v) => Ok(v),
         Err(e) if e.transient => {
             tracing::warn!("{}; retrying once", e.message);
-            p.message(format!("{}; retrying", e.message));
+            p.message(format!("{}; retrying once", e.message));
             std::thread::sleep(DOWNLOAD_RETRY_BACKOFF);
-            Ok(f()?)
+            f().map_err(InstallError::from)
         }
         Err(e) => Err(e.into()),
     }

@@ -111,6 +111,8 @@ pub struct PackageSpec {
     pub executables: Vec<String>,
     /// How much it may unpack to.
     pub limits: UnpackLimits,
+    /// The longest silence within its download.
+    pub stall: Duration,
     pub health: HealthCheck,
     /// The final directory, e.g. `FBUILD_HOME/tools/zccache-1.15.8`.
     pub dest: PathBuf,

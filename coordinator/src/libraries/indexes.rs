@@ -1,6 +1,8 @@
 //! Library versions from the two index formats, fetched once per URL and
 //! kept for [`INDEX_TTL`] (a wave of builds asks once; the Arduino index is
-//! tens of MB):
+//! tens of MB, so a fetch that takes a while is shown to every asker as
+//! progress events instead of leaving its clients in silence: seen, a
+//! slow index failed builds after 10 s as "the coordinator is busy"):
 //! * PlatformIO's registry API: `GET <base>/v3/packages/<owner>/library/<name>`
 //!   → `{name, owner: {username}, versions: [{name, files: [{download_url,
 //!   checksum: {sha256}}]}]}`; a 404 means no such library.
@@ -12,9 +14,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use fbuild_core::install_status::{InstallPhase, InstallRole, InstallStatus};
 use fbuild_core::protocol::{LibraryIndex, LibraryQuery, LibraryRelease};
 use serde::Deserialize;
-use tokio::sync::OnceCell;
+use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::{OnceCell, watch};
 
 use crate::install::fetch;
 
@@ -27,8 +31,19 @@ const MAX_INDEX_BYTES: u64 = 512 * 1024 * 1024;
 /// one library's; the Arduino index: all), or why it could not be read.
 type Listing = Result<Arc<HashMap<String, Vec<LibraryRelease>>>, String>;
 
-/// When a URL was first asked for, and its listing (once read).
-type Fetched = (Instant, Arc<OnceCell<Listing>>);
+/// One URL's fetch: its listing once read, and its bytes so far.
+#[derive(Default)]
+struct Fetch {
+    listing: OnceCell<Listing>,
+    bytes: watch::Sender<(u64, Option<u64>)>,
+}
+
+/// When a URL was first asked for, and its fetch.
+type Fetched = (Instant, Arc<Fetch>);
+
+/// A fetch shown as progress once it has taken this long (a registry
+/// answer of a few KB says nothing).
+const QUIET_FOR: Duration = Duration::from_secs(1);
 
 #[derive(Default)]
 pub struct Indexes {
@@ -39,7 +54,14 @@ pub struct Indexes {
 pub type Answer = Result<Vec<LibraryRelease>, (bool, String)>;
 
 impl Indexes {
-    pub async fn versions(&self, q: &LibraryQuery) -> Answer {
+    /// The releases `q` asks for; a fetch that takes a while is told to
+    /// `events` as it goes. `stall`: the longest silence of a download.
+    pub async fn versions(
+        &self,
+        q: &LibraryQuery,
+        stall: Duration,
+        events: &UnboundedSender<InstallStatus>,
+    ) -> Answer {
         let (url, registry) = match &q.index {
             LibraryIndex::Registry { url } => {
                 let owner = q.owner.as_deref().unwrap_or_default();
@@ -48,40 +70,96 @@ impl Indexes {
             }
             LibraryIndex::Arduino { url } => (url.clone(), false),
         };
-        let listing = self.fetch(&url, registry).await.map_err(|e| (false, e))?;
+        let listing = self
+            .fetch(&url, registry, stall, events)
+            .await
+            .map_err(|e| (false, e))?;
         match listing.get(&q.name.to_lowercase()) {
             Some(releases) if !releases.is_empty() => Ok(releases.clone()),
             _ => Err((true, unknown(q, &listing))),
         }
     }
 
-    /// The listing at `url`, fetched by the first asker; failures are not
-    /// kept (the next build tries again).
-    async fn fetch(&self, url: &str, registry: bool) -> Listing {
-        let cell = {
+    /// The listing at `url`, fetched by the first asker (every asker sees
+    /// its progress); failures are not kept (the next build tries again).
+    async fn fetch(
+        &self,
+        url: &str,
+        registry: bool,
+        stall: Duration,
+        events: &UnboundedSender<InstallStatus>,
+    ) -> Listing {
+        let shared = {
             let mut fetched = self.fetched.lock().unwrap_or_else(|p| p.into_inner());
-            let fresh = fetched.get(url).is_some_and(|(at, cell)| {
-                at.elapsed() < INDEX_TTL && !matches!(cell.get(), Some(Err(_)))
+            let fresh = fetched.get(url).is_some_and(|(at, f)| {
+                at.elapsed() < INDEX_TTL && !matches!(f.listing.get(), Some(Err(_)))
             });
             if !fresh {
                 fetched.insert(url.to_string(), (Instant::now(), Arc::default()));
             }
             Arc::clone(&fetched[url].1)
         };
-        let owned = url.to_string();
-        cell.get_or_init(|| async move {
-            let read = tokio::task::spawn_blocking(move || read(&owned, registry)).await;
-            read.map_err(|e| e.to_string())
+        let mut bytes = shared.bytes.subscribe();
+        let (owned, fetcher) = (url.to_string(), Arc::clone(&shared));
+        let listing = shared.listing.get_or_init(|| async move {
+            let read = tokio::task::spawn_blocking(move || {
+                let mut tell = |done, total| {
+                    fetcher.bytes.send_replace((done, total));
+                    true
+                };
+                read(
+                    &owned,
+                    registry,
+                    fetch::Watch {
+                        stall,
+                        progress: Some(&mut tell),
+                    },
+                )
+            });
+            read.await
+                .map_err(|e| e.to_string())
                 .and_then(|r| r)
                 .map(Arc::new)
-        })
-        .await
-        .clone()
+        });
+        tokio::pin!(listing);
+        let start = Instant::now();
+        loop {
+            tokio::select! {
+                listing = &mut listing => return listing.clone(),
+                changed = bytes.changed() => {
+                    if changed.is_err() {
+                        return listing.await.clone();
+                    }
+                    let (done, total) = *bytes.borrow_and_update();
+                    if start.elapsed() >= QUIET_FOR {
+                        let _ = events.send(progress(url, done, total));
+                    }
+                }
+            }
+        }
     }
 }
 
-fn read(url: &str, registry: bool) -> Result<HashMap<String, Vec<LibraryRelease>>, String> {
-    let text = match fetch::fetch_text(url, MAX_INDEX_BYTES) {
+/// A fetch's progress, as an install's.
+fn progress(url: &str, done: u64, total: Option<u64>) -> InstallStatus {
+    InstallStatus {
+        name: "library index".into(),
+        version: url.rsplit('/').next().unwrap_or(url).to_string(),
+        phase: InstallPhase::Downloading,
+        role: InstallRole::Installer,
+        bytes_done: done,
+        bytes_total: total,
+        message: url.to_string(),
+        last_error: None,
+    }
+}
+
+fn read(
+    url: &str,
+    registry: bool,
+    watch: fetch::Watch,
+) -> Result<HashMap<String, Vec<LibraryRelease>>, String> {
+    let text = match fetch::fetch_text(url, MAX_INDEX_BYTES, watch) {
         Ok(text) => text,
         // The registry's "no such library".
         Err(e) if registry && e.message.ends_with("HTTP 404") => return Ok(HashMap::new()),

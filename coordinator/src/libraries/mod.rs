@@ -36,8 +36,13 @@ impl Libraries {
         }
     }
 
-    pub async fn versions(&self, q: LibraryQuery) -> Reply {
-        match self.indexes.versions(&q).await {
+    pub async fn versions(
+        &self,
+        q: LibraryQuery,
+        events: &UnboundedSender<InstallStatus>,
+    ) -> Reply {
+        let stall = self.settings.download_stall;
+        match self.indexes.versions(&q, stall, events).await {
             Ok(releases) => Reply::LibraryVersions { releases },
             Err((unknown, message)) => Reply::Error {
                 kind: if unknown {
@@ -119,6 +124,7 @@ impl Libraries {
             top_dir: Some("*".into()),
             executables: Vec::new(),
             limits: UnpackLimits::with(UnpackLimits::LIBRARY, &self.settings),
+            stall: self.settings.download_stall,
             // A stored library must be what the lock pins (else it is
             // replaced: moved aside, fetched again, verified).
             health: Arc::new(move |root| {

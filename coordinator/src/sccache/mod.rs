@@ -73,6 +73,7 @@ pub fn spec(settings: &Settings) -> Result<PackageSpec, String> {
         top_dir: Some(top),
         executables: vec!["sccache".into()],
         limits: UnpackLimits::with(UnpackLimits::PACKAGE, settings),
+        stall: settings.download_stall,
         health: Arc::new(move |root| server::check_version(&root.join("sccache"), &want)),
         dest: home.tools_dir().join(format!("sccache-{version}")),
         lock_file: home.locks_dir().join(format!("sccache-{version}.lock")),

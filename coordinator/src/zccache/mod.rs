@@ -122,6 +122,7 @@ pub fn spec(settings: &Settings) -> Result<PackageSpec, String> {
         top_dir: Some(top),
         executables: vec!["zccache".into()],
         limits: UnpackLimits::with(UnpackLimits::PACKAGE, settings),
+        stall: settings.download_stall,
         health: {
             let home = home.clone();
             Arc::new(move |root| check_version(&root.join("zccache"), Some(&health_version), &home))

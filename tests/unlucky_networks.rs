@@ -1,0 +1,203 @@
+//! Networks that stall or crawl (issue 29): a download that goes silent
+//! fails its attempt after `FBUILD_DOWNLOAD_STALL_SECS` and is retried
+//! once, with a message saying so; a build given up on takes its download
+//! with it (the next build starts afresh instead of attaching to it); a
+//! library index that takes longer than a request's budget keeps its
+//! client informed and the build succeeds. A loopback server of the
+//! test's own stalls and throttles.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use common::http::{Fault, TestServer};
+use common::*;
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn python(script: &str) {
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `served/<name>.zip`: a library `name` with `src/<name>.h` and
+/// `pad` bytes of incompressible data beside it.
+fn library_zip(served: &Path, name: &str, pad: usize) -> PathBuf {
+    let zip = served.join(format!("{name}.zip"));
+    python(&format!(
+        "import os, zipfile\n\
+         z = zipfile.ZipFile({zip:?}, 'w', zipfile.ZIP_DEFLATED)\n\
+         z.writestr('{name}/library.properties', 'name={name}\\nversion=1.0.0\\n')\n\
+         z.writestr('{name}/src/{name}.h', 'static inline int {name}(void) {{ return 7; }}\\n')\n\
+         z.writestr('{name}/extras/pad.bin', os.urandom({pad}))\n\
+         z.close()\n"
+    ));
+    zip
+}
+
+/// A native project whose `src/main.c` includes `<name>.h`.
+fn project(dir: &Path, name: &str, lib_deps: &str) -> PathBuf {
+    let proj = dir.join("proj");
+    std::fs::create_dir_all(proj.join("src")).unwrap();
+    std::fs::write(
+        proj.join("platformio.ini"),
+        format!("[env:native]\nplatform = native\nlib_deps = {lib_deps}\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        proj.join("src/main.c"),
+        format!("#include <{name}.h>\nint main(void) {{ return {name}() - 7; }}\n"),
+    )
+    .unwrap();
+    proj
+}
+
+fn build_cmd(home: &TestHome, dir: &Path) -> Command {
+    let mut cmd = home.fbuild(&["build", dir.to_str().unwrap()]);
+    cmd.env("FBUILD_ZCCACHE", "off");
+    cmd
+}
+
+#[test]
+fn a_stalled_download_fails_its_attempt_and_is_retried_once() {
+    let home = TestHome::new();
+    let work = tempfile::tempdir().unwrap();
+    let served = work.path().join("served");
+    std::fs::create_dir_all(&served).unwrap();
+    library_zip(&served, "Stally", 300_000);
+    let server = TestServer::serve(&served);
+    server.set_fault("/Stally.zip", Some(Fault::Stall(100_000)));
+    let proj = project(
+        work.path(),
+        "Stally",
+        &format!("{}/Stally.zip", server.url()),
+    );
+    let out = build_cmd(&home, &proj)
+        .env("FBUILD_DOWNLOAD_STALL_SECS", "1")
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("no data from") && err.contains("for 1 s after 100000 bytes"),
+        "{err}"
+    );
+    assert!(err.contains("FBUILD_DOWNLOAD_STALL_SECS"), "{err}");
+    assert_eq!(server.gets("/Stally.zip"), 2, "one attempt and one retry");
+    // The same line is not printed again and again while nothing moves.
+    let lines: Vec<&str> = err.lines().filter(|l| l.contains("downloading")).collect();
+    let mut unique = lines.clone();
+    unique.dedup();
+    assert_eq!(lines, unique, "{err}");
+}
+
+/// The install `name` in `fbuild daemon status --json`, if there.
+fn install_status(home: &TestHome, name: &str) -> Option<serde_json::Value> {
+    home.status_json()["installs"]
+        .as_array()?
+        .iter()
+        .find(|i| i["name"].as_str().is_some_and(|n| n.starts_with(name)))
+        .cloned()
+}
+
+#[test]
+fn a_build_given_up_on_takes_its_download_with_it() {
+    let home = TestHome::new();
+    let work = tempfile::tempdir().unwrap();
+    let served = work.path().join("served");
+    std::fs::create_dir_all(&served).unwrap();
+    library_zip(&served, "Crawly", 1_000_000);
+    let server = TestServer::serve(&served);
+    server.set_rate(20_000); // 50 s for the archive
+    let proj = project(
+        work.path(),
+        "Crawly",
+        &format!("{}/Crawly.zip", server.url()),
+    );
+    let mut build = build_cmd(&home, &proj)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    assert!(
+        wait_for(Duration::from_secs(30), || install_status(&home, "Crawly")
+            .is_some_and(
+                |s| s["phase"] == "downloading" && s["bytes_done"].as_u64() > Some(0)
+            )),
+        "the download never started: {:?}",
+        install_status(&home, "Crawly")
+    );
+    // The user gives up.
+    kill(build.id(), libc::SIGKILL);
+    let _ = build.wait();
+    assert!(
+        wait_for(Duration::from_secs(30), || install_status(&home, "Crawly")
+            .is_some_and(|s| s["phase"] == "failed"
+                && s["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("cancelled")))),
+        "the download went on: {:?}",
+        install_status(&home, "Crawly")
+    );
+    // The next build starts its own download, at full speed, at once.
+    server.set_rate(0);
+    let out = build_cmd(&home, &proj).output().unwrap();
+    assert_ok(&out);
+    assert!(!stderr(&out).contains("remembered"), "{}", stderr(&out));
+    assert_eq!(server.gets("/Crawly.zip"), 2);
+}
+
+#[test]
+fn a_slow_library_index_keeps_its_client_informed() {
+    let home = TestHome::new();
+    let work = tempfile::tempdir().unwrap();
+    let served = work.path().join("served");
+    std::fs::create_dir_all(&served).unwrap();
+    let zip = library_zip(&served, "Indexed", 1_000);
+    // ~800 KB of index at 64 KB/s: longer than a request's 10 s budget.
+    let sha = sha256(&zip);
+    let mut libraries = vec![serde_json::json!({
+        "name": "Indexed", "version": "1.0.0",
+        "url": format!("{{base}}/Indexed.zip"), "checksum": format!("SHA-256:{sha}")
+    })];
+    for n in 0..5_000 {
+        libraries.push(serde_json::json!({
+            "name": format!("Padding{n}"), "version": "1.0.0",
+            "url": format!("http://127.0.0.1:9/Padding{n}-1.0.0-with-a-longer-name.zip"),
+            "checksum": format!("SHA-256:{}", "0".repeat(64)),
+        }));
+    }
+    let server = TestServer::serve(&served);
+    let index = serde_json::json!({ "libraries": libraries })
+        .to_string()
+        .replace("{base}", &server.url());
+    assert!(index.len() > 700_000, "{}", index.len());
+    std::fs::write(served.join("library_index.json"), index).unwrap();
+    server.set_rate(64_000);
+    let proj = project(work.path(), "Indexed", "Indexed @ 1.0.0");
+    let out = build_cmd(&home, &proj)
+        .env(
+            "FBUILD_LIBRARY_INDEX",
+            format!("{}/library_index.json", server.url()),
+        )
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_ok(&out);
+    assert!(
+        err.contains("library index library_index.json: downloading"),
+        "no progress was shown:\n{err}"
+    );
+}
