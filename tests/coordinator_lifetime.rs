@@ -122,3 +122,26 @@ fn busy_coordinator_is_left_alone() {
     assert!(alive(pid));
     assert_eq!(home.start(), pid);
 }
+
+/// `rm -rf $FBUILD_HOME` under a running coordinator (issue 29): the next
+/// client starts another, the first leaves by itself (its lock is not the
+/// home's any more) without taking the second's socket with it.
+#[test]
+fn a_home_removed_under_its_coordinator_is_served_by_the_next_one() {
+    let home = TestHome::new();
+    let first = home.start();
+    std::fs::remove_dir_all(home.path()).unwrap();
+    let second = home.start();
+    assert_ne!(first, second);
+    assert!(
+        wait_for(Duration::from_secs(20), || !alive(first)),
+        "the first coordinator stayed"
+    );
+    assert!(alive(second));
+    let status = home.status_json();
+    assert_eq!(status["pid"], second, "{status}");
+    assert!(home.path().join("coordinator/coordinator.sock").exists());
+    let log = std::fs::read_to_string(home.path().join("coordinator/coordinator.log"))
+        .unwrap_or_default();
+    assert!(!log.contains("another coordinator"), "{log}");
+}

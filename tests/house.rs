@@ -333,6 +333,45 @@ fn unwritable_home_builds_with_exactly_one_warning() {
     assert!(said[0].contains("without the cache"), "{}", said[0]);
 }
 
+/// The driver, unlike the shims, cannot work without its home: it says
+/// which setting to change (issue 29: "Read-only file system" alone).
+#[test]
+fn an_unusable_home_is_named() {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::write(root.path().join("file"), "").unwrap();
+    let home = root.path().join("file/home");
+    let work = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(work.path().join("src")).unwrap();
+    std::fs::write(
+        work.path().join("platformio.ini"),
+        "[env:native]\nplatform = native\n",
+    )
+    .unwrap();
+    std::fs::write(
+        work.path().join("src/main.c"),
+        "int main(void) { return 0; }\n",
+    )
+    .unwrap();
+    for args in [
+        vec!["build", work.path().to_str().unwrap()],
+        vec!["daemon", "start"],
+    ] {
+        let mut cmd = Command::new(FBUILD);
+        let out = without_fbuild_vars(&mut cmd)
+            .args(&args)
+            .env("FBUILD_HOME", &home)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(
+            err.contains(&format!("FBUILD_HOME {} cannot be used", home.display()))
+                && err.contains("point FBUILD_HOME at a folder you can write"),
+            "{args:?}: {err}"
+        );
+    }
+}
+
 #[test]
 fn a_client_with_other_coordinator_settings_is_told_once() {
     let home = TestHome::new();

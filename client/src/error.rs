@@ -28,8 +28,17 @@ pub enum ClientError {
     Busy(Duration),
     #[error("the coordinator sent an invalid frame: {0}")]
     Protocol(String),
-    #[error("{what}: {cause}")]
-    Io { what: String, cause: io::Error },
+    /// The home's own folders cannot be made (read-only, not a folder,
+    /// not ours).
+    #[error(
+        "FBUILD_HOME {} cannot be used ({what}: {cause}); point FBUILD_HOME at a folder you can \
+         write", home.display()
+    )]
+    Home {
+        home: PathBuf,
+        what: String,
+        cause: io::Error,
+    },
     #[error("timed out after {waited:?} waiting for {what}")]
     Timeout { what: String, waited: Duration },
 }
@@ -39,12 +48,5 @@ impl ClientError {
     /// wedged coordinator was just replaced.
     pub fn is_transient(&self) -> bool {
         matches!(self, ClientError::Transport { .. } | ClientError::Wedged(_))
-    }
-
-    pub(crate) fn io(what: impl Into<String>, source: io::Error) -> Self {
-        ClientError::Io {
-            what: what.into(),
-            cause: source,
-        }
     }
 }

@@ -34,9 +34,12 @@ pub(crate) struct SpawnLock(#[allow(dead_code)] LockFile);
 impl SpawnLock {
     pub fn acquire(settings: &Settings, timeout: Duration) -> Result<Self, ClientError> {
         let home = &settings.home;
-        home.prepare_coordinator_dir().map_err(|e| {
-            ClientError::io(format!("preparing {}", home.coordinator_dir().display()), e)
-        })?;
+        home.prepare_coordinator_dir()
+            .map_err(|cause| ClientError::Home {
+                home: home.root().to_path_buf(),
+                what: format!("creating {}", home.coordinator_dir().display()),
+                cause,
+            })?;
         let path = home.spawn_lock();
         match lock_within(&path, timeout, &mut || {}) {
             Ok(Some(lock)) => Ok(SpawnLock(lock)),
@@ -44,7 +47,11 @@ impl SpawnLock {
                 what: format!("the spawn lock {}", path.display()),
                 waited: timeout,
             }),
-            Err(e) => Err(ClientError::io(format!("locking {}", path.display()), e)),
+            Err(cause) => Err(ClientError::Home {
+                home: home.root().to_path_buf(),
+                what: format!("locking {}", path.display()),
+                cause,
+            }),
         }
     }
 }

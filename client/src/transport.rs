@@ -65,7 +65,14 @@ pub(crate) fn open(
         .connect_sync()
     {
         Ok(s) => s,
-        Err(e) if matches!(e.kind(), IoKind::NotFound | IoKind::ConnectionRefused) => {
+        // No socket there (a folder of the path may not even exist, or be
+        // a file: starting one says what is wrong with the home).
+        Err(e)
+            if matches!(
+                e.kind(),
+                IoKind::NotFound | IoKind::ConnectionRefused | IoKind::NotADirectory
+            ) =>
+        {
             return Err(Open::NotRunning);
         }
         Err(e) => return Err(transport(e)),

@@ -108,7 +108,8 @@ fn run(ready: &mut ReadyPipe) -> Result<()> {
         started,
         Instant::now(),
     ));
-    runtime.block_on(server::run(listener, state));
+    let owned = server::Owned::new(home.singleton_lock(), home.socket_path());
+    runtime.block_on(server::run(listener, state, owned));
     runtime.shutdown_timeout(std::time::Duration::from_millis(200));
     drop(singleton);
     tracing::info!(pid, "coordinator exited");

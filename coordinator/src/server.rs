@@ -2,7 +2,7 @@
 //! time), answer with welcome, events and one reply; stop on idle, on a
 //! shutdown request or on SIGTERM/SIGINT.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,6 +17,47 @@ use tokio::io::BufReader;
 use crate::frames::{Line, malformed, read_line, send_frame, send_reply};
 use crate::requests::dispatch;
 use crate::services::Services;
+
+/// What a coordinator holds in its home: the singleton lock's file and the
+/// socket it bound, by identity (device and inode). Hazard (seen): after
+/// `rm -rf $FBUILD_HOME` under a running coordinator, the next client
+/// started another; the first one's idle exit then removed the second's
+/// socket, which went on holding the lock unreachable, and every build
+/// waited and failed for ten minutes. So a coordinator removes only its own
+/// socket, and leaves as soon as its lock file is not the home's any more.
+pub struct Owned {
+    pub lock: PathBuf,
+    pub lock_id: Option<(u64, u64)>,
+    pub socket: PathBuf,
+    pub socket_id: Option<(u64, u64)>,
+}
+
+impl Owned {
+    pub fn new(lock: PathBuf, socket: PathBuf) -> Owned {
+        Owned {
+            lock_id: identity(&lock),
+            socket_id: identity(&socket),
+            lock,
+            socket,
+        }
+    }
+
+    /// Whether the home's lock file is still the one this process locked.
+    fn still_ours(&self) -> bool {
+        self.lock_id.is_some() && identity(&self.lock) == self.lock_id
+    }
+
+    /// Removes the socket if it is the one this process bound.
+    fn remove_socket(&self) {
+        if self.socket_id.is_some() && identity(&self.socket) == self.socket_id {
+            let _ = std::fs::remove_file(&self.socket);
+        }
+    }
+}
+
+fn identity(path: &Path) -> Option<(u64, u64)> {
+    fbuild_core::stamp::FileStamp::of(path).map(|s| (s.dev, s.ino))
+}
 
 /// Binds the socket. The caller holds the singleton lock, so any socket file
 /// already at `path` belongs to a dead coordinator and is removed first.
@@ -38,8 +79,10 @@ pub fn bind(path: &Path) -> Result<Listener> {
 }
 
 /// Serves until shutdown, then drains in-flight requests (bounded).
-pub async fn run(listener: Listener, state: Arc<Services>) {
+pub async fn run(listener: Listener, state: Arc<Services>, owned: Owned) {
+    let owned = Arc::new(owned);
     tokio::spawn(watch_idle(Arc::clone(&state)));
+    tokio::spawn(watch_home(Arc::clone(&state), Arc::clone(&owned)));
     tokio::spawn(watch_signals(Arc::clone(&state)));
     let mut shutdown = state.shutdown.subscribe();
     loop {
@@ -65,7 +108,7 @@ pub async fn run(listener: Listener, state: Arc<Services>) {
     // Stop being reachable first, so a successor can bind as soon as it
     // holds the singleton lock; then let in-flight requests finish.
     drop(listener);
-    let _ = std::fs::remove_file(state.settings.home.socket_path());
+    owned.remove_socket();
     if tokio::time::timeout(SHUTDOWN_GRACE, state.activity.drained())
         .await
         .is_err()
@@ -89,6 +132,22 @@ pub async fn run(listener: Listener, state: Arc<Services>) {
 async fn watch_idle(state: Arc<Services>) {
     state.activity.idle_for(state.idle()).await;
     state.begin_shutdown(format!("idle for {:?}", state.idle()));
+}
+
+/// Leaves when the home's lock file is no longer the one this process
+/// holds (see [`Owned`]).
+async fn watch_home(state: Arc<Services>, owned: Arc<Owned>) {
+    loop {
+        tokio::time::sleep(fbuild_core::time::OWNERSHIP_CHECK).await;
+        if !owned.still_ours() {
+            state.begin_shutdown(format!(
+                "{} is no longer the lock this coordinator holds (its home was removed or \
+                 replaced)",
+                owned.lock.display()
+            ));
+            return;
+        }
+    }
 }
 
 async fn watch_signals(state: Arc<Services>) {

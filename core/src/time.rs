@@ -50,6 +50,11 @@ pub const REQUEST_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// blocked on work hears from the coordinator at least this often.
 pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(1);
 
+/// How often a coordinator checks that its home's lock and socket are
+/// still the ones it holds (a home removed under it is served by another
+/// coordinator at once: it then leaves).
+pub const OWNERSHIP_CHECK: Duration = Duration::from_secs(2);
+
 /// Default idle time before the coordinator exits (`FBUILD_IDLE_SECS`).
 pub const DEFAULT_IDLE: Duration = Duration::from_secs(600);
 
