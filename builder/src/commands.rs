@@ -33,7 +33,10 @@ impl Commands {
             self.file
                 .as_deref()
                 .and_then(|f| std::fs::read(f).ok())
-                .and_then(|t| serde_json::from_slice(&t).ok())
+                .and_then(|t| {
+                    let mut de = serde_json::Deserializer::from_slice(&t);
+                    crate::path_keys::map::deserialize(&mut de).ok()
+                })
                 .unwrap_or_default()
         })
     }
@@ -59,12 +62,28 @@ impl Commands {
         let mut all = self.stored().clone();
         all.append(&mut self.fresh);
         let tmp = file.with_extension("json.tmp");
-        std::fs::write(
-            &tmp,
-            serde_json::to_vec(&all).map_err(std::io::Error::other)?,
-        )?;
+        let mut text = Vec::new();
+        crate::path_keys::map::serialize(&all, &mut serde_json::Serializer::new(&mut text))
+            .map_err(std::io::Error::other)?;
+        std::fs::write(&tmp, text)?;
         std::fs::rename(tmp, file)?;
         self.stored = OnceCell::from(all);
         Ok(())
+    }
+}
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_of_odd_paths_are_kept() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("commands.json");
+        let odd = PathBuf::from(std::ffi::OsStr::from_bytes(b"/a \xff/x.o"));
+        let mut kept = Commands::at(file.clone());
+        kept.keep(&odd, &["cc".to_string(), "-c".to_string()]);
+        kept.save().unwrap();
+        assert_eq!(Commands::at(file).of(&odd), ["cc", "-c"]);
     }
 }

@@ -16,7 +16,13 @@ pub fn write_compdb(path: &Path, cwd: &Path, jobs: &[Job]) -> Result<()> {
                 "directory": cwd.display().to_string(),
                 "file": j.unit.source.display().to_string(),
                 "output": j.unit.object.display().to_string(),
-                "arguments": j.command(),
+                // JSON holds text: a non-UTF-8 path is shown as near as it
+                // can be.
+                "arguments": j
+                    .command()
+                    .iter()
+                    .map(|a| a.to_string_lossy().into_owned())
+                    .collect::<Vec<_>>(),
             })
         })
         .collect();

@@ -80,15 +80,25 @@ pub struct Job {
     pub name: String,
     pub unit: Unit,
     pub compiler: PathBuf,
-    pub args: Vec<String>,
+    pub args: Vec<OsString>,
 }
 
 impl Job {
-    pub fn command(&self) -> Vec<String> {
-        let mut v = vec![self.compiler.display().to_string()];
+    pub fn command(&self) -> Vec<OsString> {
+        let mut v = vec![self.compiler.clone().into_os_string()];
         v.extend(self.args.iter().cloned());
         v
     }
+}
+
+/// A command as `-v` shows it.
+pub fn shown(program: &Path, args: &[OsString]) -> String {
+    let mut line = program.display().to_string();
+    for a in args {
+        line.push(' ');
+        line.push_str(&a.to_string_lossy());
+    }
+    line
 }
 
 pub enum Outcome {
@@ -134,7 +144,7 @@ impl Runner {
     /// Returns the exit code. A compile whose cache machinery fails
     /// (`zccache_env::machinery_failure`) runs again without the cache;
     /// the build says so once and compiles the rest without it.
-    pub async fn run(&self, program: &Path, args: &[String]) -> Result<i32> {
+    pub async fn run(&self, program: &Path, args: &[OsString]) -> Result<i32> {
         let route = self
             .route
             .get()
@@ -142,8 +152,16 @@ impl Runner {
         let Some(route) = route else {
             return self.spawn(None, &[], program, args).await;
         };
-        if let Some(endpoint) = route.endpoint.clone().filter(|_| zwire::enabled()) {
-            match self.direct(endpoint, program, args).await {
+        // The wire carries text: a non-UTF-8 argument (a path) goes
+        // through zccache's client below, which takes the OS's bytes.
+        let text: Option<Vec<String>> = args
+            .iter()
+            .map(|a| a.to_str().map(str::to_string))
+            .collect();
+        if let Some(endpoint) = route.endpoint.clone().filter(|_| zwire::enabled())
+            && let Some(text) = text
+        {
+            match self.direct(endpoint, program, text).await {
                 Ok(code) => return Ok(code),
                 // Another zccache's wire: its own client below.
                 Err(WireError::Mismatch(_)) => {}
@@ -168,12 +186,12 @@ impl Runner {
         &self,
         endpoint: PathBuf,
         program: &Path,
-        args: &[String],
+        args: Vec<String>,
     ) -> std::result::Result<i32, WireError> {
         if self.verbose {
             eprintln!("{} {}", program.display(), args.join(" "));
         }
-        let (program, args, cwd) = (program.to_path_buf(), args.to_vec(), self.cwd.clone());
+        let (program, cwd) = (program.to_path_buf(), self.cwd.clone());
         let outcome = tokio::task::spawn_blocking(move || {
             let call = CompileCall {
                 compiler: &program,
@@ -195,7 +213,7 @@ impl Runner {
 
     /// The cache machinery failed: said once, the rest of the build runs
     /// without it, this compile again with the real tool.
-    async fn uncached(&self, why: &str, program: &Path, args: &[String]) -> Result<i32> {
+    async fn uncached(&self, why: &str, program: &Path, args: &[OsString]) -> Result<i32> {
         if !self.cache_failed.swap(true, Ordering::SeqCst) {
             eprintln!(
                 "fbuild: warning: zccache failed ({why}); compiling the rest of this build \
@@ -208,7 +226,7 @@ impl Runner {
     /// Runs an archive, link or objcopy step without zccache: its link
     /// caching gains nothing on a firmware link and cannot hold LTO's
     /// linker plugin state.
-    pub async fn run_direct(&self, program: &Path, args: &[String]) -> Result<i32> {
+    pub async fn run_direct(&self, program: &Path, args: &[OsString]) -> Result<i32> {
         self.spawn(None, &[], program, args).await
     }
 
@@ -217,7 +235,7 @@ impl Runner {
         zccache: Option<&Path>,
         env: &[(OsString, OsString)],
         program: &Path,
-        args: &[String],
+        args: &[OsString],
     ) -> Result<i32> {
         Ok(print_output(
             self.output(zccache, env, program, args).await?,
@@ -229,7 +247,7 @@ impl Runner {
         zccache: Option<&Path>,
         env: &[(OsString, OsString)],
         program: &Path,
-        args: &[String],
+        args: &[OsString],
     ) -> Result<std::process::Output> {
         let mut cmd = match zccache {
             Some(z) => {
@@ -245,7 +263,7 @@ impl Runner {
         // A build that stops (an error, Ctrl-C) stops its compilers too.
         cmd.stdin(std::process::Stdio::null()).kill_on_drop(true);
         if self.verbose {
-            eprintln!("{} {}", program.display(), args.join(" "));
+            eprintln!("{}", shown(program, args));
         }
         cmd.output()
             .await

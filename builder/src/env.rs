@@ -100,7 +100,7 @@ pub async fn build_env(
                 args: cmd
                     .args
                     .into_iter()
-                    .chain(u.flags.iter().cloned())
+                    .chain(u.flags.iter().map(std::ffi::OsString::from))
                     .collect(),
             })
         })

@@ -17,6 +17,7 @@ pub mod lib_cmd;
 mod libs;
 mod link;
 mod lock;
+mod path_keys;
 pub mod progress;
 pub mod project;
 mod recipes;

@@ -16,6 +16,7 @@
 //! order (seen: a library linked object by object, `libArchive: false`,
 //! calling into an archived one failed with an undefined reference).
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -49,10 +50,10 @@ pub async fn link(
             .map(|u| u.object.clone())
             .collect()
     };
-    let mut line: Vec<String> = Vec::new();
+    let mut line: Vec<OsString> = Vec::new();
     let mut inputs: Vec<PathBuf> = Vec::new();
-    let mut add = |files: Vec<PathBuf>, line: &mut Vec<String>| {
-        line.extend(files.iter().map(|f| f.display().to_string()));
+    let mut add = |files: Vec<PathBuf>, line: &mut Vec<OsString>| {
+        line.extend(files.iter().map(|f| f.clone().into_os_string()));
         inputs.extend(files);
     };
     add(objects(&Group::Project), &mut line);
@@ -74,9 +75,9 @@ pub async fn link(
     add(objects(&Group::Variant), &mut libraries);
     match recipes.link_group().filter(|_| archives > 0) {
         Some((start, end)) => {
-            line.push(start);
+            line.push(start.into());
             line.append(&mut libraries);
-            line.push(end);
+            line.push(end.into());
         }
         None => line.append(&mut libraries),
     }
@@ -143,9 +144,9 @@ async fn archive_step(
     target: &Target,
 ) -> Result<std::result::Result<(), Failed>> {
     let commands = target.recipes.archive(objects, archive)?;
-    let line: Vec<String> = commands
+    let line: Vec<OsString> = commands
         .iter()
-        .flat_map(|c| c.line().into_iter().chain(["&&".to_string()]))
+        .flat_map(|c| c.line().into_iter().chain([OsString::from("&&")]))
         .collect();
     let Some(why) = state.dirty(&archive.path, &line) else {
         return Ok(Ok(()));

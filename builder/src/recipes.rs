@@ -15,10 +15,11 @@
 //! health-checked. The project's `build_flags` go after the recipe's
 //! flags, `build_unflags` are taken out.
 
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use fbuild_platforms::arduino::{ArduinoPlatform, Properties, split_command};
+use fbuild_platforms::arduino::{ArduinoPlatform, Properties, path_marker, resolve};
 
 use super::files::Lang;
 
@@ -41,15 +42,16 @@ pub struct Recipes {
 #[derive(Debug, Clone)]
 pub struct Command {
     pub program: PathBuf,
-    pub args: Vec<String>,
+    /// Arguments as the OS takes them (a path in them is byte for byte).
+    pub args: Vec<OsString>,
     /// The recipe's key and where the core wrote it, for messages.
     pub recipe: String,
 }
 
 impl Command {
     /// The program and its arguments, as one list.
-    pub fn line(&self) -> Vec<String> {
-        let mut line = vec![self.program.display().to_string()];
+    pub fn line(&self) -> Vec<OsString> {
+        let mut line = vec![self.program.clone().into_os_string()];
         line.extend(self.args.iter().cloned());
         line
     }
@@ -96,22 +98,22 @@ impl Recipes {
         compiler_dir: Option<&Path>,
     ) {
         let p = &mut self.props;
-        p.set("runtime.platform.path", path(platform_dir));
+        p.set_path("runtime.platform.path", platform_dir);
         if let Some(hw) = platform_dir.parent() {
-            p.set("runtime.hardware.path", path(hw));
+            p.set_path("runtime.hardware.path", hw);
         }
         p.set("runtime.ide.version", IDE_VERSION);
         p.set("runtime.os", std::env::consts::OS);
         p.set("build.arch", arch.to_ascii_uppercase());
-        p.set("build.path", path(out_dir));
+        p.set_path("build.path", out_dir);
         p.set("build.project_name", "firmware");
-        p.set("build.system.path", path(&platform_dir.join("system")));
+        p.set_path("build.system.path", &platform_dir.join("system"));
         p.set("archive_file", "core.a");
         if !p.contains("archive_file_path") {
-            p.set("archive_file_path", format!("{}/core.a", path(out_dir)));
+            p.set_path("archive_file_path", &out_dir.join("core.a"));
         }
         if let Some(dir) = compiler_dir {
-            p.set("compiler.path", format!("{}/", dir.display()));
+            p.set("compiler.path", format!("{}/", path(dir)));
         }
         if !p.contains("build.extra_flags") {
             p.set("build.extra_flags", "");
@@ -130,11 +132,11 @@ impl Recipes {
             return Ok(None);
         };
         let core_dir = folder(&core, "cores", "build.core", platform, referenced)?;
-        self.props.set("build.core.path", path(&core_dir));
+        self.props.set_path("build.core.path", &core_dir);
         let variant = match self.props.get("build.variant").map(str::to_string) {
             Some(v) if !v.is_empty() => {
                 let dir = folder(&v, "variants", "build.variant", platform, referenced)?;
-                self.props.set("build.variant.path", path(&dir));
+                self.props.set_path("build.variant.path", &dir);
                 Some(dir)
             }
             _ => None,
@@ -171,14 +173,13 @@ impl Recipes {
         };
         let include_args: Vec<String> = includes
             .iter()
-            .map(|d| format!("\"-I{}\"", d.display()))
+            .map(|d| format!("\"-I{}\"", path(d)))
             .collect();
-        let source_s = path(source);
         let mut cmd = self.command(
             key,
             &[
                 ("includes", include_args.join(" ")),
-                ("source_file", source_s.clone()),
+                ("source_file", path(source)),
                 ("object_file", path(object)),
             ],
         )?;
@@ -186,15 +187,22 @@ impl Recipes {
         let at = cmd
             .args
             .iter()
-            .position(|a| *a == source_s)
+            .position(|a| a == source.as_os_str())
             .unwrap_or(cmd.args.len());
         let mut extra = self.flags.clone();
         if lang == Lang::Cxx {
             extra.extend(self.cxx_extra.iter().cloned());
         }
-        cmd.args.splice(at..at, extra);
-        cmd.args.retain(|a| !self.unflags.contains(a));
+        cmd.args
+            .splice(at..at, extra.into_iter().map(OsString::from));
+        self.unflag(&mut cmd);
         Ok(cmd)
+    }
+
+    /// `build_unflags` taken out.
+    fn unflag(&self, cmd: &mut Command) {
+        cmd.args
+            .retain(|a| !self.unflags.iter().any(|u| OsStr::new(u) == a));
     }
 
     /// The commands that archive `objects` into `archive`. Arduino's
@@ -213,7 +221,8 @@ impl Recipes {
         let batched = self.command("recipe.ar.pattern", &values(MARK.into()))?;
         if let Some(at) = batched.args.iter().position(|a| a == MARK) {
             let mut cmd = batched;
-            cmd.args.splice(at..=at, objects.iter().map(|o| path(o)));
+            cmd.args
+                .splice(at..=at, objects.iter().map(|o| o.clone().into_os_string()));
             return Ok(vec![cmd]);
         }
         objects
@@ -236,7 +245,7 @@ impl Recipes {
                 .get("archive_file")
                 .unwrap_or("core.a")
                 .to_string(),
-            path: PathBuf::from(path),
+            path: PathBuf::from(resolve(&path)),
         })
     }
 
@@ -245,7 +254,7 @@ impl Recipes {
     /// `{archive_file_path}` or `{build.path}/{archive_file}` puts it.
     pub fn library_archive(&self, folder: &str) -> Result<Archive> {
         let file = format!("lib{folder}.a");
-        let dir = self.props.expand("{build.path}", "build.path")?;
+        let dir = resolve(&self.props.expand("{build.path}", "build.path")?);
         Ok(Archive {
             path: Path::new(&dir).join(&file),
             file,
@@ -275,27 +284,32 @@ impl Recipes {
 
     /// The link of `objects` (objects, archives and flags, in order) and
     /// the file it writes.
-    pub fn link(&self, objects: &[String], map: &Path) -> Result<(Command, PathBuf)> {
-        let list: Vec<String> = objects.iter().map(|o| format!("\"{o}\"")).collect();
+    pub fn link(&self, objects: &[OsString], map: &Path) -> Result<(Command, PathBuf)> {
+        let list: Vec<String> = objects
+            .iter()
+            .map(|o| format!("\"{}\"", path_marker(o)))
+            .collect();
         let mut cmd = self.command(
             "recipe.c.combine.pattern",
             &[("object_files", list.join(" "))],
         )?;
-        cmd.args.push(format!("-Wl,-Map,{}", map.display()));
-        cmd.args.retain(|a| !self.unflags.contains(a));
+        let mut map_arg = OsString::from("-Wl,-Map,");
+        map_arg.push(map);
+        cmd.args.push(map_arg);
+        self.unflag(&mut cmd);
         let output = match self.props.get("fbuild.link.output") {
             Some(_) => self.props.expand_key("fbuild.link.output")?,
             None => self
                 .props
                 .expand("{build.path}/{build.project_name}.elf", "link output")?,
         };
-        Ok((cmd, PathBuf::from(output)))
+        Ok((cmd, PathBuf::from(resolve(&output))))
     }
 
     /// Every `recipe.objcopy.<name>.pattern`, in the core's order, each with
     /// the file it writes (its last argument under `build.path`).
     pub fn objcopies(&self) -> Result<Vec<(Command, PathBuf)>> {
-        let build_path = self.props.get("build.path").unwrap_or_default().to_string();
+        let build_path = self.props.get_path("build.path").unwrap_or_default();
         let keys: Vec<String> = self
             .props
             .keys()
@@ -309,9 +323,11 @@ impl Recipes {
                     .args
                     .iter()
                     .rev()
-                    .find(|a| a.starts_with(&build_path))
+                    .find(|a| Path::new(a).starts_with(&build_path))
                     .map(PathBuf::from)
-                    .with_context(|| format!("{key} writes no file under {build_path}"))?;
+                    .with_context(|| {
+                        format!("{key} writes no file under {}", build_path.display())
+                    })?;
                 Ok((cmd, output))
             })
             .collect()
@@ -345,8 +361,7 @@ impl Recipes {
         if !self.props.contains(key) {
             bail!("the core's platform.txt has no `{key}`: it cannot build this");
         }
-        let line = self.props.expand_key_with(key, extra)?;
-        let mut args = split_command(&line);
+        let mut args = self.props.command(key, extra)?;
         if args.is_empty() || args[0].is_empty() {
             bail!("`{key}` expands to no command");
         }
@@ -385,6 +400,7 @@ fn folder(
     }
 }
 
+/// `p` as a recipe value: a marker, put back byte for byte in the command.
 fn path(p: &Path) -> String {
-    p.display().to_string()
+    path_marker(p.as_os_str())
 }

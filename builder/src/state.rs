@@ -10,6 +10,7 @@
 //! atomically.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use fbuild_core::hash::Fnv1a;
@@ -23,9 +24,14 @@ pub struct Record {
     /// The hash of the command (program first; the command itself is in
     /// `commands`).
     pub command: u64,
+    #[serde(with = "crate::path_keys::map")]
     pub inputs: BTreeMap<PathBuf, Stamp>,
     /// Text keys of the inputs under the project, as compiled.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        with = "crate::path_keys::map"
+    )]
     pub texts: BTreeMap<PathBuf, String>,
 }
 
@@ -125,10 +131,15 @@ fn command_change(was: &[String], now: &[String]) -> String {
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct BuildState {
+    #[serde(with = "crate::path_keys::map")]
     pub outputs: BTreeMap<PathBuf, Record>,
     /// The files in the project's include folders at the last build
     /// (`None`: not known; see [`BuildState::new_headers`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::path_keys::set"
+    )]
     pub headers: Option<BTreeSet<PathBuf>>,
     /// The size tool's output for the firmware as it is (a no-op build
     /// reports sizes without running the tool).
@@ -208,7 +219,7 @@ impl BuildState {
     /// Why `output` must be made again by `command` (program first), or
     /// `None` when it exists and was made by that command from inputs that
     /// have not changed since.
-    pub fn dirty(&self, output: &Path, command: &[String]) -> Option<Dirty> {
+    pub fn dirty(&self, output: &Path, command: &[OsString]) -> Option<Dirty> {
         let Some(record) = self.outputs.get(output) else {
             return Some(Dirty::Unknown);
         };
@@ -233,7 +244,7 @@ impl BuildState {
     pub fn dirty_compile(
         &mut self,
         output: &Path,
-        command: &[String],
+        command: &[OsString],
         seen: &mut Inputs,
     ) -> Option<Dirty> {
         let Some(record) = self.outputs.get_mut(output) else {
@@ -253,7 +264,7 @@ impl BuildState {
 
     /// Records `output` as made by `command` from `inputs` as they are now
     /// (the build's own files: objects, archives, the firmware).
-    pub fn record(&mut self, output: &Path, command: &[String], inputs: &[PathBuf]) {
+    pub fn record(&mut self, output: &Path, command: &[OsString], inputs: &[PathBuf]) {
         let inputs = inputs
             .iter()
             .map(|p| (p.clone(), Stamp::of(p).unwrap_or(Stamp::UNSETTLED)))
@@ -267,7 +278,7 @@ impl BuildState {
     pub fn record_compile(
         &mut self,
         output: &Path,
-        command: &[String],
+        command: &[OsString],
         inputs: &[PathBuf],
         seen: &mut Inputs,
     ) {
@@ -286,7 +297,7 @@ impl BuildState {
     fn keep(
         &mut self,
         output: &Path,
-        command: &[String],
+        command: &[OsString],
         inputs: BTreeMap<PathBuf, Stamp>,
         texts: BTreeMap<PathBuf, String>,
     ) {
@@ -296,7 +307,7 @@ impl BuildState {
             texts,
         };
         self.outputs.insert(output.to_path_buf(), record);
-        self.commands.keep(output, command);
+        self.commands.keep(output, &lossy(command));
         self.changed = true;
     }
 
@@ -332,11 +343,11 @@ impl BuildState {
 /// command, the output, then each input as `seen` reads it (a project file
 /// whose stamp changed but whose text key is the recorded one is
 /// unchanged; its text is read only then).
-fn check(record: &Record, output: &Path, command: &[String], seen: &mut Inputs) -> Option<Dirty> {
+fn check(record: &Record, output: &Path, command: &[OsString], seen: &mut Inputs) -> Option<Dirty> {
     if record.command != command_hash(command) {
         return Some(Dirty::Command {
             was: Vec::new(),
-            now: command.to_vec(),
+            now: lossy(command),
         });
     }
     if !output.exists() {
@@ -364,6 +375,14 @@ fn check(record: &Record, output: &Path, command: &[String], seen: &mut Inputs) 
         }
     }
     None
+}
+
+/// A command as text, for messages.
+fn lossy(command: &[OsString]) -> Vec<String> {
+    command
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect()
 }
 
 /// FNV-1a over the command's arguments, each ended by a NUL (stable
@@ -419,12 +438,13 @@ mod tests {
         let (src, out) = (dir.path().join("x.c"), dir.path().join("x.o"));
         std::fs::write(&src, "int x;\n").unwrap();
         std::fs::write(&out, "obj").unwrap();
-        let cmd = words("cc -c x.c");
+        let os = |s: &str| -> Vec<OsString> { s.split(' ').map(OsString::from).collect() };
+        let cmd = os("cc -c x.c");
         let mut state = BuildState::default();
         assert_eq!(state.dirty(&out, &cmd), Some(Dirty::Unknown));
         state.record(&out, &cmd, std::slice::from_ref(&src));
         assert_eq!(state.dirty(&out, &cmd), None);
-        let other = words("cc -c -g x.c");
+        let other = os("cc -c -g x.c");
         assert!(matches!(
             state.dirty(&out, &other),
             Some(Dirty::Command { .. })

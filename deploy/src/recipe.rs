@@ -5,16 +5,17 @@
 //! speed, then expands and splits the pattern. Nothing here knows avrdude:
 //! a core that names another tool gets that tool.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 
-use fbuild_platforms::arduino::{PlatformError, Properties, split_command};
+use fbuild_platforms::arduino::{PlatformError, Properties};
 
 /// What to run to flash the board, and how to get it ready first.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UploadPlan {
     pub tool: String,
     pub program: PathBuf,
-    pub args: Vec<String>,
+    pub args: Vec<OsString>,
     /// `upload.protocol` and `upload.speed`, for the message.
     pub protocol: String,
     pub speed: String,
@@ -53,8 +54,7 @@ pub fn upload_plan(
     if let Some(speed) = speed {
         p.set("upload.speed", speed.to_string());
     }
-    let line = p.expand_key("upload.pattern")?;
-    let mut args = split_command(&line);
+    let mut args = p.command("upload.pattern", &[])?;
     if args.is_empty() {
         return Err(PlatformError::Missing {
             key: format!("tools.{tool}.upload.pattern"),
@@ -81,7 +81,7 @@ pub fn upload_plan(
 pub struct EmulatorPlan {
     pub tool: String,
     pub program: PathBuf,
-    pub args: Vec<String>,
+    pub args: Vec<OsString>,
     pub output: String,
 }
 
@@ -94,7 +94,7 @@ pub fn emulator_plan(props: &Properties) -> Result<EmulatorPlan, PlatformError> 
         .to_string();
     let mut p = props.clone();
     p.merge(&props.subtree(&format!("tools.{tool}")));
-    let mut args = split_command(&p.expand_key("emulate.pattern")?);
+    let mut args = p.command("emulate.pattern", &[])?;
     if args.is_empty() {
         return Err(PlatformError::Missing {
             key: format!("tools.{tool}.emulate.pattern"),

@@ -5,8 +5,17 @@
 //! that OS, and `{placeholder}` references to other keys, expanded
 //! recursively. Every value remembers the file and line it came from, so
 //! an error can name them.
+//!
+//! Paths fbuild sets (the build folder, the core's folders, a source file)
+//! are held in a value as a marker, not as text ([`Properties::set_path`],
+//! [`path_marker`]): expansion and splitting never see their characters,
+//! and [`Properties::command`] puts them back, byte for byte, into the
+//! arguments. Seen as text, a `"` in a project's path broke its compile
+//! commands, a folder named `{build.path}` was expanded as a property, and a
+//! non-UTF-8 name was mangled.
 
 use std::collections::HashMap;
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -50,8 +59,58 @@ const OS_SUFFIX: &str = if cfg!(target_os = "windows") {
 };
 const OS_SUFFIXES: [&str; 3] = ["linux", "windows", "macosx"];
 
-/// How deep `{a}` → `{b}` → … may go before it is called a cycle.
-const MAX_DEPTH: usize = 16;
+/// How deep `{a}` → `{b}` → … may go at all (a key met again on the way is
+/// a cycle, found at once; this bounds a chain of distinct keys).
+const MAX_DEPTH: usize = 1024;
+
+/// Where a path marker begins and ends: characters no property file or
+/// path has a use for.
+const MARK_OPEN: char = '\u{1}';
+const MARK_CLOSE: char = '\u{2}';
+
+/// `path` held as a marker in a value (its bytes, hex): put back by
+/// [`resolve`] after the value is expanded and split.
+pub fn path_marker(path: &OsStr) -> String {
+    let mut out = String::with_capacity(path.len() * 2 + 2);
+    out.push(MARK_OPEN);
+    for b in path.as_encoded_bytes() {
+        out.push_str(&format!("{b:02x}"));
+    }
+    out.push(MARK_CLOSE);
+    out
+}
+
+/// `text` with every path marker replaced by its path.
+pub fn resolve(text: &str) -> OsString {
+    let mut bytes: Vec<u8> = Vec::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find(MARK_OPEN) {
+        bytes.extend_from_slice(&rest.as_bytes()[..open]);
+        let after = &rest[open + MARK_OPEN.len_utf8()..];
+        let Some(close) = after.find(MARK_CLOSE) else {
+            bytes.extend_from_slice(&rest.as_bytes()[open..]);
+            rest = "";
+            break;
+        };
+        let hex = &after[..close];
+        bytes.extend(
+            (0..hex.len() / 2).filter_map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()),
+        );
+        rest = &after[close + MARK_CLOSE.len_utf8()..];
+    }
+    bytes.extend_from_slice(rest.as_bytes());
+    os_from_bytes(bytes)
+}
+
+#[cfg(unix)]
+fn os_from_bytes(bytes: Vec<u8>) -> OsString {
+    std::os::unix::ffi::OsStringExt::from_vec(bytes)
+}
+
+#[cfg(not(unix))]
+fn os_from_bytes(bytes: Vec<u8>) -> OsString {
+    String::from_utf8_lossy(&bytes).into_owned().into()
+}
 
 impl Properties {
     /// Reads a property file.
@@ -109,6 +168,27 @@ impl Properties {
     /// Sets `key` (a value fbuild computes: no source file).
     pub fn set(&mut self, key: impl Into<String>, value: impl Into<String>) {
         self.insert(key.into(), value.into(), None);
+    }
+
+    /// Sets `key` to a path, held as a marker (see the module's notes).
+    pub fn set_path(&mut self, key: impl Into<String>, path: &Path) {
+        self.set(key, path_marker(path.as_os_str()));
+    }
+
+    /// `key`'s value as a path (markers put back; not expanded).
+    pub fn get_path(&self, key: &str) -> Option<PathBuf> {
+        self.get(key).map(|v| PathBuf::from(resolve(v)))
+    }
+
+    /// `key` expanded with `overlay` values over ours and split into
+    /// arguments as the Arduino tools do, each path put back as it was.
+    pub fn command(
+        &self,
+        key: &str,
+        overlay: &[(&str, String)],
+    ) -> Result<Vec<OsString>, PlatformError> {
+        let line = self.expand_key_with(key, overlay)?;
+        Ok(split_command(&line).iter().map(|a| resolve(a)).collect())
     }
 
     pub fn get(&self, key: &str) -> Option<&str> {
@@ -189,28 +269,25 @@ impl Properties {
         let value = self.get(key).ok_or_else(|| PlatformError::Missing {
             key: key.to_string(),
         })?;
-        self.expand_in(value, key, 0, overlay)
+        self.expand_in(value, key, &mut vec![key.to_string()], overlay)
     }
 
     /// `template` with every `{placeholder}` expanded (`what` names it in
     /// errors).
     pub fn expand(&self, template: &str, what: &str) -> Result<String, PlatformError> {
-        self.expand_in(template, what, 0, &[])
+        self.expand_in(template, what, &mut Vec::new(), &[])
     }
 
+    /// `text` (the value of `what`, which names it in errors) expanded;
+    /// `stack`: the keys being expanded around it (one met again is a
+    /// cycle).
     fn expand_in(
         &self,
         text: &str,
         what: &str,
-        depth: usize,
+        stack: &mut Vec<String>,
         overlay: &[(&str, String)],
     ) -> Result<String, PlatformError> {
-        if depth > MAX_DEPTH {
-            return Err(PlatformError::Cycle {
-                key: what.to_string(),
-                at: self.source(what).cloned(),
-            });
-        }
         let mut out = String::with_capacity(text.len());
         let mut rest = text;
         while let Some(open) = rest.find('{') {
@@ -238,7 +315,15 @@ impl Properties {
                     at: self.source(what).cloned(),
                 });
             };
-            out.push_str(&self.expand_in(value, name, depth + 1, overlay)?);
+            if stack.iter().any(|k| k == name) || stack.len() > MAX_DEPTH {
+                return Err(PlatformError::Cycle {
+                    key: name.to_string(),
+                    at: self.source(name).cloned(),
+                });
+            }
+            stack.push(name.to_string());
+            out.push_str(&self.expand_in(value, name, stack, overlay)?);
+            stack.pop();
             rest = &after[name_len + 1..];
         }
         out.push_str(rest);
@@ -353,5 +438,35 @@ mod tests {
     fn a_line_without_equals_is_an_error_with_its_place() {
         let err = Properties::parse("a=1\nnonsense\n", Path::new("/b/boards.txt")).unwrap_err();
         assert!(err.to_string().contains("/b/boards.txt:2"), "{err}");
+    }
+
+    #[test]
+    fn paths_pass_through_expansion_and_splitting_untouched() {
+        use std::os::unix::ffi::OsStrExt;
+        let mut p =
+            parse("recipe=\"{compiler}\" -o \"{build.path}/out.o\" {includes}\ncompiler=cc\n");
+        let odd = OsStr::from_bytes(b"/tmp/a \"b\" {build.path} \xff");
+        p.set_path("build.path", Path::new(odd));
+        let includes = format!("\"-I{}\"", path_marker(OsStr::new("/x y")));
+        let args = p.command("recipe", &[("includes", includes)]).unwrap();
+        let mut out = odd.to_os_string();
+        out.push("/out.o");
+        assert_eq!(
+            args,
+            vec![OsString::from("cc"), "-o".into(), out, "-I/x y".into()]
+        );
+        assert_eq!(p.get_path("build.path").unwrap().as_os_str(), odd);
+    }
+
+    #[test]
+    fn a_long_chain_is_no_cycle_and_a_loop_is() {
+        let mut text: String = (0..40).map(|i| format!("k{i}={{k{}}}\n", i + 1)).collect();
+        text.push_str("k40=end\nx={y}\ny={x}\n");
+        let p = parse(&text);
+        assert_eq!(p.expand_key("k0").unwrap(), "end");
+        assert!(matches!(
+            p.expand_key("x"),
+            Err(PlatformError::Cycle { .. })
+        ));
     }
 }
