@@ -459,6 +459,21 @@ fn depfile(object: &Path) -> PathBuf {
     object.with_extension("d")
 }
 
+/// A compile that writes a depfile (`-MMD`, `-MD`) without naming it gets
+/// `-MF <depfile>`: the file GCC writes anyway, named, because sccache
+/// restores a depfile on a cache hit only when it is named (measured,
+/// 0.16.0: a hit left no `.d`, so the object's headers went untracked).
+pub fn name_depfile(args: &mut Vec<OsString>, object: &Path) {
+    let writes = args.iter().any(|a| a == "-MMD" || a == "-MD");
+    let named = args
+        .iter()
+        .any(|a| a.as_encoded_bytes().starts_with(b"-MF"));
+    if writes && !named {
+        args.push("-MF".into());
+        args.push(depfile(object).into_os_string());
+    }
+}
+
 /// The inputs of an object: its depfile's prerequisites and its source;
 /// `None` when the compile wrote no depfile (its source alone is known).
 fn read_deps(object: &Path, cwd: &Path, source: &Path) -> Option<Vec<PathBuf>> {

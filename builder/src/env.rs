@@ -91,17 +91,19 @@ pub async fn build_env(
                 target
                     .recipes
                     .compile(u.lang, &u.source, &u.object, &sources.include_dirs)?;
+            let mut args: Vec<std::ffi::OsString> = cmd
+                .args
+                .into_iter()
+                .chain(u.flags.iter().map(std::ffi::OsString::from))
+                .collect();
+            crate::engine::name_depfile(&mut args, &u.object);
             Ok(Job {
                 name: display(&u.object, &out_dir)
                     .trim_end_matches(".o")
                     .to_string(),
                 unit: u.clone(),
                 compiler: cmd.program,
-                args: cmd
-                    .args
-                    .into_iter()
-                    .chain(u.flags.iter().map(std::ffi::OsString::from))
-                    .collect(),
+                args,
             })
         })
         .collect::<Result<Vec<Job>>>()?;
@@ -168,6 +170,8 @@ pub async fn build_env(
         )
     {
         eprintln!("fbuild: warning: {w}");
+        // Said: the coordinator's next decision need not say it again.
+        let _ = client.send_if_running(&Request::SharedCacheTold);
     }
     if runner.route.deferred() {
         // For the next build: the coordinator starts zccache's daemon on

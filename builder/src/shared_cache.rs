@@ -44,10 +44,9 @@ pub fn storage_errors(bin: &Path, env: &[(OsString, OsString)]) -> Option<(u64, 
 pub fn warning(before: &(u64, String), now: Option<(u64, String)>) -> Option<String> {
     let (after, location) = now.unwrap_or_default();
     if location != before.1 {
-        return Some(format!(
-            "the shared cache ({}) went away during this build: sccache goes on with its local \
-             cache; objects compiled since were not shared",
-            before.1
+        return Some(fbuild_core::sccache_stats::went_away(
+            &before.1,
+            "it failed during this build",
         ));
     }
     (after > before.0).then(|| {

@@ -117,6 +117,10 @@ pub async fn dispatch<W: AsyncWriteExt + Unpin>(
             svc.zccache.forget(&reason);
             Reply::Noted
         }
+        Request::SharedCacheTold => {
+            svc.sccache.told();
+            Reply::Noted
+        }
         Request::Plan(req) => {
             let plan = async move { svc.plans.plan(req, cache, mode, &events).await };
             with_events(plan, rx, send).await

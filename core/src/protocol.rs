@@ -117,6 +117,10 @@ pub enum Request {
     /// coordinator forgets its zccache decision, so the next plan checks
     /// the daemon again (and restarts it). Answered with [`Reply::Noted`].
     ZccacheFailed { reason: String },
+    /// A build told its user that the shared cache (sccache's remote
+    /// storage) went away during it: the coordinator's next decision does
+    /// not say so again. Answered with [`Reply::Noted`].
+    SharedCacheTold,
     /// How to run a tool a shim stands for. Streams install events while
     /// zccache is being installed; answered with [`Reply::Plan`], or
     /// [`ErrorKind::NoTool`] when the real tool is not on the caller's PATH.

@@ -39,3 +39,15 @@ impl SccacheStats {
         })
     }
 }
+
+/// The one way fbuild says a shared (remote) cache went away, whoever saw
+/// it first: the coordinator's watch (`why`: what it saw) or a build whose
+/// server changed under it (seen: one event told in two wordings, by the
+/// build and again by the next one).
+pub fn went_away(storage: &str, why: &str) -> String {
+    format!(
+        "the shared cache ({storage}) went away ({why}): sccache goes on with its local cache \
+         under FBUILD_HOME, sharing nothing, until it answers again (checked at the next build \
+         after 10 s)"
+    )
+}

@@ -113,11 +113,14 @@ pub fn client_env(home: &Home) -> Vec<(OsString, OsString)> {
 }
 
 /// A port per home (two homes on one machine, or a user's own sccache on
-/// the default 4226, must not meet): 20000–49999 by the home's hash.
+/// the default 4226, must not meet): 20000–31999 by the home's hash, below
+/// the ports the OS hands out for connections (Linux from 32768, Windows
+/// and macOS from 49152; seen: a server that could not start, "Address in
+/// use", while other programs' connections held its port).
 pub(super) fn port(home: &Home) -> u16 {
     let mut h = fbuild_core::hash::Fnv1a::new();
     h.write(home.root().as_os_str().as_encoded_bytes());
-    20_000 + (h.finish() % 30_000) as u16
+    20_000 + (h.finish() % 12_000) as u16
 }
 
 pub struct SccacheManager {
@@ -129,7 +132,7 @@ pub struct SccacheManager {
     /// A Redis watch runs (see `watch_redis`).
     watching: std::sync::atomic::AtomicBool,
     /// Why the remote storage was dropped while serving, for the warning.
-    lost: std::sync::Mutex<Option<String>>,
+    lost: std::sync::Mutex<Option<(String, String)>>,
 }
 
 impl SccacheManager {
@@ -192,21 +195,16 @@ impl SccacheManager {
         match up {
             Ok(storage) => {
                 if storage.location.starts_with("redis") {
-                    self.watch_redis(bin.clone());
+                    self.watch_redis(bin.clone(), storage.location.clone());
                 }
                 choice.path = Some(bin);
                 let lost = self.lost.lock().unwrap_or_else(|p| p.into_inner()).take();
+                let went_away = lost.is_some();
                 let reason = match lost {
-                    Some(why) => format!(
-                        "the remote cache went away ({why}): sccache's server was restarted on \
-                         its local cache under FBUILD_HOME; it goes back to the remote when that \
-                         answers again (checked at the next build after 10 s)"
-                    ),
+                    Some((storage, why)) => fbuild_core::sccache_stats::went_away(&storage, &why),
                     None => storage.reason,
                 };
-                choice.warning = (storage.local_only
-                    || reason.starts_with("the remote cache went away"))
-                .then(|| reason.clone());
+                choice.warning = (storage.local_only || went_away).then(|| reason.clone());
                 choice.reason = reason;
                 choice.compiles =
                     format!("through sccache's client (storage: {})", storage.location);
@@ -245,6 +243,11 @@ impl SccacheManager {
             .flatten()
     }
 
+    /// A build said the storage went away: the next decision need not.
+    pub fn told(&self) {
+        self.lost.lock().unwrap_or_else(|p| p.into_inner()).take();
+    }
+
     /// Stops the server this coordinator started (coordinator shutdown).
     pub fn stop(&self) {
         let bin = self
@@ -264,8 +267,8 @@ impl SccacheManager {
     /// locally at once instead of waiting a minute per compile on the dead
     /// Redis) and started again on the local cache; the next decision
     /// carries the warning. One watch per coordinator.
-    fn watch_redis(self: &Arc<Self>, bin: std::path::PathBuf) {
-        if server::redis_unreachable().is_some()
+    fn watch_redis(self: &Arc<Self>, bin: std::path::PathBuf, storage: String) {
+        if server::redis_problem().is_some()
             || self
                 .watching
                 .swap(true, std::sync::atomic::Ordering::SeqCst)
@@ -276,12 +279,15 @@ impl SccacheManager {
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-                let down = tokio::task::spawn_blocking(server::redis_unreachable)
+                let down = tokio::task::spawn_blocking(server::redis_problem)
                     .await
                     .ok()
                     .flatten();
                 let Some(why) = down else { continue };
                 tracing::warn!("{why}: restarting sccache's server on its local cache");
+                // Known before the server changes: a build that sees the
+                // change and says so first tells us (`told`).
+                *this.lost.lock().unwrap_or_else(|p| p.into_inner()) = Some((storage, why));
                 let (bin2, home) = (bin.clone(), this.settings.home.clone());
                 // Killed, then started on the local cache at once (a compile's
                 // client may have started a local one first: then that serves).
@@ -298,9 +304,7 @@ impl SccacheManager {
                     Err(e) => tracing::warn!("sccache's restart failed: {e}"),
                 }
                 // The next decision sees the local server, and says why.
-                let mut latest = this.latest.lock().await;
-                *latest = None;
-                *this.lost.lock().unwrap_or_else(|p| p.into_inner()) = Some(why);
+                *this.latest.lock().await = None;
                 this.watching
                     .store(false, std::sync::atomic::Ordering::SeqCst);
                 return;

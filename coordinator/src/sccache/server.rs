@@ -79,28 +79,40 @@ pub fn ensure(bin: &Path, home: &Home) -> Result<Storage, String> {
     // shows stats but every compile times out (measured, 0.16.0). Redis is
     // asked first (once); the other storages are trusted to fail the start
     // cleanly.
-    let down = redis_unreachable();
-    if let Ok(s) = stats(bin, home) {
-        // A local server while a remote storage is meant and answers (a
-        // client started it, or the remote is back): replaced.
-        let local = s.location.starts_with("Local disk");
-        if !(local && !remote.is_empty() && down.is_none()) {
-            let local_only = local && !remote.is_empty();
-            return Ok(Storage {
-                reason: match (local_only, down) {
-                    (true, Some(why)) => local_reason(&remote, &why),
-                    _ => "sccache's server is up".into(),
-                },
-                local_only,
-                location: s.location,
-            });
+    let down = redis_problem();
+    let mut first;
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        if let Ok(s) = stats(bin, home) {
+            // A local server while a remote storage is meant and answers (a
+            // client started it, or the remote is back): replaced.
+            let local = s.location.starts_with("Local disk");
+            if !(local && !remote.is_empty() && down.is_none()) {
+                let local_only = local && !remote.is_empty();
+                return Ok(Storage {
+                    reason: match (local_only, &down) {
+                        (true, Some(why)) => local_reason(&remote, why),
+                        _ => "sccache's server is up".into(),
+                    },
+                    local_only,
+                    location: s.location,
+                });
+            }
+            kill(bin, home);
         }
-        kill(bin, home);
+        first = match &down {
+            Some(why) => Err(why.clone()),
+            None => start(bin, home, false),
+        };
+        // A compile's client started a (local) server on the port between
+        // the look and the start (seen under load): look again, once.
+        let taken = matches!(&first, Err(why) if why.contains("Address in use"));
+        if !taken || attempts > 1 {
+            break;
+        }
+        wait_for_stats(bin, home);
     }
-    let first = match &down {
-        Some(why) => Err(why.clone()),
-        None => start(bin, home, false),
-    };
     match first {
         Ok(()) => {
             let location = stats(bin, home).map(|s| s.location).unwrap_or_default();
@@ -111,9 +123,16 @@ pub fn ensure(bin: &Path, home: &Home) -> Result<Storage, String> {
             })
         }
         Err(why) if !remote.is_empty() => {
-            tracing::warn!(
-                "sccache's server failed with the remote storage ({why}); starting it on the local cache"
-            );
+            match down {
+                Some(_) => tracing::warn!(
+                    "the remote storage cannot be used ({why}); starting sccache's server on the \
+                     local cache"
+                ),
+                None => tracing::warn!(
+                    "sccache's server failed with the remote storage ({why}); starting it on the \
+                     local cache"
+                ),
+            }
             // A server left half-started by the failed attempt holds the port.
             stop(bin, home);
             start(bin, home, true)?;
@@ -125,6 +144,16 @@ pub fn ensure(bin: &Path, home: &Home) -> Result<Storage, String> {
             })
         }
         Err(why) => Err(why),
+    }
+}
+
+/// Waits (a little) for the server a client is starting to answer.
+fn wait_for_stats(bin: &Path, home: &Home) {
+    for _ in 0..20 {
+        if stats(bin, home).is_ok() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
     }
 }
 
@@ -151,8 +180,8 @@ pub fn start(bin: &Path, home: &Home, local_only: bool) -> Result<(), String> {
 /// Why a remote storage is not used, and until when.
 fn local_reason(remote: &[&str], why: &str) -> String {
     format!(
-        "the remote cache ({}) is unreachable ({why}): sccache runs on its local cache under \
-         FBUILD_HOME, sharing nothing until the remote answers again (checked at the next \
+        "the remote cache ({}) cannot be used ({why}): sccache runs on its local cache under \
+         FBUILD_HOME, sharing nothing until the remote can be used again (checked at the next \
          build after 10 s)",
         remote.join(", ")
     )
@@ -165,13 +194,31 @@ pub fn stop(bin: &Path, home: &Home) {
 }
 
 /// Why the Redis of `SCCACHE_REDIS_ENDPOINT`/`SCCACHE_REDIS` cannot be
-/// reached (a TCP connect within a second), if one is set and cannot.
-pub fn redis_unreachable() -> Option<String> {
-    let url = ["SCCACHE_REDIS_ENDPOINT", "SCCACHE_REDIS"]
-        .iter()
-        .find_map(|v| std::env::var(v).ok().filter(|x| !x.is_empty()))?;
+/// used, if one is set: it must answer a `PING` (after `AUTH` with the
+/// credentials sccache would use: `SCCACHE_REDIS_USERNAME`/`_PASSWORD`
+/// for the endpoint, the URL's for `SCCACHE_REDIS`) within a second.
+/// Seen: a Redis that wants a password, given none, answered the TCP
+/// connect, so the server was started on it and hung 20 s, four times in a
+/// build.
+pub fn redis_problem() -> Option<String> {
+    let var = |v: &str| std::env::var(v).ok().filter(|x| !x.is_empty());
+    let (url, endpoint) = match var("SCCACHE_REDIS_ENDPOINT") {
+        Some(url) => (url, true),
+        None => (var("SCCACHE_REDIS")?, false),
+    };
     let rest = url.split_once("://").map_or(url.as_str(), |(_, r)| r);
-    let rest = rest.rsplit_once('@').map_or(rest, |(_, r)| r);
+    let (in_url, rest) = match rest.rsplit_once('@') {
+        Some((u, r)) => (Some(u.to_string()), r),
+        None => (None, rest),
+    };
+    let userinfo = match (endpoint, var("SCCACHE_REDIS_PASSWORD")) {
+        (true, Some(password)) => Some(format!(
+            "{}:{password}",
+            var("SCCACHE_REDIS_USERNAME").unwrap_or_default()
+        )),
+        (true, None) => None,
+        (false, _) => in_url,
+    };
     let hostport = rest.split('/').next().unwrap_or(rest);
     let addr = if hostport.contains(':') {
         hostport.to_string()
@@ -183,10 +230,79 @@ pub fn redis_unreachable() -> Option<String> {
         Ok(a) => a.collect(),
         Err(e) => return Some(format!("{url}: {e}")),
     };
-    let reached = addrs
+    let Some(conn) = addrs
         .iter()
-        .any(|a| std::net::TcpStream::connect_timeout(a, Duration::from_secs(1)).is_ok());
-    (!reached).then(|| format!("{url} does not answer"))
+        .find_map(|a| std::net::TcpStream::connect_timeout(a, Duration::from_secs(1)).ok())
+    else {
+        return Some(format!("{url} does not answer"));
+    };
+    let advice = if endpoint {
+        "set SCCACHE_REDIS_PASSWORD (and SCCACHE_REDIS_USERNAME for a user other than default)"
+    } else {
+        "give it in the URL, redis://:PASSWORD@host:port"
+    };
+    match redis_ping(conn, userinfo.as_deref()) {
+        Ok(()) => None,
+        Err(Ping::NoAuth) => Some(format!("{url} wants a password: {advice}")),
+        Err(Ping::Refused) => Some(format!("{url} refused the password: {advice}")),
+        Err(Ping::Other(why)) => Some(format!("{url} {why}")),
+    }
+}
+
+/// What a Redis said to `PING`.
+enum Ping {
+    NoAuth,
+    Refused,
+    Other(String),
+}
+
+/// `AUTH` (when `userinfo` is `user:password` or `:password`) and `PING`
+/// on `conn`, in Redis's protocol; what is wrong, if anything.
+fn redis_ping(conn: std::net::TcpStream, userinfo: Option<&str>) -> Result<(), Ping> {
+    use std::io::{BufRead, Write};
+    let timeout = Some(Duration::from_secs(1));
+    let _ = conn.set_read_timeout(timeout);
+    let _ = conn.set_write_timeout(timeout);
+    let command = |parts: &[&str]| {
+        let mut out = format!("*{}\r\n", parts.len());
+        for p in parts {
+            out.push_str(&format!("${}\r\n{p}\r\n", p.len()));
+        }
+        out
+    };
+    let mut request = String::new();
+    let auth = userinfo.map(|u| u.split_once(':').unwrap_or(("", u)));
+    if let Some((user, password)) = auth {
+        request.push_str(&match user {
+            "" => command(&["AUTH", password]),
+            user => command(&["AUTH", user, password]),
+        });
+    }
+    request.push_str(&command(&["PING"]));
+    (&conn)
+        .write_all(request.as_bytes())
+        .map_err(|e| Ping::Other(format!("does not answer ({e})")))?;
+    let mut reader = std::io::BufReader::new(&conn);
+    for _ in 0..1 + usize::from(auth.is_some()) {
+        let mut line = String::new();
+        reader
+            .read_line(&mut line)
+            .map_err(|e| Ping::Other(format!("does not answer ({e})")))?;
+        let line = line.trim_end();
+        if line.starts_with("-NOAUTH") {
+            return Err(Ping::NoAuth);
+        }
+        if line.starts_with("-WRONGPASS") || line.contains("invalid password") {
+            return Err(Ping::Refused);
+        }
+        if line.is_empty() {
+            return Err(Ping::Other("does not answer".into()));
+        }
+        if line.starts_with('-') {
+            return Err(Ping::Other(format!("answered {line}")));
+        }
+    }
+    Ok(())
 }
 
 /// Kills the server of this home at once (`--stop-server` waits for the
