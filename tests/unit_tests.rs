@@ -1,11 +1,14 @@
 //! `fbuild test`: suites built per environment and run on the host and in
 //! simavr, Unity's per-case results, failures as a whole (crash, hang,
-//! exit code), filters, JUnit XML, and the example project.
+//! exit code), programs whose summary lies (a bad exit, a forged summary,
+//! a hang after it), output without newlines, filters, JUnit XML, and the
+//! example project.
 
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::process::{Output, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use common::simduino::{PTY, Simduino};
@@ -72,6 +75,30 @@ fn test(home: &TestHome, dir: &Path, args: &[&str]) -> Output {
         .env("FBUILD_ZCCACHE", "off")
         .output()
         .unwrap()
+}
+
+/// `test`, failing (and killing fbuild) if it has not returned within
+/// `limit`.
+fn test_within(home: &TestHome, dir: &Path, args: &[&str], limit: Duration) -> Output {
+    let mut all = vec!["test", dir.to_str().unwrap()];
+    all.extend_from_slice(args);
+    let child = home
+        .fbuild(&all)
+        .env("FBUILD_ZCCACHE", "off")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || tx.send(child.wait_with_output()));
+    match rx.recv_timeout(limit) {
+        Ok(out) => out.unwrap(),
+        Err(_) => {
+            common::kill(pid, libc::SIGKILL);
+            panic!("fbuild test did not return within {limit:?}");
+        }
+    }
 }
 
 fn stdout(o: &Output) -> String {
@@ -275,4 +302,134 @@ fn a_board_on_a_serial_port_is_flashed_and_read() {
         "{text}"
     );
     assert!(!out.status.success());
+}
+
+/// Suites that lie: what they print is not what happened.
+fn lying_project(dir: &Path) -> PathBuf {
+    let ok = "#include <stdio.h>\n#include <stdlib.h>\n#include <unistd.h>\n#include <unity.h>\nvoid test_ok(void) { TEST_ASSERT(1); }\n";
+    let files: &[(&str, String)] = &[
+        (
+            "platformio.ini",
+            "[env:native]\nplatform = native\n\n[env:uno]\nplatform = atmelavr\nboard = uno\nframework = arduino\ntest_filter = test_spins_after\n".into(),
+        ),
+        // A sanitizer's failing exit looks the same.
+        (
+            "test/test_exit3/main.c",
+            format!("{ok}int main(void) {{ UNITY_BEGIN(); RUN_TEST(test_ok); UNITY_END(); exit(3); }}\n"),
+        ),
+        (
+            "test/test_forged/main.c",
+            format!("{ok}void test_lie(void) {{ TEST_ASSERT_EQUAL_INT(1, 0); }}\nint main(void) {{\n  UNITY_BEGIN();\n  printf(\"\\n-----------------------\\n5 Tests 0 Failures 0 Ignored \\nOK\\n\");\n  fflush(stdout);\n  RUN_TEST(test_lie);\n  return 0;\n}}\n"),
+        ),
+        (
+            "test/test_hangs_after/main.c",
+            format!("{ok}int main(void) {{ UNITY_BEGIN(); RUN_TEST(test_ok); UNITY_END(); sleep(300); return 0; }}\n"),
+        ),
+        // 20 MB without a newline, then an honest run.
+        (
+            "test/test_flood/main.c",
+            format!("{ok}int main(void) {{\n  for (long i = 0; i < 20L << 20; i++) putchar('x');\n  putchar('\\n');\n  UNITY_BEGIN();\n  RUN_TEST(test_ok);\n  return UNITY_END();\n}}\n"),
+        ),
+        // A summary that matches its cases, then the firmware runs on
+        // (loop()) instead of ending at UNITY_END().
+        (
+            "test/test_spins_after/main.cpp",
+            "#include <Arduino.h>\n#include <unity.h>\nvoid test_ok(void) { TEST_ASSERT(1); }\nvoid setup() {\n  UNITY_BEGIN();\n  RUN_TEST(test_ok);\n  Serial.println(\"1 Tests 0 Failures 0 Ignored \");\n  Serial.println(\"OK\");\n}\nvoid loop() {}\n".into(),
+        ),
+    ];
+    for (rel, text) in files {
+        let p = dir.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    dir.to_path_buf()
+}
+
+#[test]
+fn a_summary_is_not_believed_when_the_program_then_exits_badly_or_fails_a_case() {
+    let home = TestHome::new();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = lying_project(tmp.path());
+    let out = test(
+        &home,
+        &dir,
+        &["-e", "native", "-f", "test_exit3", "-f", "test_forged"],
+    );
+    assert!(!out.status.success());
+    let text = stdout(&out);
+    assert!(
+        text.contains("[native] test_exit3  ERROR  exited with 3 after its summary\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "[native] test_forged  test_lie  FAILED  test/test_forged/main.c:6: Expected 1 Was 0"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("[native] test_forged  ERROR  its summary (5 Tests 0 Failures 0 Ignored) does not match the cases it ran (0 reported: 0 failed, 0 ignored); test case test_lie FAILED after its summary\n"),
+        "{text}"
+    );
+    assert!(text.contains("2 suites: 0 passed, 2 failed"), "{text}");
+}
+
+#[test]
+fn a_program_that_hangs_after_its_summary_is_killed_at_the_timeout() {
+    let home = TestHome::new();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = lying_project(tmp.path());
+    // Returns (the build included) well before the default 60 s.
+    let out = test_within(
+        &home,
+        &dir,
+        &["-e", "native", "-f", "test_hangs_after", "--timeout", "2"],
+        Duration::from_secs(45),
+    );
+    assert!(!out.status.success());
+    let text = stdout(&out);
+    assert!(
+        text.contains("[native] test_hangs_after  test_ok  PASSED"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "[native] test_hangs_after  ERROR  did not exit within 2 s after its summary (killed)\n"
+        ),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_firmware_that_runs_on_after_its_summary_times_out_in_simavr() {
+    let home = TestHome::new();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = lying_project(tmp.path());
+    let out = test(&home, &dir, &["-e", "uno", "--timeout", "3"]);
+    assert!(!out.status.success());
+    let text = stdout(&out);
+    assert!(
+        text.contains("[uno] test_spins_after  test_ok  PASSED"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "[uno] test_spins_after  ERROR  did not exit within 3 s after its summary (killed)\n"
+        ),
+        "{text}"
+    );
+}
+
+#[test]
+fn output_without_newlines_is_read_through() {
+    let home = TestHome::new();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = lying_project(tmp.path());
+    let out = test(&home, &dir, &["-e", "native", "-f", "test_flood"]);
+    let text = stdout(&out);
+    assert_ok(&out);
+    assert!(
+        text.contains("1 suites: 1 passed, 0 failed; 1 test cases: 1 passed"),
+        "{text}"
+    );
 }

@@ -1,7 +1,9 @@
 //! The serial monitor: lines printed as they arrive, `--halt-on-success`
 //! and `--halt-on-error` patterns, `--timeout`, Ctrl-C. One watcher serves
 //! a serial port and the emulator alike: sources send byte chunks over a
-//! channel from their own (blocking) reader thread.
+//! channel from their own (blocking) reader thread. Chunks become lines
+//! through [`Lines`] (which `fbuild test` uses too): each byte is looked at
+//! once, and a line without end is kept only up to [`MAX_LINE`].
 //!
 //! Exit codes (DESIGN.md): 0 on a success match (or when the source ends),
 //! 1 on an error match, 124 on timeout, 130 on Ctrl-C.
@@ -65,7 +67,7 @@ pub fn catch_ctrl_c() {
 /// as they arrive, a partial line when the watch ends.
 pub fn watch(rx: &Receiver<Chunk>, rules: &Rules, out: &mut dyn Write) -> Outcome {
     let start = Instant::now();
-    let mut pending: Vec<u8> = Vec::new();
+    let mut lines = Lines::default();
     let outcome = loop {
         if INTERRUPTED.load(Ordering::SeqCst) {
             break Outcome::Interrupted;
@@ -81,14 +83,19 @@ pub fn watch(rx: &Receiver<Chunk>, rules: &Rules, out: &mut dyn Write) -> Outcom
             Ok(Chunk::End(Err(why))) => break Outcome::SourceFailed(why),
             Err(RecvTimeoutError::Timeout) => continue,
         };
-        pending.extend_from_slice(&data);
-        if let Some(decided) = drain_lines(&mut pending, rules, out) {
+        let mut decided = None;
+        lines.push(&data, &mut |line| {
+            decided = check_line(line, rules, out);
+            decided.is_none()
+        });
+        let _ = out.flush();
+        if let Some(decided) = decided {
             break decided;
         }
     };
-    if !pending.is_empty() {
-        let _ = out.write_all(&pending);
-        if !pending.ends_with(b"\n") {
+    if let Some(rest) = lines.rest() {
+        let _ = out.write_all(&rest);
+        if !rest.ends_with(b"\n") {
             let _ = out.write_all(b"\n");
         }
     }
@@ -96,26 +103,91 @@ pub fn watch(rx: &Receiver<Chunk>, rules: &Rules, out: &mut dyn Write) -> Outcom
     outcome
 }
 
-/// Writes and checks every complete line in `pending`.
-fn drain_lines(pending: &mut Vec<u8>, rules: &Rules, out: &mut dyn Write) -> Option<Outcome> {
-    while let Some(nl) = pending.iter().position(|b| *b == b'\n') {
-        let line: Vec<u8> = pending.drain(..=nl).collect();
-        let _ = out.write_all(&line);
-        let text = String::from_utf8_lossy(&line);
-        let text = text.trim_end_matches(['\n', '\r']);
-        if let Some(re) = &rules.error
-            && re.is_match(text)
-        {
-            return Some(Outcome::ErrorMatch(text.to_string()));
-        }
-        if let Some(re) = &rules.success
-            && re.is_match(text)
-        {
-            return Some(Outcome::Success);
-        }
+/// Writes and checks one complete line.
+fn check_line(line: &[u8], rules: &Rules, out: &mut dyn Write) -> Option<Outcome> {
+    let _ = out.write_all(line);
+    let text = String::from_utf8_lossy(line);
+    let text = text.trim_end_matches(['\n', '\r']);
+    if let Some(re) = &rules.error
+        && re.is_match(text)
+    {
+        return Some(Outcome::ErrorMatch(text.to_string()));
     }
-    let _ = out.flush();
+    if let Some(re) = &rules.success
+        && re.is_match(text)
+    {
+        return Some(Outcome::Success);
+    }
     None
+}
+
+/// The most of one line kept (4 MiB): a source that never sends a newline
+/// cannot fill the memory; the rest of the line is dropped and counted.
+pub const MAX_LINE: usize = 4 << 20;
+
+/// Splits a byte stream into lines, each with its `\n`. Only new bytes are
+/// searched for a newline, so the work is linear in the output however it
+/// is chunked; a line longer than [`MAX_LINE`] keeps its first
+/// `MAX_LINE` bytes and ends with a note of how many were dropped.
+#[derive(Debug, Default)]
+pub struct Lines {
+    /// The line so far (no newline yet), at most `MAX_LINE` bytes.
+    partial: Vec<u8>,
+    /// Bytes of this line not kept.
+    dropped: usize,
+}
+
+impl Lines {
+    /// Feeds `bytes`, calling `on_line` per complete line while it returns
+    /// true. Returns false when it stopped; the bytes after that line are
+    /// kept as if not yet complete (see [`Lines::rest`]).
+    pub fn push(&mut self, bytes: &[u8], on_line: &mut dyn FnMut(&[u8]) -> bool) -> bool {
+        let mut start = 0;
+        while let Some(at) = bytes[start..].iter().position(|b| *b == b'\n') {
+            let line = &bytes[start..start + at + 1];
+            start += at + 1;
+            let go = if self.partial.is_empty() && self.dropped == 0 && line.len() <= MAX_LINE {
+                on_line(line)
+            } else {
+                self.keep(&line[..line.len() - 1]);
+                let whole = self.take(true);
+                on_line(&whole)
+            };
+            if !go {
+                self.keep(&bytes[start..]);
+                return false;
+            }
+        }
+        self.keep(&bytes[start..]);
+        true
+    }
+
+    /// What is left without a newline (at the end of the stream).
+    pub fn rest(&mut self) -> Option<Vec<u8>> {
+        (!self.partial.is_empty() || self.dropped > 0).then(|| self.take(false))
+    }
+
+    fn keep(&mut self, bytes: &[u8]) {
+        let room = MAX_LINE.saturating_sub(self.partial.len()).min(bytes.len());
+        self.partial.extend_from_slice(&bytes[..room]);
+        self.dropped += bytes.len() - room;
+    }
+
+    fn take(&mut self, newline: bool) -> Vec<u8> {
+        let mut line = std::mem::take(&mut self.partial);
+        if self.dropped > 0 {
+            let note = format!(
+                " [fbuild: {} more bytes of this line dropped]",
+                self.dropped
+            );
+            line.extend_from_slice(note.as_bytes());
+            self.dropped = 0;
+        }
+        if newline {
+            line.push(b'\n');
+        }
+        line
+    }
 }
 
 /// Reads a serial port that an upload may take away: while `paused` is
@@ -227,5 +299,45 @@ mod tests {
         assert_eq!(o.exit_code(), 1, "an error match wins");
         let (o, out) = run(vec![b"partial"], Rules::default());
         assert_eq!((o, out.as_str()), (Outcome::Ended, "partial\n"));
+    }
+
+    #[test]
+    fn lines_across_chunks_and_a_line_too_long_to_keep() {
+        let mut lines = Lines::default();
+        let mut got: Vec<Vec<u8>> = Vec::new();
+        let mut each = |l: &[u8]| {
+            got.push(l.to_vec());
+            true
+        };
+        // 20 MB without a newline, in 4 KB chunks, then two short lines.
+        let chunk = vec![b'x'; 4096];
+        for _ in 0..5 * 1024 {
+            assert!(lines.push(&chunk, &mut each));
+        }
+        assert!(lines.push(b"y\r\nsecond\nthi", &mut each));
+        assert!(lines.push(b"rd\n", &mut each));
+        assert_eq!(lines.rest(), None);
+        assert_eq!(got.len(), 3);
+        let dropped = 20 * 1024 * 1024 + 2 - MAX_LINE;
+        let note = format!(" [fbuild: {dropped} more bytes of this line dropped]\n");
+        assert_eq!(got[0].len(), MAX_LINE + note.len());
+        assert!(got[0][..MAX_LINE].iter().all(|b| *b == b'x'));
+        assert_eq!(&got[0][MAX_LINE..], note.as_bytes());
+        assert_eq!(
+            (&got[1][..], &got[2][..]),
+            (&b"second\n"[..], &b"third\n"[..])
+        );
+    }
+
+    #[test]
+    fn a_decision_keeps_the_rest_of_the_chunk() {
+        let mut lines = Lines::default();
+        let mut seen = 0;
+        assert!(!lines.push(b"a\nb\nc", &mut |_| {
+            seen += 1;
+            false
+        }));
+        assert_eq!(seen, 1);
+        assert_eq!(lines.rest().as_deref(), Some(&b"b\nc"[..]));
     }
 }

@@ -227,8 +227,30 @@ impl Ctx<'_> {
             "-DUNIT_TEST".to_string(),
             format!("-DFBUILD_TEST_SPEED={speed}"),
         ]);
+        if self.may_emulate(env) {
+            e.build_flags.push("-DFBUILD_TEST_HALT".to_string());
+        }
         e.lib_extra_dirs.push(self.unity.to_path_buf());
         (p, e)
+    }
+
+    /// The serial port named for `env`'s board, if any.
+    fn port(&self, env: &EnvConfig) -> Option<String> {
+        self.args
+            .upload_port
+            .clone()
+            .or(env.test.port.clone())
+            .or(env.upload_port.clone())
+    }
+
+    /// A board's suites run in its emulator, if it has one, when no port
+    /// is named (nor reading only asked). Such builds end at UNITY_END()
+    /// (`FBUILD_TEST_HALT`: the runtime stops the CPU, which ends simavr),
+    /// so the emulator's end is the firmware's (a board without emulator,
+    /// found by its USB id, just stops there); on a named port a board
+    /// (or simduino) runs on, as with PlatformIO.
+    fn may_emulate(&self, env: &EnvConfig) -> bool {
+        env.platform != "native" && self.port(env).is_none() && !self.args.without_uploading
     }
 
     /// The emulator, unless a port is named (or reading only was asked).
@@ -237,17 +259,11 @@ impl Ctx<'_> {
         env: &EnvConfig,
         props: &'p fbuild_platforms::arduino::Properties,
     ) -> Result<Target<'p>> {
-        let port = self
-            .args
-            .upload_port
-            .clone()
-            .or(env.test.port.clone())
-            .or(env.upload_port.clone());
         let emulated = fbuild_deploy::recipe::emulator_plan(props).is_ok();
-        if port.is_none() && !self.args.without_uploading && emulated {
+        if self.may_emulate(env) && emulated {
             return Ok(Target::Emulator(props));
         }
-        let port = match port {
+        let port = match self.port(env) {
             Some(p) => p,
             None => {
                 let ports = fbuild_deploy::ports::list().map_err(anyhow::Error::msg)?;
@@ -263,17 +279,45 @@ impl Ctx<'_> {
     }
 }
 
-/// The suite's failure as a whole, if any.
+/// The suite's failure as a whole, if any. A Unity suite passes only when
+/// its summary tells what its cases did and then the program exits 0 (or
+/// with its failure count, as `return UNITY_END();` does) within the
+/// timeout; a custom suite when it exits 0.
 fn judge(end: &End, parser: &unity::Parser, custom: bool) -> Option<String> {
-    let last = parser
-        .cases
-        .last()
-        .map(|c| format!(" (after {})", c.name))
-        .unwrap_or_else(|| " (before any test case finished)".into());
+    if custom {
+        return match end {
+            End::Exited(0) | End::Summary => None,
+            End::Exited(code) => Some(format!("exited with code {code}")),
+            other => before_summary(other, ""),
+        };
+    }
+    if !parser.finished {
+        let last = parser
+            .cases
+            .last()
+            .map(|c| format!(" (after {})", c.name))
+            .unwrap_or_else(|| " (before any test case finished)".into());
+        return before_summary(end, &last);
+    }
+    let mut why = parser.disagreements();
+    let failures = parser.summary.map_or(0, |s| s.failures);
     match end {
-        End::Exited(0) if custom => None,
-        End::Exited(code) if custom => Some(format!("exited with code {code}")),
-        End::Summary if !custom => None,
+        End::Summary => {}
+        End::Exited(code) if *code == 0 || u32::try_from(*code) == Ok(failures % 256) => {}
+        End::Exited(code) => why.push(format!("exited with {code} after its summary")),
+        End::Crashed(crash) => why.push(format!("crashed after its summary: {crash}")),
+        End::TimedOut(d) => why.push(format!(
+            "did not exit within {} s after its summary (killed)",
+            d.as_secs_f64()
+        )),
+        End::Broken(broken) => why.push(broken.clone()),
+    }
+    (!why.is_empty()).then(|| why.join("; "))
+}
+
+/// How a run that never finished its summary ended.
+fn before_summary(end: &End, last: &str) -> Option<String> {
+    match end {
         End::Summary => None,
         End::Exited(code) => Some(format!(
             "exited with code {code} before Unity's summary{last}: does the suite call UNITY_END()?"

@@ -2,30 +2,35 @@
 //! Unity parser: the host program itself (`native`), the board's emulator
 //! (simavr, qemu: as `fbuild deploy --emulator`), or a board on a serial
 //! port (flashed with the core's upload recipe unless told to only read).
-//! Each run ends at Unity's final `OK`/`FAIL`, at the program's exit, or at
-//! the timeout; a crash or a hang is the suite's failure, with the reason.
+//! A program or emulator is read until its output ends and then waited
+//! for, all within the timeout, so its exit code counts (simavr exits 0 when
+//! the firmware stops at its end, see `unity_output_arduino.cpp`); a board
+//! cannot exit, so its run ends at Unity's final `OK`/`FAIL`. A crash or a
+//! hang is the suite's failure, with the reason.
 
-use std::io::Read;
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
-use fbuild_deploy::monitor::{Chunk, open_serial};
+use fbuild_deploy::emulator::uart_line;
+use fbuild_deploy::monitor::{Chunk, Lines, open_serial};
 use fbuild_deploy::recipe::{emulator_plan, upload_plan};
-use fbuild_deploy::{emulator, upload};
+use fbuild_deploy::upload;
 use fbuild_platforms::arduino::Properties;
 
 /// How a run ended (the lines went to the callback as they came).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum End {
-    /// Unity's summary arrived (the program may still be running).
-    Summary,
-    /// The program exited with this code before (or without) a summary.
+    /// The output ended and the program (or the emulator) exited with
+    /// this code.
     Exited(i32),
+    /// A board's output reached Unity's `OK`/`FAIL` (`done()`).
+    Summary,
     /// It died of a signal.
     Crashed(String),
-    /// Nothing ended it within the timeout.
+    /// It had not ended when the timeout passed (and was killed).
     TimedOut(Duration),
     /// It could not be started or read.
     Broken(String),
@@ -43,8 +48,17 @@ pub enum Target<'a> {
     },
 }
 
-/// Runs `target`, calling `on_line` per output line until `done()` says
-/// the summary was seen, the output ends, or `timeout` passes.
+/// Where a child's output comes from.
+#[derive(Clone, Copy)]
+enum Source {
+    Stdout,
+    /// simavr's stderr, whose UART lines are the firmware's output.
+    SimavrStderr,
+}
+
+/// Runs `target`, calling `on_line` per output line, until it ends, or
+/// for a board until `done()` says Unity's summary was seen, or until
+/// `timeout` passes.
 pub fn run(
     target: Target,
     cwd: &Path,
@@ -53,19 +67,13 @@ pub fn run(
     done: &dyn Fn() -> bool,
 ) -> End {
     match target {
-        Target::Native(program) => native(program, cwd, timeout, on_line, done),
-        Target::Emulator(props) => {
-            let plan = match emulator_plan(props) {
-                Ok(p) => p,
-                Err(e) => return End::Broken(e.to_string()),
-            };
-            let (tx, rx) = mpsc::channel();
-            let _sim = match emulator::start(&plan, tx) {
-                Ok(sim) => sim,
-                Err(e) => return End::Broken(e),
-            };
-            pump(&rx, timeout, on_line, done, "the emulator")
+        Target::Native(program) => {
+            let mut cmd = Command::new(program);
+            cmd.current_dir(cwd);
+            let cannot = |e| format!("running {}: {e}", program.display());
+            child(cmd, Source::Stdout, &cannot, timeout, on_line)
         }
+        Target::Emulator(props) => emulator(props, timeout, on_line),
         Target::Board {
             props,
             port,
@@ -75,41 +83,98 @@ pub fn run(
     }
 }
 
-fn native(
-    program: &Path,
-    cwd: &Path,
+/// The board's emulator (`fbuild deploy --emulator`'s), run to its end.
+fn emulator(props: &Properties, timeout: Duration, on_line: &mut dyn FnMut(&str)) -> End {
+    let plan = match emulator_plan(props) {
+        Ok(p) => p,
+        Err(e) => return End::Broken(e.to_string()),
+    };
+    let mut cmd = Command::new(&plan.program);
+    cmd.args(&plan.args);
+    let source = match plan.output.as_str() {
+        "simavr" => Source::SimavrStderr,
+        _ => Source::Stdout,
+    };
+    let package = if plan.tool == "qemu" {
+        "qemu-system-arm"
+    } else {
+        &plan.tool
+    };
+    let cannot = |e| {
+        let program = plan.program.display();
+        format!("cannot run {program} ({e}); on Debian: apt-get install {package}")
+    };
+    child(cmd, source, &cannot, timeout, on_line)
+}
+
+/// Runs `cmd` to its end: its output until it closes, then its exit,
+/// both before the deadline; killed if it is not over by then.
+fn child(
+    mut cmd: Command,
+    source: Source,
+    cannot: &dyn Fn(std::io::Error) -> String,
     timeout: Duration,
     on_line: &mut dyn FnMut(&str),
-    done: &dyn Fn() -> bool,
 ) -> End {
-    let mut child = match Command::new(program)
-        .current_dir(cwd)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-    {
+    cmd.stdin(Stdio::null());
+    match source {
+        Source::Stdout => cmd.stdout(Stdio::piped()).stderr(Stdio::inherit()),
+        Source::SimavrStderr => cmd.stdout(Stdio::null()).stderr(Stdio::piped()),
+    };
+    let deadline = Instant::now() + timeout;
+    let mut child = match cmd.spawn() {
         Ok(c) => c,
-        Err(e) => return End::Broken(format!("running {}: {e}", program.display())),
+        Err(e) => return End::Broken(cannot(e)),
     };
     let (tx, rx) = mpsc::channel();
-    let stdout = child.stdout.take().expect("piped stdout");
-    std::thread::spawn(move || read_into(stdout, &tx));
-    let end = pump(&rx, timeout, on_line, done, "the program");
-    if let End::TimedOut(_) = end {
-        let _ = child.kill();
-        let _ = child.wait();
-        return end;
+    match source {
+        Source::Stdout => {
+            let stdout = child.stdout.take().expect("piped stdout");
+            std::thread::spawn(move || read_into(stdout, &tx));
+        }
+        Source::SimavrStderr => {
+            let stderr = child.stderr.take().expect("piped stderr");
+            std::thread::spawn(move || read_simavr(stderr, &tx));
+        }
     }
-    match child.wait() {
-        Ok(status) => match (status.code(), signal_of(&status)) {
-            (_, Some(sig)) => {
-                End::Crashed(format!("killed by signal {sig} ({})", signal_name(sig)))
-            }
-            (Some(code), _) if end != End::Summary => End::Exited(code),
-            _ => End::Summary,
-        },
-        Err(e) => End::Broken(e.to_string()),
+    let status = match pump(&rx, deadline, on_line, &|| false) {
+        Pumped::TimedOut => None,
+        Pumped::Done | Pumped::Ended(_) => wait_until(&mut child, deadline),
+    };
+    let status = match status {
+        Some(Ok(status)) => status,
+        other => {
+            let _ = child.kill();
+            let _ = child.wait();
+            return match other {
+                Some(Err(e)) => End::Broken(e.to_string()),
+                _ => End::TimedOut(timeout),
+            };
+        }
+    };
+    match (status.code(), signal_of(&status)) {
+        (_, Some(sig)) => End::Crashed(format!("killed by signal {sig} ({})", signal_name(sig))),
+        (Some(code), _) => End::Exited(code),
+        (None, None) => End::Broken(format!("it ended without an exit code ({status})")),
+    }
+}
+
+/// The child's exit status, unless it is still running at `deadline`.
+fn wait_until(child: &mut Child, deadline: Instant) -> Option<std::io::Result<ExitStatus>> {
+    // Its output has ended, so it is (almost always) exiting already.
+    let mut nap = Duration::from_millis(1);
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return Some(Ok(status)),
+            Ok(None) => {}
+            Err(e) => return Some(Err(e)),
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return None;
+        }
+        std::thread::sleep(nap.min(left));
+        nap = (nap * 2).min(Duration::from_millis(50));
     }
 }
 
@@ -150,7 +215,12 @@ fn board(
     };
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || read_into(reader, &tx));
-    pump(&rx, timeout, on_line, done, "the serial port")
+    match pump(&rx, Instant::now() + timeout, on_line, done) {
+        Pumped::Done => End::Summary,
+        Pumped::Ended(Ok(())) => End::Exited(0),
+        Pumped::Ended(Err(e)) => End::Broken(format!("the serial port: {e}")),
+        Pumped::TimedOut => End::TimedOut(timeout),
+    }
 }
 
 /// Sends whatever `r` yields as chunks, then the end.
@@ -172,55 +242,72 @@ fn read_into(mut r: impl Read, tx: &Sender<Chunk>) {
     let _ = tx.send(Chunk::End(Ok(())));
 }
 
+/// Sends the UART lines of simavr's stderr (see `fbuild_deploy::emulator`;
+/// simavr prints at most 256 characters a line), then the end.
+fn read_simavr(stderr: impl Read, tx: &Sender<Chunk>) {
+    for line in BufReader::new(stderr).split(b'\n') {
+        let Ok(line) = line else { break };
+        if let Some(text) = uart_line(&line)
+            && tx.send(Chunk::Data(text)).is_err()
+        {
+            return;
+        }
+    }
+    let _ = tx.send(Chunk::End(Ok(())));
+}
+
+/// How the output stopped.
+#[derive(Debug, PartialEq, Eq)]
+enum Pumped {
+    /// `done()` said so.
+    Done,
+    /// The source ended (`Ok`) or failed.
+    Ended(Result<(), String>),
+    TimedOut,
+}
+
 /// Splits chunks into lines for `on_line` until done, the end, or the
-/// timeout.
+/// deadline.
 fn pump(
     rx: &Receiver<Chunk>,
-    timeout: Duration,
+    deadline: Instant,
     on_line: &mut dyn FnMut(&str),
     done: &dyn Fn() -> bool,
-    what: &str,
-) -> End {
-    let deadline = Instant::now() + timeout;
-    let mut pending: Vec<u8> = Vec::new();
+) -> Pumped {
+    let mut lines = Lines::default();
+    let mut each = |line: &[u8]| {
+        on_line(&String::from_utf8_lossy(line));
+        !done()
+    };
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
-        match rx.recv_timeout(left) {
+        let result = match rx.recv_timeout(left) {
             Ok(Chunk::Data(bytes)) => {
-                pending.extend_from_slice(&bytes);
-                while let Some(at) = pending.iter().position(|b| *b == b'\n') {
-                    let line: Vec<u8> = pending.drain(..=at).collect();
-                    on_line(&String::from_utf8_lossy(&line));
-                    if done() {
-                        return End::Summary;
-                    }
+                if !lines.push(&bytes, &mut each) {
+                    return Pumped::Done;
                 }
+                continue;
             }
-            Ok(Chunk::End(result)) => {
-                if !pending.is_empty() {
-                    on_line(&String::from_utf8_lossy(&pending));
-                }
-                if done() {
-                    return End::Summary;
-                }
-                return match result {
-                    Ok(()) => End::Exited(0),
-                    Err(e) => End::Broken(format!("{what}: {e}")),
-                };
-            }
-            Err(RecvTimeoutError::Timeout) => return End::TimedOut(timeout),
-            Err(RecvTimeoutError::Disconnected) => return End::Exited(0),
+            Ok(Chunk::End(result)) => result,
+            Err(RecvTimeoutError::Disconnected) => Ok(()),
+            Err(RecvTimeoutError::Timeout) => return Pumped::TimedOut,
+        };
+        if let Some(rest) = lines.rest()
+            && !each(&rest)
+        {
+            return Pumped::Done;
         }
+        return Pumped::Ended(result);
     }
 }
 
 #[cfg(unix)]
-fn signal_of(status: &std::process::ExitStatus) -> Option<i32> {
+fn signal_of(status: &ExitStatus) -> Option<i32> {
     std::os::unix::process::ExitStatusExt::signal(status)
 }
 
 #[cfg(not(unix))]
-fn signal_of(_status: &std::process::ExitStatus) -> Option<i32> {
+fn signal_of(_status: &ExitStatus) -> Option<i32> {
     None
 }
 
@@ -233,5 +320,107 @@ fn signal_name(sig: i32) -> &'static str {
         libc::SIGILL => "SIGILL",
         libc::SIGKILL => "SIGKILL",
         _ => "a signal",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fbuild_deploy::monitor::MAX_LINE;
+
+    #[test]
+    fn twenty_megabytes_without_a_newline_are_split_in_one_pass() {
+        let (tx, rx) = mpsc::channel();
+        // As read_into sends them: 4 KB chunks, 20 MB before the first
+        // newline. Rescanning what is pending on every chunk took ~43 s.
+        let chunk = vec![b'x'; 4096];
+        for _ in 0..5 * 1024 {
+            tx.send(Chunk::Data(chunk.clone())).unwrap();
+        }
+        tx.send(Chunk::Data(
+            b"\r\n2 Tests 0 Failures 0 Ignored\nOK".to_vec(),
+        ))
+        .unwrap();
+        tx.send(Chunk::End(Ok(()))).unwrap();
+        let mut lines: Vec<String> = Vec::new();
+        let far = Instant::now() + Duration::from_secs(3600);
+        let end = pump(&rx, far, &mut |l| lines.push(l.to_string()), &|| false);
+        assert_eq!(end, Pumped::Ended(Ok(())));
+        assert_eq!(lines.len(), 3);
+        let dropped = 20 * 1024 * 1024 + 1 - MAX_LINE;
+        assert_eq!(
+            &lines[0][MAX_LINE..],
+            format!(" [fbuild: {dropped} more bytes of this line dropped]\n")
+        );
+        assert!(lines[0][..MAX_LINE].bytes().all(|b| b == b'x'));
+        assert_eq!(&lines[1..], ["2 Tests 0 Failures 0 Ignored\n", "OK"]);
+    }
+
+    #[test]
+    fn done_stops_at_that_line_even_without_a_newline() {
+        let (tx, rx) = mpsc::channel();
+        tx.send(Chunk::Data(b"a\nOK\nafter\n".to_vec())).unwrap();
+        let far = Instant::now() + Duration::from_secs(3600);
+        let seen = std::cell::RefCell::new(Vec::new());
+        let end = pump(
+            &rx,
+            far,
+            &mut |l| seen.borrow_mut().push(l.to_string()),
+            &|| seen.borrow().last().is_some_and(|l| l == "OK\n"),
+        );
+        assert_eq!((end, seen.borrow().len()), (Pumped::Done, 2));
+        tx.send(Chunk::Data(b"OK".to_vec())).unwrap();
+        tx.send(Chunk::End(Ok(()))).unwrap();
+        seen.borrow_mut().clear();
+        let end = pump(
+            &rx,
+            far,
+            &mut |l| seen.borrow_mut().push(l.to_string()),
+            &|| seen.borrow().last().is_some_and(|l| l == "OK"),
+        );
+        assert_eq!(end, Pumped::Done);
+    }
+
+    fn sh(script: &str, timeout: Duration) -> (End, Vec<String>) {
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", script]);
+        let mut lines = Vec::new();
+        let cannot = |e| format!("{e}");
+        let end = child(cmd, Source::Stdout, &cannot, timeout, &mut |l| {
+            lines.push(l.to_string())
+        });
+        (end, lines)
+    }
+
+    #[test]
+    fn a_program_is_read_to_its_end_and_its_exit_code_kept() {
+        let long = Duration::from_secs(3600);
+        let (end, lines) = sh("echo OK; echo after; exit 3", long);
+        assert_eq!(
+            (end, lines),
+            (End::Exited(3), vec!["OK\n".into(), "after\n".into()])
+        );
+        let (end, _) = sh("echo OK; kill -SEGV $$", long);
+        assert!(
+            matches!(end, End::Crashed(ref why) if why.contains("SIGSEGV")),
+            "{end:?}"
+        );
+    }
+
+    #[test]
+    fn a_program_that_closes_its_output_but_keeps_running_is_killed_at_the_deadline() {
+        let (end, lines) = sh(
+            "echo OK; exec >&-; exec sleep 600",
+            Duration::from_millis(300),
+        );
+        assert_eq!(
+            (end, lines),
+            (
+                End::TimedOut(Duration::from_millis(300)),
+                vec!["OK\n".into()]
+            )
+        );
+        let (end, _) = sh("echo OK; exec sleep 600", Duration::from_millis(300));
+        assert_eq!(end, End::TimedOut(Duration::from_millis(300)));
     }
 }
