@@ -44,15 +44,20 @@ fn a_project_in_an_odd_folder_builds_and_stays_up_to_date() {
     )
     .unwrap();
     let home = TestHome::new();
-    for env in ["native", "uno"] {
+    // The host through the cache (its compiles here run without it: zccache
+    // takes text only), the Uno without.
+    for (env, cache) in [("native", "auto"), ("uno", "off")] {
         let build = || {
             let mut cmd = home.fbuild(&["build", "-e", env]);
-            cmd.arg(&dir).env("FBUILD_ZCCACHE", "off");
+            cmd.arg(&dir)
+                .env("FBUILD_ZCCACHE", cache)
+                .env("FBUILD_ZCCACHE_URL", mirror_url());
             cmd.output().unwrap()
         };
         let first = build();
         let err = String::from_utf8_lossy(&first.stderr).into_owned();
         assert!(first.status.success(), "{env}: {err}");
+        assert!(!err.contains("zccache failed"), "{env}: {err}");
         let again = build();
         let err = String::from_utf8_lossy(&again.stderr).into_owned();
         assert!(again.status.success(), "{env}: {err}");

@@ -152,15 +152,17 @@ impl Runner {
         let Some(route) = route else {
             return self.spawn(None, &[], program, args).await;
         };
-        // The wire carries text: a non-UTF-8 argument (a path) goes
-        // through zccache's client below, which takes the OS's bytes.
+        // zccache takes text (its client panics on other arguments, as
+        // the shims found): a compile with a non-UTF-8 argument (a path)
+        // runs without it.
         let text: Option<Vec<String>> = args
             .iter()
             .map(|a| a.to_str().map(str::to_string))
             .collect();
-        if let Some(endpoint) = route.endpoint.clone().filter(|_| zwire::enabled())
-            && let Some(text) = text
-        {
+        let Some(text) = text else {
+            return self.spawn(None, &[], program, args).await;
+        };
+        if let Some(endpoint) = route.endpoint.clone().filter(|_| zwire::enabled()) {
             match self.direct(endpoint, program, text).await {
                 Ok(code) => return Ok(code),
                 // Another zccache's wire: its own client below.
