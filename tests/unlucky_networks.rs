@@ -3,8 +3,9 @@
 //! once, with a message saying so; a build given up on takes its download
 //! with it (the next build starts afresh instead of attaching to it); a
 //! library index that takes longer than a request's budget keeps its
-//! client informed and the build succeeds. A loopback server of the
-//! test's own stalls and throttles.
+//! client informed and the build succeeds. A git clone is held to the
+//! same rules (git itself waits forever on a silent server). A loopback
+//! server of the test's own stalls and throttles.
 
 mod common;
 
@@ -62,6 +63,56 @@ fn project(dir: &Path, name: &str, lib_deps: &str) -> PathBuf {
     )
     .unwrap();
     proj
+}
+
+/// `served/<name>.git`: a bare repository, served the "dumb" way (plain
+/// files), tagged `v1`, with `src/<name>.h` and `pad` random bytes; the
+/// path of its one pack.
+fn git_repo(served: &Path, name: &str, pad: usize) -> String {
+    let work = served.join(format!("{name}-work"));
+    std::fs::create_dir_all(work.join("src")).unwrap();
+    std::fs::write(
+        work.join("src").join(format!("{name}.h")),
+        format!("static inline int {name}(void) {{ return 7; }}\n"),
+    )
+    .unwrap();
+    python(&format!(
+        "import os; open({:?}, 'wb').write(os.urandom({pad}))",
+        work.join("pad.bin")
+    ));
+    let bare = served.join(format!("{name}.git"));
+    let git = |dir: &Path, args: &[&str]| {
+        let out = Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@t"])
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+    };
+    git(&work, &["init", "-q"]);
+    git(&work, &["add", "."]);
+    git(&work, &["commit", "-qm", "v1"]);
+    git(&work, &["tag", "v1"]);
+    git(
+        served,
+        &[
+            "clone",
+            "-q",
+            "--bare",
+            work.to_str().unwrap(),
+            bare.to_str().unwrap(),
+        ],
+    );
+    git(&bare, &["repack", "-q", "-a", "-d"]);
+    git(&bare, &["update-server-info"]);
+    let pack = std::fs::read_dir(bare.join("objects/pack"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .find(|n| n.ends_with(".pack"))
+        .unwrap();
+    format!("/{name}.git/objects/pack/{pack}")
 }
 
 fn build_cmd(home: &TestHome, dir: &Path) -> Command {
@@ -199,5 +250,75 @@ fn a_slow_library_index_keeps_its_client_informed() {
     assert!(
         err.contains("library index library_index.json: downloading"),
         "no progress was shown:\n{err}"
+    );
+}
+
+#[test]
+fn a_stalled_git_clone_fails_its_attempt_and_leaves_no_git_behind() {
+    let home = TestHome::new();
+    let work = tempfile::tempdir().unwrap();
+    let served = work.path().join("served");
+    std::fs::create_dir_all(&served).unwrap();
+    let pack = git_repo(&served, "Gitty", 300_000);
+    let server = TestServer::serve(&served);
+    server.set_fault(&pack, Some(Fault::Stall(100_000)));
+    let url = format!("{}/Gitty.git", server.url());
+    let proj = project(work.path(), "Gitty", &format!("git+{url}#v1"));
+    let out = build_cmd(&home, &proj)
+        .env("FBUILD_DOWNLOAD_STALL_SECS", "1")
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("git made no progress with") && err.contains("FBUILD_DOWNLOAD_STALL_SECS"),
+        "{err}"
+    );
+    assert_eq!(server.gets(&pack), 2, "one attempt and one retry");
+    assert_eq!(
+        processes_with(&url),
+        Vec::<String>::new(),
+        "git outlived its attempt"
+    );
+    // Served again, the same library installs.
+    server.set_fault(&pack, None);
+    let out = build_cmd(&home, &proj).output().unwrap();
+    assert_ok(&out);
+}
+
+#[test]
+fn a_build_given_up_on_takes_its_git_clone_with_it() {
+    let home = TestHome::new();
+    let work = tempfile::tempdir().unwrap();
+    let served = work.path().join("served");
+    std::fs::create_dir_all(&served).unwrap();
+    git_repo(&served, "Slowgit", 1_000_000);
+    let server = TestServer::serve(&served);
+    server.set_rate(20_000); // 50 s for the pack
+    let url = format!("{}/Slowgit.git", server.url());
+    let proj = project(work.path(), "Slowgit", &format!("git+{url}#v1"));
+    let mut build = build_cmd(&home, &proj)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    assert!(
+        wait_for(Duration::from_secs(30), || !processes_with(&url).is_empty()),
+        "git never started"
+    );
+    kill(build.id(), libc::SIGKILL);
+    let _ = build.wait();
+    assert!(
+        wait_for(Duration::from_secs(30), || processes_with(&url).is_empty()),
+        "git went on for nobody: {:?}",
+        processes_with(&url)
+    );
+    assert!(
+        install_status(&home, "Slowgit").is_some_and(|s| s["phase"] == "failed"
+            && s["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("cancelled"))),
+        "{:?}",
+        install_status(&home, "Slowgit")
     );
 }

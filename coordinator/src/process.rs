@@ -1,5 +1,7 @@
-//! Running short helper commands (health checks, `zccache status`) with a
-//! time limit, and finding processes by command line.
+//! Running helper commands: short ones (health checks, `zccache status`)
+//! with a time limit, long ones (a `git clone`) watched by the caller and
+//! stopped with everything they started; and finding processes by command
+//! line.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -32,6 +34,52 @@ pub fn output_with_timeout(cmd: &mut Command, timeout: Duration) -> Result<Outpu
         stdout: collect(out_reader),
         stderr: collect(err_reader),
     })
+}
+
+/// Runs `cmd` with stdin closed and output captured, asking `check` every
+/// tenth of a second whether to go on: its `Err` stops the command — the
+/// whole process group it started (git runs helpers such as
+/// `git-remote-http`), which also dies with this process (Linux) — and is
+/// returned. Seen: a stalled `git clone` outlived its build and even
+/// `fbuild daemon stop`.
+pub fn output_watched<E>(
+    cmd: &mut Command,
+    mut check: impl FnMut() -> Result<(), E>,
+) -> Result<Result<Output, String>, E> {
+    let program = cmd.get_program().to_string_lossy().into_owned();
+    fbuild_core::process_group::own_group(cmd);
+    let spawned = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn();
+    let mut child = match spawned {
+        Ok(child) => child,
+        Err(e) => return Ok(Err(format!("running {program}: {e}"))),
+    };
+    let out_reader = drain(child.stdout.take().expect("piped stdout"));
+    let err_reader = drain(child.stderr.take().expect("piped stderr"));
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) => {}
+            Err(e) => return Ok(Err(format!("waiting for {program}: {e}"))),
+        }
+        if let Err(stop) = check() {
+            fbuild_core::process_group::kill_group(&mut child);
+            return Err(stop);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let collect = |rx: std::sync::mpsc::Receiver<Vec<u8>>| {
+        rx.recv_timeout(Duration::from_millis(500))
+            .unwrap_or_default()
+    };
+    Ok(Ok(Output {
+        status,
+        stdout: collect(out_reader),
+        stderr: collect(err_reader),
+    }))
 }
 
 /// Runs `cmd` with stdio on /dev/null (a daemon it starts must not inherit

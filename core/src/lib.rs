@@ -10,6 +10,7 @@ pub mod info;
 pub mod install_status;
 pub mod library_wire;
 pub mod lock;
+pub mod process_group;
 pub mod procs;
 pub mod protocol;
 pub mod resolve;

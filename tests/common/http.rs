@@ -135,7 +135,9 @@ fn handle(
             "HTTP/1.1 {code} Injected\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
         );
     }
-    let Ok(mut body) = std::fs::read(root.join(path.trim_start_matches('/'))) else {
+    // A static server: the query (git's `?service=`) names no other file.
+    let file = path.split('?').next().unwrap_or_default();
+    let Ok(mut body) = std::fs::read(root.join(file.trim_start_matches('/'))) else {
         return write!(
             conn,
             "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"

@@ -361,3 +361,17 @@ pub fn sha256(path: &Path) -> String {
         .unwrap()
         .to_string()
 }
+
+/// Command lines of the processes that mention `needle` (Linux `/proc`).
+pub fn processes_with(needle: &str) -> Vec<String> {
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let cmd = std::fs::read(e.path().join("cmdline")).ok()?;
+            let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+            cmd.contains(needle).then_some(cmd)
+        })
+        .collect()
+}

@@ -90,7 +90,7 @@ pub fn download(url: &str, dest: &Path, mut watch: Watch) -> Result<Downloaded, 
             .map_err(|e| FetchError::permanent(format!("writing {}: {e}", dest.display())))?;
         done += n as u64;
         if !watch.tell(done, total) {
-            return Err(cancelled(url));
+            return Err(FetchError::cancelled(url));
         }
     }
     if let Some(total) = total.filter(|t| *t != done) {
@@ -141,11 +141,14 @@ fn is_timeout(e: &std::io::Error) -> bool {
         .is_some_and(|u| matches!(u, ureq::Error::Timeout(_)))
 }
 
-fn cancelled(url: &str) -> FetchError {
-    FetchError {
-        transient: false,
-        cancelled: true,
-        message: format!("the download of {url} was cancelled: no build waits for it any more"),
+impl FetchError {
+    /// Stopped: nobody waits for `url` any more.
+    pub fn cancelled(url: &str) -> FetchError {
+        FetchError {
+            transient: false,
+            cancelled: true,
+            message: format!("the download of {url} was cancelled: no build waits for it any more"),
+        }
     }
 }
 
@@ -164,7 +167,7 @@ pub fn fetch_text(url: &str, limit: u64, mut watch: Watch) -> Result<String, Fet
         let room = (limit - body.len() as u64).min(n as u64) as usize;
         body.extend_from_slice(&buf[..room]);
         if !watch.tell(body.len() as u64, total) {
-            return Err(cancelled(url));
+            return Err(FetchError::cancelled(url));
         }
     }
     if body.starts_with(&[0x1f, 0x8b]) {

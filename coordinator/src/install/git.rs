@@ -6,11 +6,15 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
+use super::entry_rules::tree_size;
 use super::error::InstallError;
 use super::fetch::{FetchError, hex};
+use super::spec::UnpackLimits;
+use crate::process::output_watched;
 
 /// A finished checkout: the tree (inside staging) and its commit.
 pub struct Checkout {
@@ -18,17 +22,35 @@ pub struct Checkout {
     pub commit: String,
 }
 
-/// Clones `url` into `<staging>/tree` and checks out `reference`.
-pub fn checkout(url: &str, reference: &str, staging: &Path) -> Result<Checkout, InstallError> {
+/// What a clone and checkout are held to, as a download is: the longest
+/// time the staging folder may go without growing, how much it may hold,
+/// and whether anyone still waits for it.
+pub struct Watch<'a> {
+    pub stall: Duration,
+    pub limits: UnpackLimits,
+    pub wanted: &'a dyn Fn() -> bool,
+}
+
+/// Clones `url` into `<staging>/tree` and checks out `reference` (its
+/// files counted against the limits before one is written).
+pub fn checkout(
+    url: &str,
+    reference: &str,
+    staging: &Path,
+    watch: &Watch,
+) -> Result<Checkout, InstallError> {
     if !fbuild_core::library_wire::is_git_ref(reference) {
         return Err(InstallError::Layout(format!(
             "{url}: {reference:?} is not a tag, branch or commit name"
         )));
     }
     let tree = staging.join("tree");
-    let clone = git(
+    let _ = std::fs::remove_dir_all(&tree);
+    let clone = watched(
         staging,
         &["clone", "--quiet", "--no-checkout", "--", url, "tree"],
+        (watch, staging),
+        url,
     )?;
     if !clone.0 {
         return Err(InstallError::Fetch(FetchError::permanent(format!(
@@ -36,23 +58,27 @@ pub fn checkout(url: &str, reference: &str, staging: &Path) -> Result<Checkout, 
             clone.1.trim()
         ))));
     }
-    let (ok, err) = git(
+    let Some(commit) = resolve(&tree, reference) else {
+        return Err(InstallError::Layout(format!(
+            "{url} has no tag, branch or commit {reference:?}; it has {}",
+            known_refs(&tree)
+        )));
+    };
+    let (bytes, files) = listed_size(&tree, &commit)?;
+    watch
+        .limits
+        .check(url, bytes, files)
+        .map_err(InstallError::Unpack)?;
+    let (ok, err) = watched(
         &tree,
-        &["checkout", "--quiet", "--end-of-options", reference, "--"],
+        &["checkout", "--quiet", "--detach", &commit, "--"],
+        (watch, staging),
+        url,
     )?;
     if !ok {
         return Err(InstallError::Layout(format!(
-            "{url} has no tag, branch or commit {reference:?} ({}); it has {}",
-            err.trim(),
-            known_refs(&tree)
-        )));
-    }
-    let (_, head) = git(&tree, &["rev-parse", "--verify", "HEAD"])?;
-    let commit = head.trim().to_string();
-    if !matches!(commit.len(), 40 | 64) || !commit.chars().all(|c| c.is_ascii_hexdigit()) {
-        return Err(InstallError::Layout(format!(
-            "{url} at {reference:?}: git names no commit ({})",
-            commit.lines().next().unwrap_or_default()
+            "{url}: checking out {reference:?} failed: {}",
+            err.trim()
         )));
     }
     std::fs::remove_dir_all(tree.join(".git"))
@@ -60,13 +86,92 @@ pub fn checkout(url: &str, reference: &str, staging: &Path) -> Result<Checkout, 
     Ok(Checkout { tree, commit })
 }
 
-/// Runs git in `dir`; `(succeeded, stdout or stderr)`.
+/// The commit `reference` names (a tag, a commit, or a branch of the
+/// origin), as a full hash.
+fn resolve(repo: &Path, reference: &str) -> Option<String> {
+    [reference.to_string(), format!("origin/{reference}")]
+        .iter()
+        .find_map(|r| {
+            let spec = format!("{r}^{{commit}}");
+            let (ok, out) = git(
+                repo,
+                &[
+                    "rev-parse",
+                    "--verify",
+                    "--quiet",
+                    "--end-of-options",
+                    &spec,
+                ],
+            )
+            .ok()?;
+            let commit = out.trim().to_string();
+            let hash =
+                matches!(commit.len(), 40 | 64) && commit.chars().all(|c| c.is_ascii_hexdigit());
+            (ok && hash).then_some(commit)
+        })
+}
+
+/// Bytes and files `commit`'s tree holds (`git ls-tree -r -l`), known
+/// before anything is checked out.
+fn listed_size(repo: &Path, commit: &str) -> Result<(u64, u64), InstallError> {
+    let (ok, out) = git(repo, &["ls-tree", "-r", "-l", "--end-of-options", commit])?;
+    if !ok {
+        return Err(InstallError::Layout(format!(
+            "listing {commit} failed: {}",
+            out.trim()
+        )));
+    }
+    let (mut bytes, mut files) = (0u64, 0u64);
+    for line in out.lines() {
+        files += 1;
+        let size = line
+            .split('\t')
+            .next()
+            .and_then(|meta| meta.split_whitespace().nth(3));
+        bytes = bytes.saturating_add(size.and_then(|s| s.parse().ok()).unwrap_or(0));
+    }
+    Ok((bytes, files))
+}
+
+/// Runs git in `dir` while `measured` (the staging folder) is watched: no
+/// growth for `watch.stall` fails the attempt (transient), more than the
+/// limits fails it (refused), nobody waiting stops it.
+fn watched(
+    dir: &Path,
+    args: &[&str],
+    (watch, measured): (&Watch, &Path),
+    url: &str,
+) -> Result<(bool, String), InstallError> {
+    let mut size = (0u64, Instant::now());
+    let mut cmd = command(dir, args);
+    let out = output_watched(&mut cmd, || {
+        if !(watch.wanted)() {
+            return Err(InstallError::Fetch(FetchError::cancelled(url)));
+        }
+        let (bytes, files) = tree_size(measured);
+        watch
+            .limits
+            .check(url, bytes, files)
+            .map_err(InstallError::Unpack)?;
+        if bytes > size.0 {
+            size = (bytes, Instant::now());
+        } else if size.1.elapsed() > watch.stall {
+            return Err(InstallError::Fetch(FetchError::transient(format!(
+                "git made no progress with {url} for {} s (FBUILD_DOWNLOAD_STALL_SECS sets how \
+                 long a download may stall)",
+                watch.stall.as_secs_f64()
+            ))));
+        }
+        Ok(())
+    })?
+    .map_err(|e| InstallError::Internal(format!("{e}: install git to use git URLs in lib_deps")))?;
+    Ok(outcome(&out))
+}
+
+/// Runs git in `dir` (local, quick commands); `(succeeded, stdout or
+/// stderr)`.
 fn git(dir: &Path, args: &[&str]) -> Result<(bool, String), InstallError> {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .env("GIT_ADVICE", "0")
+    let out = command(dir, args)
         .stdin(Stdio::null())
         .output()
         .map_err(|e| {
@@ -74,15 +179,28 @@ fn git(dir: &Path, args: &[&str]) -> Result<(bool, String), InstallError> {
                 "running git ({e}): install git to use git URLs in lib_deps"
             ))
         })?;
+    Ok(outcome(&out))
+}
+
+fn command(dir: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new("git");
+    cmd.args(args)
+        .current_dir(dir)
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .env("GIT_ADVICE", "0");
+    cmd
+}
+
+fn outcome(out: &std::process::Output) -> (bool, String) {
     let text = if out.status.success() {
         &out.stdout
     } else {
         &out.stderr
     };
-    Ok((
+    (
         out.status.success(),
         String::from_utf8_lossy(text).into_owned(),
-    ))
+    )
 }
 
 /// "tags v1.0, v1.1; branches main" for an error message.

@@ -56,14 +56,20 @@ impl Progress {
         self.tx.send_modify(|s| s.status.message = message);
     }
 
-    /// Bytes so far; whether anyone still waits for the install (when
-    /// nobody does, a download stops: a build given up on must not leave
-    /// its download running for the next one to attach to).
+    /// Bytes so far; whether anyone still waits for the install (see
+    /// [`Progress::wanted`]).
     pub fn bytes(&self, done: u64, total: Option<u64>) -> bool {
         self.tx.send_modify(|s| {
             s.status.bytes_done = done;
             s.status.bytes_total = total;
         });
+        self.wanted()
+    }
+
+    /// Whether anyone still waits for the install: when nobody does, a
+    /// download stops (a build given up on must not leave its download
+    /// running for the next one to attach to).
+    pub fn wanted(&self) -> bool {
         self.tx.receiver_count() > 0
     }
 }

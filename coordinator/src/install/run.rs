@@ -133,11 +133,21 @@ fn clone(
         format!("cloning {} at {reference}", spec.archive_url),
     );
     let expected = with_retry(p, || expected_sha256(spec))?;
-    let out = git::checkout(&spec.archive_url, reference, staging)?;
-    let (bytes, files) = super::entry_rules::tree_size(&out.tree);
-    spec.limits
-        .check(&spec.archive_url, bytes, files)
-        .map_err(InstallError::Unpack)?;
+    let wanted = || p.wanted();
+    let watch = git::Watch {
+        stall: spec.stall,
+        limits: spec.limits,
+        wanted: &wanted,
+    };
+    let out = match git::checkout(&spec.archive_url, reference, staging, &watch) {
+        Err(InstallError::Fetch(e)) if e.transient && p.wanted() => {
+            tracing::warn!("{}; retrying once", e.message);
+            p.message(format!("{}; retrying once", e.message));
+            std::thread::sleep(DOWNLOAD_RETRY_BACKOFF);
+            git::checkout(&spec.archive_url, reference, staging, &watch)?
+        }
+        other => other?,
+    };
     p.phase(Phase::Verifying, "verifying the tree's sha256");
     let digest = git::tree_digest(&out.tree)?;
     verify(spec, expected, digest.clone(), 0)?;
@@ -209,7 +219,8 @@ fn with_retry<T>(
 ) -> Result<T, InstallError> {
     match f() {
         Ok(v) => Ok(v),
-        Err(e) if e.transient => {
+        // Worth one more try, if anyone still waits for it.
+        Err(e) if e.transient && p.wanted() => {
             tracing::warn!("{}; retrying once", e.message);
             p.message(format!("{}; retrying once", e.message));
             std::thread::sleep(DOWNLOAD_RETRY_BACKOFF);
