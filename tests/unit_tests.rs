@@ -12,7 +12,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use common::simduino::{PTY, Simduino};
-use common::{TestHome, assert_ok, example};
+use common::{TestHome, assert_ok, example, processes_with};
 
 const MIXED: &str = r#"#include <unity.h>
 #ifdef ARDUINO
@@ -325,6 +325,11 @@ fn lying_project(dir: &Path) -> PathBuf {
             "test/test_hangs_after/main.c",
             format!("{ok}int main(void) {{ UNITY_BEGIN(); RUN_TEST(test_ok); UNITY_END(); sleep(300); return 0; }}\n"),
         ),
+        // Exits at once, leaving a child that holds its output open.
+        (
+            "test/test_forks_after/main.c",
+            format!("{ok}int main(void) {{ UNITY_BEGIN(); RUN_TEST(test_ok); UNITY_END(); fflush(stdout); if (fork() == 0) sleep(300); return 0; }}\n"),
+        ),
         // 20 MB without a newline, then an honest run.
         (
             "test/test_flood/main.c",
@@ -383,8 +388,17 @@ fn a_program_that_hangs_after_its_summary_is_killed_at_the_timeout() {
     let out = test_within(
         &home,
         &dir,
-        &["-e", "native", "-f", "test_hangs_after", "--timeout", "2"],
-        Duration::from_secs(45),
+        &[
+            "-e",
+            "native",
+            "-f",
+            "test_hangs_after",
+            "-f",
+            "test_forks_after",
+            "--timeout",
+            "2",
+        ],
+        Duration::from_secs(60),
     );
     assert!(!out.status.success());
     let text = stdout(&out);
@@ -398,6 +412,15 @@ fn a_program_that_hangs_after_its_summary_is_killed_at_the_timeout() {
         ),
         "{text}"
     );
+    assert!(
+        text.contains(
+            "[native] test_forks_after  ERROR  it exited (0), but a process it started kept its \
+             output open past 2 s (all killed)\n"
+        ),
+        "{text}"
+    );
+    let left = processes_with(&dir.to_string_lossy());
+    assert!(left.is_empty(), "left running: {left:?}");
 }
 
 #[test]

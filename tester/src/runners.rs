@@ -32,6 +32,9 @@ pub enum End {
     Crashed(String),
     /// It had not ended when the timeout passed (and was killed).
     TimedOut(Duration),
+    /// It exited with this code, but what it started kept its output open
+    /// past the timeout (all of it killed).
+    Lingered(i32, Duration),
     /// It could not be started or read.
     Broken(String),
 }
@@ -122,6 +125,7 @@ fn child(
         Source::SimavrStderr => cmd.stdout(Stdio::null()).stderr(Stdio::piped()),
     };
     let deadline = Instant::now() + timeout;
+    fbuild_core::process_group::own_group(&mut cmd);
     let mut child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) => return End::Broken(cannot(e)),
@@ -144,10 +148,14 @@ fn child(
     let status = match status {
         Some(Ok(status)) => status,
         other => {
-            let _ = child.kill();
-            let _ = child.wait();
-            return match other {
-                Some(Err(e)) => End::Broken(e.to_string()),
+            // The program, and whatever it started (seen: a child that
+            // kept the output open outlived fbuild and held its caller's
+            // pipe).
+            let exited = child.try_wait().ok().flatten();
+            fbuild_core::process_group::kill_group(&mut child);
+            return match (other, exited) {
+                (Some(Err(e)), _) => End::Broken(e.to_string()),
+                (_, Some(status)) => End::Lingered(status.code().unwrap_or(-1), timeout),
                 _ => End::TimedOut(timeout),
             };
         }
