@@ -266,12 +266,17 @@ fn archives_past_the_limits_are_refused_and_nothing_is_kept() {
     let served = work.path().join("served");
     std::fs::create_dir_all(&served).unwrap();
     // A tar entry declaring 600 MiB (the data need not follow: the header
-    // alone is refused), a zip of 20 MiB of zeros (20 KB), and 30 files.
+    // alone is refused), the same size in a PAX header over a ustar one of
+    // 0, a zip of 20 MiB of zeros (20 KB), and 30 files.
     python(&format!(
         "import gzip, io, tarfile\n\
          i = tarfile.TarInfo('Bomb/big.bin'); i.size = 600 << 20\n\
-         gzip.open({:?}, 'wb').write(i.tobuf() + bytes(4096))\n",
-        served.join("bomb.tar.gz")
+         gzip.open({:?}, 'wb').write(i.tobuf() + bytes(4096))\n\
+         p = tarfile.TarInfo('Pax/big.bin'); p.size = 0\n\
+         p.pax_headers = {{'size': str(600 << 20)}}\n\
+         gzip.open({:?}, 'wb').write(p.tobuf(tarfile.PAX_FORMAT) + bytes(4096))\n",
+        served.join("bomb.tar.gz"),
+        served.join("pax.tar.gz")
     ));
     python(&format!(
         "import zipfile\n\
@@ -285,27 +290,53 @@ fn archives_past_the_limits_are_refused_and_nothing_is_kept() {
         &served.join("many.tar.gz"),
         "for n in range(30): add('Lib/src/f%d.h' % n, b'//\\n')",
     );
+    // A git repository whose pack is small and whose tree is 20 MiB.
+    let repo = work.path().join("git/Zeros");
+    std::fs::create_dir_all(repo.join("src")).unwrap();
+    std::fs::write(repo.join("library.properties"), "name=Zeros\n").unwrap();
+    std::fs::write(repo.join("src/zeros.bin"), vec![0u8; 20 << 20]).unwrap();
+    common::libfix::git(&repo, &["init", "-q"]);
+    common::libfix::git(&repo, &["add", "-A"]);
+    common::libfix::git(&repo, &["commit", "-qm", "zeros"]);
+    common::libfix::git(&repo, &["tag", "v1"]);
     let server = TestServer::serve(&served);
+    let url = |file: &str| format!("{}/{file}", server.url());
     let cases = [
-        ("bomb.tar.gz", vec![], "unpacks to more than 512 MiB"),
         (
-            "zeros.zip",
+            "bomb",
+            url("bomb.tar.gz"),
+            vec![],
+            "unpacks to more than 512 MiB",
+        ),
+        (
+            "pax",
+            url("pax.tar.gz"),
+            vec![],
+            "unpacks to more than 512 MiB",
+        ),
+        (
+            "zeros",
+            url("zeros.zip"),
             vec![("FBUILD_UNPACK_MAX_MB", "5")],
             "unpacks to more than 5 MiB",
         ),
         (
-            "many.tar.gz",
+            "many",
+            url("many.tar.gz"),
             vec![("FBUILD_UNPACK_MAX_FILES", "20")],
             "more than 20 files",
         ),
+        (
+            "git",
+            format!("Zeros=git+file://{}#v1", repo.display()),
+            vec![("FBUILD_UNPACK_MAX_MB", "5")],
+            "unpacks to more than 5 MiB",
+        ),
     ];
-    for (file, env, says) in cases {
+    for (file, lib_dep, env, says) in cases {
         // The limits are the coordinator's settings: a fresh one per case.
         let _ = home.run(&["daemon", "stop"]);
-        let proj = project(
-            &work.path().join(file),
-            &[format!("{}/{file}", server.url())],
-        );
+        let proj = project(&work.path().join(file), &[lib_dep]);
         let out = build(&home, &proj, &env);
         let err = stderr(&out);
         assert_eq!(out.status.code(), Some(1), "{file}: {err}");
@@ -392,4 +423,12 @@ fn a_wrong_pin_in_one_lock_file_keeps_the_store_copy_others_use() {
         .output()
         .unwrap();
     assert_ok(&out);
+
+    // A network failure is the network's: the lock is not blamed for it.
+    let fresh = TestHome::new();
+    let out = build(&fresh, &good, &[]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains(&url), "{err}");
+    assert!(!err.contains("is pinned to sha256"), "{err}");
 }

@@ -80,6 +80,7 @@ pub async fn build_env(
                     framework: env.framework.as_deref(),
                     arch: arch.as_deref(),
                 }),
+                packages: crate::libs::package_dirs(client, &target),
             },
         })
     })?;

@@ -25,14 +25,16 @@ pub(crate) fn lang_of(p: &Path) -> Option<Lang> {
 
 /// How a walk treats symbolic links.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Links {
-    /// Followed wherever they lead: the project's own folders (a link to
-    /// shared sources is the user's choice).
+pub(crate) enum Links<'a> {
+    /// Followed wherever they lead: the user's own folders (the project, a
+    /// library of `lib/` or a local path: a link to shared sources is the
+    /// user's choice).
     Follow,
-    /// Followed only while they stay inside the folder walked: a library's
-    /// or a core's (nothing a package names leaves it; a link out is
-    /// skipped with a warning).
-    Confined,
+    /// Followed only while they stay inside `root`: a package's folder (a
+    /// library of the store, a core: nothing it names leaves it). A link
+    /// out is skipped, with a warning where `warn` (one walk of a build
+    /// says it).
+    Within { root: &'a Path, warn: bool },
 }
 
 /// Files under `dir`, sorted, skipping examples and tests of libraries and
@@ -40,8 +42,16 @@ pub(crate) enum Links {
 /// (`src/a -> ..`) end (seen: a library with two such links ran out of
 /// memory, and one compiled the same file ~40 times).
 pub(crate) fn files_under(dir: &Path, links: Links) -> Result<Vec<PathBuf>> {
-    let root = std::fs::canonicalize(dir).with_context(|| format!("reading {}", dir.display()))?;
+    let bound = match links {
+        Links::Within { root, .. } => root,
+        Links::Follow => dir,
+    };
+    let root =
+        std::fs::canonicalize(bound).with_context(|| format!("reading {}", bound.display()))?;
     let mut out = Vec::new();
+    if bound != dir && !link_allowed(dir, &root, links) {
+        return Ok(out);
+    }
     let mut walked = HashSet::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -80,22 +90,32 @@ fn link_allowed(path: &Path, root: &Path, links: Links) -> bool {
     let Ok(target) = std::fs::canonicalize(path) else {
         return false;
     };
-    if links == Links::Confined && !target.starts_with(root) {
+    let Links::Within { warn, .. } = links else {
+        return true;
+    };
+    if target.starts_with(root) {
+        return true;
+    }
+    if warn {
         eprintln!(
-            "fbuild: warning: {} leads out of {} (to {}); skipped",
+            "fbuild: warning: {} leads out of its package {} (to {}); skipped: a package builds \
+             from its own files",
             path.display(),
             root.display(),
             target.display()
         );
-        return false;
     }
-    true
+    false
 }
 
 /// Files under `src_dir` selected by `+<…>` / `-<…>` filters (default
 /// `+<*>`), applied in order; patterns are relative to `src_dir`, `*`
 /// matches anything, a trailing `/` means everything below a folder.
-pub(crate) fn filtered(src_dir: &Path, filter: &[String], links: Links) -> Result<Vec<PathBuf>> {
+pub(crate) fn filtered(
+    src_dir: &Path,
+    filter: &[String],
+    links: Links<'_>,
+) -> Result<Vec<PathBuf>> {
     let all = files_under(src_dir, links)?;
     let default = ["+<*>".to_string()];
     let filter = if filter.is_empty() {
@@ -213,9 +233,42 @@ mod tests {
         let got = filtered(
             dir.path(),
             &["+<*>".into(), "-<test/>".into(), "-<skip.cpp>".into()],
-            Links::Confined,
+            Links::Follow,
         )
         .unwrap();
         assert_eq!(got, vec![dir.path().join("main.cpp")]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_package_walk_stays_in_its_package() {
+        let dir = tempfile::tempdir().unwrap();
+        let (pkg, outside) = (dir.path().join("pkg"), dir.path().join("outside"));
+        for f in [
+            pkg.join("src/ok.c"),
+            pkg.join("util/u.c"),
+            outside.join("evil.c"),
+        ] {
+            std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+            std::fs::write(f, "").unwrap();
+        }
+        std::os::unix::fs::symlink(&outside, pkg.join("src/out")).unwrap();
+        std::os::unix::fs::symlink("../util", pkg.join("src/in")).unwrap();
+        std::os::unix::fs::symlink(&outside, pkg.join("src2")).unwrap();
+        let src = pkg.join("src");
+        let within = |dir: &Path| {
+            files_under(
+                dir,
+                Links::Within {
+                    root: &pkg,
+                    warn: false,
+                },
+            )
+            .unwrap()
+        };
+        assert_eq!(within(&src), vec![src.join("in/u.c"), src.join("ok.c")]);
+        assert_eq!(within(&pkg.join("src2")), Vec::<PathBuf>::new());
+        let all = files_under(&src, Links::Follow).unwrap();
+        assert_eq!(all.len(), 3, "{all:?}");
     }
 }

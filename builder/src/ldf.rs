@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Result, anyhow};
 
+use crate::files::Links;
 use crate::libs::manifest::{self, Manifest};
 use crate::project::LdfMode;
 use crate::sketch::includes;
@@ -33,6 +34,20 @@ pub struct Library {
     pub src_filter: Vec<String>,
     /// `build.libArchive` of its manifest (default true).
     pub archive: bool,
+    /// Its folder, when it is a package (in fbuild's store or a core's):
+    /// its walks do not follow links out of it.
+    pub package: Option<PathBuf>,
+}
+
+impl Library {
+    /// How walks of its sources treat links (`warn`: this walk says what
+    /// it skips).
+    pub fn links(&self, warn: bool) -> Links<'_> {
+        match &self.package {
+            Some(root) => Links::Within { root, warn },
+            None => Links::Follow,
+        }
+    }
 }
 
 /// The build the libraries must fit (`lib_compat_mode`), if checked.
@@ -51,6 +66,9 @@ pub struct Finder<'a> {
     pub ignore: &'a [String],
     pub mode: LdfMode,
     pub compat: Option<Compat<'a>>,
+    /// Folders of packages (fbuild's library store, the core's): a library
+    /// under one is confined to its own folder.
+    pub packages: Vec<PathBuf>,
 }
 
 impl Finder<'_> {
@@ -69,7 +87,7 @@ impl Finder<'_> {
                 continue;
             }
             explicit += usize::from(i < self.explicit.len());
-            libs.push(library(m));
+            libs.push(library(m, self.package_of(dir)));
         }
         // In the order found, as the Arduino builders link them.
         let mut used: Vec<usize> = (0..explicit).collect();
@@ -77,7 +95,7 @@ impl Finder<'_> {
         if self.mode != LdfMode::Off {
             queue.extend(scan);
             for lib in &libs[..explicit] {
-                queue.extend(sources_of(&lib.root, self.mode)?);
+                queue.extend(sources_of(lib, self.mode)?);
             }
         }
         let mut seen = BTreeSet::new();
@@ -108,9 +126,7 @@ impl Finder<'_> {
                     used.push(i);
                 }
                 match self.mode {
-                    LdfMode::Deep if first => {
-                        queue.extend(sources_of(&libs[i].root, LdfMode::Deep)?)
-                    }
+                    LdfMode::Deep if first => queue.extend(sources_of(&libs[i], LdfMode::Deep)?),
                     LdfMode::Deep => {}
                     _ => {
                         queue.extend(same_name_sources(&path));
@@ -120,6 +136,17 @@ impl Finder<'_> {
             }
         }
         Ok(used.into_iter().map(|i| libs[i].clone()).collect())
+    }
+
+    /// `dir` itself when it is a package's folder (under one of
+    /// `packages`), compared as the file system resolves them.
+    fn package_of(&self, dir: &Path) -> Option<PathBuf> {
+        let real = std::fs::canonicalize(dir).ok()?;
+        self.packages
+            .iter()
+            .filter_map(|p| std::fs::canonicalize(p).ok())
+            .any(|p| real.starts_with(p))
+            .then(|| dir.to_path_buf())
     }
 
     fn subdirs(&self) -> Vec<PathBuf> {
@@ -147,8 +174,9 @@ impl Finder<'_> {
     }
 }
 
-fn library(m: Manifest) -> Library {
+fn library(m: Manifest, package: Option<PathBuf>) -> Library {
     Library {
+        package,
         name: m.name,
         root: m.src_dir,
         include_dirs: m.include_dirs,
@@ -159,9 +187,10 @@ fn library(m: Manifest) -> Library {
 }
 
 /// What to scan of a library built for its own sake: every file (`deep`)
-/// or its sources (`chain`).
-fn sources_of(root: &Path, mode: LdfMode) -> Result<Vec<PathBuf>> {
-    let files = crate::files::files_under(root, crate::files::Links::Confined)?;
+/// or its sources (`chain`). Quietly: the build's own walk says what it
+/// skips.
+fn sources_of(lib: &Library, mode: LdfMode) -> Result<Vec<PathBuf>> {
+    let files = crate::files::files_under(&lib.root, lib.links(false))?;
     Ok(match mode {
         LdfMode::Deep => files,
         _ => files
@@ -178,4 +207,32 @@ fn same_name_sources(header: &Path) -> Vec<PathBuf> {
         .map(|e| header.with_extension(e))
         .filter(|p| p.is_file())
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_libraries_of_packages_are_confined() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, own) = (dir.path().join("home/libraries"), dir.path().join("lib"));
+        for d in [store.join("Stored/src"), own.join("Mine/src")] {
+            std::fs::create_dir_all(&d).unwrap();
+            std::fs::write(d.join("x.h"), "").unwrap();
+        }
+        let explicit = [store.join("Stored"), own.join("Mine")];
+        let finder = Finder {
+            explicit: &explicit,
+            search: Vec::new(),
+            ignore: &[],
+            mode: LdfMode::Chain,
+            compat: None,
+            packages: vec![dir.path().join("home")],
+        };
+        let libs = finder.find(Vec::new()).unwrap();
+        let confined: Vec<_> = libs.iter().map(|l| l.package.is_some()).collect();
+        assert_eq!(confined, [true, false], "{libs:?}");
+        assert!(matches!(libs[0].links(false), Links::Within { .. }));
+    }
 }

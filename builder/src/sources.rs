@@ -166,7 +166,11 @@ impl Sources {
 
 /// The sources of a core or variant folder, in the Arduino order.
 fn folder_units(l: &Layout, dir: &Path, group: Group, prefix: &str) -> Result<Vec<Unit>> {
-    let mut units: Vec<Unit> = files_under(dir, Links::Confined)?
+    let links = Links::Within {
+        root: dir,
+        warn: true,
+    };
+    let mut units: Vec<Unit> = files_under(dir, links)?
         .iter()
         .filter_map(|f| Some(unit(l, f, lang_of(f)?, group.clone(), prefix, dir)))
         .collect();
@@ -259,7 +263,7 @@ fn libraries(l: &Layout, s: &mut Sources, scan: Vec<PathBuf>) -> Result<()> {
         s.include_dirs.extend(lib.include_dirs.iter().cloned());
         let folder = folder_name(&lib.name, &mut taken);
         let mut units = Vec::new();
-        for f in filtered(&lib.root, &lib.src_filter, Links::Confined)? {
+        for f in filtered(&lib.root, &lib.src_filter, lib.links(true))? {
             if let Some(lang) = lang_of(&f) {
                 let group = Group::Library(s.libraries.len());
                 let mut u = unit(l, &f, lang, group, &format!("lib/{folder}"), &lib.root);

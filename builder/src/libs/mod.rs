@@ -116,17 +116,22 @@ async fn from_lock(cx: &Context<'_>, entry: &EnvLock) -> Result<Vec<Resolved>> {
             "builtin" => cx.local.get(&l.name.to_lowercase()).cloned().ok_or_else(|| {
                 anyhow!("{}: library {} was the core's own and is not there any more; run `fbuild lib update`", lockfile::FILE_NAME, l.name)
             })?,
-            _ => resolve::store(cx, pinned(l)?, &mut locked)
-                .await
-                .with_context(|| {
-                    format!(
-                        "{}: library {} is pinned to sha256 {} (`fbuild lib update` pins what it \
-                         is now, if it changed on purpose)",
-                        lockfile::FILE_NAME,
-                        l.name,
-                        l.sha256.as_deref().unwrap_or("none")
-                    )
-                })?,
+            _ => match resolve::store(cx, pinned(l)?, &mut locked).await {
+                // What the lock pins is not what is served: the lock is
+                // named (other failures are the network's, said as such).
+                Err(e) if format!("{e:#}").contains("checksum mismatch") => {
+                    return Err(e).with_context(|| {
+                        format!(
+                            "{}: library {} is pinned to sha256 {} (`fbuild lib update` pins what \
+                             it is now, if it changed on purpose)",
+                            lockfile::FILE_NAME,
+                            l.name,
+                            l.sha256.as_deref().unwrap_or("none")
+                        )
+                    });
+                }
+                other => other?,
+            },
         };
         out.push(Resolved { locked, dir });
     }
@@ -204,7 +209,19 @@ pub async fn for_env(
     Ok(resolved.into_iter().map(|r| r.dir).collect())
 }
 
-/// Where the finder looks for libraries by include: `lib/`,
+/// Folders whose libraries are packages, confined to their own folder:
+/// everything fbuild installed (`FBUILD_HOME`) and the core's bundled
+/// libraries.
+pub fn package_dirs(
+    client: &fbuild_client::Client,
+    target: &crate::target::Target,
+) -> Vec<PathBuf> {
+    let mut dirs = vec![client.settings().home.root().to_path_buf()];
+    dirs.extend(target.core.iter().flat_map(|c| c.libraries.iter().cloned()));
+    dirs
+}
+
+/// Where libraries named by includes are looked up, in order: `lib/`,
 /// `lib_extra_dirs`, the core's `libraries/`.
 pub fn search_dirs(
     project: &crate::project::Project,

@@ -68,75 +68,74 @@ pub fn check_link(rel: &Path, target: &Path, hard: bool) -> Result<(), String> {
     Ok(())
 }
 
-/// Every symbolic link under `root` leads inside it, checked on the
-/// unpacked tree where links through links are real. Entry by entry, a
+/// Every symbolic link under `root` leads inside it, followed step by
+/// step from the package's own root and never above it. Entry by entry, a
 /// lexical check passes `a/b/c/l -> ../../..` and then
 /// `a/b/c/l/x/y/Leak.h -> ../../../../etc/hostname`, which leads out once
-/// followed (seen); a git checkout's links were not checked at all. A
-/// link that loops is refused too; a dangling one must point inside.
+/// followed (seen); a git checkout's links were not checked at all; and a
+/// link that climbs above the package and comes back by the package's
+/// folder name lands in another package once the package is renamed into
+/// the store (seen). A link that loops is refused too.
 pub fn links_inside(root: &Path) -> Result<(), String> {
-    let real_root =
-        std::fs::canonicalize(root).map_err(|e| format!("reading {}: {e}", root.display()))?;
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
+    let mut stack = vec![PathBuf::new()];
+    while let Some(rel_dir) = stack.pop() {
+        let dir = root.join(&rel_dir);
         let entries =
             std::fs::read_dir(&dir).map_err(|e| format!("reading {}: {e}", dir.display()))?;
         for entry in entries.flatten() {
-            let path = entry.path();
+            let rel = rel_dir.join(entry.file_name());
             let Ok(kind) = entry.file_type() else {
                 continue;
             };
             if kind.is_dir() {
-                stack.push(path);
+                stack.push(rel);
             } else if kind.is_symlink() {
-                let rel = path
-                    .strip_prefix(root)
-                    .unwrap_or(&path)
-                    .display()
-                    .to_string();
-                let leads =
-                    where_it_leads(&path).map_err(|why| format!("refusing {rel}: {why}"))?;
-                if !leads.starts_with(&real_root) {
-                    return Err(format!(
-                        "refusing {rel}: it is a link to {}, outside the package",
-                        leads.display()
-                    ));
-                }
+                let target = std::fs::read_link(entry.path()).map_err(|e| e.to_string())?;
+                follow(root, rel_dir.clone(), &target, 0)
+                    .map_err(|why| format!("refusing {}: {why}", rel.display()))?;
             }
         }
     }
     Ok(())
 }
 
-/// Where the link `path` leads: its target resolved, or for a dangling
-/// link, the longest part of it that exists resolved and the rest added.
-fn where_it_leads(path: &Path) -> Result<PathBuf, String> {
-    match std::fs::canonicalize(path) {
-        Ok(real) => return Ok(real),
-        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
-            return Err("its links loop".into());
+/// Where `target`, a link's target read in the folder `at` (relative to
+/// `root`), leads: followed component by component within `root`, links
+/// on the way followed the same way; `Err` when it would go above `root`
+/// or is absolute, or links loop.
+fn follow(root: &Path, mut at: PathBuf, target: &Path, depth: usize) -> Result<PathBuf, String> {
+    if depth > 40 {
+        return Err("its links loop".into());
+    }
+    for c in target.components() {
+        match c {
+            Component::Normal(name) => {
+                at.push(name);
+                let here = root.join(&at);
+                if std::fs::symlink_metadata(&here).is_ok_and(|m| m.file_type().is_symlink()) {
+                    let next = std::fs::read_link(&here).map_err(|e| e.to_string())?;
+                    at.pop();
+                    at = follow(root, at, &next, depth + 1)?;
+                }
+            }
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !at.pop() {
+                    return Err(format!(
+                        "its link to {} leads outside the package",
+                        target.display()
+                    ));
+                }
+            }
+            Component::RootDir | Component::Prefix(_) => {
+                return Err(format!(
+                    "its link to {} leads outside the package",
+                    target.display()
+                ));
+            }
         }
-        Err(_) => {}
     }
-    let target = std::fs::read_link(path).map_err(|e| e.to_string())?;
-    let mut existing = path.parent().unwrap_or(Path::new("/")).join(target);
-    let mut rest = Vec::new();
-    while std::fs::symlink_metadata(&existing).is_err() {
-        let Some(name) = existing.file_name().map(|n| n.to_os_string()) else {
-            break;
-        };
-        rest.push(name);
-        existing.pop();
-    }
-    let mut real = std::fs::canonicalize(&existing).map_err(|e| e.to_string())?;
-    for part in rest.iter().rev() {
-        if part == ".." {
-            real.pop();
-        } else if part != "." {
-            real.push(part);
-        }
-    }
-    Ok(real)
+    Ok(at)
 }
 
 /// Bytes and entries under `root` (links not followed).
@@ -189,5 +188,33 @@ mod tests {
         assert!(check_link(Path::new("l"), Path::new("/etc"), false).is_err());
         assert!(check_link(Path::new("a/l"), Path::new("../b"), true).is_err());
         assert!(check_link(Path::new("a/l"), Path::new("a/b"), true).is_ok());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn links_are_followed_within_the_package_only() {
+        use std::os::unix::fs::symlink;
+        let case = |links: &[(&str, &str)]| {
+            let dir = tempfile::tempdir().unwrap();
+            let pkg = dir.path().join("Lib");
+            std::fs::create_dir_all(pkg.join("a/b")).unwrap();
+            std::fs::write(pkg.join("a/f.h"), "").unwrap();
+            for (at, to) in links {
+                symlink(to, pkg.join(at)).unwrap();
+            }
+            links_inside(&pkg)
+        };
+        assert!(case(&[("a/b/l", "../f.h"), ("up", "a/b/l")]).is_ok());
+        assert!(case(&[("dangling", "a/none.h")]).is_ok());
+        // Above the package and back in by its own name: once renamed
+        // into the store, that name is another package.
+        let back = case(&[("a/l", "../../Lib/a/f.h")]).unwrap_err();
+        assert!(back.contains("outside the package"), "{back}");
+        // Through a link that climbs, in two steps.
+        let two = case(&[("a/b/up", "../.."), ("a/x", "b/up/../etc")]).unwrap_err();
+        assert!(two.contains("refusing a/x"), "{two}");
+        assert!(case(&[("abs", "/etc/hostname")]).is_err());
+        let lp = case(&[("a/p", "q"), ("a/q", "p")]).unwrap_err();
+        assert!(lp.contains("loop"), "{lp}");
     }
 }

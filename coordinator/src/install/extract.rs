@@ -98,8 +98,9 @@ fn unpack(
                 ));
             }
         }
-        // A regular entry's data is its header's size, read as it is.
-        bytes = bytes.saturating_add(entry.header().size().unwrap_or(u64::MAX));
+        // An entry writes its size (a PAX record may set it; the tar
+        // crate has applied it), read as it is.
+        bytes = bytes.saturating_add(entry.size());
         limits.check(&archive.display().to_string(), bytes, count + 1)?;
         // unpack_in re-checks the path, creates parents, refuses to write
         // through a symlink that leaves `dest`, and resolves hard links
