@@ -3,7 +3,8 @@
 //! a serial port and the emulator alike: sources send byte chunks over a
 //! channel from their own (blocking) reader thread. Chunks become lines
 //! through [`Lines`] (which `fbuild test` uses too): each byte is looked at
-//! once, and a line without end is kept only up to [`MAX_LINE`].
+//! once, and a line without end is kept only up to [`MAX_LINE`] (its
+//! start and its end).
 //!
 //! Exit codes (DESIGN.md): 0 on a success match (or when the source ends),
 //! 1 on an error match, 124 on timeout, 130 on Ctrl-C.
@@ -127,13 +128,17 @@ pub const MAX_LINE: usize = 4 << 20;
 
 /// Splits a byte stream into lines, each with its `\n`. Only new bytes are
 /// searched for a newline, so the work is linear in the output however it
-/// is chunked; a line longer than [`MAX_LINE`] keeps its first
-/// `MAX_LINE` bytes and ends with a note of how many were dropped.
+/// is chunked; a line longer than [`MAX_LINE`] keeps its first and its last
+/// `MAX_LINE / 2` bytes with a note between of how many were dropped (what
+/// ends a flooded line, such as a Unity case, still reads as its end).
 #[derive(Debug, Default)]
 pub struct Lines {
-    /// The line so far (no newline yet), at most `MAX_LINE` bytes.
-    partial: Vec<u8>,
-    /// Bytes of this line not kept.
+    /// The start of the line so far (no newline yet), at most
+    /// `MAX_LINE / 2` bytes.
+    head: Vec<u8>,
+    /// Its latest bytes after `head`, at most `MAX_LINE / 2`.
+    tail: std::collections::VecDeque<u8>,
+    /// Bytes between `head` and `tail` not kept.
     dropped: usize,
 }
 
@@ -146,7 +151,7 @@ impl Lines {
         while let Some(at) = bytes[start..].iter().position(|b| *b == b'\n') {
             let line = &bytes[start..start + at + 1];
             start += at + 1;
-            let go = if self.partial.is_empty() && self.dropped == 0 && line.len() <= MAX_LINE {
+            let go = if self.head.is_empty() && line.len() <= MAX_LINE {
                 on_line(line)
             } else {
                 self.keep(&line[..line.len() - 1]);
@@ -164,25 +169,33 @@ impl Lines {
 
     /// What is left without a newline (at the end of the stream).
     pub fn rest(&mut self) -> Option<Vec<u8>> {
-        (!self.partial.is_empty() || self.dropped > 0).then(|| self.take(false))
+        (!self.head.is_empty()).then(|| self.take(false))
     }
 
-    fn keep(&mut self, bytes: &[u8]) {
-        let room = MAX_LINE.saturating_sub(self.partial.len()).min(bytes.len());
-        self.partial.extend_from_slice(&bytes[..room]);
-        self.dropped += bytes.len() - room;
+    fn keep(&mut self, mut bytes: &[u8]) {
+        const HALF: usize = MAX_LINE / 2;
+        let room = HALF.saturating_sub(self.head.len()).min(bytes.len());
+        self.head.extend_from_slice(&bytes[..room]);
+        bytes = &bytes[room..];
+        if bytes.len() >= HALF {
+            self.dropped += self.tail.len() + bytes.len() - HALF;
+            self.tail.clear();
+            bytes = &bytes[bytes.len() - HALF..];
+        }
+        self.tail.extend(bytes);
+        let over = self.tail.len().saturating_sub(HALF);
+        self.tail.drain(..over);
+        self.dropped += over;
     }
 
     fn take(&mut self, newline: bool) -> Vec<u8> {
-        let mut line = std::mem::take(&mut self.partial);
+        let mut line = std::mem::take(&mut self.head);
         if self.dropped > 0 {
-            let note = format!(
-                " [fbuild: {} more bytes of this line dropped]",
-                self.dropped
-            );
+            let note = format!(" [fbuild: {} bytes of this line dropped] ", self.dropped);
             line.extend_from_slice(note.as_bytes());
             self.dropped = 0;
         }
+        line.extend(self.tail.drain(..));
         if newline {
             line.push(b'\n');
         }
@@ -319,10 +332,12 @@ mod tests {
         assert_eq!(lines.rest(), None);
         assert_eq!(got.len(), 3);
         let dropped = 20 * 1024 * 1024 + 2 - MAX_LINE;
-        let note = format!(" [fbuild: {dropped} more bytes of this line dropped]\n");
-        assert_eq!(got[0].len(), MAX_LINE + note.len());
-        assert!(got[0][..MAX_LINE].iter().all(|b| *b == b'x'));
-        assert_eq!(&got[0][MAX_LINE..], note.as_bytes());
+        let note = format!(" [fbuild: {dropped} bytes of this line dropped] ");
+        let half = MAX_LINE / 2;
+        assert_eq!(got[0].len(), MAX_LINE + note.len() + 1);
+        assert!(got[0][..half].iter().all(|b| *b == b'x'));
+        assert_eq!(&got[0][half..half + note.len()], note.as_bytes());
+        assert!(got[0].ends_with(b"xxy\r\n"));
         assert_eq!(
             (&got[1][..], &got[2][..]),
             (&b"second\n"[..], &b"third\n"[..])
