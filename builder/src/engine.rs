@@ -173,9 +173,12 @@ impl Runner {
         let Some(zccache) = route.zccache.as_deref() else {
             return self.spawn(None, &[], program, args).await;
         };
-        let out = self
+        let mut out = self
             .output(Some(zccache), &route.env, program, args)
             .await?;
+        if route.shared_errors.is_some() {
+            out.stderr = crate::shared_cache::without_server_gone(out.stderr);
+        }
         let code = out.status.code().unwrap_or(1);
         if let Some(why) = zccache_env::machinery_failure(code, &out.stderr) {
             return self.uncached(&why, program, args).await;

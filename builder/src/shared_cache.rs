@@ -38,6 +38,25 @@ pub fn storage_errors(bin: &Path, env: &[(OsString, OsString)]) -> Option<(u64, 
     Some((stats.errors, stats.location))
 }
 
+/// What sccache's client prints on every compile once its server is gone
+/// (it then compiles locally).
+const SERVER_GONE: &[u8] = b"sccache: warning: The server looks like it shut down unexpectedly";
+
+/// A compile's stderr without sccache's note that its server is gone: a
+/// build that started with a server says that once, at its end (see
+/// [`warning`]), instead of once per compile.
+pub fn without_server_gone(stderr: Vec<u8>) -> Vec<u8> {
+    if !stderr.windows(SERVER_GONE.len()).any(|w| w == SERVER_GONE) {
+        return stderr;
+    }
+    stderr
+        .split_inclusive(|b| *b == b'\n')
+        .filter(|line| !line.starts_with(SERVER_GONE))
+        .flatten()
+        .copied()
+        .collect()
+}
+
 /// The warning for a storage that changed or is gone (the coordinator
 /// dropped a dead remote for the local cache) or whose errors rose during
 /// the build.
@@ -56,4 +75,20 @@ pub fn warning(before: &(u64, String), now: Option<(u64, String)>) -> Option<Str
             after - before.0
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_server_gone_note_is_dropped_and_nothing_else() {
+        let err = b"a.c:1: warning: x\nsccache: warning: The server looks like it shut down \
+                    unexpectedly, compiling locally instead\nb.c:2: error: y\n";
+        assert_eq!(
+            without_server_gone(err.to_vec()),
+            b"a.c:1: warning: x\nb.c:2: error: y\n"
+        );
+        assert_eq!(without_server_gone(b"plain".to_vec()), b"plain");
+    }
 }
