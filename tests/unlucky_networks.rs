@@ -210,39 +210,60 @@ fn a_build_given_up_on_takes_its_download_with_it() {
     assert_eq!(server.gets("/Crawly.zip"), 2);
 }
 
-#[test]
-fn a_slow_library_index_keeps_its_client_informed() {
-    let home = TestHome::new();
-    let work = tempfile::tempdir().unwrap();
-    let served = work.path().join("served");
-    std::fs::create_dir_all(&served).unwrap();
-    let zip = library_zip(&served, "Indexed", 1_000);
-    // ~800 KB of index at 64 KB/s: longer than a request's 10 s budget.
-    let sha = sha256(&zip);
+/// `served/library_index.json` listing `Indexed` (served from `base`) and
+/// `pad` more libraries.
+fn library_index(served: &Path, base: &str, pad: usize) {
+    let zip = library_zip(served, "Indexed", 1_000);
     let mut libraries = vec![serde_json::json!({
         "name": "Indexed", "version": "1.0.0",
-        "url": format!("{{base}}/Indexed.zip"), "checksum": format!("SHA-256:{sha}")
+        "url": format!("{base}/Indexed.zip"), "checksum": format!("SHA-256:{}", sha256(&zip))
     })];
-    for n in 0..5_000 {
+    for n in 0..pad {
         libraries.push(serde_json::json!({
             "name": format!("Padding{n}"), "version": "1.0.0",
             "url": format!("http://127.0.0.1:9/Padding{n}-1.0.0-with-a-longer-name.zip"),
             "checksum": format!("SHA-256:{}", "0".repeat(64)),
         }));
     }
-    let server = TestServer::serve(&served);
-    let index = serde_json::json!({ "libraries": libraries })
-        .to_string()
-        .replace("{base}", &server.url());
-    assert!(index.len() > 700_000, "{}", index.len());
+    let index = serde_json::json!({ "libraries": libraries }).to_string();
     std::fs::write(served.join("library_index.json"), index).unwrap();
+}
+
+#[test]
+fn a_slow_library_index_keeps_its_client_informed_and_is_fetched_once() {
+    let home = TestHome::new();
+    let work = tempfile::tempdir().unwrap();
+    let served = work.path().join("served");
+    std::fs::create_dir_all(&served).unwrap();
+    let server = TestServer::serve(&served);
+    // ~800 KB of index at 64 KB/s: longer than a request's 10 s budget.
+    library_index(&served, &server.url(), 5_000);
+    assert!(
+        std::fs::metadata(served.join("library_index.json"))
+            .unwrap()
+            .len()
+            > 700_000
+    );
     server.set_rate(64_000);
     let proj = project(work.path(), "Indexed", "Indexed @ 1.0.0");
+    let index_url = format!("{}/library_index.json", server.url());
+    // A first build is given up on while the index comes in.
+    let mut first = build_cmd(&home, &proj)
+        .env("FBUILD_LIBRARY_INDEX", &index_url)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    assert!(
+        wait_for(Duration::from_secs(30), || server
+            .gets("/library_index.json")
+            == 1),
+        "the index was never asked for"
+    );
+    kill(first.id(), libc::SIGKILL);
+    let _ = first.wait();
     let out = build_cmd(&home, &proj)
-        .env(
-            "FBUILD_LIBRARY_INDEX",
-            format!("{}/library_index.json", server.url()),
-        )
+        .env("FBUILD_LIBRARY_INDEX", &index_url)
         .output()
         .unwrap();
     let err = stderr(&out);
@@ -251,6 +272,46 @@ fn a_slow_library_index_keeps_its_client_informed() {
         err.contains("library index library_index.json: downloading"),
         "no progress was shown:\n{err}"
     );
+    assert_eq!(
+        server.gets("/library_index.json"),
+        1,
+        "the second build fetched the index again"
+    );
+}
+
+#[test]
+fn a_silent_index_fails_its_attempt_is_retried_once_and_not_remembered() {
+    let home = TestHome::new();
+    let work = tempfile::tempdir().unwrap();
+    let served = work.path().join("served");
+    std::fs::create_dir_all(&served).unwrap();
+    let server = TestServer::serve(&served);
+    library_index(&served, &server.url(), 0);
+    server.set_fault("/library_index.json", Some(Fault::Silent));
+    let proj = project(work.path(), "Indexed", "Indexed @ 1.0.0");
+    let index_url = format!("{}/library_index.json", server.url());
+    let build = || {
+        build_cmd(&home, &proj)
+            .env("FBUILD_LIBRARY_INDEX", &index_url)
+            .env("FBUILD_DOWNLOAD_STALL_SECS", "1")
+            .output()
+            .unwrap()
+    };
+    let out = build();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!("no answer from {index_url} for 1 s"))
+            && err.contains("FBUILD_DOWNLOAD_STALL_SECS"),
+        "{err}"
+    );
+    assert_eq!(
+        server.gets("/library_index.json"),
+        2,
+        "one attempt and one retry"
+    );
+    server.set_fault("/library_index.json", None);
+    assert_ok(&build());
 }
 
 #[test]

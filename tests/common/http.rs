@@ -21,6 +21,9 @@ pub enum Fault {
     /// Advertise the full length, send this many bytes, then send nothing
     /// more, the connection open, until the server stops.
     Stall(usize),
+    /// Read the request and never answer, the connection open, until the
+    /// server stops.
+    Silent,
 }
 
 #[derive(Default)]
@@ -129,6 +132,12 @@ fn handle(
         *s.gets.entry(path.clone()).or_default() += 1;
         (s.faults.get(&path).copied(), s.rate)
     };
+    if let Some(Fault::Silent) = fault {
+        while !stop.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        return Ok(());
+    }
     if let Some(Fault::Status(code)) = fault {
         return write!(
             conn,

@@ -197,7 +197,7 @@ fn open(url: &str, stall: Duration) -> Result<(Box<dyn Read + Send>, Option<u64>
     }
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_connect(Some(DOWNLOAD_CONNECT_TIMEOUT))
-        .timeout_recv_response(Some(DOWNLOAD_READ_TIMEOUT))
+        .timeout_recv_response(Some(stall.max(DOWNLOAD_READ_TIMEOUT)))
         .timeout_recv_body(Some(DOWNLOAD_BODY_TIMEOUT))
         .timeout_per_read(Some(stall))
         .http_status_as_error(false)
@@ -206,7 +206,7 @@ fn open(url: &str, stall: Duration) -> Result<(Box<dyn Read + Send>, Option<u64>
     let response = agent
         .get(url)
         .call()
-        .map_err(|e| FetchError::transient(format!("requesting {url}: {e}")))?;
+        .map_err(|e| FetchError::transient(request_failed(url, &e, stall)))?;
     let status = response.status().as_u16();
     if status != 200 {
         let msg = format!("{url} answered HTTP {status}");
@@ -223,6 +223,24 @@ fn open(url: &str, stall: Duration) -> Result<(Box<dyn Read + Send>, Option<u64>
         .and_then(|v| v.to_str().ok()?.parse().ok());
     let reader = response.into_body().into_reader();
     Ok((Box::new(reader), total))
+}
+
+/// Why a request got no answer, in words: a silent server names the
+/// setting that bounds the silence.
+fn request_failed(url: &str, e: &ureq::Error, stall: Duration) -> String {
+    use ureq::Timeout;
+    match e {
+        ureq::Error::Timeout(Timeout::Connect | Timeout::Resolve) => format!(
+            "could not connect to {url} within {} s",
+            DOWNLOAD_CONNECT_TIMEOUT.as_secs()
+        ),
+        ureq::Error::Timeout(_) => format!(
+            "no answer from {url} for {} s (FBUILD_DOWNLOAD_STALL_SECS sets how long a download \
+             may stall)",
+            stall.as_secs_f64()
+        ),
+        other => format!("requesting {url}: {other}"),
+    }
 }
 
 /// `s` as a lowercase sha256 (64 hex digits), or what is wrong with it.

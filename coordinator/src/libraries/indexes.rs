@@ -18,7 +18,7 @@ use fbuild_core::install_status::{InstallPhase, InstallRole, InstallStatus};
 use fbuild_core::protocol::{LibraryIndex, LibraryQuery, LibraryRelease};
 use serde::Deserialize;
 use tokio::sync::mpsc::UnboundedSender;
-use tokio::sync::{OnceCell, watch};
+use tokio::sync::watch;
 
 use crate::install::fetch;
 
@@ -31,10 +31,11 @@ const MAX_INDEX_BYTES: u64 = 512 * 1024 * 1024;
 /// one library's; the Arduino index: all), or why it could not be read.
 type Listing = Result<Arc<HashMap<String, Vec<LibraryRelease>>>, String>;
 
-/// One URL's fetch: its listing once read, and its bytes so far.
+/// One URL's fetch: its listing once read (`None` while reading), and its
+/// bytes so far.
 #[derive(Default)]
 struct Fetch {
-    listing: OnceCell<Listing>,
+    listing: watch::Sender<Option<Listing>>,
     bytes: watch::Sender<(u64, Option<u64>)>,
 }
 
@@ -80,8 +81,10 @@ impl Indexes {
         }
     }
 
-    /// The listing at `url`, fetched by the first asker (every asker sees
-    /// its progress); failures are not kept (the next build tries again).
+    /// The listing at `url`, fetched once for every asker (each sees its
+    /// progress) by a task of its own: an asker that goes away (a build
+    /// given up on) neither stops it nor makes the next asker fetch again.
+    /// Failures are not kept (the next build tries again).
     async fn fetch(
         &self,
         url: &str,
@@ -92,44 +95,33 @@ impl Indexes {
         let shared = {
             let mut fetched = self.fetched.lock().unwrap_or_else(|p| p.into_inner());
             let fresh = fetched.get(url).is_some_and(|(at, f)| {
-                at.elapsed() < INDEX_TTL && !matches!(f.listing.get(), Some(Err(_)))
+                at.elapsed() < INDEX_TTL && !matches!(*f.listing.borrow(), Some(Err(_)))
             });
             if !fresh {
-                fetched.insert(url.to_string(), (Instant::now(), Arc::default()));
+                let fetch = Arc::new(Fetch::default());
+                let (owned, fetcher) = (url.to_string(), Arc::clone(&fetch));
+                tokio::task::spawn_blocking(move || {
+                    let listing = read(&owned, registry, stall, &fetcher.bytes);
+                    fetcher.listing.send_replace(Some(listing));
+                });
+                fetched.insert(url.to_string(), (Instant::now(), fetch));
             }
             Arc::clone(&fetched[url].1)
         };
         let mut bytes = shared.bytes.subscribe();
-        let (owned, fetcher) = (url.to_string(), Arc::clone(&shared));
-        let listing = shared.listing.get_or_init(|| async move {
-            let read = tokio::task::spawn_blocking(move || {
-                let mut tell = |done, total| {
-                    fetcher.bytes.send_replace((done, total));
-                    true
-                };
-                read(
-                    &owned,
-                    registry,
-                    fetch::Watch {
-                        stall,
-                        progress: Some(&mut tell),
-                    },
-                )
-            });
-            read.await
-                .map_err(|e| e.to_string())
-                .and_then(|r| r)
-                .map(Arc::new)
-        });
-        tokio::pin!(listing);
+        let mut listing = shared.listing.subscribe();
         let start = Instant::now();
         loop {
+            if let Some(done) = listing.borrow_and_update().clone() {
+                return done;
+            }
             tokio::select! {
-                listing = &mut listing => return listing.clone(),
-                changed = bytes.changed() => {
+                changed = listing.changed() => {
                     if changed.is_err() {
-                        return listing.await.clone();
+                        return Err(format!("reading the library index {url}: the fetch ended"));
                     }
+                }
+                Ok(()) = bytes.changed() => {
                     let (done, total) = *bytes.borrow_and_update();
                     if start.elapsed() >= QUIET_FOR {
                         let _ = events.send(progress(url, done, total));
@@ -154,15 +146,37 @@ fn progress(url: &str, done: u64, total: Option<u64>) -> InstallStatus {
     }
 }
 
+/// Reads the index at `url`, its bytes told to `bytes`; an attempt that
+/// fails as a network may (a stall, a reset) is tried once more.
 fn read(
     url: &str,
     registry: bool,
-    watch: fetch::Watch,
-) -> Result<HashMap<String, Vec<LibraryRelease>>, String> {
-    let text = match fetch::fetch_text(url, MAX_INDEX_BYTES, watch) {
+    stall: Duration,
+    bytes: &watch::Sender<(u64, Option<u64>)>,
+) -> Listing {
+    let attempt = || {
+        let mut tell = |done, total| {
+            bytes.send_replace((done, total));
+            true
+        };
+        let watch = fetch::Watch {
+            stall,
+            progress: Some(&mut tell),
+        };
+        fetch::fetch_text(url, MAX_INDEX_BYTES, watch)
+    };
+    let text = match attempt() {
+        Err(e) if e.transient => {
+            tracing::warn!("reading the library index: {}; retrying once", e.message);
+            std::thread::sleep(fbuild_core::time::DOWNLOAD_RETRY_BACKOFF);
+            attempt()
+        }
+        other => other,
+    };
+    let text = match text {
         Ok(text) => text,
         // The registry's "no such library".
-        Err(e) if registry && e.message.ends_with("HTTP 404") => return Ok(HashMap::new()),
+        Err(e) if registry && e.message.ends_with("HTTP 404") => return Ok(Arc::default()),
         Err(e) => return Err(format!("reading the library index: {}", e.message)),
     };
     let releases = if registry {
@@ -174,7 +188,7 @@ fn read(
     for r in releases {
         by_name.entry(r.name.to_lowercase()).or_default().push(r);
     }
-    Ok(by_name)
+    Ok(Arc::new(by_name))
 }
 
 #[derive(Deserialize)]
