@@ -1,24 +1,29 @@
 //! Paths as keys of the build's JSON files (`fbuild-state.json`,
 //! `fbuild-commands.json`): text as JSON needs it, byte for byte as the OS
 //! has it. A path that is UTF-8 is itself; one that is not (a folder named
-//! with a `\xff` byte) is held as a path marker (`fbuild_platforms`'s
+//! with a `\xff` byte), or that holds the marker's own opening character
+//! (U+0001), is held as a path marker (`fbuild_platforms`'s
 //! `path_marker`), which reads back to the same bytes.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use fbuild_platforms::arduino::{path_marker, resolve};
+use fbuild_platforms::arduino::{MARK_OPEN as MARK, path_marker, resolve};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 fn encode(p: &Path) -> String {
     match p.to_str() {
-        Some(s) => s.to_string(),
-        None => path_marker(p.as_os_str()),
+        Some(s) if !s.contains(MARK) => s.to_string(),
+        _ => path_marker(p.as_os_str()),
     }
 }
 
 fn decode(s: &str) -> PathBuf {
-    PathBuf::from(resolve(s))
+    if s.contains(MARK) {
+        PathBuf::from(resolve(s))
+    } else {
+        PathBuf::from(s)
+    }
 }
 
 /// `#[serde(with = "path_keys::map")]` for `BTreeMap<PathBuf, V>`.
@@ -74,8 +79,9 @@ mod tests {
             m: BTreeMap<PathBuf, u32>,
         }
         let odd = PathBuf::from(std::ffi::OsStr::from_bytes(b"/a \"b\" {c} \xff"));
+        let marked = PathBuf::from("/m/\u{1}41\u{2}");
         let s = S {
-            m: BTreeMap::from([(odd, 1), (PathBuf::from("/plain"), 2)]),
+            m: BTreeMap::from([(odd, 1), (PathBuf::from("/plain"), 2), (marked, 3)]),
         };
         let text = serde_json::to_string(&s).unwrap();
         assert!(text.contains("\"/plain\""), "{text}");

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 pub use board::{BoardId, ResolvedBoard, close};
 pub use fqbn::Fqbn;
-pub use props::{Properties, Source, path_marker, resolve, split_command};
+pub use props::{MARK_OPEN, Properties, Source, path_marker, resolve, split_command};
 
 /// What can be wrong with a core's files or a board name. Each says which
 /// file and line, or which value, and what to do.

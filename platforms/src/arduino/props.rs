@@ -65,7 +65,7 @@ const MAX_DEPTH: usize = 1024;
 
 /// Where a path marker begins and ends: characters no property file or
 /// path has a use for.
-const MARK_OPEN: char = '\u{1}';
+pub const MARK_OPEN: char = '\u{1}';
 const MARK_CLOSE: char = '\u{2}';
 
 /// `path` held as a marker in a value (its bytes, hex): put back by
