@@ -206,18 +206,19 @@ pub fn redis_problem() -> Option<String> {
         Some(url) => (url, true),
         None => (var("SCCACHE_REDIS")?, false),
     };
-    let rest = url.split_once("://").map_or(url.as_str(), |(_, r)| r);
+    let (scheme, rest) = url.split_once("://").unwrap_or(("redis", url.as_str()));
     let (in_url, rest) = match rest.rsplit_once('@') {
         Some((u, r)) => (Some(u.to_string()), r),
         None => (None, rest),
     };
-    let userinfo = match (endpoint, var("SCCACHE_REDIS_PASSWORD")) {
-        (true, Some(password)) => Some(format!(
-            "{}:{password}",
-            var("SCCACHE_REDIS_USERNAME").unwrap_or_default()
-        )),
+    // `user@host` names a user without a password: no AUTH, as sccache's
+    // Redis client reads a URL (whose parts are percent-decoded).
+    let credentials = match (endpoint, var("SCCACHE_REDIS_PASSWORD")) {
+        (true, Some(password)) => {
+            Some((var("SCCACHE_REDIS_USERNAME").unwrap_or_default(), password))
+        }
         (true, None) => None,
-        (false, _) => in_url,
+        (false, _) => in_url.as_deref().and_then(url_credentials),
     };
     let hostport = rest.split('/').next().unwrap_or(rest);
     let addr = if hostport.contains(':') {
@@ -236,17 +237,51 @@ pub fn redis_problem() -> Option<String> {
     else {
         return Some(format!("{url} does not answer"));
     };
+    // TLS (`rediss://`) is sccache's to speak: that it answers is enough.
+    if scheme.eq_ignore_ascii_case("rediss") {
+        return None;
+    }
     let advice = if endpoint {
         "set SCCACHE_REDIS_PASSWORD (and SCCACHE_REDIS_USERNAME for a user other than default)"
     } else {
         "give it in the URL, redis://:PASSWORD@host:port"
     };
-    match redis_ping(conn, userinfo.as_deref()) {
+    match redis_ping(conn, credentials.as_ref()) {
         Ok(()) => None,
         Err(Ping::NoAuth) => Some(format!("{url} wants a password: {advice}")),
         Err(Ping::Refused) => Some(format!("{url} refused the password: {advice}")),
         Err(Ping::Other(why)) => Some(format!("{url} {why}")),
     }
+}
+
+/// The `(user, password)` of a URL's `user:password` part; none for a user
+/// alone.
+fn url_credentials(userinfo: &str) -> Option<(String, String)> {
+    let (user, password) = userinfo.split_once(':')?;
+    Some((percent_decoded(user), percent_decoded(password)))
+}
+
+/// `%XX` escapes of a URL's user or password put back.
+fn percent_decoded(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = b
+            .get(i + 1..i + 3)
+            .and_then(|h| u8::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok());
+        match (b[i], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (c, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// What a Redis said to `PING`.
@@ -256,9 +291,12 @@ enum Ping {
     Other(String),
 }
 
-/// `AUTH` (when `userinfo` is `user:password` or `:password`) and `PING`
-/// on `conn`, in Redis's protocol; what is wrong, if anything.
-fn redis_ping(conn: std::net::TcpStream, userinfo: Option<&str>) -> Result<(), Ping> {
+/// `AUTH` (with `(user, password)`, the user empty for the default one)
+/// and `PING` on `conn`, in Redis's protocol; what is wrong, if anything.
+fn redis_ping(
+    conn: std::net::TcpStream,
+    credentials: Option<&(String, String)>,
+) -> Result<(), Ping> {
     use std::io::{BufRead, Write};
     let timeout = Some(Duration::from_secs(1));
     let _ = conn.set_read_timeout(timeout);
@@ -271,9 +309,8 @@ fn redis_ping(conn: std::net::TcpStream, userinfo: Option<&str>) -> Result<(), P
         out
     };
     let mut request = String::new();
-    let auth = userinfo.map(|u| u.split_once(':').unwrap_or(("", u)));
-    if let Some((user, password)) = auth {
-        request.push_str(&match user {
+    if let Some((user, password)) = credentials {
+        request.push_str(&match user.as_str() {
             "" => command(&["AUTH", password]),
             user => command(&["AUTH", user, password]),
         });
@@ -283,7 +320,7 @@ fn redis_ping(conn: std::net::TcpStream, userinfo: Option<&str>) -> Result<(), P
         .write_all(request.as_bytes())
         .map_err(|e| Ping::Other(format!("does not answer ({e})")))?;
     let mut reader = std::io::BufReader::new(&conn);
-    for _ in 0..1 + usize::from(auth.is_some()) {
+    for _ in 0..1 + usize::from(credentials.is_some()) {
         let mut line = String::new();
         reader
             .read_line(&mut line)
@@ -326,5 +363,20 @@ pub fn kill(bin: &Path, home: &Home) {
             // dying server starts one of its own).
             fbuild_core::procs::wait_gone(pid, Duration::from_secs(5));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_of_a_redis_url() {
+        let pair = |u: &str, p: &str| Some((u.to_string(), p.to_string()));
+        assert_eq!(url_credentials(":secret"), pair("", "secret"));
+        assert_eq!(url_credentials("alice:p%40ss%3Aw"), pair("alice", "p@ss:w"));
+        assert_eq!(url_credentials("alice"), None);
+        assert_eq!(percent_decoded("100%"), "100%");
+        assert_eq!(percent_decoded("%zz%41"), "%zzA");
     }
 }
