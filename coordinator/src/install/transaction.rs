@@ -72,18 +72,28 @@ impl Staging {
     }
 
     /// Makes `tree` (inside the staging dir) the final `dest` with one
-    /// rename, an old `dest` moved aside first; the rest of the staging dir
-    /// is removed on drop.
+    /// rename; an old `dest` is moved aside first, put back if the rename
+    /// fails (the copy in use is never lost for a new one that could not
+    /// land), and deleted once the new one is in place. The rest of the
+    /// staging dir is removed on drop.
     pub fn commit(self, tree: &Path, dest: &Path) -> Result<(), InstallError> {
-        if std::fs::symlink_metadata(dest).is_ok() {
-            move_aside(dest)?;
-        }
-        std::fs::rename(tree, dest).map_err(|e| {
-            InstallError::io(
+        let aside = match std::fs::symlink_metadata(dest) {
+            Ok(_) => Some(move_aside(dest)?),
+            Err(_) => None,
+        };
+        if let Err(e) = std::fs::rename(tree, dest) {
+            if let Some(old) = &aside {
+                let _ = std::fs::rename(old, dest);
+            }
+            return Err(InstallError::io(
                 format!("moving {} to {}", tree.display(), dest.display()),
                 e,
-            )
-        })
+            ));
+        }
+        if let Some(old) = aside {
+            let _ = std::fs::remove_dir_all(old);
+        }
+        Ok(())
     }
 }
 
@@ -125,13 +135,13 @@ pub fn sweep(dest: &Path) -> usize {
     removed
 }
 
-/// Moves a replaced install out of the way, then deletes it.
-fn move_aside(dest: &Path) -> Result<(), InstallError> {
+/// Moves an install about to be replaced out of the way (`sweep` removes
+/// it if this process dies before it is deleted); where it went.
+fn move_aside(dest: &Path) -> Result<PathBuf, InstallError> {
     let aside = sibling(dest, &format!("broken-{}", std::process::id()));
     std::fs::rename(dest, &aside)
-        .map_err(|e| InstallError::io(format!("moving the broken {} aside", dest.display()), e))?;
-    let _ = std::fs::remove_dir_all(&aside);
-    Ok(())
+        .map_err(|e| InstallError::io(format!("moving the old {} aside", dest.display()), e))?;
+    Ok(aside)
 }
 
 /// `.<dest name>.<suffix>` in `dest`'s parent.
@@ -174,5 +184,27 @@ mod tests {
         std::fs::create_dir(dir.path().join(".other-1.0.staging-1-2")).unwrap();
         assert_eq!(sweep(&dest), 1);
         assert!(dir.path().join(".other-1.0.staging-1-2").exists());
+    }
+
+    #[test]
+    fn a_replacement_that_cannot_land_leaves_the_old_copy() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("pkg-1.0");
+        std::fs::create_dir(&dest).unwrap();
+        std::fs::write(dest.join("old.h"), "old").unwrap();
+        let staged = Staging::create(&dest).unwrap();
+        // Nothing to rename: the move fails.
+        let missing = staged.path().join("tree");
+        assert!(staged.commit(&missing, &dest).is_err());
+        assert_eq!(std::fs::read_to_string(dest.join("old.h")).unwrap(), "old");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+
+        let staged = Staging::create(&dest).unwrap();
+        let tree = staged.path().join("tree");
+        std::fs::create_dir(&tree).unwrap();
+        std::fs::write(tree.join("new.h"), "new").unwrap();
+        staged.commit(&tree, &dest).unwrap();
+        assert!(dest.join("new.h").is_file() && !dest.join("old.h").exists());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 }
