@@ -15,6 +15,9 @@ pub const PTY: &str = "/tmp/simavr-uart0";
 pub struct Simduino {
     child: Child,
     _lock: std::fs::File,
+    /// Its working folder: simduino keeps its flash in
+    /// `simduino_atmega328p_flash.bin` there, so each one starts blank.
+    _cwd: tempfile::TempDir,
 }
 
 impl Simduino {
@@ -32,13 +35,19 @@ impl Simduino {
         assert_ok(&build);
         let pty = Path::new(PTY);
         let _ = std::fs::remove_file(pty);
+        let cwd = tempfile::tempdir().unwrap();
         let child = Command::new(String::from_utf8_lossy(&build.stdout).trim())
+            .current_dir(cwd.path())
             .arg("/usr/share/arduino/hardware/arduino/avr/bootloaders/atmega/ATmegaBOOT_168_atmega328.hex")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let sim = Simduino { child, _lock: lock };
+        let sim = Simduino {
+            child,
+            _lock: lock,
+            _cwd: cwd,
+        };
         assert!(
             wait_for(Duration::from_secs(10), || pty.exists()),
             "simduino made no pty"
