@@ -6,7 +6,11 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+
+use fbuild_core::time::WATCH_EVERY;
 
 /// Runs `cmd` with stdin closed and output captured; kills it after
 /// `timeout`.
@@ -22,8 +26,9 @@ pub fn output_with_timeout(cmd: &mut Command, timeout: Duration) -> Result<Outpu
     // pipe while we wait for it. Hazard: a daemon the child starts may
     // inherit the pipes and keep them open for its whole life, so after the
     // child exits we wait for the readers only briefly.
-    let out_reader = drain(child.stdout.take().expect("piped stdout"));
-    let err_reader = drain(child.stderr.take().expect("piped stderr"));
+    let seen = Arc::new(AtomicU64::new(0));
+    let out_reader = drain(child.stdout.take().expect("piped stdout"), &seen);
+    let err_reader = drain(child.stderr.take().expect("piped stderr"), &seen);
     let status = wait_with_timeout(&mut child, &program, timeout)?;
     let collect = |rx: std::sync::mpsc::Receiver<Vec<u8>>| {
         rx.recv_timeout(Duration::from_millis(500))
@@ -37,14 +42,14 @@ pub fn output_with_timeout(cmd: &mut Command, timeout: Duration) -> Result<Outpu
 }
 
 /// Runs `cmd` with stdin closed and output captured, asking `check` every
-/// tenth of a second whether to go on: its `Err` stops the command — the
-/// whole process group it started (git runs helpers such as
-/// `git-remote-http`), which also dies with this process (Linux) — and is
-/// returned. Seen: a stalled `git clone` outlived its build and even
-/// `fbuild daemon stop`.
+/// tenth of a second (told how many bytes of output came so far) whether
+/// to go on: its `Err` stops the command — the whole process group it
+/// started (git runs helpers such as `git-remote-http`), which also dies
+/// with this process (Linux) — and is returned. Seen: a stalled `git
+/// clone` outlived its build and even `fbuild daemon stop`.
 pub fn output_watched<E>(
     cmd: &mut Command,
-    mut check: impl FnMut() -> Result<(), E>,
+    mut check: impl FnMut(u64) -> Result<(), E>,
 ) -> Result<Result<Output, String>, E> {
     let program = cmd.get_program().to_string_lossy().into_owned();
     fbuild_core::process_group::own_group(cmd);
@@ -57,19 +62,20 @@ pub fn output_watched<E>(
         Ok(child) => child,
         Err(e) => return Ok(Err(format!("running {program}: {e}"))),
     };
-    let out_reader = drain(child.stdout.take().expect("piped stdout"));
-    let err_reader = drain(child.stderr.take().expect("piped stderr"));
+    let seen = Arc::new(AtomicU64::new(0));
+    let out_reader = drain(child.stdout.take().expect("piped stdout"), &seen);
+    let err_reader = drain(child.stderr.take().expect("piped stderr"), &seen);
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break status,
             Ok(None) => {}
             Err(e) => return Ok(Err(format!("waiting for {program}: {e}"))),
         }
-        if let Err(stop) = check() {
+        if let Err(stop) = check(seen.load(Ordering::Relaxed)) {
             fbuild_core::process_group::kill_group(&mut child);
             return Err(stop);
         }
-        std::thread::sleep(Duration::from_millis(100));
+        std::thread::sleep(WATCH_EVERY);
     };
     let collect = |rx: std::sync::mpsc::Receiver<Vec<u8>>| {
         rx.recv_timeout(Duration::from_millis(500))
@@ -118,12 +124,22 @@ fn wait_with_timeout(
     }
 }
 
-fn drain(mut pipe: impl Read + Send + 'static) -> std::sync::mpsc::Receiver<Vec<u8>> {
+fn drain(
+    mut pipe: impl Read + Send + 'static,
+    seen: &Arc<AtomicU64>,
+) -> std::sync::mpsc::Receiver<Vec<u8>> {
     let (tx, rx) = std::sync::mpsc::channel();
+    let seen = Arc::clone(seen);
     std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = pipe.read_to_end(&mut buf);
-        let _ = tx.send(buf);
+        let (mut all, mut buf) = (Vec::new(), [0u8; 8192]);
+        while let Ok(n) = pipe.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            all.extend_from_slice(&buf[..n]);
+            seen.fetch_add(n as u64, Ordering::Relaxed);
+        }
+        let _ = tx.send(all);
     });
     rx
 }

@@ -110,6 +110,11 @@ pub const DEFAULT_DOWNLOAD_STALL: Duration = Duration::from_secs(30);
 /// generous enough for a 40 MB toolchain on a slow link.
 pub const DOWNLOAD_BODY_TIMEOUT: Duration = Duration::from_secs(60 * 60);
 
+/// How often a watched helper command (a `git clone`) is asked whether to
+/// go on, and how often the folder it writes is measured.
+pub const WATCH_EVERY: Duration = Duration::from_millis(100);
+pub const MEASURE_EVERY: Duration = Duration::from_secs(1);
+
 /// Pause before the one retry of a transient network failure.
 pub const DOWNLOAD_RETRY_BACKOFF: Duration = Duration::from_secs(1);
 

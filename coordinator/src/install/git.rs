@@ -2,19 +2,16 @@
 //! `https://…/Lib.git#v1.2.0`): the `git` CLI clones into the staging dir
 //! and checks out the reference (tag, branch or commit); `.git` is removed
 //! and the tree's digest stands in for an archive's sha256. Also the tree
-//! digest itself, so a lock file can pin a checkout.
+//! digest itself, so a lock file can pin a checkout. How git is run and
+//! watched is `git_cmd`'s.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
-use super::entry_rules::tree_size;
 use super::error::InstallError;
 use super::fetch::{FetchError, hex};
-use super::spec::UnpackLimits;
-use crate::process::output_watched;
+use super::git_cmd::{Measure, Watch, git, is_transient, listed_size, watched};
 
 /// A finished checkout: the tree (inside staging) and its commit.
 pub struct Checkout {
@@ -22,17 +19,9 @@ pub struct Checkout {
     pub commit: String,
 }
 
-/// What a clone and checkout are held to, as a download is: the longest
-/// time the staging folder may go without growing, how much it may hold,
-/// and whether anyone still waits for it.
-pub struct Watch<'a> {
-    pub stall: Duration,
-    pub limits: UnpackLimits,
-    pub wanted: &'a dyn Fn() -> bool,
-}
-
-/// Clones `url` into `<staging>/tree` and checks out `reference` (its
-/// files counted against the limits before one is written).
+/// Clones `url` into a fresh folder of `staging` and checks out
+/// `reference` (its files counted against the limits before one is
+/// written).
 pub fn checkout(
     url: &str,
     reference: &str,
@@ -44,19 +33,21 @@ pub fn checkout(
             "{url}: {reference:?} is not a tag, branch or commit name"
         )));
     }
-    let tree = staging.join("tree");
-    let _ = std::fs::remove_dir_all(&tree);
+    let tree = fresh_dir(staging)?;
+    let name = tree.file_name().unwrap_or_default().to_string_lossy();
     let clone = watched(
         staging,
-        &["clone", "--quiet", "--no-checkout", "--", url, "tree"],
-        (watch, staging),
-        url,
+        &["clone", "--progress", "--no-checkout", "--", url, &name],
+        watch,
+        Measure::Clone(&tree),
     )?;
     if !clone.0 {
-        return Err(InstallError::Fetch(FetchError::permanent(format!(
-            "git clone {url} failed: {}",
-            clone.1.trim()
-        ))));
+        let message = format!("git clone {url} failed: {}", clone.1);
+        return Err(InstallError::Fetch(if is_transient(&clone.1) {
+            FetchError::transient(message)
+        } else {
+            FetchError::permanent(message)
+        }));
     }
     let Some(commit) = resolve(&tree, reference) else {
         return Err(InstallError::Layout(format!(
@@ -64,21 +55,16 @@ pub fn checkout(
             known_refs(&tree)
         )));
     };
-    let (bytes, files) = listed_size(&tree, &commit)?;
-    watch
-        .limits
-        .check(url, bytes, files)
-        .map_err(InstallError::Unpack)?;
+    listed_size(&tree, &commit, watch)?;
     let (ok, err) = watched(
         &tree,
         &["checkout", "--quiet", "--detach", &commit, "--"],
-        (watch, staging),
-        url,
+        watch,
+        Measure::Tree(&tree),
     )?;
     if !ok {
         return Err(InstallError::Layout(format!(
-            "{url}: checking out {reference:?} failed: {}",
-            err.trim()
+            "{url}: checking out {reference:?} failed: {err}"
         )));
     }
     std::fs::remove_dir_all(tree.join(".git"))
@@ -86,24 +72,30 @@ pub fn checkout(
     Ok(Checkout { tree, commit })
 }
 
+/// A folder of `staging` no attempt has used (`tree`, `tree-2`, …): what
+/// an attempt that was stopped leaves is not in the next one's way.
+fn fresh_dir(staging: &Path) -> Result<PathBuf, InstallError> {
+    let taken = |p: &Path| std::fs::symlink_metadata(p).is_ok();
+    let tree = (1..100)
+        .map(|n| match n {
+            1 => staging.join("tree"),
+            n => staging.join(format!("tree-{n}")),
+        })
+        .find(|p| !taken(p) || std::fs::remove_dir_all(p).is_ok());
+    tree.ok_or_else(|| {
+        InstallError::Internal(format!("{}: no free folder for a clone", staging.display()))
+    })
+}
+
 /// The commit `reference` names (a tag, a commit, or a branch of the
-/// origin), as a full hash.
+/// origin), as a full hash. (`reference` was checked not to start with
+/// `-`: `--end-of-options` needs git 2.30.)
 fn resolve(repo: &Path, reference: &str) -> Option<String> {
     [reference.to_string(), format!("origin/{reference}")]
         .iter()
         .find_map(|r| {
             let spec = format!("{r}^{{commit}}");
-            let (ok, out) = git(
-                repo,
-                &[
-                    "rev-parse",
-                    "--verify",
-                    "--quiet",
-                    "--end-of-options",
-                    &spec,
-                ],
-            )
-            .ok()?;
+            let (ok, out) = git(repo, &["rev-parse", "--verify", "--quiet", &spec]).ok()?;
             let commit = out.trim().to_string();
             let hash =
                 matches!(commit.len(), 40 | 64) && commit.chars().all(|c| c.is_ascii_hexdigit());
@@ -111,123 +103,30 @@ fn resolve(repo: &Path, reference: &str) -> Option<String> {
         })
 }
 
-/// Bytes and files `commit`'s tree holds (`git ls-tree -r -l`), known
-/// before anything is checked out.
-fn listed_size(repo: &Path, commit: &str) -> Result<(u64, u64), InstallError> {
-    let (ok, out) = git(repo, &["ls-tree", "-r", "-l", "--end-of-options", commit])?;
-    if !ok {
-        return Err(InstallError::Layout(format!(
-            "listing {commit} failed: {}",
-            out.trim()
-        )));
-    }
-    let (mut bytes, mut files) = (0u64, 0u64);
-    for line in out.lines() {
-        files += 1;
-        let size = line
-            .split('\t')
-            .next()
-            .and_then(|meta| meta.split_whitespace().nth(3));
-        bytes = bytes.saturating_add(size.and_then(|s| s.parse().ok()).unwrap_or(0));
-    }
-    Ok((bytes, files))
-}
-
-/// Runs git in `dir` while `measured` (the staging folder) is watched: no
-/// growth for `watch.stall` fails the attempt (transient), more than the
-/// limits fails it (refused), nobody waiting stops it.
-fn watched(
-    dir: &Path,
-    args: &[&str],
-    (watch, measured): (&Watch, &Path),
-    url: &str,
-) -> Result<(bool, String), InstallError> {
-    let mut size = (0u64, Instant::now());
-    let mut cmd = command(dir, args);
-    let out = output_watched(&mut cmd, || {
-        if !(watch.wanted)() {
-            return Err(InstallError::Fetch(FetchError::cancelled(url)));
-        }
-        let (bytes, files) = tree_size(measured);
-        watch
-            .limits
-            .check(url, bytes, files)
-            .map_err(InstallError::Unpack)?;
-        if bytes > size.0 {
-            size = (bytes, Instant::now());
-        } else if size.1.elapsed() > watch.stall {
-            return Err(InstallError::Fetch(FetchError::transient(format!(
-                "git made no progress with {url} for {} s (FBUILD_DOWNLOAD_STALL_SECS sets how \
-                 long a download may stall)",
-                watch.stall.as_secs_f64()
-            ))));
-        }
-        Ok(())
-    })?
-    .map_err(|e| InstallError::Internal(format!("{e}: install git to use git URLs in lib_deps")))?;
-    Ok(outcome(&out))
-}
-
-/// Runs git in `dir` (local, quick commands); `(succeeded, stdout or
-/// stderr)`.
-fn git(dir: &Path, args: &[&str]) -> Result<(bool, String), InstallError> {
-    let out = command(dir, args)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| {
-            InstallError::Internal(format!(
-                "running git ({e}): install git to use git URLs in lib_deps"
-            ))
-        })?;
-    Ok(outcome(&out))
-}
-
-fn command(dir: &Path, args: &[&str]) -> Command {
-    let mut cmd = Command::new("git");
-    cmd.args(args)
-        .current_dir(dir)
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .env("GIT_ADVICE", "0");
-    cmd
-}
-
-fn outcome(out: &std::process::Output) -> (bool, String) {
-    let text = if out.status.success() {
-        &out.stdout
-    } else {
-        &out.stderr
-    };
-    (
-        out.status.success(),
-        String::from_utf8_lossy(text).into_owned(),
-    )
-}
-
-/// "tags v1.0, v1.1; branches main" for an error message.
+/// "tags v1.0, v1.1; branches main" for an error message (at most 20 of
+/// each, then how many more).
 fn known_refs(repo: &Path) -> String {
     let list = |args: &[&str]| {
-        git(repo, args)
+        let names: Vec<String> = git(repo, args)
             .ok()
             .filter(|(ok, _)| *ok)
             .map(|(_, out)| {
                 out.lines()
                     .map(|l| l.trim().trim_start_matches("origin/").to_string())
                     .filter(|l| !l.is_empty() && !l.starts_with("HEAD"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                    .collect()
             })
-            .unwrap_or_default()
+            .unwrap_or_default();
+        match names.len() {
+            0 => "none".to_string(),
+            n if n > 20 => format!("{} and {} more", names[..20].join(", "), n - 20),
+            _ => names.join(", "),
+        }
     };
-    let tags = list(&["tag", "--list"]);
-    let branches = list(&["branch", "--remotes", "--format=%(refname:short)"]);
     format!(
         "tags: {}; branches: {}",
-        if tags.is_empty() { "none" } else { &tags },
-        if branches.is_empty() {
-            "none"
-        } else {
-            &branches
-        }
+        list(&["tag", "--list"]),
+        list(&["branch", "--remotes", "--format=%(refname:short)"])
     )
 }
 

@@ -15,6 +15,7 @@ mod error;
 mod extract;
 pub mod fetch;
 mod git;
+mod git_cmd;
 mod progress;
 mod run;
 mod spec;

@@ -60,6 +60,15 @@ fn install_fresh(spec: &PackageSpec, p: &Progress) -> Result<PathBuf, InstallErr
         Some(top) => tree.join(top),
         None => tree,
     };
+    // The package itself must be a folder, not a link to one (it would be
+    // renamed into the store as a link to anywhere).
+    if std::fs::symlink_metadata(&root).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(InstallError::Unpack(format!(
+            "{}: its folder {} is a link; refused",
+            spec.archive_url,
+            spec.top_dir.as_deref().unwrap_or(".")
+        )));
+    }
     if !root.is_dir() {
         return Err(InstallError::Layout(format!(
             "{} has no folder {}",
@@ -134,7 +143,8 @@ fn clone(
     );
     let expected = with_retry(p, || expected_sha256(spec))?;
     let wanted = || p.wanted();
-    let watch = git::Watch {
+    let watch = super::git_cmd::Watch {
+        url: &spec.archive_url,
         stall: spec.stall,
         limits: spec.limits,
         wanted: &wanted,
@@ -180,7 +190,8 @@ fn verify(
 fn single_dir(tree: &Path) -> Option<PathBuf> {
     let mut entries = std::fs::read_dir(tree).ok()?.flatten();
     let first = entries.next()?;
-    (entries.next().is_none() && first.path().is_dir()).then(|| first.path())
+    let folder = first.file_type().is_ok_and(|t| t.is_dir());
+    (entries.next().is_none() && folder).then(|| first.path())
 }
 
 /// Executables present, then the package's own health check.
