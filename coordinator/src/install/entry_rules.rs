@@ -91,7 +91,7 @@ pub fn links_inside(root: &Path) -> Result<(), String> {
                 stack.push(rel);
             } else if kind.is_symlink() {
                 let target = std::fs::read_link(entry.path()).map_err(|e| e.to_string())?;
-                follow(root, rel_dir.clone(), &target, 0)
+                follow(root, rel_dir.clone(), &target, &mut 0)
                     .map_err(|why| format!("refusing {}: {why}", rel.display()))?;
             }
         }
@@ -102,10 +102,18 @@ pub fn links_inside(root: &Path) -> Result<(), String> {
 /// Where `target`, a link's target read in the folder `at` (relative to
 /// `root`), leads: followed component by component within `root`, links
 /// on the way followed the same way; `Err` when it would go above `root`
-/// or is absolute, or links loop.
-fn follow(root: &Path, mut at: PathBuf, target: &Path, depth: usize) -> Result<PathBuf, String> {
-    if depth > 40 {
-        return Err("its links loop".into());
+/// or is absolute, or when more than 40 links are followed in all (the
+/// OS's ELOOP bound: links that loop, or that double at each level and
+/// would take 2^40 steps).
+fn follow(
+    root: &Path,
+    mut at: PathBuf,
+    target: &Path,
+    links: &mut usize,
+) -> Result<PathBuf, String> {
+    *links += 1;
+    if *links > 40 {
+        return Err("its links loop or nest too deeply (more than 40)".into());
     }
     for c in target.components() {
         match c {
@@ -115,7 +123,7 @@ fn follow(root: &Path, mut at: PathBuf, target: &Path, depth: usize) -> Result<P
                 if std::fs::symlink_metadata(&here).is_ok_and(|m| m.file_type().is_symlink()) {
                     let next = std::fs::read_link(&here).map_err(|e| e.to_string())?;
                     at.pop();
-                    at = follow(root, at, &next, depth + 1)?;
+                    at = follow(root, at, &next, links)?;
                 }
             }
             Component::CurDir => {}
@@ -216,5 +224,17 @@ mod tests {
         assert!(case(&[("abs", "/etc/hostname")]).is_err());
         let lp = case(&[("a/p", "q"), ("a/q", "p")]).unwrap_err();
         assert!(lp.contains("loop"), "{lp}");
+        // Each link twice the one before: 2^39 steps if counted by depth.
+        let doubling: Vec<(String, String)> = (0..40)
+            .map(|n| match n {
+                0 => ("l0".to_string(), ".".to_string()),
+                n => (format!("l{n}"), format!("l{}/l{}", n - 1, n - 1)),
+            })
+            .collect();
+        let refs: Vec<(&str, &str)> = doubling
+            .iter()
+            .map(|(a, b)| (a.as_str(), b.as_str()))
+            .collect();
+        assert!(case(&refs).unwrap_err().contains("more than 40"));
     }
 }
