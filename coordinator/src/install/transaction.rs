@@ -82,13 +82,17 @@ impl Staging {
             Err(_) => None,
         };
         if let Err(e) = std::fs::rename(tree, dest) {
-            if let Some(old) = &aside {
-                let _ = std::fs::rename(old, dest);
+            let mut what = format!("moving {} to {}", tree.display(), dest.display());
+            if let Some(old) = &aside
+                && let Err(back) = std::fs::rename(old, dest)
+            {
+                what.push_str(&format!(
+                    " (and putting the old copy back failed: {back}; it is {}, and is removed \
+                     by the next install of this package)",
+                    old.display()
+                ));
             }
-            return Err(InstallError::io(
-                format!("moving {} to {}", tree.display(), dest.display()),
-                e,
-            ));
+            return Err(InstallError::io(what, e));
         }
         if let Some(old) = aside {
             let _ = std::fs::remove_dir_all(old);
@@ -138,7 +142,11 @@ pub fn sweep(dest: &Path) -> usize {
 /// Moves an install about to be replaced out of the way (`sweep` removes
 /// it if this process dies before it is deleted); where it went.
 fn move_aside(dest: &Path) -> Result<PathBuf, InstallError> {
-    let aside = sibling(dest, &format!("broken-{}", std::process::id()));
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let aside = sibling(dest, &format!("broken-{}-{nanos}", std::process::id()));
     std::fs::rename(dest, &aside)
         .map_err(|e| InstallError::io(format!("moving the old {} aside", dest.display()), e))?;
     Ok(aside)
