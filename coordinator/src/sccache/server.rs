@@ -255,10 +255,11 @@ pub fn redis_problem() -> Option<String> {
 }
 
 /// The `(user, password)` of a URL's `user:password` part; none for a user
-/// alone.
+/// alone or an empty password (no AUTH, as sccache's client).
 fn url_credentials(userinfo: &str) -> Option<(String, String)> {
     let (user, password) = userinfo.split_once(':')?;
-    Some((percent_decoded(user), percent_decoded(password)))
+    let password = percent_decoded(password);
+    (!password.is_empty()).then(|| (percent_decoded(user), password))
 }
 
 /// `%XX` escapes of a URL's user or password put back.
@@ -376,6 +377,7 @@ mod tests {
         assert_eq!(url_credentials(":secret"), pair("", "secret"));
         assert_eq!(url_credentials("alice:p%40ss%3Aw"), pair("alice", "p@ss:w"));
         assert_eq!(url_credentials("alice"), None);
+        assert_eq!(url_credentials("alice:"), None);
         assert_eq!(percent_decoded("100%"), "100%");
         assert_eq!(percent_decoded("%zz%41"), "%zzA");
     }
