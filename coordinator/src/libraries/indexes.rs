@@ -100,8 +100,14 @@ impl Indexes {
             if !fresh {
                 let fetch = Arc::new(Fetch::default());
                 let (owned, fetcher) = (url.to_string(), Arc::clone(&fetch));
-                tokio::task::spawn_blocking(move || {
-                    let listing = read(&owned, registry, stall, &fetcher.bytes);
+                tokio::spawn(async move {
+                    let (url, bytes) = (owned.clone(), fetcher.bytes.clone());
+                    let read =
+                        tokio::task::spawn_blocking(move || read(&url, registry, stall, &bytes));
+                    // A fetch that panicked is a failure, not a wait forever.
+                    let listing = read
+                        .await
+                        .unwrap_or_else(|e| Err(format!("reading the library index {owned}: {e}")));
                     fetcher.listing.send_replace(Some(listing));
                 });
                 fetched.insert(url.to_string(), (Instant::now(), fetch));
