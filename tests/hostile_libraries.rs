@@ -198,6 +198,28 @@ fn links_that_escape_once_followed_are_refused_in_archives_and_git() {
         "{err}"
     );
     assert!(store(&home).is_empty(), "stored: {:?}", store(&home));
+
+    // A repository whose one entry is a link to a folder elsewhere: the
+    // package would be stored as that link.
+    let elsewhere = work.path().join("elsewhere");
+    std::fs::create_dir_all(elsewhere.join("src")).unwrap();
+    std::fs::write(elsewhere.join("library.properties"), "name=Away\n").unwrap();
+    let repo = work.path().join("git/Away");
+    std::fs::create_dir_all(&repo).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, repo.join("Away")).unwrap();
+    common::libfix::git(&repo, &["init", "-q"]);
+    common::libfix::git(&repo, &["add", "-A"]);
+    common::libfix::git(&repo, &["commit", "-qm", "away"]);
+    common::libfix::git(&repo, &["tag", "v1"]);
+    let proj = project(
+        &work.path().join("third"),
+        &[format!("Away=git+file://{}#v1", repo.display())],
+    );
+    let out = build(&home, &proj, &[]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("outside the package"), "{err}");
+    assert!(store(&home).is_empty(), "stored: {:?}", store(&home));
 }
 
 #[test]
@@ -299,6 +321,26 @@ fn archives_past_the_limits_are_refused_and_nothing_is_kept() {
     common::libfix::git(&repo, &["add", "-A"]);
     common::libfix::git(&repo, &["commit", "-qm", "zeros"]);
     common::libfix::git(&repo, &["tag", "v1"]);
+    // A git bomb: nine levels of ten entries, each the same subtree: a
+    // repository of a few KB whose tree lists 10^9 files.
+    let bomb = work.path().join("git/Bomb");
+    std::fs::create_dir_all(&bomb).unwrap();
+    python(&format!(
+        "import subprocess as s\n\
+         d = {:?}\n\
+         g = lambda *a, i=None: s.run(['git', '-C', d, *a], input=i, capture_output=True, \
+         check=True, text=True).stdout.strip()\n\
+         g('init', '-q')\n\
+         o = g('hash-object', '-w', '--stdin', i='x')\n\
+         kind = 'blob'\n\
+         for level in range(9):\n\
+         \x20   o = g('mktree', i=''.join('%s %s %s\\tf%d\\n' % ('100644' if kind == 'blob' \
+         else '040000', kind, o, n) for n in range(10)))\n\
+         \x20   kind = 'tree'\n\
+         c = g('-c', 'user.name=t', '-c', 'user.email=t@t', 'commit-tree', o, '-m', 'bomb')\n\
+         g('tag', 'v1', c)\n",
+        bomb
+    ));
     let server = TestServer::serve(&served);
     let url = |file: &str| format!("{}/{file}", server.url());
     let cases = [
@@ -325,6 +367,12 @@ fn archives_past_the_limits_are_refused_and_nothing_is_kept() {
             url("many.tar.gz"),
             vec![("FBUILD_UNPACK_MAX_FILES", "20")],
             "more than 20 files",
+        ),
+        (
+            "git bomb",
+            format!("Bomb=git+file://{}#v1", bomb.display()),
+            vec![],
+            "holds more than 50000 files",
         ),
         (
             "git",
@@ -377,6 +425,34 @@ fn a_git_ref_is_never_an_option() {
         assert!(!proj.join("fbuild.lock").exists());
     }
     assert!(store(&home).is_empty());
+
+    // A lock's commit that its repository no longer has (the tag moved,
+    // the old commit collected) is blamed on the lock.
+    common::libfix::git(&repo, &["tag", "v1"]);
+    let proj = project(
+        &work.path().join("pinned"),
+        &[format!("Lib=git+file://{}#v1", repo.display())],
+    );
+    assert_ok(&build(&home, &proj, &[]));
+    let lock = std::fs::read_to_string(proj.join("fbuild.lock")).unwrap();
+    common::libfix::git(&repo, &["commit", "-q", "--amend", "-m", "rewritten"]);
+    common::libfix::git(&repo, &["tag", "-f", "v1"]);
+    common::libfix::git(&repo, &["reflog", "expire", "--expire=now", "--all"]);
+    common::libfix::git(&repo, &["gc", "-q", "--prune=now"]);
+    let fresh = TestHome::new();
+    let out = build(&fresh, &proj, &[]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let commit = lock
+        .split('"')
+        .find(|w| w.len() == 40 && w.chars().all(|c| c.is_ascii_hexdigit()))
+        .expect("a commit in the lock");
+    assert!(
+        err.contains(&format!(
+            "fbuild.lock: library Lib is pinned to commit {commit}"
+        )) && err.contains("fbuild lib update"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -130,6 +130,19 @@ async fn from_lock(cx: &Context<'_>, entry: &EnvLock) -> Result<Vec<Resolved>> {
                         )
                     });
                 }
+                // The pinned commit is gone from its repository (a branch
+                // force-pushed, a tag moved).
+                Err(e) if l.commit.is_some() && format!("{e:#}").contains("has no tag, branch or commit") => {
+                    return Err(e).with_context(|| {
+                        format!(
+                            "{}: library {} is pinned to commit {}, which its repository no \
+                             longer has (`fbuild lib update` pins what it has now)",
+                            lockfile::FILE_NAME,
+                            l.name,
+                            l.commit.as_deref().unwrap_or_default()
+                        )
+                    });
+                }
                 other => other?,
             },
         };
