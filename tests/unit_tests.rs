@@ -330,6 +330,11 @@ fn lying_project(dir: &Path) -> PathBuf {
             "test/test_forks_after/main.c",
             format!("{ok}int main(void) {{ UNITY_BEGIN(); RUN_TEST(test_ok); UNITY_END(); fflush(stdout); if (fork() == 0) sleep(300); return 0; }}\n"),
         ),
+        // Passes, leaving a child that closed its output behind.
+        (
+            "test/test_leaves_child/main.c",
+            format!("{ok}int main(void) {{ UNITY_BEGIN(); RUN_TEST(test_ok); int r = UNITY_END(); fflush(stdout); if (fork() == 0) {{ close(1); close(2); sleep(300); }} return r; }}\n"),
+        ),
         // 20 MB without a newline, then an honest run: its first case
         // line ends the flooded line.
         (
@@ -396,6 +401,8 @@ fn a_program_that_hangs_after_its_summary_is_killed_at_the_timeout() {
             "test_hangs_after",
             "-f",
             "test_forks_after",
+            "-f",
+            "test_leaves_child",
             "--timeout",
             "2",
         ],
@@ -418,6 +425,10 @@ fn a_program_that_hangs_after_its_summary_is_killed_at_the_timeout() {
             "[native] test_forks_after  ERROR  it exited (0), but a process it started kept its \
              output open past 2 s (all killed)\n"
         ),
+        "{text}"
+    );
+    assert!(
+        text.contains("[native] test_leaves_child  test_ok  PASSED"),
         "{text}"
     );
     let left = processes_with(&dir.to_string_lossy());

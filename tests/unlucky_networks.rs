@@ -375,10 +375,11 @@ fn a_build_given_up_on_takes_its_git_clone_with_it() {
         processes_with(&url)
     );
     assert!(
-        install_status(&home, "Slowgit").is_some_and(|s| s["phase"] == "failed"
-            && s["message"]
-                .as_str()
-                .is_some_and(|m| m.contains("cancelled"))),
+        wait_for(Duration::from_secs(30), || install_status(&home, "Slowgit")
+            .is_some_and(|s| s["phase"] == "failed"
+                && s["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("cancelled")))),
         "{:?}",
         install_status(&home, "Slowgit")
     );

@@ -37,3 +37,16 @@ pub fn kill_group(child: &mut Child) {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// Kills what is left of the group [`own_group`] made for `child`, which
+/// has been waited for (what it started and left running). A group whose
+/// members are all gone is not there to signal.
+pub fn kill_rest(child: &Child) {
+    #[cfg(unix)]
+    // SAFETY: kill(2) on a process group id; a group that is gone is ESRCH.
+    unsafe {
+        libc::killpg(child.id() as libc::pid_t, libc::SIGKILL);
+    }
+    #[cfg(not(unix))]
+    let _ = child;
+}

@@ -310,7 +310,7 @@ fn judge(end: &End, parser: &unity::Parser, custom: bool) -> Option<String> {
             "did not exit within {} s after its summary (killed)",
             d.as_secs_f64()
         )),
-        End::Lingered(code, d) => why.push(lingered(*code, *d)),
+        End::Lingered(how, d) => why.push(lingered(how, *d)),
         End::Broken(broken) => why.push(broken.clone()),
     }
     (!why.is_empty()).then(|| why.join("; "))
@@ -325,15 +325,14 @@ fn before_summary(end: &End, last: &str) -> Option<String> {
         )),
         End::Crashed(why) => Some(format!("crashed: {why}{last}")),
         End::TimedOut(d) => Some(format!("timed out after {} s{last}", d.as_secs_f64())),
-        End::Lingered(code, d) => Some(format!("{}{last}", lingered(*code, *d))),
+        End::Lingered(how, d) => Some(format!("{}{last}", lingered(how, *d))),
         End::Broken(why) => Some(why.clone()),
     }
 }
 
-fn lingered(code: i32, timeout: std::time::Duration) -> String {
+fn lingered(how: &str, timeout: std::time::Duration) -> String {
     format!(
-        "it exited ({code}), but a process it started kept its output open past {} s (all \
-         killed)",
+        "it {how}, but a process it started kept its output open past {} s (all killed)",
         timeout.as_secs_f64()
     )
 }

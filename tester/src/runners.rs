@@ -32,9 +32,9 @@ pub enum End {
     Crashed(String),
     /// It had not ended when the timeout passed (and was killed).
     TimedOut(Duration),
-    /// It exited with this code, but what it started kept its output open
-    /// past the timeout (all of it killed).
-    Lingered(i32, Duration),
+    /// It ended (how: "exited (0)"), but what it started kept its output
+    /// open past the timeout (all of it killed).
+    Lingered(String, Duration),
     /// It could not be started or read.
     Broken(String),
 }
@@ -155,15 +155,26 @@ fn child(
             fbuild_core::process_group::kill_group(&mut child);
             return match (other, exited) {
                 (Some(Err(e)), _) => End::Broken(e.to_string()),
-                (_, Some(status)) => End::Lingered(status.code().unwrap_or(-1), timeout),
+                (_, Some(status)) => End::Lingered(how_it_ended(&status), timeout),
                 _ => End::TimedOut(timeout),
             };
         }
     };
+    // What it started and left behind, its output closed, goes with it.
+    fbuild_core::process_group::kill_rest(&child);
     match (status.code(), signal_of(&status)) {
         (_, Some(sig)) => End::Crashed(format!("killed by signal {sig} ({})", signal_name(sig))),
         (Some(code), _) => End::Exited(code),
         (None, None) => End::Broken(format!("it ended without an exit code ({status})")),
+    }
+}
+
+/// "exited (3)" or "was killed by signal 11 (SIGSEGV: …)".
+fn how_it_ended(status: &ExitStatus) -> String {
+    match (status.code(), signal_of(status)) {
+        (_, Some(sig)) => format!("was killed by signal {sig} ({})", signal_name(sig)),
+        (Some(code), _) => format!("exited ({code})"),
+        (None, None) => format!("ended ({status})"),
     }
 }
 
@@ -355,12 +366,11 @@ mod tests {
         let end = pump(&rx, far, &mut |l| lines.push(l.to_string()), &|| false);
         assert_eq!(end, Pumped::Ended(Ok(())));
         assert_eq!(lines.len(), 3);
-        let dropped = 20 * 1024 * 1024 + 1 - MAX_LINE;
-        assert_eq!(
-            &lines[0][MAX_LINE..],
-            format!(" [fbuild: {dropped} more bytes of this line dropped]\n")
-        );
-        assert!(lines[0][..MAX_LINE].bytes().all(|b| b == b'x'));
+        let (dropped, half) = (20 * 1024 * 1024 + 1 - MAX_LINE, MAX_LINE / 2);
+        let note = format!(" [fbuild: {dropped} bytes of this line dropped] ");
+        assert_eq!(&lines[0][half..half + note.len()], note);
+        assert!(lines[0][..half].bytes().all(|b| b == b'x'));
+        assert!(lines[0].ends_with("xx\r\n"));
         assert_eq!(&lines[1..], ["2 Tests 0 Failures 0 Ignored\n", "OK"]);
     }
 
