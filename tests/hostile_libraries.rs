@@ -1,74 +1,18 @@
 //! Hostile and broken libraries (issue 29): nothing a library names leaves
 //! its folder — its name, its links (followed, in archives and git
 //! checkouts alike), its `srcDir`/`includeDir` — link loops end, an
-//! archive that expands past the limits is refused, a git `#ref` is never
-//! an option, and a lock file's wrong pin never deletes the good stored
-//! copy other projects use. Archives are made here by Python's tarfile and
-//! zipfile and served on loopback.
+//! archive or git tree that expands past the limits is refused. Archives
+//! are made here by Python's tarfile and zipfile and served on loopback.
+//! Git refs and lock pins: `tests/hostile_pins.rs`.
 
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
+use common::hostile::*;
 use common::http::TestServer;
 use common::*;
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-/// A native project using `lib_deps` (one per line).
-fn project(dir: &Path, lib_deps: &[String]) -> PathBuf {
-    let proj = dir.join("proj");
-    std::fs::create_dir_all(proj.join("src")).unwrap();
-    std::fs::write(
-        proj.join("platformio.ini"),
-        format!(
-            "[env:native]\nplatform = native\nlib_deps =\n    {}\n",
-            lib_deps.join("\n    ")
-        ),
-    )
-    .unwrap();
-    std::fs::write(
-        proj.join("src/main.c"),
-        "#include <stdio.h>\nint main(void) { puts(\"ok\"); return 0; }\n",
-    )
-    .unwrap();
-    proj
-}
-
-fn build(home: &TestHome, dir: &Path, env: &[(&str, &str)]) -> Output {
-    home.fbuild(&["build", dir.to_str().unwrap()])
-        .env("FBUILD_ZCCACHE", "off")
-        .envs(env.iter().copied())
-        .output()
-        .unwrap()
-}
-
-fn python(script: &str) {
-    let out = Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// What the library store holds (names of its folders, hidden ones too).
-fn store(home: &TestHome) -> Vec<String> {
-    std::fs::read_dir(home.path().join("libraries"))
-        .map(|d| {
-            d.flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default()
-}
 
 /// Files written under `dir` whose path contains `needle`.
 fn files_named(dir: &Path, needle: &str) -> Vec<PathBuf> {
@@ -123,23 +67,6 @@ fn a_library_name_never_leads_out_of_the_build_folder() {
             .unwrap()
             .success()
     );
-}
-
-/// A `.tar.gz` with `Lib/library.properties`, `Lib/src/Lib.c` and the
-/// extra entries `extra` (Python statements adding to `t`, a TarFile).
-fn tarball(out: &Path, extra: &str) {
-    python(&format!(
-        "import io, tarfile\n\
-         t = tarfile.open({out:?}, 'w:gz')\n\
-         def add(name, text=b'', kind=tarfile.REGTYPE, link=''):\n\
-         \x20   i = tarfile.TarInfo(name); i.type = kind; i.linkname = link; i.size = len(text)\n\
-         \x20   i.mode = 0o755 if kind == tarfile.DIRTYPE else 0o644\n\
-         \x20   t.addfile(i, io.BytesIO(text) if kind == tarfile.REGTYPE else None)\n\
-         add('Lib/library.properties', b'name=Lib\\nversion=1.0.0\\n')\n\
-         add('Lib/src/Lib.c', b'int lib(void) {{ return 1; }}\\n')\n\
-         {extra}\n\
-         t.close()\n"
-    ));
 }
 
 #[test]
@@ -397,114 +324,4 @@ fn archives_past_the_limits_are_refused_and_nothing_is_kept() {
         }
         assert!(store(&home).is_empty(), "{file}: stored {:?}", store(&home));
     }
-}
-
-#[test]
-fn a_git_ref_is_never_an_option() {
-    let home = TestHome::new();
-    let work = tempfile::tempdir().unwrap();
-    let repo = work.path().join("git/Lib");
-    std::fs::create_dir_all(repo.join("src")).unwrap();
-    std::fs::write(repo.join("library.properties"), "name=Lib\nversion=1.0.0\n").unwrap();
-    std::fs::write(repo.join("src/Lib.c"), "int lib(void) { return 1; }\n").unwrap();
-    common::libfix::git(&repo, &["init", "-q"]);
-    common::libfix::git(&repo, &["add", "-A"]);
-    common::libfix::git(&repo, &["commit", "-qm", "one"]);
-    for reference in ["--orphan=zz", "--detach", "-f"] {
-        let proj = project(
-            &work.path().join(reference),
-            &[format!("Lib=git+file://{}#{reference}", repo.display())],
-        );
-        let out = build(&home, &proj, &[]);
-        let err = stderr(&out);
-        assert_eq!(out.status.code(), Some(1), "{reference}: {err}");
-        assert!(
-            err.contains(&format!("#{reference} is not a tag, branch or commit name")),
-            "{reference}: {err}"
-        );
-        assert!(!proj.join("fbuild.lock").exists());
-    }
-    assert!(store(&home).is_empty());
-
-    // A lock's commit that its repository no longer has (the tag moved,
-    // the old commit collected) is blamed on the lock.
-    common::libfix::git(&repo, &["tag", "v1"]);
-    let proj = project(
-        &work.path().join("pinned"),
-        &[format!("Lib=git+file://{}#v1", repo.display())],
-    );
-    assert_ok(&build(&home, &proj, &[]));
-    let lock = std::fs::read_to_string(proj.join("fbuild.lock")).unwrap();
-    common::libfix::git(&repo, &["commit", "-q", "--amend", "-m", "rewritten"]);
-    common::libfix::git(&repo, &["tag", "-f", "v1"]);
-    common::libfix::git(&repo, &["reflog", "expire", "--expire=now", "--all"]);
-    common::libfix::git(&repo, &["gc", "-q", "--prune=now"]);
-    let fresh = TestHome::new();
-    let out = build(&fresh, &proj, &[]);
-    let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(1), "{err}");
-    let commit = lock
-        .split('"')
-        .find(|w| w.len() == 40 && w.chars().all(|c| c.is_ascii_hexdigit()))
-        .expect("a commit in the lock");
-    assert!(
-        err.contains(&format!(
-            "fbuild.lock: library Lib is pinned to commit {commit}"
-        )) && err.contains("fbuild lib update"),
-        "{err}"
-    );
-}
-
-#[test]
-fn a_wrong_pin_in_one_lock_file_keeps_the_store_copy_others_use() {
-    let home = TestHome::new();
-    let work = tempfile::tempdir().unwrap();
-    let served = work.path().join("served");
-    std::fs::create_dir_all(&served).unwrap();
-    tarball(&served.join("Lib-1.0.0.tar.gz"), "");
-    let server = TestServer::serve(&served);
-    let url = format!("{}/Lib-1.0.0.tar.gz", server.url());
-    let good = project(&work.path().join("good"), std::slice::from_ref(&url));
-    assert_ok(&build(&home, &good, &[]));
-    let stored = store(&home);
-    assert_eq!(stored.len(), 1, "{stored:?}");
-
-    // Another project's lock pins a sha256 the archive does not have.
-    let bad = project(&work.path().join("bad"), std::slice::from_ref(&url));
-    let lock = std::fs::read_to_string(good.join("fbuild.lock")).unwrap();
-    let right = lock
-        .split('"')
-        .find(|w| w.len() == 64 && w.chars().all(|c| c.is_ascii_hexdigit()))
-        .expect("a sha256 in the lock")
-        .to_string();
-    std::fs::write(
-        bad.join("fbuild.lock"),
-        lock.replace(&right, &"0".repeat(64)),
-    )
-    .unwrap();
-    let out = build(&home, &bad, &[]);
-    let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(
-        err.contains("fbuild.lock") && err.contains(&"0".repeat(64)),
-        "{err}"
-    );
-    assert_eq!(store(&home), stored, "the good copy was touched");
-
-    // The good project still builds with the server gone.
-    drop(server);
-    let out = home
-        .fbuild(&["build", good.to_str().unwrap(), "--clean", "--locked"])
-        .env("FBUILD_ZCCACHE", "off")
-        .output()
-        .unwrap();
-    assert_ok(&out);
-
-    // A network failure is the network's: the lock is not blamed for it.
-    let fresh = TestHome::new();
-    let out = build(&fresh, &good, &[]);
-    let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(err.contains(&url), "{err}");
-    assert!(!err.contains("is pinned to sha256"), "{err}");
 }
