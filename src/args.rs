@@ -7,7 +7,7 @@ use std::time::Duration;
 /// `fbuild_core::time::MAX_SECS`. `1e20`, `inf`, `nan`, `-1` and words
 /// are refused (`Duration::from_secs_f64` would panic on some of them).
 pub fn timeout_secs(text: &str) -> Result<Duration, String> {
-    match fbuild_core::time::parse_secs(text)? {
+    match fbuild_core::time::parse_secs(text).map_err(|e| e.to_string())? {
         d if d.is_zero() => Err(format!("{text:?} must be more than 0 seconds")),
         d => Ok(d),
     }

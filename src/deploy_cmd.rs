@@ -12,6 +12,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use fbuild_client::Client;
 use fbuild_core::protocol::{Event, Reply, Request};
+use fbuild_core::time::{BOARD_RETURN_WAIT, LEASE_REGISTER_WAIT};
 use fbuild_deploy::monitor::{self, Outcome, Rules};
 use fbuild_deploy::recipe::{emulator_plan, upload_plan, usb_ids};
 use fbuild_deploy::{emulator, ports, upload};
@@ -195,13 +196,9 @@ fn touch_and_rediscover(port: &str, wait_for_new: bool) -> Result<String> {
     if !wait_for_new {
         return Ok(port.to_string());
     }
-    upload::wait_for_upload_port(&before, port, Duration::from_secs(10), &names).with_context(
-        || {
-            format!(
-                "the board did not come back after the reset of {port}; press reset and try again"
-            )
-        },
-    )
+    upload::wait_for_upload_port(&before, port, BOARD_RETURN_WAIT, &names).with_context(|| {
+        format!("the board did not come back after the reset of {port}; press reset and try again")
+    })
 }
 
 fn monitor_port(port: &str, baud: u32, rules: &Rules) -> Result<ExitCode> {
@@ -210,14 +207,18 @@ fn monitor_port(port: &str, baud: u32, rules: &Rules) -> Result<ExitCode> {
     // upload from now on finds this monitor (bounded: no coordinator, no lease).
     let (registered, first_event) = mpsc::channel();
     watch_lease(port, Arc::clone(&paused), registered);
-    let _ = first_event.recv_timeout(Duration::from_secs(3));
+    let _ = first_event.recv_timeout(LEASE_REGISTER_WAIT);
     // Fail now, with the reason, if the port cannot be opened at all.
     drop(monitor::open_serial(port, baud).map_err(anyhow::Error::msg)?);
     eprintln!("fbuild: monitoring {port} at {baud} baud");
     let (tx, rx) = mpsc::channel();
     let name = port.to_string();
     std::thread::spawn(move || {
-        monitor::pump_pausable(|| monitor::open_serial(&name, baud), &paused, &tx)
+        monitor::pump_pausable(
+            || monitor::open_serial(&name, baud).map_err(|e| e.to_string()),
+            &paused,
+            &tx,
+        )
     });
     Ok(finish(watch(&rx, rules)))
 }

@@ -13,6 +13,7 @@ mod test_cmd;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use fbuild_core::settings::DEFAULT_LOG_FILTER;
 
 #[derive(Parser)]
 #[command(
@@ -93,12 +94,12 @@ fn warn_about_settings() {
     }
 }
 
-/// Logs go to stderr, filtered by FBUILD_LOG (default warn); user-facing
-/// output goes to stdout.
+/// Logs go to stderr, filtered by FBUILD_LOG (default
+/// [`DEFAULT_LOG_FILTER`]); user-facing output goes to stdout.
 fn init_logging() {
-    let filter = std::env::var("FBUILD_LOG").unwrap_or_else(|_| "warn".into());
+    let filter = fbuild_core::settings::log_filter();
     let filter = tracing_subscriber::EnvFilter::try_new(&filter)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOG_FILTER));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

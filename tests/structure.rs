@@ -1,6 +1,10 @@
 //! The house's shape, checked: no module of any crate uses a module that
-//! uses it back (directly or through others), and no source file grows
-//! past the size where it should be split.
+//! uses it back (directly or through others), no source file grows past
+//! the size where it should be split, and each fact has one owner: tools
+//! are started only by the tool seam (`core/src/tool/`), durations are
+//! named only in `core/src/time.rs`, `native` is known only to the
+//! platform type (`core/src/platform.rs`), and no library crate's public
+//! API answers with a bare `String` error.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -13,7 +17,20 @@ const CRATES: &[&str] = &[
     "platforms",
     "deploy",
     "builder",
+    "tester",
     ".",
+];
+
+/// The library crates (the root package holds the binaries' entry points).
+const LIBRARIES: &[&str] = &[
+    "core",
+    "client",
+    "coordinator",
+    "shim",
+    "platforms",
+    "deploy",
+    "builder",
+    "tester",
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -163,5 +180,181 @@ fn no_source_file_passes_the_split_size() {
         long.is_empty(),
         "split these by responsibility:\n{}",
         long.join("\n")
+    );
+}
+
+/// A source file's text with its unit tests (`#[cfg(test)] mod tests {…}`,
+/// `#[cfg(all(test, unix))] mod tests {…}`) blanked, lines kept, since
+/// tests may do as tests do.
+fn without_tests(text: &str) -> String {
+    let tests =
+        regex::Regex::new(r"#\[cfg\([^\]]*\btest\b[^\]]*\)\]\s*mod [a-z_0-9]+\s*\{").unwrap();
+    let mut out = text.to_string();
+    while let Some(m) = tests.find(&out) {
+        let end = block_end(&out, m.end() - 1);
+        let blank: String = out[m.start()..end]
+            .chars()
+            .map(|c| if c == '\n' { c } else { ' ' })
+            .collect();
+        out.replace_range(m.start()..end, &blank);
+    }
+    out
+}
+
+/// The byte after the `}` that closes the `{` at `open` (string and char
+/// literals and line comments skipped).
+fn block_end(text: &str, open: usize) -> usize {
+    let bytes = text.as_bytes();
+    let (mut depth, mut i) = (0usize, open);
+    while i < bytes.len() {
+        match bytes[i] {
+            b'{' => depth += 1,
+            b'}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return i + 1;
+                }
+            }
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'\'' if bytes.get(i + 2) == Some(&b'\'') => i += 2,
+            b'\'' if bytes.get(i + 1) == Some(&b'\\') => {
+                while i + 1 < bytes.len() && bytes[i + 1] != b'\'' {
+                    i += 1;
+                }
+                i += 1;
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    bytes.len()
+}
+
+/// Every `(file, line number, line)` of the crates' sources (tests aside)
+/// that matches `pattern`, but for files under `owners` (relative to the
+/// workspace root).
+fn lines_matching(krates: &[&str], pattern: &str, owners: &[&str]) -> Vec<String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let pattern = regex::Regex::new(pattern).unwrap();
+    let mut files = Vec::new();
+    for krate in krates {
+        rust_files(&root.join(krate).join("src"), &mut files);
+    }
+    let mut found = Vec::new();
+    for file in files {
+        let rel = file
+            .strip_prefix(root)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
+        let rel = rel.trim_start_matches("./").to_string();
+        if owners.iter().any(|o| rel.starts_with(o)) {
+            continue;
+        }
+        let text = std::fs::read_to_string(&file).unwrap();
+        for (n, line) in without_tests(&text).lines().enumerate() {
+            let code = line.split("//").next().unwrap_or_default();
+            if pattern.is_match(code) {
+                found.push(format!("{rel}:{}: {}", n + 1, line.trim()));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn tools_are_started_only_by_the_tool_seam() {
+    let found = lines_matching(CRATES, r"\bCommand::new\b", &["core/src/tool/"]);
+    assert!(
+        found.is_empty(),
+        "start tools through fbuild_core::tool (its environment rules, time limits and \
+         failure reports, and the fake unit tests use):\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn durations_are_named_in_time_rs() {
+    let found = lines_matching(
+        CRATES,
+        r"Duration::from_(secs|millis|micros|nanos|secs_f32|secs_f64)\(\s*[0-9]",
+        &["core/src/time.rs"],
+    );
+    assert!(
+        found.is_empty(),
+        "name these durations in core/src/time.rs, with the reason for their value:\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn native_is_known_only_to_the_platform_type() {
+    let found = lines_matching(
+        CRATES,
+        r#"(==|!=)\s*"native"|"native"\s*(==|!=|=>)|matches!\([^)]*"native""#,
+        &["core/src/platform.rs"],
+    );
+    assert!(
+        found.is_empty(),
+        "ask fbuild_core::platform::Platform instead of comparing with \"native\":\n{}",
+        found.join("\n")
+    );
+}
+
+/// The source files of `krate`'s public modules: `lib.rs` and every module
+/// reached from it through `pub mod` declarations.
+fn public_files(krate: &Path) -> Vec<PathBuf> {
+    let declared = regex::Regex::new(r"(?m)^pub mod ([a-z_0-9]+);").unwrap();
+    let mut todo = vec![(krate.join("src/lib.rs"), krate.join("src"))];
+    let mut files = Vec::new();
+    while let Some((file, dir)) = todo.pop() {
+        let Ok(text) = std::fs::read_to_string(&file) else {
+            continue;
+        };
+        for c in declared.captures_iter(&text) {
+            let flat = dir.join(format!("{}.rs", &c[1]));
+            let nested = dir.join(&c[1]).join("mod.rs");
+            let child = if flat.is_file() { flat } else { nested };
+            todo.push((child, dir.join(&c[1])));
+        }
+        files.push(file);
+    }
+    files
+}
+
+#[test]
+fn library_apis_answer_with_typed_errors() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let signature = regex::Regex::new(
+        r"(?m)^\s*pub (?:async )?fn [a-z_0-9]+[^{;]*?Result<[^{;]*,\s*String>\s*(?:\{|where|;)",
+    )
+    .unwrap();
+    let mut found = Vec::new();
+    for krate in LIBRARIES {
+        for file in public_files(&root.join(krate)) {
+            let text = std::fs::read_to_string(&file).unwrap();
+            let text = without_tests(&text);
+            for m in signature.find_iter(&text) {
+                let line = text[..m.start()].lines().count() + 1;
+                let head = m.as_str().trim().lines().next().unwrap_or_default();
+                found.push(format!("{}:{line}: {head}", file.display()));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "a library's public function answers with an error type that says what \
+         went wrong (thiserror), not a String:\n{}",
+        found.join("\n")
     );
 }

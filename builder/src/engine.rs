@@ -1,77 +1,18 @@
-//! Running the compiles: every out-of-date unit under a `-j` semaphore,
-//! through zccache when the coordinator has one — straight to its daemon
-//! over its wire (`fbuild_core::zwire`, no zccache process per compile),
-//! else through zccache's client. The cache route arrives from the
-//! coordinator while the build already runs ([`CacheRoute`]); compiles
-//! that start before it run uncached. Up-to-date units (same command,
-//! unchanged inputs) run nothing.
+//! Scheduling the compiles: every out-of-date unit under a `-j`
+//! semaphore, run by the build's [`Runner`] (the cache route arrives while
+//! the build runs: compiles that start before it run uncached), the first
+//! failure starting no new compile unless `-k`. Up-to-date units (same
+//! command, unchanged inputs) run nothing.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, Result};
-use fbuild_core::zccache_env;
-use fbuild_core::zwire::{self, Budget, CompileCall, WireError};
 
 use super::sources::Unit;
 use super::state::{BuildState, Dirty, Inputs};
 use crate::progress::CompileProgress;
-
-/// How compiles reach the cache, as the coordinator decided.
-#[derive(Debug, Clone, Default)]
-pub struct Route {
-    /// zccache's client (`zccache <compiler> args…`).
-    pub zccache: Option<PathBuf>,
-    /// The daemon's socket, when it speaks fbuild's wire.
-    pub endpoint: Option<PathBuf>,
-    /// Environment of the client path.
-    pub env: Vec<(OsString, OsString)>,
-    /// sccache (`FBUILD_CACHE=sccache`): its storage error count when the
-    /// build started, to tell a storage that failed during it.
-    pub shared_errors: Option<(u64, String)>,
-}
-
-/// The route, once known (`None` until the coordinator answered), and
-/// whether the coordinator put zccache off (its cache is empty: this build
-/// runs uncached and starts it for the next one when done).
-#[derive(Debug, Clone, Default)]
-pub struct CacheRoute {
-    route: Arc<std::sync::RwLock<Option<Route>>>,
-    deferred: Arc<AtomicBool>,
-}
-
-impl CacheRoute {
-    pub fn set(&self, route: Route) {
-        *self.route.write().unwrap_or_else(|p| p.into_inner()) = Some(route);
-    }
-
-    pub fn get(&self) -> Option<Route> {
-        self.route.read().unwrap_or_else(|p| p.into_inner()).clone()
-    }
-
-    pub fn defer(&self) {
-        self.deferred.store(true, Ordering::SeqCst);
-    }
-
-    pub fn deferred(&self) -> bool {
-        self.deferred.load(Ordering::SeqCst)
-    }
-}
-
-/// How to run a compiler: directly, or through the cache.
-#[derive(Debug, Clone)]
-pub struct Runner {
-    pub route: CacheRoute,
-    pub cwd: PathBuf,
-    pub verbose: bool,
-    /// Set once zccache failed in this build (said once, then every
-    /// compile of the build runs without it).
-    pub cache_failed: Arc<AtomicBool>,
-    /// The environment, for messages (`fbuild: [uno] …`).
-    pub env: String,
-}
+use crate::runner::Runner;
 
 /// A compile to run: the compiler and its arguments.
 #[derive(Debug, Clone)]
@@ -91,199 +32,11 @@ impl Job {
     }
 }
 
-/// A command as `-v` shows it.
-pub fn shown(program: &Path, args: &[OsString]) -> String {
-    let mut line = program.display().to_string();
-    for a in args {
-        line.push(' ');
-        line.push_str(&a.to_string_lossy());
-    }
-    line
-}
-
 pub enum Outcome {
     /// Compiled this many, this many were up to date.
     Done { compiled: usize, up_to_date: usize },
     /// A compiler failed with this exit code (its output was printed).
     Failed(i32),
-}
-
-impl Runner {
-    /// With `-v`: why `what` (a compile, the link, …) runs, in one line.
-    pub fn explain(&self, what: &str, why: &Dirty) {
-        if self.verbose {
-            eprintln!(
-                "fbuild: [{}] {what} is out of date: {}",
-                self.env,
-                why.explain(&self.cwd)
-            );
-        }
-    }
-
-    /// After failed compiles (name, exit code): which, and what did not
-    /// run because of them.
-    fn report_failures(&self, failed: &[(String, i32)], total: usize, not_started: usize) {
-        let env = &self.env;
-        let names: Vec<&str> = failed.iter().map(|(n, _)| n.as_str()).collect();
-        if not_started > 0 {
-            eprintln!(
-                "fbuild: [{env}] {} failed to compile; {not_started} of {total} compiles not \
-                 started (-k/--keep-going compiles the rest and reports every error)",
-                names.join(", ")
-            );
-        } else {
-            eprintln!(
-                "fbuild: [{env}] {} of {total} compiles failed: {}",
-                failed.len(),
-                names.join(", ")
-            );
-        }
-    }
-
-    /// Runs a compile (with zccache in front when set); prints its output.
-    /// Returns the exit code. A compile whose cache machinery fails
-    /// (`zccache_env::machinery_failure`) runs again without the cache;
-    /// the build says so once and compiles the rest without it.
-    pub async fn run(&self, program: &Path, args: &[OsString]) -> Result<i32> {
-        let route = self
-            .route
-            .get()
-            .filter(|_| !self.cache_failed.load(Ordering::SeqCst));
-        let Some(route) = route else {
-            return self.spawn(None, &[], program, args).await;
-        };
-        // zccache takes text (its client panics on other arguments, as
-        // the shims found): a compile with a non-UTF-8 argument (a path)
-        // runs without it.
-        let text: Option<Vec<String>> = args
-            .iter()
-            .map(|a| a.to_str().map(str::to_string))
-            .collect();
-        let Some(text) = text else {
-            return self.spawn(None, &[], program, args).await;
-        };
-        if let Some(endpoint) = route.endpoint.clone().filter(|_| zwire::enabled()) {
-            match self.direct(endpoint, program, text).await {
-                Ok(code) => return Ok(code),
-                // Another zccache's wire: its own client below.
-                Err(WireError::Mismatch(_)) => {}
-                Err(other) => return self.uncached(&other.to_string(), program, args).await,
-            }
-        }
-        let Some(zccache) = route.zccache.as_deref() else {
-            return self.spawn(None, &[], program, args).await;
-        };
-        let mut out = self
-            .output(Some(zccache), &route.env, program, args)
-            .await?;
-        if route.shared_errors.is_some() {
-            out.stderr = crate::shared_cache::without_server_gone(out.stderr);
-        }
-        let code = out.status.code().unwrap_or(1);
-        if let Some(why) = zccache_env::machinery_failure(code, &out.stderr) {
-            return self.uncached(&why, program, args).await;
-        }
-        Ok(print_output(out))
-    }
-
-    /// The compile through the daemon's wire; its output printed.
-    async fn direct(
-        &self,
-        endpoint: PathBuf,
-        program: &Path,
-        args: Vec<String>,
-    ) -> std::result::Result<i32, WireError> {
-        if self.verbose {
-            eprintln!("{} {}", program.display(), args.join(" "));
-        }
-        let (program, cwd) = (program.to_path_buf(), self.cwd.clone());
-        let outcome = tokio::task::spawn_blocking(move || {
-            let call = CompileCall {
-                compiler: &program,
-                args,
-                cwd: &cwd,
-                env: zccache_env::readable_env(),
-                stdin: Vec::new(),
-            };
-            zwire::compile(&endpoint, call, Budget::from_env())
-        })
-        .await
-        .map_err(|e| WireError::Failed(e.to_string()))??;
-        use std::io::Write;
-        let mut err = std::io::stderr().lock();
-        let _ = err.write_all(&outcome.stdout);
-        let _ = err.write_all(&outcome.stderr);
-        Ok(outcome.code())
-    }
-
-    /// The cache machinery failed: said once, the rest of the build runs
-    /// without it, this compile again with the real tool.
-    async fn uncached(&self, why: &str, program: &Path, args: &[OsString]) -> Result<i32> {
-        if !self.cache_failed.swap(true, Ordering::SeqCst) {
-            eprintln!(
-                "fbuild: warning: zccache failed ({why}); compiling the rest of this build \
-                 without the cache"
-            );
-        }
-        self.spawn(None, &[], program, args).await
-    }
-
-    /// Runs an archive, link or objcopy step without zccache: its link
-    /// caching gains nothing on a firmware link and cannot hold LTO's
-    /// linker plugin state.
-    pub async fn run_direct(&self, program: &Path, args: &[OsString]) -> Result<i32> {
-        self.spawn(None, &[], program, args).await
-    }
-
-    async fn spawn(
-        &self,
-        zccache: Option<&Path>,
-        env: &[(OsString, OsString)],
-        program: &Path,
-        args: &[OsString],
-    ) -> Result<i32> {
-        Ok(print_output(
-            self.output(zccache, env, program, args).await?,
-        ))
-    }
-
-    async fn output(
-        &self,
-        zccache: Option<&Path>,
-        env: &[(OsString, OsString)],
-        program: &Path,
-        args: &[OsString],
-    ) -> Result<std::process::Output> {
-        let mut cmd = match zccache {
-            Some(z) => {
-                let mut c = tokio::process::Command::new(z);
-                c.arg(program);
-                c
-            }
-            None => tokio::process::Command::new(program),
-        };
-        cmd.args(args)
-            .current_dir(&self.cwd)
-            .envs(env.iter().map(|(k, v)| (k, v)));
-        // A build that stops (an error, Ctrl-C) stops its compilers too.
-        cmd.stdin(std::process::Stdio::null()).kill_on_drop(true);
-        if self.verbose {
-            eprintln!("{}", shown(program, args));
-        }
-        cmd.output()
-            .await
-            .with_context(|| format!("running {}", program.display()))
-    }
-}
-
-/// Prints a step's output (stdout too: the build's own output is stderr);
-/// returns its exit code.
-fn print_output(out: std::process::Output) -> i32 {
-    use std::io::Write;
-    let mut err = std::io::stderr().lock();
-    let _ = err.write_all(&out.stdout);
-    let _ = err.write_all(&out.stderr);
-    out.status.code().unwrap_or(1)
 }
 
 /// How an environment's compiles run.

@@ -13,13 +13,14 @@ use fbuild_core::protocol::{ErrorKind, Event, Reply, Request};
 
 use super::Options;
 use super::compdb::write_compdb;
-use super::engine::{CacheRoute, Job, Outcome, Route, Runner, Schedule, compile_all};
+use super::engine::{Job, Outcome, Schedule, compile_all};
 use super::link::run_hooks;
 use super::sources::{Layout, collect};
 use super::state::BuildState;
 use super::target;
 use crate::ldf::{Compat, Finder};
 use crate::project::{EnvConfig, Project};
+use crate::runner::{CacheRoute, Route, Runner};
 
 /// What a finished environment build reports.
 pub enum EnvResult {
@@ -52,6 +53,8 @@ pub async fn build_env(
         cwd: project.root.clone(),
         verbose: opts.verbose,
         cache_failed: Default::default(),
+        to_report: Default::default(),
+        shims: client.settings().home.shims_dir(),
         env: env.name.clone(),
     };
 
@@ -76,7 +79,7 @@ pub async fn build_env(
                 ignore: &env.lib_ignore,
                 mode: env.lib_ldf_mode,
                 compat: env.lib_compat_check.then(|| Compat {
-                    platform: &env.platform,
+                    platform: env.platform.as_str(),
                     framework: env.framework.as_deref(),
                     arch: arch.as_deref(),
                 }),
@@ -118,7 +121,9 @@ pub async fn build_env(
     let progress = crate::progress::CompileProgress::new(&env.name, opts.verbose);
     let wait_for_route = || {
         if runner.route.get().is_none() {
-            let _ = tokio::task::block_in_place(|| route_ready.recv_timeout(ROUTE_WAIT));
+            let _ = tokio::task::block_in_place(|| {
+                route_ready.recv_timeout(fbuild_core::time::CACHE_ROUTE_WAIT)
+            });
         }
     };
     let schedule = Schedule {
@@ -163,12 +168,14 @@ pub async fn build_env(
     if opts.verbose {
         eprintln!("{}", phases.line(&env.name));
     }
+    if let Some(reason) = runner.cache_report() {
+        // As a shim does: the coordinator checks zccache's daemon again.
+        let _ = client.send_if_running(&Request::ZccacheFailed { reason });
+    }
     if let Some(route) = runner.route.get()
-        && let (Some(before), Some(bin)) = (&route.shared_errors, &route.zccache)
-        && let Some(w) = crate::shared_cache::warning(
-            before,
-            crate::shared_cache::storage_errors(bin, &route.env),
-        )
+        && let Some(before) = &route.shared_errors
+        && let Some(w) =
+            crate::shared_cache::warning(before, crate::shared_cache::storage_errors(client))
     {
         eprintln!("fbuild: warning: {w}");
         // Said: the coordinator's next decision need not say it again.
@@ -188,12 +195,6 @@ pub async fn build_env(
         Err(code) => Ok(EnvResult::ToolFailed(code)),
     }
 }
-
-/// How long compiles wait for the cache route before starting uncached:
-/// a running coordinator answers in about a millisecond; a fresh one
-/// starting zccache's daemon takes ~150 ms, which the first compiles do
-/// not wait for.
-const ROUTE_WAIT: Duration = Duration::from_millis(30);
 
 /// Asks the coordinator for the cache route on a thread of its own, so
 /// that compiles need not wait for zccache's daemon to start (the thread
@@ -252,7 +253,7 @@ fn route_in_background(client: &Client, route: &CacheRoute, verbose: bool) -> mp
                     eprintln!("fbuild: warning: {w}");
                 }
                 let shared_errors = match (&choice.path, choice.source.as_str()) {
-                    (Some(bin), "sccache") => crate::shared_cache::storage_errors(bin, &choice.env),
+                    (Some(_), "sccache") => crate::shared_cache::storage_errors(&client),
                     _ => None,
                 };
                 shared.set(Route {

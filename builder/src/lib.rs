@@ -21,6 +21,7 @@ mod path_keys;
 pub mod progress;
 pub mod project;
 mod recipes;
+mod runner;
 mod shared_cache;
 mod size;
 pub mod sketch;

@@ -21,12 +21,12 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
-use super::engine::Runner;
 use super::recipes::{Archive, Command};
 use super::size::Usage;
 use super::sources::{Group, Sources};
 use super::state::BuildState;
 use super::target::Target;
+use crate::runner::Runner;
 
 /// A tool failed with this exit code (its output was shown).
 pub type Failed = i32;
@@ -117,8 +117,9 @@ async fn size_report(state: &mut BuildState, target: &Target, elf: &Path) -> Res
     let stdout = match state.size_output(hash, elf) {
         Some(known) => known.to_string(),
         None => {
-            let out = tokio::process::Command::new(&size.program)
-                .args(&size.args)
+            let tool = fbuild_core::tool::Tool::new(&size.program).args(&size.args);
+            let out = tokio::process::Command::from(tool.command())
+                .stdin(std::process::Stdio::null())
                 .output()
                 .await
                 .with_context(|| format!("running {}", size.program.display()))?;

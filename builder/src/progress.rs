@@ -3,9 +3,10 @@
 //! at most one per second for bytes).
 
 use std::io::IsTerminal;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use fbuild_core::install_status::{InstallPhase, InstallRole, InstallStatus};
+use fbuild_core::time::{PROGRESS_LINE_EVERY, PROGRESS_TICK};
 use indicatif::{ProgressBar, ProgressStyle};
 
 pub struct InstallProgress {
@@ -34,7 +35,7 @@ impl InstallProgress {
                 .unwrap_or_else(|_| ProgressStyle::default_bar())
                 .progress_chars("=> "),
             );
-            bar.enable_steady_tick(Duration::from_millis(200));
+            bar.enable_steady_tick(PROGRESS_TICK);
             bar
         });
         InstallProgress {
@@ -59,7 +60,7 @@ impl InstallProgress {
         let bytes_due = s.phase == InstallPhase::Downloading
             && self
                 .last_print
-                .is_none_or(|t| t.elapsed() >= Duration::from_secs(1));
+                .is_none_or(|t| t.elapsed() >= PROGRESS_LINE_EVERY);
         let line = s.summary();
         if (changed || bytes_due) && line != self.last_line {
             eprintln!("fbuild: {line}");

@@ -1,41 +1,24 @@
 //! A shared compile cache (sccache with a remote storage) that fails
 //! during a build: sccache compiles locally and goes on, so the build
-//! succeeds, but nothing is shared. Its storage error count is read when
-//! the build starts and when it ends; a rise is told once per build.
+//! succeeds, but nothing is shared. Its storage error count is read (from
+//! the coordinator, which runs the server) when the build starts and when
+//! it ends; a rise is told once per build.
 
-use std::ffi::OsString;
-use std::path::Path;
-use std::process::{Command, Stdio};
+use fbuild_client::Client;
+use fbuild_core::protocol::{Reply, Request};
 
 /// sccache's storage errors so far (read and write errors, and errors by
-/// language) and its storage, or `None` if no server listens on its port
-/// (then it is not asked: `--show-stats` would start one itself).
-pub fn storage_errors(bin: &Path, env: &[(OsString, OsString)]) -> Option<(u64, String)> {
-    let port: u16 = env
-        .iter()
-        .find(|(k, _)| k == "SCCACHE_SERVER_PORT")
-        .and_then(|(_, v)| v.to_str()?.parse().ok())?;
-    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-    std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_millis(300)).ok()?;
-    let mut cmd = Command::new(bin);
-    // The server can go between the check above and the command (the
-    // coordinator replacing it): sccache's client then starts one itself,
-    // and must not start it on a storage that is down. Only the home's
-    // own settings reach it: a server it starts is a local one.
-    for (k, _) in std::env::vars_os() {
-        if k.to_string_lossy().starts_with("SCCACHE_") {
-            cmd.env_remove(k);
-        }
+/// language) and its storage, as the coordinator reads them from the
+/// server it runs for this home; `None` when none runs (or no coordinator
+/// answers).
+pub fn storage_errors(client: &Client) -> Option<(u64, String)> {
+    match client.request_if_running(&Request::Status, &mut |_| {}) {
+        Ok(served) => match served.reply {
+            Reply::Status(status) => status.sccache.map(|s| (s.errors, s.location)),
+            _ => None,
+        },
+        Err(_) => None,
     }
-    let out = cmd
-        .args(["--show-stats", "--stats-format", "json"])
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::null())
-        .stderr(Stdio::null())
-        .output()
-        .ok()?;
-    let stats = fbuild_core::protocol::SccacheStats::parse(&out.stdout)?;
-    Some((stats.errors, stats.location))
 }
 
 /// What sccache's client prints on every compile once its server is gone

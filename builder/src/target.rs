@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use fbuild_client::Client;
+use fbuild_core::platform::{Kind, Platform};
 use fbuild_core::protocol::{CoreRequest, Reply, Request};
 
 use crate::target_toolchain::{McuHint, toolchain};
@@ -30,34 +31,36 @@ pub async fn resolve(
     root: &Path,
     out_dir: &Path,
 ) -> Result<Target> {
-    if let Some((url, sha256)) = archive_url(&env.platform) {
-        return from_archive(client, env, url, sha256, out_dir).await;
-    }
-    if is_archive(&env.platform) {
-        bail!(
+    let name = match env.platform.kind() {
+        Kind::Archive {
+            url,
+            sha256: Some(sha256),
+        } => return from_archive(client, env, url, sha256, out_dir).await,
+        Kind::Archive { sha256: None, .. } => bail!(
             "[env:{}]: platform = {} is a core archive without a checksum; add \
              #sha256=<hex> (fbuild installs only what it can verify)",
             env.name,
             env.platform
-        );
-    }
-    if is_index_url(&env.platform) {
-        let index = IndexedPlatform::Url(env.platform.clone());
-        return from_index(client, env, &index, out_dir).await;
-    }
-    if let Some(dir) = local_core(&env.platform, root) {
-        return local(env, &dir, out_dir);
-    }
-    if let Some(index) = indexed_platform(env)? {
-        return from_index(client, env, &index, out_dir).await;
-    }
+        ),
+        Kind::IndexUrl(url) => {
+            let index = IndexedPlatform::Url(url.clone());
+            return from_index(client, env, &index, out_dir).await;
+        }
+        Kind::Folder(path) => return local(env, &root.join(path), out_dir),
+        Kind::IndexedCore { version, .. } => {
+            let index = indexed_platform(env, version.clone())?;
+            return from_index(client, env, &index, out_dir).await;
+        }
+        Kind::Native => None,
+        Kind::Named(name) => Some(name.as_str()),
+    };
     let mcu_hint = McuHint::new(out_dir);
-    let (platform, first_tc) = match env.platform.as_str() {
-        "native" => {
-            let tc = toolchain(client, env, "native", "", None).await?;
+    let (platform, first_tc) = match name {
+        None => {
+            let tc = toolchain(client, env, Platform::NATIVE, "", None).await?;
             (ArduinoPlatform::native(), tc)
         }
-        name => {
+        Some(name) => {
             // The PlatformIO platform's Arduino core, from its data
             // (`platforms/data/<platform>.json`).
             let core = fbuild_platforms::platform(name).and_then(|p| p.core.as_deref());
@@ -88,16 +91,20 @@ pub async fn resolve(
             (ArduinoPlatform::load(core_dir, vendor, arch)?, tc)
         }
     };
-    let board_text = match (&env.board, env.platform.as_str()) {
-        (_, "native") => "fbuild:native:native".to_string(),
-        (Some(b), _) => b.clone(),
-        (None, p) => bail!("[env:{}] needs a `board` for platform {p}", env.name),
+    let board_text = match (&env.board, env.platform.is_native()) {
+        (_, true) => "fbuild:native:native".to_string(),
+        (Some(b), false) => b.clone(),
+        (None, false) => bail!(
+            "[env:{}] needs a `board` for platform {}",
+            env.name,
+            env.platform
+        ),
     };
     let (props, referenced) = board_props(env, &platform, &board_text, &|_| Ok(None))?;
     // The toolchain checked for this board's MCU (cached by the coordinator).
     let toolchain = match props.get("build.mcu") {
-        Some(mcu) if env.platform != "native" && mcu != mcu_hint.read() => {
-            let tc = toolchain(client, env, &env.platform, mcu, Some("arduino")).await?;
+        Some(mcu) if !env.platform.is_native() && mcu != mcu_hint.read() => {
+            let tc = toolchain(client, env, env.platform.as_str(), mcu, Some("arduino")).await?;
             mcu_hint.write(mcu);
             tc
         }
@@ -119,7 +126,7 @@ pub async fn resolve(
         .map(Path::to_path_buf)
         .unwrap_or_default();
     recipes.set_runtime(&platform.dir, &platform.arch, out_dir, Some(&compiler_dir));
-    let core = if env.platform == "native" {
+    let core = if env.platform.is_native() {
         None
     } else {
         recipes.core_dirs(&platform, referenced.as_ref())?
@@ -196,16 +203,6 @@ fn board_props(
     props.merge(&overrides);
     platform.apply_compat(&mut props);
     Ok((props, referenced))
-}
-
-/// `platform = <folder>` (or `file://<folder>`): an Arduino core on disk,
-/// laid out as `<vendor>/<arch>/platform.txt`.
-fn local_core(platform: &str, root: &Path) -> Option<PathBuf> {
-    let path = platform.strip_prefix("file://").unwrap_or(platform);
-    if !(path.contains('/') || path.starts_with('.')) {
-        return None;
-    }
-    Some(root.join(path))
 }
 
 /// A core on disk, built with the compilers its platform.txt names
@@ -338,14 +335,7 @@ enum IndexedPlatform {
 }
 
 /// `platform = vendor:arch[@version]` with the env's `platform_index_urls`.
-fn indexed_platform(env: &EnvConfig) -> Result<Option<IndexedPlatform>> {
-    let (name, version) = match env.platform.split_once('@') {
-        Some((n, v)) => (n.trim(), Some(v.trim().to_string())),
-        None => (env.platform.trim(), None),
-    };
-    if !name.contains(':') {
-        return Ok(None);
-    }
+fn indexed_platform(env: &EnvConfig, version: Option<String>) -> Result<IndexedPlatform> {
     if env.platform_index_urls.is_empty() {
         bail!(
             "[env:{}]: platform = {} names a core of a package index; list the index in \
@@ -354,10 +344,10 @@ fn indexed_platform(env: &EnvConfig) -> Result<Option<IndexedPlatform>> {
             env.platform
         );
     }
-    Ok(Some(IndexedPlatform::Named {
+    Ok(IndexedPlatform::Named {
         version,
         indexes: env.platform_index_urls.clone(),
-    }))
+    })
 }
 
 /// Installs `vendor:arch` from the index(es) `index` names; returns the
@@ -392,21 +382,6 @@ async fn install_core(
         }
     }
     bail!("[env:{}]: {}", env.name, failures.join("; "))
-}
-
-/// `platform = <URL of a core archive>#sha256=<hex>`.
-fn archive_url(platform: &str) -> Option<(&str, &str)> {
-    let (url, fragment) = platform.split_once('#')?;
-    let sha = fragment.strip_prefix("sha256=")?;
-    is_archive(url).then_some((url, sha))
-}
-
-/// A URL of a `.tar.gz`/`.tgz`/`.tar.bz2`.
-fn is_archive(url: &str) -> bool {
-    url.contains("://")
-        && [".tar.gz", ".tgz", ".tar.bz2"]
-            .iter()
-            .any(|e| url.ends_with(e))
 }
 
 /// A core from an archive URL, verified by its sha256; its boards are
@@ -465,13 +440,6 @@ async fn request_core(
         Reply::Error { message, .. } => Ok(Err(message)),
         other => bail!("unexpected answer to a core install: {other:?}"),
     }
-}
-
-/// `platform = https://…`, `http://…` or `file://…/x.json`: a package index.
-fn is_index_url(platform: &str) -> bool {
-    platform.starts_with("https://")
-        || platform.starts_with("http://")
-        || (platform.starts_with("file://") && platform.ends_with(".json"))
 }
 
 impl Target {

@@ -6,7 +6,6 @@
 //! that cannot be checked (no /proc), nothing is killed.
 
 use std::path::Path;
-use std::time::Duration;
 
 pub use fbuild_core::procs::{is_alive, wait_gone};
 
@@ -37,5 +36,5 @@ pub fn kill_coordinator(pid: u32, home: &Path) -> bool {
     unsafe {
         libc::kill(pid as libc::pid_t, libc::SIGKILL);
     }
-    wait_gone(pid, Duration::from_secs(2))
+    wait_gone(pid, fbuild_core::time::KILL_WAIT)
 }

@@ -73,7 +73,7 @@ pub fn locate_coordinator() -> Result<PathBuf, ClientError> {
 pub(crate) fn start_coordinator(settings: &Settings, bin: &Path) -> Result<u32, ClientError> {
     use std::os::fd::AsRawFd;
     use std::os::unix::process::CommandExt;
-    use std::process::{Command, Stdio};
+    use std::process::Stdio;
 
     let fail = |reason: String| ClientError::Spawn {
         bin: bin.to_path_buf(),
@@ -82,12 +82,13 @@ pub(crate) fn start_coordinator(settings: &Settings, bin: &Path) -> Result<u32, 
     let (read_end, write_end) = pipe().map_err(|e| fail(format!("creating a pipe: {e}")))?;
     let write_fd = write_end.as_raw_fd();
     let home = settings.home.root();
-    let mut cmd = Command::new(bin);
-    cmd.arg("--home")
+    let mut cmd = fbuild_core::tool::Tool::new(bin)
+        .arg("--home")
         .arg(home)
         .current_dir(settings.home.coordinator_dir())
         .env(READY_FD_VAR, write_fd.to_string())
-        .stdin(Stdio::null())
+        .command();
+    cmd.stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     // SAFETY: between fork and exec we only call async-signal-safe

@@ -110,7 +110,7 @@ fn run(ready: &mut ReadyPipe) -> Result<()> {
     ));
     let owned = server::Owned::new(home.singleton_lock(), home.socket_path());
     runtime.block_on(server::run(listener, state, owned));
-    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+    runtime.shutdown_timeout(fbuild_core::time::RUNTIME_STOP_WAIT);
     drop(singleton);
     tracing::info!(pid, "coordinator exited");
     Ok(())

@@ -6,6 +6,7 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use anyhow::{Context, Result};
+use fbuild_core::settings::DEFAULT_LOG_FILTER;
 use tracing_subscriber::EnvFilter;
 
 pub fn init(path: &Path, filter: &str) -> Result<()> {
@@ -17,7 +18,7 @@ pub fn init(path: &Path, filter: &str) -> Result<()> {
     let (filter, bad_filter) = match EnvFilter::try_new(filter) {
         Ok(f) => (f, None),
         Err(e) => (
-            EnvFilter::new("warn"),
+            EnvFilter::new(DEFAULT_LOG_FILTER),
             Some(format!("FBUILD_LOG={filter:?}: {e}")),
         ),
     };
@@ -28,7 +29,7 @@ pub fn init(path: &Path, filter: &str) -> Result<()> {
         .with_target(false)
         .init();
     if let Some(msg) = bad_filter {
-        tracing::warn!("ignoring invalid log filter {msg}; using warn");
+        tracing::warn!("ignoring invalid log filter {msg}; using {DEFAULT_LOG_FILTER}");
     }
     std::panic::set_hook(Box::new(|info| {
         tracing::error!("coordinator panicked: {info}");

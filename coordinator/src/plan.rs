@@ -4,17 +4,20 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use fbuild_core::Home;
 use fbuild_core::install_status::InstallStatus;
+use fbuild_core::platform::Platform;
 use fbuild_core::protocol::{ErrorKind, Plan, PlanRequest, Reply};
 use fbuild_core::resolve::{FileId, find_real_tool};
 use fbuild_core::settings::{CacheKind, ZccacheMode};
+use fbuild_core::time::HEALTH_CHECK_TIMEOUT;
+use fbuild_core::tool::{Runner, Tool};
 use fbuild_platforms::{classify, real_tool_name};
 use tokio::sync::mpsc::UnboundedSender;
 
-use crate::process::{ProbeDir, output_with_timeout};
+use crate::process::ProbeDir;
 use crate::sccache::SccacheManager;
 use crate::single_flight::Memo;
 use crate::warnings::WarnOnce;
@@ -29,6 +32,8 @@ pub struct Planner {
     zccache: Arc<ZccacheManager>,
     sccache: Arc<SccacheManager>,
     warnings: Arc<WarnOnce>,
+    /// Runs the `-MP` probe (a fake in unit tests).
+    runner: Arc<dyn Runner>,
     phony_blank_line: Memo<CompilerKey, Result<bool, String>>,
 }
 
@@ -38,12 +43,14 @@ impl Planner {
         zccache: Arc<ZccacheManager>,
         sccache: Arc<SccacheManager>,
         warnings: Arc<WarnOnce>,
+        runner: Arc<dyn Runner>,
     ) -> Self {
         Planner {
             home,
             zccache,
             sccache,
             warnings,
+            runner,
             phony_blank_line: Memo::default(),
         }
     }
@@ -109,7 +116,7 @@ impl Planner {
     fn real_tool(&self, req: &PlanRequest) -> Result<PathBuf, String> {
         let class = classify(&req.tool)
             .ok_or_else(|| format!("{:?} is not a compiler, archiver or linker name", req.tool))?;
-        let name = real_tool_name(&req.platform, class, &req.tool)?;
+        let name = real_tool_name(&req.platform, class, &req.tool).map_err(|e| e.to_string())?;
         let shim = FileId::of(&req.shim_exe);
         find_real_tool(
             &name,
@@ -122,7 +129,7 @@ impl Planner {
             format!(
                 "no real `{name}` on PATH (fbuild's shims are skipped); install it or put its \
                  directory on PATH{}",
-                if req.platform == "native" {
+                if Platform::parse(&req.platform).is_native() {
                     ""
                 } else {
                     " (FBUILD_PLATFORM picks the toolchain)"
@@ -142,8 +149,9 @@ impl Planner {
         self.phony_blank_line
             .get_or_try_run(&key, || {
                 let probe = compiler.to_path_buf();
+                let runner = Arc::clone(&self.runner);
                 async move {
-                    tokio::task::spawn_blocking(move || probe_phony_style(&probe))
+                    tokio::task::spawn_blocking(move || probe_phony_style(&*runner, &probe))
                         .await
                         .unwrap_or_else(|e| Err(e.to_string()))
                 }
@@ -156,14 +164,21 @@ impl Planner {
 /// Runs `compiler -MM -MP` on a one-header file and looks at the output:
 /// GCC up to 9 writes `\n\nh.h:` (a blank line before each phony target),
 /// GCC 10 and later `\nh.h:`.
-fn probe_phony_style(compiler: &Path) -> Result<bool, String> {
+fn probe_phony_style(runner: &dyn Runner, compiler: &Path) -> Result<bool, String> {
     tracing::info!(compiler = %compiler.display(), "probe: -MP style");
     let dir = ProbeDir::new(&[("probe.h", ""), ("probe.c", "#include \"probe.h\"\n")])?;
-    let out = output_with_timeout(
-        std::process::Command::new(compiler)
-            .args(["-MM", "-MP", "probe.c"])
-            .current_dir(dir.path()),
-        Duration::from_secs(20),
-    );
-    Ok(String::from_utf8_lossy(&out?.stdout).contains("\n\nprobe.h:"))
+    let probe = Tool::new(compiler)
+        .args(["-MM", "-MP", "probe.c"])
+        .current_dir(dir.path());
+    let out = runner
+        .output(&probe, HEALTH_CHECK_TIMEOUT)
+        .map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(format!(
+            "{} -MM -MP failed: {}",
+            compiler.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).contains("\n\nprobe.h:"))
 }

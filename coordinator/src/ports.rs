@@ -2,19 +2,14 @@
 //! fight over it. A monitor watches its port through the coordinator; an
 //! upload claims the port, which pauses the monitors (they close it), and
 //! releases it afterwards (they reopen it). A claim whose uploader dies is
-//! released after CLAIM_TIMEOUT, so a monitor never stays paused forever.
+//! released after [`PORT_CLAIM_TIMEOUT`], so a monitor never stays paused forever.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::Duration;
 
 use fbuild_core::protocol::{Event, Reply};
+use fbuild_core::time::{PORT_CLAIM_TIMEOUT, PORT_RELEASE_WAIT};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
-
-/// Time monitors get to close the port after a pause.
-const RELEASE_WAIT: Duration = Duration::from_millis(300);
-/// An upload that never releases its claim is released after this.
-const CLAIM_TIMEOUT: Duration = Duration::from_secs(180);
 
 #[derive(Default)]
 pub struct PortLeases {
@@ -55,11 +50,11 @@ impl PortLeases {
         };
         let paused = self.send(port, Event::PortPaused);
         if paused > 0 {
-            tokio::time::sleep(RELEASE_WAIT).await;
+            tokio::time::sleep(PORT_RELEASE_WAIT).await;
         }
         let (this, port_name) = (std::sync::Arc::clone(self), port.to_string());
         tokio::spawn(async move {
-            tokio::time::sleep(CLAIM_TIMEOUT).await;
+            tokio::time::sleep(PORT_CLAIM_TIMEOUT).await;
             let stale = this
                 .claims
                 .lock()

@@ -43,7 +43,8 @@ pub async fn dispatch<W: AsyncWriteExt + Unpin>(
     let (events, rx) = mpsc::unbounded_channel::<InstallStatus>();
     match frame.request {
         Request::Ping => Reply::Pong,
-        Request::Status => Reply::Status(Box::new(svc.status())),
+        // sccache's figures come from its server (a command): blocking.
+        Request::Status => Reply::Status(Box::new(tokio::task::block_in_place(|| svc.status()))),
         Request::Shutdown => {
             svc.begin_shutdown(format!(
                 "requested by pid {} (fbuild {})",
@@ -198,7 +199,7 @@ async fn install(
     }
     let spec = match zccache::spec(&svc.settings) {
         Ok(spec) => spec,
-        Err(why) => return error(ErrorKind::InstallFailed, why),
+        Err(why) => return error(ErrorKind::InstallFailed, why.to_string()),
     };
     let version = spec.version.clone();
     match follow(svc.installer.ensure(spec, retry), &events).await {

@@ -4,11 +4,10 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::{Context, Result};
 use fbuild_core::protocol::{ClientFrame, MAX_FRAME_BYTES, ServerFrame};
-use fbuild_core::time::{REQUEST_READ_TIMEOUT, SHUTDOWN_GRACE};
+use fbuild_core::time::{ACCEPT_BACKOFF, REQUEST_READ_TIMEOUT, SHUTDOWN_GRACE};
 use interprocess::local_socket::tokio::{Listener, Stream, prelude::*};
 use interprocess::local_socket::{GenericFilePath, ListenerOptions};
 use interprocess::os::unix::local_socket::ListenerOptionsExt;
@@ -99,7 +98,7 @@ pub async fn run(listener: Listener, state: Arc<Services>, owned: Owned) {
                 Err(e) => {
                     // EMFILE and friends: back off instead of spinning.
                     tracing::warn!("accept failed: {e}");
-                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    tokio::time::sleep(ACCEPT_BACKOFF).await;
                 }
             },
             _ = shutdown.changed() => break,

@@ -47,6 +47,7 @@ impl Services {
     pub fn new(hello: Hello, settings: &Settings, started: u64, started_at: Instant) -> Self {
         let installer = Installer::new();
         let warnings = Arc::new(WarnOnce::default());
+        let runner: Arc<dyn fbuild_core::tool::Runner> = Arc::new(fbuild_core::tool::System);
         let cores = Arc::new(Cores::new(settings.clone(), Arc::clone(&installer)));
         let zccache = Arc::new(ZccacheManager::new(
             settings.clone(),
@@ -66,9 +67,10 @@ impl Services {
                 Arc::clone(&zccache),
                 Arc::clone(&sccache),
                 Arc::clone(&warnings),
+                Arc::clone(&runner),
             ),
             sccache,
-            toolchains: Toolchains::new(settings.clone(), Arc::clone(&cores)),
+            toolchains: Toolchains::new(settings.clone(), Arc::clone(&cores), runner),
             cores,
             libraries: Libraries::new(settings.clone(), Arc::clone(&installer)),
             zccache,

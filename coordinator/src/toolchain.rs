@@ -9,7 +9,6 @@
 //! one check) and are kept for the coordinator's life.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Arc;
 
 use fbuild_core::Settings;
@@ -17,11 +16,13 @@ use fbuild_core::install_status::InstallStatus;
 use fbuild_core::protocol::{ErrorKind, Reply, Toolchain, ToolchainRequest};
 use fbuild_core::resolve::find_real_tool;
 use fbuild_core::stamp::FileStamp;
+use fbuild_core::time::TOOLCHAIN_PROBE_TIMEOUT;
+use fbuild_core::tool::{Runner, Tool};
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::cores::Cores;
 use crate::health_record::HealthRecord;
-use crate::process::{ProbeDir, output_with_timeout};
+use crate::process::ProbeDir;
 use crate::single_flight::Memo;
 
 pub struct Toolchains {
@@ -29,6 +30,8 @@ pub struct Toolchains {
     cores: Arc<Cores>,
     /// Healthy answers kept across restarts.
     record: Arc<HealthRecord>,
+    /// Runs the health checks (a fake in unit tests).
+    runner: Arc<dyn Runner>,
     /// Health check results (Ok: C++ needs DECIMAL_DIG), by the compilers
     /// as they are now and the target flag; failures are not kept.
     health: Memo<HealthKey, Result<bool, String>>,
@@ -42,8 +45,9 @@ type HealthKey = (PathBuf, String, Option<FileStamp>, Option<FileStamp>);
 type Names = [String; 5];
 
 impl Toolchains {
-    pub fn new(settings: Settings, cores: Arc<Cores>) -> Self {
+    pub fn new(settings: Settings, cores: Arc<Cores>, runner: Arc<dyn Runner>) -> Self {
         Toolchains {
+            runner,
             record: Arc::new(HealthRecord::new(
                 settings.home.coordinator_dir().join("health.json"),
             )),
@@ -72,36 +76,30 @@ impl Toolchains {
         req: &ToolchainRequest,
         events: &UnboundedSender<InstallStatus>,
     ) -> Result<Toolchain, String> {
-        let mut mcu_flag = None;
+        let data = fbuild_platforms::platform(&req.platform).ok_or_else(|| {
+            format!(
+                "unknown platform {:?}; known: {}",
+                req.platform,
+                fbuild_platforms::platform_names().join(", ")
+            )
+        })?;
+        let t = &data.toolchain;
         // A request without the MCU for a platform that checks per MCU
         // only locates the tools and the core (the builder asks again with
         // the board's MCU before compiling): no health check twice.
-        let mut locate_only = false;
-        let names: Names = match req.platform.as_str() {
-            "native" => ["cc", "c++", "ar", "objcopy", "size"].map(String::from),
-            other => {
-                let p = fbuild_platforms::platform(other).ok_or_else(|| {
-                    format!(
-                        "unknown platform {other:?}; known: {}",
-                        fbuild_platforms::platform_names().join(", ")
-                    )
-                })?;
-                let t = &p.toolchain;
-                locate_only = req.mcu.is_empty() && t.mcu_flag.is_some();
-                mcu_flag = t
-                    .mcu_flag
-                    .as_ref()
-                    .filter(|_| !req.mcu.is_empty())
-                    .map(|f| f.replace("{mcu}", &req.mcu));
-                [
-                    t.cc.clone(),
-                    t.cxx.clone(),
-                    t.ar.clone(),
-                    t.objcopy.clone(),
-                    t.size.clone(),
-                ]
-            }
-        };
+        let locate_only = req.mcu.is_empty() && t.mcu_flag.is_some();
+        let mcu_flag = t
+            .mcu_flag
+            .as_ref()
+            .filter(|_| !req.mcu.is_empty())
+            .map(|f| f.replace("{mcu}", &req.mcu));
+        let names: Names = [
+            t.cc.clone(),
+            t.cxx.clone(),
+            t.ar.clone(),
+            t.objcopy.clone(),
+            t.size.clone(),
+        ];
         let shims = self.settings.home.shims_dir();
         let on_path = |name: &str| {
             find_real_tool(
@@ -139,14 +137,13 @@ impl Toolchains {
                 names[0],
                 names[1],
                 names[2],
-                fbuild_platforms::platform(&req.platform)
-                    .and_then(|p| p.debian_packages.as_deref())
-                    .unwrap_or("build-essential")
+                data.debian_packages.as_deref().unwrap_or("build-essential")
             )),
         };
         let (source, [cc, cxx, ar], [objcopy, size], dig) = match system {
             Ok(found) => found,
-            Err(system_why) if req.platform == "native" => return Err(system_why),
+            // No managed toolchain (the host's): what is wrong with the system's.
+            Err(system_why) if data.managed.is_none() => return Err(system_why),
             Err(system_why) => {
                 let (name, dir) = self
                     .managed_toolchain(&req.platform, events)
@@ -171,7 +168,7 @@ impl Toolchains {
         };
         let core_dir = match req.framework.as_deref() {
             None => None,
-            Some("arduino") if fbuild_platforms::platform(&req.platform).is_some() => {
+            Some("arduino") if data.core.is_some() => {
                 Some(self.arduino_core(&req.platform, events).await?)
             }
             Some(other) => {
@@ -268,6 +265,7 @@ impl Toolchains {
             mcu_flag.map(str::to_string),
         );
         let record = Arc::clone(&self.record);
+        let runner = Arc::clone(&self.runner);
         self.health
             .get_or_try_run(&key, || async move {
                 tokio::task::spawn_blocking(move || {
@@ -275,7 +273,7 @@ impl Toolchains {
                     if let Some(dig) = record.recall(&cc, &cxx, flag) {
                         return Ok(dig);
                     }
-                    let result = health_check(&cc, &cxx, mcu.as_deref());
+                    let result = health_check(&*runner, &cc, &cxx, mcu.as_deref());
                     if let Ok(dig) = result {
                         record.keep(&cc, &cxx, flag, dig);
                     }
@@ -292,32 +290,30 @@ impl Toolchains {
 /// (the platform's data, e.g. `-mmcu=atmega328p`) and, side by side (a
 /// first build waits for this), checks whether C++ sees `DECIMAL_DIG` in
 /// `<float.h>`. Ok(true): C++ needs the define.
-fn health_check(cc: &Path, cxx: &Path, mcu_flag: Option<&str>) -> Result<bool, String> {
+fn health_check(
+    runner: &dyn Runner,
+    cc: &Path,
+    cxx: &Path,
+    mcu_flag: Option<&str>,
+) -> Result<bool, String> {
     tracing::info!(compiler = %cc.display(), target = mcu_flag.unwrap_or("default"), "probe: toolchain health");
     let dir = ProbeDir::new(&[
         ("empty.c", "int main(void) { return 0; }\n"),
         ("dig.cpp", "#include <float.h>\nint digits = DECIMAL_DIG;\n"),
     ])?;
     let mcu_flag: Vec<&str> = mcu_flag.into_iter().collect();
-    let run = |cmd: &mut Command| {
-        output_with_timeout(
-            cmd.current_dir(dir.path()),
-            std::time::Duration::from_secs(30),
-        )
+    let run = |tool: Tool| {
+        runner
+            .output(
+                &tool.args(&mcu_flag).current_dir(dir.path()),
+                TOOLCHAIN_PROBE_TIMEOUT,
+            )
+            .map_err(|e| e.to_string())
     };
     let (out, dig) = std::thread::scope(|s| {
-        let dig = s.spawn(|| {
-            run(Command::new(cxx).args(&mcu_flag).args([
-                "-std=gnu++11",
-                "-c",
-                "dig.cpp",
-                "-o",
-                "dig.o",
-            ]))
-        });
-        let out = run(Command::new(cc)
-            .args(&mcu_flag)
-            .args(["-Os", "empty.c", "-o", "empty.elf"]));
+        let dig =
+            s.spawn(|| run(Tool::new(cxx).args(["-std=gnu++11", "-c", "dig.cpp", "-o", "dig.o"])));
+        let out = run(Tool::new(cc).args(["-Os", "empty.c", "-o", "empty.elf"]));
         let dig = dig
             .join()
             .unwrap_or_else(|_| Err("the C++ probe panicked".to_string()));
@@ -368,7 +364,7 @@ mod tests {
             settings.clone(),
             crate::install::Installer::new(),
         ));
-        Toolchains::new(settings, cores)
+        Toolchains::new(settings, cores, Arc::new(fbuild_core::tool::System))
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,10 +5,9 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-/// How long a warning stays said.
-const WINDOW: Duration = Duration::from_secs(600);
+use fbuild_core::time::WARNING_WINDOW;
 
 #[derive(Default)]
 pub struct WarnOnce {
@@ -20,7 +19,7 @@ impl WarnOnce {
     pub fn first(&self, text: &str) -> Option<String> {
         let mut said = self.said.lock().unwrap_or_else(|p| p.into_inner());
         match said.get(text) {
-            Some(at) if at.elapsed() < WINDOW => None,
+            Some(at) if at.elapsed() < WARNING_WINDOW => None,
             _ => {
                 said.insert(text.to_string(), Instant::now());
                 Some(text.to_string())

@@ -1,6 +1,7 @@
 //! What every fbuild binary shares: the coordinator wire protocol, the layout
 //! of `FBUILD_HOME`, settings read from the environment (one seam), named
-//! timeouts and the version of this build. Synchronous and small: the shim
+//! timeouts, the seam through which every tool is started, and the
+//! version of this build. Synchronous and small: the shim
 //! links it and must start fast.
 
 pub mod depfile;
@@ -10,7 +11,7 @@ pub mod info;
 pub mod install_status;
 pub mod library_wire;
 pub mod lock;
-pub mod process_group;
+pub mod platform;
 pub mod procs;
 pub mod protocol;
 pub mod resolve;
@@ -18,9 +19,9 @@ pub mod sccache_stats;
 pub mod settings;
 pub mod stamp;
 pub mod time;
+pub mod tool;
 pub mod version;
 pub mod wire_os;
-pub mod zccache_env;
 #[cfg(unix)]
 pub mod zwire;
 

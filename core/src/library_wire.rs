@@ -124,15 +124,26 @@ pub fn is_git_ref(r: &str) -> bool {
     !r.is_empty() && !r.starts_with('-') && !r.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
+/// A stored package's record cannot be read: the file, and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}: {why}", path.display())]
+pub struct BadRecord {
+    pub path: std::path::PathBuf,
+    pub why: String,
+}
+
 /// The recorded sha256 and git commit of a stored package.
-pub fn read_record(dir: &Path) -> Result<(String, Option<String>), String> {
+pub fn read_record(dir: &Path) -> Result<(String, Option<String>), BadRecord> {
     let path = dir.join(RECORD_FILE);
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let v: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let bad = |why: String| BadRecord {
+        path: path.clone(),
+        why,
+    };
+    let text = std::fs::read_to_string(&path).map_err(|e| bad(e.to_string()))?;
+    let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
     let sha = v["sha256"]
         .as_str()
-        .ok_or_else(|| format!("{} has no sha256", path.display()))?;
+        .ok_or_else(|| bad("it has no sha256".into()))?;
     Ok((sha.to_string(), v["commit"].as_str().map(str::to_string)))
 }
 

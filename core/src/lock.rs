@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 
 use fslock::LockFile;
 
+use crate::time::{LOCK_POLL_FIRST, LOCK_POLL_MAX};
+
 /// Takes the lock of `path` (writing our pid into it), waiting up to
 /// `wait`. `on_contended` runs once when another process holds it. `None`
 /// when it was still held at the deadline.
@@ -19,7 +21,7 @@ pub fn lock_within(
 ) -> io::Result<Option<LockFile>> {
     let mut lock = LockFile::open(path)?;
     let deadline = Instant::now() + wait;
-    let mut pause = Duration::from_millis(2);
+    let mut pause = LOCK_POLL_FIRST;
     let mut contended = false;
     loop {
         if lock.try_lock_with_pid()? {
@@ -33,7 +35,7 @@ pub fn lock_within(
             return Ok(None);
         }
         std::thread::sleep(pause);
-        pause = (pause * 2).min(Duration::from_millis(50));
+        pause = (pause * 2).min(LOCK_POLL_MAX);
     }
 }
 

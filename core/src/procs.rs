@@ -31,12 +31,12 @@ pub fn wait_gone(pid: u32, timeout: Duration) -> bool {
         if Instant::now() >= deadline {
             return false;
         }
-        std::thread::sleep(Duration::from_millis(10));
+        std::thread::sleep(crate::time::GONE_POLL);
     }
     true
 }
 
-/// The arguments `pid` was started with (argv[0] first), if readable.
+/// The arguments `pid` was started with (`argv[0]` first), if readable.
 pub fn cmdline(pid: u32) -> Option<Vec<Vec<u8>>> {
     let raw = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
     let mut args: Vec<Vec<u8>> = raw.split(|b| *b == 0).map(<[u8]>::to_vec).collect();

@@ -11,17 +11,29 @@ use serde::{Deserialize, Serialize};
 use crate::home::Home;
 use crate::install_status::InstallPhase;
 use crate::time::{
-    DEFAULT_DOWNLOAD_STALL, DEFAULT_IDLE, DEFAULT_NOTICE, DEFAULT_ZCCACHE_SILENCE, parse_secs,
+    DEFAULT_DOWNLOAD_STALL, DEFAULT_IDLE, DEFAULT_NOTICE, DEFAULT_ZCCACHE_SILENCE, SETTING_MIN,
+    parse_secs,
 };
 use crate::version::BUILD_VERSION;
+
+mod coordinator;
+pub use coordinator::CoordinatorSettings;
 
 /// Internal: the coordinator's end of the readiness pipe (set by the client
 /// that spawns it, removed from the coordinator's environment at start).
 pub const READY_FD_VAR: &str = "FBUILD_READY_FD";
 
 /// Seconds of silence from zccache's daemon before a compile through its
-/// wire probes it (read by `zwire::Budget`, checked here).
+/// wire probes it ([`zccache_silence`]; checked by [`Settings::from_vars`]).
 pub const ZCCACHE_SILENCE_VAR: &str = "FBUILD_ZCCACHE_SILENCE_SECS";
+
+/// `off` sends compiles through zccache's own client even when its daemon
+/// speaks fbuild's wire (for comparisons, and as an escape hatch).
+pub const ZCCACHE_WIRE_VAR: &str = "FBUILD_ZCCACHE_WIRE";
+
+/// The log filter when `FBUILD_LOG` is unset, empty or unusable: warnings
+/// and errors only.
+pub const DEFAULT_LOG_FILTER: &str = "warn";
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -50,6 +62,12 @@ pub struct Settings {
     /// `FBUILD_PACKAGE_INDEX`: URL of a package index replacing the
     /// built-in one (a mirror of toolchains and framework cores).
     pub package_index: Option<String>,
+    /// `FBUILD_REGISTRY_URL`: PlatformIO's registry API replaced (a
+    /// mirror, a test's server); `None`: the builder's default.
+    pub registry_url: Option<String>,
+    /// `FBUILD_LIBRARY_INDEX`: the Arduino library index replaced; `None`:
+    /// the builder's default.
+    pub library_index: Option<String>,
     /// `FBUILD_UNPACK_MAX_MB`: the most any package may unpack to (`None`:
     /// each kind's default).
     pub unpack_max_mb: Option<u64>,
@@ -97,107 +115,6 @@ pub enum CacheKind {
     Sccache,
     /// No cache.
     None,
-}
-
-/// Settings of the coordinator itself, fixed when it starts. `None`: not
-/// set (the default applies).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CoordinatorSettings {
-    /// `FBUILD_ZCCACHE_VERSION`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub zccache_version: Option<String>,
-    /// `FBUILD_ZCCACHE_URL`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub zccache_url: Option<String>,
-    /// `FBUILD_PACKAGE_INDEX`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub package_index: Option<String>,
-    /// `FBUILD_SCCACHE_URL`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sccache_url: Option<String>,
-    /// `FBUILD_IDLE_SECS`, in milliseconds.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub idle_ms: Option<u64>,
-    /// `FBUILD_LOG`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub log: Option<String>,
-    /// `FBUILD_UNPACK_MAX_MB`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub unpack_max_mb: Option<u64>,
-    /// `FBUILD_DOWNLOAD_STALL_SECS`, in milliseconds.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub download_stall_ms: Option<u64>,
-    /// `FBUILD_UNPACK_MAX_FILES`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub unpack_max_files: Option<u64>,
-}
-
-impl CoordinatorSettings {
-    /// What `self` (a client's explicit settings) asks for that `running`
-    /// (the coordinator's) does not have, one line per variable.
-    pub fn differences(&self, running: &CoordinatorSettings) -> Vec<String> {
-        let mut out = Vec::new();
-        let mut check = |var: &str, want: &Option<String>, have: Option<String>| {
-            if let Some(want) = want
-                && Some(want) != have.as_ref()
-            {
-                let have = have.unwrap_or_else(|| "its default".into());
-                out.push(format!("{var}={want} (the running coordinator has {have})"));
-            }
-        };
-        check(
-            "FBUILD_ZCCACHE_VERSION",
-            &self.zccache_version,
-            running.zccache_version.clone(),
-        );
-        check(
-            "FBUILD_ZCCACHE_URL",
-            &self.zccache_url,
-            running.zccache_url.clone(),
-        );
-        check(
-            "FBUILD_PACKAGE_INDEX",
-            &self.package_index,
-            running.package_index.clone(),
-        );
-        check(
-            "FBUILD_SCCACHE_URL",
-            &self.sccache_url,
-            running.sccache_url.clone(),
-        );
-        let secs = |ms: u64| format!("{}", ms as f64 / 1000.0);
-        check(
-            "FBUILD_IDLE_SECS",
-            &self.idle_ms.map(secs),
-            Some(secs(
-                running.idle_ms.unwrap_or(DEFAULT_IDLE.as_millis() as u64),
-            )),
-        );
-        check(
-            "FBUILD_LOG",
-            &self.log,
-            Some(running.log.clone().unwrap_or_else(|| "warn".into())),
-        );
-        check(
-            "FBUILD_DOWNLOAD_STALL_SECS",
-            &self.download_stall_ms.map(secs),
-            Some(secs(running.download_stall_ms.unwrap_or(
-                crate::time::DEFAULT_DOWNLOAD_STALL.as_millis() as u64,
-            ))),
-        );
-        let number = |n: Option<u64>| n.map(|n| n.to_string());
-        check(
-            "FBUILD_UNPACK_MAX_MB",
-            &number(self.unpack_max_mb),
-            number(running.unpack_max_mb),
-        );
-        check(
-            "FBUILD_UNPACK_MAX_FILES",
-            &number(self.unpack_max_files),
-            number(running.unpack_max_files),
-        );
-        out
-    }
 }
 
 /// `FBUILD_ZCCACHE` (DESIGN.md): where the zccache in front of compiles
@@ -288,11 +205,14 @@ impl Settings {
                 }
             }
         };
-        let tenth = Duration::from_millis(100);
         let idle_set = secs("FBUILD_IDLE_SECS", DEFAULT_IDLE, Duration::ZERO);
-        let notice_interval = secs("FBUILD_NOTICE_SECS", DEFAULT_NOTICE, tenth);
-        secs(ZCCACHE_SILENCE_VAR, DEFAULT_ZCCACHE_SILENCE, tenth);
-        let stall_set = secs("FBUILD_DOWNLOAD_STALL_SECS", DEFAULT_DOWNLOAD_STALL, tenth);
+        let notice_interval = secs("FBUILD_NOTICE_SECS", DEFAULT_NOTICE, SETTING_MIN);
+        secs(ZCCACHE_SILENCE_VAR, DEFAULT_ZCCACHE_SILENCE, SETTING_MIN);
+        let stall_set = secs(
+            "FBUILD_DOWNLOAD_STALL_SECS",
+            DEFAULT_DOWNLOAD_STALL,
+            SETTING_MIN,
+        );
         let mut count = |var: &str| -> Option<u64> {
             let v = nonempty(var)?;
             let text = v.to_string_lossy();
@@ -313,9 +233,7 @@ impl Settings {
         let version = nonempty("FBUILD_VERSION_OVERRIDE")
             .map(|v| v.to_string_lossy().into_owned())
             .unwrap_or_else(|| BUILD_VERSION.to_string());
-        let log_filter = nonempty("FBUILD_LOG")
-            .map(|v| v.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "warn".to_string());
+        let log_filter = log_filter_in(&get);
         let text = |k: &str| nonempty(k).map(|v| v.to_string_lossy().into_owned());
         let zccache_mode = match text("FBUILD_ZCCACHE").as_deref() {
             None | Some("auto") => ZccacheMode::Auto,
@@ -363,8 +281,11 @@ impl Settings {
             zccache_url: text("FBUILD_ZCCACHE_URL"),
             install_pause,
             notice_interval,
-            platform: text("FBUILD_PLATFORM").unwrap_or_else(|| "native".into()),
+            platform: text("FBUILD_PLATFORM")
+                .unwrap_or_else(|| crate::platform::Platform::NATIVE.into()),
             package_index: text("FBUILD_PACKAGE_INDEX"),
+            registry_url: text("FBUILD_REGISTRY_URL"),
+            library_index: text("FBUILD_LIBRARY_INDEX"),
             unpack_max_mb,
             unpack_max_files,
             download_stall: stall_set.unwrap_or(DEFAULT_DOWNLOAD_STALL),
@@ -381,6 +302,36 @@ impl Settings {
             cache: self.cache,
         }
     }
+}
+
+/// `FBUILD_LOG`, or [`DEFAULT_LOG_FILTER`]. Also on its own: logging starts
+/// before, and without, a usable home.
+pub fn log_filter() -> String {
+    log_filter_in(&|k: &str| std::env::var_os(k))
+}
+
+fn log_filter_in(get: &impl Fn(&str) -> Option<OsString>) -> String {
+    get("FBUILD_LOG")
+        .filter(|v| !v.is_empty())
+        .map(|v| v.to_string_lossy().into_owned())
+        .unwrap_or_else(|| DEFAULT_LOG_FILTER.to_string())
+}
+
+/// Whether compiles may go through zccache's daemon wire
+/// ([`ZCCACHE_WIRE_VAR`] is not `off`). Read on its own, per compile, by
+/// the shims and `fbuild build`.
+pub fn zccache_wire() -> bool {
+    std::env::var_os(ZCCACHE_WIRE_VAR).is_none_or(|v| v != "off")
+}
+
+/// [`ZCCACHE_SILENCE_VAR`] when usable and not 0 (an unusable value means
+/// the default, which [`Settings::from_vars`] warns about). Read on its own,
+/// per compile, like [`zccache_wire`].
+pub fn zccache_silence() -> Option<Duration> {
+    std::env::var(ZCCACHE_SILENCE_VAR)
+        .ok()
+        .and_then(|v| parse_secs(&v).ok())
+        .filter(|d| !d.is_zero())
 }
 
 fn parse_pause(v: &str) -> Option<(InstallPhase, Duration)> {
@@ -409,6 +360,15 @@ mod tests {
         assert_eq!(s.idle, DEFAULT_IDLE);
         assert_eq!(s.version, BUILD_VERSION);
         assert_eq!(s.log_filter, "warn");
+        assert_eq!((s.registry_url, s.library_index), (None, None));
+        let s = with(&[
+            ("HOME", "/h"),
+            ("FBUILD_REGISTRY_URL", "http://r"),
+            ("FBUILD_LIBRARY_INDEX", "http://i"),
+        ])
+        .unwrap();
+        assert_eq!(s.registry_url.as_deref(), Some("http://r"));
+        assert_eq!(s.library_index.as_deref(), Some("http://i"));
     }
 
     #[test]

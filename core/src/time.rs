@@ -73,18 +73,25 @@ pub const DEFAULT_ZCCACHE_SILENCE: Duration = Duration::from_secs(10);
 /// exit 101.)
 pub const MAX_SECS: f64 = 1e9;
 
+/// What is wrong with a number of seconds a user wrote; the caller's
+/// message names the setting or flag.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BadSecs {
+    #[error("{0:?} is not a number of seconds")]
+    NotANumber(String),
+    #[error("{0:?} is not a number of seconds from 0 to {MAX_SECS:e}")]
+    OutOfRange(String),
+}
+
 /// A number of seconds as a user writes it (`600`, `0.5`): finite, from 0
-/// to [`MAX_SECS`]. The error says what was wrong with `text`, for a
-/// message that names the setting or flag.
-pub fn parse_secs(text: &str) -> Result<Duration, String> {
+/// to [`MAX_SECS`].
+pub fn parse_secs(text: &str) -> Result<Duration, BadSecs> {
     let secs: f64 = text
         .trim()
         .parse()
-        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+        .map_err(|_| BadSecs::NotANumber(text.to_string()))?;
     if !(0.0..=MAX_SECS).contains(&secs) {
-        return Err(format!(
-            "{text:?} is not a number of seconds from 0 to {MAX_SECS:e}"
-        ));
+        return Err(BadSecs::OutOfRange(text.to_string()));
     }
     Ok(Duration::from_secs_f64(secs))
 }
@@ -126,8 +133,27 @@ pub const FAILURE_MEMORY: Duration = Duration::from_secs(60);
 /// How long a waiter waits for another process's install lock.
 pub const INSTALL_LOCK_WAIT: Duration = Duration::from_secs(15 * 60);
 
-/// Limit for a health check (`zccache --version`, a toolchain probe).
+/// Limit for a health check (`zccache --version`, a compiler's `-MP`
+/// probe).
 pub const HEALTH_CHECK_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Limit for a toolchain's health check (compile and link an empty program
+/// for the board's MCU): a cold avr-gcc link on a loaded 2-core machine
+/// takes seconds; a compiler that hangs must not hold every build.
+pub const TOOLCHAIN_PROBE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long a tool's output pipes are read after it exited: a daemon it
+/// started may hold them open for its whole life (`zccache start`).
+pub const OUTPUT_DRAIN_WAIT: Duration = Duration::from_millis(500);
+
+/// How often a tool run with a limit is asked whether it exited: short
+/// next to any tool's run, long enough not to spin.
+pub const WAIT_POLL: Duration = Duration::from_millis(5);
+
+/// Backoff bounds of a test program's exit wait after its output ended:
+/// it is almost always exiting already, so the first look comes at once.
+pub const EXIT_POLL_FIRST: Duration = Duration::from_millis(1);
+pub const EXIT_POLL_MAX: Duration = Duration::from_millis(50);
 
 /// A verified install is re-checked after this long even if its files look
 /// unchanged (a changed size or mtime triggers a re-check at once).
@@ -144,6 +170,184 @@ pub const ZCCACHE_STOP_TIMEOUT: Duration = Duration::from_secs(2);
 /// Limit for one `zccache start|status` call.
 pub const ZCCACHE_COMMAND_TIMEOUT: Duration = Duration::from_secs(15);
 
+/// How long a live zccache daemon may take to answer a ping on its wire
+/// before the coordinator starts another.
+pub const ZCCACHE_PING_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How long a ping may take when only asking whether a daemon is worth
+/// keeping for `FBUILD_ZCCACHE=auto` (a slower one is treated as absent:
+/// the answer only picks a default).
+pub const ZCCACHE_QUICK_PING: Duration = Duration::from_millis(500);
+
+/// Limit for `sccache --version` and `--show-stats` (answered from a
+/// running server in milliseconds).
+pub const SCCACHE_STATS_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Limit for starting sccache's server: it waits for its storage (a
+/// remote Redis) before it answers.
+pub const SCCACHE_START_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Connect limit for "is anything listening on sccache's port" (loopback:
+/// a listener accepts in microseconds).
+pub const SCCACHE_PORT_CONNECT: Duration = Duration::from_millis(500);
+
+/// How long, and how often, to wait for a server a client is starting to
+/// answer its statistics.
+pub const SCCACHE_STARTING_WAIT: Duration = Duration::from_secs(2);
+pub const SCCACHE_STARTING_POLL: Duration = Duration::from_millis(100);
+
+/// How long a killed sccache server may take to be gone (before anyone
+/// asks its port again: a client finding a dying server starts its own).
+pub const SCCACHE_EXIT_WAIT: Duration = Duration::from_secs(5);
+
+/// Connect and read limits for the Redis check (`PING`): a Redis that does
+/// not answer a PING in a second cannot serve a build's compiles either.
+pub const REDIS_CHECK_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// How often the coordinator checks that a Redis it builds with still
+/// answers while builds run (one warning per event, not per compile).
+pub const REDIS_WATCH_EVERY: Duration = Duration::from_secs(1);
+
+/// Shortest probe of a silent zccache daemon when its silence budget is
+/// set below [`ZCCACHE_PING_TIMEOUT`]: the probe never outlasts the
+/// silence it follows, but a shorter ping on a loaded machine would call a
+/// live daemon wedged.
+pub const ZCCACHE_PROBE_FLOOR: Duration = Duration::from_millis(200);
+
+/// Pause before connecting again to a refused or missing zccache socket
+/// (a daemon restarting binds it within milliseconds), plus a jitter of up
+/// to [`ZCCACHE_RECONNECT_JITTER`] so that parallel shims do not all retry
+/// in the same instant.
+pub const ZCCACHE_RECONNECT_PAUSE: Duration = Duration::from_millis(5);
+pub const ZCCACHE_RECONNECT_JITTER: Duration = Duration::from_millis(20);
+
+/// Backoff bounds of the wait for a held OS file lock: the first look comes
+/// almost at once (a holder is usually about to let go), then doubling up
+/// to the most, so a long wait does not spin and a release is seen within
+/// [`LOCK_POLL_MAX`].
+pub const LOCK_POLL_FIRST: Duration = Duration::from_millis(2);
+pub const LOCK_POLL_MAX: Duration = Duration::from_millis(50);
+
+/// How often a process being waited for is looked up again: a killed or
+/// exiting process is gone within milliseconds, and a look is one read of
+/// `/proc`.
+pub const GONE_POLL: Duration = Duration::from_millis(10);
+
+/// How long a coordinator killed with SIGKILL may take to be gone: the
+/// kernel ends it in milliseconds; one still there after this is stuck in
+/// the kernel, and the caller says so instead of hanging.
+pub const KILL_WAIT: Duration = Duration::from_secs(2);
+
+/// The least a duration setting may say (`FBUILD_NOTICE_SECS`,
+/// `FBUILD_ZCCACHE_SILENCE_SECS`, `FBUILD_DOWNLOAD_STALL_SECS`): less
+/// makes notices, probes and stall checks spin instead of wait.
+pub const SETTING_MIN: Duration = Duration::from_millis(100);
+
+/// Time monitors get to close a serial port an upload claims, before the
+/// upload goes on: a monitor sees the pause when its read returns, within
+/// [`SERIAL_READ_TIMEOUT`].
+pub const PORT_RELEASE_WAIT: Duration = Duration::from_millis(300);
+
+/// An upload that never releases its port claim (its uploader died) is
+/// released after this: longer than an upload takes, so that a monitor
+/// paused by a dead uploader resumes, but never mid-upload.
+pub const PORT_CLAIM_TIMEOUT: Duration = Duration::from_secs(180);
+
+/// How long a once-per-build warning stays said (the coordinator's, and a
+/// shim's stamp): longer than a build of hundreds of files, which hears it
+/// once, short enough that the next build, minutes later, hears it again.
+pub const WARNING_WINDOW: Duration = Duration::from_secs(600);
+
+/// How long fetched library metadata is reused: a wave of builds fetches
+/// an index (the Arduino one is tens of MB) once; a library released since
+/// is seen within minutes.
+pub const LIBRARY_INDEX_TTL: Duration = Duration::from_secs(600);
+
+/// An index fetch is shown to its askers as progress once it has taken this
+/// long (a registry answer of a few KB says nothing; a slow one must not
+/// leave its clients in silence).
+pub const LIBRARY_INDEX_QUIET: Duration = Duration::from_secs(1);
+
+/// Byte counts of an install are sent to its followers at most this often:
+/// a download moves on every chunk, and ten updates a second keep a
+/// progress bar smooth without flooding every client.
+pub const INSTALL_BYTES_EVERY: Duration = Duration::from_millis(100);
+
+/// Pause after a failed accept (EMFILE and friends) instead of spinning;
+/// short, so that a connection is taken as soon as a descriptor frees.
+pub const ACCEPT_BACKOFF: Duration = Duration::from_millis(20);
+
+/// How long the coordinator's runtime gets to stop its tasks at exit. The
+/// requests are drained by then (or given up after [`SHUTDOWN_GRACE`]);
+/// what is left is background work, which must not delay the exit that a
+/// successor or [`SHUTDOWN_WAIT`] is waiting for.
+pub const RUNTIME_STOP_WAIT: Duration = Duration::from_millis(200);
+
+/// A shim blocked on an install says so first after this (then once per
+/// `FBUILD_NOTICE_SECS`): a plan that comes sooner is not worth a line.
+pub const FIRST_NOTICE: Duration = Duration::from_secs(1);
+
+/// Budget of a shim's best-effort report that zccache failed: a running
+/// coordinator takes it at once, and the compile, about to run with the
+/// real tool, must not wait long on one that is wedged.
+pub const FAILURE_REPORT_BUDGET: Duration = Duration::from_secs(2);
+
+/// How long a shim trusts a remembered plan: a build still talks to the
+/// coordinator every few seconds (which keeps it alive and re-checking
+/// zccache's daemon), and nothing stale lives long.
+pub const REMEMBERED_PLAN_AGE: Duration = Duration::from_secs(5);
+
+/// How long a monitor waits for bytes before it looks at Ctrl-C and its
+/// `--timeout` again: both are honoured within this.
+pub const MONITOR_TICK: Duration = Duration::from_millis(100);
+
+/// How often a monitor paused by an upload looks whether the port is
+/// released: it reopens the port within this after the upload.
+pub const MONITOR_PAUSE_POLL: Duration = Duration::from_millis(50);
+
+/// How long a board may take to come back on USB after a reset (an
+/// upload's, or the 1200-baud touch into its bootloader) before the user
+/// is told: re-enumerating takes seconds, not tens of seconds.
+pub const BOARD_RETURN_WAIT: Duration = Duration::from_secs(10);
+
+/// How often a serial port that is not back yet is tried again.
+pub const SERIAL_REOPEN_POLL: Duration = Duration::from_millis(200);
+
+/// A serial read returns after this without bytes (the raw fallback's
+/// `VTIME` of 2 tenths says the same), so that a paused monitor closes its
+/// port within [`PORT_RELEASE_WAIT`].
+pub const SERIAL_READ_TIMEOUT: Duration = Duration::from_millis(200);
+
+/// How often an install's progress bar is redrawn when no bytes come: its
+/// rate and time left stay live.
+pub const PROGRESS_TICK: Duration = Duration::from_millis(200);
+
+/// Without a terminal, a download's byte count is printed at most this
+/// often: a log gets a line per second, not one per chunk.
+pub const PROGRESS_LINE_EVERY: Duration = Duration::from_secs(1);
+
+/// How long compiles wait for the cache route before starting uncached: a
+/// running coordinator answers in about a millisecond; a fresh one
+/// starting zccache's daemon takes ~150 ms, which the first compiles do
+/// not wait for.
+pub const CACHE_ROUTE_WAIT: Duration = Duration::from_millis(30);
+
+/// How long a monitor waits for the coordinator to register its port lease
+/// before opening the port anyway (unleased): a running coordinator answers
+/// in milliseconds; a monitor must not be held by one that is slow to
+/// start.
+pub const LEASE_REGISTER_WAIT: Duration = Duration::from_secs(3);
+
+/// Open limit of the 1200-baud touch (open and close the port: a board
+/// that resets on it does so whatever the limit).
+pub const TOUCH_OPEN_TIMEOUT: Duration = Duration::from_millis(100);
+
+/// After a 1200-baud touch: time for the board to drop off the bus before
+/// the port list is read (the old port is still listed for a moment), and
+/// how often the list is read again.
+pub const PORT_DROP_WAIT: Duration = Duration::from_millis(300);
+pub const PORT_LIST_POLL: Duration = Duration::from_millis(100);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,7 +361,7 @@ mod tests {
         for bad in [
             "1e20", "inf", "-inf", "nan", "NaN", "-1", "abc", "", "1e9.1", "0x10",
         ] {
-            let err = parse_secs(bad).unwrap_err();
+            let err = parse_secs(bad).unwrap_err().to_string();
             assert!(err.contains(&format!("{bad:?}")), "{bad}: {err}");
         }
     }

@@ -9,8 +9,12 @@
 //! lines are UART output; the trailing `..` (CR LF) becomes a newline.
 
 use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::mpsc::Sender;
+
+use fbuild_core::tool::Tool;
+
+use crate::DeployError;
 
 use crate::monitor::Chunk;
 use crate::recipe::EmulatorPlan;
@@ -27,21 +31,19 @@ impl Drop for Emulator {
 
 /// Starts the emulator of `plan` and feeds its UART output into `tx` from
 /// a thread.
-pub fn start(plan: &EmulatorPlan, tx: Sender<Chunk>) -> Result<Emulator, String> {
+pub fn start(plan: &EmulatorPlan, tx: Sender<Chunk>) -> Result<Emulator, DeployError> {
     let simavr = plan.output == "simavr";
-    let mut cmd = Command::new(&plan.program);
-    cmd.args(&plan.args).stdin(Stdio::null());
+    let mut cmd = Tool::new(&plan.program).args(&plan.args).command();
+    cmd.stdin(Stdio::null());
     if simavr {
         cmd.stdout(Stdio::null()).stderr(Stdio::piped());
     } else {
         cmd.stdout(Stdio::piped()).stderr(Stdio::inherit());
     }
-    let mut child = cmd.spawn().map_err(|e| {
-        format!(
-            "cannot run {} ({e}); on Debian: apt-get install {}",
-            plan.program.display(),
-            debian_package(&plan.tool)
-        )
+    let mut child = cmd.spawn().map_err(|source| DeployError::ToolMissing {
+        program: plan.program.clone(),
+        install: format!("on Debian: apt-get install {}", debian_package(&plan.tool)),
+        source,
     })?;
     if simavr {
         let stderr = child.stderr.take().expect("piped stderr");

@@ -3,8 +3,11 @@
 //! blocking threads.
 
 pub mod emulator;
+mod error;
 pub mod monitor;
 pub mod ports;
 pub mod recipe;
 mod termios;
 pub mod upload;
+
+pub use error::DeployError;

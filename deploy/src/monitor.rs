@@ -14,6 +14,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
+use fbuild_core::time::{
+    BOARD_RETURN_WAIT, MONITOR_PAUSE_POLL, MONITOR_TICK, SERIAL_READ_TIMEOUT, SERIAL_REOPEN_POLL,
+};
 use regex::Regex;
 
 /// What a source sends: bytes, or why it stopped (`Ok(())`: it ended).
@@ -75,8 +78,8 @@ pub fn watch(rx: &Receiver<Chunk>, rules: &Rules, out: &mut dyn Write) -> Outcom
         }
         let wait = match rules.timeout {
             Some(t) if start.elapsed() >= t => break Outcome::Timeout,
-            Some(t) => (t - start.elapsed()).min(Duration::from_millis(100)),
-            None => Duration::from_millis(100),
+            Some(t) => (t - start.elapsed()).min(MONITOR_TICK),
+            None => MONITOR_TICK,
         };
         let data = match rx.recv_timeout(wait) {
             Ok(Chunk::Data(d)) => d,
@@ -205,7 +208,7 @@ impl Lines {
 
 /// Reads a serial port that an upload may take away: while `paused` is
 /// set the port is closed; when it clears the port is opened again (for up
-/// to 10 s, while the board re-enumerates). Ends only when the port fails
+/// to [`BOARD_RETURN_WAIT`], while the board re-enumerates). Ends only when the port fails
 /// to come back or fails for another reason.
 pub fn pump_pausable(
     open: impl Fn() -> Result<Box<dyn Read + Send>, String>,
@@ -216,15 +219,18 @@ pub fn pump_pausable(
     let mut first = true;
     loop {
         while paused.load(Ordering::SeqCst) {
-            std::thread::sleep(Duration::from_millis(50));
+            std::thread::sleep(MONITOR_PAUSE_POLL);
         }
-        let deadline = Instant::now() + Duration::from_secs(if first { 0 } else { 10 });
+        let patience = if first {
+            Duration::ZERO
+        } else {
+            BOARD_RETURN_WAIT
+        };
+        let deadline = Instant::now() + patience;
         let mut source = loop {
             match open() {
                 Ok(s) => break s,
-                Err(_) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(200))
-                }
+                Err(_) if Instant::now() < deadline => std::thread::sleep(SERIAL_REOPEN_POLL),
                 Err(why) => return drop(tx.send(Chunk::End(Err(why)))),
             }
         };
@@ -256,11 +262,18 @@ pub fn pump_pausable(
 
 /// Opens a serial device for reading at `baud`. serialport first; a pty
 /// (whose modem-line ioctls fail) falls back to a plain open in raw mode.
-pub fn open_serial(path: &str, baud: u32) -> Result<Box<dyn Read + Send>, String> {
-    match serialport::new(path, baud).timeout(Duration::from_millis(200)).open() {
+pub fn open_serial(path: &str, baud: u32) -> Result<Box<dyn Read + Send>, crate::DeployError> {
+    match serialport::new(path, baud)
+        .timeout(SERIAL_READ_TIMEOUT)
+        .open()
+    {
         Ok(port) => Ok(Box::new(port)),
-        Err(serial_err) => open_raw(path, baud).map_err(|raw_err| {
-            format!("cannot open {path}: {serial_err} ({raw_err}); check the port, and that you are in the `dialout` group")
+        Err(serial_err) => open_raw(path, baud).map_err(|raw_err| crate::DeployError::Serial {
+            what: "cannot open",
+            port: path.to_string(),
+            why: format!(
+                "{serial_err} ({raw_err}); check the port, and that you are in the `dialout` group"
+            ),
         }),
     }
 }

@@ -2,6 +2,8 @@
 //! `upload_port` wins; otherwise the one port whose USB VID/PID belongs to
 //! a known Arduino or USB-serial bridge.
 
+use crate::DeployError;
+
 /// USB vendor/product pairs of boards and USB-serial bridges (`None`
 /// product: every product of that vendor).
 pub const KNOWN_USB: &[(u16, Option<u16>, &str)] = &[
@@ -41,8 +43,8 @@ impl PortInfo {
 }
 
 /// The serial ports of this machine.
-pub fn list() -> Result<Vec<PortInfo>, String> {
-    let ports = serialport::available_ports().map_err(|e| format!("listing serial ports: {e}"))?;
+pub fn list() -> Result<Vec<PortInfo>, DeployError> {
+    let ports = serialport::available_ports().map_err(|e| DeployError::ListPorts(e.to_string()))?;
     Ok(ports
         .into_iter()
         .map(|p| match p.port_type {
@@ -65,7 +67,7 @@ pub fn list() -> Result<Vec<PortInfo>, String> {
 }
 
 /// The port to use: `explicit` if given, else the one known board.
-pub fn choose(ports: &[PortInfo], explicit: Option<&str>) -> Result<String, String> {
+pub fn choose(ports: &[PortInfo], explicit: Option<&str>) -> Result<String, DeployError> {
     if let Some(port) = explicit {
         return Ok(port.to_string());
     }
@@ -81,19 +83,17 @@ pub fn choose(ports: &[PortInfo], explicit: Option<&str>) -> Result<String, Stri
         [] => {
             let all: Vec<&PortInfo> = ports.iter().collect();
             Err(if all.is_empty() {
-                "no serial ports found: is the board plugged in? (or pass --port)".to_string()
+                DeployError::NoPorts
             } else {
-                format!(
-                    "no port looks like an Arduino board; pass --port, one of:\n{}",
-                    listing(&all)
-                )
+                DeployError::NoBoardPort {
+                    listing: listing(&all),
+                }
             })
         }
-        several => Err(format!(
-            "{} ports look like boards; pass --port (or set upload_port), one of:\n{}",
-            several.len(),
-            listing(several)
-        )),
+        several => Err(DeployError::SeveralBoardPorts {
+            count: several.len(),
+            listing: listing(several),
+        }),
     }
 }
 
@@ -123,21 +123,17 @@ mod tests {
     #[test]
     fn none_or_several_are_errors_that_list_ports() {
         let none = vec![port("/dev/ttyS0", None)];
-        let e = choose(&none, None).unwrap_err();
+        let e = choose(&none, None).unwrap_err().to_string();
         assert!(
             e.contains("no port looks like an Arduino") && e.contains("/dev/ttyS0"),
             "{e}"
         );
-        assert!(
-            choose(&[], None)
-                .unwrap_err()
-                .contains("no serial ports found")
-        );
+        assert!(matches!(choose(&[], None), Err(DeployError::NoPorts)));
         let two = vec![
             port("/dev/ttyACM0", Some((0x2341, 0x0043))),
             port("/dev/ttyUSB0", Some((0x1A86, 0x7523))),
         ];
-        let e = choose(&two, None).unwrap_err();
+        let e = choose(&two, None).unwrap_err().to_string();
         assert!(
             e.contains("2 ports look like boards")
                 && e.contains("/dev/ttyUSB0")

@@ -3,26 +3,30 @@
 //! failures; the Leonardo-style 1200-baud touch and port re-discovery.
 
 use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
+use fbuild_core::tool::Tool;
+
+use crate::DeployError;
 use crate::recipe::UploadPlan;
 
 /// Runs the upload, streaming its output to stderr; returns its exit code
 /// and a hint for a recognised failure.
-pub fn run(plan: &UploadPlan, port: &str) -> Result<(i32, Option<String>), String> {
-    let mut child = Command::new(&plan.program)
+pub fn run(plan: &UploadPlan, port: &str) -> Result<(i32, Option<String>), DeployError> {
+    let mut child = Tool::new(&plan.program)
         .args(&plan.args)
+        .command()
         .stdin(Stdio::null())
         .stdout(Stdio::inherit())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| {
-            format!(
-                "cannot run {} ({e}); install {} (on Debian: apt-get install {})",
-                plan.program.display(),
-                plan.tool,
-                plan.tool
-            )
+        .map_err(|source| DeployError::ToolMissing {
+            program: plan.program.clone(),
+            install: format!(
+                "install {} (on Debian: apt-get install {})",
+                plan.tool, plan.tool
+            ),
+            source,
         })?;
     let mut seen = String::new();
     let stderr = child.stderr.take().expect("piped stderr");
@@ -31,7 +35,10 @@ pub fn run(plan: &UploadPlan, port: &str) -> Result<(i32, Option<String>), Strin
         seen.push_str(&line);
         seen.push('\n');
     }
-    let status = child.wait().map_err(|e| e.to_string())?;
+    let status = child.wait().map_err(|source| DeployError::Wait {
+        program: plan.program.clone(),
+        source,
+    })?;
     let code = status.code().unwrap_or(1);
     Ok((code, (code != 0).then(|| hint(&seen, port)).flatten()))
 }
@@ -89,11 +96,15 @@ mod tests {
 
 /// The Leonardo's way into its bootloader: open the port at 1200 baud and
 /// close it; the board resets and comes back, often as another port.
-pub fn touch_1200bps(port: &str) -> Result<(), String> {
+pub fn touch_1200bps(port: &str) -> Result<(), DeployError> {
     let mut p = serialport::new(port, 1200)
-        .timeout(std::time::Duration::from_millis(100))
+        .timeout(fbuild_core::time::TOUCH_OPEN_TIMEOUT)
         .open()
-        .map_err(|e| format!("1200-baud touch of {port}: {e}"))?;
+        .map_err(|e| DeployError::Serial {
+            what: "1200-baud touch of",
+            port: port.to_string(),
+            why: e.to_string(),
+        })?;
     let _ = p.write_data_terminal_ready(false);
     drop(p);
     Ok(())
@@ -109,7 +120,7 @@ pub fn wait_for_upload_port(
 ) -> Option<String> {
     let deadline = std::time::Instant::now() + wait;
     // Give the board time to drop off the bus first.
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    std::thread::sleep(fbuild_core::time::PORT_DROP_WAIT);
     loop {
         let now = list();
         if let Some(new) = now.iter().find(|p| !before.contains(p)) {
@@ -118,7 +129,7 @@ pub fn wait_for_upload_port(
         if std::time::Instant::now() >= deadline {
             return now.iter().any(|p| p == old).then(|| old.to_string());
         }
-        std::thread::sleep(std::time::Duration::from_millis(100));
+        std::thread::sleep(fbuild_core::time::PORT_LIST_POLL);
     }
 }
 

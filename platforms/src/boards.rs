@@ -41,6 +41,10 @@ pub struct PlatformData {
     /// when the system has no toolchain or core.
     #[serde(default)]
     pub managed: Option<ManagedPackages>,
+    /// A shim stands for the tool of its own name (the host: `gcc` runs
+    /// gcc), not for the platform's `toolchain` names.
+    #[serde(default)]
+    pub tools_as_invoked: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -61,26 +65,52 @@ const SOURCES: &[&str] = &[include_str!("../data/atmelavr.json")];
 fn all() -> &'static [PlatformData] {
     static ALL: OnceLock<Vec<PlatformData>> = OnceLock::new();
     ALL.get_or_init(|| {
-        SOURCES
-            .iter()
-            .map(|text| {
+        std::iter::once(native())
+            .chain(SOURCES.iter().map(|text| {
                 serde_json::from_str(text).expect("platform data in platforms/data is valid")
-            })
+            }))
             .collect()
     })
 }
 
-/// The data of a platform with a toolchain of its own (`native` has none:
-/// the host's tools).
+/// The host as a platform, from the same file its recipes come from
+/// (`data/native/platform.txt`: its tools and fbuild's own keys).
+fn native() -> PlatformData {
+    let host = crate::arduino::ArduinoPlatform::native().platform;
+    let get = |key: &str| {
+        host.get(key)
+            .unwrap_or_else(|| panic!("data/native/platform.txt sets {key}"))
+            .to_string()
+    };
+    PlatformData {
+        name: fbuild_core::platform::Platform::NATIVE.to_string(),
+        description: get("name"),
+        toolchain: ToolNames {
+            cc: get("compiler.c.cmd"),
+            cxx: get("compiler.cpp.cmd"),
+            ar: get("compiler.ar.cmd"),
+            ld: get("fbuild.tool.ld"),
+            objcopy: get("compiler.objcopy.cmd"),
+            size: get("compiler.size.cmd"),
+            mcu_flag: None,
+        },
+        frameworks: Vec::new(),
+        core: None,
+        debian_packages: Some(get("fbuild.debian_packages")),
+        system_core: None,
+        managed: None,
+        tools_as_invoked: get("fbuild.tools_as_invoked") == "true",
+    }
+}
+
+/// The data of a platform (the host's included).
 pub fn platform(name: &str) -> Option<&'static PlatformData> {
     all().iter().find(|p| p.name == name)
 }
 
 /// Every platform name, `native` first.
 pub fn platform_names() -> Vec<&'static str> {
-    std::iter::once("native")
-        .chain(all().iter().map(|p| p.name.as_str()))
-        .collect()
+    all().iter().map(|p| p.name.as_str()).collect()
 }
 
 #[cfg(test)]
@@ -93,5 +123,11 @@ mod tests {
         assert_eq!(avr.toolchain.cc, "avr-gcc");
         assert_eq!(platform_names(), vec!["native", "atmelavr"]);
         assert!(platform("esp32").is_none());
+        let host = platform("native").unwrap();
+        assert_eq!(
+            (host.toolchain.cc.as_str(), host.toolchain.size.as_str()),
+            ("cc", "size")
+        );
+        assert!(host.tools_as_invoked && host.managed.is_none());
     }
 }

@@ -28,19 +28,31 @@ pub fn classify(name: &str) -> Option<ToolClass> {
     }
 }
 
+/// `FBUILD_PLATFORM` names no platform of the data.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown FBUILD_PLATFORM={platform:?}; known: {known}")]
+pub struct UnknownPlatform {
+    pub platform: String,
+    pub known: String,
+}
+
 /// The real tool's file name for a shim invoked as `invoked` on `platform`
 /// (`FBUILD_PLATFORM`): the platform's toolchain (`data/<platform>.json`),
-/// or, for `native`, the name the shim was invoked as.
-pub fn real_tool_name(platform: &str, class: ToolClass, invoked: &str) -> Result<String, String> {
-    if platform == "native" {
+/// or the name the shim was invoked as where the data says so (the host).
+pub fn real_tool_name(
+    platform: &str,
+    class: ToolClass,
+    invoked: &str,
+) -> Result<String, UnknownPlatform> {
+    let Some(data) = crate::boards::platform(platform) else {
+        return Err(UnknownPlatform {
+            platform: platform.to_string(),
+            known: crate::boards::platform_names().join(", "),
+        });
+    };
+    if data.tools_as_invoked {
         return Ok(invoked.to_string());
     }
-    let Some(data) = crate::boards::platform(platform) else {
-        return Err(format!(
-            "unknown FBUILD_PLATFORM={platform:?}; known: {}",
-            crate::boards::platform_names().join(", ")
-        ));
-    };
     let t = &data.toolchain;
     Ok(match class {
         ToolClass::C => &t.cc,
@@ -94,6 +106,7 @@ mod tests {
             "avr-ld"
         );
         let err = real_tool_name("esp32", ToolClass::C, "cc").unwrap_err();
+        let err = err.to_string();
         assert!(err.contains("esp32") && err.contains("atmelavr"), "{err}");
     }
 }

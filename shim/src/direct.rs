@@ -6,7 +6,7 @@ use std::ffi::OsString;
 use std::io::Write;
 use std::path::Path;
 
-use fbuild_core::zccache_env;
+use fbuild_core::tool::cache_env;
 use fbuild_core::zwire::{self, Budget, CompileCall, WireError};
 
 /// What became of the compile.
@@ -19,7 +19,14 @@ pub enum Direct {
     Failed(String),
 }
 
-pub fn compile(endpoint: &Path, real: &Path, args: &[OsString], marker: &(&str, String)) -> Direct {
+/// `real args…` on zccache's daemon at `endpoint`, with this process's
+/// environment by the cache tool's rules (`shims` kept off its PATH).
+pub fn compile(
+    endpoint: &Path,
+    (real, shims): (&Path, &Path),
+    args: &[OsString],
+    marker: &(&str, String),
+) -> Direct {
     let Some(args) = args
         .iter()
         .map(|a| a.to_str().map(str::to_string))
@@ -28,7 +35,7 @@ pub fn compile(endpoint: &Path, real: &Path, args: &[OsString], marker: &(&str, 
         return Direct::Failed("an argument is not UTF-8".into());
     };
     let cwd = std::env::current_dir().unwrap_or_default();
-    let mut env = zccache_env::readable_env();
+    let mut env = cache_env::readable_env(shims);
     env.retain(|(k, _)| k != marker.0);
     env.push((marker.0.to_string(), marker.1.clone()));
     let call = CompileCall {

@@ -9,9 +9,9 @@
 
 use std::ffi::OsString;
 use std::path::PathBuf;
-use std::process::Command;
 
-use fbuild_core::{Settings, zccache_env};
+use fbuild_core::Settings;
+use fbuild_core::tool::{Tool, cache_env, exec as tool_exec};
 
 use crate::depfile::add_phony_targets;
 use crate::direct::{self, Direct};
@@ -32,6 +32,8 @@ pub struct Target {
     pub endpoint: Option<PathBuf>,
     /// Where this plan is remembered (forgotten when it fails).
     pub slot: Option<PathBuf>,
+    /// The home's shims folder (kept off the cache tool's PATH).
+    pub shims: PathBuf,
 }
 
 pub fn run(target: Target, prepared: Prepared, marker: (&str, String)) -> ! {
@@ -50,17 +52,19 @@ pub fn run(target: Target, prepared: Prepared, marker: (&str, String)) -> ! {
         .as_ref()
         .filter(|_| fbuild_core::zwire::enabled())
     {
-        Some(endpoint) => match direct::compile(endpoint, &target.real, args, &marker) {
-            Direct::Exited(code) => Some(code),
-            // Another zccache at the socket: its own client speaks its wire;
-            // the coordinator is told so that it probes the daemon again.
-            Direct::OtherWire(why) => {
-                forget(&target);
-                report_zccache_failure(&why);
-                None
+        Some(endpoint) => {
+            match direct::compile(endpoint, (&target.real, &target.shims), args, &marker) {
+                Direct::Exited(code) => Some(code),
+                // Another zccache at the socket: its own client speaks its wire;
+                // the coordinator is told so that it probes the daemon again.
+                Direct::OtherWire(why) => {
+                    forget(&target);
+                    report_zccache_failure(&why);
+                    None
+                }
+                Direct::Failed(why) => cache_failed(&target, &prepared, &marker, &why),
             }
-            Direct::Failed(why) => cache_failed(&target, &prepared, &marker, &why),
-        },
+        }
         None => None,
     };
     let code = match direct {
@@ -111,29 +115,21 @@ fn run_client(
     args: &[OsString],
     marker: &(&str, String),
 ) -> i32 {
-    let mut cmd = Command::new(zccache);
-    cmd.arg(&target.real).args(args);
-    for var in zccache_env::unreadable_vars() {
-        cmd.env_remove(var);
-    }
-    if let Some(path) = std::env::var_os("PATH")
-        && let Some(clean) = zccache_env::clean_path(&path, |_| false)
-    {
-        cmd.env("PATH", clean);
-    }
-    cmd.envs(target.env.iter().map(|(k, v)| (k, v)))
+    let tool = Tool::new(zccache).arg(&target.real).args(args);
+    let tool = cache_env::apply(tool, cache_env::Call::Compile, &target.shims)
+        .envs(target.env.iter().map(|(k, v)| (k, v)))
         .env(marker.0, &marker.1);
-    match run_cached(&mut cmd) {
+    match run_cached(&tool) {
         Cached::Exited(code) => code,
         Cached::MachineryFailed(why) => cache_failed(target, prepared, marker, &why),
     }
 }
 
 /// The real tool with the user's arguments, untouched.
-fn real_command(target: &Target, prepared: &Prepared, marker: &(&str, String)) -> Command {
-    let mut c = Command::new(&target.real);
-    c.args(&prepared.original).env(marker.0, &marker.1);
-    c
+fn real_command(target: &Target, prepared: &Prepared, marker: &(&str, String)) -> Tool {
+    Tool::new(&target.real)
+        .args(&prepared.original)
+        .env(marker.0, &marker.1)
 }
 
 enum Cached {
@@ -152,96 +148,29 @@ enum Cached {
 /// (closed-connection)`, exit 1, 3 of 3 runs); a non-UTF-8 environment
 /// panics the client (exit 101, `[zccache] zccache crashed`); a client that
 /// cannot reach a daemon exits 125 with `zccache[err][D]`.
-fn run_cached(cmd: &mut Command) -> Cached {
+fn run_cached(tool: &Tool) -> Cached {
     use std::io::{Read, Write};
-    cmd.stderr(std::process::Stdio::piped());
-    let mut child = match cmd.spawn() {
+    let mut child = match tool.command().stderr(std::process::Stdio::piped()).spawn() {
         Ok(c) => c,
         Err(e) => return Cached::MachineryFailed(format!("cannot run zccache: {e}")),
     };
-    forward_signals_to(&child);
+    tool_exec::forward_signals_to(&child);
     let mut stderr = Vec::new();
     if let Some(mut pipe) = child.stderr.take() {
         let _ = pipe.read_to_end(&mut stderr);
     }
-    let code = wait_code(&mut child);
-    if let Some(why) = zccache_env::machinery_failure(code, &stderr) {
+    let code = tool_exec::wait_code(&mut child)
+        .unwrap_or_else(|e| die(1, &format!("fbuild: waiting for the compiler: {e}")));
+    if let Some(why) = cache_env::machinery_failure(code, &stderr) {
         return Cached::MachineryFailed(why);
     }
     let _ = std::io::stderr().lock().write_all(&stderr);
     Cached::Exited(code)
 }
 
-#[cfg(unix)]
-fn exec(mut cmd: Command) -> ! {
-    use std::os::unix::process::CommandExt;
-    let err = cmd.exec();
-    die(
-        127,
-        &format!(
-            "fbuild: cannot run {}: {err}",
-            cmd.get_program().to_string_lossy()
-        ),
-    )
-}
-
-#[cfg(not(unix))]
-fn exec(mut cmd: Command) -> ! {
-    let mut child = cmd.spawn().unwrap_or_else(|e| {
-        die(
-            127,
-            &format!(
-                "fbuild: cannot run {}: {e}",
-                cmd.get_program().to_string_lossy()
-            ),
-        )
-    });
-    std::process::exit(wait_code(&mut child))
-}
-
-/// Child pid for the signal forwarder (0: none).
-#[cfg(unix)]
-static CHILD: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
-
-#[cfg(unix)]
-extern "C" fn forward(signal: libc::c_int) {
-    let pid = CHILD.load(std::sync::atomic::Ordering::SeqCst);
-    if pid > 0 {
-        // SAFETY: kill is async-signal-safe.
-        unsafe { libc::kill(pid, signal) };
-    }
-}
-
-/// Forwards SIGINT, SIGTERM, SIGHUP and SIGQUIT to `child` from now on.
-fn forward_signals_to(child: &std::process::Child) {
-    #[cfg(unix)]
-    {
-        CHILD.store(child.id() as i32, std::sync::atomic::Ordering::SeqCst);
-        for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT] {
-            // SAFETY: installing a handler that only calls kill(2).
-            unsafe { libc::signal(sig, forward as *const () as libc::sighandler_t) };
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = child;
-}
-
-/// Waits; the exit code, or 128 + signal number when the child died of a
-/// signal, like a shell.
-fn wait_code(child: &mut std::process::Child) -> i32 {
-    let status = loop {
-        match child.wait() {
-            Ok(s) => break s,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => die(1, &format!("fbuild: waiting for the compiler: {e}")),
-        }
-    };
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::ExitStatusExt;
-        if let Some(sig) = status.signal() {
-            return 128 + sig;
-        }
-    }
-    status.code().unwrap_or(1)
+/// Becomes the real tool (see `fbuild_core::tool::exec`); 127 when it
+/// cannot be started, as a shell says it.
+fn exec(tool: Tool) -> ! {
+    let err = tool_exec::become_tool(&tool);
+    die(127, &format!("fbuild: cannot run {}: {err}", tool.name()))
 }

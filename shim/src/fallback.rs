@@ -12,11 +12,10 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use fbuild_core::Settings;
-
-const WINDOW: Duration = Duration::from_secs(600);
+use fbuild_core::time::{FAILURE_REPORT_BUDGET, WARNING_WINDOW};
 
 /// Says `message` and exits with `code`.
 pub fn die(code: i32, message: &str) -> ! {
@@ -77,7 +76,7 @@ fn claim(stamp: &Path) -> bool {
     }
     let stale = std::fs::metadata(stamp)
         .and_then(|m| m.modified())
-        .is_ok_and(|t| SystemTime::now().duration_since(t).unwrap_or_default() >= WINDOW);
+        .is_ok_and(|t| SystemTime::now().duration_since(t).unwrap_or_default() >= WARNING_WINDOW);
     if !stale {
         return false;
     }
@@ -107,8 +106,7 @@ pub fn report_zccache_failure(reason: &str) {
     let Ok(settings) = Settings::from_env() else {
         return;
     };
-    let client =
-        fbuild_client::Client::new(settings).with_budget(std::time::Duration::from_secs(2));
+    let client = fbuild_client::Client::new(settings).with_budget(FAILURE_REPORT_BUDGET);
     let _ = client.request_if_running(
         &fbuild_core::protocol::Request::ZccacheFailed {
             reason: reason.to_string(),

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use fbuild_core::Settings;
 use fbuild_core::install_status::{InstallPhase, InstallStatus};
 use fbuild_core::protocol::Event;
+use fbuild_core::time::FIRST_NOTICE;
 
 use crate::fallback::{process_group, say};
 
@@ -32,7 +33,7 @@ impl<'a> Notices<'a> {
             tool,
             settings,
             start: Instant::now(),
-            next: Duration::from_secs(1),
+            next: FIRST_NOTICE,
             interval: settings.notice_interval,
             last: None,
             speaker: None,

@@ -36,7 +36,7 @@ pub fn obtain(name: &str, prepared: &Prepared) -> Target {
                 prepared.phony_depfile.is_some(),
             );
             if let Some(plan) = remembered::recall(&slot) {
-                return target(plan, Some(slot));
+                return target(plan, Some(slot), settings);
             }
             match ask(settings, name, prepared, shim_exe.as_deref(), &slot) {
                 Ok(target) => return target,
@@ -83,7 +83,7 @@ fn ask(
                 say(&format!("fbuild: warning: {warning}"));
             }
             remembered::keep(slot, &plan);
-            Ok(target(plan, Some(slot.to_path_buf())))
+            Ok(target(plan, Some(slot.to_path_buf()), settings))
         }
         // The coordinator found no such tool. Our own lookup may still (a
         // coordinator that could not read this PATH); else nothing can run.
@@ -97,8 +97,9 @@ fn ask(
     }
 }
 
-fn target(plan: Plan, slot: Option<PathBuf>) -> Target {
+fn target(plan: Plan, slot: Option<PathBuf>, settings: &Settings) -> Target {
     Target {
+        shims: settings.home.shims_dir(),
         zccache: plan.zccache,
         real: plan.real,
         env: plan.env,
@@ -128,7 +129,9 @@ pub fn local_only(name: &str) -> Target {
 
 /// Finds the real tool without the coordinator.
 fn local(name: &str, settings: Option<&Settings>, shim: Option<&Path>) -> Result<Target, String> {
-    let platform = settings.map(|s| s.platform.as_str()).unwrap_or("native");
+    let platform = settings
+        .map(|s| s.platform.as_str())
+        .unwrap_or(fbuild_core::platform::Platform::NATIVE);
     let class = classify(name).expect("classified before");
     let real_name = real_tool_name(platform, class, name)
         .unwrap_or_else(|why| die(1, &format!("fbuild: {why}")));
@@ -146,6 +149,7 @@ fn local(name: &str, settings: Option<&Settings>, shim: Option<&Path>) -> Result
             phony_blank_line: None,
             endpoint: None,
             slot: None,
+            shims: skip.first().cloned().unwrap_or_default(),
         }),
         None => Err(format!(
             "no real `{real_name}` on PATH (fbuild's shims are skipped)"

@@ -6,7 +6,7 @@
 //! was made from: the tool name, FBUILD_PLATFORM, PATH (and the cwd when
 //! PATH has relative entries), the shim binary, the `-MP` question and the
 //! settings a request carries. A remembered plan is used only while
-//! * it is younger than [`MAX_AGE`] (so a build still talks to the
+//! * it is younger than [`REMEMBERED_PLAN_AGE`] (so a build still talks to the
 //!   coordinator every few seconds: it stays alive and re-checks the
 //!   daemon, and nothing stale lives long),
 //! * the real tool is the same file (device, inode, mtime), and
@@ -23,10 +23,8 @@ use fbuild_core::Settings;
 use fbuild_core::hash::Fnv1a;
 use fbuild_core::protocol::Plan;
 use fbuild_core::stamp::FileStamp;
+use fbuild_core::time::REMEMBERED_PLAN_AGE;
 use serde::{Deserialize, Serialize};
-
-/// How long a remembered plan is trusted.
-pub const MAX_AGE: Duration = Duration::from_secs(5);
 
 #[derive(Serialize, Deserialize)]
 struct Remembered {
@@ -74,7 +72,7 @@ pub fn recall(slot: &Path) -> Option<Plan> {
     let age = SystemTime::now()
         .duration_since(meta.modified().ok()?)
         .unwrap_or(Duration::MAX);
-    if age > MAX_AGE {
+    if age > REMEMBERED_PLAN_AGE {
         return None;
     }
     let text = std::fs::read(slot).ok()?;

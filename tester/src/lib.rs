@@ -161,7 +161,7 @@ impl Ctx<'_> {
             Built::Failed(code) => bail!("the build failed (exit {code}); its errors are above"),
         };
         let props;
-        let target = if env.platform == "native" {
+        let target = if env.platform.is_native() {
             Target::Native(&firmware)
         } else {
             props = fbuild_builder::board_properties(&project, &env)?;
@@ -250,7 +250,7 @@ impl Ctx<'_> {
     /// found by its USB id, just stops there); on a named port a board
     /// (or simduino) runs on, as with PlatformIO.
     fn may_emulate(&self, env: &EnvConfig) -> bool {
-        env.platform != "native" && self.port(env).is_none() && !self.args.without_uploading
+        !env.platform.is_native() && self.port(env).is_none() && !self.args.without_uploading
     }
 
     /// The emulator, unless a port is named (or reading only was asked).

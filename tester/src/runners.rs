@@ -14,6 +14,8 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
+use fbuild_core::time::{EXIT_POLL_FIRST, EXIT_POLL_MAX};
+use fbuild_core::tool::{Tool, group};
 use fbuild_deploy::emulator::uart_line;
 use fbuild_deploy::monitor::{Chunk, Lines, open_serial};
 use fbuild_deploy::recipe::{emulator_plan, upload_plan};
@@ -71,8 +73,7 @@ pub fn run(
 ) -> End {
     match target {
         Target::Native(program) => {
-            let mut cmd = Command::new(program);
-            cmd.current_dir(cwd);
+            let cmd = Tool::new(program).current_dir(cwd).command();
             let cannot = |e| format!("running {}: {e}", program.display());
             child(cmd, Source::Stdout, &cannot, timeout, on_line)
         }
@@ -92,8 +93,7 @@ fn emulator(props: &Properties, timeout: Duration, on_line: &mut dyn FnMut(&str)
         Ok(p) => p,
         Err(e) => return End::Broken(e.to_string()),
     };
-    let mut cmd = Command::new(&plan.program);
-    cmd.args(&plan.args);
+    let cmd = Tool::new(&plan.program).args(&plan.args).command();
     let source = match plan.output.as_str() {
         "simavr" => Source::SimavrStderr,
         _ => Source::Stdout,
@@ -125,7 +125,7 @@ fn child(
         Source::SimavrStderr => cmd.stdout(Stdio::null()).stderr(Stdio::piped()),
     };
     let deadline = Instant::now() + timeout;
-    fbuild_core::process_group::own_group(&mut cmd);
+    group::own_group(&mut cmd);
     let mut child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) => return End::Broken(cannot(e)),
@@ -152,7 +152,7 @@ fn child(
             // kept the output open outlived fbuild and held its caller's
             // pipe).
             let exited = child.try_wait().ok().flatten();
-            fbuild_core::process_group::kill_group(&mut child);
+            group::kill_group(&mut child);
             return match (other, exited) {
                 (Some(Err(e)), _) => End::Broken(e.to_string()),
                 (_, Some(status)) => End::Lingered(how_it_ended(&status), timeout),
@@ -161,7 +161,7 @@ fn child(
         }
     };
     // What it started and left behind, its output closed, goes with it.
-    fbuild_core::process_group::kill_rest(&child);
+    group::kill_rest(&child);
     match (status.code(), signal_of(&status)) {
         (_, Some(sig)) => End::Crashed(format!("killed by signal {sig} ({})", signal_name(sig))),
         (Some(code), _) => End::Exited(code),
@@ -181,7 +181,7 @@ fn how_it_ended(status: &ExitStatus) -> String {
 /// The child's exit status, unless it is still running at `deadline`.
 fn wait_until(child: &mut Child, deadline: Instant) -> Option<std::io::Result<ExitStatus>> {
     // Its output has ended, so it is (almost always) exiting already.
-    let mut nap = Duration::from_millis(1);
+    let mut nap = EXIT_POLL_FIRST;
     loop {
         match child.try_wait() {
             Ok(Some(status)) => return Some(Ok(status)),
@@ -193,7 +193,7 @@ fn wait_until(child: &mut Child, deadline: Instant) -> Option<std::io::Result<Ex
             return None;
         }
         std::thread::sleep(nap.min(left));
-        nap = (nap * 2).min(Duration::from_millis(50));
+        nap = (nap * 2).min(EXIT_POLL_MAX);
     }
 }
 
@@ -225,12 +225,12 @@ fn board(
                     hint.map(|h| format!(": {h}")).unwrap_or_default()
                 ));
             }
-            Err(e) => return End::Broken(e),
+            Err(e) => return End::Broken(e.to_string()),
         }
     }
     let reader = match open_serial(port, speed) {
         Ok(r) => r,
-        Err(e) => return End::Broken(e),
+        Err(e) => return End::Broken(e.to_string()),
     };
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || read_into(reader, &tx));

@@ -19,9 +19,11 @@ use fbuild_core::protocol::LibraryInstall;
 use lockfile::{EnvLock, LockFile, Locked};
 pub use resolve::{Context, Resolved};
 
-/// Default PlatformIO registry API (`FBUILD_REGISTRY_URL` overrides it).
+/// Default PlatformIO registry API (`Settings::registry_url`, from
+/// `FBUILD_REGISTRY_URL`, overrides it).
 pub const REGISTRY_URL: &str = "https://api.registry.platformio.org";
-/// Default Arduino library index (`FBUILD_LIBRARY_INDEX` overrides it).
+/// Default Arduino library index (`Settings::library_index`, from
+/// `FBUILD_LIBRARY_INDEX`, overrides it).
 pub const ARDUINO_INDEX_URL: &str = "https://downloads.arduino.cc/libraries/library_index.json";
 
 /// How the lock file is treated.
@@ -205,15 +207,21 @@ pub async fn for_env(
     if env.lib_deps.is_empty() && !lock_exists && mode != LockMode::Update {
         return Ok(Vec::new());
     }
+    let settings = client.settings();
+    let registry = settings.registry_url.as_deref().unwrap_or(REGISTRY_URL);
+    let arduino = settings
+        .library_index
+        .as_deref()
+        .unwrap_or(ARDUINO_INDEX_URL);
     let mut cx = Context {
         client,
         root: &project.root,
-        platform: &env.platform,
+        platform: env.platform.as_str(),
         registry: fbuild_core::protocol::LibraryIndex::Registry {
-            url: std::env::var("FBUILD_REGISTRY_URL").unwrap_or_else(|_| REGISTRY_URL.into()),
+            url: registry.into(),
         },
         arduino: fbuild_core::protocol::LibraryIndex::Arduino {
-            url: std::env::var("FBUILD_LIBRARY_INDEX").unwrap_or_else(|_| ARDUINO_INDEX_URL.into()),
+            url: arduino.into(),
         },
         local: local_libraries(&search_dirs(project, env, target)),
         prefer: Default::default(),

@@ -14,7 +14,7 @@ pub use super::values::{boolean, split_flags};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnvConfig {
     pub name: String,
-    pub platform: String,
+    pub platform: fbuild_core::platform::Platform,
     pub board: Option<String>,
     pub framework: Option<String>,
     pub build_flags: Vec<String>,

@@ -187,7 +187,7 @@ impl Resolver<'_> {
         })?;
         Ok(EnvConfig {
             name: name.to_string(),
-            platform: platform.trim().to_string(),
+            platform: fbuild_core::platform::Platform::parse(platform.trim()),
             board: get("board")?.map(|b| b.trim().to_string()),
             framework: get("framework")?.map(|f| f.trim().to_string()),
             build_flags: split_flags(&get("build_flags")?.unwrap_or_default()),

@@ -243,13 +243,18 @@ fn request_failed(url: &str, e: &ureq::Error, stall: Duration) -> String {
     }
 }
 
-/// `s` as a lowercase sha256 (64 hex digits), or what is wrong with it.
-pub fn sha256_hex(s: &str) -> Result<String, String> {
+/// A sha256 as written that is not one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the sha256 {0:?} is not 64 hex digits")]
+pub struct BadSha256(pub String);
+
+/// `s` as a lowercase sha256 (64 hex digits).
+pub fn sha256_hex(s: &str) -> Result<String, BadSha256> {
     let hex = s.trim().to_ascii_lowercase();
     if hex.len() == 64 && hex.chars().all(|c| c.is_ascii_hexdigit()) {
         Ok(hex)
     } else {
-        Err(format!("the sha256 {s:?} is not 64 hex digits"))
+        Err(BadSha256(s.to_string()))
     }
 }
 

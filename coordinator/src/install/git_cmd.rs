@@ -7,16 +7,16 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use fbuild_core::time::MEASURE_EVERY;
+use fbuild_core::tool::{Tool, group, run};
 
 use super::entry_rules::tree_size;
 use super::error::InstallError;
 use super::fetch::FetchError;
 use super::spec::UnpackLimits;
-use crate::process::output_watched;
 
 /// What a clone and checkout are held to, as a download is: the longest
 /// time without progress, how much they may hold, and whether anyone still
@@ -67,8 +67,7 @@ pub fn watched(
     let url = watch.url;
     // Progress: bytes written plus bytes git said.
     let (mut last, mut moved, mut measured) = (0u64, Instant::now(), None::<(Instant, u64)>);
-    let mut cmd = command(dir, args, watch.stall);
-    let out = output_watched(&mut cmd, |said| {
+    let out = run::output_watched(&command(dir, args, watch.stall), |said| {
         if !(watch.wanted)() {
             return Err(InstallError::Fetch(FetchError::cancelled(url)));
         }
@@ -103,8 +102,8 @@ pub fn watched(
 /// that repeats one subtree a million times (a "git bomb" of a few KB) is
 /// refused as soon as its listing passes the limits.
 pub fn listed_size(repo: &Path, commit: &str, watch: &Watch) -> Result<(), InstallError> {
-    let mut cmd = command(repo, &["ls-tree", "-r", "-l", commit], watch.stall);
-    fbuild_core::process_group::own_group(&mut cmd);
+    let mut cmd = command(repo, &["ls-tree", "-r", "-l", commit], watch.stall).command();
+    group::own_group(&mut cmd);
     let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -133,7 +132,7 @@ pub fn listed_size(repo: &Path, commit: &str, watch: &Watch) -> Result<(), Insta
         }
     }
     if let Some(e) = refused {
-        fbuild_core::process_group::kill_group(&mut child);
+        group::kill_group(&mut child);
         return Err(e);
     }
     match child.wait() {
@@ -150,6 +149,7 @@ pub fn listed_size(repo: &Path, commit: &str, watch: &Watch) -> Result<(), Insta
 /// stderr)`.
 pub fn git(dir: &Path, args: &[&str]) -> Result<(bool, String), InstallError> {
     let out = command(dir, args, fbuild_core::time::DEFAULT_DOWNLOAD_STALL)
+        .command()
         .stdin(Stdio::null())
         .output()
         .map_err(|e| {
@@ -168,9 +168,9 @@ pub fn git(dir: &Path, args: &[&str]) -> Result<(bool, String), InstallError> {
 /// (after the watch, which says it better, would have: a backstop for a
 /// helper that outlives a killed git where no process group dies with
 /// it).
-fn command(dir: &Path, args: &[&str], stall: Duration) -> Command {
-    let mut cmd = Command::new("git");
-    cmd.args(["-c", "core.autocrlf=false", "-c", "core.eol=lf"])
+fn command(dir: &Path, args: &[&str], stall: Duration) -> Tool {
+    Tool::new("git")
+        .args(["-c", "core.autocrlf=false", "-c", "core.eol=lf"])
         .args(args)
         .current_dir(dir)
         .env("GIT_TERMINAL_PROMPT", "0")
@@ -179,8 +179,7 @@ fn command(dir: &Path, args: &[&str], stall: Duration) -> Command {
         .env(
             "GIT_HTTP_LOW_SPEED_TIME",
             (stall.as_secs() * 2 + 5).to_string(),
-        );
-    cmd
+        )
 }
 
 /// Whether a failed clone may pass if tried again (the network's

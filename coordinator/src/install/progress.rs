@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use fbuild_core::install_status::{InstallPhase, InstallRole, InstallStatus};
-use fbuild_core::time::HEARTBEAT_INTERVAL;
+use fbuild_core::time::{HEARTBEAT_INTERVAL, INSTALL_BYTES_EVERY};
 use tokio::sync::{mpsc, watch};
 
 /// What a task's subscribers see.
@@ -75,8 +75,8 @@ impl Progress {
 }
 
 /// Follows a task to its outcome, sending its status into `events` on every
-/// phase, role or message change, at most every 100 ms for byte counts, and
-/// at least once per heartbeat interval.
+/// phase, role or message change, at most every [`INSTALL_BYTES_EVERY`] for
+/// byte counts, and at least once per [`HEARTBEAT_INTERVAL`].
 pub async fn follow(
     mut rx: watch::Receiver<TaskState>,
     events: &mpsc::UnboundedSender<InstallStatus>,
@@ -92,7 +92,7 @@ pub async fn follow(
                     || prev.role != state.status.role
                     || prev.message != state.status.message
                     || (prev.bytes_done != state.status.bytes_done
-                        && now - *at >= Duration::from_millis(100))
+                        && now - *at >= INSTALL_BYTES_EVERY)
                     || now - *at >= HEARTBEAT_INTERVAL
                     || state.outcome.is_some()
             }

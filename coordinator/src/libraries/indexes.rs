@@ -1,5 +1,5 @@
 //! Library versions from the two index formats, fetched once per URL and
-//! kept for [`INDEX_TTL`] (a wave of builds asks once; the Arduino index is
+//! kept for [`LIBRARY_INDEX_TTL`] (a wave of builds asks once; the Arduino index is
 //! tens of MB, so a fetch that takes a while is shown to every asker as
 //! progress events instead of leaving its clients in silence: seen, a
 //! slow index failed builds after 10 s as "the coordinator is busy"):
@@ -16,14 +16,13 @@ use std::time::{Duration, Instant};
 
 use fbuild_core::install_status::{InstallPhase, InstallRole, InstallStatus};
 use fbuild_core::protocol::{LibraryIndex, LibraryQuery, LibraryRelease};
+use fbuild_core::time::{LIBRARY_INDEX_QUIET, LIBRARY_INDEX_TTL};
 use serde::Deserialize;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::watch;
 
 use crate::install::fetch;
 
-/// How long fetched library metadata is reused.
-pub const INDEX_TTL: Duration = Duration::from_secs(600);
 /// Largest index or registry answer read.
 const MAX_INDEX_BYTES: u64 = 512 * 1024 * 1024;
 
@@ -41,10 +40,6 @@ struct Fetch {
 
 /// When a URL was first asked for, and its fetch.
 type Fetched = (Instant, Arc<Fetch>);
-
-/// A fetch shown as progress once it has taken this long (a registry
-/// answer of a few KB says nothing).
-const QUIET_FOR: Duration = Duration::from_secs(1);
 
 #[derive(Default)]
 pub struct Indexes {
@@ -95,7 +90,7 @@ impl Indexes {
         let shared = {
             let mut fetched = self.fetched.lock().unwrap_or_else(|p| p.into_inner());
             let fresh = fetched.get(url).is_some_and(|(at, f)| {
-                at.elapsed() < INDEX_TTL && !matches!(*f.listing.borrow(), Some(Err(_)))
+                at.elapsed() < LIBRARY_INDEX_TTL && !matches!(*f.listing.borrow(), Some(Err(_)))
             });
             if !fresh {
                 let fetch = Arc::new(Fetch::default());
@@ -129,7 +124,7 @@ impl Indexes {
                 }
                 Ok(()) = bytes.changed() => {
                     let (done, total) = *bytes.borrow_and_update();
-                    if start.elapsed() >= QUIET_FOR {
+                    if start.elapsed() >= LIBRARY_INDEX_QUIET {
                         let _ = events.send(progress(url, done, total));
                     }
                 }

@@ -80,7 +80,7 @@ impl Libraries {
         let outcome = follow(self.installer.ensure(spec, true), events).await;
         match outcome
             .map_err(|e| e.to_string())
-            .and_then(|dir| read_record(&dir))
+            .and_then(|dir| read_record(&dir).map_err(|e| e.to_string()))
         {
             Ok((sha256, commit)) => Reply::Library(LibraryInstalled {
                 dir: dest,
@@ -128,7 +128,7 @@ impl Libraries {
             // A stored library must be what the lock pins (else it is
             // replaced: moved aside, fetched again, verified).
             health: Arc::new(move |root| {
-                let (sha256, _) = read_record(root)?;
+                let (sha256, _) = read_record(root).map_err(|e| e.to_string())?;
                 match &want {
                     Some(want) if *want != sha256 => Err(format!(
                         "the stored copy has sha256 {sha256}, the lock file pins {want}"

@@ -278,7 +278,7 @@ impl SccacheManager {
         let this = Arc::clone(self);
         tokio::spawn(async move {
             loop {
-                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                tokio::time::sleep(fbuild_core::time::REDIS_WATCH_EVERY).await;
                 let down = tokio::task::spawn_blocking(server::redis_problem)
                     .await
                     .ok()

@@ -5,17 +5,13 @@
 //! (`--show-stats --stats-format json`).
 
 use std::path::Path;
-use std::process::Command;
-use std::time::Duration;
 
 use fbuild_core::Home;
-
-use crate::process::output_with_timeout;
-
-/// How long a `--show-stats` may take.
-const STATS_TIMEOUT: Duration = Duration::from_secs(5);
-/// How long a server start may take (sccache waits for its storage).
-const START_TIMEOUT: Duration = Duration::from_secs(20);
+use fbuild_core::time::{
+    REDIS_CHECK_TIMEOUT, SCCACHE_EXIT_WAIT, SCCACHE_PORT_CONNECT, SCCACHE_START_TIMEOUT,
+    SCCACHE_STARTING_POLL, SCCACHE_STARTING_WAIT, SCCACHE_STATS_TIMEOUT as STATS_TIMEOUT,
+};
+use fbuild_core::tool::{Tool, cache_env, run};
 
 /// Where the server stores, and why (for `daemon status`).
 pub struct Storage {
@@ -28,17 +24,25 @@ pub struct Storage {
 /// What `fbuild daemon status` shows of sccache.
 pub type Stats = fbuild_core::protocol::SccacheStats;
 
-fn command(bin: &Path, home: &Home) -> Command {
-    let mut cmd = Command::new(bin);
-    cmd.envs(super::exec_env(home));
+/// `sccache …` as the coordinator runs it: the cache tool's daemon rules
+/// (`fbuild_core::tool::cache_env`: a long-lived server must not keep a
+/// build's jobserver or find fbuild's shims on PATH), the home's
+/// [`super::exec_env`], its cache folder as cwd.
+fn command(bin: &Path, home: &Home) -> Tool {
     let dir = home.tools_dir().join("sccache-cache");
     let _ = std::fs::create_dir_all(&dir);
-    cmd.current_dir(dir);
-    cmd
+    cache_env::apply(Tool::new(bin), cache_env::Call::Daemon, &home.shims_dir())
+        .envs(super::exec_env(home))
+        .current_dir(dir)
+}
+
+/// Runs an sccache command with a limit; the run's failure as text.
+fn output(tool: &Tool, limit: std::time::Duration) -> Result<std::process::Output, String> {
+    run::output(tool, limit).map_err(|e| e.to_string())
 }
 
 pub fn check_version(bin: &Path, want: &str) -> Result<(), String> {
-    let out = output_with_timeout(Command::new(bin).arg("--version"), STATS_TIMEOUT)?;
+    let out = output(&Tool::new(bin).arg("--version"), STATS_TIMEOUT)?;
     let text = String::from_utf8_lossy(&out.stdout);
     match text.split_whitespace().nth(1) {
         Some(v) if v == want => Ok(()),
@@ -53,14 +57,16 @@ pub fn check_version(bin: &Path, want: &str) -> Result<(), String> {
 pub fn stats(bin: &Path, home: &Home) -> Result<Stats, String> {
     let port = super::port(home);
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-    if std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(500)).is_err() {
+    if std::net::TcpStream::connect_timeout(&addr, SCCACHE_PORT_CONNECT).is_err() {
         return Err(format!("no sccache server on port {port}"));
     }
-    let mut cmd = command(bin, home);
     // A client: if the server went just now, one it starts is local.
-    cmd.envs(super::client_env(home));
-    cmd.args(["--show-stats", "--stats-format", "json"]);
-    let out = output_with_timeout(&mut cmd, STATS_TIMEOUT)?;
+    let cmd = command(bin, home).envs(super::client_env(home)).args([
+        "--show-stats",
+        "--stats-format",
+        "json",
+    ]);
+    let out = output(&cmd, STATS_TIMEOUT)?;
     if !out.status.success() {
         return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
     }
@@ -149,23 +155,23 @@ pub fn ensure(bin: &Path, home: &Home) -> Result<Storage, String> {
 
 /// Waits (a little) for the server a client is starting to answer.
 fn wait_for_stats(bin: &Path, home: &Home) {
-    for _ in 0..20 {
+    let deadline = std::time::Instant::now() + SCCACHE_STARTING_WAIT;
+    while std::time::Instant::now() < deadline {
         if stats(bin, home).is_ok() {
             return;
         }
-        std::thread::sleep(Duration::from_millis(100));
+        std::thread::sleep(SCCACHE_STARTING_POLL);
     }
 }
 
 pub fn start(bin: &Path, home: &Home, local_only: bool) -> Result<(), String> {
-    let mut cmd = command(bin, home);
-    cmd.arg("--start-server");
+    let mut cmd = command(bin, home).arg("--start-server");
     if local_only {
         for v in super::REMOTE_VARS {
-            cmd.env_remove(v);
+            cmd = cmd.env_remove(v);
         }
     }
-    let out = output_with_timeout(&mut cmd, START_TIMEOUT)?;
+    let out = output(&cmd, SCCACHE_START_TIMEOUT)?;
     if out.status.success() {
         Ok(())
     } else {
@@ -188,9 +194,7 @@ fn local_reason(remote: &[&str], why: &str) -> String {
 }
 
 pub fn stop(bin: &Path, home: &Home) {
-    let mut cmd = command(bin, home);
-    cmd.arg("--stop-server");
-    let _ = output_with_timeout(&mut cmd, STATS_TIMEOUT);
+    let _ = output(&command(bin, home).arg("--stop-server"), STATS_TIMEOUT);
 }
 
 /// Why the Redis of `SCCACHE_REDIS_ENDPOINT`/`SCCACHE_REDIS` cannot be
@@ -233,7 +237,7 @@ pub fn redis_problem() -> Option<String> {
     };
     let Some(conn) = addrs
         .iter()
-        .find_map(|a| std::net::TcpStream::connect_timeout(a, Duration::from_secs(1)).ok())
+        .find_map(|a| std::net::TcpStream::connect_timeout(a, REDIS_CHECK_TIMEOUT).ok())
     else {
         return Some(format!("{url} does not answer"));
     };
@@ -299,7 +303,7 @@ fn redis_ping(
     credentials: Option<&(String, String)>,
 ) -> Result<(), Ping> {
     use std::io::{BufRead, Write};
-    let timeout = Some(Duration::from_secs(1));
+    let timeout = Some(REDIS_CHECK_TIMEOUT);
     let _ = conn.set_read_timeout(timeout);
     let _ = conn.set_write_timeout(timeout);
     let command = |parts: &[&str]| {
@@ -362,7 +366,7 @@ pub fn kill(bin: &Path, home: &Home) {
             }
             // Gone before anyone asks the port again (a client finding a
             // dying server starts one of its own).
-            fbuild_core::procs::wait_gone(pid, Duration::from_secs(5));
+            fbuild_core::procs::wait_gone(pid, SCCACHE_EXIT_WAIT);
         }
     }
 }

@@ -17,15 +17,16 @@
 use std::path::{Path, PathBuf};
 
 use fbuild_core::Home;
-use fbuild_core::time::{ZCCACHE_COMMAND_TIMEOUT, ZCCACHE_STOP_TIMEOUT};
+use fbuild_core::time::{
+    ZCCACHE_COMMAND_TIMEOUT, ZCCACHE_PING_TIMEOUT as PING_TIMEOUT, ZCCACHE_STOP_TIMEOUT,
+};
+use fbuild_core::tool::run;
 
 use fbuild_core::zwire::{self, WireError};
 
 use super::command;
 
-/// How long a live daemon may take to answer a ping.
-pub(super) const PING_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
-use crate::process::{output_with_timeout, pids_with_args, run_quiet};
+use crate::process::pids_with_args;
 
 /// Makes sure a daemon for the home's cache dir answers; returns its
 /// endpoint. `known`: the endpoint a daemon had before; a ping there
@@ -73,10 +74,11 @@ pub fn ensure(bin: &Path, home: &Home, known: Option<&Path>) -> Result<PathBuf, 
 /// `zccache status --json`: the endpoint when the daemon answers "ok".
 pub fn status(bin: &Path, home: &Home) -> Result<PathBuf, String> {
     tracing::info!("probe: zccache status");
-    let out = output_with_timeout(
-        command(bin, home).args(["status", "--json"]),
+    let out = run::output(
+        &command(bin, home).args(["status", "--json"]),
         ZCCACHE_COMMAND_TIMEOUT,
-    )?;
+    )
+    .map_err(|e| e.to_string())?;
     let json: serde_json::Value = serde_json::from_slice(&out.stdout)
         .map_err(|e| format!("zccache status --json printed no JSON ({e})"))?;
     match (json["status"].as_str(), json["endpoint"].as_str()) {
@@ -90,7 +92,7 @@ pub fn status(bin: &Path, home: &Home) -> Result<PathBuf, String> {
 
 fn start(bin: &Path, home: &Home) -> Result<(), String> {
     clear_spawn_breaker(&home.zccache_cache_dir());
-    run_quiet(command(bin, home).arg("start"), ZCCACHE_COMMAND_TIMEOUT)
+    run::quiet(&command(bin, home).arg("start"), ZCCACHE_COMMAND_TIMEOUT).map_err(|e| e.to_string())
 }
 
 /// Removes zccache's spawn breakers (`v<version>/daemon-v<version>.lock.
@@ -121,7 +123,7 @@ fn clear_spawn_breaker(cache_dir: &Path) {
 /// `zccache stop`, then SIGKILL for any daemon of this cache dir that
 /// outlived it.
 pub fn stop(bin: &Path, home: &Home) {
-    if let Err(why) = run_quiet(command(bin, home).arg("stop"), ZCCACHE_STOP_TIMEOUT) {
+    if let Err(why) = run::quiet(&command(bin, home).arg("stop"), ZCCACHE_STOP_TIMEOUT) {
         tracing::warn!("zccache stop: {why}");
     }
     let cache_dir = home.zccache_cache_dir();

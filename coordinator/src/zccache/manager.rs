@@ -143,7 +143,7 @@ impl ZccacheManager {
         let useful = tokio::task::spawn_blocking(move || {
             let up = read_last_daemon(&home).is_some_and(|(_, endpoint)| {
                 matches!(
-                    zwire::ping(&endpoint, std::time::Duration::from_millis(500)),
+                    zwire::ping(&endpoint, fbuild_core::time::ZCCACHE_QUICK_PING),
                     Ok(()) | Err(zwire::WireError::Mismatch(_))
                 )
             });
@@ -203,7 +203,7 @@ impl ZccacheManager {
         events: &UnboundedSender<InstallStatus>,
         retry: bool,
     ) -> Result<ZccacheChoice, String> {
-        let spec = spec(&self.settings)?;
+        let spec = spec(&self.settings).map_err(|e| e.to_string())?;
         let dir = follow(self.installer.ensure(spec.clone(), retry), events)
             .await
             .map_err(|e| e.to_string())?;
@@ -247,7 +247,8 @@ impl ZccacheManager {
         let started = bin.clone();
         let found = tokio::task::spawn_blocking(move || {
             let endpoint = daemon::ensure(&bin, &home, known.as_deref())?;
-            let wire = zwire::ping(&endpoint, daemon::PING_TIMEOUT).map_err(|e| e.to_string());
+            let wire = zwire::ping(&endpoint, fbuild_core::time::ZCCACHE_PING_TIMEOUT)
+                .map_err(|e| e.to_string());
             if let Err(why) = &wire {
                 tracing::warn!("compiles will use zccache's client: {why}");
             }

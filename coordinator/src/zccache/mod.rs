@@ -7,14 +7,13 @@ mod manager;
 
 use std::ffi::OsString;
 use std::path::Path;
-use std::process::Command;
 use std::sync::Arc;
 
 use fbuild_core::time::HEALTH_CHECK_TIMEOUT;
-use fbuild_core::{Home, Settings, zccache_env};
+use fbuild_core::tool::{self, Tool, cache_env};
+use fbuild_core::{Home, Settings};
 
 use crate::install::{Checksum, Origin, PackageSpec, UnpackLimits};
-use crate::process::output_with_timeout;
 
 pub use manager::ZccacheManager;
 
@@ -24,9 +23,6 @@ pub const PINNED_VERSION: &str = "1.15.8";
 
 /// Release downloads; the version is appended.
 const RELEASE_BASE: &str = "https://github.com/zackees/zccache/releases/download/v";
-
-/// Variables a build may carry that must not reach a long-lived daemon.
-const BUILD_ONLY_VARS: &[&str] = &["MAKEFLAGS", "MFLAGS", "MAKELEVEL", "CARGO_MAKEFLAGS"];
 
 /// The environment every zccache process fbuild starts needs, the daemon
 /// and each wrapper call alike (one list, so they always agree):
@@ -48,44 +44,33 @@ pub fn exec_env(home: &Home) -> Vec<(OsString, OsString)> {
     ]
 }
 
-/// `zccache …` as the coordinator runs it: [`exec_env`]; the daemon-hostile
-/// build variables removed; variables zccache cannot read removed; a PATH
-/// without `shims` (the coordinator inherits the PATH of the build that
-/// started it, often shims first, and tools zccache looks up itself must be
-/// the real ones, never a shim that would call back into fbuild) and
-/// without entries that are not UTF-8 (`fbuild_core::zccache_env`); the
-/// cache dir as cwd.
-pub fn command(bin: &Path, home: &Home) -> Command {
-    let mut cmd = Command::new(bin);
-    for var in BUILD_ONLY_VARS {
-        cmd.env_remove(var);
-    }
-    for var in zccache_env::unreadable_vars() {
-        cmd.env_remove(var);
-    }
-    if let Some(path) = std::env::var_os("PATH") {
-        let shims = home.shims_dir();
-        let shims = std::fs::canonicalize(&shims).unwrap_or(shims);
-        let is_shims = |d: &Path| std::fs::canonicalize(d).unwrap_or_else(|_| d.into()) == shims;
-        if let Some(clean) = zccache_env::clean_path(&path, is_shims) {
-            cmd.env("PATH", clean);
-        }
-    }
+/// `zccache …` as the coordinator runs it: the cache tool's daemon rules
+/// (`fbuild_core::tool::cache_env`: no build-only variables, nothing
+/// zccache cannot read, no `shims` on PATH), [`exec_env`], the cache dir
+/// as cwd.
+pub(crate) fn command(bin: &Path, home: &Home) -> Tool {
     let cache = home.zccache_cache_dir();
     // zccache creates it too; it must exist before it can be our cwd.
     let _ = std::fs::create_dir_all(&cache);
-    cmd.envs(exec_env(home)).current_dir(&cache);
-    cmd
+    cache_env::apply(Tool::new(bin), cache_env::Call::Daemon, &home.shims_dir())
+        .envs(exec_env(home))
+        .current_dir(&cache)
+}
+
+/// No managed zccache is released for this machine.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("no managed zccache for {os}/{arch}; install zccache on PATH (FBUILD_ZCCACHE=ambient)")]
+pub struct NoRelease {
+    pub os: &'static str,
+    pub arch: &'static str,
 }
 
 /// The release target of this machine.
-pub fn target() -> Result<&'static str, String> {
+pub fn target() -> Result<&'static str, NoRelease> {
     match (std::env::consts::OS, std::env::consts::ARCH) {
         ("linux", "x86_64") => Ok("x86_64-unknown-linux-musl"),
         ("linux", "aarch64") => Ok("aarch64-unknown-linux-musl"),
-        (os, arch) => Err(format!(
-            "no managed zccache for {os}/{arch}; install zccache on PATH (FBUILD_ZCCACHE=ambient)"
-        )),
+        (os, arch) => Err(NoRelease { os, arch }),
     }
 }
 
@@ -98,7 +83,7 @@ pub fn version(settings: &Settings) -> String {
 }
 
 /// The install-gate spec of the managed zccache.
-pub fn spec(settings: &Settings) -> Result<PackageSpec, String> {
+pub fn spec(settings: &Settings) -> Result<PackageSpec, NoRelease> {
     let version = version(settings);
     let target = target()?;
     let top = format!("zccache-v{version}-{target}");
@@ -136,7 +121,7 @@ pub fn spec(settings: &Settings) -> Result<PackageSpec, String> {
 
 /// `zccache --version` must answer `zccache <version>` (any version when
 /// `want` is `None`). Returns the version it printed.
-pub fn check_version(bin: &Path, want: Option<&str>, home: &Home) -> Result<(), String> {
+pub(crate) fn check_version(bin: &Path, want: Option<&str>, home: &Home) -> Result<(), String> {
     probe_version(bin, home).and_then(|got| match want {
         Some(want) if got != want => Err(format!(
             "{} is version {got}, expected {want}",
@@ -147,8 +132,9 @@ pub fn check_version(bin: &Path, want: Option<&str>, home: &Home) -> Result<(), 
 }
 
 /// The version `bin --version` prints as `zccache <version>`.
-pub fn probe_version(bin: &Path, home: &Home) -> Result<String, String> {
-    let out = output_with_timeout(command(bin, home).arg("--version"), HEALTH_CHECK_TIMEOUT)?;
+pub(crate) fn probe_version(bin: &Path, home: &Home) -> Result<String, String> {
+    let out = tool::run::output(&command(bin, home).arg("--version"), HEALTH_CHECK_TIMEOUT)
+        .map_err(|e| e.to_string())?;
     let text = String::from_utf8_lossy(&out.stdout);
     let version = text
         .lines()

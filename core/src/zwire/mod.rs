@@ -88,11 +88,11 @@ impl Outcome {
     }
 }
 
-/// `FBUILD_ZCCACHE_WIRE=off` sends compiles through zccache's client even
-/// when the daemon speaks fbuild's wire (for comparisons and as an escape
-/// hatch); read by the shims and by `fbuild build`.
+/// Whether compiles may use the wire at all (`FBUILD_ZCCACHE_WIRE`, see
+/// [`crate::settings::zccache_wire`]); asked by the shims and by `fbuild
+/// build`.
 pub fn enabled() -> bool {
-    std::env::var_os("FBUILD_ZCCACHE_WIRE").is_none_or(|v| v != "off")
+    crate::settings::zccache_wire()
 }
 
 /// How long to wait.
@@ -110,27 +110,22 @@ impl Default for Budget {
     fn default() -> Self {
         Budget {
             silence: crate::time::DEFAULT_ZCCACHE_SILENCE,
-            probe: Duration::from_secs(2),
+            probe: crate::time::ZCCACHE_PING_TIMEOUT,
             backpressure_retries: 50,
         }
     }
 }
 
 impl Budget {
-    /// The default, with `FBUILD_ZCCACHE_SILENCE_SECS` (seconds, may be
-    /// fractional) as the silence budget when set to a usable value (an
-    /// unusable one is the default: `Settings` warns about it).
+    /// The default, with `FBUILD_ZCCACHE_SILENCE_SECS` as the silence
+    /// budget when set to a usable value ([`crate::settings::zccache_silence`]).
     pub fn from_env() -> Budget {
         let mut budget = Budget::default();
-        if let Some(silence) = std::env::var(crate::settings::ZCCACHE_SILENCE_VAR)
-            .ok()
-            .and_then(|v| crate::time::parse_secs(&v).ok())
-            .filter(|d| !d.is_zero())
-        {
+        if let Some(silence) = crate::settings::zccache_silence() {
             budget.silence = silence;
             budget.probe = budget
                 .probe
-                .min(budget.silence.max(Duration::from_millis(200)));
+                .min(silence.max(crate::time::ZCCACHE_PROBE_FLOOR));
         }
         budget
     }
@@ -247,6 +242,13 @@ fn jitter(max: u64) -> u64 {
     (mixed >> 33) % max.max(1)
 }
 
+/// The pause before connecting again: [`crate::time::ZCCACHE_RECONNECT_PAUSE`]
+/// plus a jitter below [`crate::time::ZCCACHE_RECONNECT_JITTER`].
+fn reconnect_pause() -> Duration {
+    let spread = crate::time::ZCCACHE_RECONNECT_JITTER.as_millis() as u64;
+    crate::time::ZCCACHE_RECONNECT_PAUSE + Duration::from_millis(jitter(spread))
+}
+
 /// One connection, with a buffer so that a timeout in the middle of a
 /// frame loses nothing.
 struct Conn {
@@ -278,7 +280,7 @@ impl Conn {
                         ) =>
                 {
                     attempt += 1;
-                    std::thread::sleep(Duration::from_millis(5 + jitter(20)));
+                    std::thread::sleep(reconnect_pause());
                 }
                 Err(e) => {
                     return Err(WireError::Unreachable(format!(

@@ -1,0 +1,288 @@
+//! How a build runs its tools: a compile straight to zccache's daemon
+//! over its wire (`fbuild_core::zwire`, no zccache process per compile),
+//! else through zccache's client, else the compiler alone; archives, links
+//! and objcopies alone. The cache route arrives from the coordinator while
+//! the build already runs ([`CacheRoute`]). A compile whose cache machinery
+//! fails runs again without it, and the coordinator is told after the
+//! build. Commands are made by `fbuild_core::tool` (its cache-tool rules).
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::{Context, Result};
+use fbuild_core::tool::{Tool, cache_env};
+use fbuild_core::zwire::{self, Budget, CompileCall, WireError};
+
+use crate::state::Dirty;
+
+/// How compiles reach the cache, as the coordinator decided.
+#[derive(Debug, Clone, Default)]
+pub struct Route {
+    /// zccache's client (`zccache <compiler> args…`).
+    pub zccache: Option<PathBuf>,
+    /// The daemon's socket, when it speaks fbuild's wire.
+    pub endpoint: Option<PathBuf>,
+    /// Environment of the client path.
+    pub env: Vec<(OsString, OsString)>,
+    /// sccache (`FBUILD_CACHE=sccache`): its storage error count when the
+    /// build started, to tell a storage that failed during it.
+    pub shared_errors: Option<(u64, String)>,
+}
+
+/// The route, once known (`None` until the coordinator answered), and
+/// whether the coordinator put zccache off (its cache is empty: this build
+/// runs uncached and starts it for the next one when done).
+#[derive(Debug, Clone, Default)]
+pub struct CacheRoute {
+    route: Arc<std::sync::RwLock<Option<Route>>>,
+    deferred: Arc<AtomicBool>,
+}
+
+impl CacheRoute {
+    pub fn set(&self, route: Route) {
+        *self.route.write().unwrap_or_else(|p| p.into_inner()) = Some(route);
+    }
+
+    pub fn get(&self) -> Option<Route> {
+        self.route.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub fn defer(&self) {
+        self.deferred.store(true, Ordering::SeqCst);
+    }
+
+    pub fn deferred(&self) -> bool {
+        self.deferred.load(Ordering::SeqCst)
+    }
+}
+
+/// How to run a compiler: directly, or through the cache.
+#[derive(Debug, Clone)]
+pub struct Runner {
+    pub route: CacheRoute,
+    pub cwd: PathBuf,
+    pub verbose: bool,
+    /// Set once zccache failed in this build (said once, then every
+    /// compile of the build runs without it).
+    pub cache_failed: Arc<AtomicBool>,
+    /// What to tell the coordinator after the build, as the shims do at
+    /// once: zccache failed, or its daemon speaks another wire (then it
+    /// checks the daemon again).
+    pub to_report: Arc<std::sync::Mutex<Option<String>>>,
+    /// The home's shims folder (kept off the cache tool's PATH).
+    pub shims: PathBuf,
+    /// The environment, for messages (`fbuild: [uno] …`).
+    pub env: String,
+}
+
+/// A command as `-v` shows it.
+pub fn shown(program: &Path, args: &[OsString]) -> String {
+    let mut line = program.display().to_string();
+    for a in args {
+        line.push(' ');
+        line.push_str(&a.to_string_lossy());
+    }
+    line
+}
+
+impl Runner {
+    /// With `-v`: why `what` (a compile, the link, …) runs, in one line.
+    pub fn explain(&self, what: &str, why: &Dirty) {
+        if self.verbose {
+            eprintln!(
+                "fbuild: [{}] {what} is out of date: {}",
+                self.env,
+                why.explain(&self.cwd)
+            );
+        }
+    }
+
+    /// After failed compiles (name, exit code): which, and what did not
+    /// run because of them.
+    pub(crate) fn report_failures(
+        &self,
+        failed: &[(String, i32)],
+        total: usize,
+        not_started: usize,
+    ) {
+        let env = &self.env;
+        let names: Vec<&str> = failed.iter().map(|(n, _)| n.as_str()).collect();
+        if not_started > 0 {
+            eprintln!(
+                "fbuild: [{env}] {} failed to compile; {not_started} of {total} compiles not \
+                 started (-k/--keep-going compiles the rest and reports every error)",
+                names.join(", ")
+            );
+        } else {
+            eprintln!(
+                "fbuild: [{env}] {} of {total} compiles failed: {}",
+                failed.len(),
+                names.join(", ")
+            );
+        }
+    }
+
+    /// Runs a compile (with zccache in front when set); prints its output.
+    /// Returns the exit code. A compile whose cache machinery fails
+    /// (`cache_env::machinery_failure`) runs again without the cache;
+    /// the build says so once and compiles the rest without it.
+    pub async fn run(&self, program: &Path, args: &[OsString]) -> Result<i32> {
+        let route = self
+            .route
+            .get()
+            .filter(|_| !self.cache_failed.load(Ordering::SeqCst));
+        let Some(route) = route else {
+            return self.spawn(None, &[], program, args).await;
+        };
+        // zccache takes text (its client panics on other arguments, as
+        // the shims found): a compile with a non-UTF-8 argument (a path)
+        // runs without it.
+        let text: Option<Vec<String>> = args
+            .iter()
+            .map(|a| a.to_str().map(str::to_string))
+            .collect();
+        let Some(text) = text else {
+            return self.spawn(None, &[], program, args).await;
+        };
+        if let Some(endpoint) = route.endpoint.clone().filter(|_| zwire::enabled()) {
+            match self.direct(endpoint, program, text).await {
+                Ok(code) => return Ok(code),
+                // Another zccache's wire: its own client below.
+                Err(WireError::Mismatch(why)) => self.report(&why),
+                Err(other) => return self.uncached(&other.to_string(), program, args).await,
+            }
+        }
+        let Some(zccache) = route.zccache.as_deref() else {
+            return self.spawn(None, &[], program, args).await;
+        };
+        let mut out = self
+            .output(Some(zccache), &route.env, program, args)
+            .await?;
+        if route.shared_errors.is_some() {
+            out.stderr = crate::shared_cache::without_server_gone(out.stderr);
+        }
+        let code = out.status.code().unwrap_or(1);
+        if let Some(why) = cache_env::machinery_failure(code, &out.stderr) {
+            return self.uncached(&why, program, args).await;
+        }
+        Ok(print_output(out))
+    }
+
+    /// The compile through the daemon's wire; its output printed.
+    async fn direct(
+        &self,
+        endpoint: PathBuf,
+        program: &Path,
+        args: Vec<String>,
+    ) -> std::result::Result<i32, WireError> {
+        if self.verbose {
+            eprintln!("{} {}", program.display(), args.join(" "));
+        }
+        let (program, cwd) = (program.to_path_buf(), self.cwd.clone());
+        let env = cache_env::readable_env(&self.shims);
+        let outcome = tokio::task::spawn_blocking(move || {
+            let call = CompileCall {
+                compiler: &program,
+                args,
+                cwd: &cwd,
+                env,
+                stdin: Vec::new(),
+            };
+            zwire::compile(&endpoint, call, Budget::from_env())
+        })
+        .await
+        .map_err(|e| WireError::Failed(e.to_string()))??;
+        use std::io::Write;
+        let mut err = std::io::stderr().lock();
+        let _ = err.write_all(&outcome.stdout);
+        let _ = err.write_all(&outcome.stderr);
+        Ok(outcome.code())
+    }
+
+    /// The cache machinery failed: said once, the rest of the build runs
+    /// without it, this compile again with the real tool.
+    async fn uncached(&self, why: &str, program: &Path, args: &[OsString]) -> Result<i32> {
+        if !self.cache_failed.swap(true, Ordering::SeqCst) {
+            self.report(why);
+            eprintln!(
+                "fbuild: warning: zccache failed ({why}); compiling the rest of this build \
+                 without the cache"
+            );
+        }
+        self.spawn(None, &[], program, args).await
+    }
+
+    /// Keeps `why` for the coordinator (the first reason of the build).
+    fn report(&self, why: &str) {
+        let mut slot = self.to_report.lock().unwrap_or_else(|p| p.into_inner());
+        slot.get_or_insert_with(|| why.to_string());
+    }
+
+    /// What to tell the coordinator about zccache after the build.
+    pub fn cache_report(&self) -> Option<String> {
+        self.to_report
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Runs an archive, link or objcopy step without zccache: its link
+    /// caching gains nothing on a firmware link and cannot hold LTO's
+    /// linker plugin state.
+    pub async fn run_direct(&self, program: &Path, args: &[OsString]) -> Result<i32> {
+        self.spawn(None, &[], program, args).await
+    }
+
+    async fn spawn(
+        &self,
+        zccache: Option<&Path>,
+        env: &[(OsString, OsString)],
+        program: &Path,
+        args: &[OsString],
+    ) -> Result<i32> {
+        Ok(print_output(
+            self.output(zccache, env, program, args).await?,
+        ))
+    }
+
+    async fn output(
+        &self,
+        zccache: Option<&Path>,
+        env: &[(OsString, OsString)],
+        program: &Path,
+        args: &[OsString],
+    ) -> Result<std::process::Output> {
+        let tool = match zccache {
+            Some(z) => cache_env::apply(
+                Tool::new(z).arg(program).args(args),
+                cache_env::Call::Compile,
+                &self.shims,
+            ),
+            None => Tool::new(program).args(args),
+        };
+        let tool = tool
+            .current_dir(&self.cwd)
+            .envs(env.iter().map(|(k, v)| (k, v)));
+        let mut cmd = tokio::process::Command::from(tool.command());
+        // A build that stops (an error, Ctrl-C) stops its compilers too.
+        cmd.stdin(std::process::Stdio::null()).kill_on_drop(true);
+        if self.verbose {
+            eprintln!("{}", shown(program, args));
+        }
+        cmd.output()
+            .await
+            .with_context(|| format!("running {}", program.display()))
+    }
+}
+
+/// Prints a step's output (stdout too: the build's own output is stderr);
+/// returns its exit code.
+fn print_output(out: std::process::Output) -> i32 {
+    use std::io::Write;
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_all(&out.stdout);
+    let _ = err.write_all(&out.stderr);
+    out.status.code().unwrap_or(1)
+}

@@ -1,0 +1,187 @@
+//! What a cache tool (zccache, sccache) gets in its environment, one list
+//! of rules for every start: the coordinator's daemon commands, a compile
+//! through zccache's client (the shim's and the build engine's), and a
+//! compile sent over zccache's wire.
+//!
+//! Hazards behind the rules:
+//! * zccache 1.15.8 panics at start (exit 101, "zccache crashed") when any
+//!   variable name or value, any PATH entry or the working directory is
+//!   not UTF-8 (measured), and a coordinator that passed such a PATH on to
+//!   `zccache start` left every later build uncached: such variables and
+//!   PATH entries are dropped (a compile whose cwd or arguments are not
+//!   UTF-8 skips zccache: see the shim's rewrites);
+//! * the coordinator inherits the PATH of the build that started it, often
+//!   shims first: tools a cache tool looks up itself (and a compiler's own
+//!   `ld`) must be the real ones, never a shim that calls back into fbuild,
+//!   so the home's `shims` folder leaves PATH;
+//! * a long-lived daemon must not keep a build's jobserver (`MAKEFLAGS`…):
+//!   those go for daemon commands only (an LTO link's compiles need them).
+
+use std::ffi::{OsStr, OsString};
+use std::path::Path;
+
+use super::Tool;
+
+/// Variables a build may carry that must not reach a long-lived daemon.
+pub const BUILD_ONLY_VARS: &[&str] = &["MAKEFLAGS", "MFLAGS", "MAKELEVEL", "CARGO_MAKEFLAGS"];
+
+/// What a cache tool's process is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Call {
+    /// A command that is, or may start, the long-lived daemon (`zccache
+    /// start`, `sccache --start-server`, `--version`, `--show-stats`).
+    Daemon,
+    /// One compile, link or archive through the tool's client.
+    Compile,
+}
+
+/// `tool` (a cache tool of the home whose shims are in `shims`) with the
+/// environment rules for `call`, on top of this process's environment.
+pub fn apply(mut tool: Tool, call: Call, shims: &Path) -> Tool {
+    if call == Call::Daemon {
+        for var in BUILD_ONLY_VARS {
+            tool = tool.env_remove(var);
+        }
+    }
+    for var in unreadable_vars() {
+        tool = tool.env_remove(var);
+    }
+    if let Some(path) = std::env::var_os("PATH")
+        && let Some(clean) = clean_path(&path, |d| is_dir(d, shims))
+    {
+        tool = tool.env("PATH", clean);
+    }
+    tool
+}
+
+/// Whether PATH entry `entry` is the folder `dir` (as written, or the same
+/// folder by another path; only entries of its name are resolved, which
+/// keeps this cheap for the shim).
+fn is_dir(entry: &Path, dir: &Path) -> bool {
+    if entry == dir {
+        return true;
+    }
+    if entry.file_name() != dir.file_name() {
+        return false;
+    }
+    match (std::fs::canonicalize(entry), std::fs::canonicalize(dir)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// Whether zccache can read this variable.
+pub fn is_readable(name: &OsStr, value: &OsStr) -> bool {
+    name.to_str().is_some() && value.to_str().is_some()
+}
+
+/// This process's environment as zccache's daemon can read it (for a
+/// compile sent over its wire), by the rules of [`Call::Compile`]:
+/// variables that are not UTF-8 left out, PATH without its non-UTF-8
+/// entries and without `shims`.
+pub fn readable_env(shims: &Path) -> Vec<(String, String)> {
+    std::env::vars_os()
+        .filter_map(|(k, v)| {
+            let v = if k == "PATH" {
+                clean_path(&v, |d| is_dir(d, shims))?
+            } else {
+                v
+            };
+            Some((k.into_string().ok()?, v.into_string().ok()?))
+        })
+        .collect()
+}
+
+/// Names of the current environment's variables zccache cannot read.
+pub fn unreadable_vars() -> Vec<OsString> {
+    std::env::vars_os()
+        .filter(|(k, v)| !is_readable(k, v))
+        .map(|(k, _)| k)
+        .collect()
+}
+
+/// `path` without the entries that are not UTF-8 (and, when `skip` says
+/// so, without others), or `None` when it cannot be joined again.
+pub fn clean_path(path: &OsStr, skip: impl Fn(&std::path::Path) -> bool) -> Option<OsString> {
+    let kept: Vec<_> = std::env::split_paths(path)
+        .filter(|d| d.to_str().is_some() && !skip(d))
+        .collect();
+    std::env::join_paths(kept).ok()
+}
+
+/// Why zccache (not the compiler) failed, if it did: its own error
+/// markers on stderr (`zccache[err]…`, `[zccache] zccache crashed`), or a
+/// panic's exit code 101 (no compiler exits 101). A compile error is not
+/// one: the caller shows it as it is.
+pub fn machinery_failure(code: i32, stderr: &[u8]) -> Option<String> {
+    if code == 0 {
+        return None;
+    }
+    let text = String::from_utf8_lossy(stderr);
+    let line = text
+        .lines()
+        .find(|l| l.contains("zccache[err]") || l.contains("zccache crashed"));
+    match line {
+        Some(line) => Some(shorten(line.trim())),
+        None if code == 101 => Some("zccache panicked (exit 101)".into()),
+        None => None,
+    }
+}
+
+fn shorten(line: &str) -> String {
+    const MAX: usize = 160;
+    match line.char_indices().nth(MAX) {
+        Some((at, _)) => format!("{}…", &line[..at]),
+        None => line.to_string(),
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use std::os::unix::ffi::OsStrExt;
+
+    #[test]
+    fn zccache_failures_are_told_from_compile_errors() {
+        let closed = b"x.c: ok\nzccache[err][R]: daemon response failure (closed-connection)\n";
+        assert!(
+            machinery_failure(1, closed)
+                .unwrap()
+                .contains("closed-connection")
+        );
+        assert!(machinery_failure(101, b"thread main panicked").is_some());
+        assert!(machinery_failure(125, b"[zccache] zccache crashed - dump").is_some());
+        assert_eq!(machinery_failure(1, b"x.c:1: error: expected ';'\n"), None);
+        assert_eq!(machinery_failure(0, b"zccache[err] but exit 0"), None);
+    }
+
+    #[test]
+    fn non_utf8_entries_are_dropped() {
+        let path = OsStr::from_bytes(b"/usr/bin:/tmp/a\xffb:/bin");
+        assert_eq!(clean_path(path, |_| false).unwrap(), "/usr/bin:/bin");
+        assert_eq!(
+            clean_path(path, |d| d.ends_with("bin") && d.starts_with("/usr")).unwrap(),
+            "/bin"
+        );
+        assert!(!is_readable(OsStr::new("X"), OsStr::from_bytes(b"\xff")));
+    }
+
+    #[test]
+    fn the_shims_folder_is_known_by_any_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let shims = dir.path().join("home/shims");
+        std::fs::create_dir_all(&shims).unwrap();
+        std::os::unix::fs::symlink(dir.path().join("home"), dir.path().join("alias")).unwrap();
+        assert!(is_dir(&shims, &shims));
+        assert!(is_dir(&dir.path().join("alias/shims"), &shims));
+        assert!(!is_dir(dir.path(), &shims));
+        assert!(!is_dir(Path::new("/usr/bin"), &shims));
+    }
+
+    #[test]
+    fn daemons_lose_the_build_variables_and_compiles_keep_them() {
+        let tool = |call| apply(Tool::new("zccache"), call, Path::new("/nowhere/shims"));
+        assert_eq!(tool(Call::Daemon).env_of("MAKEFLAGS"), Some(None));
+        assert_eq!(tool(Call::Compile).env_of("MAKEFLAGS"), None);
+    }
+}

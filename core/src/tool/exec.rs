@@ -1,0 +1,107 @@
+//! Becoming a tool, or standing in front of one: the shim's exec of the
+//! real tool (Unix: `exec`, so its exit code, signals and stdio are its
+//! own; elsewhere: spawn and wait), signals forwarded to a child it waits
+//! for, and an exit status as a shell would say it.
+
+use std::process::{Child, ExitStatus};
+
+use super::Tool;
+
+/// Why becoming the tool failed (it could not be started).
+pub type ExecError = std::io::Error;
+
+/// Replaces this process with `tool` (Unix); elsewhere runs it and exits
+/// with its code. Returns only when it could not be started.
+#[cfg(unix)]
+pub fn become_tool(tool: &Tool) -> ExecError {
+    use std::os::unix::process::CommandExt;
+    tool.command().exec()
+}
+
+/// Replaces this process with `tool` (Unix); elsewhere runs it and exits
+/// with its code. Returns only when it could not be started.
+#[cfg(not(unix))]
+pub fn become_tool(tool: &Tool) -> ExecError {
+    match tool.command().spawn() {
+        Ok(mut child) => std::process::exit(wait_code(&mut child).unwrap_or(1)),
+        Err(e) => e,
+    }
+}
+
+/// Child pid for the signal forwarder (0: none).
+#[cfg(unix)]
+static CHILD: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+#[cfg(unix)]
+extern "C" fn forward(signal: libc::c_int) {
+    let pid = CHILD.load(std::sync::atomic::Ordering::SeqCst);
+    if pid > 0 {
+        // SAFETY: kill is async-signal-safe.
+        unsafe { libc::kill(pid, signal) };
+    }
+}
+
+/// Forwards SIGINT, SIGTERM, SIGHUP and SIGQUIT to `child` from now on
+/// (Unix; a Windows console sends Ctrl-C to the whole group itself).
+pub fn forward_signals_to(child: &Child) {
+    #[cfg(unix)]
+    {
+        CHILD.store(child.id() as i32, std::sync::atomic::Ordering::SeqCst);
+        for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT] {
+            // SAFETY: installing a handler that only calls kill(2).
+            unsafe { libc::signal(sig, forward as *const () as libc::sighandler_t) };
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = child;
+}
+
+/// Waits for `child`; its exit code as [`code_of`] says it.
+pub fn wait_code(child: &mut Child) -> std::io::Result<i32> {
+    loop {
+        match child.wait() {
+            Ok(status) => return Ok(code_of(status)),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// An exit code, or 128 + the signal number when the process died of a
+/// signal, as a shell says it.
+pub fn code_of(status: ExitStatus) -> i32 {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        if let Some(sig) = status.signal() {
+            return 128 + sig;
+        }
+    }
+    status.code().unwrap_or(1)
+}
+
+/// An exit status with code `code` (for fakes and tests).
+pub fn status_with_code(code: i32) -> ExitStatus {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        ExitStatus::from_raw((code & 0xff) << 8)
+    }
+    #[cfg(windows)]
+    {
+        use std::os::windows::process::ExitStatusExt;
+        ExitStatus::from_raw(code as u32)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_round_trip() {
+        for code in [0, 1, 3, 125] {
+            assert_eq!(code_of(status_with_code(code)), code);
+        }
+    }
+}
