@@ -242,3 +242,7 @@ fn read_deps(object: &Path, cwd: &Path, source: &Path) -> Option<Vec<PathBuf>> {
     }
     Some(deps)
 }
+
+#[cfg(test)]
+#[path = "engine_tests.rs"]
+mod tests;

@@ -458,3 +458,7 @@ impl Target {
             .map(|a| a.to_ascii_lowercase())
     }
 }
+
+#[cfg(test)]
+#[path = "target_tests.rs"]
+mod tests;

@@ -24,6 +24,8 @@ mod server;
 mod services;
 mod single_flight;
 mod singleton;
+#[cfg(test)]
+mod test_support;
 mod toolchain;
 mod warnings;
 pub mod zccache;

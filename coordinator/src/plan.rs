@@ -182,3 +182,7 @@ fn probe_phony_style(runner: &dyn Runner, compiler: &Path) -> Result<bool, Strin
     }
     Ok(String::from_utf8_lossy(&out.stdout).contains("\n\nprobe.h:"))
 }
+
+#[cfg(test)]
+#[path = "plan_tests.rs"]
+mod tests;
