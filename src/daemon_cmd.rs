@@ -3,10 +3,10 @@
 
 use std::process::ExitCode;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::Subcommand;
-use fbuild_client::{Client, ClientError};
-use fbuild_core::protocol::{Reply, Request, Status};
+use fbuild_client::{Client, ClientError, RequestError};
+use fbuild_core::protocol::Status;
 
 #[derive(Subcommand)]
 pub enum DaemonAction {
@@ -42,8 +42,8 @@ pub fn run(action: DaemonAction) -> Result<ExitCode> {
 }
 
 fn status(client: &Client, json: bool) -> Result<ExitCode> {
-    let served = match client.request_if_running(&Request::Status, &mut |_| {}) {
-        Err(ClientError::NotRunning) => {
+    let status = match client.status() {
+        Err(RequestError::Client(ClientError::NotRunning)) => {
             if json {
                 println!("{}", serde_json::json!({ "running": false }));
             } else {
@@ -52,11 +52,6 @@ fn status(client: &Client, json: bool) -> Result<ExitCode> {
             return Ok(ExitCode::FAILURE);
         }
         other => other.context("asking the coordinator for its status")?,
-    };
-    let status = match served.reply {
-        Reply::Status(status) => status,
-        Reply::Error { message, .. } => bail!("the coordinator refused: {message}"),
-        other => bail!("unexpected answer to status: {other:?}"),
     };
     if json {
         let mut value = serde_json::to_value(&status)?;

@@ -14,7 +14,7 @@ use fbuild_client::Client;
 use fbuild_core::protocol::{Event, Reply, Request};
 use fbuild_core::time::{BOARD_RETURN_WAIT, LEASE_REGISTER_WAIT};
 use fbuild_deploy::monitor::{self, Outcome, Rules};
-use fbuild_deploy::recipe::{emulator_plan, upload_plan, usb_ids};
+use fbuild_deploy::recipe::{emulator_plan, upload_inputs, upload_plan, usb_ids};
 use fbuild_deploy::{emulator, ports, upload};
 use fbuild_platforms::arduino::Properties;
 use regex::Regex;
@@ -96,7 +96,6 @@ pub fn deploy(args: DeployArgs) -> Result<ExitCode> {
         }
     }
     let board = build::board_properties(&project, &env)?;
-    let out_dir = project.build_dir.join(&env.name);
     let rules = rules(&args.watch)?;
     if args.emulator {
         let plan = emulator_plan(&board).map_err(|e| anyhow::anyhow!("[env:{}]: {e}", env.name))?;
@@ -104,11 +103,13 @@ pub fn deploy(args: DeployArgs) -> Result<ExitCode> {
         let _sim = emulator::start(&plan, tx).map_err(anyhow::Error::msg)?;
         return Ok(finish_run(watch(&rx, &rules), &rules));
     }
-    let hex = out_dir.join("firmware.hex");
-    if !hex.is_file() {
+    // What the core's upload pattern sends (`{build.path}/{build.project_name}.hex`
+    // for the AVR core, a `.bin` for others): the build must have written it.
+    let firmware = upload_inputs(&board).map_err(|e| anyhow::anyhow!("[env:{}]: {e}", env.name))?;
+    if let Some(missing) = firmware.iter().find(|f| !f.is_file()) {
         bail!(
-            "{} does not exist: build first (without --skip-build)",
-            hex.display()
+            "{} does not exist: run `fbuild build` first (or deploy without --skip-build)",
+            missing.display()
         );
     }
     let mut port = board_port(args.port.as_deref().or(env.upload_port.as_deref()), &board)?;
@@ -118,9 +119,14 @@ pub fn deploy(args: DeployArgs) -> Result<ExitCode> {
     }
     // Planned again for the port the board came back on.
     let plan = upload_plan(&board, &port, env.upload_speed)?;
+    let what: Vec<String> = firmware.iter().map(|f| f.display().to_string()).collect();
     eprintln!(
         "fbuild: uploading {} to {port} with {} ({} at {} baud)",
-        hex.display(),
+        if what.is_empty() {
+            "the firmware".to_string()
+        } else {
+            what.join(", ")
+        },
         plan.tool,
         plan.protocol,
         plan.speed

@@ -6,11 +6,11 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use fbuild_client::Client;
+use fbuild_client::{Client, RequestError};
 use fbuild_coordinator::install::{Installer, follow};
 use fbuild_coordinator::zccache;
 use fbuild_core::Settings;
-use fbuild_core::protocol::{Event, Reply, Request};
+use fbuild_core::protocol::Event;
 
 use fbuild_builder::progress::InstallProgress;
 
@@ -43,26 +43,22 @@ pub fn run(args: InstallArgs) -> Result<ExitCode> {
 
 fn install_via_coordinator(settings: Settings, progress: &mut InstallProgress) -> Result<String> {
     let client = Client::new(settings);
-    let request = Request::Install {
-        package: "zccache".into(),
-        retry: true,
-    };
-    let served = client
-        .request(&request, &mut |event| {
-            if let Event::Install(status) = event {
-                progress.update(status);
-            }
-        })
-        .context("asking the coordinator to install zccache")?;
-    match served.reply {
-        Reply::Installed { path, .. } => Ok(path),
-        Reply::Error { message, .. } => bail!("installing zccache failed: {message}"),
-        other => bail!("unexpected answer to install: {other:?}"),
+    let answer = client.install("zccache", true, &mut |event| {
+        if let Event::Install(status) = event {
+            progress.update(status);
+        }
+    });
+    match answer {
+        Ok(path) => Ok(path),
+        Err(RequestError::Refused { message, .. }) => {
+            bail!("installing zccache failed: {message}")
+        }
+        Err(machinery) => Err(machinery).context("asking the coordinator to install zccache"),
     }
 }
 
 fn install_here(settings: &Settings, progress: &mut InstallProgress) -> Result<String> {
-    let spec = zccache::spec(settings).map_err(anyhow::Error::msg)?;
+    let spec = zccache::spec(settings)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;

@@ -359,3 +359,17 @@ fn library_apis_answer_with_typed_errors() {
         found.join("\n")
     );
 }
+
+#[test]
+fn the_builder_library_never_prints() {
+    let found = lines_matching(
+        &["builder"],
+        r"\be?print(ln)?!\(|std::io::std(out|err)\(\)\.(lock|write)",
+        &["builder/src/report.rs"],
+    );
+    assert!(
+        found.is_empty(),
+        "the builder says things through builder::report (the driver decides where they go):\n{}",
+        found.join("\n")
+    );
+}

@@ -2,30 +2,46 @@
 //! a request runs in place on a multi-thread runtime's worker
 //! (`block_in_place`: no hand-off to another thread, which costs a wake-up
 //! per request on the no-op path), else on the blocking pool; install
-//! progress and warnings are shown as they come.
+//! progress and warnings are shown as they come. Requests are the client's
+//! typed ones: each answers its own type or a [`RequestError`].
 
-use anyhow::{Context, Result};
-use fbuild_client::Client;
-use fbuild_core::protocol::{Event, Reply, Request};
+use crate::report::{self, Kind};
+use fbuild_client::{Client, OnEvent, RequestError};
+use fbuild_core::protocol::Event;
 use tokio::runtime::{Handle, RuntimeFlavor};
 
-pub async fn ask(client: &Client, request: Request) -> Result<Reply> {
-    let served = if Handle::current().runtime_flavor() == RuntimeFlavor::MultiThread {
-        tokio::task::block_in_place(|| blocking(client, &request))
-    } else {
-        let client = client.clone();
-        tokio::task::spawn_blocking(move || blocking(&client, &request)).await?
-    };
-    served.context("asking the coordinator")
+/// Runs `call` (a typed request of `client`) with install progress and
+/// warnings shown.
+pub async fn ask<T, F>(client: &Client, call: F) -> Result<T, RequestError>
+where
+    F: FnOnce(&Client, OnEvent) -> Result<T, RequestError> + Send + 'static,
+    T: Send + 'static,
+{
+    if Handle::current().runtime_flavor() == RuntimeFlavor::MultiThread {
+        return tokio::task::block_in_place(|| blocking(client, call));
+    }
+    let client = client.clone();
+    match tokio::task::spawn_blocking(move || blocking(&client, call)).await {
+        Ok(answer) => answer,
+        Err(e) => match e.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(e) => panic!("a coordinator request was cancelled: {e}"),
+        },
+    }
 }
 
-fn blocking(client: &Client, request: &Request) -> Result<Reply, fbuild_client::ClientError> {
+fn blocking<T>(
+    client: &Client,
+    call: impl FnOnce(&Client, OnEvent) -> Result<T, RequestError>,
+) -> Result<T, RequestError> {
     let mut progress = crate::progress::InstallProgress::new();
-    let served = client.request(request, &mut |event| match event {
+    let answer = call(client, &mut |event| match event {
         Event::Install(status) => progress.update(status),
-        Event::Warning { message } => eprintln!("fbuild: warning: {message}"),
+        Event::Warning { message } => {
+            report::say(Kind::Warning, format!("fbuild: warning: {message}"))
+        }
         _ => {}
     });
     progress.finish();
-    served.map(|s| s.reply)
+    answer
 }

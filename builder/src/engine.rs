@@ -12,6 +12,7 @@ use anyhow::{Context, Result};
 use super::sources::Unit;
 use super::state::{BuildState, Dirty, Inputs};
 use crate::progress::CompileProgress;
+use crate::report::{self, Kind};
 use crate::runner::Runner;
 
 /// A compile to run: the compiler and its arguments.
@@ -154,18 +155,21 @@ async fn run_all(
             }
             Ok(code) => failed.push((job.name, code)),
             Err(e) => {
-                eprintln!("fbuild: error: {e:#}");
+                report::say(Kind::Error, format!("fbuild: error: {e:#}"));
                 failed.push((job.name, 1));
             }
         }
     }
     if let Some(first) = no_depfile.first() {
-        eprintln!(
-            "fbuild: warning: [{}] {} compile(s) wrote no dependency file ({first}…): changes to \
+        report::say(
+            Kind::Warning,
+            format!(
+                "fbuild: warning: [{}] {} compile(s) wrote no dependency file ({first}…): changes to \
              the headers they include are not seen (does the recipe or build_flags drop -MMD, or \
              redirect it with -MF?)",
-            runner.env,
-            no_depfile.len()
+                runner.env,
+                no_depfile.len()
+            ),
         );
     }
     Ok(Ran {

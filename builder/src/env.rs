@@ -20,6 +20,7 @@ use super::state::BuildState;
 use super::target;
 use crate::ldf::{Compat, Finder};
 use crate::project::{EnvConfig, Project};
+use crate::report::{self, Kind};
 use crate::runner::{CacheRoute, Route, Runner};
 
 /// What a finished environment build reports.
@@ -166,7 +167,7 @@ pub async fn build_env(
         .with_context(|| format!("writing {}", state_file.display()))?;
     phases.mark("link");
     if opts.verbose {
-        eprintln!("{}", phases.line(&env.name));
+        report::say(Kind::Verbose, phases.line(&env.name));
     }
     if let Some(reason) = runner.cache_report() {
         // As a shim does: the coordinator checks zccache's daemon again.
@@ -177,7 +178,7 @@ pub async fn build_env(
         && let Some(w) =
             crate::shared_cache::warning(before, crate::shared_cache::storage_errors(client))
     {
-        eprintln!("fbuild: warning: {w}");
+        report::say(Kind::Warning, format!("fbuild: warning: {w}"));
         // Said: the coordinator's next decision need not say it again.
         let _ = client.send_if_running(&Request::SharedCacheTold);
     }
@@ -213,13 +214,18 @@ fn route_in_background(client: &Client, route: &CacheRoute, verbose: bool) -> mp
                     ) =>
             {
                 told = true;
-                eprintln!(
-                    "fbuild: installing {} {} in the background; compiles run uncached until it \
+                report::say(
+                    Kind::Note,
+                    format!(
+                        "fbuild: installing {} {} in the background; compiles run uncached until it \
                      is ready",
-                    status.name, status.version
+                        status.name, status.version
+                    ),
                 );
             }
-            Event::Warning { message } => eprintln!("fbuild: warning: {message}"),
+            Event::Warning { message } => {
+                report::say(Kind::Warning, format!("fbuild: warning: {message}"))
+            }
             _ => {}
         };
         let mut served = client
@@ -238,19 +244,20 @@ fn route_in_background(client: &Client, route: &CacheRoute, verbose: bool) -> mp
         match served {
             Ok(Reply::Noted) => {
                 if verbose {
-                    eprintln!(
+                    report::say(
+                        Kind::Verbose,
                         "fbuild: zccache's cache is empty: compiling uncached, its daemon starts \
-                         after the build"
+                         after the build",
                     );
                 }
                 shared.defer();
             }
             Ok(Reply::Zccache(choice)) => {
                 if verbose && choice.path.is_none() {
-                    eprintln!("fbuild: {}", choice.reason);
+                    report::say(Kind::Verbose, format!("fbuild: {}", choice.reason));
                 }
                 if let Some(w) = &choice.warning {
-                    eprintln!("fbuild: warning: {w}");
+                    report::say(Kind::Warning, format!("fbuild: warning: {w}"));
                 }
                 let shared_errors = match (&choice.path, choice.source.as_str()) {
                     (Some(_), "sccache") => crate::shared_cache::storage_errors(&client),
@@ -263,8 +270,9 @@ fn route_in_background(client: &Client, route: &CacheRoute, verbose: bool) -> mp
                     shared_errors,
                 });
             }
-            _ => eprintln!(
-                "fbuild: warning: no zccache from the coordinator; compiling without the cache"
+            _ => report::say(
+                Kind::Warning,
+                "fbuild: warning: no zccache from the coordinator; compiling without the cache",
             ),
         }
         let _ = tx.send(());

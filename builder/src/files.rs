@@ -5,6 +5,7 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
+use crate::report::{self, Kind};
 use anyhow::{Context, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,12 +98,15 @@ fn link_allowed(path: &Path, root: &Path, links: Links) -> bool {
         return true;
     }
     if warn {
-        eprintln!(
-            "fbuild: warning: {} leads out of its package {} (to {}); skipped: a package builds \
+        report::say(
+            Kind::Warning,
+            format!(
+                "fbuild: warning: {} leads out of its package {} (to {}); skipped: a package builds \
              from its own files",
-            path.display(),
-            root.display(),
-            target.display()
+                path.display(),
+                root.display(),
+                target.display()
+            ),
         );
     }
     false
@@ -184,9 +188,12 @@ pub(crate) fn subdirs(dir: &Path) -> Vec<PathBuf> {
         Ok(entries) => entries,
         Err(e) => {
             if e.kind() != std::io::ErrorKind::NotFound {
-                eprintln!(
-                    "fbuild: warning: cannot read {}: {e}; libraries there are not used",
-                    dir.display()
+                report::say(
+                    Kind::Warning,
+                    format!(
+                        "fbuild: warning: cannot read {}: {e}; libraries there are not used",
+                        dir.display()
+                    ),
                 );
             }
             return Vec::new();
@@ -202,9 +209,12 @@ pub(crate) fn subdirs(dir: &Path) -> Vec<PathBuf> {
             match std::fs::read_dir(p) {
                 Ok(_) => true,
                 Err(e) => {
-                    eprintln!(
-                        "fbuild: warning: cannot read {}: {e}; it is not used",
-                        p.display()
+                    report::say(
+                        Kind::Warning,
+                        format!(
+                            "fbuild: warning: cannot read {}: {e}; it is not used",
+                            p.display()
+                        ),
                     );
                     false
                 }

@@ -18,6 +18,7 @@ use anyhow::{Result, anyhow};
 use crate::files::Links;
 use crate::libs::manifest::{self, Manifest};
 use crate::project::LdfMode;
+use crate::report::{self, Kind};
 use crate::sketch::includes;
 
 /// A library as the build uses it.
@@ -164,10 +165,13 @@ impl Finder<'_> {
         };
         let ok = m.compatible(c.platform, c.framework, c.arch);
         if !ok && explicit {
-            eprintln!(
-                "fbuild: warning: library {} is not for this build (platforms {:?}, architectures {:?}); \
+            report::say(
+                Kind::Warning,
+                format!(
+                    "fbuild: warning: library {} is not for this build (platforms {:?}, architectures {:?}); \
                  not used. `lib_compat_mode = off` uses it anyway.",
-                m.name, m.platforms, m.architectures
+                    m.name, m.platforms, m.architectures
+                ),
             );
         }
         ok

@@ -21,6 +21,7 @@ mod path_keys;
 pub mod progress;
 pub mod project;
 mod recipes;
+pub mod report;
 mod runner;
 mod shared_cache;
 mod size;
@@ -40,6 +41,7 @@ use fbuild_client::Client;
 use fbuild_platforms::arduino::Properties;
 
 use crate::project::Project;
+use crate::report::Kind;
 use env::{EnvResult, build_env};
 
 /// What to build.
@@ -75,7 +77,7 @@ pub fn load(dir: &Path) -> Result<Project> {
         std::fs::canonicalize(dir).with_context(|| format!("project folder {}", dir.display()))?;
     let project = Project::load(&root)?;
     for w in &project.warnings {
-        eprintln!("fbuild: warning: {w}");
+        report::say(Kind::Warning, format!("fbuild: warning: {w}"));
     }
     Ok(project)
 }
@@ -113,17 +115,20 @@ pub fn build(args: &BuildRequest) -> Result<ExitCode> {
                 compiled,
                 up_to_date,
                 firmware,
-            } => eprintln!(
-                "fbuild: [{}] {} in {:.2} s ({compiled} compiled, {up_to_date} up to date)",
-                env.name,
-                firmware
-                    .strip_prefix(&project.root)
-                    .unwrap_or(&firmware)
-                    .display(),
-                start.elapsed().as_secs_f64()
+            } => report::say(
+                Kind::Summary,
+                format!(
+                    "fbuild: [{}] {} in {:.2} s ({compiled} compiled, {up_to_date} up to date)",
+                    env.name,
+                    firmware
+                        .strip_prefix(&project.root)
+                        .unwrap_or(&firmware)
+                        .display(),
+                    start.elapsed().as_secs_f64()
+                ),
             ),
             EnvResult::ToolFailed(code) => {
-                eprintln!("fbuild: [{}] failed", env.name);
+                report::say(Kind::Summary, format!("fbuild: [{}] failed", env.name));
                 exit = ExitCode::from(code.clamp(1, 255) as u8);
                 break;
             }
@@ -207,7 +212,10 @@ pub fn clean(project_dir: &Path, envs: &[String]) -> Result<ExitCode> {
                 }
             }
         }
-        eprintln!("fbuild: removed {}", project.build_dir.display());
+        report::say(
+            Kind::Summary,
+            format!("fbuild: removed {}", project.build_dir.display()),
+        );
     } else {
         for env in project.select(envs)? {
             remove_env(&project, &env.name)?;
@@ -219,7 +227,7 @@ pub fn clean(project_dir: &Path, envs: &[String]) -> Result<ExitCode> {
 fn remove_env(project: &Project, env: &str) -> Result<()> {
     let dir = project.build_dir.join(env);
     match std::fs::remove_dir_all(&dir) {
-        Ok(()) => eprintln!("fbuild: removed {}", dir.display()),
+        Ok(()) => report::say(Kind::Summary, format!("fbuild: removed {}", dir.display())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(e).with_context(|| format!("removing {}", dir.display())),
     }

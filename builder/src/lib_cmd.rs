@@ -10,6 +10,7 @@ use anyhow::{Context, Result};
 use fbuild_client::Client;
 
 use crate::libs::{self, LockMode, lockfile::Locked};
+use crate::report::{self, Kind};
 
 /// Resolves (`update`: afresh) and prints each selected env's libraries.
 pub fn run(project_dir: &Path, envs: &[String], update: bool) -> Result<ExitCode> {
@@ -36,10 +37,10 @@ pub fn run(project_dir: &Path, envs: &[String], update: bool) -> Result<ExitCode
         })?;
         let lock = libs::lockfile::LockFile::load(&project.root).map_err(anyhow::Error::msg)?;
         let entry = lock.and_then(|l| l.environments.get(&env.name).cloned());
-        println!("[env:{}]", env.name);
+        report::say(Kind::Listing, format!("[env:{}]", env.name));
         match entry {
             Some(e) if !e.libraries.is_empty() => print_tree(&e.libraries, &e.lib_deps),
-            _ => println!("  (no lib_deps)"),
+            _ => report::say(Kind::Listing, "  (no lib_deps)"),
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -76,7 +77,7 @@ fn print_one(l: &Locked, all: &BTreeMap<String, &Locked>, depth: usize, path: &m
         (source, _, Some(url), _) => format!("{source} {url}"),
         (source, ..) => source.to_string(),
     };
-    println!("{line}  [{from}]");
+    report::say(Kind::Listing, format!("{line}  [{from}]"));
     if path.contains(&l.name) {
         return;
     }

@@ -131,7 +131,10 @@ async fn size_report(state: &mut BuildState, target: &Target, elf: &Path) -> Res
         }
     };
     let usage = Usage::from_recipes(recipes, &stdout)?;
-    eprintln!("{}", usage.report(&target.board_name)?);
+    crate::report::say(
+        crate::report::Kind::Summary,
+        usage.report(&target.board_name)?,
+    );
     Ok(())
 }
 

@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use crate::report::{self, Kind};
 use anyhow::{Context, Result};
 use fslock::LockFile;
 
@@ -21,9 +22,12 @@ impl ProjectLock {
         let owner = build_dir.join(".lock-owner");
         if !lock.try_lock()? {
             let holder = std::fs::read_to_string(&owner).unwrap_or_default();
-            eprintln!(
-                "fbuild: another build of this project is running (pid {}); waiting for it",
-                holder.trim()
+            report::say(
+                Kind::Note,
+                format!(
+                    "fbuild: another build of this project is running (pid {}); waiting for it",
+                    holder.trim()
+                ),
             );
             lock.lock()?;
         }

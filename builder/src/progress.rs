@@ -5,6 +5,7 @@
 use std::io::IsTerminal;
 use std::time::Instant;
 
+use crate::report::{self, Kind};
 use fbuild_core::install_status::{InstallPhase, InstallRole, InstallStatus};
 use fbuild_core::time::{PROGRESS_LINE_EVERY, PROGRESS_TICK};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -63,7 +64,7 @@ impl InstallProgress {
                 .is_none_or(|t| t.elapsed() >= PROGRESS_LINE_EVERY);
         let line = s.summary();
         if (changed || bytes_due) && line != self.last_line {
-            eprintln!("fbuild: {line}");
+            report::say(Kind::Note, format!("fbuild: {line}"));
             self.last = Some(key);
             self.last_print = Some(Instant::now());
             self.last_line = line;
@@ -116,7 +117,10 @@ impl CompileProgress {
                 bar.set_message(name.to_string());
                 bar.inc(1);
             }
-            None if !self.verbose => eprintln!("fbuild: [{}] compiling {name}", self.env),
+            None if !self.verbose => report::say(
+                Kind::Note,
+                format!("fbuild: [{}] compiling {name}", self.env),
+            ),
             None => {}
         }
     }

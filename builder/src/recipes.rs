@@ -4,22 +4,26 @@
 //! for the link, every `recipe.objcopy.*.pattern`, `recipe.size.pattern`
 //! with its regexes, and `recipe.hooks.<stage>.<n>.pattern` for the stages
 //! prebuild, linking.prelink, linking.postlink, objcopy.preobjcopy and
-//! objcopy.postobjcopy. The engine knows no board
-//! family: flags, tools, output names and limits are the core's data.
+//! objcopy.postobjcopy. The engine knows no board family: flags, tools,
+//! output names and limits are the core's data.
 //!
-//! What fbuild sets itself, as the Arduino tools do: `build.path`,
-//! `build.project_name` (`firmware`), `build.arch`, `build.core.path`,
-//! `build.variant.path`, `runtime.platform.path`, `runtime.ide.version`,
-//! `includes`, `source_file`, `object_file`, `object_files`,
-//! `archive_file`, `archive_file_path` (unless the core defines it); and `compiler.path`, from the toolchain the coordinator
-//! health-checked. The project's `build_flags` go after the recipe's
-//! flags, `build_unflags` are taken out.
+//! What fbuild sets itself, as the Arduino tools do, one function sets:
+//! [`Recipes::set_runtime`]; only the core's folders ([`Recipes::core_dirs`]),
+//! per-command values (`includes`, `source_file`, `object_file`,
+//! `object_files`) and installed tools (`runtime.tools.*`) come from
+//! elsewhere. An undefined placeholder stays in a command as written, as
+//! arduino-cli leaves it, with a warning. The project's `build_flags` go
+//! after the recipe's flags, `build_unflags` are taken out.
 
+use std::collections::HashSet;
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use anyhow::{Context, Result, bail};
-use fbuild_platforms::arduino::{ArduinoPlatform, Properties, path_marker, resolve};
+use fbuild_platforms::arduino::{
+    ArduinoPlatform, Fqbn, OS_SUFFIX, PlatformError, Properties, path_marker, resolve,
+};
 
 use super::files::Lang;
 
@@ -36,6 +40,24 @@ pub struct Recipes {
     unflags: Vec<String>,
     /// Flags for C++ compiles only (a toolchain quirk the coordinator found).
     cxx_extra: Vec<String>,
+    /// Undefined placeholders already warned about (once per build each).
+    warned: Mutex<HashSet<String>>,
+}
+
+/// What a build knows of itself, for [`Recipes::set_runtime`].
+pub struct RuntimeFacts<'a> {
+    /// The board's platform folder (`<hardware>/<vendor>/<arch>`).
+    pub platform_dir: &'a Path,
+    /// The platform of the board's core when it is another vendor's.
+    pub core_platform_dir: Option<&'a Path>,
+    /// The board (a PlatformIO id stands for its FQBN).
+    pub fqbn: &'a Fqbn,
+    pub out_dir: &'a Path,
+    /// The project folder, the sketch folder's counterpart, when known.
+    pub source_dir: Option<&'a Path>,
+    /// The toolchain the coordinator checked (wins over the core's
+    /// `compiler.path`); `None`: the core's own.
+    pub compiler_dir: Option<&'a Path>,
 }
 
 /// A command from a recipe: the program and its arguments.
@@ -84,40 +106,53 @@ impl Recipes {
             flags: build_flags.to_vec(),
             unflags: unflags.to_vec(),
             cxx_extra,
+            warned: Mutex::default(),
         }
     }
 
-    /// Sets what every recipe of this build may use. `compiler_dir`: the
-    /// toolchain the coordinator checked, which wins over the core's
-    /// `compiler.path` (`None`: the core's own).
-    pub fn set_runtime(
-        &mut self,
-        platform_dir: &Path,
-        arch: &str,
-        out_dir: &Path,
-        compiler_dir: Option<&Path>,
-    ) {
+    /// Sets every property the Arduino builders set (arduino-cli's
+    /// `GetBuildProperties` and builder) from `facts`. The platform:
+    /// `runtime.platform.path` (the board's platform; the core's with
+    /// `runtime.use_core_platform_path_for_runtime_platform_path=true`),
+    /// `runtime.hardware.path` (its parent), `build.board.platform.path`,
+    /// `build.core.platform.path`, `build.system.path` (the core platform's
+    /// `system/`). The board: `build.arch` (upper case), `build.fqbn`,
+    /// `build.board` (the board's, else `<ARCH>_<BOARD ID>`: the
+    /// `ARDUINO_<board>` define). The tool: `runtime.ide.version` and
+    /// `ide_version` ([`IDE_VERSION`]), `runtime.ide.path` (fbuild's folder,
+    /// unless set), `runtime.os` (`linux`, `macosx` or `windows`),
+    /// `software` (`ARDUINO`, unless set), `build.library_discovery_phase`
+    /// (`0`: a real compile), `extra.time.*` ([`set_time`]). The build:
+    /// `build.path`, `build.project_name` (`firmware`, the outputs fbuild
+    /// promises), `build.source.path` and `sketch_path` (when known),
+    /// `archive_file`, `archive_file_path` (unless the core's),
+    /// `compiler.path` (the checked toolchain's), `build.extra_flags`
+    /// (empty unless set: some boards leave it out). Not set: the
+    /// deprecated alias `tools.avrdude.path`, which would hide a core's own.
+    pub fn set_runtime(&mut self, facts: &RuntimeFacts) {
         let p = &mut self.props;
-        p.set_path("runtime.platform.path", platform_dir);
-        if let Some(hw) = platform_dir.parent() {
+        let core_platform = facts.core_platform_dir.unwrap_or(facts.platform_dir);
+        p.set_path("build.board.platform.path", facts.platform_dir);
+        p.set_path("build.core.platform.path", core_platform);
+        p.set_path("build.system.path", &core_platform.join("system"));
+        let use_core = p.get("runtime.use_core_platform_path_for_runtime_platform_path");
+        let runtime_platform = match use_core.map(str::trim) {
+            Some("true") => core_platform,
+            _ => facts.platform_dir,
+        };
+        p.set_path("runtime.platform.path", runtime_platform);
+        if let Some(hw) = runtime_platform.parent() {
             p.set_path("runtime.hardware.path", hw);
         }
-        p.set("runtime.ide.version", IDE_VERSION);
-        p.set("runtime.os", std::env::consts::OS);
-        p.set("build.arch", arch.to_ascii_uppercase());
-        p.set_path("build.path", out_dir);
-        p.set("build.project_name", "firmware");
-        p.set_path("build.system.path", &platform_dir.join("system"));
-        p.set("archive_file", "core.a");
-        if !p.contains("archive_file_path") {
-            p.set_path("archive_file_path", &out_dir.join("core.a"));
+        let arch = facts.fqbn.arch.to_ascii_uppercase();
+        p.set("build.fqbn", facts.fqbn.to_string());
+        if p.get("build.board").is_none_or(|b| b.is_empty()) {
+            let board = format!("{arch}_{}", facts.fqbn.board).to_ascii_uppercase();
+            p.set("build.board", board);
         }
-        if let Some(dir) = compiler_dir {
-            p.set("compiler.path", format!("{}/", path(dir)));
-        }
-        if !p.contains("build.extra_flags") {
-            p.set("build.extra_flags", "");
-        }
+        p.set("build.arch", arch);
+        set_tool(p);
+        set_build(p, facts);
     }
 
     /// The core's folders: `cores/<build.core>`, `variants/<build.variant>`.
@@ -131,15 +166,18 @@ impl Recipes {
         let Some(core) = self.props.get("build.core").map(str::to_string) else {
             return Ok(None);
         };
-        let core_dir = folder(&core, "cores", "build.core", platform, referenced)?;
+        let core_dir = platform.folder(&core, "cores", "build.core", referenced)?;
         self.props.set_path("build.core.path", &core_dir);
         let variant = match self.props.get("build.variant").map(str::to_string) {
             Some(v) if !v.is_empty() => {
-                let dir = folder(&v, "variants", "build.variant", platform, referenced)?;
+                let dir = platform.folder(&v, "variants", "build.variant", referenced)?;
                 self.props.set_path("build.variant.path", &dir);
                 Some(dir)
             }
-            _ => None,
+            _ => {
+                self.props.set("build.variant.path", ""); // as arduino-cli
+                None
+            }
         };
         let mut libraries = vec![platform.dir.join("libraries")];
         libraries.extend(referenced.map(|r| r.dir.join("libraries")));
@@ -239,14 +277,9 @@ impl Recipes {
                 .props
                 .expand("{build.path}/{archive_file}", "archive_file_path")?,
         };
-        Ok(Archive {
-            file: self
-                .props
-                .get("archive_file")
-                .unwrap_or("core.a")
-                .to_string(),
-            path: PathBuf::from(resolve(&path)),
-        })
+        let file = self.props.get("archive_file").unwrap_or("core.a").into();
+        let path = PathBuf::from(resolve(&path));
+        Ok(Archive { file, path })
     }
 
     /// The archive of the library whose objects go under `lib/<folder>`:
@@ -263,10 +296,10 @@ impl Recipes {
 
     /// What brackets the libraries on the link line so that they may
     /// refer to each other in any order (GNU ld's `--start-group`,
-    /// `--end-group`): `fbuild.link.group.start`/`.end` of the platform,
-    /// empty for a linker that rescans archives by itself (Apple's); none
-    /// when the core's link recipe groups its objects itself (groups do
-    /// not nest in older GNU ld).
+    /// `--end-group`): `fbuild.link.group.start`/`.end` (the compat rules
+    /// give GNU ld's), empty for a linker that rescans archives by itself
+    /// (Apple's); none when the core's link recipe groups its objects itself
+    /// (groups do not nest in older GNU ld).
     pub fn link_group(&self) -> Option<(String, String)> {
         if self
             .props
@@ -275,10 +308,8 @@ impl Recipes {
         {
             return None;
         }
-        let get =
-            |key: &str, default: &str| self.props.get(key).unwrap_or(default).trim().to_string();
-        let start = get("fbuild.link.group.start", "-Wl,--start-group");
-        let end = get("fbuild.link.group.end", "-Wl,--end-group");
+        let get = |key: &str| self.props.get(key).unwrap_or_default().trim().to_string();
+        let (start, end) = (get("fbuild.link.group.start"), get("fbuild.link.group.end"));
         (!start.is_empty() && !end.is_empty()).then_some((start, end))
     }
 
@@ -293,9 +324,12 @@ impl Recipes {
             "recipe.c.combine.pattern",
             &[("object_files", list.join(" "))],
         )?;
-        let mut map_arg = OsString::from("-Wl,-Map,");
-        map_arg.push(map);
-        cmd.args.push(map_arg);
+        // The map file's arguments: `fbuild.link.map` (the compat rules
+        // give GNU ld's), `{fbuild.link.map_file}` standing for `map`.
+        if self.props.contains("fbuild.link.map") {
+            let map_file = [("fbuild.link.map_file", path(map))];
+            cmd.args.extend(self.args("fbuild.link.map", &map_file)?);
+        }
         self.unflag(&mut cmd);
         let output = match self.props.get("fbuild.link.output") {
             Some(_) => self.props.expand_key("fbuild.link.output")?,
@@ -356,12 +390,35 @@ impl Recipes {
         numbered.iter().map(|(_, k)| self.command(k, &[])).collect()
     }
 
+    /// `key` expanded with `extra` values and split into arguments; a
+    /// placeholder no property defines stays as written (as arduino-cli
+    /// leaves it), with a warning the first time.
+    fn args(&self, key: &str, extra: &[(&str, String)]) -> Result<Vec<OsString>> {
+        let expanded = self.props.recipe_command(key, extra)?;
+        self.warn(&expanded.undefined);
+        Ok(expanded.args)
+    }
+
+    fn warn(&self, undefined: &[PlatformError]) {
+        let mut warned = self.warned.lock().unwrap_or_else(|e| e.into_inner());
+        for message in undefined.iter().map(ToString::to_string) {
+            if warned.insert(message.clone()) {
+                crate::report::say(
+                    crate::report::Kind::Warning,
+                    format!(
+                        "fbuild: warning: {message} (kept as written, as the Arduino tools do)"
+                    ),
+                );
+            }
+        }
+    }
+
     /// `key` expanded with `extra` values and split into a command.
     fn command(&self, key: &str, extra: &[(&str, String)]) -> Result<Command> {
         if !self.props.contains(key) {
             bail!("the core's platform.txt has no `{key}`: it cannot build this");
         }
-        let mut args = self.props.command(key, extra)?;
+        let mut args = self.args(key, extra)?;
         if args.is_empty() || args[0].is_empty() {
             bail!("`{key}` expands to no command");
         }
@@ -378,25 +435,56 @@ impl Recipes {
     }
 }
 
-/// The folder `<kind>/<name>` a `name` or `vendor:name` value names: in
-/// this platform, or in the referenced platform of that vendor.
-fn folder(
-    value: &str,
-    kind: &str,
-    key: &str,
-    platform: &ArduinoPlatform,
-    referenced: Option<&ArduinoPlatform>,
-) -> Result<PathBuf> {
-    match value.split_once(':') {
-        None => Ok(platform.dir.join(kind).join(value)),
-        Some((vendor, name)) if vendor == platform.vendor => Ok(platform.dir.join(kind).join(name)),
-        Some((vendor, name)) => match referenced.filter(|r| r.vendor == vendor) {
-            Some(r) => Ok(r.dir.join(kind).join(name)),
-            None => bail!(
-                "{key}={value} refers to the package {vendor:?}, which is not installed beside {}",
-                platform.dir.display()
-            ),
-        },
+/// The Arduino tools' own properties (see [`Recipes::set_runtime`]).
+fn set_tool(p: &mut Properties) {
+    p.set("runtime.ide.version", IDE_VERSION);
+    p.set("ide_version", IDE_VERSION);
+    if !p.contains("runtime.ide.path") {
+        let exe = std::env::current_exe().unwrap_or_default();
+        p.set_path("runtime.ide.path", exe.parent().unwrap_or(Path::new("")));
+    }
+    p.set("runtime.os", OS_SUFFIX);
+    if !p.contains("software") {
+        p.set("software", "ARDUINO");
+    }
+    p.set("build.library_discovery_phase", "0");
+    set_time(p, std::time::SystemTime::now());
+}
+
+/// `extra.time.utc` (seconds since 1970), `.local` (the same in local
+/// time), `.zone` (the zone's offset without daylight saving, seconds),
+/// `.dst` (daylight saving's offset). fbuild builds in UTC: the builder has
+/// no time zone database, and a firmware does not depend on where it was
+/// built.
+fn set_time(p: &mut Properties, now: std::time::SystemTime) {
+    let utc = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    p.set("extra.time.utc", utc.to_string());
+    p.set("extra.time.local", utc.to_string());
+    p.set("extra.time.zone", "0");
+    p.set("extra.time.dst", "0");
+}
+
+/// This build's own properties (see [`Recipes::set_runtime`]).
+fn set_build(p: &mut Properties, facts: &RuntimeFacts) {
+    let out_dir = facts.out_dir;
+    p.set_path("build.path", out_dir);
+    p.set("build.project_name", "firmware");
+    if let Some(dir) = facts.source_dir {
+        p.set_path("build.source.path", dir);
+        p.set_path("sketch_path", dir);
+    }
+    p.set("archive_file", "core.a");
+    if !p.contains("archive_file_path") {
+        p.set_path("archive_file_path", &out_dir.join("core.a"));
+    }
+    if let Some(dir) = facts.compiler_dir {
+        p.set("compiler.path", format!("{}/", path(dir)));
+    }
+    if !p.contains("build.extra_flags") {
+        p.set("build.extra_flags", "");
     }
 }
 
@@ -404,3 +492,7 @@ fn folder(
 fn path(p: &Path) -> String {
     path_marker(p.as_os_str())
 }
+
+#[cfg(test)]
+#[path = "recipes_tests.rs"]
+mod tests;

@@ -15,6 +15,7 @@ use anyhow::{Context, Result};
 use fbuild_core::tool::{Tool, cache_env};
 use fbuild_core::zwire::{self, Budget, CompileCall, WireError};
 
+use crate::report::{self, Kind};
 use crate::state::Dirty;
 
 /// How compiles reach the cache, as the coordinator decided.
@@ -91,10 +92,13 @@ impl Runner {
     /// With `-v`: why `what` (a compile, the link, …) runs, in one line.
     pub fn explain(&self, what: &str, why: &Dirty) {
         if self.verbose {
-            eprintln!(
-                "fbuild: [{}] {what} is out of date: {}",
-                self.env,
-                why.explain(&self.cwd)
+            report::say(
+                Kind::Verbose,
+                format!(
+                    "fbuild: [{}] {what} is out of date: {}",
+                    self.env,
+                    why.explain(&self.cwd)
+                ),
             );
         }
     }
@@ -110,16 +114,22 @@ impl Runner {
         let env = &self.env;
         let names: Vec<&str> = failed.iter().map(|(n, _)| n.as_str()).collect();
         if not_started > 0 {
-            eprintln!(
-                "fbuild: [{env}] {} failed to compile; {not_started} of {total} compiles not \
+            report::say(
+                Kind::Note,
+                format!(
+                    "fbuild: [{env}] {} failed to compile; {not_started} of {total} compiles not \
                  started (-k/--keep-going compiles the rest and reports every error)",
-                names.join(", ")
+                    names.join(", ")
+                ),
             );
         } else {
-            eprintln!(
-                "fbuild: [{env}] {} of {total} compiles failed: {}",
-                failed.len(),
-                names.join(", ")
+            report::say(
+                Kind::Note,
+                format!(
+                    "fbuild: [{env}] {} of {total} compiles failed: {}",
+                    failed.len(),
+                    names.join(", ")
+                ),
             );
         }
     }
@@ -178,7 +188,10 @@ impl Runner {
         args: Vec<String>,
     ) -> std::result::Result<i32, WireError> {
         if self.verbose {
-            eprintln!("{} {}", program.display(), args.join(" "));
+            report::say(
+                Kind::Verbose,
+                format!("{} {}", program.display(), args.join(" ")),
+            );
         }
         let (program, cwd) = (program.to_path_buf(), self.cwd.clone());
         let env = cache_env::readable_env(&self.shims);
@@ -194,10 +207,8 @@ impl Runner {
         })
         .await
         .map_err(|e| WireError::Failed(e.to_string()))??;
-        use std::io::Write;
-        let mut err = std::io::stderr().lock();
-        let _ = err.write_all(&outcome.stdout);
-        let _ = err.write_all(&outcome.stderr);
+        crate::report::tool_output(&outcome.stdout);
+        crate::report::tool_output(&outcome.stderr);
         Ok(outcome.code())
     }
 
@@ -206,9 +217,12 @@ impl Runner {
     async fn uncached(&self, why: &str, program: &Path, args: &[OsString]) -> Result<i32> {
         if !self.cache_failed.swap(true, Ordering::SeqCst) {
             self.report(why);
-            eprintln!(
-                "fbuild: warning: zccache failed ({why}); compiling the rest of this build \
+            report::say(
+                Kind::Warning,
+                format!(
+                    "fbuild: warning: zccache failed ({why}); compiling the rest of this build \
                  without the cache"
+                ),
             );
         }
         self.spawn(None, &[], program, args).await
@@ -269,7 +283,7 @@ impl Runner {
         // A build that stops (an error, Ctrl-C) stops its compilers too.
         cmd.stdin(std::process::Stdio::null()).kill_on_drop(true);
         if self.verbose {
-            eprintln!("{}", shown(program, args));
+            report::say(Kind::Verbose, shown(program, args));
         }
         cmd.output()
             .await
@@ -277,12 +291,10 @@ impl Runner {
     }
 }
 
-/// Prints a step's output (stdout too: the build's own output is stderr);
-/// returns its exit code.
+/// Passes a step's output on (stdout too: the build's own output is one
+/// stream); returns its exit code.
 fn print_output(out: std::process::Output) -> i32 {
-    use std::io::Write;
-    let mut err = std::io::stderr().lock();
-    let _ = err.write_all(&out.stdout);
-    let _ = err.write_all(&out.stderr);
+    crate::report::tool_output(&out.stdout);
+    crate::report::tool_output(&out.stderr);
     out.status.code().unwrap_or(1)
 }

@@ -7,9 +7,9 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use fbuild_client::Client;
+use fbuild_client::{Client, CoreSource, RequestError};
 use fbuild_core::platform::{Kind, Platform};
-use fbuild_core::protocol::{CoreRequest, Reply, Request};
+use fbuild_core::protocol::CoreRequest;
 
 use crate::target_toolchain::{McuHint, toolchain};
 use fbuild_platforms::arduino::{ArduinoPlatform, BoardId, Properties};
@@ -111,21 +111,24 @@ pub async fn resolve(
         _ => first_tc,
     };
     let board_name = props.get("name").unwrap_or(&board_text).to_string();
-    let cxx_extra = if toolchain.cxx_needs_decimal_dig {
-        // avr-gcc 5.4's <float.h> hides DECIMAL_DIG in C++11 mode and the
-        // Arduino core's WString.cpp uses it; the coordinator probes for
-        // this once per toolchain.
-        vec!["-DDECIMAL_DIG=__DECIMAL_DIG__".to_string()]
-    } else {
-        Vec::new()
-    };
+    // Toolchain quirks the coordinator probed (avr-gcc 5.4's DECIMAL_DIG),
+    // fixed by flags from the compat data.
+    let cxx_extra = crate::target_toolchain::cxx_quirk_flags(&toolchain);
     let mut recipes = Recipes::new(props, &env.build_flags, &env.build_unflags, cxx_extra);
     let compiler_dir = toolchain
         .cc
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_default();
-    recipes.set_runtime(&platform.dir, &platform.arch, out_dir, Some(&compiler_dir));
+    let board_id = BoardId::parse(&board_text)?;
+    recipes.set_runtime(&super::recipes::RuntimeFacts {
+        platform_dir: &platform.dir,
+        core_platform_dir: referenced.as_ref().map(|r| r.dir.as_path()),
+        fqbn: board_id.fqbn(),
+        out_dir,
+        source_dir: Some(root),
+        compiler_dir: Some(&compiler_dir),
+    });
     let core = if env.platform.is_native() {
         None
     } else {
@@ -314,7 +317,15 @@ fn own_toolchain_target(
     props.merge(extra);
     let board_name = props.get("name").unwrap_or(board_text).to_string();
     let mut recipes = Recipes::new(props, &env.build_flags, &env.build_unflags, Vec::new());
-    recipes.set_runtime(&platform.dir, &platform.arch, out_dir, None);
+    let board_id = BoardId::parse(board_text)?;
+    recipes.set_runtime(&super::recipes::RuntimeFacts {
+        platform_dir: &platform.dir,
+        core_platform_dir: referenced.as_ref().map(|r| r.dir.as_path()),
+        fqbn: board_id.fqbn(),
+        out_dir,
+        source_dir: None,
+        compiler_dir: None,
+    });
     let core = recipes.core_dirs(platform, referenced.as_ref())?;
     Ok(Target {
         recipes,
@@ -370,15 +381,17 @@ async fn install_core(
     };
     let mut failures = Vec::new();
     for url in &urls {
-        let request = Request::InstallCore(CoreRequest {
+        let request = CoreSource::Index(CoreRequest {
             index_url: url.clone(),
             packager: vendor.to_string(),
             arch: arch.to_string(),
             version: version.clone(),
         });
-        match request_core(client, request).await? {
+        match request_core(client, request).await {
             Ok(core) => return Ok((url.clone(), core)),
-            Err(message) => failures.push(message),
+            // This index cannot: the next one may.
+            Err(RequestError::Refused { message, .. }) => failures.push(message),
+            Err(machinery) => return Err(anyhow::Error::new(machinery)),
         }
     }
     bail!("[env:{}]: {}", env.name, failures.join("; "))
@@ -395,15 +408,16 @@ async fn from_archive(
     out_dir: &Path,
 ) -> Result<Target> {
     let fqbn = board_fqbn(env)?;
-    let request = Request::InstallCoreArchive(fbuild_core::protocol::CoreArchiveRequest {
+    let request = CoreSource::Archive(fbuild_core::protocol::CoreArchiveRequest {
         url: url.to_string(),
         sha256: sha256.to_string(),
         packager: fqbn.vendor.clone(),
         arch: fqbn.arch.clone(),
     });
-    let core = request_core(client, request)
-        .await?
-        .map_err(|message| anyhow::anyhow!("[env:{}]: {message}", env.name))?;
+    let core = request_core(client, request).await.map_err(|e| match e {
+        RequestError::Refused { message, .. } => anyhow::anyhow!("[env:{}]: {message}", env.name),
+        machinery => anyhow::Error::new(machinery),
+    })?;
     let platform = ArduinoPlatform::load(&core.dir, &fqbn.vendor, &fqbn.arch)?;
     let none = |_: &str| -> Result<Option<ArduinoPlatform>> { Ok(None) };
     own_toolchain_target(
@@ -430,16 +444,12 @@ fn board_fqbn(env: &EnvConfig) -> Result<fbuild_platforms::arduino::Fqbn> {
     Ok(id.fqbn().clone())
 }
 
-/// Sends a core install; `Err(message)` when the coordinator refused it.
+/// Sends a core install.
 async fn request_core(
     client: &Client,
-    request: Request,
-) -> Result<std::result::Result<fbuild_core::protocol::CoreInstall, String>> {
-    match super::ask::ask(client, request).await? {
-        Reply::Core(core) => Ok(Ok(core)),
-        Reply::Error { message, .. } => Ok(Err(message)),
-        other => bail!("unexpected answer to a core install: {other:?}"),
-    }
+    request: CoreSource,
+) -> std::result::Result<fbuild_core::protocol::CoreInstall, RequestError> {
+    super::ask::ask(client, |c, on_event| c.install_core(request, on_event)).await
 }
 
 impl Target {

@@ -3,13 +3,15 @@
 //! toolchain; so the first request carries the MCU of the environment's
 //! last build (`<build dir>/<env>/mcu`), and a second request is made only
 //! when the board's MCU turns out to be another (a new board, a first
-//! build).
+//! build). The toolchain's quirks the coordinator probed become flags here,
+//! the flags themselves being the builders' compat data.
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Result, bail};
-use fbuild_client::Client;
-use fbuild_core::protocol::{Reply, Request, Toolchain, ToolchainRequest};
+use anyhow::{Result, anyhow};
+use fbuild_client::{Client, RequestError};
+use fbuild_core::protocol::{Toolchain, ToolchainRequest};
+use fbuild_platforms::arduino::ArduinoPlatform;
 
 use crate::project::EnvConfig;
 
@@ -46,15 +48,30 @@ pub async fn toolchain(
     mcu: &str,
     framework: Option<&str>,
 ) -> Result<Toolchain> {
-    let request = Request::Toolchain(ToolchainRequest {
+    let request = ToolchainRequest {
         platform: platform.to_string(),
         mcu: mcu.to_string(),
         framework: framework.map(str::to_string),
         path: std::env::var_os("PATH").unwrap_or_default(),
-    });
-    match super::ask::ask(client, request).await? {
-        Reply::Toolchain(tc) => Ok(tc),
-        Reply::Error { message, .. } => bail!("[env:{}]: {message}", env.name),
-        other => bail!("unexpected answer to a toolchain request: {other:?}"),
+    };
+    super::ask::ask(client, |c, on_event| c.toolchain(request, on_event))
+        .await
+        .map_err(|e| match e {
+            // The coordinator's refusal is about this environment.
+            RequestError::Refused { message, .. } => anyhow!("[env:{}]: {message}", env.name),
+            machinery => anyhow::Error::new(machinery).context("asking the coordinator"),
+        })
+}
+
+/// The flags for C++ compiles only that `tc`'s probes call for: the
+/// coordinator finds a quirk, the compat data (`toolchain.<probe>.cxx_flags`)
+/// says which flag fixes it.
+pub fn cxx_quirk_flags(tc: &Toolchain) -> Vec<String> {
+    let mut flags = Vec::new();
+    if tc.cxx_needs_decimal_dig {
+        flags.extend(ArduinoPlatform::toolchain_cxx_flags(
+            "cxx_needs_decimal_dig",
+        ));
     }
+    flags
 }

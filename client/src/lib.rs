@@ -15,6 +15,7 @@
 //! 5. A transport failure or a replaced coordinator gets one retry after a
 //!    jittered backoff.
 
+mod answers;
 mod error;
 pub mod procs;
 mod spawn;
@@ -32,6 +33,7 @@ use fbuild_core::time::{
 };
 use fbuild_core::version;
 
+pub use answers::{CoreSource, OnEvent, RequestError, ToolchainError};
 pub use error::ClientError;
 pub use spawn::{COORDINATOR_BIN, locate_coordinator};
 

@@ -44,6 +44,60 @@ type HealthKey = (PathBuf, String, Option<FileStamp>, Option<FileStamp>);
 /// Tool file names of a platform: cc, c++, ar, objcopy, size.
 type Names = [String; 5];
 
+/// Why a toolchain request is refused, with the kind the client sees.
+#[derive(Debug)]
+struct Refusal {
+    kind: ErrorKind,
+    message: String,
+}
+
+impl Refusal {
+    fn new(kind: ErrorKind, message: String) -> Refusal {
+        Refusal { kind, message }
+    }
+}
+
+/// What a request looks for: the platform's tool names and the check.
+struct Wanted {
+    names: Names,
+    /// The target flag of the health check (`-mmcu=atmega328p`).
+    mcu_flag: Option<String>,
+    /// A request without the MCU for a platform that checks per MCU only
+    /// locates the tools and the core (the builder asks again with the
+    /// board's MCU before compiling): no health check twice.
+    locate_only: bool,
+}
+
+impl Wanted {
+    fn of(data: &fbuild_platforms::PlatformData, req: &ToolchainRequest) -> Wanted {
+        let t = &data.toolchain;
+        Wanted {
+            names: [
+                t.cc.clone(),
+                t.cxx.clone(),
+                t.ar.clone(),
+                t.objcopy.clone(),
+                t.size.clone(),
+            ],
+            mcu_flag: t
+                .mcu_flag
+                .as_ref()
+                .filter(|_| !req.mcu.is_empty())
+                .map(|f| f.replace("{mcu}", &req.mcu)),
+            locate_only: req.mcu.is_empty() && t.mcu_flag.is_some(),
+        }
+    }
+}
+
+/// A toolchain found: where from, cc/c++/ar, objcopy/size if present, and
+/// whether C++ needs DECIMAL_DIG defined.
+struct Found {
+    source: String,
+    tools: [PathBuf; 3],
+    optional: [Option<PathBuf>; 2],
+    dig: bool,
+}
+
 impl Toolchains {
     pub fn new(settings: Settings, cores: Arc<Cores>, runner: Arc<dyn Runner>) -> Self {
         Toolchains {
@@ -64,10 +118,7 @@ impl Toolchains {
     ) -> Reply {
         match self.resolve_inner(&req, events).await {
             Ok(tc) => Reply::Toolchain(tc),
-            Err(message) => Reply::Error {
-                kind: ErrorKind::NoTool,
-                message,
-            },
+            Err(Refusal { kind, message }) => Reply::Error { kind, message },
         }
     }
 
@@ -75,31 +126,66 @@ impl Toolchains {
         &self,
         req: &ToolchainRequest,
         events: &UnboundedSender<InstallStatus>,
-    ) -> Result<Toolchain, String> {
+    ) -> Result<Toolchain, Refusal> {
         let data = fbuild_platforms::platform(&req.platform).ok_or_else(|| {
-            format!(
-                "unknown platform {:?}; known: {}",
-                req.platform,
-                fbuild_platforms::platform_names().join(", ")
+            Refusal::new(
+                ErrorKind::UnknownPlatform,
+                format!(
+                    "unknown platform {:?}; known: {}",
+                    req.platform,
+                    fbuild_platforms::platform_names().join(", ")
+                ),
             )
         })?;
-        let t = &data.toolchain;
-        // A request without the MCU for a platform that checks per MCU
-        // only locates the tools and the core (the builder asks again with
-        // the board's MCU before compiling): no health check twice.
-        let locate_only = req.mcu.is_empty() && t.mcu_flag.is_some();
-        let mcu_flag = t
-            .mcu_flag
-            .as_ref()
-            .filter(|_| !req.mcu.is_empty())
-            .map(|f| f.replace("{mcu}", &req.mcu));
-        let names: Names = [
-            t.cc.clone(),
-            t.cxx.clone(),
-            t.ar.clone(),
-            t.objcopy.clone(),
-            t.size.clone(),
-        ];
+        let wanted = Wanted::of(data, req);
+        let found = match self.system(&wanted, req, data).await {
+            Ok(found) => found,
+            // No managed toolchain (the host's): what is wrong with the system's.
+            Err(system) if data.managed.is_none() => return Err(system),
+            Err(system) => self.managed(&wanted, req, events, system).await?,
+        };
+        let core_dir = match req.framework.as_deref() {
+            None => None,
+            Some("arduino") if data.core.is_some() => Some(
+                self.arduino_core(&req.platform, events)
+                    .await
+                    .map_err(|why| Refusal::new(ErrorKind::InstallFailed, why))?,
+            ),
+            Some(other) => {
+                return Err(Refusal::new(
+                    ErrorKind::NoTool,
+                    format!(
+                        "framework {other:?} is not available for platform {}",
+                        req.platform
+                    ),
+                ));
+            }
+        };
+        let Found {
+            source,
+            tools: [cc, cxx, ar],
+            optional: [objcopy, size],
+            dig,
+        } = found;
+        Ok(Toolchain {
+            cc,
+            cxx,
+            ar,
+            objcopy,
+            size,
+            core_dir,
+            source,
+            cxx_needs_decimal_dig: dig,
+        })
+    }
+
+    /// The toolchain on the caller's PATH, checked (unless located only).
+    async fn system(
+        &self,
+        wanted: &Wanted,
+        req: &ToolchainRequest,
+        data: &fbuild_platforms::PlatformData,
+    ) -> Result<Found, Refusal> {
         let shims = self.settings.home.shims_dir();
         let on_path = |name: &str| {
             find_real_tool(
@@ -110,83 +196,81 @@ impl Toolchains {
                 None,
             )
         };
-        let system = match names.clone().map(|n| on_path(&n)) {
-            [Some(cc), Some(cxx), Some(ar), objcopy, size] if locate_only => Ok((
-                format!("system ({}), not checked without an MCU", cc.display()),
-                [cc, cxx, ar],
-                [objcopy, size],
-                false,
-            )),
-            [Some(cc), Some(cxx), Some(ar), objcopy, size] => {
-                match self.checked(&cc, &cxx, mcu_flag.as_deref()).await {
-                    Ok(dig) => Ok((
-                        format!("system ({})", cc.display()),
-                        [cc, cxx, ar],
-                        [objcopy, size],
-                        dig,
-                    )),
-                    Err(why) => Err(format!(
-                        "the system toolchain {} is not healthy: {why}",
-                        cc.display()
-                    )),
-                }
-            }
-            _ => Err(format!(
-                "no {} toolchain on PATH ({}, {}, {}; on Debian: apt-get install {})",
-                req.platform,
-                names[0],
-                names[1],
-                names[2],
-                data.debian_packages.as_deref().unwrap_or("build-essential")
-            )),
+        let names = &wanted.names;
+        let [Some(cc), Some(cxx), Some(ar), objcopy, size] = names.clone().map(|n| on_path(&n))
+        else {
+            return Err(Refusal::new(
+                ErrorKind::NoTool,
+                format!(
+                    "no {} toolchain on PATH ({}, {}, {}; on Debian: apt-get install {})",
+                    req.platform,
+                    names[0],
+                    names[1],
+                    names[2],
+                    data.debian_packages.as_deref().unwrap_or("build-essential")
+                ),
+            ));
         };
-        let (source, [cc, cxx, ar], [objcopy, size], dig) = match system {
-            Ok(found) => found,
-            // No managed toolchain (the host's): what is wrong with the system's.
-            Err(system_why) if data.managed.is_none() => return Err(system_why),
-            Err(system_why) => {
-                let (name, dir) = self
-                    .managed_toolchain(&req.platform, events)
-                    .await
-                    .map_err(|why| {
-                        format!("{system_why}; the managed toolchain is unavailable too: {why}")
-                    })?;
-                let bin = dir.join("bin");
-                let tool = |i: usize| bin.join(&names[i]);
-                let dig = self
-                    .checked(&tool(0), &tool(1), mcu_flag.as_deref())
-                    .await
-                    .map_err(|why| format!("the managed {name} is not healthy: {why}"))?;
-                let exists = |p: PathBuf| p.is_file().then_some(p);
-                (
-                    format!("managed ({})", dir.display()),
-                    [tool(0), tool(1), tool(2)],
-                    [exists(tool(3)), exists(tool(4))],
-                    dig,
+        if wanted.locate_only {
+            return Ok(Found {
+                source: format!("system ({}), not checked without an MCU", cc.display()),
+                tools: [cc, cxx, ar],
+                optional: [objcopy, size],
+                dig: false,
+            });
+        }
+        match self.checked(&cc, &cxx, wanted.mcu_flag.as_deref()).await {
+            Ok(dig) => Ok(Found {
+                source: format!("system ({})", cc.display()),
+                tools: [cc, cxx, ar],
+                optional: [objcopy, size],
+                dig,
+            }),
+            Err(why) => Err(Refusal::new(
+                ErrorKind::Unhealthy,
+                format!("the system toolchain {} is not healthy: {why}", cc.display()),
+            )),
+        }
+    }
+
+    /// The platform's managed toolchain (after the system's failed as
+    /// `system` says), installed and checked.
+    async fn managed(
+        &self,
+        wanted: &Wanted,
+        req: &ToolchainRequest,
+        events: &UnboundedSender<InstallStatus>,
+        system: Refusal,
+    ) -> Result<Found, Refusal> {
+        let (name, dir) = self
+            .managed_toolchain(&req.platform, events)
+            .await
+            .map_err(|why| {
+                Refusal::new(
+                    ErrorKind::InstallFailed,
+                    format!(
+                        "{}; the managed toolchain is unavailable too: {why}",
+                        system.message
+                    ),
                 )
-            }
-        };
-        let core_dir = match req.framework.as_deref() {
-            None => None,
-            Some("arduino") if data.core.is_some() => {
-                Some(self.arduino_core(&req.platform, events).await?)
-            }
-            Some(other) => {
-                return Err(format!(
-                    "framework {other:?} is not available for platform {}",
-                    req.platform
-                ));
-            }
-        };
-        Ok(Toolchain {
-            cc,
-            cxx,
-            ar,
-            objcopy,
-            size,
-            core_dir,
-            source,
-            cxx_needs_decimal_dig: dig,
+            })?;
+        let bin = dir.join("bin");
+        let tool = |i: usize| bin.join(&wanted.names[i]);
+        let dig = self
+            .checked(&tool(0), &tool(1), wanted.mcu_flag.as_deref())
+            .await
+            .map_err(|why| {
+                Refusal::new(
+                    ErrorKind::Unhealthy,
+                    format!("the managed {name} is not healthy: {why}"),
+                )
+            })?;
+        let exists = |p: PathBuf| p.is_file().then_some(p);
+        Ok(Found {
+            source: format!("managed ({})", dir.display()),
+            tools: [tool(0), tool(1), tool(2)],
+            optional: [exists(tool(3)), exists(tool(4))],
+            dig,
         })
     }
 

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use fbuild_core::protocol::{Reply, Toolchain, ToolchainRequest};
+use fbuild_core::protocol::{ErrorKind, Reply, Toolchain, ToolchainRequest};
 use fbuild_core::tool::fake::{Fake, exited};
 
 use super::*;
@@ -54,9 +54,16 @@ fn request(platform: &str, mcu: &str, path: std::ffi::OsString) -> ToolchainRequ
 }
 
 async fn resolve(tc: &Toolchains, req: ToolchainRequest) -> Result<Toolchain, String> {
+    resolve_kind(tc, req).await.map_err(|(_, message)| message)
+}
+
+async fn resolve_kind(
+    tc: &Toolchains,
+    req: ToolchainRequest,
+) -> Result<Toolchain, (ErrorKind, String)> {
     match tc.resolve(req, &events()).await {
         Reply::Toolchain(t) => Ok(t),
-        Reply::Error { message, .. } => Err(message),
+        Reply::Error { kind, message } => Err((kind, message)),
         other => panic!("unexpected reply {other:?}"),
     }
 }
@@ -108,9 +115,10 @@ async fn an_unhealthy_compiler_is_named_and_checked_again_next_time() {
     )
     .when("dig.cpp", 0, "", "");
     let tc = toolchains(&dir.path().join("home"), &fake);
-    let err = resolve(&tc, request("native", "", path.clone()))
+    let (kind, err) = resolve_kind(&tc, request("native", "", path.clone()))
         .await
         .unwrap_err();
+    assert_eq!(kind, ErrorKind::Unhealthy);
     assert!(
         err.contains("is not healthy")
             && err.contains("internal compiler error")
@@ -188,9 +196,10 @@ async fn missing_tools_and_unknown_platforms_say_what_to_do() {
         err.contains("no native toolchain on PATH") && err.contains("build-essential"),
         "{err}"
     );
-    let err = resolve(&tc, request("esp32", "", "".into()))
+    let (kind, err) = resolve_kind(&tc, request("esp32", "", "".into()))
         .await
         .unwrap_err();
+    assert_eq!(kind, ErrorKind::UnknownPlatform);
     assert!(
         err.contains("unknown platform \"esp32\"") && err.contains("atmelavr"),
         "{err}"

@@ -392,8 +392,17 @@ pub enum ErrorKind {
     InstallFailed,
     /// No package of that name.
     UnknownPackage,
-    /// The real tool is not on the caller's PATH (or the platform is unknown).
+    /// The real tool (or a platform's toolchain) is not on the caller's
+    /// PATH.
     NoTool,
+    /// The platform is not one fbuild has data for.
+    UnknownPlatform,
+    /// The toolchain is there but cannot build an empty program.
+    Unhealthy,
+    /// A kind this binary does not know (a newer coordinator's): treated
+    /// as the message says.
+    #[serde(other)]
+    Other,
 }
 
 /// The coordinator's state, as `fbuild daemon status --json` prints it.

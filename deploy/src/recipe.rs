@@ -3,7 +3,9 @@
 //! (its `upload.pattern`, `cmd.path`, `config.path`, params) are laid over
 //! the board's; fbuild sets `serial.port`, the quiet/verify params and the
 //! speed, then expands and splits the pattern. Nothing here knows avrdude:
-//! a core that names another tool gets that tool.
+//! a core that names another tool gets that tool, and the file it sends is
+//! the build output its pattern names (`{build.path}/{build.project_name}.hex`,
+//! `.bin`, …).
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -71,6 +73,57 @@ pub fn upload_plan(
         wait_for_upload_port: flag("upload.wait_for_upload_port"),
         tool,
     })
+}
+
+/// The build outputs the upload sends: each file under `build.path` that
+/// the board's upload pattern names, in its order (the AVR core's
+/// `-Uflash:w:{build.path}/{build.project_name}.hex:i` names the `.hex`
+/// its `recipe.objcopy.hex.pattern` wrote). Empty when the pattern names
+/// none.
+pub fn upload_inputs(props: &Properties) -> Result<Vec<PathBuf>, PlatformError> {
+    let Some(build_path) = props.get_path("build.path") else {
+        return Ok(Vec::new());
+    };
+    // The files do not depend on the port, which is not known yet.
+    let plan = upload_plan(props, "", None)?;
+    let dir = build_path.as_os_str().as_encoded_bytes();
+    let mut files = Vec::new();
+    for arg in &plan.args {
+        let mut rest = arg.as_encoded_bytes();
+        while let Some(found) = find(rest, dir) {
+            let tail = &rest[found + dir.len()..];
+            let len = tail
+                .iter()
+                .position(|b| b":,;\"' ".contains(b))
+                .unwrap_or(tail.len());
+            if len > 1 && matches!(tail[0], b'/' | b'\\') {
+                let file = PathBuf::from(os_from_bytes(&rest[found..found + dir.len() + len]));
+                if !files.contains(&file) {
+                    files.push(file);
+                }
+            }
+            rest = &tail[len..];
+        }
+    }
+    Ok(files)
+}
+
+/// Where `needle` first occurs in `hay`.
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() {
+        return None;
+    }
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+#[cfg(unix)]
+fn os_from_bytes(bytes: &[u8]) -> OsString {
+    <std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(bytes).to_os_string()
+}
+
+#[cfg(not(unix))]
+fn os_from_bytes(bytes: &[u8]) -> OsString {
+    String::from_utf8_lossy(bytes).into_owned().into()
 }
 
 /// How `deploy --emulator` runs the firmware: the board's `emulator.tool`
@@ -164,7 +217,31 @@ mod tests {
         );
         assert!(!plan.touch_1200bps);
         assert_eq!(usb_ids(&p), vec![(0x2341, 0x0043), (0x2A03, 0x0043)]);
+        assert_eq!(
+            upload_inputs(&p).unwrap(),
+            [PathBuf::from("/b/firmware.hex")]
+        );
         let err = upload_plan(&props("upload.tool=nothing\n"), "/dev/x", None).unwrap_err();
         assert!(err.to_string().contains("upload.pattern"), "{err}");
+    }
+
+    #[test]
+    fn the_upload_sends_the_files_its_pattern_names() {
+        let p = props(
+            "upload.tool=esptool\nbuild.path=/my build\nbuild.project_name=firmware\n\
+             tools.esptool.upload.pattern=esptool --port {serial.port} write_flash 0x1000 \
+             \"{build.path}/{build.project_name}.bootloader.bin\" 0xe000 \"{runtime.platform.path}/boot.bin\" \
+             0x10000 \"{build.path}/{build.project_name}.bin\" --log={build.path} \"{build.path}/{build.project_name}.bin\"\n\
+             runtime.platform.path=/core\n",
+        );
+        assert_eq!(
+            upload_inputs(&p).unwrap(),
+            [
+                PathBuf::from("/my build/firmware.bootloader.bin"),
+                PathBuf::from("/my build/firmware.bin")
+            ]
+        );
+        let none = props("upload.tool=t\ntools.t.upload.pattern=t {serial.port}\n");
+        assert!(upload_inputs(&none).unwrap().is_empty());
     }
 }

@@ -4,9 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-use fbuild_client::{Client, ClientError};
+use fbuild_client::{Client, ClientError, RequestError};
 use fbuild_core::Settings;
-use fbuild_core::protocol::{ErrorKind, Event, Plan, PlanRequest, Reply, Request};
+use fbuild_core::protocol::{ErrorKind, Event, Plan, PlanRequest};
 use fbuild_core::resolve::{FileId, find_real_tool};
 use fbuild_platforms::{classify, real_tool_name};
 
@@ -61,24 +61,22 @@ fn ask(
     shim: Option<&Path>,
     slot: &Path,
 ) -> Result<Target, String> {
-    let request = Request::Plan(PlanRequest {
+    let request = PlanRequest {
         tool: name.to_string(),
         platform: settings.platform.clone(),
         cwd: std::env::current_dir().unwrap_or_default(),
         path: std::env::var_os("PATH").unwrap_or_default(),
         shim_exe: shim.map(Path::to_path_buf).unwrap_or_default(),
         wants_phony_style: prepared.phony_depfile.is_some(),
-    });
+    };
     let mut notices = Notices::new(name, settings);
     let client = Client::new(settings.clone());
-    let served = client
-        .request(&request, &mut |event| match event {
-            Event::Warning { message } => say(&format!("fbuild: warning: {message}")),
-            other => notices.on_event(other),
-        })
-        .map_err(describe)?;
-    match served.reply {
-        Reply::Plan(plan) => {
+    let answer = client.plan(request, &mut |event| match event {
+        Event::Warning { message } => say(&format!("fbuild: warning: {message}")),
+        other => notices.on_event(other),
+    });
+    match answer {
+        Ok(plan) => {
             if let Some(warning) = &plan.warning {
                 say(&format!("fbuild: warning: {warning}"));
             }
@@ -87,13 +85,16 @@ fn ask(
         }
         // The coordinator found no such tool. Our own lookup may still (a
         // coordinator that could not read this PATH); else nothing can run.
-        Reply::Error {
+        Err(RequestError::Refused {
             kind: ErrorKind::NoTool,
             message,
-        } => Ok(local(name, Some(settings), shim)
+        }) => Ok(local(name, Some(settings), shim)
             .unwrap_or_else(|_| die(127, &format!("fbuild: {name}: {message}")))),
-        Reply::Error { message, .. } => Err(format!("the coordinator refused the plan: {message}")),
-        other => Err(format!("unexpected answer to a plan request: {other:?}")),
+        Err(RequestError::Refused { message, .. }) => {
+            Err(format!("the coordinator refused the plan: {message}"))
+        }
+        Err(RequestError::Client(e)) => Err(describe(e)),
+        Err(other) => Err(other.to_string()),
     }
 }
 

@@ -16,6 +16,7 @@ use std::path::PathBuf;
 use anyhow::{Context as _, Result, anyhow, bail};
 use fbuild_core::protocol::LibraryInstall;
 
+use crate::report::{self, Kind};
 use lockfile::{EnvLock, LockFile, Locked};
 pub use resolve::{Context, Resolved};
 
@@ -92,10 +93,13 @@ pub async fn prepare(
         );
     }
     if lock.save(cx.root).map_err(|e| anyhow!(e))? {
-        eprintln!(
-            "fbuild: [{env}] {} libraries resolved; wrote {}",
-            resolved.len(),
-            lockfile::FILE_NAME
+        report::say(
+            Kind::Note,
+            format!(
+                "fbuild: [{env}] {} libraries resolved; wrote {}",
+                resolved.len(),
+                lockfile::FILE_NAME
+            ),
         );
     }
     Ok(resolved)

@@ -10,9 +10,9 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Result, anyhow, bail};
-use fbuild_client::Client;
+use fbuild_client::{Client, RequestError};
 use fbuild_core::protocol::{
-    ErrorKind, LibraryIndex, LibraryInstall, LibraryQuery, LibraryRelease, Reply, Request,
+    ErrorKind, LibraryIndex, LibraryInstall, LibraryQuery, LibraryRelease,
 };
 
 use super::lockfile::Locked;
@@ -294,14 +294,14 @@ pub(super) async fn store(
         locked.commit = got.commit;
         return Ok(got.dir);
     }
-    match crate::ask::ask(cx.client, Request::InstallLibrary(install)).await? {
-        Reply::Library(got) => {
+    match crate::ask::ask(cx.client, |c, on| c.install_library(install, on)).await {
+        Ok(got) => {
             locked.sha256 = Some(got.sha256);
             locked.commit = got.commit;
             Ok(got.dir)
         }
-        Reply::Error { message, .. } => bail!("library {what}: {message}"),
-        other => bail!("unexpected answer to a library install: {other:?}"),
+        Err(RequestError::Refused { message, .. }) => bail!("library {what}: {message}"),
+        Err(machinery) => Err(anyhow::Error::new(machinery).context("asking the coordinator")),
     }
 }
 
@@ -326,14 +326,19 @@ async fn versions(
         owner: owner.map(str::to_string),
         name: name.to_string(),
     };
-    let releases = match crate::ask::ask(cx.client, Request::LibraryVersions(query)).await? {
-        Reply::LibraryVersions { releases } => releases,
-        Reply::Error {
+    let asked = crate::ask::ask(cx.client, |c, on| c.library_versions(query, on)).await;
+    let releases = match asked {
+        Ok(releases) => releases,
+        Err(RequestError::Refused {
             kind: ErrorKind::UnknownPackage,
             message,
-        } => return Err(Failed::Fatal(anyhow!("unknown library: {message}"))),
-        Reply::Error { message, .. } => return Err(Failed::Fatal(anyhow!(message))),
-        other => return Err(Failed::Fatal(anyhow!("unexpected answer: {other:?}"))),
+        }) => return Err(Failed::Fatal(anyhow!("unknown library: {message}"))),
+        Err(RequestError::Refused { message, .. }) => return Err(Failed::Fatal(anyhow!(message))),
+        Err(machinery) => {
+            return Err(Failed::Fatal(
+                anyhow::Error::new(machinery).context("asking the coordinator"),
+            ));
+        }
     };
     memo.insert(key, releases.clone());
     Ok(releases)

@@ -14,7 +14,9 @@ use std::path::{Path, PathBuf};
 
 pub use board::{BoardId, ResolvedBoard, close};
 pub use fqbn::Fqbn;
-pub use props::{MARK_OPEN, Properties, Source, path_marker, resolve, split_command};
+pub use props::{
+    MARK_OPEN, OS_SUFFIX, Properties, RecipeCommand, Source, path_marker, resolve, split_command,
+};
 
 /// What can be wrong with a core's files or a board name. Each says which
 /// file and line, or which value, and what to do.
@@ -34,6 +36,13 @@ pub enum PlatformError {
     Cycle { key: String, at: Option<Source> },
     #[error("the core defines no `{key}`")]
     Missing { key: String },
+    #[error("{key}={value} refers to the package {vendor:?}, which is not installed beside {}", dir.display())]
+    NotInstalled {
+        key: String,
+        value: String,
+        vendor: String,
+        dir: PathBuf,
+    },
     #[error(
         "{fqbn:?} is not a board name ({why}); use a PlatformIO id such as `uno` or an FQBN such as `arduino:avr:nano:cpu=atmega328old`"
     )]
@@ -81,6 +90,19 @@ fn close_matches(known: &[String]) -> String {
     } else {
         format!("; known: {}", known.join(", "))
     }
+}
+
+/// The builders' own rules (`data/compat.txt`), parsed once per process:
+/// deploy and build both resolve boards.
+fn compat_rules() -> &'static Properties {
+    static RULES: std::sync::OnceLock<Properties> = std::sync::OnceLock::new();
+    RULES.get_or_init(|| {
+        Properties::parse(
+            include_str!("../../data/compat.txt"),
+            Path::new("compat.txt"),
+        )
+        .expect("data/compat.txt parses (checked by a test)")
+    })
 }
 
 /// One installed core: `<dir>` holds platform.txt and boards.txt.
@@ -139,22 +161,19 @@ impl ArduinoPlatform {
     }
 
     /// Applies the builders' own rules (`data/compat.txt`) to the
-    /// properties of a board of this core: defaults for the core, appends
-    /// by MCU, arguments by upload protocol.
+    /// properties of a board of this core: defaults for the core, then for
+    /// every core, appends by MCU, arguments by upload protocol.
     pub fn apply_compat(&self, props: &mut Properties) {
-        // Parsed once per process: deploy and build both resolve boards.
-        static RULES: std::sync::OnceLock<Properties> = std::sync::OnceLock::new();
-        let rules = RULES.get_or_init(|| {
-            Properties::parse(
-                include_str!("../../data/compat.txt"),
-                Path::new("compat.txt"),
-            )
-            .expect("data/compat.txt parses (checked by a test)")
-        });
-        let defaults = rules.subtree(&format!("core.{}.{}", self.vendor, self.arch));
-        for key in defaults.keys() {
-            if !props.contains(key) {
-                props.set(key, defaults.get(key).unwrap_or_default());
+        let rules = compat_rules();
+        for core in [
+            format!("core.{}.{}", self.vendor, self.arch),
+            "core.*.*".into(),
+        ] {
+            let defaults = rules.subtree(&core);
+            for key in defaults.keys() {
+                if !props.contains(key) {
+                    props.set(key, defaults.get(key).unwrap_or_default());
+                }
             }
         }
         let mcu = props.get("build.mcu").unwrap_or_default().to_string();
@@ -179,6 +198,45 @@ impl ArduinoPlatform {
                 props.set(key, value);
             }
         }
+    }
+
+    /// The flags every C++ compile takes when the coordinator's toolchain
+    /// probe `probe` (a field of the toolchain it reports, such as
+    /// `cxx_needs_decimal_dig`) came out true: `toolchain.<probe>.cxx_flags`
+    /// of `data/compat.txt`, split into arguments.
+    pub fn toolchain_cxx_flags(probe: &str) -> Vec<String> {
+        compat_rules()
+            .get(&format!("toolchain.{probe}.cxx_flags"))
+            .map(split_command)
+            .unwrap_or_default()
+    }
+
+    /// The folder `<kind>/<name>` (`cores`, `variants`) that `key`'s value
+    /// names: `name` in this platform, `vendor:name` in the platform of that
+    /// vendor (this one, or `referenced`).
+    pub fn folder(
+        &self,
+        value: &str,
+        kind: &str,
+        key: &str,
+        referenced: Option<&ArduinoPlatform>,
+    ) -> Result<PathBuf, PlatformError> {
+        let (platform, name) = match value.split_once(':') {
+            None => (self, value),
+            Some((vendor, name)) if vendor == self.vendor => (self, name),
+            Some((vendor, name)) => match referenced.filter(|r| r.vendor == vendor) {
+                Some(r) => (r, name),
+                None => {
+                    return Err(PlatformError::NotInstalled {
+                        key: key.into(),
+                        value: value.into(),
+                        vendor: vendor.into(),
+                        dir: self.dir.clone(),
+                    });
+                }
+            },
+        };
+        Ok(platform.dir.join(kind).join(name))
     }
 
     /// Board ids in boards.txt order (`menu` is not a board).

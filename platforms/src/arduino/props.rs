@@ -6,6 +6,11 @@
 //! recursively. Every value remembers the file and line it came from, so
 //! an error can name them.
 //!
+//! A recipe command ([`Properties::command`]) keeps a placeholder no
+//! property defines as written, as arduino-cli does (it expands with
+//! `ExpandPropsInString` and passes what is left on); a value fbuild needs
+//! as such (a file name: [`Properties::expand_key`]) fails naming it.
+//!
 //! Paths fbuild sets (the build folder, the core's folders, a source file)
 //! are held in a value as a marker, not as text ([`Properties::set_path`],
 //! [`path_marker`]): expansion and splitting never see their characters,
@@ -49,8 +54,10 @@ pub struct Properties {
     values: HashMap<String, Value>,
 }
 
-/// The OS suffix whose keys override the plain ones here.
-const OS_SUFFIX: &str = if cfg!(target_os = "windows") {
+/// This OS as the Arduino platform specification names it (`linux`,
+/// `macosx`, `windows`): the suffix whose keys override the plain ones
+/// here, and the value of `runtime.os`.
+pub const OS_SUFFIX: &str = if cfg!(target_os = "windows") {
     "windows"
 } else if cfg!(target_os = "macos") {
     "macosx"
@@ -182,13 +189,34 @@ impl Properties {
 
     /// `key` expanded with `overlay` values over ours and split into
     /// arguments as the Arduino tools do, each path put back as it was.
+    /// A placeholder no property defines stays as written (see the
+    /// module's notes).
     pub fn command(
         &self,
         key: &str,
         overlay: &[(&str, String)],
     ) -> Result<Vec<OsString>, PlatformError> {
-        let line = self.expand_key_with(key, overlay)?;
-        Ok(split_command(&line).iter().map(|a| resolve(a)).collect())
+        self.recipe_command(key, overlay).map(|c| c.args)
+    }
+
+    /// Like [`Properties::command`], with the placeholders it left as
+    /// written (each a [`PlatformError::Undefined`] naming its key and
+    /// place), for a warning.
+    pub fn recipe_command(
+        &self,
+        key: &str,
+        overlay: &[(&str, String)],
+    ) -> Result<RecipeCommand, PlatformError> {
+        let value = self.get(key).ok_or_else(|| PlatformError::Missing {
+            key: key.to_string(),
+        })?;
+        let mut x = Expander::new(self, overlay, Some(Vec::new()));
+        x.stack.push(key.to_string());
+        let line = x.expand_in(value, key)?;
+        Ok(RecipeCommand {
+            args: split_command(&line).iter().map(|a| resolve(a)).collect(),
+            undefined: x.kept.unwrap_or_default(),
+        })
     }
 
     pub fn get(&self, key: &str) -> Option<&str> {
@@ -269,25 +297,53 @@ impl Properties {
         let value = self.get(key).ok_or_else(|| PlatformError::Missing {
             key: key.to_string(),
         })?;
-        self.expand_in(value, key, &mut vec![key.to_string()], overlay)
+        let mut x = Expander::new(self, overlay, None);
+        x.stack.push(key.to_string());
+        x.expand_in(value, key)
     }
 
     /// `template` with every `{placeholder}` expanded (`what` names it in
     /// errors).
     pub fn expand(&self, template: &str, what: &str) -> Result<String, PlatformError> {
-        self.expand_in(template, what, &mut Vec::new(), &[])
+        Expander::new(self, &[], None).expand_in(template, what)
+    }
+}
+
+/// A recipe's arguments, and the placeholders left in them as written.
+#[derive(Debug, Clone)]
+pub struct RecipeCommand {
+    pub args: Vec<OsString>,
+    pub undefined: Vec<PlatformError>,
+}
+
+/// One expansion: the properties, per-command values over them, and what
+/// an undefined placeholder does.
+struct Expander<'a> {
+    props: &'a Properties,
+    overlay: &'a [(&'a str, String)],
+    /// `None`: an undefined placeholder is an error; `Some`: it stays as
+    /// written and is noted here.
+    kept: Option<Vec<PlatformError>>,
+    /// The keys being expanded (one met again is a cycle).
+    stack: Vec<String>,
+}
+
+impl<'a> Expander<'a> {
+    fn new(
+        props: &'a Properties,
+        overlay: &'a [(&'a str, String)],
+        kept: Option<Vec<PlatformError>>,
+    ) -> Self {
+        Expander {
+            props,
+            overlay,
+            kept,
+            stack: Vec::new(),
+        }
     }
 
-    /// `text` (the value of `what`, which names it in errors) expanded;
-    /// `stack`: the keys being expanded around it (one met again is a
-    /// cycle).
-    fn expand_in(
-        &self,
-        text: &str,
-        what: &str,
-        stack: &mut Vec<String>,
-        overlay: &[(&str, String)],
-    ) -> Result<String, PlatformError> {
+    /// `text` (the value of `what`, which names it in messages) expanded.
+    fn expand_in(&mut self, text: &str, what: &str) -> Result<String, PlatformError> {
         let mut out = String::with_capacity(text.len());
         let mut rest = text;
         while let Some(open) = rest.find('{') {
@@ -303,28 +359,35 @@ impl Properties {
                 continue;
             }
             let name = &after[..name_len];
-            let value = overlay
+            rest = &after[name_len + 1..];
+            let value = self
+                .overlay
                 .iter()
                 .find(|(k, _)| *k == name)
                 .map(|(_, v)| v.as_str())
-                .or_else(|| self.get(name));
+                .or_else(|| self.props.get(name));
             let Some(value) = value else {
-                return Err(PlatformError::Undefined {
+                let undefined = PlatformError::Undefined {
                     placeholder: name.to_string(),
                     key: what.to_string(),
-                    at: self.source(what).cloned(),
-                });
+                    at: self.props.source(what).cloned(),
+                };
+                match &mut self.kept {
+                    None => return Err(undefined),
+                    Some(kept) => kept.push(undefined),
+                }
+                out.push_str(&format!("{{{name}}}"));
+                continue;
             };
-            if stack.iter().any(|k| k == name) || stack.len() > MAX_DEPTH {
+            if self.stack.iter().any(|k| k == name) || self.stack.len() > MAX_DEPTH {
                 return Err(PlatformError::Cycle {
                     key: name.to_string(),
-                    at: self.source(name).cloned(),
+                    at: self.props.source(name).cloned(),
                 });
             }
-            stack.push(name.to_string());
-            out.push_str(&self.expand_in(value, name, stack, overlay)?);
-            stack.pop();
-            rest = &after[name_len + 1..];
+            self.stack.push(name.to_string());
+            out.push_str(&self.expand_in(value, name)?);
+            self.stack.pop();
         }
         out.push_str(rest);
         Ok(out)
@@ -362,111 +425,5 @@ pub fn split_command(line: &str) -> Vec<String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn parse(text: &str) -> Properties {
-        Properties::parse(text, Path::new("/x/platform.txt")).unwrap()
-    }
-
-    #[test]
-    fn os_keys_override_and_later_wins() {
-        let p = parse("# c\na=1\nb=plain\nb.linux=lin\nb.windows=win\na = 2 \n");
-        assert_eq!(p.get("a"), Some("2"));
-        assert_eq!(
-            p.get("b"),
-            Some(if cfg!(target_os = "linux") {
-                "lin"
-            } else {
-                "plain"
-            })
-        );
-        assert!(!p.contains("b.windows"));
-        assert_eq!(p.keys().collect::<Vec<_>>(), vec!["a", "b"]);
-    }
-
-    #[test]
-    fn placeholders_expand_recursively_and_undefined_ones_are_named() {
-        let p = parse(
-            "path=/usr/bin/\ncmd=avr-gcc\nrecipe=\"{path}{cmd}\" -c {flags}\nflags=-Os {more}\nmore=-g\nbad=x {nope} y\n",
-        );
-        assert_eq!(
-            p.expand_key("recipe").unwrap(),
-            "\"/usr/bin/avr-gcc\" -c -Os -g"
-        );
-        let err = p.expand_key("bad").unwrap_err().to_string();
-        assert!(
-            err.contains("{nope}") && err.contains("bad") && err.contains("/x/platform.txt:6"),
-            "{err}"
-        );
-        let cyc = parse("a={b}\nb={a}\n");
-        assert!(
-            cyc.expand_key("a")
-                .unwrap_err()
-                .to_string()
-                .contains("cycle")
-        );
-        assert_eq!(
-            p.expand("{ not a placeholder } {cmd}", "t").unwrap(),
-            "{ not a placeholder } avr-gcc"
-        );
-    }
-
-    #[test]
-    fn subtree_and_first_level_keep_order() {
-        let p = parse(
-            "uno.name=Uno\nuno.build.mcu=m328\nnano.name=Nano\nnano.menu.cpu.atmega328=A\nnano.menu.cpu.atmega168=B\n",
-        );
-        assert_eq!(p.first_level(), vec!["uno", "nano"]);
-        let nano = p.subtree("nano");
-        assert_eq!(
-            nano.subtree("menu.cpu").first_level(),
-            vec!["atmega328", "atmega168"]
-        );
-        assert_eq!(nano.source("name").unwrap().line, 3);
-    }
-
-    #[test]
-    fn commands_split_like_the_arduino_tools() {
-        assert_eq!(
-            split_command(r#""/usr/bin/avr-gcc" -c '-DX="a b"' "" -o "/t/o.o""#),
-            vec!["/usr/bin/avr-gcc", "-c", "-DX=\"a b\"", "", "-o", "/t/o.o"]
-        );
-    }
-
-    #[test]
-    fn a_line_without_equals_is_an_error_with_its_place() {
-        let err = Properties::parse("a=1\nnonsense\n", Path::new("/b/boards.txt")).unwrap_err();
-        assert!(err.to_string().contains("/b/boards.txt:2"), "{err}");
-    }
-
-    #[test]
-    fn paths_pass_through_expansion_and_splitting_untouched() {
-        use std::os::unix::ffi::OsStrExt;
-        let mut p =
-            parse("recipe=\"{compiler}\" -o \"{build.path}/out.o\" {includes}\ncompiler=cc\n");
-        let odd = OsStr::from_bytes(b"/tmp/a \"b\" {build.path} \xff");
-        p.set_path("build.path", Path::new(odd));
-        let includes = format!("\"-I{}\"", path_marker(OsStr::new("/x y")));
-        let args = p.command("recipe", &[("includes", includes)]).unwrap();
-        let mut out = odd.to_os_string();
-        out.push("/out.o");
-        assert_eq!(
-            args,
-            vec![OsString::from("cc"), "-o".into(), out, "-I/x y".into()]
-        );
-        assert_eq!(p.get_path("build.path").unwrap().as_os_str(), odd);
-    }
-
-    #[test]
-    fn a_long_chain_is_no_cycle_and_a_loop_is() {
-        let mut text: String = (0..40).map(|i| format!("k{i}={{k{}}}\n", i + 1)).collect();
-        text.push_str("k40=end\nx={y}\ny={x}\n");
-        let p = parse(&text);
-        assert_eq!(p.expand_key("k0").unwrap(), "end");
-        assert!(matches!(
-            p.expand_key("x"),
-            Err(PlatformError::Cycle { .. })
-        ));
-    }
-}
+#[path = "props_tests.rs"]
+mod tests;

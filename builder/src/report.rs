@@ -1,0 +1,78 @@
+//! Where the builder's words go: the library never prints. Every line goes
+//! to the [`Reporter`] the driver installs ([`set`]), with its [`Kind`], so
+//! the driver decides where each goes (cargo's `Shell`, arduino-cli's
+//! injected logger); without one, [`Stderr`] says them as fbuild always
+//! has: listings on stdout, everything else on stderr. (Progress bars are
+//! terminal drawing, owned by `progress`.)
+
+use std::io::Write;
+use std::sync::OnceLock;
+
+/// What a line is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// What a command was asked to list (`fbuild lib`'s tree).
+    Listing,
+    /// A build's outcome: per environment, the size report, what was
+    /// removed.
+    Summary,
+    /// Progress and facts (`compiling x`, `installing …`).
+    Note,
+    /// Something the user should look at; the build goes on.
+    Warning,
+    /// Why the build failed.
+    Error,
+    /// `-v`: commands and why each runs.
+    Verbose,
+}
+
+/// Takes the builder's lines and its tools' output.
+pub trait Reporter: Send + Sync {
+    /// One line (no newline at its end).
+    fn line(&self, kind: Kind, text: &str);
+    /// A tool's output as it came (a compiler's diagnostics).
+    fn tool_output(&self, bytes: &[u8]);
+}
+
+/// The default: listings on stdout, the rest on stderr, each line in one
+/// write (lines of parallel compiles never interleave mid-line).
+#[derive(Debug, Default)]
+pub struct Stderr;
+
+impl Reporter for Stderr {
+    fn line(&self, kind: Kind, text: &str) {
+        let line = format!("{text}\n");
+        let _ = match kind {
+            Kind::Listing => std::io::stdout().lock().write_all(line.as_bytes()),
+            _ => std::io::stderr().lock().write_all(line.as_bytes()),
+        };
+    }
+
+    fn tool_output(&self, bytes: &[u8]) {
+        let _ = std::io::stderr().lock().write_all(bytes);
+    }
+}
+
+static REPORTER: OnceLock<Box<dyn Reporter>> = OnceLock::new();
+
+/// Installs the reporter of this process (once; later calls are ignored:
+/// the first driver to set one owns the output).
+pub fn set(reporter: Box<dyn Reporter>) {
+    let _ = REPORTER.set(reporter);
+}
+
+fn reporter() -> &'static dyn Reporter {
+    REPORTER.get_or_init(|| Box::new(Stderr)).as_ref()
+}
+
+/// Says `text` as `kind`.
+pub fn say(kind: Kind, text: impl AsRef<str>) {
+    reporter().line(kind, text.as_ref());
+}
+
+/// A tool's output, passed on as it came.
+pub fn tool_output(bytes: &[u8]) {
+    if !bytes.is_empty() {
+        reporter().tool_output(bytes);
+    }
+}
