@@ -81,12 +81,14 @@ impl Client {
             CoreSource::Index(req) => Request::InstallCore(req),
             CoreSource::Archive(req) => Request::InstallCoreArchive(req),
         };
-        answer(self.request(&request, on_event), "core install", |reply| {
-            match reply {
+        answer(
+            self.request(&request, on_event),
+            "core install",
+            |reply| match reply {
                 Reply::Core(c) => Ok(c),
                 other => Err(Box::new(other)),
-            }
-        })
+            },
+        )
     }
 
     /// A library, installed (or found in the store).
@@ -128,12 +130,14 @@ impl Client {
             package: package.to_string(),
             retry,
         };
-        answer(self.request(&request, on_event), "install", |reply| {
-            match reply {
+        answer(
+            self.request(&request, on_event),
+            "install",
+            |reply| match reply {
                 Reply::Installed { path, .. } => Ok(path),
                 other => Err(Box::new(other)),
-            }
-        })
+            },
+        )
     }
 
     /// The running coordinator's status (none is started for it).
@@ -203,7 +207,13 @@ mod tests {
         assert_eq!(err.refused(), Some((ErrorKind::Unhealthy, "cc is broken")));
         assert_eq!(err.to_string(), "cc is broken");
         let err = answer(served(Reply::Noted), "ping", pong).unwrap_err();
-        assert!(matches!(err, RequestError::Unexpected { request: "ping", .. }));
+        assert!(matches!(
+            err,
+            RequestError::Unexpected {
+                request: "ping",
+                ..
+            }
+        ));
         let err = answer::<()>(Err(ClientError::NotRunning), "ping", pong).unwrap_err();
         assert!(matches!(err, RequestError::Client(ClientError::NotRunning)));
     }

@@ -228,7 +228,10 @@ impl Toolchains {
             }),
             Err(why) => Err(Refusal::new(
                 ErrorKind::Unhealthy,
-                format!("the system toolchain {} is not healthy: {why}", cc.display()),
+                format!(
+                    "the system toolchain {} is not healthy: {why}",
+                    cc.display()
+                ),
             )),
         }
     }
