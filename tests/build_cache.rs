@@ -123,16 +123,28 @@ fn a_coordinator_stopped_right_after_a_deferred_build_leaves_no_daemon() {
     // The build compiles uncached and leaves the coordinator starting
     // zccache's daemon; stopping the coordinator at once must not orphan
     // that daemon (it would run on, over a home that may be deleted).
-    let first = home.build(dir.path(), &["-e", "uno", "-v"]);
+    let first = home
+        .fbuild(&["build", dir.path().to_str().unwrap(), "-e", "uno", "-v"])
+        .env("FBUILD_ZCCACHE_URL", mirror_url())
+        .env("FBUILD_LOG", "info")
+        .output()
+        .unwrap();
     assert_ok(&first);
     assert!(
         stderr(&first).contains("zccache's cache is empty"),
         "{}",
         stderr(&first)
     );
-    // While the daemon starts (~150 ms from the build's end, seen here).
-    std::thread::sleep(std::time::Duration::from_millis(50));
-    home.run(&["daemon", "stop"]);
-    std::thread::sleep(std::time::Duration::from_secs(1));
-    assert_eq!(zccache_daemon_pids(home.path()), Vec::<u32>::new());
+    // Stopped while the daemon starts: the coordinator's first check of it
+    // (`zccache status`, before `zccache start`) is in its log.
+    let log = home.path().join("coordinator/coordinator.log");
+    wait_until("the coordinator to start zccache's daemon", || {
+        std::fs::read_to_string(&log).is_ok_and(|l| l.contains("probe: zccache status"))
+    });
+    assert_ok(&home.run(&["daemon", "stop"]));
+    // Gone with its coordinator (a daemon left behind would idle for an
+    // hour): a killed one may take a moment to leave the process table.
+    wait_until("no zccache daemon after the coordinator stopped", || {
+        zccache_daemon_pids(home.path()).is_empty()
+    });
 }

@@ -8,16 +8,14 @@ use std::time::{Duration, Instant};
 use common::*;
 use fbuild_client::ClientError;
 use fbuild_core::protocol::{Event, Reply, Request};
+use fbuild_core::time::REQUEST_BUDGET;
 
 #[test]
 fn exits_after_idle_secs() {
     let home = TestHome::new();
     let t0 = Instant::now();
     let pid = home.start_with(&[("FBUILD_IDLE_SECS", "1")]);
-    assert!(
-        wait_for(Duration::from_secs(10), || !alive(pid)),
-        "no idle exit"
-    );
+    wait_until("the idle exit", || !alive(pid));
     let lived = t0.elapsed();
     assert!(
         lived >= Duration::from_secs(1),
@@ -36,31 +34,46 @@ fn request_in_flight_keeps_it_alive_past_idle() {
     let home = TestHome::new();
     let pid = home.start_with(&[("FBUILD_IDLE_SECS", "1")]);
     let client = home.client();
+    let (tx, beats) = std::sync::mpsc::channel();
+    let t0 = Instant::now();
     let holder = std::thread::spawn(move || {
-        let mut beats = Vec::new();
         let hold = Request::Hold {
-            millis: 3000,
+            millis: 4000,
             heartbeat: true,
         };
-        let served = client.request(&hold, &mut |e| {
+        client.request(&hold, &mut |e| {
             if let Event::Heartbeat { .. } = e {
-                beats.push(Instant::now());
+                let _ = tx.send(Instant::now());
             }
-        });
-        (served, beats)
+        })
     });
-    std::thread::sleep(Duration::from_millis(2200));
+    // The event: a heartbeat from the coordinator half a second past its
+    // idle time (1 s), the request still in flight.
+    let mut seen = Vec::new();
+    while seen
+        .last()
+        .is_none_or(|t| *t - t0 < Duration::from_millis(1500))
+    {
+        match beats.recv_timeout(PATIENCE) {
+            Ok(t) => seen.push(t),
+            Err(e) => panic!("no heartbeat past the idle time ({e}); seen {seen:?}"),
+        }
+    }
     assert!(alive(pid), "exited while a request was in flight");
-    let (served, beats) = holder.join().unwrap();
-    let served = served.expect("hold request");
+    // Idle exit starts by removing the socket: it is still there.
+    assert!(home.path().join("coordinator/coordinator.sock").exists());
+    let served = holder.join().unwrap().expect("hold request");
+    seen.extend(beats.try_iter());
     assert_eq!(served.reply, Reply::Held);
     assert_eq!(served.coordinator.pid, pid);
-    assert!(beats.len() >= 2, "heartbeats: {}", beats.len());
-    for gap in beats.windows(2).map(|w| w[1] - w[0]) {
-        assert!(gap <= Duration::from_millis(1500), "heartbeat gap {gap:?}");
+    assert!(seen.len() >= 2, "heartbeats: {}", seen.len());
+    // One per second (HEARTBEAT_INTERVAL); what matters is that a waiting
+    // client never goes as long as its silence budget without one.
+    for gap in seen.windows(2).map(|w| w[1] - w[0]) {
+        assert!(gap < REQUEST_BUDGET, "heartbeat gap {gap:?}");
     }
     // Once the request is done, idle exit happens.
-    assert!(wait_for(Duration::from_secs(10), || !alive(pid)));
+    wait_until("the idle exit after the request", || !alive(pid));
 }
 
 #[test]
@@ -68,7 +81,7 @@ fn sigterm_shuts_down_cleanly() {
     let home = TestHome::new();
     let pid = home.start();
     kill(pid, libc::SIGTERM);
-    assert!(wait_for(Duration::from_secs(10), || !alive(pid)));
+    wait_until("the coordinator to exit on SIGTERM", || !alive(pid));
     assert!(!home.path().join("coordinator/coordinator.sock").exists());
     let out = home.run(&["daemon", "status"]);
     assert_eq!(out.status.code(), Some(1));

@@ -36,7 +36,7 @@ fn kill_9_leaves_nothing_that_blocks_the_next_start() {
     let home = TestHome::new();
     let first = home.start();
     kill(first, libc::SIGKILL);
-    assert!(wait_for(Duration::from_secs(5), || !alive(first)));
+    wait_until("the killed coordinator to be gone", || !alive(first));
     // The dead one's socket file, lock file and json are all still there.
     let coord = home.path().join("coordinator");
     assert!(coord.join("coordinator.sock").exists());
@@ -87,7 +87,7 @@ fn started_from_make_holds_none_of_makes_fds() {
          b:\n\t$(FBUILD) daemon start > b.pid\n\t@echo started-b\n",
     )
     .unwrap();
-    let mut make = std::process::Command::new("make");
+    let mut make = clean_command("make");
     make.args(["-j2", &format!("FBUILD={FBUILD}")])
         .current_dir(work.path())
         .env("FBUILD_HOME", home.path())

@@ -19,19 +19,18 @@ fn deploy(home: &TestHome, dir: &std::path::Path, args: &[&str]) -> Output {
 fn cortex_m_hello_runs_in_qemu_from_its_own_core() {
     let home = TestHome::new();
     let dir = example("cortex-m-hello");
-    let t = std::time::Instant::now();
     let ok = deploy(
         &home,
         dir.path(),
         &["20", "--halt-on-success", "hello from cortex-m"],
     );
+    // Exit 0: it halted on the line, not at the timeout (124).
     assert_ok(&ok);
     assert!(String::from_utf8_lossy(&ok.stdout).contains("hello from cortex-m"));
     let elf = std::fs::read(dir.path().join(".fbuild/build/lm3s6965/firmware.elf")).unwrap();
     // ELF, 32-bit, e_machine 40 = EM_ARM.
     assert_eq!((&elf[..4], elf[4]), (&b"\x7fELF"[..], 1));
     assert_eq!(u16::from_le_bytes([elf[18], elf[19]]), 40);
-    assert!(t.elapsed().as_secs() < 20);
 
     // A line that never comes: the timeout's 124 (the firmware idles on).
     let never = deploy(
@@ -66,14 +65,11 @@ fn cortex_m_hello_runs_in_qemu_from_its_own_core() {
     );
     // Every qemu this test started is gone.
     let dir_text = dir.path().display().to_string();
-    assert!(
-        wait_for(std::time::Duration::from_secs(5), || {
-            fbuild_core::procs::pids_where(|args| {
-                args.iter()
-                    .any(|a| String::from_utf8_lossy(a).contains(&dir_text))
-            })
-            .is_empty()
-        }),
-        "a qemu of this test is still running"
-    );
+    wait_until("every qemu of this test to be gone", || {
+        fbuild_core::procs::pids_where(|args| {
+            args.iter()
+                .any(|a| String::from_utf8_lossy(a).contains(&dir_text))
+        })
+        .is_empty()
+    });
 }

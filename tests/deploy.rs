@@ -58,8 +58,10 @@ fn emulator_success_timeout_and_error_patterns() {
         ],
     );
     assert_eq!(out.status.code(), Some(124));
+    // ~3.2 s: stopped by the timeout (without one it runs on forever);
+    // the upper bound leaves a loaded machine 10 times that.
     assert!(
-        took >= Duration::from_secs(3) && took < Duration::from_secs(8),
+        took >= Duration::from_secs(3) && took < Duration::from_secs(35),
         "{took:?}"
     );
 

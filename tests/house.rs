@@ -71,7 +71,7 @@ fn build_with_daemon_killed(
     signal: i32,
 ) -> (Output, usize) {
     let cc = home.shims().join("cc").display().to_string();
-    let make = Command::new("make")
+    let make = clean_command("make")
         .args(["-j2", &format!("CC={cc}")])
         .current_dir(work)
         .env("FBUILD_HOME", home.path())
@@ -167,7 +167,7 @@ fn only_the_coordinator_starts_zccache_daemons() {
     let first = zccache_daemon_pids(home.path());
     assert_eq!(first.len(), 1, "{first:?}");
     kill(first[0], libc::SIGKILL);
-    fbuild_client::procs::wait_gone(first[0], Duration::from_secs(5));
+    wait_until("the killed zccache daemon to be gone", || !alive(first[0]));
 
     std::fs::write(dir.join("x.c"), "int x(void) { return 42; }\n").unwrap();
     let out = shim_cc(&home, dir, &client);
@@ -220,18 +220,16 @@ fn only_the_coordinator_starts_zccache_daemons() {
     let plans = home.path().join("coordinator/plans");
     assert!(plans.is_dir(), "no plan was remembered");
     assert_ok(&home.run(&["daemon", "stop"]));
-    assert!(
-        wait_for(Duration::from_secs(10), || zccache_daemon_pids(home.path())
-            .is_empty()),
-        "a zccache daemon outlived the coordinator"
-    );
+    wait_until("no zccache daemon after the coordinator stopped", || {
+        zccache_daemon_pids(home.path()).is_empty()
+    });
     // Plans naming the stopped daemon are gone with it.
     assert!(!plans.exists());
 }
 
 /// Compiles `x.c` in `dir` through the `cc` shim with `env`.
 fn shim_cc(home: &TestHome, dir: &Path, env: &[(&str, OsString)]) -> Output {
-    Command::new(home.shims().join("cc"))
+    clean_command(home.shims().join("cc"))
         .args(["-O2", "-c", "x.c", "-o", "x.o"])
         .current_dir(dir)
         .env("FBUILD_HOME", home.path())
@@ -356,8 +354,7 @@ fn an_unusable_home_is_named() {
         vec!["build", work.path().to_str().unwrap()],
         vec!["daemon", "start"],
     ] {
-        let mut cmd = Command::new(FBUILD);
-        let out = without_fbuild_vars(&mut cmd)
+        let out = clean_command(FBUILD)
             .args(&args)
             .env("FBUILD_HOME", &home)
             .output()

@@ -299,7 +299,9 @@ fn unreachable_mirror_falls_back_to_ambient_then_none_once() {
         "{}",
         choice.reason
     );
-    assert!(took < Duration::from_secs(5), "fallback took {took:?}");
+    // Two refused connects and the 1 s retry backoff: ~1 s; 15 s leaves a
+    // loaded machine room.
+    assert!(took < Duration::from_secs(15), "fallback took {took:?}");
     let status = home.status_json();
     assert_eq!(status["zccache"]["source"], "none");
 

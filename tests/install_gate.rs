@@ -7,7 +7,6 @@ mod common;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::time::Duration;
 
 use common::http::TestServer;
 use common::*;
@@ -16,6 +15,9 @@ use fbuild_core::protocol::{Event, Reply, Request};
 
 /// Env var that turns `install_gate_child` into a worker (see below).
 const CHILD_MODE: &str = "FBUILD_TEST_CHILD_MODE";
+
+/// The settings a worker is given (nothing else of its environment counts).
+const CHILD_VARS: &[&str] = &["FBUILD_HOME", "FBUILD_ZCCACHE_URL", "FBUILD_IDLE_SECS"];
 
 fn phases_in_order(seen: &[InstallPhase]) -> bool {
     seen.windows(2).all(|w| w[0] <= w[1]) && seen.last() == Some(&InstallPhase::Installed)
@@ -36,7 +38,7 @@ fn install_gate_child() {
         let threads: Vec<_> = (0..8)
             .map(|_| {
                 std::thread::spawn(|| {
-                    let client = fbuild_client::Client::from_env().unwrap();
+                    let client = fbuild_client::Client::new(settings_of(CHILD_VARS));
                     let mut phases = Vec::new();
                     let request = Request::Install {
                         package: "zccache".into(),
@@ -67,7 +69,7 @@ fn install_gate_child() {
 
 fn local_installs(n: usize) -> Vec<String> {
     use fbuild_coordinator::install::{Installer, follow};
-    let settings = fbuild_core::Settings::from_env().unwrap();
+    let settings = settings_of(CHILD_VARS);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let installer = Installer::new();
     runtime.block_on(async {
@@ -107,7 +109,7 @@ fn one_download_for_32_clients_in_4_processes() {
     let children: Vec<_> = ["coordinator", "local", "coordinator", "local"]
         .iter()
         .map(|mode| {
-            Command::new(std::env::current_exe().unwrap())
+            clean_command(std::env::current_exe().unwrap())
                 .args(["--exact", "install_gate_child", "--ignored", "--nocapture"])
                 .env(CHILD_MODE, mode)
                 .env("FBUILD_HOME", home.path())
@@ -372,7 +374,7 @@ fn managed_daemon_runs_with_controlled_env_and_cache_under_home() {
     // A daemon that died is restarted, with the same controlled env, by
     // the next request that needs it.
     kill(pids[0], libc::SIGKILL);
-    assert!(wait_for(Duration::from_secs(5), || !alive(pids[0])));
+    wait_until("the killed zccache daemon to be gone", || !alive(pids[0]));
     let out = home.install_zccache(&server.url());
     assert_ok(&out);
     let restarted = zccache_daemon_pids(home.path());
@@ -385,8 +387,7 @@ fn managed_daemon_runs_with_controlled_env_and_cache_under_home() {
 
     // Stopping the coordinator stops the daemon it owns.
     assert!(home.run(&["daemon", "stop"]).status.success());
-    assert!(wait_for(Duration::from_secs(10), || zccache_daemon_pids(
-        home.path()
-    )
-    .is_empty()));
+    wait_until("no zccache daemon after the coordinator stopped", || {
+        zccache_daemon_pids(home.path()).is_empty()
+    });
 }

@@ -13,7 +13,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
 use common::project::{OUTPUTS, make, make_clean, write};
-use common::{TestHome, assert_ok, example, wait_for};
+use common::{TestHome, assert_ok, clean_command, example, wait_for};
 
 /// A redis-server on a free loopback port; stopped when dropped.
 struct Redis {
@@ -268,7 +268,9 @@ fn redis_killed_in_the_middle_of_a_make_is_told_once() {
     let work = tempfile::tempdir().unwrap();
     let pid = redis.child.as_ref().unwrap().id();
     // make -j1: a.o through the shared cache, then Redis dies, then b.o
-    // and c.o (the coordinator notices within a second).
+    // and c.o once the coordinator has noticed (its watch probes Redis
+    // every second, then restarts sccache's server on its local cache and
+    // says so in its log: the recipe waits for that line, up to 30 s).
     for (name, text) in [
         ("a.c", "int a(void) { return 1; }\n"),
         ("b.c", "int b(void) { return 2; }\n"),
@@ -276,17 +278,28 @@ fn redis_killed_in_the_middle_of_a_make_is_told_once() {
     ] {
         std::fs::write(work.path().join(name), text).unwrap();
     }
+    let log = home.path().join("coordinator/coordinator.log");
+    let noticed =
+        "sccache's server runs on its local cache|sccache's local start|sccache's restart failed";
     std::fs::write(
         work.path().join("Makefile"),
-        format!("all: a.o redis-dies b.o c.o\nredis-dies: a.o\n\tkill {pid}; sleep 2\nb.o: redis-dies\nc.o: b.o\n%.o: %.c\n\t$(CC) -O2 -c $< -o $@\n"),
+        format!(
+            "all: a.o redis-dies b.o c.o\n\
+             redis-dies: a.o\n\
+             \tkill {pid}; for i in $$(seq 300); do grep -Eq \"{noticed}\" '{}' && exit 0; sleep 0.1; done; \\\n\
+             \techo 'the coordinator never noticed Redis died' >&2; exit 1\n\
+             b.o: redis-dies\nc.o: b.o\n%.o: %.c\n\t$(CC) -O2 -c $< -o $@\n",
+            log.display()
+        ),
     )
     .unwrap();
     let shims = home.shims();
-    let mut cmd = Command::new("make");
+    let mut cmd = clean_command("make");
     cmd.arg("-j1")
         .arg(format!("CC={}", shims.join("cc").display()))
         .current_dir(work.path())
         .env("FBUILD_HOME", home.path())
+        .env("FBUILD_LOG", "info")
         .envs(env.iter().map(|(k, v)| (k, v)));
     let out = cmd.output().unwrap();
     redis.stop();

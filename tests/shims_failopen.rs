@@ -5,7 +5,6 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
 use common::http::TestServer;
 use common::project::{self, make};
@@ -48,6 +47,7 @@ fn first_build_waits_for_the_install_with_notices_and_one_download() {
     let cc = shims.join("cc").display().to_string();
     let home_dir = home.path().display().to_string();
     let url = server.url();
+    let started = std::time::Instant::now();
     let out = make(
         work.path(),
         16,
@@ -58,6 +58,7 @@ fn first_build_waits_for_the_install_with_notices_and_one_download() {
             ("FBUILD_NOTICE_SECS", "3"),
         ],
     );
+    let took = started.elapsed().as_secs_f64();
     assert_ok(&out);
     for i in 0..16 {
         assert!(work.path().join(format!("f{i}.o")).is_file());
@@ -85,9 +86,11 @@ fn first_build_waits_for_the_install_with_notices_and_one_download() {
         "two shims spoke at once:\n{}",
         notices.join("\n")
     );
+    // The first after 1 s, then one per 3 s of the wait (at least the
+    // 12 s of the download; longer on a loaded machine).
     assert!(
-        (3..=8).contains(&notices.len()),
-        "{} notices in ~12 s at 3 s:\n{}",
+        notices.len() >= 3 && notices.len() as f64 <= took / 3.0 + 2.0,
+        "{} notices in {took:.1} s at 3 s:\n{}",
         notices.len(),
         notices.join("\n")
     );
@@ -201,7 +204,7 @@ fn shim_dir_first_on_path_does_not_recurse_and_a_loop_is_an_error() {
     // Only the shim dir on PATH: no real cc anywhere.
     std::fs::write(work.path().join("x.c"), "int x;\n").unwrap();
     let run = |path: &str, extra: &[(&str, &str)]| {
-        Command::new(shims.join("cc"))
+        clean_command(shims.join("cc"))
             .args(["-c", "x.c", "-o", "x.o"])
             .current_dir(work.path())
             .env("FBUILD_HOME", home.path())
@@ -243,7 +246,7 @@ fn atmelavr_platform_compiles_with_avr_gcc_through_zccache() {
     .unwrap();
     for round in 0..2 {
         let _ = std::fs::remove_file(work.path().join("blink.o"));
-        let out = Command::new(shims.join("cc"))
+        let out = clean_command(shims.join("cc"))
             .args(["-mmcu=atmega328p", "-Os", "-c", "blink.c", "-o", "blink.o"])
             .current_dir(work.path())
             .env("FBUILD_HOME", home.path())

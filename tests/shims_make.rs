@@ -49,7 +49,7 @@ impl Shimmed {
     }
 
     fn command(&self, tool: &str) -> Command {
-        let mut cmd = Command::new(self.shims.join(tool));
+        let mut cmd = clean_command(self.shims.join(tool));
         cmd.envs(self.env());
         cmd
     }
@@ -118,7 +118,7 @@ fn cmake_makefiles_and_ninja_through_shims() {
         project::write(src.path());
         let build = src.path().join("build");
         let run_cmake = |args: &[&str]| {
-            let mut cmd = Command::new("cmake");
+            let mut cmd = clean_command("cmake");
             cmd.args(args)
                 .envs(s.env())
                 .env("CC", s.tool("cc"))
@@ -243,7 +243,7 @@ fn stdin_source_and_sigint_reach_the_compiler() {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || tx.send(child.wait()));
     let status = rx
-        .recv_timeout(Duration::from_secs(10))
+        .recv_timeout(PATIENCE)
         .expect("SIGINT did not end the compile")
         .unwrap();
     use std::os::unix::process::ExitStatusExt;
@@ -253,10 +253,9 @@ fn stdin_source_and_sigint_reach_the_compiler() {
         "{status:?} (pid {pid})"
     );
     assert!(!work.path().join("never").exists());
-    assert!(
-        wait_for(Duration::from_secs(10), || !children_named(pid, "cc1")),
-        "cc1 outlived the interrupted compile"
-    );
+    wait_until("cc1 to end with the interrupted compile", || {
+        !children_named(pid, "cc1")
+    });
 }
 
 /// Whether a live process named `name` has `parent` as its parent.

@@ -8,12 +8,11 @@ mod common;
 
 use std::path::Path;
 use std::process::{Command, Output};
-use std::time::Duration;
 
 use common::*;
 
 fn shim(home: &TestHome, dir: &Path, tool: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
-    Command::new(home.path().join("shims").join(tool))
+    clean_command(home.path().join("shims").join(tool))
         .args(args)
         .current_dir(dir)
         .env("FBUILD_HOME", home.path())
@@ -107,7 +106,7 @@ fn sixty_four_concurrent_hits() {
     let compile_all = || {
         let children: Vec<_> = (0..N)
             .map(|i| {
-                Command::new(home.path().join("shims/cc"))
+                clean_command(home.path().join("shims/cc"))
                     .args(["-O2", "-c", &format!("h{i}.c"), "-o", &format!("h{i}.o")])
                     .current_dir(dir)
                     .env("FBUILD_HOME", home.path())
@@ -180,11 +179,7 @@ fn a_stopped_daemon_is_probed_then_replaced() {
     std::fs::write(dir.join("u.c"), "int u(void) { return 7; }\n").unwrap();
     let next = shim(&home, dir, "cc", &["-c", "u.c", "-o", "u.o"], &silence);
     assert_ok(&next);
-    assert!(
-        wait_for(Duration::from_secs(10), || !alive(stopped[0])),
-        "the stopped daemon {} is still there",
-        stopped[0]
-    );
+    wait_until("the stopped daemon to be replaced", || !alive(stopped[0]));
     let now = zccache_daemon_pids(home.path());
     assert_eq!(now.len(), 1, "{now:?}");
     assert_ne!(now[0], stopped[0]);

@@ -4,8 +4,10 @@
 
 #![allow(dead_code)]
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use fbuild_client::Client;
@@ -97,7 +99,7 @@ impl TestHome {
                 .map(|(_, v)| v.into()),
         })
         .expect("settings");
-        Client::new(settings).with_coordinator_bin(COORDINATOR)
+        Client::new(settings).with_coordinator_bin(clean_coordinator())
     }
 
     /// Live (non-zombie) coordinator processes serving this home.
@@ -133,6 +135,56 @@ pub fn without_fbuild_vars(cmd: &mut Command) -> &mut Command {
     cmd
 }
 
+/// `Command::new(program)` without the test's own FBUILD_* variables: for
+/// our binaries, the shims, and whatever runs them (make, cmake, scripts).
+pub fn clean_command(program: impl AsRef<OsStr>) -> Command {
+    let mut cmd = Command::new(program);
+    without_fbuild_vars(&mut cmd);
+    cmd
+}
+
+/// Settings from this process's environment reading only `names` (for a
+/// worker process whose environment its test set): none of the
+/// developer's other FBUILD_* variables.
+pub fn settings_of(names: &[&str]) -> Settings {
+    Settings::from_vars(|k| names.contains(&k).then(|| std::env::var_os(k)).flatten())
+        .expect("settings")
+}
+
+/// `fbuild-coordinator` behind a script that drops this process's own
+/// FBUILD_* variables (a coordinator that an in-process client spawns
+/// inherits this process's environment) but the spawn's readiness fd, and
+/// sets FBUILD_IDLE_SECS=120 as [`TestHome::fbuild`] does.
+fn clean_coordinator() -> &'static Path {
+    static SCRIPT: OnceLock<PathBuf> = OnceLock::new();
+    SCRIPT.get_or_init(|| {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+        let path = dir.join("fbuild-coordinator-clean-env");
+        let ready = fbuild_core::settings::READY_FD_VAR;
+        let text = format!(
+            "#!/bin/sh\n\
+             for v in $(env | sed -n 's/^\\(FBUILD_[A-Za-z0-9_]*\\)=.*/\\1/p'); do\n\
+             \x20 [ \"$v\" = {ready} ] || unset \"$v\"\n\
+             done\n\
+             export FBUILD_IDLE_SECS=120\n\
+             exec '{COORDINATOR}' \"$@\"\n"
+        );
+        if std::fs::read_to_string(&path).is_ok_and(|t| t == text) {
+            return path;
+        }
+        // Written aside and renamed: test binaries running at once share it.
+        let tmp = dir.join(format!(
+            "fbuild-coordinator-clean-env.{}",
+            std::process::id()
+        ));
+        std::fs::write(&tmp, text).expect("write the coordinator script");
+        std::fs::set_permissions(&tmp, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        std::fs::rename(&tmp, &path).expect("install the coordinator script");
+        path
+    })
+}
+
 pub fn parse_pid(out: &Output) -> u32 {
     assert!(
         out.status.success(),
@@ -156,6 +208,16 @@ pub fn kill(pid: u32, signal: i32) {
 
 pub fn alive(pid: u32) -> bool {
     fbuild_client::procs::is_alive(pid)
+}
+
+/// How long a test waits for something that normally takes a second or
+/// less, before it fails: generous for a loaded 2-core machine.
+pub const PATIENCE: Duration = Duration::from_secs(30);
+
+/// Waits up to [`PATIENCE`] for `cond`, failing the test with `what` (what
+/// it waited for) if it never holds.
+pub fn wait_until(what: &str, cond: impl FnMut() -> bool) {
+    assert!(wait_for(PATIENCE, cond), "waited {PATIENCE:?} for {what}");
 }
 
 /// Polls `cond` until true or `timeout`; returns whether it became true.

@@ -1,9 +1,9 @@
 //! A small multi-file C and C++ project (make and CMake) for shim tests.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
-use super::assert_ok;
+use super::{assert_ok, clean_command};
 
 const UTIL_H: &str = "#ifndef UTIL_H\n#define UTIL_H\nint u1(int);\nint u2(int);\nint u3(int);\nint u4(int);\nint deps(int);\n#ifdef __cplusplus\nextern \"C\" {\n#endif\nint k1(int);\nint k2(int);\n#ifdef __cplusplus\n}\n#endif\n#endif\n";
 
@@ -90,9 +90,10 @@ pub const OUTPUTS: &[&str] = &[
     "main.o", "u1.o", "u2.o", "u3.o", "u4.o", "deps.o", "k1.o", "k2.o", "deps.d", "prog",
 ];
 
-/// `make -jN VAR=value…` in `dir`.
+/// `make -jN VAR=value…` in `dir`, with `env` and none of the test's own
+/// FBUILD_* variables (the shims it runs read them).
 pub fn make(dir: &Path, jobs: u32, vars: &[(&str, &str)], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new("make");
+    let mut cmd = clean_command("make");
     cmd.arg(format!("-j{jobs}")).current_dir(dir);
     for (k, v) in vars {
         cmd.arg(format!("{k}={v}"));
@@ -104,7 +105,7 @@ pub fn make(dir: &Path, jobs: u32, vars: &[(&str, &str)], env: &[(&str, &str)]) 
 /// `make clean` in `dir`, asserting success.
 pub fn make_clean(dir: &Path) {
     assert_ok(
-        &Command::new("make")
+        &clean_command("make")
             .arg("clean")
             .current_dir(dir)
             .output()
