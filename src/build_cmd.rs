@@ -45,7 +45,7 @@ pub struct CleanArgs {
 }
 
 pub fn build(args: BuildArgs) -> Result<ExitCode> {
-    fbuild_builder::build(&BuildRequest {
+    let outcome = fbuild_builder::build(&BuildRequest {
         project_dir: args.project_dir,
         envs: args.env,
         jobs: args.jobs,
@@ -53,9 +53,19 @@ pub fn build(args: BuildArgs) -> Result<ExitCode> {
         verbose: args.verbose,
         locked: args.locked,
         keep_going: args.keep_going,
-    })
+    })?;
+    Ok(exit_code(outcome.failed))
+}
+
+/// A failed tool's exit code as the process's (1–255), else success.
+pub fn exit_code(failed: Option<i32>) -> ExitCode {
+    match failed {
+        Some(code) => ExitCode::from(code.clamp(1, 255) as u8),
+        None => ExitCode::SUCCESS,
+    }
 }
 
 pub fn clean(args: CleanArgs) -> Result<ExitCode> {
-    fbuild_builder::clean(&args.project_dir, &args.env)
+    fbuild_builder::clean(&args.project_dir, &args.env)?;
+    Ok(ExitCode::SUCCESS)
 }

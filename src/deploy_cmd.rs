@@ -85,17 +85,25 @@ pub enum DeviceAction {
 pub fn deploy(args: DeployArgs) -> Result<ExitCode> {
     let project = build::load(&args.project_dir)?;
     let env = one_env(&project, args.env.as_deref())?.clone();
-    if !args.skip_build {
-        let code = build::build(&BuildRequest {
-            project_dir: args.project_dir.clone(),
-            envs: vec![env.name.clone()],
-            ..BuildRequest::default()
-        })?;
-        if code != ExitCode::SUCCESS {
-            return Ok(code);
+    let built = match args.skip_build {
+        true => None,
+        false => {
+            let mut outcome = build::build(&BuildRequest {
+                project_dir: args.project_dir.clone(),
+                envs: vec![env.name.clone()],
+                ..BuildRequest::default()
+            })?;
+            if outcome.failed.is_some() {
+                return Ok(crate::build_cmd::exit_code(outcome.failed));
+            }
+            outcome.boards.remove(&env.name)
         }
-    }
-    let board = build::board_properties(&project, &env)?;
+    };
+    // The board as the build resolved it; resolved here only without one.
+    let board = match built {
+        Some(board) => board,
+        None => build::board_properties(&project, &env)?,
+    };
     let rules = rules(&args.watch)?;
     if args.emulator {
         let plan = emulator_plan(&board).map_err(|e| anyhow::anyhow!("[env:{}]: {e}", env.name))?;

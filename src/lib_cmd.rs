@@ -30,10 +30,11 @@ pub enum LibAction {
 pub fn run(action: LibAction) -> Result<ExitCode> {
     match action {
         LibAction::List { project_dir, env } => {
-            fbuild_builder::lib_cmd::run(&project_dir, &env, false)
+            fbuild_builder::lib_cmd::run(&project_dir, &env, false)?
         }
         LibAction::Update { project_dir, env } => {
-            fbuild_builder::lib_cmd::run(&project_dir, &env, true)
+            fbuild_builder::lib_cmd::run(&project_dir, &env, true)?
         }
     }
+    Ok(ExitCode::SUCCESS)
 }

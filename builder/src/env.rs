@@ -22,6 +22,7 @@ use crate::ldf::{Compat, Finder};
 use crate::project::{EnvConfig, Project};
 use crate::report::{self, Kind};
 use crate::runner::{CacheRoute, Route, Runner};
+use fbuild_platforms::arduino::Properties;
 
 /// What a finished environment build reports.
 pub enum EnvResult {
@@ -29,6 +30,8 @@ pub enum EnvResult {
         compiled: usize,
         up_to_date: usize,
         firmware: PathBuf,
+        /// The board's properties as this build resolved them.
+        board: Box<Properties>,
     },
     /// A tool failed with this exit code.
     ToolFailed(i32),
@@ -192,6 +195,7 @@ pub async fn build_env(
             compiled,
             up_to_date,
             firmware,
+            board: Box::new(target.recipes.properties().clone()),
         }),
         Err(code) => Ok(EnvResult::ToolFailed(code)),
     }

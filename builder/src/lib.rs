@@ -33,7 +33,6 @@ mod target_toolchain;
 mod text_key;
 
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
@@ -82,9 +81,18 @@ pub fn load(dir: &Path) -> Result<Project> {
     Ok(project)
 }
 
-/// Builds the selected environments; the exit code is the failing tool's
-/// when one failed.
-pub fn build(args: &BuildRequest) -> Result<ExitCode> {
+/// What a build did: the failing tool's exit code, if one failed (the
+/// driver makes it the process's), and each built environment's board
+/// properties as the build resolved them (deploy's upload recipe reads
+/// them: no second resolution).
+#[derive(Debug, Default)]
+pub struct BuildOutcome {
+    pub failed: Option<i32>,
+    pub boards: std::collections::BTreeMap<String, Properties>,
+}
+
+/// Builds the selected environments, stopping at the first that fails.
+pub fn build(args: &BuildRequest) -> Result<BuildOutcome> {
     let project = load(&args.project_dir)?;
     let envs = project.select(&args.envs)?;
     let opts = Options {
@@ -104,7 +112,7 @@ pub fn build(args: &BuildRequest) -> Result<ExitCode> {
     let client = Client::from_env()?;
     let runtime = runtime(opts.jobs)?;
     let _lock = lock::ProjectLock::acquire(&project.build_dir)?;
-    let mut exit = ExitCode::SUCCESS;
+    let mut outcome = BuildOutcome::default();
     for env in envs {
         if args.clean {
             remove_env(&project, &env.name)?;
@@ -115,21 +123,25 @@ pub fn build(args: &BuildRequest) -> Result<ExitCode> {
                 compiled,
                 up_to_date,
                 firmware,
-            } => report::say(
-                Kind::Summary,
-                format!(
-                    "fbuild: [{}] {} in {:.2} s ({compiled} compiled, {up_to_date} up to date)",
-                    env.name,
-                    firmware
-                        .strip_prefix(&project.root)
-                        .unwrap_or(&firmware)
-                        .display(),
-                    start.elapsed().as_secs_f64()
-                ),
-            ),
+                board,
+            } => {
+                report::say(
+                    Kind::Summary,
+                    format!(
+                        "fbuild: [{}] {} in {:.2} s ({compiled} compiled, {up_to_date} up to date)",
+                        env.name,
+                        firmware
+                            .strip_prefix(&project.root)
+                            .unwrap_or(&firmware)
+                            .display(),
+                        start.elapsed().as_secs_f64()
+                    ),
+                );
+                outcome.boards.insert(env.name.clone(), *board);
+            }
             EnvResult::ToolFailed(code) => {
                 report::say(Kind::Summary, format!("fbuild: [{}] failed", env.name));
-                exit = ExitCode::from(code.clamp(1, 255) as u8);
+                outcome.failed = Some(code);
                 break;
             }
         }
@@ -137,7 +149,7 @@ pub fn build(args: &BuildRequest) -> Result<ExitCode> {
     // Everything is written; the idle workers need not be joined (a few
     // hundred microseconds of a no-op build).
     runtime.shutdown_background();
-    Ok(exit)
+    Ok(outcome)
 }
 
 /// A build's runtime: compiles are spawned on it, `jobs` at a time.
@@ -150,8 +162,12 @@ fn runtime(jobs: usize) -> Result<tokio::runtime::Runtime> {
 
 /// What [`build_one`] made.
 pub enum Built {
-    /// The program (native) or firmware ELF.
-    Firmware(PathBuf),
+    /// The program (native) or firmware ELF, and the board's properties as
+    /// the build resolved them.
+    Firmware {
+        firmware: PathBuf,
+        board: Box<Properties>,
+    },
     /// A tool failed with this exit code (its output was shown).
     Failed(i32),
 }
@@ -176,7 +192,9 @@ pub fn build_one(
     let _lock = lock::ProjectLock::acquire(&project.build_dir)?;
     Ok(
         match runtime.block_on(build_env(&client, project, env, &opts))? {
-            EnvResult::Built { firmware, .. } => Built::Firmware(firmware),
+            EnvResult::Built {
+                firmware, board, ..
+            } => Built::Firmware { firmware, board },
             EnvResult::ToolFailed(code) => Built::Failed(code),
         },
     )
@@ -196,7 +214,7 @@ pub fn board_properties(project: &Project, env: &project::EnvConfig) -> Result<P
 }
 
 /// Removes the build outputs of `envs` (all when empty).
-pub fn clean(project_dir: &Path, envs: &[String]) -> Result<ExitCode> {
+pub fn clean(project_dir: &Path, envs: &[String]) -> Result<()> {
     let project = load(project_dir)?;
     let _lock = lock::ProjectLock::acquire(&project.build_dir)?;
     if envs.is_empty() {
@@ -221,7 +239,7 @@ pub fn clean(project_dir: &Path, envs: &[String]) -> Result<ExitCode> {
             remove_env(&project, &env.name)?;
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 fn remove_env(project: &Project, env: &str) -> Result<()> {

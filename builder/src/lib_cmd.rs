@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use fbuild_client::Client;
@@ -13,7 +12,7 @@ use crate::libs::{self, LockMode, lockfile::Locked};
 use crate::report::{self, Kind};
 
 /// Resolves (`update`: afresh) and prints each selected env's libraries.
-pub fn run(project_dir: &Path, envs: &[String], update: bool) -> Result<ExitCode> {
+pub fn run(project_dir: &Path, envs: &[String], update: bool) -> Result<()> {
     let project = crate::load(project_dir)?;
     let selected = project.select(envs)?;
     let client = Client::from_env()?;
@@ -43,7 +42,7 @@ pub fn run(project_dir: &Path, envs: &[String], update: bool) -> Result<ExitCode
             _ => report::say(Kind::Listing, "  (no lib_deps)"),
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 /// `lib_deps` entries at the top, each library's dependencies below it.

@@ -11,7 +11,7 @@ use fbuild_client::{Client, CoreSource, RequestError};
 use fbuild_core::platform::{Kind, Platform};
 use fbuild_core::protocol::CoreRequest;
 
-use crate::target_toolchain::{McuHint, toolchain};
+use crate::target_toolchain::toolchain;
 use fbuild_platforms::arduino::{ArduinoPlatform, BoardId, Properties};
 
 use super::recipes::{CoreDirs, Recipes};
@@ -54,42 +54,9 @@ pub async fn resolve(
         Kind::Native => None,
         Kind::Named(name) => Some(name.as_str()),
     };
-    let mcu_hint = McuHint::new(out_dir);
-    let (platform, first_tc) = match name {
-        None => {
-            let tc = toolchain(client, env, Platform::NATIVE, "", None).await?;
-            (ArduinoPlatform::native(), tc)
-        }
-        Some(name) => {
-            // The PlatformIO platform's Arduino core, from its data
-            // (`platforms/data/<platform>.json`).
-            let core = fbuild_platforms::platform(name).and_then(|p| p.core.as_deref());
-            let Some((vendor, arch)) = core.and_then(|c| c.split_once(':')) else {
-                bail!(
-                    "[env:{}]: unknown platform {name:?}; known: {}, a folder with an \
-                     Arduino core, or the URL of a package_index.json",
-                    env.name,
-                    fbuild_platforms::platform_names().join(", ")
-                );
-            };
-            if env.framework.as_deref().is_some_and(|f| f != "arduino") {
-                bail!(
-                    "[env:{}]: framework {:?} is not supported (arduino is)",
-                    env.name,
-                    env.framework
-                );
-            }
-            // Asked with the MCU of the last build: usually the board's,
-            // which spares a second request below.
-            let tc = toolchain(client, env, name, &mcu_hint.read(), Some("arduino")).await?;
-            let Some(core_dir) = &tc.core_dir else {
-                bail!(
-                    "[env:{}]: the coordinator found no Arduino core for {name}",
-                    env.name
-                );
-            };
-            (ArduinoPlatform::load(core_dir, vendor, arch)?, tc)
-        }
+    let platform = match name {
+        None => ArduinoPlatform::native(),
+        Some(name) => named_core(client, env, name).await?,
     };
     let board_text = match (&env.board, env.platform.is_native()) {
         (_, true) => "fbuild:native:native".to_string(),
@@ -101,15 +68,17 @@ pub async fn resolve(
         ),
     };
     let (props, referenced) = board_props(env, &platform, &board_text, &|_| Ok(None))?;
-    // The toolchain checked for this board's MCU (cached by the coordinator).
-    let toolchain = match props.get("build.mcu") {
-        Some(mcu) if !env.platform.is_native() && mcu != mcu_hint.read() => {
-            let tc = toolchain(client, env, env.platform.as_str(), mcu, Some("arduino")).await?;
-            mcu_hint.write(mcu);
-            tc
-        }
-        _ => first_tc,
-    };
+    // One request, with the board's MCU (the host has none): the
+    // coordinator checks a toolchain once per compiler and MCU.
+    let mcu = props.get("build.mcu").filter(|_| name.is_some());
+    let toolchain = toolchain(
+        client,
+        env,
+        name.unwrap_or(Platform::NATIVE),
+        mcu.unwrap_or_default(),
+        None,
+    )
+    .await?;
     let board_name = props.get("name").unwrap_or(&board_text).to_string();
     // Toolchain quirks the coordinator probed (avr-gcc 5.4's DECIMAL_DIG),
     // fixed by flags from the compat data.
@@ -139,6 +108,40 @@ pub async fn resolve(
         core,
         board_name,
     })
+}
+
+/// The Arduino core of a PlatformIO platform (`platforms/data/<name>`):
+/// the system's or the managed one, as the coordinator finds it.
+async fn named_core(client: &Client, env: &EnvConfig, name: &str) -> Result<ArduinoPlatform> {
+    let core = fbuild_platforms::platform(name).and_then(|p| p.core.as_deref());
+    let Some((vendor, arch)) = core.and_then(|c| c.split_once(':')) else {
+        bail!(
+            "[env:{}]: unknown platform {name:?}; known: {}, a folder with an \
+             Arduino core, or the URL of a package_index.json",
+            env.name,
+            fbuild_platforms::platform_names().join(", ")
+        );
+    };
+    if env.framework.as_deref().is_some_and(|f| f != "arduino") {
+        bail!(
+            "[env:{}]: framework {:?} is not supported (arduino is)",
+            env.name,
+            env.framework
+        );
+    }
+    let core = request_core(client, CoreSource::Platform(name.to_string()))
+        .await
+        .map_err(|e| in_env(env, e))?;
+    Ok(ArduinoPlatform::load(&core.dir, vendor, arch)?)
+}
+
+/// A refusal of the coordinator, about `env`; fbuild's machinery failing,
+/// as it is.
+fn in_env(env: &EnvConfig, e: RequestError) -> anyhow::Error {
+    match e {
+        RequestError::Refused { message, .. } => anyhow::anyhow!("[env:{}]: {message}", env.name),
+        machinery => anyhow::Error::new(machinery).context("asking the coordinator"),
+    }
 }
 
 /// The platform's and board's properties, overrides and compat rules.
@@ -414,10 +417,9 @@ async fn from_archive(
         packager: fqbn.vendor.clone(),
         arch: fqbn.arch.clone(),
     });
-    let core = request_core(client, request).await.map_err(|e| match e {
-        RequestError::Refused { message, .. } => anyhow::anyhow!("[env:{}]: {message}", env.name),
-        machinery => anyhow::Error::new(machinery),
-    })?;
+    let core = request_core(client, request)
+        .await
+        .map_err(|e| in_env(env, e))?;
     let platform = ArduinoPlatform::load(&core.dir, &fqbn.vendor, &fqbn.arch)?;
     let none = |_: &str| -> Result<Option<ArduinoPlatform>> { Ok(None) };
     own_toolchain_target(

@@ -1,12 +1,10 @@
-//! The coordinator's toolchain for a target. A board's MCU is known only
-//! after its core's boards.txt is read, and the core comes with the
-//! toolchain; so the first request carries the MCU of the environment's
-//! last build (`<build dir>/<env>/mcu`), and a second request is made only
-//! when the board's MCU turns out to be another (a new board, a first
-//! build). The toolchain's quirks the coordinator probed become flags here,
-//! the flags themselves being the builders' compat data.
-
-use std::path::{Path, PathBuf};
+//! The coordinator's toolchain for a target, asked once the board (and so
+//! its MCU) is known: the core comes from its own request, so one request
+//! checks the toolchain for the right MCU (before, a toolchain request
+//! also located the core, with a guessed MCU and a second request when
+//! the guess was wrong). The toolchain's quirks the coordinator probed
+//! become flags here, the flags themselves being the builders' compat
+//! data.
 
 use anyhow::{Result, anyhow};
 use fbuild_client::{Client, RequestError};
@@ -14,32 +12,6 @@ use fbuild_core::protocol::{Toolchain, ToolchainRequest};
 use fbuild_platforms::arduino::ArduinoPlatform;
 
 use crate::project::EnvConfig;
-
-/// The MCU the last build of an environment used.
-pub struct McuHint {
-    file: PathBuf,
-    known: String,
-}
-
-impl McuHint {
-    pub fn new(out_dir: &Path) -> Self {
-        let file = out_dir.join("mcu");
-        let known = std::fs::read_to_string(&file)
-            .map(|s| s.trim().to_string())
-            .unwrap_or_default();
-        McuHint { file, known }
-    }
-
-    pub fn read(&self) -> String {
-        self.known.clone()
-    }
-
-    /// Remembers `mcu` for the next build (best effort: a lost hint costs
-    /// one request).
-    pub fn write(&self, mcu: &str) {
-        let _ = std::fs::write(&self.file, mcu);
-    }
-}
 
 pub async fn toolchain(
     client: &Client,

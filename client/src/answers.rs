@@ -80,6 +80,7 @@ impl Client {
         let request = match request {
             CoreSource::Index(req) => Request::InstallCore(req),
             CoreSource::Archive(req) => Request::InstallCoreArchive(req),
+            CoreSource::Platform(platform) => Request::PlatformCore { platform },
         };
         answer(
             self.request(&request, on_event),
@@ -154,6 +155,9 @@ impl Client {
 pub enum CoreSource {
     Index(fbuild_core::protocol::CoreRequest),
     Archive(CoreArchiveRequest),
+    /// A platform with data (`atmelavr`): the system's core or the managed
+    /// one.
+    Platform(String),
 }
 
 /// `served`'s reply as `pick` takes it; a refusal or any other reply as

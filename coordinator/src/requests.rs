@@ -138,6 +138,10 @@ pub async fn dispatch<W: AsyncWriteExt + Unpin>(
             let resolve = async move { svc.toolchains.resolve(req, &events).await };
             with_events(resolve, rx, send).await
         }
+        Request::PlatformCore { platform } => {
+            let core = async move { svc.toolchains.platform_core(&platform, &events).await };
+            with_events(core, rx, send).await
+        }
         Request::LibraryVersions(q) => {
             let versions = async move { svc.libraries.versions(q, &events).await };
             with_events(versions, rx, send).await

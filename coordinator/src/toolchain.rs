@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use fbuild_core::Settings;
 use fbuild_core::install_status::InstallStatus;
-use fbuild_core::protocol::{ErrorKind, Reply, Toolchain, ToolchainRequest};
+use fbuild_core::protocol::{CoreInstall, ErrorKind, Reply, Toolchain, ToolchainRequest};
 use fbuild_core::resolve::find_real_tool;
 use fbuild_core::stamp::FileStamp;
 use fbuild_core::time::TOOLCHAIN_PROBE_TIMEOUT;
@@ -119,6 +119,40 @@ impl Toolchains {
         match self.resolve_inner(&req, events).await {
             Ok(tc) => Reply::Toolchain(tc),
             Err(Refusal { kind, message }) => Reply::Error { kind, message },
+        }
+    }
+
+    /// The Arduino core of `platform` (see [`Request::PlatformCore`]).
+    ///
+    /// [`Request::PlatformCore`]: fbuild_core::protocol::Request::PlatformCore
+    pub async fn platform_core(
+        &self,
+        platform: &str,
+        events: &UnboundedSender<InstallStatus>,
+    ) -> Reply {
+        let refuse = |kind, message| Reply::Error { kind, message };
+        let Some(data) = fbuild_platforms::platform(platform) else {
+            return refuse(
+                ErrorKind::UnknownPlatform,
+                format!(
+                    "unknown platform {platform:?}; known: {}",
+                    fbuild_platforms::platform_names().join(", ")
+                ),
+            );
+        };
+        if data.core.is_none() {
+            return refuse(
+                ErrorKind::NoTool,
+                format!("platform {platform} has no Arduino core"),
+            );
+        }
+        match self.arduino_core(platform, events).await {
+            Ok(dir) => Reply::Core(CoreInstall {
+                dir,
+                version: String::new(),
+                tools: Vec::new(),
+            }),
+            Err(why) => refuse(ErrorKind::InstallFailed, why),
         }
     }
 

@@ -206,3 +206,20 @@ async fn missing_tools_and_unknown_platforms_say_what_to_do() {
     );
     assert_eq!(fake.calls().len(), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_platform_core_is_its_own_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = healthy(true);
+    let tc = toolchains(&dir.path().join("home"), &fake);
+    let refused = |reply: Reply| match reply {
+        Reply::Error { kind, message } => (kind, message),
+        other => panic!("unexpected reply {other:?}"),
+    };
+    let (kind, message) = refused(tc.platform_core("esp32", &events()).await);
+    assert_eq!(kind, ErrorKind::UnknownPlatform, "{message}");
+    let (kind, message) = refused(tc.platform_core("native", &events()).await);
+    assert_eq!(kind, ErrorKind::NoTool);
+    assert!(message.contains("has no Arduino core"), "{message}");
+    assert_eq!(fake.calls().len(), 0, "finding a core checks no compiler");
+}

@@ -154,6 +154,11 @@ pub enum Request {
     ClaimPort { port: String },
     /// The upload is done: paused monitors of `port` reconnect.
     ReleasePort { port: String },
+    /// The Arduino core of a platform with data (`atmelavr`): the system's,
+    /// else the managed one through the install gate. Answered with
+    /// [`Reply::Core`] (its tools come with [`Request::Toolchain`], asked
+    /// with the board's MCU once the core's boards.txt has named it).
+    PlatformCore { platform: String },
     /// Any request type this coordinator does not know (a newer client's
     /// `plan` or `install`, say). Answered with [`ErrorKind::Unsupported`].
     #[serde(other)]

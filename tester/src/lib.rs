@@ -156,15 +156,14 @@ impl Ctx<'_> {
 
     fn build_and_run(&self, env: &EnvConfig, suite: &Suite, out: &mut SuiteResult) -> Result<()> {
         let (project, env) = self.suite_build(env, suite);
-        let firmware = match build_one(&project, &env, self.build_jobs, self.args.verbose)? {
-            Built::Firmware(f) => f,
+        let (firmware, props) = match build_one(&project, &env, self.build_jobs, self.args.verbose)?
+        {
+            Built::Firmware { firmware, board } => (firmware, board),
             Built::Failed(code) => bail!("the build failed (exit {code}); its errors are above"),
         };
-        let props;
         let target = if env.platform.is_native() {
             Target::Native(&firmware)
         } else {
-            props = fbuild_builder::board_properties(&project, &env)?;
             self.target_of(&env, &props)?
         };
         let mut parser = unity::Parser {
