@@ -11,7 +11,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use fbuild_client::Client;
-use fbuild_core::protocol::{Event, Reply, Request};
+use fbuild_core::protocol::{Event, Request};
 use fbuild_core::time::{BOARD_RETURN_WAIT, LEASE_REGISTER_WAIT};
 use fbuild_deploy::monitor::{self, Outcome, Rules};
 use fbuild_deploy::recipe::{emulator_plan, upload_inputs, upload_plan, usb_ids};
@@ -272,19 +272,7 @@ fn lease(port: &str, claim: bool) {
     let Ok(client) = Client::from_env() else {
         return;
     };
-    let request = if claim {
-        Request::ClaimPort {
-            port: port.to_string(),
-        }
-    } else {
-        Request::ReleasePort {
-            port: port.to_string(),
-        }
-    };
-    if let Ok(fbuild_client::Served {
-        reply: Reply::PortClaimed { paused },
-        ..
-    }) = client.request(&request, &mut |_| {})
+    if let Ok(paused) = client.lease_port(port, claim)
         && paused > 0
     {
         eprintln!("fbuild: paused {paused} monitor(s) of {port} for the upload");

@@ -62,6 +62,9 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
+    // The driver decides where the build engine's lines go: as a terminal
+    // user expects them (listings on stdout, the rest on stderr).
+    fbuild_builder::report::set(Box::new(fbuild_builder::report::Stderr));
     warn_about_settings();
     let result = match cli.command {
         Command::Daemon { action } => daemon_cmd::run(action),

@@ -41,7 +41,6 @@ fn runner(dir: &Path) -> Runner {
         verbose: false,
         cache_failed: Default::default(),
         to_report: Default::default(),
-        shims: dir.join("no-shims"),
         env: "test".into(),
     }
 }

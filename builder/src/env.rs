@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use fbuild_client::Client;
 use fbuild_core::install_status::InstallPhase;
-use fbuild_core::protocol::{ErrorKind, Event, Reply, Request};
+use fbuild_core::protocol::{Event, Request};
 
 use super::Options;
 use super::compdb::write_compdb;
@@ -58,7 +58,6 @@ pub async fn build_env(
         verbose: opts.verbose,
         cache_failed: Default::default(),
         to_report: Default::default(),
-        shims: client.settings().home.shims_dir(),
         env: env.name.clone(),
     };
 
@@ -232,21 +231,8 @@ fn route_in_background(client: &Client, route: &CacheRoute, verbose: bool) -> mp
             }
             _ => {}
         };
-        let mut served = client
-            .request(&Request::ZccacheIfUseful, &mut on_event)
-            .map(|s| s.reply);
-        // A coordinator older than the request: the plain one.
-        if let Ok(Reply::Error {
-            kind: ErrorKind::Unsupported,
-            ..
-        }) = served
-        {
-            served = client
-                .request(&Request::ResolveZccache, &mut on_event)
-                .map(|s| s.reply);
-        }
-        match served {
-            Ok(Reply::Noted) => {
+        match client.zccache(true, &mut on_event) {
+            Ok(None) => {
                 if verbose {
                     report::say(
                         Kind::Verbose,
@@ -256,7 +242,7 @@ fn route_in_background(client: &Client, route: &CacheRoute, verbose: bool) -> mp
                 }
                 shared.defer();
             }
-            Ok(Reply::Zccache(choice)) => {
+            Ok(Some(choice)) => {
                 if verbose && choice.path.is_none() {
                     report::say(Kind::Verbose, format!("fbuild: {}", choice.reason));
                 }

@@ -23,6 +23,7 @@ pub mod project;
 mod recipes;
 pub mod report;
 mod runner;
+mod runtime_props;
 mod shared_cache;
 mod size;
 pub mod sketch;

@@ -21,15 +21,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use anyhow::{Context, Result, bail};
-use fbuild_platforms::arduino::{
-    ArduinoPlatform, Fqbn, OS_SUFFIX, PlatformError, Properties, path_marker, resolve,
-};
+use fbuild_platforms::arduino::{ArduinoPlatform, PlatformError, Properties, path_marker, resolve};
 
 use super::files::Lang;
-
-/// Value of `runtime.ide.version` (the `ARDUINO` define): 1.6.7, what
-/// arduino-builder passes by default, so objects match its builds.
-const IDE_VERSION: &str = "10607";
+use crate::runtime_props::{self, RuntimeFacts};
 
 /// One environment's properties: platform.txt, the board, overrides and
 /// the build's own values.
@@ -42,22 +37,6 @@ pub struct Recipes {
     cxx_extra: Vec<String>,
     /// Undefined placeholders already warned about (once per build each).
     warned: Mutex<HashSet<String>>,
-}
-
-/// What a build knows of itself, for [`Recipes::set_runtime`].
-pub struct RuntimeFacts<'a> {
-    /// The board's platform folder (`<hardware>/<vendor>/<arch>`).
-    pub platform_dir: &'a Path,
-    /// The platform of the board's core when it is another vendor's.
-    pub core_platform_dir: Option<&'a Path>,
-    /// The board (a PlatformIO id stands for its FQBN).
-    pub fqbn: &'a Fqbn,
-    pub out_dir: &'a Path,
-    /// The project folder, the sketch folder's counterpart, when known.
-    pub source_dir: Option<&'a Path>,
-    /// The toolchain the coordinator checked (wins over the core's
-    /// `compiler.path`); `None`: the core's own.
-    pub compiler_dir: Option<&'a Path>,
 }
 
 /// A command from a recipe: the program and its arguments.
@@ -110,49 +89,10 @@ impl Recipes {
         }
     }
 
-    /// Sets every property the Arduino builders set (arduino-cli's
-    /// `GetBuildProperties` and builder) from `facts`. The platform:
-    /// `runtime.platform.path` (the board's platform; the core's with
-    /// `runtime.use_core_platform_path_for_runtime_platform_path=true`),
-    /// `runtime.hardware.path` (its parent), `build.board.platform.path`,
-    /// `build.core.platform.path`, `build.system.path` (the core platform's
-    /// `system/`). The board: `build.arch` (upper case), `build.fqbn`,
-    /// `build.board` (the board's, else `<ARCH>_<BOARD ID>`: the
-    /// `ARDUINO_<board>` define). The tool: `runtime.ide.version` and
-    /// `ide_version` ([`IDE_VERSION`]), `runtime.ide.path` (fbuild's folder,
-    /// unless set), `runtime.os` (`linux`, `macosx` or `windows`),
-    /// `software` (`ARDUINO`, unless set), `build.library_discovery_phase`
-    /// (`0`: a real compile), `extra.time.*` ([`set_time`]). The build:
-    /// `build.path`, `build.project_name` (`firmware`, the outputs fbuild
-    /// promises), `build.source.path` and `sketch_path` (when known),
-    /// `archive_file`, `archive_file_path` (unless the core's),
-    /// `compiler.path` (the checked toolchain's), `build.extra_flags`
-    /// (empty unless set: some boards leave it out). Not set: the
-    /// deprecated alias `tools.avrdude.path`, which would hide a core's own.
+    /// Sets every property the Arduino builders set (see
+    /// [`runtime_props::set`]).
     pub fn set_runtime(&mut self, facts: &RuntimeFacts) {
-        let p = &mut self.props;
-        let core_platform = facts.core_platform_dir.unwrap_or(facts.platform_dir);
-        p.set_path("build.board.platform.path", facts.platform_dir);
-        p.set_path("build.core.platform.path", core_platform);
-        p.set_path("build.system.path", &core_platform.join("system"));
-        let use_core = p.get("runtime.use_core_platform_path_for_runtime_platform_path");
-        let runtime_platform = match use_core.map(str::trim) {
-            Some("true") => core_platform,
-            _ => facts.platform_dir,
-        };
-        p.set_path("runtime.platform.path", runtime_platform);
-        if let Some(hw) = runtime_platform.parent() {
-            p.set_path("runtime.hardware.path", hw);
-        }
-        let arch = facts.fqbn.arch.to_ascii_uppercase();
-        p.set("build.fqbn", facts.fqbn.to_string());
-        if p.get("build.board").is_none_or(|b| b.is_empty()) {
-            let board = format!("{arch}_{}", facts.fqbn.board).to_ascii_uppercase();
-            p.set("build.board", board);
-        }
-        p.set("build.arch", arch);
-        set_tool(p);
-        set_build(p, facts);
+        runtime_props::set(&mut self.props, facts);
     }
 
     /// The core's folders: `cores/<build.core>`, `variants/<build.variant>`.
@@ -432,59 +372,6 @@ impl Recipes {
             args,
             recipe,
         })
-    }
-}
-
-/// The Arduino tools' own properties (see [`Recipes::set_runtime`]).
-fn set_tool(p: &mut Properties) {
-    p.set("runtime.ide.version", IDE_VERSION);
-    p.set("ide_version", IDE_VERSION);
-    if !p.contains("runtime.ide.path") {
-        let exe = std::env::current_exe().unwrap_or_default();
-        p.set_path("runtime.ide.path", exe.parent().unwrap_or(Path::new("")));
-    }
-    p.set("runtime.os", OS_SUFFIX);
-    if !p.contains("software") {
-        p.set("software", "ARDUINO");
-    }
-    p.set("build.library_discovery_phase", "0");
-    set_time(p, std::time::SystemTime::now());
-}
-
-/// `extra.time.utc` (seconds since 1970), `.local` (the same in local
-/// time), `.zone` (the zone's offset without daylight saving, seconds),
-/// `.dst` (daylight saving's offset). fbuild builds in UTC: the builder has
-/// no time zone database, and a firmware does not depend on where it was
-/// built.
-fn set_time(p: &mut Properties, now: std::time::SystemTime) {
-    let utc = now
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default();
-    p.set("extra.time.utc", utc.to_string());
-    p.set("extra.time.local", utc.to_string());
-    p.set("extra.time.zone", "0");
-    p.set("extra.time.dst", "0");
-}
-
-/// This build's own properties (see [`Recipes::set_runtime`]).
-fn set_build(p: &mut Properties, facts: &RuntimeFacts) {
-    let out_dir = facts.out_dir;
-    p.set_path("build.path", out_dir);
-    p.set("build.project_name", "firmware");
-    if let Some(dir) = facts.source_dir {
-        p.set_path("build.source.path", dir);
-        p.set_path("sketch_path", dir);
-    }
-    p.set("archive_file", "core.a");
-    if !p.contains("archive_file_path") {
-        p.set_path("archive_file_path", &out_dir.join("core.a"));
-    }
-    if let Some(dir) = facts.compiler_dir {
-        p.set("compiler.path", format!("{}/", path(dir)));
-    }
-    if !p.contains("build.extra_flags") {
-        p.set("build.extra_flags", "");
     }
 }
 

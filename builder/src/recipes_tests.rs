@@ -4,6 +4,8 @@
 //! recipe, and the runtime properties the one function sets.
 
 use super::*;
+use crate::runtime_props::IDE_VERSION;
+use fbuild_platforms::arduino::{Fqbn, OS_SUFFIX};
 
 /// A core's platform.txt, much like the Arduino AVR core's.
 const PLATFORM: &str = r#"
@@ -313,4 +315,25 @@ fn a_referenced_core_and_the_boards_own_values_win_where_the_tools_say() {
     let path = |k: &str| r.properties().get_path(k).unwrap();
     assert_eq!(path("runtime.platform.path"), Path::new("/hw/other/avr"));
     assert_eq!(path("runtime.hardware.path"), Path::new("/hw/other"));
+}
+
+#[test]
+fn the_build_time_is_the_build_folders_until_it_is_cleaned() {
+    let dir = tempfile::tempdir().unwrap();
+    let fqbn = Fqbn::parse("arduino:avr:uno").unwrap();
+    let time = |out: &Path| {
+        let mut r = Recipes::new(Properties::default(), &[], &[], Vec::new());
+        let mut facts = facts_for(&fqbn, None);
+        facts.out_dir = out;
+        r.set_runtime(&facts);
+        r.properties().get("extra.time.utc").unwrap().to_string()
+    };
+    let out = dir.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("fbuild-time"), "1700000000").unwrap();
+    assert_eq!(time(&out), "1700000000", "the folder's time, not now");
+    std::fs::remove_dir_all(&out).unwrap();
+    let fresh = time(&out);
+    assert_ne!(fresh, "1700000000");
+    assert_eq!(time(&out), fresh, "kept for the next build");
 }

@@ -72,8 +72,6 @@ pub struct Runner {
     /// once: zccache failed, or its daemon speaks another wire (then it
     /// checks the daemon again).
     pub to_report: Arc<std::sync::Mutex<Option<String>>>,
-    /// The home's shims folder (kept off the cache tool's PATH).
-    pub shims: PathBuf,
     /// The environment, for messages (`fbuild: [uno] …`).
     pub env: String,
 }
@@ -194,7 +192,7 @@ impl Runner {
             );
         }
         let (program, cwd) = (program.to_path_buf(), self.cwd.clone());
-        let env = cache_env::readable_env(&self.shims);
+        let env = cache_env::readable_env();
         let outcome = tokio::task::spawn_blocking(move || {
             let call = CompileCall {
                 compiler: &program,
@@ -269,11 +267,7 @@ impl Runner {
         args: &[OsString],
     ) -> Result<std::process::Output> {
         let tool = match zccache {
-            Some(z) => cache_env::apply(
-                Tool::new(z).arg(program).args(args),
-                cache_env::Call::Compile,
-                &self.shims,
-            ),
+            Some(z) => cache_env::compile(Tool::new(z).arg(program).args(args)),
             None => Tool::new(program).args(args),
         };
         let tool = tool

@@ -5,20 +5,14 @@
 //! it ends; a rise is told once per build.
 
 use fbuild_client::Client;
-use fbuild_core::protocol::{Reply, Request};
 
 /// sccache's storage errors so far (read and write errors, and errors by
 /// language) and its storage, as the coordinator reads them from the
 /// server it runs for this home; `None` when none runs (or no coordinator
 /// answers).
 pub fn storage_errors(client: &Client) -> Option<(u64, String)> {
-    match client.request_if_running(&Request::Status, &mut |_| {}) {
-        Ok(served) => match served.reply {
-            Reply::Status(status) => status.sccache.map(|s| (s.errors, s.location)),
-            _ => None,
-        },
-        Err(_) => None,
-    }
+    let status = client.status().ok()?;
+    status.sccache.map(|s| (s.errors, s.location))
 }
 
 /// What sccache's client prints on every compile once its server is gone

@@ -76,7 +76,6 @@ pub async fn resolve(
         env,
         name.unwrap_or(Platform::NATIVE),
         mcu.unwrap_or_default(),
-        None,
     )
     .await?;
     let board_name = props.get("name").unwrap_or(&board_text).to_string();
@@ -90,7 +89,7 @@ pub async fn resolve(
         .map(Path::to_path_buf)
         .unwrap_or_default();
     let board_id = BoardId::parse(&board_text)?;
-    recipes.set_runtime(&super::recipes::RuntimeFacts {
+    recipes.set_runtime(&crate::runtime_props::RuntimeFacts {
         platform_dir: &platform.dir,
         core_platform_dir: referenced.as_ref().map(|r| r.dir.as_path()),
         fqbn: board_id.fqbn(),
@@ -321,7 +320,7 @@ fn own_toolchain_target(
     let board_name = props.get("name").unwrap_or(board_text).to_string();
     let mut recipes = Recipes::new(props, &env.build_flags, &env.build_unflags, Vec::new());
     let board_id = BoardId::parse(board_text)?;
-    recipes.set_runtime(&super::recipes::RuntimeFacts {
+    recipes.set_runtime(&crate::runtime_props::RuntimeFacts {
         platform_dir: &platform.dir,
         core_platform_dir: referenced.as_ref().map(|r| r.dir.as_path()),
         fqbn: board_id.fqbn(),

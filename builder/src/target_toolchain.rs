@@ -13,17 +13,19 @@ use fbuild_platforms::arduino::ArduinoPlatform;
 
 use crate::project::EnvConfig;
 
+/// The toolchain of `platform` checked for `mcu` (empty: the compiler's
+/// default target). Its core is asked for separately
+/// (`Request::PlatformCore`), so `framework` goes unset.
 pub async fn toolchain(
     client: &Client,
     env: &EnvConfig,
     platform: &str,
     mcu: &str,
-    framework: Option<&str>,
 ) -> Result<Toolchain> {
     let request = ToolchainRequest {
         platform: platform.to_string(),
         mcu: mcu.to_string(),
-        framework: framework.map(str::to_string),
+        framework: None,
         path: std::env::var_os("PATH").unwrap_or_default(),
     };
     super::ask::ask(client, |c, on_event| c.toolchain(request, on_event))

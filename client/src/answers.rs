@@ -6,7 +6,7 @@
 use fbuild_core::protocol::{
     CoreArchiveRequest, CoreInstall, ErrorKind, Event, LibraryInstall, LibraryInstalled,
     LibraryQuery, LibraryRelease, Plan, PlanRequest, Reply, Request, Status, Toolchain,
-    ToolchainRequest,
+    ToolchainRequest, ZccacheChoice,
 };
 
 use crate::{Client, ClientError, Served};
@@ -136,6 +136,53 @@ impl Client {
             "install",
             |reply| match reply {
                 Reply::Installed { path, .. } => Ok(path),
+                other => Err(Box::new(other)),
+            },
+        )
+    }
+
+    /// The cache route for a build: the coordinator's zccache decision, or
+    /// `None` when it puts zccache off for this build (`only_if_useful`:
+    /// its cache is empty; the daemon starts after the build). A
+    /// coordinator that does not know the `only_if_useful` request is
+    /// asked the plain one.
+    pub fn zccache(
+        &self,
+        only_if_useful: bool,
+        on_event: OnEvent,
+    ) -> Result<Option<ZccacheChoice>, RequestError> {
+        let request = match only_if_useful {
+            true => Request::ZccacheIfUseful,
+            false => Request::ResolveZccache,
+        };
+        let pick = |reply| match reply {
+            Reply::Zccache(choice) => Ok(Some(choice)),
+            Reply::Noted => Ok(None),
+            other => Err(Box::new(other)),
+        };
+        match answer(self.request(&request, on_event), "zccache", pick) {
+            Err(RequestError::Refused {
+                kind: ErrorKind::Unsupported,
+                ..
+            }) if only_if_useful => self.zccache(false, on_event),
+            other => other,
+        }
+    }
+
+    /// Claims `port` from the monitors that watch it (for an upload), or
+    /// gives it back; how many monitors let go of it.
+    pub fn lease_port(&self, port: &str, claim: bool) -> Result<usize, RequestError> {
+        let port = port.to_string();
+        let request = match claim {
+            true => Request::ClaimPort { port },
+            false => Request::ReleasePort { port },
+        };
+        answer(
+            self.request(&request, &mut |_| {}),
+            "port lease",
+            |reply| match reply {
+                Reply::PortClaimed { paused } => Ok(paused),
+                Reply::PortReleased => Ok(0),
                 other => Err(Box::new(other)),
             },
         )

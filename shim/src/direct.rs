@@ -20,13 +20,8 @@ pub enum Direct {
 }
 
 /// `real args…` on zccache's daemon at `endpoint`, with this process's
-/// environment by the cache tool's rules (`shims` kept off its PATH).
-pub fn compile(
-    endpoint: &Path,
-    (real, shims): (&Path, &Path),
-    args: &[OsString],
-    marker: &(&str, String),
-) -> Direct {
+/// environment by the cache tool's rules (`cache_env::readable_env`).
+pub fn compile(endpoint: &Path, real: &Path, args: &[OsString], marker: &(&str, String)) -> Direct {
     let Some(args) = args
         .iter()
         .map(|a| a.to_str().map(str::to_string))
@@ -35,7 +30,7 @@ pub fn compile(
         return Direct::Failed("an argument is not UTF-8".into());
     };
     let cwd = std::env::current_dir().unwrap_or_default();
-    let mut env = cache_env::readable_env(shims);
+    let mut env = cache_env::readable_env();
     env.retain(|(k, _)| k != marker.0);
     env.push((marker.0.to_string(), marker.1.clone()));
     let call = CompileCall {

@@ -32,8 +32,6 @@ pub struct Target {
     pub endpoint: Option<PathBuf>,
     /// Where this plan is remembered (forgotten when it fails).
     pub slot: Option<PathBuf>,
-    /// The home's shims folder (kept off the cache tool's PATH).
-    pub shims: PathBuf,
 }
 
 pub fn run(target: Target, prepared: Prepared, marker: (&str, String)) -> ! {
@@ -53,7 +51,7 @@ pub fn run(target: Target, prepared: Prepared, marker: (&str, String)) -> ! {
         .filter(|_| fbuild_core::zwire::enabled())
     {
         Some(endpoint) => {
-            match direct::compile(endpoint, (&target.real, &target.shims), args, &marker) {
+            match direct::compile(endpoint, &target.real, args, &marker) {
                 Direct::Exited(code) => Some(code),
                 // Another zccache at the socket: its own client speaks its wire;
                 // the coordinator is told so that it probes the daemon again.
@@ -116,7 +114,7 @@ fn run_client(
     marker: &(&str, String),
 ) -> i32 {
     let tool = Tool::new(zccache).arg(&target.real).args(args);
-    let tool = cache_env::apply(tool, cache_env::Call::Compile, &target.shims)
+    let tool = cache_env::compile(tool)
         .envs(target.env.iter().map(|(k, v)| (k, v)))
         .env(marker.0, &marker.1);
     match run_cached(&tool) {

@@ -36,7 +36,7 @@ pub fn obtain(name: &str, prepared: &Prepared) -> Target {
                 prepared.phony_depfile.is_some(),
             );
             if let Some(plan) = remembered::recall(&slot) {
-                return target(plan, Some(slot), settings);
+                return target(plan, Some(slot));
             }
             match ask(settings, name, prepared, shim_exe.as_deref(), &slot) {
                 Ok(target) => return target,
@@ -81,7 +81,7 @@ fn ask(
                 say(&format!("fbuild: warning: {warning}"));
             }
             remembered::keep(slot, &plan);
-            Ok(target(plan, Some(slot.to_path_buf()), settings))
+            Ok(target(plan, Some(slot.to_path_buf())))
         }
         // The coordinator found no such tool. Our own lookup may still (a
         // coordinator that could not read this PATH); else nothing can run.
@@ -98,9 +98,8 @@ fn ask(
     }
 }
 
-fn target(plan: Plan, slot: Option<PathBuf>, settings: &Settings) -> Target {
+fn target(plan: Plan, slot: Option<PathBuf>) -> Target {
     Target {
-        shims: settings.home.shims_dir(),
         zccache: plan.zccache,
         real: plan.real,
         env: plan.env,
@@ -150,7 +149,6 @@ fn local(name: &str, settings: Option<&Settings>, shim: Option<&Path>) -> Result
             phony_blank_line: None,
             endpoint: None,
             slot: None,
-            shims: skip.first().cloned().unwrap_or_default(),
         }),
         None => Err(format!(
             "no real `{real_name}` on PATH (fbuild's shims are skipped)"

@@ -31,7 +31,7 @@ pub type Stats = fbuild_core::protocol::SccacheStats;
 fn command(bin: &Path, home: &Home) -> Tool {
     let dir = home.tools_dir().join("sccache-cache");
     let _ = std::fs::create_dir_all(&dir);
-    cache_env::apply(Tool::new(bin), cache_env::Call::Daemon, &home.shims_dir())
+    cache_env::daemon(Tool::new(bin), &home.shims_dir())
         .envs(super::exec_env(home))
         .current_dir(dir)
 }

@@ -52,7 +52,7 @@ pub(crate) fn command(bin: &Path, home: &Home) -> Tool {
     let cache = home.zccache_cache_dir();
     // zccache creates it too; it must exist before it can be our cwd.
     let _ = std::fs::create_dir_all(&cache);
-    cache_env::apply(Tool::new(bin), cache_env::Call::Daemon, &home.shims_dir())
+    cache_env::daemon(Tool::new(bin), &home.shims_dir())
         .envs(exec_env(home))
         .current_dir(&cache)
 }

@@ -25,44 +25,44 @@ use super::Tool;
 /// Variables a build may carry that must not reach a long-lived daemon.
 pub const BUILD_ONLY_VARS: &[&str] = &["MAKEFLAGS", "MFLAGS", "MAKELEVEL", "CARGO_MAKEFLAGS"];
 
-/// What a cache tool's process is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Call {
-    /// A command that is, or may start, the long-lived daemon (`zccache
-    /// start`, `sccache --start-server`, `--version`, `--show-stats`).
-    Daemon,
-    /// One compile, link or archive through the tool's client.
-    Compile,
+/// `tool` as a command that is, or may start, a cache tool's long-lived
+/// daemon (`zccache start`, `sccache --start-server`, `--version`,
+/// `--show-stats`): the build's jobserver variables removed, what zccache
+/// cannot read removed, and the home's `shims` folder (by any path that
+/// leads to it) off PATH.
+pub fn daemon(tool: Tool, shims: &Path) -> Tool {
+    let mut tool = tool;
+    for var in BUILD_ONLY_VARS {
+        tool = tool.env_remove(var);
+    }
+    readable(tool, |d| same_dir(d, shims))
 }
 
-/// `tool` (a cache tool of the home whose shims are in `shims`) with the
-/// environment rules for `call`, on top of this process's environment.
-pub fn apply(mut tool: Tool, call: Call, shims: &Path) -> Tool {
-    if call == Call::Daemon {
-        for var in BUILD_ONLY_VARS {
-            tool = tool.env_remove(var);
-        }
-    }
+/// `tool` as one compile, link or archive through a cache tool's client:
+/// what zccache cannot read removed; the build's own variables (an LTO
+/// link's jobserver) and PATH otherwise as the compile would have them
+/// without the cache.
+pub fn compile(tool: Tool) -> Tool {
+    readable(tool, |_| false)
+}
+
+fn readable(mut tool: Tool, skip: impl Fn(&Path) -> bool) -> Tool {
     for var in unreadable_vars() {
         tool = tool.env_remove(var);
     }
     if let Some(path) = std::env::var_os("PATH")
-        && let Some(clean) = clean_path(&path, |d| is_dir(d, shims))
+        && let Some(clean) = clean_path(&path, skip)
     {
         tool = tool.env("PATH", clean);
     }
     tool
 }
 
-/// Whether PATH entry `entry` is the folder `dir` (as written, or the same
-/// folder by another path; only entries of its name are resolved, which
-/// keeps this cheap for the shim).
-fn is_dir(entry: &Path, dir: &Path) -> bool {
+/// Whether PATH entry `entry` is the folder `dir`, as written or by
+/// another path (a link to it).
+fn same_dir(entry: &Path, dir: &Path) -> bool {
     if entry == dir {
         return true;
-    }
-    if entry.file_name() != dir.file_name() {
-        return false;
     }
     match (std::fs::canonicalize(entry), std::fs::canonicalize(dir)) {
         (Ok(a), Ok(b)) => a == b,
@@ -76,14 +76,13 @@ pub fn is_readable(name: &OsStr, value: &OsStr) -> bool {
 }
 
 /// This process's environment as zccache's daemon can read it (for a
-/// compile sent over its wire), by the rules of [`Call::Compile`]:
-/// variables that are not UTF-8 left out, PATH without its non-UTF-8
-/// entries and without `shims`.
-pub fn readable_env(shims: &Path) -> Vec<(String, String)> {
+/// compile sent over its wire), by the rules of [`compile`]: variables
+/// that are not UTF-8 left out, PATH without its non-UTF-8 entries.
+pub fn readable_env() -> Vec<(String, String)> {
     std::env::vars_os()
         .filter_map(|(k, v)| {
             let v = if k == "PATH" {
-                clean_path(&v, |d| is_dir(d, shims))?
+                clean_path(&v, |_| false)?
             } else {
                 v
             };
@@ -172,16 +171,24 @@ mod tests {
         let shims = dir.path().join("home/shims");
         std::fs::create_dir_all(&shims).unwrap();
         std::os::unix::fs::symlink(dir.path().join("home"), dir.path().join("alias")).unwrap();
-        assert!(is_dir(&shims, &shims));
-        assert!(is_dir(&dir.path().join("alias/shims"), &shims));
-        assert!(!is_dir(dir.path(), &shims));
-        assert!(!is_dir(Path::new("/usr/bin"), &shims));
+        std::os::unix::fs::symlink(&shims, dir.path().join("bin")).unwrap();
+        assert!(same_dir(&shims, &shims));
+        assert!(same_dir(&dir.path().join("alias/shims"), &shims));
+        assert!(
+            same_dir(&dir.path().join("bin"), &shims),
+            "a link of another name"
+        );
+        assert!(!same_dir(dir.path(), &shims));
+        assert!(!same_dir(Path::new("/usr/bin"), &shims));
     }
 
     #[test]
     fn daemons_lose_the_build_variables_and_compiles_keep_them() {
-        let tool = |call| apply(Tool::new("zccache"), call, Path::new("/nowhere/shims"));
-        assert_eq!(tool(Call::Daemon).env_of("MAKEFLAGS"), Some(None));
-        assert_eq!(tool(Call::Compile).env_of("MAKEFLAGS"), None);
+        let shims = Path::new("/nowhere/shims");
+        assert_eq!(
+            daemon(Tool::new("zccache"), shims).env_of("MAKEFLAGS"),
+            Some(None)
+        );
+        assert_eq!(compile(Tool::new("zccache")).env_of("MAKEFLAGS"), None);
     }
 }
