@@ -113,9 +113,12 @@ async fn no_real_tool_is_named_with_what_to_do() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_phony_style_is_probed_once_per_compiler_and_failures_again() {
+async fn the_phony_style_is_probed_once_per_compiler_and_a_probe_that_could_not_run_again() {
     let dir = tempfile::tempdir().unwrap();
-    tools_on_path(&dir.path().join("bin"), &["gcc-9", "gcc-12", "broken"]);
+    tools_on_path(
+        &dir.path().join("bin"),
+        &["gcc-9", "gcc-12", "broken", "gone"],
+    );
     let fake = Arc::new(Fake::new());
     fake.when("gcc-9", 0, "probe.o: probe.c probe.h\n\nprobe.h:\n", "")
         .when("gcc-12", 0, "probe.o: probe.c probe.h\nprobe.h:\n", "")
@@ -140,9 +143,14 @@ async fn the_phony_style_is_probed_once_per_compiler_and_failures_again() {
         );
     }
     assert_eq!((fake.count("gcc-9"), fake.count("gcc-12")), (1, 1));
-    // A compiler that fails the probe: GCC 10's style for now, probed
-    // again by the next request.
+    // A compiler that answers the probe with an error has answered: GCC
+    // 10's style, kept.
     assert!(!planner.phony_style(&bin("broken")).await);
     assert!(!planner.phony_style(&bin("broken")).await);
-    assert_eq!(fake.count("broken"), 2);
+    assert_eq!(fake.count("broken"), 1);
+    // One whose probe could not run: GCC 10's style for now, probed again
+    // by the next request.
+    assert!(!planner.phony_style(&bin("gone")).await);
+    assert!(!planner.phony_style(&bin("gone")).await);
+    assert_eq!(fake.count("gone"), 2);
 }

@@ -423,18 +423,19 @@ fn health_check(
         ("dig.cpp", "#include <float.h>\nint digits = DECIMAL_DIG;\n"),
     ])?;
     let mcu_flag: Vec<&str> = mcu_flag.into_iter().collect();
-    let run = |tool: Tool| {
+    // The target flag first, as the compiler was always asked.
+    let run = |program: &Path, args: &[&str]| {
+        let tool = Tool::new(program)
+            .args(&mcu_flag)
+            .args(args)
+            .current_dir(dir.path());
         runner
-            .output(
-                &tool.args(&mcu_flag).current_dir(dir.path()),
-                TOOLCHAIN_PROBE_TIMEOUT,
-            )
+            .output(&tool, TOOLCHAIN_PROBE_TIMEOUT)
             .map_err(|e| e.to_string())
     };
     let (out, dig) = std::thread::scope(|s| {
-        let dig =
-            s.spawn(|| run(Tool::new(cxx).args(["-std=gnu++11", "-c", "dig.cpp", "-o", "dig.o"])));
-        let out = run(Tool::new(cc).args(["-Os", "empty.c", "-o", "empty.elf"]));
+        let dig = s.spawn(|| run(cxx, &["-std=gnu++11", "-c", "dig.cpp", "-o", "dig.o"]));
+        let out = run(cc, &["-Os", "empty.c", "-o", "empty.elf"]);
         let dig = dig
             .join()
             .unwrap_or_else(|_| Err("the C++ probe panicked".to_string()));

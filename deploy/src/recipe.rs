@@ -78,14 +78,16 @@ pub fn upload_plan(
 /// The build outputs the upload sends: each file under `build.path` that
 /// the board's upload pattern names, in its order (the AVR core's
 /// `-Uflash:w:{build.path}/{build.project_name}.hex:i` names the `.hex`
-/// its `recipe.objcopy.hex.pattern` wrote). Empty when the pattern names
-/// none.
+/// its `recipe.objcopy.hex.pattern` wrote). Only the build's own outputs
+/// (`{build.project_name}.*`) count: a pattern may name other files there
+/// (a log the tool writes). Empty when the pattern names none.
 pub fn upload_inputs(props: &Properties) -> Result<Vec<PathBuf>, PlatformError> {
     let Some(build_path) = props.get_path("build.path") else {
         return Ok(Vec::new());
     };
     // The files do not depend on the port, which is not known yet.
     let plan = upload_plan(props, "", None)?;
+    let outputs = format!("{}.", props.get("build.project_name").unwrap_or("firmware"));
     let dir = build_path.as_os_str().as_encoded_bytes();
     let mut files = Vec::new();
     for arg in &plan.args {
@@ -98,7 +100,10 @@ pub fn upload_inputs(props: &Properties) -> Result<Vec<PathBuf>, PlatformError> 
                 .unwrap_or(tail.len());
             if len > 1 && matches!(tail[0], b'/' | b'\\') {
                 let file = PathBuf::from(os_from_bytes(&rest[found..found + dir.len() + len]));
-                if !files.contains(&file) {
+                let ours = file
+                    .file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with(&outputs));
+                if ours && !files.contains(&file) {
                     files.push(file);
                 }
             }
@@ -231,7 +236,8 @@ mod tests {
             "upload.tool=esptool\nbuild.path=/my build\nbuild.project_name=firmware\n\
              tools.esptool.upload.pattern=esptool --port {serial.port} write_flash 0x1000 \
              \"{build.path}/{build.project_name}.bootloader.bin\" 0xe000 \"{runtime.platform.path}/boot.bin\" \
-             0x10000 \"{build.path}/{build.project_name}.bin\" --log={build.path} \"{build.path}/{build.project_name}.bin\"\n\
+             0x10000 \"{build.path}/{build.project_name}.bin\" --log={build.path} \"{build.path}/{build.project_name}.bin\" \
+             --trace={build.path}/esptool.log\n\
              runtime.platform.path=/core\n",
         );
         assert_eq!(

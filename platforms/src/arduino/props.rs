@@ -189,14 +189,21 @@ impl Properties {
 
     /// `key` expanded with `overlay` values over ours and split into
     /// arguments as the Arduino tools do, each path put back as it was.
-    /// A placeholder no property defines stays as written (see the
-    /// module's notes).
+    /// A placeholder no property defines is an error (build recipes use
+    /// [`Properties::recipe_command`], which keeps it as arduino-cli does).
     pub fn command(
         &self,
         key: &str,
         overlay: &[(&str, String)],
     ) -> Result<Vec<OsString>, PlatformError> {
-        self.recipe_command(key, overlay).map(|c| c.args)
+        let mut command = self.recipe_command(key, overlay)?;
+        match command.undefined.is_empty() {
+            true => Ok(command.args),
+            // A command fbuild runs as the core wrote it (an upload, an
+            // emulator) must not pass `{x}` to the tool: the first one
+            // undefined is the error, naming its key and place.
+            false => Err(command.undefined.remove(0)),
+        }
     }
 
     /// Like [`Properties::command`], with the placeholders it left as

@@ -64,7 +64,11 @@ fn a_recipe_keeps_an_undefined_placeholder_as_written_like_arduino_cli() {
             && named[1].contains("platform.txt:2: `recipe` uses {x}"),
         "{named:?}"
     );
-    assert_eq!(p.command("recipe", &[]).unwrap().len(), 5);
+    // A command run as written (an upload) refuses it instead.
+    assert!(matches!(
+        p.command("recipe", &[("source_file", "a.c".into())]),
+        Err(PlatformError::Undefined { .. })
+    ));
     assert!(matches!(
         p.command("loop", &[]),
         Err(PlatformError::Cycle { .. })
