@@ -91,7 +91,8 @@ impl Kind {
             return Kind::IndexUrl(text.to_string());
         }
         let path = text.strip_prefix("file://").unwrap_or(text);
-        if path.contains('/') || path.starts_with('.') {
+        // `C:\cores\avr` is a folder, not `vendor:arch`.
+        if path.contains(['/', '\\']) || path.starts_with('.') {
             return Kind::Folder(path.to_string());
         }
         let (name, version) = match text.split_once('@') {
@@ -172,6 +173,10 @@ mod tests {
         );
         assert_eq!(kind("./cores/avr"), Kind::Folder("./cores/avr".into()));
         assert_eq!(kind("cores/x:y"), Kind::Folder("cores/x:y".into()));
+        assert_eq!(
+            kind(r"C:\hw\vendor\avr"),
+            Kind::Folder(r"C:\hw\vendor\avr".into())
+        );
         assert_eq!(
             kind("arduino:samd@1.8.14"),
             Kind::IndexedCore {

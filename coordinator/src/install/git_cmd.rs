@@ -52,7 +52,7 @@ impl Measure<'_> {
         watch
             .limits
             .check(watch.url, bytes, files)
-            .map_err(InstallError::Unpack)?;
+            .map_err(|e| InstallError::Unpack(e.into()))?;
         Ok(bytes)
     }
 }
@@ -123,7 +123,7 @@ pub fn listed_size(repo: &Path, commit: &str, watch: &Watch) -> Result<(), Insta
             .and_then(|meta| meta.split_whitespace().nth(3));
         bytes = bytes.saturating_add(size.and_then(|s| s.parse().ok()).unwrap_or(0));
         if let Err(why) = watch.limits.check(watch.url, bytes, files) {
-            refused = Some(InstallError::Unpack(why));
+            refused = Some(InstallError::Unpack(why.into()));
         } else if files % 4096 == 0 && !(watch.wanted)() {
             refused = Some(InstallError::Fetch(FetchError::cancelled(watch.url)));
         }

@@ -71,21 +71,40 @@ impl UnpackLimits {
 
     /// Refuses `bytes` in `files` entries when over a limit, naming the
     /// setting that raises it.
-    pub fn check(&self, what: &str, bytes: u64, files: u64) -> Result<(), String> {
+    pub fn check(&self, what: &str, bytes: u64, files: u64) -> Result<(), OverLimit> {
         if bytes > self.bytes {
-            return Err(format!(
-                "{what} unpacks to more than {} MiB; refused as a decompression bomb \
-                 (FBUILD_UNPACK_MAX_MB raises the limit)",
-                self.bytes >> 20
-            ));
+            return Err(OverLimit::Bytes {
+                what: what.to_string(),
+                mib: self.bytes >> 20,
+            });
         }
         if files > self.files {
-            return Err(format!(
-                "{what} holds more than {} files; refused (FBUILD_UNPACK_MAX_FILES raises the limit)",
-                self.files
-            ));
+            return Err(OverLimit::Files {
+                what: what.to_string(),
+                files: self.files,
+            });
         }
         Ok(())
+    }
+}
+
+/// A package past its unpack limits, with the setting that raises them.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OverLimit {
+    #[error(
+        "{what} unpacks to more than {mib} MiB; refused as a decompression bomb \
+         (FBUILD_UNPACK_MAX_MB raises the limit)"
+    )]
+    Bytes { what: String, mib: u64 },
+    #[error(
+        "{what} holds more than {files} files; refused (FBUILD_UNPACK_MAX_FILES raises the limit)"
+    )]
+    Files { what: String, files: u64 },
+}
+
+impl From<OverLimit> for String {
+    fn from(e: OverLimit) -> String {
+        e.to_string()
     }
 }
 
