@@ -9,6 +9,7 @@ mod commands;
 mod compdb;
 mod engine;
 mod env;
+mod error;
 mod files;
 pub use files::glob;
 mod inputs;
@@ -43,6 +44,7 @@ use fbuild_platforms::arduino::Properties;
 use crate::project::Project;
 use crate::report::Kind;
 use env::{EnvResult, build_env};
+pub use error::BuildError;
 
 /// What to build.
 #[derive(Debug, Clone, Default)]
@@ -72,7 +74,7 @@ pub struct Options {
 }
 
 /// Loads the project, printing its warnings; config errors exit 1.
-pub fn load(dir: &Path) -> Result<Project> {
+pub fn load(dir: &Path) -> Result<Project, BuildError> {
     let root =
         std::fs::canonicalize(dir).with_context(|| format!("project folder {}", dir.display()))?;
     let project = Project::load(&root)?;
@@ -93,7 +95,7 @@ pub struct BuildOutcome {
 }
 
 /// Builds the selected environments, stopping at the first that fails.
-pub fn build(args: &BuildRequest) -> Result<BuildOutcome> {
+pub fn build(args: &BuildRequest) -> Result<BuildOutcome, BuildError> {
     let project = load(&args.project_dir)?;
     let envs = project.select(&args.envs)?;
     let opts = Options {
@@ -181,7 +183,7 @@ pub fn build_one(
     env: &project::EnvConfig,
     jobs: usize,
     verbose: bool,
-) -> Result<Built> {
+) -> Result<Built, BuildError> {
     let opts = Options {
         jobs,
         verbose,
@@ -204,18 +206,22 @@ pub fn build_one(
 /// The properties of `env`'s board as the build uses them (platform.txt,
 /// boards.txt with menus, overrides, the build's own values such as
 /// `build.path`): what deploy needs for the core's upload recipe.
-pub fn board_properties(project: &Project, env: &project::EnvConfig) -> Result<Properties> {
+pub fn board_properties(
+    project: &Project,
+    env: &project::EnvConfig,
+) -> Result<Properties, BuildError> {
     let client = Client::from_env()?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
-        .build()?;
+        .build()
+        .context("starting the async runtime")?;
     let out_dir = project.build_dir.join(&env.name);
     let target = runtime.block_on(target::resolve(&client, env, &project.root, &out_dir))?;
     Ok(target.recipes.properties().clone())
 }
 
 /// Removes the build outputs of `envs` (all when empty).
-pub fn clean(project_dir: &Path, envs: &[String]) -> Result<()> {
+pub fn clean(project_dir: &Path, envs: &[String]) -> Result<(), BuildError> {
     let project = load(project_dir)?;
     let _lock = lock::ProjectLock::acquire(&project.build_dir)?;
     if envs.is_empty() {

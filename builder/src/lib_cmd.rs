@@ -12,14 +12,15 @@ use crate::libs::{self, LockMode, lockfile::Locked};
 use crate::report::{self, Kind};
 
 /// Resolves (`update`: afresh) and prints each selected env's libraries.
-pub fn run(project_dir: &Path, envs: &[String], update: bool) -> Result<()> {
+pub fn run(project_dir: &Path, envs: &[String], update: bool) -> Result<(), crate::BuildError> {
     let project = crate::load(project_dir)?;
     let selected = project.select(envs)?;
     let client = Client::from_env()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
-        .build()?;
+        .build()
+        .context("starting the async runtime")?;
     let _lock = crate::lock::ProjectLock::acquire(&project.build_dir)?;
     let mode = if update {
         LockMode::Update

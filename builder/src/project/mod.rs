@@ -10,3 +10,4 @@ mod values;
 use values::split_list;
 
 pub use config::{EnvConfig, LdfMode, Project, TestConfig};
+pub use ini::ConfigError;
