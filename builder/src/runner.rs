@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, Result};
+use fbuild_core::tool::cache_route::{Came, Ladder, Next, Via};
 use fbuild_core::tool::{Tool, cache_env};
 use fbuild_core::zwire::{self, Budget, CompileCall, WireError};
 
@@ -154,17 +155,49 @@ impl Runner {
         let Some(text) = text else {
             return self.spawn(None, &[], program, args).await;
         };
-        if let Some(endpoint) = route.endpoint.clone().filter(|_| zwire::enabled()) {
-            match self.direct(endpoint, program, text).await {
-                Ok(code) => return Ok(code),
-                // Another zccache's wire: its own client below.
-                Err(WireError::Mismatch(why)) => self.report(&why),
-                Err(other) => return self.uncached(&other.to_string(), program, args).await,
+        let endpoint = route.endpoint.clone().filter(|_| zwire::enabled());
+        let ladder = Ladder {
+            wire: endpoint.is_some(),
+            client: route.zccache.is_some(),
+        };
+        let mut via = ladder.first();
+        loop {
+            let came = match (via, &endpoint, route.zccache.as_deref()) {
+                (Via::Wire, Some(endpoint), _) => {
+                    match self.direct(endpoint.clone(), program, text.clone()).await {
+                        Ok(code) => Came::Exited(code),
+                        Err(WireError::Mismatch(why)) => Came::OtherWire(why),
+                        Err(other) => Came::Failed(other.to_string()),
+                    }
+                }
+                (Via::Client, _, Some(zccache)) => {
+                    self.client(zccache, &route, program, args).await?
+                }
+                _ => return self.spawn(None, &[], program, args).await,
+            };
+            match ladder.after(via, came) {
+                Next::Done(code) => return Ok(code),
+                // Another zccache's wire: the coordinator is told after
+                // the build (it checks the daemon again).
+                Next::Then { via: next, report } => {
+                    self.report(&report);
+                    via = next;
+                }
+                Next::Fallback { why } => return self.uncached(&why, program, args).await,
             }
         }
-        let Some(zccache) = route.zccache.as_deref() else {
-            return self.spawn(None, &[], program, args).await;
-        };
+    }
+
+    /// The compile through zccache's client: its output printed unless the
+    /// machinery failed (then the compile runs again without the cache,
+    /// and only that run's output is seen).
+    async fn client(
+        &self,
+        zccache: &Path,
+        route: &Route,
+        program: &Path,
+        args: &[OsString],
+    ) -> Result<Came> {
         let mut out = self
             .output(Some(zccache), &route.env, program, args)
             .await?;
@@ -173,9 +206,9 @@ impl Runner {
         }
         let code = out.status.code().unwrap_or(1);
         if let Some(why) = cache_env::machinery_failure(code, &out.stderr) {
-            return self.uncached(&why, program, args).await;
+            return Ok(Came::Failed(why));
         }
-        Ok(print_output(out))
+        Ok(Came::Exited(print_output(out)))
     }
 
     /// The compile through the daemon's wire; its output printed.

@@ -7,27 +7,18 @@ use std::io::Write;
 use std::path::Path;
 
 use fbuild_core::tool::cache_env;
+use fbuild_core::tool::cache_route::Came;
 use fbuild_core::zwire::{self, Budget, CompileCall, WireError};
-
-/// What became of the compile.
-pub enum Direct {
-    /// It ran (or came from the cache): this is its exit code.
-    Exited(i32),
-    /// The daemon speaks another wire: zccache's own client must run it.
-    OtherWire(String),
-    /// The cache machinery failed: the compile must run without it.
-    Failed(String),
-}
 
 /// `real args…` on zccache's daemon at `endpoint`, with this process's
 /// environment by the cache tool's rules (`cache_env::readable_env`).
-pub fn compile(endpoint: &Path, real: &Path, args: &[OsString], marker: &(&str, String)) -> Direct {
+pub fn compile(endpoint: &Path, real: &Path, args: &[OsString], marker: &(&str, String)) -> Came {
     let Some(args) = args
         .iter()
         .map(|a| a.to_str().map(str::to_string))
         .collect::<Option<Vec<String>>>()
     else {
-        return Direct::Failed("an argument is not UTF-8".into());
+        return Came::Failed("an argument is not UTF-8".into());
     };
     let cwd = std::env::current_dir().unwrap_or_default();
     let mut env = cache_env::readable_env();
@@ -44,9 +35,9 @@ pub fn compile(endpoint: &Path, real: &Path, args: &[OsString], marker: &(&str, 
         Ok(outcome) => {
             let _ = std::io::stdout().lock().write_all(&outcome.stdout);
             let _ = std::io::stderr().lock().write_all(&outcome.stderr);
-            Direct::Exited(outcome.code())
+            Came::Exited(outcome.code())
         }
-        Err(WireError::Mismatch(why)) => Direct::OtherWire(why),
-        Err(other) => Direct::Failed(other.to_string()),
+        Err(WireError::Mismatch(why)) => Came::OtherWire(why),
+        Err(other) => Came::Failed(other.to_string()),
     }
 }

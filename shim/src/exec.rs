@@ -11,10 +11,11 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 
 use fbuild_core::Settings;
+use fbuild_core::tool::cache_route::{Came, Ladder, Next, Via};
 use fbuild_core::tool::{Tool, cache_env, exec as tool_exec};
 
 use crate::depfile::add_phony_targets;
-use crate::direct::{self, Direct};
+use crate::direct;
 use crate::fallback::{Topic, die, report_zccache_failure, warn_once};
 use crate::rewrites::Prepared;
 
@@ -45,29 +46,33 @@ pub fn run(target: Target, prepared: Prepared, marker: (&str, String)) -> ! {
         Some(_) => &prepared.for_zccache,
         None => &prepared.original,
     };
-    let direct = match target
+    let endpoint = target
         .endpoint
         .as_ref()
-        .filter(|_| fbuild_core::zwire::enabled())
-    {
-        Some(endpoint) => {
-            match direct::compile(endpoint, &target.real, args, &marker) {
-                Direct::Exited(code) => Some(code),
-                // Another zccache at the socket: its own client speaks its wire;
-                // the coordinator is told so that it probes the daemon again.
-                Direct::OtherWire(why) => {
-                    forget(&target);
-                    report_zccache_failure(&why);
-                    None
-                }
-                Direct::Failed(why) => cache_failed(&target, &prepared, &marker, &why),
-            }
-        }
-        None => None,
+        .filter(|_| fbuild_core::zwire::enabled());
+    let ladder = Ladder {
+        wire: endpoint.is_some(),
+        client: true,
     };
-    let code = match direct {
-        Some(code) => code,
-        None => run_client(zccache, &target, &prepared, args, &marker),
+    let mut via = ladder.first();
+    let code = loop {
+        let came = match (via, endpoint) {
+            (Via::Wire, Some(endpoint)) => direct::compile(endpoint, &target.real, args, &marker),
+            (Via::Client, _) => run_client(zccache, &target, args, &marker),
+            _ => exec(real_command(&target, &prepared, &marker)),
+        };
+        match ladder.after(via, came) {
+            Next::Done(code) => break code,
+            // Another zccache at the socket: its own client speaks its
+            // wire; the coordinator is told so that it probes the daemon
+            // again.
+            Next::Then { via: next, report } => {
+                forget(&target);
+                report_zccache_failure(&report);
+                via = next;
+            }
+            Next::Fallback { why } => cache_failed(&target, &prepared, &marker, &why),
+        }
     };
     if code == 0
         && let Some((depfile, blank_line)) = after
@@ -105,22 +110,18 @@ fn cache_failed(target: &Target, prepared: &Prepared, marker: &(&str, String), w
     exec(real_command(target, prepared, marker))
 }
 
-/// `zccache <real> args…` as a child; its exit code.
+/// `zccache <real> args…` as a child: what it came to.
 fn run_client(
     zccache: &std::path::Path,
     target: &Target,
-    prepared: &Prepared,
     args: &[OsString],
     marker: &(&str, String),
-) -> i32 {
+) -> Came {
     let tool = Tool::new(zccache).arg(&target.real).args(args);
     let tool = cache_env::compile(tool)
         .envs(target.env.iter().map(|(k, v)| (k, v)))
         .env(marker.0, &marker.1);
-    match run_cached(&tool) {
-        Cached::Exited(code) => code,
-        Cached::MachineryFailed(why) => cache_failed(target, prepared, marker, &why),
-    }
+    run_cached(&tool)
 }
 
 /// The real tool with the user's arguments, untouched.
@@ -128,13 +129,6 @@ fn real_command(target: &Target, prepared: &Prepared, marker: &(&str, String)) -
     Tool::new(&target.real)
         .args(&prepared.original)
         .env(marker.0, &marker.1)
-}
-
-enum Cached {
-    /// zccache ran the compile: its exit code is the compiler's.
-    Exited(i32),
-    /// zccache itself failed; the compile must run without it.
-    MachineryFailed(String),
 }
 
 /// Runs `zccache <real> args…`, holding its stderr back until it exits:
@@ -146,11 +140,11 @@ enum Cached {
 /// (closed-connection)`, exit 1, 3 of 3 runs); a non-UTF-8 environment
 /// panics the client (exit 101, `[zccache] zccache crashed`); a client that
 /// cannot reach a daemon exits 125 with `zccache[err][D]`.
-fn run_cached(tool: &Tool) -> Cached {
+fn run_cached(tool: &Tool) -> Came {
     use std::io::{Read, Write};
     let mut child = match tool.command().stderr(std::process::Stdio::piped()).spawn() {
         Ok(c) => c,
-        Err(e) => return Cached::MachineryFailed(format!("cannot run zccache: {e}")),
+        Err(e) => return Came::Failed(format!("cannot run zccache: {e}")),
     };
     tool_exec::forward_signals_to(&child);
     let mut stderr = Vec::new();
@@ -160,10 +154,10 @@ fn run_cached(tool: &Tool) -> Cached {
     let code = tool_exec::wait_code(&mut child)
         .unwrap_or_else(|e| die(1, &format!("fbuild: waiting for the compiler: {e}")));
     if let Some(why) = cache_env::machinery_failure(code, &stderr) {
-        return Cached::MachineryFailed(why);
+        return Came::Failed(why);
     }
     let _ = std::io::stderr().lock().write_all(&stderr);
-    Cached::Exited(code)
+    Came::Exited(code)
 }
 
 /// Becomes the real tool (see `fbuild_core::tool::exec`); 127 when it

@@ -19,6 +19,7 @@
 //! [`fake::Fake`] answers them in unit tests and counts them.
 
 pub mod cache_env;
+pub mod cache_route;
 pub mod exec;
 pub mod fake;
 pub mod group;
