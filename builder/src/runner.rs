@@ -161,10 +161,12 @@ impl Runner {
             client: route.zccache.is_some(),
         };
         let mut via = ladder.first();
+        let mut text = Some(text);
         loop {
             let came = match (via, &endpoint, route.zccache.as_deref()) {
                 (Via::Wire, Some(endpoint), _) => {
-                    match self.direct(endpoint.clone(), program, text.clone()).await {
+                    let text = text.take().unwrap_or_default();
+                    match self.direct(endpoint.clone(), program, text).await {
                         Ok(code) => Came::Exited(code),
                         Err(WireError::Mismatch(why)) => Came::OtherWire(why),
                         Err(other) => Came::Failed(other.to_string()),
@@ -198,9 +200,12 @@ impl Runner {
         program: &Path,
         args: &[OsString],
     ) -> Result<Came> {
-        let mut out = self
-            .output(Some(zccache), &route.env, program, args)
-            .await?;
+        // zccache that cannot be started is the machinery failing: the
+        // compile runs without it (a build never breaks because of us).
+        let mut out = match self.output(Some(zccache), &route.env, program, args).await {
+            Ok(out) => out,
+            Err(e) => return Ok(Came::Failed(format!("{e:#}"))),
+        };
         if route.shared_errors.is_some() {
             out.stderr = crate::shared_cache::without_server_gone(out.stderr);
         }

@@ -105,6 +105,11 @@ mod tests {
                 why: "closed".into()
             }
         );
+        assert_eq!(both.after(Via::Client, Came::Exited(0)), Next::Done(0));
+        assert_eq!(
+            both.after(Via::Client, Came::OtherWire("?".into())),
+            Next::Fallback { why: "?".into() }
+        );
         assert_eq!(
             both.after(Via::Client, Came::Failed("panicked".into())),
             Next::Fallback {
@@ -132,5 +137,34 @@ mod tests {
             client: false,
         };
         assert_eq!(none.first(), Via::Alone);
+    }
+
+    /// The drivers loop until `Done` or `Fallback`: no step leads back to
+    /// the wire, and after the client there is nothing but an end, so no
+    /// compile is tried more than twice.
+    #[test]
+    fn every_route_ends_within_two_steps() {
+        let outcomes = || {
+            [
+                Came::Exited(0),
+                Came::Exited(1),
+                Came::OtherWire("w".into()),
+                Came::Failed("f".into()),
+            ]
+        };
+        for (wire, client) in [(true, true), (true, false), (false, true), (false, false)] {
+            let ladder = Ladder { wire, client };
+            for first in outcomes() {
+                match ladder.after(ladder.first(), first) {
+                    Next::Then { via, .. } => {
+                        assert_ne!(via, Via::Wire);
+                        for second in outcomes() {
+                            assert!(!matches!(ladder.after(via, second), Next::Then { .. }));
+                        }
+                    }
+                    Next::Done(_) | Next::Fallback { .. } => {}
+                }
+            }
+        }
     }
 }
