@@ -116,13 +116,66 @@ impl TestHome {
 }
 
 impl Drop for TestHome {
+    /// Stops what the test's coordinators started, then the daemons. A
+    /// coordinator's helper still running (a `zccache start`, in the
+    /// coordinator's process group) would otherwise go on after it: seen
+    /// in CI, a `zccache start` that finished after this looked for daemons
+    /// spawned one that outlived its test. So each coordinator goes with
+    /// its whole group, the groups are waited for, and only then are the
+    /// daemons looked for.
     fn drop(&mut self) {
+        // SAFETY: getpgrp(2) has no failure and no side effect.
+        let ours = unsafe { libc::getpgrp() } as u32;
         let pids = self.coordinator_pids();
-        for pid in pids.into_iter().chain(zccache_daemon_pids(&self.home)) {
+        // A coordinator a test started itself shares the test's group:
+        // that one goes alone.
+        for &pid in &pids {
+            if process_group(pid) == Some(ours) {
+                kill(pid, libc::SIGKILL);
+                fbuild_client::procs::wait_gone(pid, Duration::from_secs(2));
+            }
+        }
+        let groups: Vec<u32> = pids
+            .into_iter()
+            .filter_map(process_group)
+            .filter(|group| *group != ours)
+            .collect();
+        for &group in &groups {
+            // SAFETY: kill(2) on the process group of a coordinator this
+            // test's home started (its session's group: nothing else).
+            unsafe {
+                libc::kill(-(group as libc::pid_t), libc::SIGKILL);
+            }
+        }
+        for group in groups {
+            wait_for(Duration::from_secs(5), || group_members(group) == 0);
+        }
+        for pid in zccache_daemon_pids(&self.home) {
             kill(pid, libc::SIGKILL);
             fbuild_client::procs::wait_gone(pid, Duration::from_secs(2));
         }
     }
+}
+
+/// `pid`'s process group (Linux: /proc), unless it is gone.
+fn process_group(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // After the command's `)`: state, parent, group.
+    stat.rsplit_once(')')?
+        .1
+        .split_whitespace()
+        .nth(2)?
+        .parse()
+        .ok()
+}
+
+/// How many live processes are in process group `group`.
+fn group_members(group: u32) -> usize {
+    std::fs::read_dir("/proc")
+        .expect("/proc")
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| process_group(*pid) == Some(group) && alive(*pid))
+        .count()
 }
 
 /// `cmd` without any FBUILD_* variable of the test's own environment.
