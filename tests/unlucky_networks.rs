@@ -10,28 +10,12 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use common::hostile::{python, stderr};
 use common::http::{Fault, TestServer};
 use common::*;
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn python(script: &str) {
-    let out = Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 /// `served/<name>.zip`: a library `name` with `src/<name>.h` and
 /// `pad` bytes of incompressible data beside it.
@@ -121,6 +105,45 @@ fn build_cmd(home: &TestHome, dir: &Path) -> Command {
     cmd
 }
 
+/// Runs `build` with a 1 s stall limit; it must fail: its stderr.
+fn stalled(build: &mut Command) -> String {
+    let out = build
+        .env("FBUILD_DOWNLOAD_STALL_SECS", "1")
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    err
+}
+
+/// `build`, started with its output nowhere.
+fn spawn_quiet(build: &mut Command) -> Child {
+    build
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// The user gives up on `build`.
+fn give_up(mut build: Child) {
+    kill(build.id(), libc::SIGKILL);
+    let _ = build.wait();
+}
+
+/// Waits until the install of `name` failed as cancelled.
+fn assert_cancelled(home: &TestHome, name: &str) {
+    assert!(
+        wait_for(Duration::from_secs(30), || install_status(home, name)
+            .is_some_and(|s| s["phase"] == "failed"
+                && s["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("cancelled")))),
+        "{name} was not cancelled: {:?}",
+        install_status(home, name)
+    );
+}
+
 #[test]
 fn a_stalled_download_fails_its_attempt_and_is_retried_once() {
     let home = TestHome::new();
@@ -135,12 +158,7 @@ fn a_stalled_download_fails_its_attempt_and_is_retried_once() {
         "Stally",
         &format!("{}/Stally.zip", server.url()),
     );
-    let out = build_cmd(&home, &proj)
-        .env("FBUILD_DOWNLOAD_STALL_SECS", "1")
-        .output()
-        .unwrap();
-    let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    let err = stalled(&mut build_cmd(&home, &proj));
     assert!(
         err.contains("no data from") && err.contains("for 1 s after 100000 bytes"),
         "{err}"
@@ -177,11 +195,7 @@ fn a_build_given_up_on_takes_its_download_with_it() {
         "Crawly",
         &format!("{}/Crawly.zip", server.url()),
     );
-    let mut build = build_cmd(&home, &proj)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let build = spawn_quiet(&mut build_cmd(&home, &proj));
     assert!(
         wait_for(Duration::from_secs(30), || install_status(&home, "Crawly")
             .is_some_and(
@@ -190,18 +204,9 @@ fn a_build_given_up_on_takes_its_download_with_it() {
         "the download never started: {:?}",
         install_status(&home, "Crawly")
     );
-    // The user gives up.
-    kill(build.id(), libc::SIGKILL);
-    let _ = build.wait();
-    assert!(
-        wait_for(Duration::from_secs(30), || install_status(&home, "Crawly")
-            .is_some_and(|s| s["phase"] == "failed"
-                && s["message"]
-                    .as_str()
-                    .is_some_and(|m| m.contains("cancelled")))),
-        "the download went on: {:?}",
-        install_status(&home, "Crawly")
-    );
+    // The user gives up: the download does not go on.
+    give_up(build);
+    assert_cancelled(&home, "Crawly");
     // The next build starts its own download, at full speed, at once.
     server.set_rate(0);
     let out = build_cmd(&home, &proj).output().unwrap();
@@ -248,20 +253,14 @@ fn a_slow_library_index_keeps_its_client_informed_and_is_fetched_once() {
     let proj = project(work.path(), "Indexed", "Indexed @ 1.0.0");
     let index_url = format!("{}/library_index.json", server.url());
     // A first build is given up on while the index comes in.
-    let mut first = build_cmd(&home, &proj)
-        .env("FBUILD_LIBRARY_INDEX", &index_url)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let first = spawn_quiet(build_cmd(&home, &proj).env("FBUILD_LIBRARY_INDEX", &index_url));
     assert!(
         wait_for(Duration::from_secs(30), || server
             .gets("/library_index.json")
             == 1),
         "the index was never asked for"
     );
-    kill(first.id(), libc::SIGKILL);
-    let _ = first.wait();
+    give_up(first);
     let out = build_cmd(&home, &proj)
         .env("FBUILD_LIBRARY_INDEX", &index_url)
         .output()
@@ -291,15 +290,11 @@ fn a_silent_index_fails_its_attempt_is_retried_once_and_not_remembered() {
     let proj = project(work.path(), "Indexed", "Indexed @ 1.0.0");
     let index_url = format!("{}/library_index.json", server.url());
     let build = || {
-        build_cmd(&home, &proj)
-            .env("FBUILD_LIBRARY_INDEX", &index_url)
-            .env("FBUILD_DOWNLOAD_STALL_SECS", "1")
-            .output()
-            .unwrap()
+        let mut cmd = build_cmd(&home, &proj);
+        cmd.env("FBUILD_LIBRARY_INDEX", &index_url);
+        cmd
     };
-    let out = build();
-    let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    let err = stalled(&mut build());
     assert!(
         err.contains(&format!("no answer from {index_url} for 1 s"))
             && err.contains("FBUILD_DOWNLOAD_STALL_SECS"),
@@ -311,7 +306,7 @@ fn a_silent_index_fails_its_attempt_is_retried_once_and_not_remembered() {
         "one attempt and one retry"
     );
     server.set_fault("/library_index.json", None);
-    assert_ok(&build());
+    assert_ok(&build().output().unwrap());
 }
 
 #[test]
@@ -325,12 +320,7 @@ fn a_stalled_git_clone_fails_its_attempt_and_leaves_no_git_behind() {
     server.set_fault(&pack, Some(Fault::Stall(100_000)));
     let url = format!("{}/Gitty.git", server.url());
     let proj = project(work.path(), "Gitty", &format!("git+{url}#v1"));
-    let out = build_cmd(&home, &proj)
-        .env("FBUILD_DOWNLOAD_STALL_SECS", "1")
-        .output()
-        .unwrap();
-    let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    let err = stalled(&mut build_cmd(&home, &proj));
     assert!(
         err.contains("git made no progress with") && err.contains("FBUILD_DOWNLOAD_STALL_SECS"),
         "{err}"
@@ -358,29 +348,16 @@ fn a_build_given_up_on_takes_its_git_clone_with_it() {
     server.set_rate(20_000); // 50 s for the pack
     let url = format!("{}/Slowgit.git", server.url());
     let proj = project(work.path(), "Slowgit", &format!("git+{url}#v1"));
-    let mut build = build_cmd(&home, &proj)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let build = spawn_quiet(&mut build_cmd(&home, &proj));
     assert!(
         wait_for(Duration::from_secs(30), || !processes_with(&url).is_empty()),
         "git never started"
     );
-    kill(build.id(), libc::SIGKILL);
-    let _ = build.wait();
+    give_up(build);
     assert!(
         wait_for(Duration::from_secs(30), || processes_with(&url).is_empty()),
         "git went on for nobody: {:?}",
         processes_with(&url)
     );
-    assert!(
-        wait_for(Duration::from_secs(30), || install_status(&home, "Slowgit")
-            .is_some_and(|s| s["phase"] == "failed"
-                && s["message"]
-                    .as_str()
-                    .is_some_and(|m| m.contains("cancelled")))),
-        "{:?}",
-        install_status(&home, "Slowgit")
-    );
+    assert_cancelled(&home, "Slowgit");
 }
