@@ -47,17 +47,7 @@ pub fn start(plan: &EmulatorPlan, tx: Sender<Chunk>) -> Result<Emulator, DeployE
     })?;
     if simavr {
         let stderr = child.stderr.take().expect("piped stderr");
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).split(b'\n') {
-                let Ok(line) = line else { break };
-                if let Some(text) = uart_line(&line)
-                    && tx.send(Chunk::Data(text)).is_err()
-                {
-                    return;
-                }
-            }
-            let _ = tx.send(Chunk::End(Ok(())));
-        });
+        std::thread::spawn(move || read_simavr(stderr, &tx));
     } else {
         let mut stdout = child.stdout.take().expect("piped stdout");
         std::thread::spawn(move || {
@@ -84,6 +74,21 @@ fn debian_package(tool: &str) -> &str {
         "qemu" => "qemu-system-arm",
         other => other,
     }
+}
+
+/// Sends the UART lines of simavr's `stderr` (see [`uart_line`]) to `tx`
+/// as they come, then the end; stops early when nobody listens. (simavr
+/// prints at most 256 characters a line: no line is unbounded.)
+pub fn read_simavr(stderr: impl Read, tx: &Sender<Chunk>) {
+    for line in BufReader::new(stderr).split(b'\n') {
+        let Ok(line) = line else { break };
+        if let Some(text) = uart_line(&line)
+            && tx.send(Chunk::Data(text)).is_err()
+        {
+            return;
+        }
+    }
+    let _ = tx.send(Chunk::End(Ok(())));
 }
 
 /// The UART text of one simavr stderr line, if it is one.

@@ -8,7 +8,7 @@
 //! cannot exit, so its run ends at Unity's final `OK`/`FAIL`. A crash or a
 //! hang is the suite's failure, with the reason.
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use fbuild_core::time::{EXIT_POLL_FIRST, EXIT_POLL_MAX};
 use fbuild_core::tool::{Tool, group};
-use fbuild_deploy::emulator::uart_line;
+use fbuild_deploy::emulator::read_simavr;
 use fbuild_deploy::monitor::{Chunk, Lines, open_serial};
 use fbuild_deploy::recipe::{emulator_plan, upload_plan};
 use fbuild_deploy::upload;
@@ -256,20 +256,6 @@ fn read_into(mut r: impl Read, tx: &Sender<Chunk>) {
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {}
             Err(_) => break,
-        }
-    }
-    let _ = tx.send(Chunk::End(Ok(())));
-}
-
-/// Sends the UART lines of simavr's stderr (see `fbuild_deploy::emulator`;
-/// simavr prints at most 256 characters a line), then the end.
-fn read_simavr(stderr: impl Read, tx: &Sender<Chunk>) {
-    for line in BufReader::new(stderr).split(b'\n') {
-        let Ok(line) = line else { break };
-        if let Some(text) = uart_line(&line)
-            && tx.send(Chunk::Data(text)).is_err()
-        {
-            return;
         }
     }
     let _ = tx.send(Chunk::End(Ok(())));
