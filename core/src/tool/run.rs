@@ -3,9 +3,10 @@
 //! process group (a `git clone`); and how such a run failed.
 
 use std::io::Read;
-use std::process::{Child, ExitStatus, Output, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 use super::Tool;
@@ -36,29 +37,10 @@ pub enum RunError {
 /// `limit`.
 pub fn output(tool: &Tool, limit: Duration) -> Result<Output, RunError> {
     let program = tool.name();
-    let mut child = tool
-        .command()
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|source| RunError::Start {
-            program: program.clone(),
-            source,
-        })?;
-    // Drain both pipes on threads so a chatty child cannot block on a full
-    // pipe while we wait for it. Hazard: a daemon the child starts may
-    // inherit the pipes and keep them open for its whole life, so after the
-    // child exits we wait for the readers only briefly.
-    let seen = Arc::new(AtomicU64::new(0));
-    let out_reader = drain(child.stdout.take().expect("piped stdout"), &seen);
-    let err_reader = drain(child.stderr.take().expect("piped stderr"), &seen);
+    let mut child = spawn(tool.command(), &program, Stdio::piped)?;
+    let drained = Drained::of(&mut child);
     let status = wait_with_limit(&mut child, &program, limit)?;
-    Ok(Output {
-        status,
-        stdout: collect(out_reader),
-        stderr: collect(err_reader),
-    })
+    Ok(drained.output(status))
 }
 
 /// Runs `tool` with stdin closed and output captured, asking `check` every
@@ -74,51 +56,31 @@ pub fn output_watched<E>(
     let program = tool.name();
     let mut cmd = tool.command();
     group::own_group(&mut cmd);
-    let spawned = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn();
-    let mut child = match spawned {
+    let mut child = match spawn(cmd, &program, Stdio::piped) {
         Ok(child) => child,
-        Err(source) => return Ok(Err(RunError::Start { program, source })),
+        Err(e) => return Ok(Err(e)),
     };
-    let seen = Arc::new(AtomicU64::new(0));
-    let out_reader = drain(child.stdout.take().expect("piped stdout"), &seen);
-    let err_reader = drain(child.stderr.take().expect("piped stderr"), &seen);
+    let drained = Drained::of(&mut child);
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break status,
             Ok(None) => {}
             Err(source) => return Ok(Err(RunError::Wait { program, source })),
         }
-        if let Err(stop) = check(seen.load(Ordering::Relaxed)) {
+        if let Err(stop) = check(drained.seen.load(Ordering::Relaxed)) {
             group::kill_group(&mut child);
             return Err(stop);
         }
         std::thread::sleep(WATCH_EVERY);
     };
-    Ok(Ok(Output {
-        status,
-        stdout: collect(out_reader),
-        stderr: collect(err_reader),
-    }))
+    Ok(Ok(drained.output(status)))
 }
 
 /// Runs `tool` with stdio on the null device (a daemon it starts must not
 /// inherit pipes of ours); kills it after `limit`. Err unless it exits 0.
 pub fn quiet(tool: &Tool, limit: Duration) -> Result<(), RunError> {
     let program = tool.name();
-    let mut child = tool
-        .command()
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|source| RunError::Start {
-            program: program.clone(),
-            source,
-        })?;
+    let mut child = spawn(tool.command(), &program, Stdio::null)?;
     match wait_with_limit(&mut child, &program, limit)? {
         status if status.success() => Ok(()),
         status => Err(RunError::Failed { program, status }),
@@ -153,14 +115,51 @@ fn wait_with_limit(
     }
 }
 
-fn collect(rx: std::sync::mpsc::Receiver<Vec<u8>>) -> Vec<u8> {
-    rx.recv_timeout(OUTPUT_DRAIN_WAIT).unwrap_or_default()
+/// `cmd` started with stdin closed and both outputs as `output` says.
+fn spawn(mut cmd: Command, program: &str, output: fn() -> Stdio) -> Result<Child, RunError> {
+    cmd.stdin(Stdio::null())
+        .stdout(output())
+        .stderr(output())
+        .spawn()
+        .map_err(|source| RunError::Start {
+            program: program.to_string(),
+            source,
+        })
 }
 
-fn drain(
-    mut pipe: impl Read + Send + 'static,
-    seen: &Arc<AtomicU64>,
-) -> std::sync::mpsc::Receiver<Vec<u8>> {
+/// A child's two output pipes, drained on threads so that a chatty child
+/// cannot block on a full pipe while it is waited for; `seen` counts the
+/// bytes so far. Hazard: a daemon the child starts may inherit the pipes
+/// and keep them open for its whole life, so after the child exits the
+/// readers are waited for only briefly ([`OUTPUT_DRAIN_WAIT`]).
+struct Drained {
+    seen: Arc<AtomicU64>,
+    out: Receiver<Vec<u8>>,
+    err: Receiver<Vec<u8>>,
+}
+
+impl Drained {
+    fn of(child: &mut Child) -> Drained {
+        let seen = Arc::new(AtomicU64::new(0));
+        Drained {
+            out: drain(child.stdout.take().expect("piped stdout"), &seen),
+            err: drain(child.stderr.take().expect("piped stderr"), &seen),
+            seen,
+        }
+    }
+
+    fn output(self, status: ExitStatus) -> Output {
+        let collect =
+            |rx: Receiver<Vec<u8>>| rx.recv_timeout(OUTPUT_DRAIN_WAIT).unwrap_or_default();
+        Output {
+            status,
+            stdout: collect(self.out),
+            stderr: collect(self.err),
+        }
+    }
+}
+
+fn drain(mut pipe: impl Read + Send + 'static, seen: &Arc<AtomicU64>) -> Receiver<Vec<u8>> {
     let (tx, rx) = std::sync::mpsc::channel();
     let seen = Arc::clone(seen);
     std::thread::spawn(move || {
