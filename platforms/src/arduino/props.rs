@@ -214,15 +214,10 @@ impl Properties {
         key: &str,
         overlay: &[(&str, String)],
     ) -> Result<RecipeCommand, PlatformError> {
-        let value = self.get(key).ok_or_else(|| PlatformError::Missing {
-            key: key.to_string(),
-        })?;
-        let mut x = Expander::new(self, overlay, Some(Vec::new()));
-        x.stack.push(key.to_string());
-        let line = x.expand_in(value, key)?;
+        let (line, kept) = self.expand_key_keeping(key, overlay, Some(Vec::new()))?;
         Ok(RecipeCommand {
             args: split_command(&line).iter().map(|a| resolve(a)).collect(),
-            undefined: x.kept.unwrap_or_default(),
+            undefined: kept.unwrap_or_default(),
         })
     }
 
@@ -301,12 +296,26 @@ impl Properties {
         key: &str,
         overlay: &[(&str, String)],
     ) -> Result<String, PlatformError> {
+        self.expand_key_keeping(key, overlay, None)
+            .map(|(line, _)| line)
+    }
+
+    /// `key` expanded with `overlay`; with `kept` (`Some`), a placeholder
+    /// nothing defines stays as written and is listed there, else it is
+    /// the error.
+    fn expand_key_keeping(
+        &self,
+        key: &str,
+        overlay: &[(&str, String)],
+        kept: Option<Vec<PlatformError>>,
+    ) -> Result<(String, Option<Vec<PlatformError>>), PlatformError> {
         let value = self.get(key).ok_or_else(|| PlatformError::Missing {
             key: key.to_string(),
         })?;
-        let mut x = Expander::new(self, overlay, None);
+        let mut x = Expander::new(self, overlay, kept);
         x.stack.push(key.to_string());
-        x.expand_in(value, key)
+        let line = x.expand_in(value, key)?;
+        Ok((line, x.kept))
     }
 
     /// `template` with every `{placeholder}` expanded (`what` names it in
