@@ -6,6 +6,8 @@
 
 use std::sync::OnceLock;
 
+use fbuild_core::platform::Platform;
+
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -60,30 +62,32 @@ pub struct ManagedPackages {
     pub toolchain: String,
 }
 
-const SOURCES: &[&str] = &[include_str!("../data/atmelavr.json")];
+/// How a platform's data is read.
+type ReadData = fn() -> PlatformData;
 
-fn all() -> &'static [PlatformData] {
-    static ALL: OnceLock<Vec<PlatformData>> = OnceLock::new();
-    ALL.get_or_init(|| {
-        std::iter::once(native())
-            .chain(SOURCES.iter().map(|text| {
-                serde_json::from_str(text).expect("platform data in platforms/data is valid")
-            }))
-            .collect()
-    })
+/// Every platform, by name, with how its data is read: parsed when first
+/// asked for, one platform at a time (a shim asks for one, on its own
+/// start-up path).
+const SOURCES: &[(&str, ReadData)] = &[
+    (Platform::NATIVE, native),
+    ("atmelavr", || json(include_str!("../data/atmelavr.json"))),
+];
+
+fn json(text: &str) -> PlatformData {
+    serde_json::from_str(text).expect("platform data in platforms/data is valid")
 }
 
 /// The host as a platform, from the same file its recipes come from
 /// (`data/native/platform.txt`: its tools and fbuild's own keys).
 fn native() -> PlatformData {
-    let host = crate::arduino::ArduinoPlatform::native().platform;
+    let host = crate::arduino::native_platform_txt();
     let get = |key: &str| {
         host.get(key)
             .unwrap_or_else(|| panic!("data/native/platform.txt sets {key}"))
             .to_string()
     };
     PlatformData {
-        name: fbuild_core::platform::Platform::NATIVE.to_string(),
+        name: Platform::NATIVE.to_string(),
         description: get("name"),
         toolchain: ToolNames {
             cc: get("compiler.c.cmd"),
@@ -105,12 +109,15 @@ fn native() -> PlatformData {
 
 /// The data of a platform (the host's included).
 pub fn platform(name: &str) -> Option<&'static PlatformData> {
-    all().iter().find(|p| p.name == name)
+    static PARSED: [OnceLock<PlatformData>; SOURCES.len()] =
+        [const { OnceLock::new() }; SOURCES.len()];
+    let at = SOURCES.iter().position(|(known, _)| *known == name)?;
+    Some(PARSED[at].get_or_init(SOURCES[at].1))
 }
 
 /// Every platform name, `native` first.
 pub fn platform_names() -> Vec<&'static str> {
-    all().iter().map(|p| p.name.as_str()).collect()
+    SOURCES.iter().map(|(name, _)| *name).collect()
 }
 
 #[cfg(test)]

@@ -116,6 +116,23 @@ pub struct ArduinoPlatform {
     pub programmers: Properties,
 }
 
+/// Where the host's platform files are (`data/native/`).
+const NATIVE_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/native");
+
+/// One of the host's platform files, embedded at build time.
+fn native_file(text: &str, name: &str) -> Properties {
+    Properties::parse(text, &Path::new(NATIVE_DIR).join(name))
+        .expect("data/native parses (checked by a test)")
+}
+
+/// The host's `platform.txt` alone (its tools, for the platforms' data).
+pub(crate) fn native_platform_txt() -> Properties {
+    native_file(
+        include_str!("../../data/native/platform.txt"),
+        "platform.txt",
+    )
+}
+
 impl ArduinoPlatform {
     /// Reads the core in `dir` as `vendor:arch`.
     pub fn load(dir: &Path, vendor: &str, arch: &str) -> Result<Self, PlatformError> {
@@ -142,20 +159,12 @@ impl ArduinoPlatform {
     /// The host as a platform (`platform = native`): recipes for the host's
     /// compilers, written in the same format (`data/native/`).
     pub fn native() -> Self {
-        let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/data/native"));
-        let parse = |text: &str, name: &str| {
-            Properties::parse(text, &dir.join(name))
-                .expect("data/native parses (checked by a test)")
-        };
         ArduinoPlatform {
-            dir: dir.to_path_buf(),
+            dir: NATIVE_DIR.into(),
             vendor: "fbuild".into(),
-            arch: "native".into(),
-            platform: parse(
-                include_str!("../../data/native/platform.txt"),
-                "platform.txt",
-            ),
-            boards: parse(include_str!("../../data/native/boards.txt"), "boards.txt"),
+            arch: fbuild_core::platform::Platform::NATIVE.into(),
+            platform: native_platform_txt(),
+            boards: native_file(include_str!("../../data/native/boards.txt"), "boards.txt"),
             programmers: Properties::default(),
         }
     }
