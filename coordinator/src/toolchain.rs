@@ -18,6 +18,7 @@ use fbuild_core::resolve::find_real_tool;
 use fbuild_core::stamp::FileStamp;
 use fbuild_core::time::TOOLCHAIN_PROBE_TIMEOUT;
 use fbuild_core::tool::{Runner, Tool};
+use fbuild_platforms::PlatformData;
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::cores::Cores;
@@ -57,6 +58,19 @@ impl Refusal {
     }
 }
 
+/// The data of `platform`, or the refusal that names the known ones.
+fn platform_data(platform: &str) -> Result<&'static PlatformData, Refusal> {
+    fbuild_platforms::platform(platform).ok_or_else(|| {
+        Refusal::new(
+            ErrorKind::UnknownPlatform,
+            format!(
+                "unknown platform {platform:?}; known: {}",
+                fbuild_platforms::platform_names().join(", ")
+            ),
+        )
+    })
+}
+
 /// What a request looks for: the platform's tool names and the check.
 struct Wanted {
     names: Names,
@@ -69,7 +83,7 @@ struct Wanted {
 }
 
 impl Wanted {
-    fn of(data: &fbuild_platforms::PlatformData, req: &ToolchainRequest) -> Wanted {
+    fn of(data: &PlatformData, req: &ToolchainRequest) -> Wanted {
         let t = &data.toolchain;
         Wanted {
             names: [
@@ -130,29 +144,24 @@ impl Toolchains {
         platform: &str,
         events: &UnboundedSender<InstallStatus>,
     ) -> Reply {
-        let refuse = |kind, message| Reply::Error { kind, message };
-        let Some(data) = fbuild_platforms::platform(platform) else {
-            return refuse(
-                ErrorKind::UnknownPlatform,
-                format!(
-                    "unknown platform {platform:?}; known: {}",
-                    fbuild_platforms::platform_names().join(", ")
-                ),
-            );
+        let refuse = |Refusal { kind, message }| Reply::Error { kind, message };
+        let data = match platform_data(platform) {
+            Ok(data) => data,
+            Err(refusal) => return refuse(refusal),
         };
         if data.core.is_none() {
-            return refuse(
+            return refuse(Refusal::new(
                 ErrorKind::NoTool,
                 format!("platform {platform} has no Arduino core"),
-            );
+            ));
         }
-        match self.arduino_core(platform, events).await {
+        match self.arduino_core(platform, data, events).await {
             Ok(dir) => Reply::Core(CoreInstall {
                 dir,
                 version: String::new(),
                 tools: Vec::new(),
             }),
-            Err(why) => refuse(ErrorKind::InstallFailed, why),
+            Err(why) => refuse(Refusal::new(ErrorKind::InstallFailed, why)),
         }
     }
 
@@ -161,27 +170,18 @@ impl Toolchains {
         req: &ToolchainRequest,
         events: &UnboundedSender<InstallStatus>,
     ) -> Result<Toolchain, Refusal> {
-        let data = fbuild_platforms::platform(&req.platform).ok_or_else(|| {
-            Refusal::new(
-                ErrorKind::UnknownPlatform,
-                format!(
-                    "unknown platform {:?}; known: {}",
-                    req.platform,
-                    fbuild_platforms::platform_names().join(", ")
-                ),
-            )
-        })?;
+        let data = platform_data(&req.platform)?;
         let wanted = Wanted::of(data, req);
         let found = match self.system(&wanted, req, data).await {
             Ok(found) => found,
             // No managed toolchain (the host's): what is wrong with the system's.
             Err(system) if data.managed.is_none() => return Err(system),
-            Err(system) => self.managed(&wanted, req, events, system).await?,
+            Err(system) => self.managed(&wanted, req, data, events, system).await?,
         };
         let core_dir = match req.framework.as_deref() {
             None => None,
             Some("arduino") if data.core.is_some() => Some(
-                self.arduino_core(&req.platform, events)
+                self.arduino_core(&req.platform, data, events)
                     .await
                     .map_err(|why| Refusal::new(ErrorKind::InstallFailed, why))?,
             ),
@@ -218,7 +218,7 @@ impl Toolchains {
         &self,
         wanted: &Wanted,
         req: &ToolchainRequest,
-        data: &fbuild_platforms::PlatformData,
+        data: &PlatformData,
     ) -> Result<Found, Refusal> {
         let shims = self.settings.home.shims_dir();
         let on_path = |name: &str| {
@@ -276,11 +276,12 @@ impl Toolchains {
         &self,
         wanted: &Wanted,
         req: &ToolchainRequest,
+        data: &PlatformData,
         events: &UnboundedSender<InstallStatus>,
         system: Refusal,
     ) -> Result<Found, Refusal> {
         let (name, dir) = self
-            .managed_toolchain(&req.platform, events)
+            .managed_toolchain(&req.platform, data, events)
             .await
             .map_err(|why| {
                 Refusal::new(
@@ -316,10 +317,9 @@ impl Toolchains {
     async fn arduino_core(
         &self,
         platform: &str,
+        data: &PlatformData,
         events: &UnboundedSender<InstallStatus>,
     ) -> Result<PathBuf, String> {
-        let data = fbuild_platforms::platform(platform)
-            .ok_or_else(|| format!("unknown platform {platform:?}"))?;
         let system = data.system_core.as_ref();
         if let Some(sys) = system
             && Path::new(&sys.dir).join("platform.txt").is_file()
@@ -349,13 +349,10 @@ impl Toolchains {
     async fn managed_toolchain(
         &self,
         platform: &str,
+        data: &PlatformData,
         events: &UnboundedSender<InstallStatus>,
     ) -> Result<(String, PathBuf), String> {
-        let data = fbuild_platforms::platform(platform);
-        let (Some(core), Some(managed)) = (
-            data.and_then(|p| p.core.as_deref()),
-            data.and_then(|p| p.managed.as_ref()),
-        ) else {
+        let (Some(core), Some(managed)) = (data.core.as_deref(), data.managed.as_ref()) else {
             return Err(format!("platform {platform} names no managed toolchain"));
         };
         let tool = self
