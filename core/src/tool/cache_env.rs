@@ -35,7 +35,7 @@ pub fn daemon(tool: Tool, shims: &Path) -> Tool {
     for var in BUILD_ONLY_VARS {
         tool = tool.env_remove(var);
     }
-    readable(tool, |d| same_dir(d, shims))
+    readable(tool, is_dir(shims))
 }
 
 /// `tool` as one compile, link or archive through a cache tool's client:
@@ -58,15 +58,15 @@ fn readable(mut tool: Tool, skip: impl Fn(&Path) -> bool) -> Tool {
     tool
 }
 
-/// Whether PATH entry `entry` is the folder `dir`, as written or by
-/// another path (a link to it).
-fn same_dir(entry: &Path, dir: &Path) -> bool {
-    if entry == dir {
-        return true;
-    }
-    match (std::fs::canonicalize(entry), std::fs::canonicalize(dir)) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => false,
+/// Whether a PATH entry is the folder `dir`, as written or by another path
+/// (a link to it); `dir` is resolved once.
+fn is_dir(dir: &Path) -> impl Fn(&Path) -> bool + '_ {
+    let resolved = std::fs::canonicalize(dir).ok();
+    move |entry| {
+        entry == dir
+            || resolved
+                .as_ref()
+                .is_some_and(|r| std::fs::canonicalize(entry).is_ok_and(|e| e == *r))
     }
 }
 
@@ -172,14 +172,12 @@ mod tests {
         std::fs::create_dir_all(&shims).unwrap();
         std::os::unix::fs::symlink(dir.path().join("home"), dir.path().join("alias")).unwrap();
         std::os::unix::fs::symlink(&shims, dir.path().join("bin")).unwrap();
-        assert!(same_dir(&shims, &shims));
-        assert!(same_dir(&dir.path().join("alias/shims"), &shims));
-        assert!(
-            same_dir(&dir.path().join("bin"), &shims),
-            "a link of another name"
-        );
-        assert!(!same_dir(dir.path(), &shims));
-        assert!(!same_dir(Path::new("/usr/bin"), &shims));
+        let is_shims = is_dir(&shims);
+        assert!(is_shims(&shims));
+        assert!(is_shims(&dir.path().join("alias/shims")));
+        assert!(is_shims(&dir.path().join("bin")), "a link of another name");
+        assert!(!is_shims(dir.path()));
+        assert!(!is_shims(Path::new("/usr/bin")));
     }
 
     #[test]
