@@ -26,7 +26,7 @@ pub mod group;
 pub mod run;
 
 use std::ffi::{OsStr, OsString};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::time::Duration;
 
@@ -41,7 +41,6 @@ pub struct Tool {
     /// In order; `None` removes the variable.
     env: Vec<(OsString, Option<OsString>)>,
     cwd: Option<PathBuf>,
-    clear_env: bool,
 }
 
 impl Tool {
@@ -51,7 +50,6 @@ impl Tool {
             args: Vec::new(),
             env: Vec::new(),
             cwd: None,
-            clear_env: false,
         }
     }
 
@@ -95,28 +93,9 @@ impl Tool {
         self
     }
 
-    /// Starts from an empty environment: only what is set here.
-    pub fn env_clear(mut self) -> Tool {
-        self.clear_env = true;
-        self.env.clear();
-        self
-    }
-
     pub fn current_dir(mut self, dir: impl Into<PathBuf>) -> Tool {
         self.cwd = Some(dir.into());
         self
-    }
-
-    pub fn program(&self) -> &Path {
-        &self.program
-    }
-
-    pub fn get_args(&self) -> &[OsString] {
-        &self.args
-    }
-
-    pub fn cwd(&self) -> Option<&Path> {
-        self.cwd.as_deref()
     }
 
     /// The value this tool's environment gives `key`, where it is set or
@@ -148,9 +127,6 @@ impl Tool {
     pub fn command(&self) -> Command {
         let mut cmd = Command::new(&self.program);
         cmd.args(&self.args);
-        if self.clear_env {
-            cmd.env_clear();
-        }
         for (k, v) in &self.env {
             match v {
                 Some(v) => cmd.env(k, v),
@@ -185,6 +161,7 @@ impl Runner for System {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     #[test]
     fn a_tool_is_the_command_it_says() {
