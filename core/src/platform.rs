@@ -42,10 +42,6 @@ impl Platform {
     /// The word for the host.
     pub const NATIVE: &'static str = "native";
 
-    pub fn native() -> Platform {
-        Platform::parse(Platform::NATIVE)
-    }
-
     pub fn parse(text: &str) -> Platform {
         Platform {
             text: text.to_string(),
