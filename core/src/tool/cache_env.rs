@@ -23,7 +23,7 @@ use std::path::Path;
 use super::Tool;
 
 /// Variables a build may carry that must not reach a long-lived daemon.
-pub const BUILD_ONLY_VARS: &[&str] = &["MAKEFLAGS", "MFLAGS", "MAKELEVEL", "CARGO_MAKEFLAGS"];
+const BUILD_ONLY_VARS: &[&str] = &["MAKEFLAGS", "MFLAGS", "MAKELEVEL", "CARGO_MAKEFLAGS"];
 
 /// `tool` as a command that is, or may start, a cache tool's long-lived
 /// daemon (`zccache start`, `sccache --start-server`, `--version`,
@@ -71,7 +71,7 @@ fn is_dir(dir: &Path) -> impl Fn(&Path) -> bool + '_ {
 }
 
 /// Whether zccache can read this variable.
-pub fn is_readable(name: &OsStr, value: &OsStr) -> bool {
+fn is_readable(name: &OsStr, value: &OsStr) -> bool {
     name.to_str().is_some() && value.to_str().is_some()
 }
 
@@ -92,7 +92,7 @@ pub fn readable_env() -> Vec<(String, String)> {
 }
 
 /// Names of the current environment's variables zccache cannot read.
-pub fn unreadable_vars() -> Vec<OsString> {
+fn unreadable_vars() -> Vec<OsString> {
     std::env::vars_os()
         .filter(|(k, v)| !is_readable(k, v))
         .map(|(k, _)| k)
@@ -101,7 +101,7 @@ pub fn unreadable_vars() -> Vec<OsString> {
 
 /// `path` without the entries that are not UTF-8 (and, when `skip` says
 /// so, without others), or `None` when it cannot be joined again.
-pub fn clean_path(path: &OsStr, skip: impl Fn(&std::path::Path) -> bool) -> Option<OsString> {
+fn clean_path(path: &OsStr, skip: impl Fn(&std::path::Path) -> bool) -> Option<OsString> {
     let kept: Vec<_> = std::env::split_paths(path)
         .filter(|d| d.to_str().is_some() && !skip(d))
         .collect();
