@@ -1,6 +1,9 @@
 //! `fbuild shims [--env]`: creates or refreshes `FBUILD_HOME/shims/` (cc,
-//! c++, ar, ld as symlinks to `fbuild-shim`) and prints the directory, or
-//! `export` lines for a shell: `eval "$(fbuild shims --env)"`.
+//! c++, ar, ld as symlinks to `fbuild-shim`; on Windows `cc.exe`, … as hard
+//! links to `fbuild-shim.exe`, copies where a hard link cannot be made) and
+//! prints the directory, or lines that set CC/CXX/AR/LD for a shell:
+//! `eval "$(fbuild shims --env)"`, or on Windows PowerShell's
+//! `fbuild shims --env | Invoke-Expression`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -26,12 +29,18 @@ pub fn run(args: ShimsArgs) -> Result<ExitCode> {
     let dir = settings.home.shims_dir();
     let shim = locate_shim()?;
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let exe = |name: &str| dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
     for (name, _) in SHIMS {
-        link(&shim, &dir.join(name))?;
+        link(&shim, &exe(name))?;
     }
     if args.env {
         for (name, var) in SHIMS {
-            println!("export {var}={}", shell_quote(&dir.join(name)));
+            if cfg!(windows) {
+                let path = exe(name).display().to_string().replace('\'', "''");
+                println!("$env:{var} = '{path}'");
+            } else {
+                println!("export {var}={}", shell_quote(&exe(name)));
+            }
         }
     } else {
         println!("{}", dir.display());
@@ -41,7 +50,7 @@ pub fn run(args: ShimsArgs) -> Result<ExitCode> {
 
 fn locate_shim() -> Result<PathBuf> {
     let exe = std::env::current_exe().context("finding the fbuild executable")?;
-    let beside = exe.with_file_name(SHIM_BIN);
+    let beside = exe.with_file_name(format!("{SHIM_BIN}{}", std::env::consts::EXE_SUFFIX));
     if beside.is_file() {
         return Ok(beside);
     }
@@ -68,11 +77,25 @@ fn link(shim: &Path, at: &Path) -> Result<()> {
     std::fs::rename(&tmp, at).with_context(|| format!("replacing {}", at.display()))
 }
 
+/// Windows: a hard link (a copy where the home is on another volume),
+/// put in place by one rename. A shim that is running cannot be replaced;
+/// it is kept when it is already this shim's size (the same build).
 #[cfg(not(unix))]
 fn link(shim: &Path, at: &Path) -> Result<()> {
-    std::fs::copy(shim, at)
-        .with_context(|| format!("copying {} to {}", shim.display(), at.display()))?;
-    Ok(())
+    let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).ok();
+    if at.is_file() && size(at) == size(shim) && std::fs::read(at)? == std::fs::read(shim)? {
+        return Ok(());
+    }
+    let tmp = at.with_extension(format!("tmp-{}", std::process::id()));
+    let _ = std::fs::remove_file(&tmp);
+    if std::fs::hard_link(shim, &tmp).is_err() {
+        std::fs::copy(shim, &tmp)
+            .with_context(|| format!("copying {} to {}", shim.display(), tmp.display()))?;
+    }
+    std::fs::rename(&tmp, at).with_context(|| {
+        let _ = std::fs::remove_file(&tmp);
+        format!("replacing {} (is a build using it?)", at.display())
+    })
 }
 
 fn shell_quote(path: &Path) -> String {

@@ -71,7 +71,8 @@ impl Commands {
         Ok(())
     }
 }
-#[cfg(test)]
+// Non-UTF-8 names are a Unix fact.
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
 

@@ -66,7 +66,8 @@ pub mod set {
     }
 }
 
-#[cfg(test)]
+// Non-UTF-8 names are a Unix fact.
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
 

@@ -11,7 +11,10 @@
 //!   zombie child of the compiler this process execs into), its stdio is
 //!   /dev/null, its cwd is its own dir, and it closes every inherited fd at
 //!   start (see the coordinator's fds.rs).
-//! * Readiness is a pipe, not polling: the coordinator writes `ready <pid>`
+//! * Windows has no fork: the coordinator is created detached, inheriting
+//!   no handle (the tool seam's `detached`), and its info file naming its
+//!   pid is the readiness signal.
+//! * Readiness (Unix) is a pipe, not polling: the coordinator writes `ready <pid>`
 //!   once it listens, or `error <why>`; if it dies first, the pipe reaches
 //!   EOF at once. The wait is bounded by SPAWN_READY_TIMEOUT.
 
@@ -20,6 +23,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use fbuild_core::Settings;
+#[cfg(unix)]
 use fbuild_core::settings::READY_FD_VAR;
 use fbuild_core::time::SPAWN_READY_TIMEOUT;
 use fslock::LockFile;
@@ -60,7 +64,7 @@ impl SpawnLock {
 pub fn locate_coordinator() -> Result<PathBuf, ClientError> {
     let exe = std::env::current_exe().unwrap_or_default();
     let dir = exe.parent().map(Path::to_path_buf).unwrap_or_default();
-    let beside = dir.join(COORDINATOR_BIN);
+    let beside = dir.join(format!("{COORDINATOR_BIN}{}", std::env::consts::EXE_SUFFIX));
     if beside.is_file() {
         return Ok(beside);
     }
@@ -129,12 +133,39 @@ pub(crate) fn start_coordinator(settings: &Settings, bin: &Path) -> Result<u32, 
     }
 }
 
-#[cfg(not(unix))]
-pub(crate) fn start_coordinator(_settings: &Settings, bin: &Path) -> Result<u32, ClientError> {
-    Err(ClientError::Spawn {
+/// Windows: started detached with no inherited handles (see the tool
+/// seam's `detached`), so there is no readiness pipe to hand over; the
+/// coordinator's `coordinator.json` naming its pid is the readiness line
+/// (written once it listens), and its exit before that is the error.
+#[cfg(windows)]
+pub(crate) fn start_coordinator(settings: &Settings, bin: &Path) -> Result<u32, ClientError> {
+    use fbuild_core::info::CoordinatorInfo;
+    let fail = |reason: String| ClientError::Spawn {
         bin: bin.to_path_buf(),
-        reason: "starting the coordinator is not implemented on this platform yet".into(),
-    })
+        reason,
+    };
+    let tool = fbuild_core::tool::Tool::new(bin)
+        .arg("--home")
+        .arg(settings.home.root())
+        .current_dir(settings.home.coordinator_dir());
+    let child = fbuild_core::tool::detached::spawn(&tool).map_err(|e| fail(e.to_string()))?;
+    let deadline = Instant::now() + SPAWN_READY_TIMEOUT;
+    loop {
+        let info = CoordinatorInfo::read(&settings.home.info_file());
+        if info.is_ok_and(|i| i.pid == child.pid) {
+            return Ok(child.pid);
+        }
+        if let Some(code) = child.exited() {
+            return Err(fail(format!(
+                "it exited (code {code}) before it was ready; see {}",
+                settings.home.log_file().display()
+            )));
+        }
+        if Instant::now() >= deadline {
+            return Err(fail(format!("not ready within {SPAWN_READY_TIMEOUT:?}")));
+        }
+        std::thread::sleep(fbuild_core::time::GONE_POLL);
+    }
 }
 
 #[cfg(unix)]

@@ -12,6 +12,7 @@
 use std::fs::File;
 use std::io::Write;
 
+#[cfg(unix)]
 use fbuild_core::settings::READY_FD_VAR;
 
 /// The write end of the pipe the spawning client waits on. Exactly one line

@@ -9,6 +9,7 @@
 mod activity;
 mod args;
 mod cores;
+mod endpoint;
 mod fds;
 mod frames;
 mod health_record;
@@ -82,7 +83,7 @@ fn run(ready: &mut ReadyPipe) -> Result<()> {
         .context("starting the async runtime")?;
     let listener = {
         let _guard = runtime.enter();
-        server::bind(&home.socket_path())?
+        endpoint::bind(&home.socket_path())?
     };
     let pid = std::process::id();
     let started = SystemTime::now()

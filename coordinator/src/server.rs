@@ -5,12 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use anyhow::{Context, Result};
 use fbuild_core::protocol::{ClientFrame, MAX_FRAME_BYTES, ServerFrame};
 use fbuild_core::time::{ACCEPT_BACKOFF, REQUEST_READ_TIMEOUT, SHUTDOWN_GRACE};
 use interprocess::local_socket::tokio::{Listener, Stream, prelude::*};
-use interprocess::local_socket::{GenericFilePath, ListenerOptions};
-use interprocess::os::unix::local_socket::ListenerOptionsExt;
 use tokio::io::BufReader;
 
 use crate::frames::{Line, malformed, read_line, send_frame, send_reply};
@@ -56,25 +53,6 @@ impl Owned {
 
 fn identity(path: &Path) -> Option<(u64, u64)> {
     fbuild_core::stamp::FileStamp::of(path).map(|s| (s.dev, s.ino))
-}
-
-/// Binds the socket. The caller holds the singleton lock, so any socket file
-/// already at `path` belongs to a dead coordinator and is removed first.
-pub fn bind(path: &Path) -> Result<Listener> {
-    match std::fs::remove_file(path) {
-        Ok(()) => tracing::info!("removed a stale socket {}", path.display()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(e).with_context(|| format!("removing {}", path.display())),
-    }
-    let name = path
-        .to_fs_name::<GenericFilePath>()
-        .with_context(|| format!("socket path {}", path.display()))?;
-    ListenerOptions::new()
-        .name(name)
-        .reclaim_name(false)
-        .mode(0o600)
-        .create_tokio()
-        .with_context(|| format!("listening on {}", path.display()))
 }
 
 /// Serves until shutdown, then drains in-flight requests (bounded).
@@ -150,19 +128,9 @@ async fn watch_home(state: Arc<Services>, owned: Arc<Owned>) {
 }
 
 async fn watch_signals(state: Arc<Services>) {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
-        tracing::warn!("cannot install signal handlers; SIGTERM will not be graceful");
-        return;
-    };
-    let name = tokio::select! {
-        _ = term.recv() => "SIGTERM",
-        _ = int.recv() => "SIGINT",
-    };
-    state.begin_shutdown(name.to_string());
+    if let Some(name) = crate::endpoint::stop_signal().await {
+        state.begin_shutdown(name.to_string());
+    }
 }
 
 /// One connection: one request line in, frames out. Errors only end this

@@ -120,6 +120,9 @@ impl Home {
 
     /// Where the coordinator listens. Pure: creates nothing.
     pub fn socket_path(&self) -> PathBuf {
+        if cfg!(windows) {
+            return self.pipe_name();
+        }
         let direct = self.coordinator_dir().join(SOCKET_NAME);
         if direct.as_os_str().len() <= MAX_SOCKET_PATH {
             return direct;
@@ -132,11 +135,26 @@ impl Home {
         self.fallback_socket_dir().join(name)
     }
 
+    /// Windows: `\\.\pipe\fbuild-<user>-<hash of the canonical home>`
+    /// (case-folded: `C:\Fb` and `c:\fb` are one home there).
+    fn pipe_name(&self) -> PathBuf {
+        let canonical = fs::canonicalize(&self.root).unwrap_or_else(|_| self.root.clone());
+        let key = canonical.to_string_lossy().to_lowercase();
+        PathBuf::from(format!(
+            r"\\.\pipe\fbuild-{}-{:016x}",
+            user_tag(),
+            fnv1a64(key.as_bytes())
+        ))
+    }
+
     /// Creates the coordinator dir (and the fallback socket dir when the
     /// socket lives there), both private to this user.
     pub fn prepare_coordinator_dir(&self) -> io::Result<()> {
         fs::create_dir_all(&self.root)?;
         ensure_private_dir(&self.coordinator_dir())?;
+        if cfg!(windows) {
+            return Ok(());
+        }
         let socket = self.socket_path();
         if let Some(dir) = socket.parent().filter(|d| *d != self.coordinator_dir()) {
             ensure_private_dir(dir)?;
@@ -163,6 +181,7 @@ impl Home {
         let short_enough = |d: &Path| d.as_os_str().len() + 24 <= MAX_SOCKET_PATH;
         match &self.runtime_dir {
             Some(run) if short_enough(run) => run.join("fbuild"),
+            _ if cfg!(windows) => std::env::temp_dir().join(format!("fbuild-{}", user_tag())),
             _ => PathBuf::from(format!("/tmp/fbuild-{}", current_uid())),
         }
     }
@@ -233,6 +252,28 @@ fn current_uid() -> u32 {
 #[cfg(not(unix))]
 fn current_uid() -> u32 {
     0
+}
+
+/// This user, as a name part: the uid on Unix, `USERNAME` on Windows
+/// (letters, digits, `-` and `_` kept; anything else becomes `_`).
+fn user_tag() -> String {
+    if cfg!(unix) {
+        return current_uid().to_string();
+    }
+    std::env::var_os("USERNAME")
+        .map(|u| {
+            u.to_string_lossy()
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '-' {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_else(|| "user".into())
 }
 
 #[cfg(unix)]

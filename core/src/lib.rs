@@ -22,7 +22,6 @@ pub mod time;
 pub mod tool;
 pub mod version;
 pub mod wire_os;
-#[cfg(unix)]
 pub mod zwire;
 
 pub use home::Home;

@@ -12,7 +12,8 @@
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
-/// Identity of a file: canonical path and, on Unix, (device, inode).
+/// Identity of a file: canonical path and (device, inode), or on Windows
+/// (volume, file index).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileId {
     canonical: PathBuf,
@@ -39,9 +40,43 @@ fn inode(path: &Path) -> Option<(u64, u64)> {
     std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
 }
 
-#[cfg(not(unix))]
+/// Windows: the volume serial number and file index (one file, however
+/// many hard links name it).
+#[cfg(windows)]
+fn inode(path: &Path) -> Option<(u64, u64)> {
+    use std::os::windows::io::AsRawHandle;
+    use windows_sys::Win32::Storage::FileSystem::{
+        BY_HANDLE_FILE_INFORMATION, GetFileInformationByHandle,
+    };
+    let file = std::fs::File::open(path).ok()?;
+    // SAFETY: an open file's handle and a zeroed out struct to fill.
+    unsafe {
+        let mut info: BY_HANDLE_FILE_INFORMATION = std::mem::zeroed();
+        if GetFileInformationByHandle(file.as_raw_handle(), &mut info) == 0 {
+            return None;
+        }
+        let index = (u64::from(info.nFileIndexHigh) << 32) | u64::from(info.nFileIndexLow);
+        Some((u64::from(info.dwVolumeSerialNumber), index))
+    }
+}
+
+#[cfg(not(any(unix, windows)))]
 fn inode(_path: &Path) -> Option<(u64, u64)> {
     None
+}
+
+/// The names a program `name` may have in a directory: itself, and on
+/// Windows, when it has no extension, with each of `PATHEXT`'s (`.EXE`,
+/// `.CMD`, …) as `CreateProcess` and cmd look it up.
+fn file_names(name: &str) -> Vec<String> {
+    if !cfg!(windows) || Path::new(name).extension().is_some() {
+        return vec![name.to_string()];
+    }
+    let exts = std::env::var("PATHEXT").unwrap_or_else(|_| ".COM;.EXE;.BAT;.CMD".into());
+    exts.split(';')
+        .filter(|e| e.starts_with('.'))
+        .map(|e| format!("{name}{}", e.to_ascii_lowercase()))
+        .collect()
 }
 
 /// The first executable `name` on `path` (relative entries are taken
@@ -68,17 +103,19 @@ pub fn find_real_tool(
         if std::fs::canonicalize(&dir).is_ok_and(|d| skip.contains(&d)) {
             continue;
         }
-        let candidate = dir.join(name);
-        if !is_executable(&candidate) {
-            continue;
+        for file in file_names(name) {
+            let candidate = dir.join(file);
+            if !is_executable(&candidate) {
+                continue;
+            }
+            let id = FileId::of(&candidate);
+            if let (Some(id), Some(shim)) = (&id, shim)
+                && id.same(shim)
+            {
+                continue;
+            }
+            return Some(candidate);
         }
-        let id = FileId::of(&candidate);
-        if let (Some(id), Some(shim)) = (&id, shim)
-            && id.same(shim)
-        {
-            continue;
-        }
-        return Some(candidate);
     }
     None
 }

@@ -268,7 +268,7 @@ pub fn open_serial(path: &str, baud: u32) -> Result<Box<dyn Read + Send>, crate:
         .open()
     {
         Ok(port) => Ok(Box::new(port)),
-        Err(serial_err) => open_raw(path, baud).map_err(|raw_err| crate::DeployError::Serial {
+        Err(serial_err) => crate::termios::open_raw(path, baud).map_err(|raw_err| crate::DeployError::Serial {
             what: "cannot open",
             port: path.to_string(),
             why: format!(
@@ -276,19 +276,6 @@ pub fn open_serial(path: &str, baud: u32) -> Result<Box<dyn Read + Send>, crate:
             ),
         }),
     }
-}
-
-fn open_raw(path: &str, baud: u32) -> Result<Box<dyn Read + Send>, String> {
-    use std::os::fd::AsRawFd;
-    use std::os::unix::fs::OpenOptionsExt;
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .custom_flags(libc::O_NOCTTY)
-        .open(path)
-        .map_err(|e| e.to_string())?;
-    crate::termios::configure(file.as_raw_fd(), baud)?;
-    Ok(Box::new(file))
 }
 
 #[cfg(test)]

@@ -6,9 +6,26 @@
 //! sketch at 250000 baud showed garbage). On Linux the termios2 ioctls take
 //! any rate (`BOTHER` with the number itself); the rate is read back and a
 //! device that does not take it exactly is an error that says so. Elsewhere
-//! only the standard rates are accepted.
+//! only the standard rates are accepted. Windows has no ptys and no
+//! termios: its `COMn` ports are the serialport crate's alone.
 
+use std::io::Read;
 use std::os::fd::RawFd;
+
+/// Opens a device the serialport crate refused (a pty) in raw mode at
+/// `baud`.
+pub fn open_raw(path: &str, baud: u32) -> Result<Box<dyn Read + Send>, String> {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_NOCTTY)
+        .open(path)
+        .map_err(|e| e.to_string())?;
+    configure(file.as_raw_fd(), baud)?;
+    Ok(Box::new(file))
+}
 
 /// Raw mode, reads that return after 0.2 s without data (so a paused
 /// monitor notices the pause), and `baud` exactly.

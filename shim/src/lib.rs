@@ -63,14 +63,16 @@ pub fn main() -> ! {
 
 /// The file name the shim was invoked as (`cc`, `avr-gcc`, …).
 fn tool_name(argv0: &std::ffi::OsStr) -> String {
-    let name = std::path::Path::new(argv0)
-        .file_name()
-        .unwrap_or(argv0)
-        .to_string_lossy()
-        .into_owned();
-    name.strip_suffix(".exe")
-        .map(str::to_string)
-        .unwrap_or(name)
+    let path = std::path::Path::new(argv0);
+    let exe = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("exe"));
+    let name = if exe {
+        path.file_stem()
+    } else {
+        path.file_name()
+    };
+    name.unwrap_or(argv0).to_string_lossy().into_owned()
 }
 
 fn nesting_depth(name: &str) -> u32 {

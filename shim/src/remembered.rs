@@ -35,14 +35,14 @@ struct Remembered {
 
 /// Where the plan for this call is remembered.
 pub fn slot(settings: &Settings, tool: &str, shim: Option<&Path>, wants_phony: bool) -> PathBuf {
-    use std::os::unix::ffi::OsStrExt;
     let path = std::env::var_os("PATH").unwrap_or_default();
     let mut h = Fnv1a::new();
     for part in [
         tool.as_bytes(),
         settings.platform.as_bytes(),
-        path.as_bytes(),
-        shim.map(|s| s.as_os_str().as_bytes()).unwrap_or_default(),
+        path.as_encoded_bytes(),
+        shim.map(|s| s.as_os_str().as_encoded_bytes())
+            .unwrap_or_default(),
         &[u8::from(wants_phony)],
         settings.zccache_mode.as_str().as_bytes(),
         serde_json::to_string(&settings.coordinator)
@@ -57,7 +57,7 @@ pub fn slot(settings: &Settings, tool: &str, shim: Option<&Path>, wants_phony: b
             std::env::current_dir()
                 .unwrap_or_default()
                 .as_os_str()
-                .as_bytes(),
+                .as_encoded_bytes(),
         );
     }
     settings

@@ -316,6 +316,7 @@ fn signal_of(_status: &ExitStatus) -> Option<i32> {
     None
 }
 
+#[cfg(unix)]
 fn signal_name(sig: i32) -> &'static str {
     match sig {
         libc::SIGSEGV => "SIGSEGV: a bad memory access",
@@ -326,6 +327,11 @@ fn signal_name(sig: i32) -> &'static str {
         libc::SIGKILL => "SIGKILL",
         _ => "a signal",
     }
+}
+
+#[cfg(not(unix))]
+fn signal_name(_sig: i32) -> &'static str {
+    "a signal"
 }
 
 #[cfg(test)]

@@ -360,10 +360,8 @@ pub fn kill(bin: &Path, home: &Home) {
         let has = |want: &[u8]| environ.split(|b| *b == 0).any(|kv| kv == want);
         // The server, not a client (a compile) of it: sccache marks it.
         if has(port.as_bytes()) && has(b"SCCACHE_START_SERVER=1") {
-            // SAFETY: kill(2) on a server of this home's sccache.
-            unsafe {
-                libc::kill(pid as libc::pid_t, libc::SIGKILL);
-            }
+            // A server of this home's sccache.
+            fbuild_core::procs::kill(pid);
             // Gone before anyone asks the port again (a client finding a
             // dying server starts one of its own).
             fbuild_core::procs::wait_gone(pid, SCCACHE_EXIT_WAIT);

@@ -120,7 +120,7 @@ fn clear_spawn_breaker(cache_dir: &Path) {
     }
 }
 
-/// `zccache stop`, then SIGKILL for any daemon of this cache dir that
+/// `zccache stop`, then a kill for any daemon of this cache dir that
 /// outlived it.
 pub fn stop(bin: &Path, home: &Home) {
     if let Err(why) = run::quiet(&command(bin, home).arg("stop"), ZCCACHE_STOP_TIMEOUT) {
@@ -130,10 +130,7 @@ pub fn stop(bin: &Path, home: &Home) {
     let cache = cache_dir.to_string_lossy();
     for pid in pids_with_args(&["--endpoint", &cache]) {
         tracing::warn!("zccache daemon {pid} survived `zccache stop`; killing it");
-        #[cfg(unix)]
-        // SAFETY: kill(2) on a pid whose command line names our cache dir.
-        unsafe {
-            libc::kill(pid as libc::pid_t, libc::SIGKILL);
-        }
+        // Its command line names our cache dir.
+        fbuild_core::procs::kill(pid);
     }
 }

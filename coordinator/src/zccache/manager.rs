@@ -207,7 +207,7 @@ impl ZccacheManager {
         let dir = follow(self.installer.ensure(spec.clone(), retry), events)
             .await
             .map_err(|e| e.to_string())?;
-        let bin = dir.join("zccache");
+        let bin = dir.join(super::BIN);
         let daemon = self.start_daemon(bin.clone()).await.inspect_err(|_| {
             self.installer.distrust(&spec);
         })?;

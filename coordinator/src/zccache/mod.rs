@@ -57,6 +57,13 @@ pub(crate) fn command(bin: &Path, home: &Home) -> Tool {
         .current_dir(&cache)
 }
 
+/// zccache's program file name on this OS.
+pub const BIN: &str = if cfg!(windows) {
+    "zccache.exe"
+} else {
+    "zccache"
+};
+
 /// No managed zccache is released for this machine.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("no managed zccache for {os}/{arch}; install zccache on PATH (FBUILD_ZCCACHE=ambient)")]
@@ -70,6 +77,7 @@ pub fn target() -> Result<&'static str, NoRelease> {
     match (std::env::consts::OS, std::env::consts::ARCH) {
         ("linux", "x86_64") => Ok("x86_64-unknown-linux-musl"),
         ("linux", "aarch64") => Ok("aarch64-unknown-linux-musl"),
+        ("windows", "x86_64") => Ok("x86_64-pc-windows-msvc"),
         (os, arch) => Err(NoRelease { os, arch }),
     }
 }
@@ -87,7 +95,8 @@ pub fn spec(settings: &Settings) -> Result<PackageSpec, NoRelease> {
     let version = version(settings);
     let target = target()?;
     let top = format!("zccache-v{version}-{target}");
-    let asset = format!("{top}.tar.gz");
+    // The release layout: a zip for Windows, a tar.gz elsewhere.
+    let asset = format!("{top}.{}", if cfg!(windows) { "zip" } else { "tar.gz" });
     let base = settings
         .zccache_url
         .clone()
@@ -105,12 +114,12 @@ pub fn spec(settings: &Settings) -> Result<PackageSpec, NoRelease> {
         origin: Origin::Archive,
         record: false,
         top_dir: Some(top),
-        executables: vec!["zccache".into()],
+        executables: vec![BIN.into()],
         limits: UnpackLimits::with(UnpackLimits::PACKAGE, settings),
         stall: settings.download_stall,
         health: {
             let home = home.clone();
-            Arc::new(move |root| check_version(&root.join("zccache"), Some(&health_version), &home))
+            Arc::new(move |root| check_version(&root.join(BIN), Some(&health_version), &home))
         },
         dest: home.tools_dir().join(format!("zccache-{version}")),
         lock_file: home.locks_dir().join(format!("zccache-{version}.lock")),

@@ -1,6 +1,7 @@
 //! Becoming a tool, or standing in front of one: the shim's exec of the
 //! real tool (Unix: `exec`, so its exit code, signals and stdio are its
-//! own; elsewhere: spawn and wait), signals forwarded to a child it waits
+//! own; Windows: spawn and wait through Ctrl-C, which the console gives
+//! the child itself), signals forwarded to a child it waits
 //! for, and an exit status as a shell would say it.
 
 use std::process::{Child, ExitStatus};
@@ -22,6 +23,7 @@ pub fn become_tool(tool: &Tool) -> ExecError {
 /// with its code. Returns only when it could not be started.
 #[cfg(not(unix))]
 pub fn become_tool(tool: &Tool) -> ExecError {
+    wait_through_console_interrupts();
     match tool.command().spawn() {
         Ok(mut child) => std::process::exit(wait_code(&mut child).unwrap_or(1)),
         Err(e) => e,
@@ -53,8 +55,28 @@ pub fn forward_signals_to(child: &Child) {
         }
     }
     #[cfg(not(unix))]
-    let _ = child;
+    {
+        let _ = child;
+        wait_through_console_interrupts();
+    }
 }
+
+/// Windows: Ctrl-C and Ctrl-Break reach every process on the console, the
+/// child included; this process keeps running so that it waits for the
+/// child and exits with the child's code (as rustup's proxies do). A
+/// handler, not `SetConsoleCtrlHandler(NULL, TRUE)`: that one is inherited
+/// and the child would ignore Ctrl-C too.
+#[cfg(windows)]
+fn wait_through_console_interrupts() {
+    unsafe extern "system" fn keep_waiting(_event: u32) -> windows_sys::core::BOOL {
+        1
+    }
+    // SAFETY: installs a handler that only returns TRUE.
+    unsafe { windows_sys::Win32::System::Console::SetConsoleCtrlHandler(Some(keep_waiting), 1) };
+}
+
+#[cfg(not(any(unix, windows)))]
+fn wait_through_console_interrupts() {}
 
 /// Waits for `child`; its exit code as [`code_of`] says it.
 pub fn wait_code(child: &mut Child) -> std::io::Result<i32> {

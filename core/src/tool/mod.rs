@@ -20,6 +20,8 @@
 
 pub mod cache_env;
 pub mod cache_route;
+#[cfg(windows)]
+pub mod detached;
 pub mod exec;
 pub mod fake;
 pub mod group;

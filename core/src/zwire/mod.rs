@@ -17,8 +17,9 @@
 //! connection — alive means busy (keep waiting), no answer means wedged.
 
 pub mod messages;
+mod stream;
 
-use std::io::{ErrorKind, Read, Write};
+use std::io::ErrorKind;
 use std::path::Path;
 use std::time::Duration;
 
@@ -252,7 +253,7 @@ fn reconnect_pause() -> Duration {
 /// One connection, with a buffer so that a timeout in the middle of a
 /// frame loses nothing.
 struct Conn {
-    stream: std::os::unix::net::UnixStream,
+    stream: stream::Stream,
     buf: Vec<u8>,
 }
 
@@ -262,23 +263,14 @@ impl Conn {
     fn open(endpoint: &Path, timeout: Duration) -> Result<Conn, WireError> {
         let mut attempt = 0;
         loop {
-            match std::os::unix::net::UnixStream::connect(endpoint) {
+            match stream::Stream::connect(endpoint, timeout) {
                 Ok(stream) => {
-                    stream
-                        .set_write_timeout(Some(timeout))
-                        .map_err(|e| WireError::Unreachable(e.to_string()))?;
                     return Ok(Conn {
                         stream,
                         buf: Vec::new(),
                     });
                 }
-                Err(e)
-                    if attempt < 2
-                        && matches!(
-                            e.kind(),
-                            ErrorKind::ConnectionRefused | ErrorKind::NotFound
-                        ) =>
-                {
+                Err(e) if attempt < 2 && stream::is_retryable(&e) => {
                     attempt += 1;
                     std::thread::sleep(reconnect_pause());
                 }
@@ -306,15 +298,12 @@ impl Conn {
     /// The next response; `None` when nothing complete came within
     /// `silence`.
     fn next(&mut self, silence: Duration) -> Result<Option<Response>, WireError> {
-        self.stream
-            .set_read_timeout(Some(silence))
-            .map_err(|e| WireError::Unreachable(e.to_string()))?;
         loop {
             if let Some(response) = self.take()? {
                 return Ok(Some(response));
             }
             let mut chunk = [0u8; 64 * 1024];
-            match self.stream.read(&mut chunk) {
+            match self.stream.read_within(&mut chunk, silence) {
                 Ok(0) => {
                     return Err(WireError::Unreachable(
                         "the daemon closed the connection before answering".into(),
@@ -392,6 +381,7 @@ mod tests {
         assert!(matches!(err, WireError::Unreachable(_)), "{err:?}");
     }
 
+    #[cfg(unix)]
     #[test]
     fn a_silent_listener_is_wedged_and_a_foreign_version_is_a_mismatch() {
         let dir = tempfile::tempdir().unwrap();
@@ -401,6 +391,7 @@ mod tests {
         assert!(matches!(err, WireError::Wedged(_)), "{err:?}");
         let answer = std::thread::spawn(move || {
             // Skip the queued silent connection; answer the next one.
+            use std::io::{Read, Write};
             let _first = listener.accept().unwrap();
             let (mut s, _) = listener.accept().unwrap();
             let mut head = [0u8; 10];

@@ -84,7 +84,7 @@ impl ArduinoPlatform {
         for (menu, _) in &fqbn.options {
             if !board_menus.contains(menu) {
                 return Err(PlatformError::UnknownMenu {
-                    file: self.dir.join("boards.txt"),
+                    file: self.dir.join("boards.txt").into(),
                     board: fqbn.board.clone(),
                     menu: menu.clone(),
                     known: board_menus.clone(),
@@ -100,7 +100,7 @@ impl ArduinoPlatform {
                 Some((_, o)) if names.contains(o) => o.clone(),
                 Some((_, o)) => {
                     return Err(PlatformError::UnknownOption {
-                        file: self.dir.join("boards.txt"),
+                        file: self.dir.join("boards.txt").into(),
                         board: fqbn.board.clone(),
                         menu: menu.clone(),
                         option: o.clone(),

@@ -51,7 +51,8 @@ pub enum PlatformError {
     UnknownBoard { board: String, known: Vec<String> },
     #[error("board {board} in {}: unknown menu {menu:?}{}", file.display(), close_matches(known))]
     UnknownMenu {
-        file: PathBuf,
+        /// Boxed: a Windows `PathBuf` makes the error too large to pass.
+        file: Box<Path>,
         board: String,
         menu: String,
         known: Vec<String>,
@@ -62,7 +63,7 @@ pub enum PlatformError {
         close_matches(known)
     )]
     UnknownOption {
-        file: PathBuf,
+        file: Box<Path>,
         board: String,
         menu: String,
         option: String,
