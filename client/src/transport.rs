@@ -27,7 +27,7 @@ pub(crate) enum Open {
 /// A request sent and its welcome read; events and the reply follow.
 pub(crate) struct Exchange {
     pub welcome: Hello,
-    reader: BufReader<Stream>,
+    reader: BufReader<Box<dyn Read + Send>>,
     socket: std::path::PathBuf,
 }
 
@@ -77,8 +77,10 @@ pub(crate) fn open(
         }
         Err(e) => return Err(transport(e)),
     };
-    stream.set_recv_timeout(Some(budget)).map_err(transport)?;
-    stream.set_send_timeout(Some(budget)).map_err(transport)?;
+    if cfg!(unix) {
+        stream.set_recv_timeout(Some(budget)).map_err(transport)?;
+        stream.set_send_timeout(Some(budget)).map_err(transport)?;
+    }
     let hello = &header.hello;
     let frame = ClientFrame {
         hello: hello.clone(),
@@ -89,7 +91,7 @@ pub(crate) fn open(
     (&stream).write_all(&frame.to_line()).map_err(transport)?;
     let mut exchange = Exchange {
         welcome: hello.clone(),
-        reader: BufReader::new(stream),
+        reader: BufReader::new(timed(stream, budget)),
         socket: socket.to_path_buf(),
     };
     match exchange.next_frame() {
@@ -106,6 +108,17 @@ pub(crate) fn open(
         )))),
         Err(ReadFail::Silent) => Err(Open::Silent),
         Err(ReadFail::Other(e)) => Err(Open::Failed(e)),
+    }
+}
+
+/// The stream to read the answer from, each read bounded by `budget`:
+/// a Unix socket has its own timeout; a Windows named pipe has none, so
+/// its reads go through a thread ([`fbuild_core::timed_read`]).
+fn timed(stream: Stream, budget: Duration) -> Box<dyn Read + Send> {
+    if cfg!(unix) {
+        Box::new(stream)
+    } else {
+        Box::new(fbuild_core::timed_read::TimedReader::new(stream, budget))
     }
 }
 

@@ -19,6 +19,7 @@ pub mod sccache_stats;
 pub mod settings;
 pub mod stamp;
 pub mod time;
+pub mod timed_read;
 pub mod tool;
 pub mod version;
 pub mod wire_os;

@@ -1,12 +1,11 @@
 //! The connection to zccache's daemon, per OS: a Unix socket, or on
 //! Windows the daemon's named pipe (`\\.\pipe\zccache-<hash>-v<version>`),
-//! opened as zccache's own Windows client does, as a file.
+//! opened as a file.
 //!
 //! Hazard: a read must give up after the silence budget (a wedged daemon
 //! must not hang a compile). Unix sockets have read timeouts; a Windows
-//! pipe opened as a file has none, so a reader thread feeds a channel and
-//! the caller waits on the channel with a timeout. A thread left blocked
-//! after a timeout ends when the daemon answers or goes away.
+//! pipe opened as a file has none: after the request is written, reads go
+//! through a [`crate::timed_read::TimedReader`].
 
 use std::io;
 use std::path::Path;
@@ -47,11 +46,12 @@ impl Stream {
     }
 }
 
+/// Windows: the pipe, written once, then read through a [`TimedReader`].
 #[cfg(not(unix))]
-pub struct Stream {
-    file: std::fs::File,
-    chunks: std::sync::mpsc::Receiver<io::Result<Vec<u8>>>,
-    pending: Vec<u8>,
+pub enum Stream {
+    Writing(std::fs::File),
+    Reading(crate::timed_read::TimedReader),
+    Gone,
 }
 
 #[cfg(not(unix))]
@@ -61,52 +61,28 @@ impl Stream {
             .read(true)
             .write(true)
             .open(endpoint)?;
-        let mut reader = file.try_clone()?;
-        let (tx, chunks) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            loop {
-                let mut chunk = vec![0u8; 64 * 1024];
-                let sent = match io::Read::read(&mut reader, &mut chunk) {
-                    Ok(n) => {
-                        chunk.truncate(n);
-                        let end = n == 0;
-                        tx.send(Ok(chunk)).is_err() || end
-                    }
-                    Err(e) => {
-                        let _ = tx.send(Err(e));
-                        true
-                    }
-                };
-                if sent {
-                    return;
-                }
-            }
-        });
-        Ok(Stream {
-            file,
-            chunks,
-            pending: Vec::new(),
-        })
+        Ok(Stream::Writing(file))
     }
 
     pub fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
-        io::Write::write_all(&mut self.file, bytes)
+        match self {
+            Stream::Writing(file) => io::Write::write_all(file, bytes),
+            _ => Err(io::Error::other("a request after the answer began")),
+        }
     }
 
     pub fn read_within(&mut self, buf: &mut [u8], silence: Duration) -> io::Result<usize> {
-        if self.pending.is_empty() {
-            match self.chunks.recv_timeout(silence) {
-                Ok(chunk) => self.pending = chunk?,
-                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-                    return Err(io::ErrorKind::TimedOut.into());
-                }
-                // The reader ended after passing on the end or an error.
-                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return Ok(0),
-            }
+        if let Stream::Writing(_) = self
+            && let Stream::Writing(file) = std::mem::replace(self, Stream::Gone)
+        {
+            *self = Stream::Reading(crate::timed_read::TimedReader::new(file, silence));
         }
-        let n = self.pending.len().min(buf.len());
-        buf[..n].copy_from_slice(&self.pending[..n]);
-        self.pending.drain(..n);
-        Ok(n)
+        match self {
+            Stream::Reading(reader) => {
+                reader.set_timeout(silence);
+                io::Read::read(reader, buf)
+            }
+            _ => Ok(0),
+        }
     }
 }
