@@ -291,6 +291,7 @@ pub mod hostile;
 pub mod http;
 pub mod libfix;
 pub mod simduino;
+pub mod wine;
 
 /// The zccache release mirror built from the wheel (scripts/mirror-zccache),
 /// shared by all tests of this build.
