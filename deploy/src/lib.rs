@@ -12,7 +12,10 @@ mod termios;
 #[cfg(not(unix))]
 mod termios {
     //! No termios here: serial ports are the serialport crate's alone.
-    pub(crate) fn open_raw(_path: &str, _baud: u32) -> Result<Box<dyn std::io::Read + Send>, String> {
+    pub(crate) fn open_raw(
+        _path: &str,
+        _baud: u32,
+    ) -> Result<Box<dyn std::io::Read + Send>, String> {
         Err("not a serial port".into())
     }
 }
