@@ -79,7 +79,7 @@ fn link(shim: &Path, at: &Path) -> Result<()> {
 
 /// Windows: a hard link (a copy where the home is on another volume),
 /// put in place by one rename. A shim that is running cannot be replaced;
-/// it is kept when it is already this shim's size (the same build).
+/// it is kept when it already has this shim's bytes (the same build).
 #[cfg(not(unix))]
 fn link(shim: &Path, at: &Path) -> Result<()> {
     let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).ok();
