@@ -19,6 +19,19 @@ pub const MAX_SOCKET_PATH: usize = 100;
 
 const SOCKET_NAME: &str = "coordinator.sock";
 
+/// The variable naming the user's own directory, where `FBUILD_HOME`
+/// defaults to `.fbuild` inside.
+#[cfg(unix)]
+pub const USER_HOME_VAR: &str = "HOME";
+#[cfg(windows)]
+pub const USER_HOME_VAR: &str = "USERPROFILE";
+
+/// A file beside the shims naming the folder of fbuild's own binaries
+/// (one line, UTF-8). A shim finds `fbuild-coordinator` through it where it
+/// cannot follow a link to its own binary: Windows shims are hard links or
+/// copies, so the shim's own path says nothing of where fbuild lies.
+pub const BIN_DIR_FILE: &str = "fbuild-bin-dir.txt";
+
 /// One `FBUILD_HOME` and the paths inside it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Home {

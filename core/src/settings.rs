@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::home::Home;
+use crate::home::{Home, USER_HOME_VAR};
 use crate::install_status::InstallPhase;
 use crate::time::{
     DEFAULT_DOWNLOAD_STALL, DEFAULT_IDLE, DEFAULT_NOTICE, DEFAULT_ZCCACHE_SILENCE, SETTING_MIN,
@@ -166,13 +166,13 @@ impl Settings {
         let nonempty = |k: &str| get(k).filter(|v| !v.is_empty());
         let root = match nonempty("FBUILD_HOME") {
             Some(h) => PathBuf::from(h),
-            None => match nonempty("HOME") {
+            None => match nonempty(USER_HOME_VAR) {
                 Some(h) => PathBuf::from(h).join(".fbuild"),
                 None => {
-                    return Err(SettingsError(
-                        "neither FBUILD_HOME nor HOME is set: set FBUILD_HOME to a directory fbuild may use"
-                            .into(),
-                    ));
+                    return Err(SettingsError(format!(
+                        "neither FBUILD_HOME nor {USER_HOME_VAR} is set: set FBUILD_HOME to a \
+                         directory fbuild may use"
+                    )));
                 }
             },
         };
@@ -355,14 +355,14 @@ mod tests {
 
     #[test]
     fn defaults_under_home() {
-        let s = with(&[("HOME", "/home/u")]).unwrap();
+        let s = with(&[(USER_HOME_VAR, "/home/u")]).unwrap();
         assert_eq!(s.home.root(), std::path::Path::new("/home/u/.fbuild"));
         assert_eq!(s.idle, DEFAULT_IDLE);
         assert_eq!(s.version, BUILD_VERSION);
         assert_eq!(s.log_filter, "warn");
         assert_eq!((s.registry_url, s.library_index), (None, None));
         let s = with(&[
-            ("HOME", "/h"),
+            (USER_HOME_VAR, "/h"),
             ("FBUILD_REGISTRY_URL", "http://r"),
             ("FBUILD_LIBRARY_INDEX", "http://i"),
         ])
