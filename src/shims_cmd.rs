@@ -11,6 +11,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use fbuild_core::Settings;
+use fbuild_core::home::BIN_DIR_FILE;
 
 const SHIM_BIN: &str = "fbuild-shim";
 
@@ -33,6 +34,7 @@ pub fn run(args: ShimsArgs) -> Result<ExitCode> {
     for (name, _) in SHIMS {
         link(&shim, &exe(name))?;
     }
+    record_bin_dir(&shim, &dir)?;
     if args.env {
         for (name, var) in SHIMS {
             if cfg!(windows) {
@@ -61,6 +63,25 @@ fn locate_shim() -> Result<PathBuf> {
             exe.display()
         ),
     }
+}
+
+/// Writes [`BIN_DIR_FILE`] into the shims dir: the folder of the shim's
+/// binary, where `fbuild-coordinator` lies beside it (by one rename: a
+/// shim reading it never sees half a path).
+fn record_bin_dir(shim: &Path, dir: &Path) -> Result<()> {
+    let bin_dir = std::path::absolute(shim.parent().unwrap_or(Path::new(".")))?;
+    let Some(text) = bin_dir.to_str() else {
+        // Not Unicode: the shims find fbuild-coordinator on PATH instead.
+        return Ok(());
+    };
+    let at = dir.join(BIN_DIR_FILE);
+    let tmp = dir.join(format!(".{BIN_DIR_FILE}.tmp-{}", std::process::id()));
+    std::fs::write(&tmp, format!("{text}\n"))
+        .with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, &at).with_context(|| {
+        let _ = std::fs::remove_file(&tmp);
+        format!("replacing {}", at.display())
+    })
 }
 
 /// Points `at` to `shim`, replacing what is there in one rename.

@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use fbuild_core::Settings;
+use fbuild_core::home::BIN_DIR_FILE;
 #[cfg(unix)]
 use fbuild_core::settings::READY_FD_VAR;
 use fbuild_core::time::SPAWN_READY_TIMEOUT;
@@ -60,13 +61,22 @@ impl SpawnLock {
     }
 }
 
-/// `fbuild-coordinator` next to the running executable, else on PATH.
+/// `fbuild-coordinator` next to the running executable, else in the folder
+/// its [`BIN_DIR_FILE`] names (a shim in `FBUILD_HOME/shims`), else on PATH.
 pub fn locate_coordinator() -> Result<PathBuf, ClientError> {
     let exe = std::env::current_exe().unwrap_or_default();
     let dir = exe.parent().map(Path::to_path_buf).unwrap_or_default();
-    let beside = dir.join(format!("{COORDINATOR_BIN}{}", std::env::consts::EXE_SUFFIX));
+    let file = format!("{COORDINATOR_BIN}{}", std::env::consts::EXE_SUFFIX);
+    let beside = dir.join(&file);
     if beside.is_file() {
         return Ok(beside);
+    }
+    let recorded = std::fs::read_to_string(dir.join(BIN_DIR_FILE))
+        .ok()
+        .map(|text| PathBuf::from(text.trim_end_matches(['\r', '\n'])).join(&file))
+        .filter(|bin| bin.is_absolute() && bin.is_file());
+    if let Some(bin) = recorded {
+        return Ok(bin);
     }
     which::which(COORDINATOR_BIN).map_err(|_| ClientError::CoordinatorMissing { beside: dir })
 }
