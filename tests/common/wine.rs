@@ -346,7 +346,19 @@ impl Drop for Wine {
 fn image_of(command_line: &str) -> String {
     let program = match command_line.strip_prefix('"') {
         Some(rest) => rest.split('"').next().unwrap_or_default(),
-        None => command_line.split_whitespace().next().unwrap_or_default(),
+        // Unquoted (as zccache starts its daemon): the program ends at the
+        // first `.exe` that ends a word, spaces in its folders or not.
+        None => {
+            let lower = command_line.to_ascii_lowercase();
+            let end = lower
+                .match_indices(".exe")
+                .map(|(at, _)| at + 4)
+                .find(|&end| lower[end..].chars().next().is_none_or(char::is_whitespace));
+            match end {
+                Some(end) => &command_line[..end],
+                None => command_line.split_whitespace().next().unwrap_or_default(),
+            }
+        }
     };
     program
         .rsplit(['\\', '/'])
