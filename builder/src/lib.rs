@@ -75,8 +75,10 @@ pub struct Options {
 
 /// Loads the project, printing its warnings; config errors exit 1.
 pub fn load(dir: &Path) -> Result<Project, BuildError> {
+    // Not std's canonicalize: on Windows it gives `\\?\C:\…`, which
+    // compilers (TinyCC, MinGW's gcc) misread in -I and source paths.
     let root =
-        std::fs::canonicalize(dir).with_context(|| format!("project folder {}", dir.display()))?;
+        dunce::canonicalize(dir).with_context(|| format!("project folder {}", dir.display()))?;
     let project = Project::load(&root)?;
     for w in &project.warnings {
         report::say(Kind::Warning, format!("fbuild: warning: {w}"));
