@@ -310,7 +310,12 @@ fn unit(l: &Layout, source: &Path, lang: Lang, group: Group, prefix: &str, base:
         .strip_prefix(base)
         .map(Path::to_path_buf)
         .unwrap_or_else(|_| PathBuf::from(source.file_name().unwrap_or_default()));
-    let mut object = l.out_dir.join(prefix).join(rel).into_os_string();
+    // `prefix` is `/`-separated (`lib/Foo`): joined part by part, so a
+    // Windows object path has one kind of separator.
+    let dir = prefix
+        .split('/')
+        .fold(l.out_dir.to_path_buf(), |d, part| d.join(part));
+    let mut object = dir.join(rel).into_os_string();
     object.push(".o");
     Unit {
         source: source.to_path_buf(),

@@ -83,11 +83,11 @@ impl Resolver<'_> {
             self.warn_unknown(pio, PLATFORMIO_KEYS, &mut warnings);
         }
         let dir = |key: &str, default: &str| -> Result<PathBuf, ConfigError> {
-            let value = match pio.and_then(|s| s.get(key)) {
-                Some(e) => self.interpolate(&e.value, e.line, &mut Vec::new())?,
-                None => default.to_string(),
-            };
-            Ok(root.join(value))
+            match pio.and_then(|s| s.get(key)) {
+                Some(e) => Ok(root.join(self.interpolate(&e.value, e.line, &mut Vec::new())?)),
+                // Part by part: one kind of separator on Windows too.
+                None => Ok(root.join(default.split('/').collect::<PathBuf>())),
+            }
         };
         let src_dir = dir("src_dir", "src")?;
         let lib_dir = dir("lib_dir", "lib")?;
