@@ -64,17 +64,51 @@ pub fn unescape(token: &[u8]) -> Vec<u8> {
     out
 }
 
+/// Most tokens one unescaped name that names no file may be joined from:
+/// see [`prerequisite_files`].
+const MAX_SPLIT: usize = 8;
+
 /// The files every rule of `text` depends on, unescaped, relative ones
-/// taken against `cwd`; sorted, each once.
+/// taken against `cwd`; sorted, each once. Read after a compile (one stat
+/// per name). A compiler that does not escape spaces (TinyCC writes
+/// `C:\my project\a.h` as is) splits a name at them: a token that names
+/// no file is joined, by spaces, with the tokens after it while that
+/// names one.
 pub fn prerequisite_files(text: &[u8], cwd: &Path) -> Vec<PathBuf> {
-    let mut out: Vec<PathBuf> = rules(text)
-        .iter()
-        .flat_map(|r| &r.prerequisites)
-        .map(|t| cwd.join(os(unescape(t))))
+    let tokens: Vec<Vec<u8>> = rules(text)
+        .into_iter()
+        .flat_map(|r| r.prerequisites)
+        .map(|t| unescape(&t))
         .collect();
+    let mut out = Vec::with_capacity(tokens.len());
+    let mut i = 0;
+    while i < tokens.len() {
+        let (path, taken) = name_at(&tokens[i..], cwd);
+        out.push(path);
+        i += taken;
+    }
     out.sort();
     out.dedup();
     out
+}
+
+/// The file the first of `tokens` names (joined with the ones after it
+/// when it alone names none) and how many tokens that took.
+fn name_at(tokens: &[Vec<u8>], cwd: &Path) -> (PathBuf, usize) {
+    let first = cwd.join(os(tokens[0].clone()));
+    if first.exists() {
+        return (first, 1);
+    }
+    let mut joined = tokens[0].clone();
+    for (k, next) in tokens.iter().enumerate().skip(1).take(MAX_SPLIT) {
+        joined.push(b' ');
+        joined.extend_from_slice(next);
+        let candidate = cwd.join(os(joined.clone()));
+        if candidate.exists() {
+            return (candidate, k + 1);
+        }
+    }
+    (first, 1)
 }
 
 /// Targets run up to the token that ends with ':'.
@@ -107,9 +141,26 @@ fn os(bytes: Vec<u8>) -> OsString {
     OsString::from_vec(bytes)
 }
 
-#[cfg(not(unix))]
+/// Windows: a compiler using the narrow API (TinyCC, MinGW's gcc) writes
+/// names in the ANSI code page (`ü` as the one byte 0xFC in CP1252), not
+/// UTF-8: text that is not UTF-8 is decoded from that code page.
+#[cfg(windows)]
 fn os(bytes: Vec<u8>) -> OsString {
-    OsString::from(String::from_utf8_lossy(&bytes).into_owned())
+    use windows_sys::Win32::Globalization::{CP_ACP, MultiByteToWideChar};
+    let bytes = match String::from_utf8(bytes) {
+        Ok(text) => return OsString::from(text),
+        Err(e) => e.into_bytes(),
+    };
+    let Ok(len) = i32::try_from(bytes.len()) else {
+        return OsString::from(String::from_utf8_lossy(&bytes).into_owned());
+    };
+    let mut wide = vec![0u16; bytes.len()];
+    // SAFETY: both buffers are valid for the lengths passed; one UTF-16
+    // unit per input byte is enough for any single-byte or DBCS code page.
+    let written =
+        unsafe { MultiByteToWideChar(CP_ACP, 0, bytes.as_ptr(), len, wide.as_mut_ptr(), len) };
+    wide.truncate(usize::try_from(written).unwrap_or(0));
+    std::os::windows::ffi::OsStringExt::from_wide(&wide)
 }
 
 #[cfg(test)]
@@ -140,5 +191,24 @@ mod tests {
             ]
         );
         assert_eq!(unescape(b"a$$b\\#c"), b"a$b#c");
+    }
+
+    #[test]
+    fn names_split_at_unescaped_spaces_are_joined_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let spaced = dir.path().join("my project/inc dir");
+        std::fs::create_dir_all(&spaced).unwrap();
+        std::fs::write(spaced.join("a.h"), "").unwrap();
+        std::fs::write(dir.path().join("b.h"), "").unwrap();
+        let d = dir.path().display();
+        let text = format!("o.o: {d}/my project/inc dir/a.h {d}/b.h gone.h\n");
+        assert_eq!(
+            prerequisite_files(text.as_bytes(), dir.path()),
+            vec![
+                dir.path().join("b.h"),
+                dir.path().join("gone.h"),
+                spaced.join("a.h"),
+            ]
+        );
     }
 }
