@@ -59,7 +59,10 @@ pub async fn resolve(
         Some(name) => named_core(client, env, name).await?,
     };
     let board_text = match (&env.board, env.platform.is_native()) {
-        (_, true) => "fbuild:native:native".to_string(),
+        // The host: its one board, with a menu option if the FQBN has one
+        // (`fbuild:native:native:toolchain=tinycc`).
+        (Some(b), true) => b.clone(),
+        (None, true) => "fbuild:native:native".to_string(),
         (Some(b), false) => b.clone(),
         (None, false) => bail!(
             "[env:{}] needs a `board` for platform {}",
@@ -71,11 +74,16 @@ pub async fn resolve(
     // One request, with the board's MCU (the host has none): the
     // coordinator checks a toolchain once per compiler and MCU.
     let mcu = props.get("build.mcu").filter(|_| name.is_some());
+    let tools = match name {
+        None => crate::target_toolchain::host_tools(&props),
+        Some(_) => Vec::new(),
+    };
     let toolchain = toolchain(
         client,
         env,
         name.unwrap_or(Platform::NATIVE),
         mcu.unwrap_or_default(),
+        tools,
     )
     .await?;
     let board_name = props.get("name").unwrap_or(&board_text).to_string();

@@ -85,14 +85,18 @@ struct Wanted {
 impl Wanted {
     fn of(data: &PlatformData, req: &ToolchainRequest) -> Wanted {
         let t = &data.toolchain;
-        Wanted {
-            names: [
+        let asked: Option<Names> = req.tools.clone().try_into().ok();
+        let names = asked.filter(|_| data.managed.is_none()).unwrap_or_else(|| {
+            [
                 t.cc.clone(),
                 t.cxx.clone(),
                 t.ar.clone(),
                 t.objcopy.clone(),
                 t.size.clone(),
-            ],
+            ]
+        });
+        Wanted {
+            names,
             mcu_flag: t
                 .mcu_flag
                 .as_ref()
@@ -236,12 +240,15 @@ impl Toolchains {
             return Err(Refusal::new(
                 ErrorKind::NoTool,
                 format!(
-                    "no {} toolchain on PATH ({}, {}, {}; on Debian: apt-get install {})",
+                    "no {} toolchain on PATH ({}, {}, {}; {})",
                     req.platform,
                     names[0],
                     names[1],
                     names[2],
-                    data.debian_packages.as_deref().unwrap_or("build-essential")
+                    data.tools_hint.clone().unwrap_or_else(|| format!(
+                        "on Debian: apt-get install {}",
+                        data.debian_packages.as_deref().unwrap_or("build-essential")
+                    ))
                 ),
             ));
         };

@@ -50,6 +50,7 @@ fn request(platform: &str, mcu: &str, path: std::ffi::OsString) -> ToolchainRequ
         mcu: mcu.into(),
         framework: None,
         path,
+        tools: Vec::new(),
     }
 }
 
@@ -181,6 +182,32 @@ async fn a_board_toolchain_is_checked_for_its_mcu_and_only_located_without_one()
         calls.iter().all(|t| t.line().contains("-mmcu=atmega328p")),
         "{calls:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_host_board_names_its_tools_a_managed_platform_keeps_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let tiny = ["tcc", "tcc", "tiny_libmaker", "objcopy", "size"];
+    let path = tools_on_path(&dir.path().join("bin"), &["tcc", "tiny_libmaker"]);
+    let fake = healthy(true);
+    let tc = toolchains(&dir.path().join("home"), &fake);
+    let mut req = request("native", "", path.clone());
+    req.tools = tiny.map(String::from).to_vec();
+    let t = resolve(&tc, req).await.unwrap();
+    assert_eq!(t.cc, dir.path().join("bin/tcc"));
+    assert_eq!(t.ar, dir.path().join("bin/tiny_libmaker"));
+    assert_eq!((t.objcopy, t.size), (None, None));
+    assert!(fake.calls().iter().all(|c| c.line().contains("tcc")));
+    // Without the names the host's default tools are looked for.
+    let err = resolve(&tc, request("native", "", path.clone()))
+        .await
+        .unwrap_err();
+    assert!(err.contains("no native toolchain"), "{err}");
+    // A platform with a managed toolchain: its data's names, not the board's.
+    let mut avr = request("atmelavr", "", path);
+    avr.tools = tiny.map(String::from).to_vec();
+    let data = fbuild_platforms::platform("atmelavr").unwrap();
+    assert_eq!(Wanted::of(data, &avr).names[0], "avr-gcc");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -297,6 +297,12 @@ pub struct ToolchainRequest {
     /// The caller's PATH, searched for a system toolchain.
     #[serde(with = "crate::wire_os")]
     pub path: OsString,
+    /// The tools the board's properties name (cc, c++, ar, objcopy, size:
+    /// `compiler.*.cmd`), for the host, whose compiler a board menu picks;
+    /// empty: the platform's data. Ignored for a platform with a managed
+    /// toolchain (its names are its data's).
+    #[serde(default)]
+    pub tools: Vec<String>,
 }
 
 /// A checked toolchain.

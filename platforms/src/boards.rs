@@ -36,6 +36,10 @@ pub struct PlatformData {
     /// Debian packages of the toolchain, for the hint when it is missing.
     #[serde(default)]
     pub debian_packages: Option<String>,
+    /// What to do when the toolchain is missing, where `apt-get` is not
+    /// the answer (the host on Windows); else the Debian packages say it.
+    #[serde(default)]
+    pub tools_hint: Option<String>,
     /// The core as a system package installs it, the first choice.
     #[serde(default)]
     pub system_core: Option<SystemCore>,
@@ -100,7 +104,8 @@ fn native() -> PlatformData {
         },
         frameworks: Vec::new(),
         core: None,
-        debian_packages: Some(get("fbuild.debian_packages")),
+        debian_packages: Some(get("fbuild.debian_packages")).filter(|p| !p.is_empty()),
+        tools_hint: host.get("fbuild.tools_hint").map(str::to_string),
         system_core: None,
         managed: None,
         tools_as_invoked: get("fbuild.tools_as_invoked") == "true",
