@@ -11,13 +11,18 @@ pub mod recipe;
 mod termios;
 #[cfg(not(unix))]
 mod termios {
-    //! No termios here: serial ports are the serialport crate's alone.
+    //! No termios here: serial ports (`COM3`) are the serialport crate's
+    //! alone. What to tell a user whose port cannot be opened.
     pub(crate) fn open_raw(
         _path: &str,
         _baud: u32,
     ) -> Result<Box<dyn std::io::Read + Send>, String> {
-        Err("not a serial port".into())
+        Err(String::new())
     }
+    pub(crate) const OPEN_HINT: &str =
+        "check the port (`fbuild device list` shows them) and that no other program has it open";
+    pub(crate) const DENIED_HINT: &str =
+        "another program (a serial monitor, the Arduino IDE) has it open: close it";
 }
 pub mod upload;
 

@@ -268,12 +268,17 @@ pub fn open_serial(path: &str, baud: u32) -> Result<Box<dyn Read + Send>, crate:
         .open()
     {
         Ok(port) => Ok(Box::new(port)),
-        Err(serial_err) => crate::termios::open_raw(path, baud).map_err(|raw_err| crate::DeployError::Serial {
-            what: "cannot open",
-            port: path.to_string(),
-            why: format!(
-                "{serial_err} ({raw_err}); check the port, and that you are in the `dialout` group"
-            ),
+        Err(serial_err) => crate::termios::open_raw(path, baud).map_err(|raw_err| {
+            let raw = if raw_err.is_empty() {
+                String::new()
+            } else {
+                format!(" ({raw_err})")
+            };
+            crate::DeployError::Serial {
+                what: "cannot open",
+                port: path.to_string(),
+                why: format!("{serial_err}{raw}; {}", crate::termios::OPEN_HINT),
+            }
         }),
     }
 }

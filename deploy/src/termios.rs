@@ -12,6 +12,12 @@
 use std::io::Read;
 use std::os::fd::RawFd;
 
+/// What to check when a port cannot be opened.
+pub(crate) const OPEN_HINT: &str = "check the port, and that you are in the `dialout` group";
+/// What to do when opening a port is refused.
+pub(crate) const DENIED_HINT: &str =
+    "add yourself to the `dialout` group (sudo usermod -aG dialout $USER) and log in again";
+
 /// Opens a device the serialport crate refused (a pty) in raw mode at
 /// `baud`.
 pub fn open_raw(path: &str, baud: u32) -> Result<Box<dyn Read + Send>, String> {

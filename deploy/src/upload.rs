@@ -46,9 +46,10 @@ pub fn run(plan: &UploadPlan, port: &str) -> Result<(i32, Option<String>), Deplo
 /// What to do about a failed upload, from avrdude's output.
 pub fn hint(output: &str, port: &str) -> Option<String> {
     let o = output.to_lowercase();
-    if o.contains("permission denied") {
+    if o.contains("permission denied") || o.contains("access is denied") {
         Some(format!(
-            "no permission to open {port}: add yourself to the `dialout` group (sudo usermod -aG dialout $USER) and log in again"
+            "no permission to open {port}: {}",
+            crate::termios::DENIED_HINT
         ))
     } else if o.contains("no such file")
         || o.contains("can't open device")
