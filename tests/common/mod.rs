@@ -290,6 +290,7 @@ pub fn wait_for(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
 pub mod hostile;
 pub mod http;
 pub mod libfix;
+pub mod pty;
 pub mod simduino;
 pub mod wine;
 
