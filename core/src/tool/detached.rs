@@ -5,8 +5,12 @@
 //! Unix twin of this hazard is handled by the client's double fork and
 //! the coordinator closing inherited fds). `std::process::Command` always
 //! passes `bInheritHandles = TRUE`, so this calls `CreateProcessW` itself
-//! with `FALSE`, `DETACHED_PROCESS` (no console, no window, no console
-//! events from the build's Ctrl-C) and a new process group.
+//! with `FALSE`, `CREATE_NO_WINDOW` and a new process group: the program
+//! gets a console of its own, hidden (not the build's: no console events
+//! from the build's Ctrl-C). Not `DETACHED_PROCESS`: a process without a
+//! console makes every console program it starts (zccache, compilers)
+//! allocate a new, visible console window; with a hidden console, they
+//! share it.
 
 use std::ffi::{OsStr, OsString};
 use std::io;
@@ -14,7 +18,7 @@ use std::os::windows::ffi::OsStrExt;
 
 use windows_sys::Win32::Foundation::{CloseHandle, HANDLE, WAIT_TIMEOUT};
 use windows_sys::Win32::System::Threading::{
-    CREATE_NEW_PROCESS_GROUP, CREATE_UNICODE_ENVIRONMENT, CreateProcessW, DETACHED_PROCESS,
+    CREATE_NEW_PROCESS_GROUP, CREATE_NO_WINDOW, CREATE_UNICODE_ENVIRONMENT, CreateProcessW,
     GetExitCodeProcess, PROCESS_INFORMATION, STARTUPINFOW, WaitForSingleObject,
 };
 
@@ -48,9 +52,9 @@ impl Drop for Detached {
     }
 }
 
-/// Starts `tool` detached: no handles inherited, no console, its own
-/// process group; stdin/stdout/stderr are absent (the program logs to its
-/// own files).
+/// Starts `tool` detached: no handles inherited, a hidden console of its
+/// own, its own process group; stdin/stdout/stderr are that console's (the
+/// program logs to its own files).
 pub fn spawn(tool: &Tool) -> io::Result<Detached> {
     let mut line: Vec<u16> = quote(tool.program.as_os_str());
     for arg in &tool.args {
@@ -74,7 +78,7 @@ pub fn spawn(tool: &Tool) -> io::Result<Detached> {
             std::ptr::null(),
             std::ptr::null(),
             0,
-            DETACHED_PROCESS | CREATE_NEW_PROCESS_GROUP | CREATE_UNICODE_ENVIRONMENT,
+            CREATE_NO_WINDOW | CREATE_NEW_PROCESS_GROUP | CREATE_UNICODE_ENVIRONMENT,
             env.as_ref().map_or(std::ptr::null(), |e| e.as_ptr().cast()),
             cwd.as_ref().map_or(std::ptr::null(), |d| d.as_ptr()),
             &si,
