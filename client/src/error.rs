@@ -22,6 +22,13 @@ pub enum ClientError {
     // out twice ("…: Connection refused: Connection refused").
     #[error("talking to the coordinator at {}: {cause}", socket.display())]
     Transport { socket: PathBuf, cause: io::Error },
+    /// Windows: the coordinator's pipe is served by a process that does
+    /// not run as this user (the message names the pipe and the pid).
+    #[error(
+        "{cause}; it may have created the pipe before our coordinator could: stop that process, \
+         or set FBUILD_HOME to another folder (the pipe's name follows it)"
+    )]
+    ForeignServer { cause: io::Error },
     #[error("the coordinator sent nothing for {0:?} and did not answer a ping; it was replaced")]
     Wedged(Duration),
     #[error("the coordinator is alive but busy: no answer to this request within {0:?}")]

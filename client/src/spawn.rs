@@ -13,7 +13,10 @@
 //!   start (see the coordinator's fds.rs).
 //! * Windows has no fork: the coordinator is created detached, inheriting
 //!   no handle (the tool seam's `detached`), and its info file naming its
-//!   pid is the readiness signal.
+//!   pid is the readiness signal. A dead coordinator's info file naming a
+//!   pid the OS has since given to our child would fake it, so before
+//!   spawning, an info file that names no live coordinator of this home is
+//!   removed (on every OS: it describes nothing).
 //! * Readiness (Unix) is a pipe, not polling: the coordinator writes `ready <pid>`
 //!   once it listens, or `error <why>`; if it dies first, the pipe reaches
 //!   EOF at once. The wait is bounded by SPAWN_READY_TIMEOUT.
@@ -82,9 +85,27 @@ pub fn locate_coordinator() -> Result<PathBuf, ClientError> {
 }
 
 /// Spawns a detached coordinator for `settings.home` and waits until it is
-/// ready. Returns its pid.
-#[cfg(unix)]
+/// ready. Returns its pid. Called under the spawn lock, when no current
+/// coordinator answered.
 pub(crate) fn start_coordinator(settings: &Settings, bin: &Path) -> Result<u32, ClientError> {
+    forget_dead_coordinator(settings);
+    spawn_and_wait(settings, bin)
+}
+
+/// Removes `coordinator.json` unless it names a live coordinator of this
+/// home (one still starting or stopping keeps its file).
+fn forget_dead_coordinator(settings: &Settings) {
+    let path = settings.home.info_file();
+    let live = fbuild_core::info::CoordinatorInfo::read(&path)
+        .is_ok_and(|info| crate::procs::serves_home(info.pid, settings.home.root()));
+    if !live {
+        let _ = std::fs::remove_file(&path);
+    }
+}
+
+/// Unix: double-forked (see above); readiness comes through a pipe.
+#[cfg(unix)]
+fn spawn_and_wait(settings: &Settings, bin: &Path) -> Result<u32, ClientError> {
     use std::os::fd::AsRawFd;
     use std::os::unix::process::CommandExt;
     use std::process::Stdio;
@@ -148,7 +169,7 @@ pub(crate) fn start_coordinator(settings: &Settings, bin: &Path) -> Result<u32, 
 /// coordinator's `coordinator.json` naming its pid is the readiness line
 /// (written once it listens), and its exit before that is the error.
 #[cfg(windows)]
-pub(crate) fn start_coordinator(settings: &Settings, bin: &Path) -> Result<u32, ClientError> {
+fn spawn_and_wait(settings: &Settings, bin: &Path) -> Result<u32, ClientError> {
     use fbuild_core::info::CoordinatorInfo;
     let fail = |reason: String| ClientError::Spawn {
         bin: bin.to_path_buf(),

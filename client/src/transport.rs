@@ -1,7 +1,13 @@
 //! One connection: connect (bounded), send the frame, read the welcome,
-//! then events until the reply. Every read is bounded by the silence budget.
+//! then events until the reply. Every read and the write are bounded by
+//! the silence budget.
+//!
+//! Per OS: a Unix socket (interprocess) has timeouts of its own; a Windows
+//! named pipe is opened as a file (`fbuild_core::pipe`: busy instances are
+//! waited out, and a pipe served by another user's process is refused),
+//! written and read through `fbuild_core::timed_read`.
 
-use std::io::{BufRead, BufReader, ErrorKind as IoKind, Read, Write};
+use std::io::{BufRead, BufReader, ErrorKind as IoKind, Read};
 use std::path::Path;
 use std::time::Duration;
 
@@ -10,8 +16,6 @@ use fbuild_core::protocol::{
 };
 use fbuild_core::settings::{BuildSettings, CoordinatorSettings};
 use fbuild_core::time::CONNECT_TIMEOUT;
-use interprocess::ConnectWaitMode;
-use interprocess::local_socket::{ConnectOptions, GenericFilePath, Stream, prelude::*};
 
 use crate::error::ClientError;
 
@@ -58,12 +62,7 @@ pub(crate) fn open(
             cause: source,
         })
     };
-    let name = socket.to_fs_name::<GenericFilePath>().map_err(transport)?;
-    let stream = match ConnectOptions::new()
-        .name(name)
-        .wait_mode(ConnectWaitMode::Timeout(CONNECT_TIMEOUT))
-        .connect_sync()
-    {
+    let stream = match connect(socket) {
         Ok(s) => s,
         // No socket there (a folder of the path may not even exist, or be
         // a file: starting one says what is wrong with the home).
@@ -77,10 +76,7 @@ pub(crate) fn open(
         }
         Err(e) => return Err(transport(e)),
     };
-    if cfg!(unix) {
-        stream.set_recv_timeout(Some(budget)).map_err(transport)?;
-        stream.set_send_timeout(Some(budget)).map_err(transport)?;
-    }
+    check_server(&stream, socket).map_err(Open::Failed)?;
     let hello = &header.hello;
     let frame = ClientFrame {
         hello: hello.clone(),
@@ -88,10 +84,10 @@ pub(crate) fn open(
         build: header.build.clone(),
         coordinator: header.coordinator.clone(),
     };
-    (&stream).write_all(&frame.to_line()).map_err(transport)?;
+    let reader = send(stream, frame.to_line(), budget).map_err(transport)?;
     let mut exchange = Exchange {
         welcome: hello.clone(),
-        reader: BufReader::new(timed(stream, budget)),
+        reader: BufReader::new(reader),
         socket: socket.to_path_buf(),
     };
     match exchange.next_frame() {
@@ -111,15 +107,61 @@ pub(crate) fn open(
     }
 }
 
-/// The stream to read the answer from, each read bounded by `budget`:
-/// a Unix socket has its own timeout; a Windows named pipe has none, so
-/// its reads go through a thread ([`fbuild_core::timed_read`]).
-fn timed(stream: Stream, budget: Duration) -> Box<dyn Read + Send> {
-    if cfg!(unix) {
-        Box::new(stream)
-    } else {
-        Box::new(fbuild_core::timed_read::TimedReader::new(stream, budget))
-    }
+#[cfg(unix)]
+type Conn = interprocess::local_socket::Stream;
+
+#[cfg(unix)]
+fn connect(socket: &Path) -> std::io::Result<Conn> {
+    use interprocess::ConnectWaitMode;
+    use interprocess::local_socket::{ConnectOptions, GenericFilePath, prelude::*};
+    let name = socket.to_fs_name::<GenericFilePath>()?;
+    ConnectOptions::new()
+        .name(name)
+        .wait_mode(ConnectWaitMode::Timeout(CONNECT_TIMEOUT))
+        .connect_sync()
+}
+
+/// The socket lives in a directory private to this user (see home.rs).
+#[cfg(unix)]
+fn check_server(_stream: &Conn, _socket: &Path) -> Result<(), ClientError> {
+    Ok(())
+}
+
+/// Writes `frame`; returns the stream to read the answer from. Each
+/// write and read is bounded by `budget` (the socket's own timeouts).
+#[cfg(unix)]
+fn send(stream: Conn, frame: Vec<u8>, budget: Duration) -> std::io::Result<Box<dyn Read + Send>> {
+    use interprocess::local_socket::traits::Stream as _;
+    use std::io::Write;
+    stream.set_recv_timeout(Some(budget))?;
+    stream.set_send_timeout(Some(budget))?;
+    (&stream).write_all(&frame)?;
+    Ok(Box::new(stream))
+}
+
+#[cfg(windows)]
+type Conn = std::fs::File;
+
+#[cfg(windows)]
+fn connect(socket: &Path) -> std::io::Result<Conn> {
+    fbuild_core::pipe::open(socket, CONNECT_TIMEOUT)
+}
+
+/// Refuses a pipe that another user's process created before ours.
+#[cfg(windows)]
+fn check_server(stream: &Conn, socket: &Path) -> Result<(), ClientError> {
+    fbuild_core::pipe::check_server_user(stream, socket)
+        .map_err(|cause| ClientError::ForeignServer { cause })
+}
+
+/// Writes `frame` within `budget`; returns the stream to read the answer
+/// from, each read bounded by `budget`: a named pipe has no timeouts, so
+/// both go through a thread ([`fbuild_core::timed_read`]).
+#[cfg(windows)]
+fn send(stream: Conn, frame: Vec<u8>, budget: Duration) -> std::io::Result<Box<dyn Read + Send>> {
+    use fbuild_core::timed_read::{TimedReader, write_within};
+    let stream = write_within(stream, frame, budget)?;
+    Ok(Box::new(TimedReader::new(stream, budget)))
 }
 
 impl Exchange {

@@ -4,10 +4,12 @@
 //! the path); SIGTERM and SIGINT stop the coordinator gracefully.
 //! Windows: the named pipe `\\.\pipe\fbuild-<user>-<hash>` (home.rs names
 //! it), with a security descriptor that lets only the current user (and
-//! SYSTEM) open it; Ctrl-C/Ctrl-Break stop it (a detached coordinator has
-//! no console, so `taskkill /F` is the hard stop). A pipe disappears with
-//! its last handle, so there is no stale name to remove: the singleton
-//! lock already says that any previous owner is dead.
+//! SYSTEM) open it; Ctrl-C/Ctrl-Break stop it (a detached coordinator's
+//! console is its own, hidden, so nobody sends those: `taskkill /F` is the
+//! hard stop). A pipe disappears with
+//! its last handle, so there is no stale name to remove, nor one to remove
+//! at exit ([`BoundSocket`] keeps track of a socket file on Unix only): the
+//! singleton lock already says that any previous owner is dead.
 
 use std::path::Path;
 
@@ -59,36 +61,49 @@ pub fn bind(path: &Path) -> Result<Listener> {
 /// user and SYSTEM, nothing inherited, nobody else.
 #[cfg(windows)]
 fn owner_only_sddl() -> std::io::Result<String> {
-    use windows_sys::Win32::Foundation::{CloseHandle, HANDLE, LocalFree};
-    use windows_sys::Win32::Security::Authorization::ConvertSidToStringSidW;
-    use windows_sys::Win32::Security::{GetTokenInformation, TOKEN_QUERY, TOKEN_USER, TokenUser};
-    use windows_sys::Win32::System::Threading::{GetCurrentProcess, OpenProcessToken};
-    let last = std::io::Error::last_os_error;
-    // SAFETY: standard token query: the token handle is closed before
-    // return, the buffer is sized by the first call, the SID string is
-    // freed with LocalFree as documented.
-    unsafe {
-        let mut token: HANDLE = std::ptr::null_mut();
-        if OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &mut token) == 0 {
-            return Err(last());
-        }
-        let mut len = 0u32;
-        GetTokenInformation(token, TokenUser, std::ptr::null_mut(), 0, &mut len);
-        let mut buf = vec![0u64; (len as usize).div_ceil(8).max(1)];
-        let ok = GetTokenInformation(token, TokenUser, buf.as_mut_ptr().cast(), len, &mut len);
-        CloseHandle(token);
-        if ok == 0 {
-            return Err(last());
-        }
-        let user = &*(buf.as_ptr() as *const TOKEN_USER);
-        let mut text: *mut u16 = std::ptr::null_mut();
-        if ConvertSidToStringSidW(user.User.Sid, &mut text) == 0 {
-            return Err(last());
-        }
-        let sid = widestring::U16CStr::from_ptr_str(text).to_string_lossy();
-        LocalFree(text.cast());
-        Ok(format!("D:P(A;;GA;;;{sid})(A;;GA;;;SY)"))
+    let sid = fbuild_core::procs::current_user_sid()?;
+    Ok(format!("D:P(A;;GA;;;{sid})(A;;GA;;;SY)"))
+}
+
+/// The socket this process bound, by identity (device and inode), so that
+/// only that one is removed at exit (see `server::Owned`). Unix only: a
+/// named pipe cannot be stat'ed or removed, and goes with its last handle.
+pub struct BoundSocket {
+    #[cfg(unix)]
+    path: std::path::PathBuf,
+    #[cfg(unix)]
+    id: Option<(u64, u64)>,
+}
+
+impl BoundSocket {
+    /// Notes the identity of the socket just bound at `path`.
+    #[cfg(unix)]
+    pub fn new(path: std::path::PathBuf) -> BoundSocket {
+        let id = identity(&path);
+        BoundSocket { path, id }
     }
+
+    #[cfg(windows)]
+    pub fn new(_path: std::path::PathBuf) -> BoundSocket {
+        BoundSocket {}
+    }
+
+    /// Removes the socket if it is still the one this process bound.
+    #[cfg(unix)]
+    pub fn remove(&self) {
+        if self.id.is_some() && identity(&self.path) == self.id {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+
+    #[cfg(windows)]
+    pub fn remove(&self) {}
+}
+
+/// A file's device and inode.
+#[cfg(unix)]
+fn identity(path: &Path) -> Option<(u64, u64)> {
+    fbuild_core::stamp::FileStamp::of(path).map(|s| (s.dev, s.ino))
 }
 
 /// Waits for the OS's request to stop; its name, or `None` when it cannot

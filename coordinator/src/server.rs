@@ -2,7 +2,7 @@
 //! time), answer with welcome, events and one reply; stop on idle, on a
 //! shutdown request or on SIGTERM/SIGINT.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use fbuild_core::protocol::{ClientFrame, MAX_FRAME_BYTES, ServerFrame};
@@ -10,6 +10,7 @@ use fbuild_core::time::{ACCEPT_BACKOFF, REQUEST_READ_TIMEOUT, SHUTDOWN_GRACE};
 use interprocess::local_socket::tokio::{Listener, Stream, prelude::*};
 use tokio::io::BufReader;
 
+use crate::endpoint::BoundSocket;
 use crate::frames::{Line, malformed, read_line, send_frame, send_reply};
 use crate::requests::dispatch;
 use crate::services::Services;
@@ -24,17 +25,15 @@ use crate::services::Services;
 pub struct Owned {
     pub lock: PathBuf,
     pub lock_id: Option<(u64, u64)>,
-    pub socket: PathBuf,
-    pub socket_id: Option<(u64, u64)>,
+    pub socket: BoundSocket,
 }
 
 impl Owned {
     pub fn new(lock: PathBuf, socket: PathBuf) -> Owned {
         Owned {
             lock_id: identity(&lock),
-            socket_id: identity(&socket),
+            socket: BoundSocket::new(socket),
             lock,
-            socket,
         }
     }
 
@@ -42,16 +41,9 @@ impl Owned {
     fn still_ours(&self) -> bool {
         self.lock_id.is_some() && identity(&self.lock) == self.lock_id
     }
-
-    /// Removes the socket if it is the one this process bound.
-    fn remove_socket(&self) {
-        if self.socket_id.is_some() && identity(&self.socket) == self.socket_id {
-            let _ = std::fs::remove_file(&self.socket);
-        }
-    }
 }
 
-fn identity(path: &Path) -> Option<(u64, u64)> {
+fn identity(path: &std::path::Path) -> Option<(u64, u64)> {
     fbuild_core::stamp::FileStamp::of(path).map(|s| (s.dev, s.ino))
 }
 
@@ -85,7 +77,7 @@ pub async fn run(listener: Listener, state: Arc<Services>, owned: Owned) {
     // Stop being reachable first, so a successor can bind as soon as it
     // holds the singleton lock; then let in-flight requests finish.
     drop(listener);
-    owned.remove_socket();
+    owned.socket.remove();
     if tokio::time::timeout(SHUTDOWN_GRACE, state.activity.drained())
         .await
         .is_err()

@@ -11,6 +11,8 @@ pub mod info;
 pub mod install_status;
 pub mod library_wire;
 pub mod lock;
+#[cfg(windows)]
+pub mod pipe;
 pub mod platform;
 pub mod procs;
 pub mod protocol;

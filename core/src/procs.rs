@@ -3,7 +3,9 @@
 //! (which zccache daemons serve our cache). Linux reads /proc; other Unix
 //! falls back to `kill(pid, 0)`; Windows asks the process handle
 //! (`GetExitCodeProcess`, `QueryFullProcessImageNameW`) and cannot read
-//! another process's arguments, so scans by arguments find nothing there.
+//! another process's arguments, so scans by arguments find nothing there;
+//! there it also tells when a process was created and which user it runs
+//! as (`GetProcessTimes`, its token's user SID).
 
 use std::time::{Duration, Instant};
 
@@ -15,6 +17,8 @@ mod os;
 mod os;
 
 pub use os::{cmdline, is_alive, kill, program};
+#[cfg(windows)]
+pub use os::{created, current_user_sid, runs_as_current_user};
 
 /// Waits until `pid` is gone; false if it is still alive after `timeout`.
 pub fn wait_gone(pid: u32, timeout: Duration) -> bool {

@@ -290,9 +290,14 @@ impl Conn {
         frame.extend_from_slice(&((body.len() + 4) as u32).to_le_bytes());
         frame.extend_from_slice(&WIRE_VERSION.to_le_bytes());
         frame.extend_from_slice(&body);
-        self.stream
-            .write_all(&frame)
-            .map_err(|e| WireError::Unreachable(format!("sending the request: {e}")))
+        self.stream.write_all(&frame).map_err(|e| match e.kind() {
+            // A daemon that takes no request within the budget is wedged,
+            // like one that sends nothing.
+            ErrorKind::WouldBlock | ErrorKind::TimedOut => {
+                WireError::Wedged(format!("it took no request: {e}"))
+            }
+            _ => WireError::Unreachable(format!("sending the request: {e}")),
+        })
     }
 
     /// The next response; `None` when nothing complete came within
