@@ -15,6 +15,9 @@ use std::path::Path;
 
 pub use fbuild_core::procs::{is_alive, wait_gone};
 
+/// The coordinator's executable (`.exe` on Windows).
+pub const COORDINATOR_BIN: &str = "fbuild-coordinator";
+
 /// Whether `pid` is a coordinator serving `home`.
 #[cfg(not(windows))]
 pub fn serves_home(pid: u32, home: &Path) -> bool {
@@ -23,7 +26,7 @@ pub fn serves_home(pid: u32, home: &Path) -> bool {
     };
     let is_coordinator = args
         .first()
-        .map(|a| a.ends_with(crate::spawn::COORDINATOR_BIN.as_bytes()))
+        .map(|a| a.ends_with(COORDINATOR_BIN.as_bytes()))
         .unwrap_or(false);
     let home = home.as_os_str().as_encoded_bytes();
     is_coordinator && args.windows(2).any(|w| w[0] == b"--home" && w[1] == home)
@@ -35,15 +38,10 @@ pub fn serves_home(pid: u32, home: &Path) -> bool {
     let is_coordinator = fbuild_core::procs::program(pid).is_some_and(|image| {
         image
             .file_stem()
-            .is_some_and(|stem| stem.eq_ignore_ascii_case(crate::spawn::COORDINATOR_BIN))
+            .is_some_and(|stem| stem.eq_ignore_ascii_case(COORDINATOR_BIN))
     });
     is_coordinator && is_recorded_start(pid, home)
 }
-
-/// Slack between a coordinator's creation time and the `started` it
-/// records (whole seconds, truncated): clock and rounding only.
-#[cfg(windows)]
-const START_TOLERANCE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Whether `home`'s `coordinator.json` names `pid` and the process was
 /// created by its recorded start (it writes `started` after its creation,
@@ -59,7 +57,7 @@ fn is_recorded_start(pid: u32, home: &Path) -> bool {
         return false;
     };
     let started = UNIX_EPOCH + Duration::from_secs(info.started);
-    info.pid == pid && created <= started + START_TOLERANCE
+    info.pid == pid && created <= started + fbuild_core::time::START_TOLERANCE
 }
 
 /// Kills `pid` if it is a coordinator of `home`, and waits for it to go.

@@ -34,7 +34,7 @@ use fslock::LockFile;
 
 use crate::error::ClientError;
 
-pub const COORDINATOR_BIN: &str = "fbuild-coordinator";
+pub use crate::procs::COORDINATOR_BIN;
 
 /// Held while this process checks for and starts a coordinator.
 pub(crate) struct SpawnLock(#[allow(dead_code)] LockFile);

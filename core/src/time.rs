@@ -55,6 +55,11 @@ pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(1);
 /// coordinator at once: it then leaves).
 pub const OWNERSHIP_CHECK: Duration = Duration::from_secs(2);
 
+/// Windows: how much later than the `started` time its info file records
+/// (whole seconds, truncated) a coordinator may have been created and
+/// still be the one the file describes: rounding and clock only.
+pub const START_TOLERANCE: Duration = Duration::from_secs(2);
+
 /// Default idle time before the coordinator exits (`FBUILD_IDLE_SECS`).
 pub const DEFAULT_IDLE: Duration = Duration::from_secs(600);
 
