@@ -293,6 +293,7 @@ pub mod libfix;
 pub mod pty;
 pub mod simduino;
 pub mod wine;
+mod wine_prefix;
 
 /// The zccache release mirror built from the wheel (scripts/mirror-zccache),
 /// shared by all tests of this build.

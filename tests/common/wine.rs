@@ -29,7 +29,6 @@
 
 use std::ffi::OsStr;
 use std::io::{Read, Seek};
-use std::os::fd::AsRawFd;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -38,13 +37,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use super::{assert_ok, clean_command, wait_for};
-
-/// File names hard-linked from the template rather than copied: the
-/// prefix's PE files and data wine only reads.
-const SHARED_EXTENSIONS: &[&str] = &[
-    "dll", "exe", "nls", "sys", "drv", "ocx", "cpl", "acm", "tlb", "ds", "com", "ax", "msstyles",
-    "icm",
-];
 
 /// How long wine gets to stop a prefix's processes before they are killed.
 const SHUTDOWN: Duration = Duration::from_secs(10);
@@ -96,7 +88,7 @@ impl Wine {
         let template = std::env::var_os("FBUILD_WINE_PREFIX")
             .map(|p| absolute(p.as_ref()))
             .unwrap_or_else(|| deps.join("wine-prefix"));
-        ensure_template(&template, &loader, &server);
+        super::wine_prefix::ensure_template(&template, &loader, &server);
         // Beside the template: on its file system, for the hard links.
         let parent = template.parent().unwrap();
         let dir = tempfile::Builder::new()
@@ -105,7 +97,7 @@ impl Wine {
             .expect("prefix dir");
         let prefix = dir.path().join("prefix");
         std::fs::create_dir(&prefix).unwrap();
-        clone_tree(&template, &prefix);
+        super::wine_prefix::clone_tree(&template, &prefix);
         let _ = std::fs::remove_file(prefix.join(".fbuild-template"));
         let system32 = prefix.join("drive_c/windows/system32");
         std::fs::copy(&stub, system32.join("bcryptprimitives.dll")).expect("stub in system32");
@@ -368,7 +360,7 @@ fn image_of(command_line: &str) -> String {
 }
 
 /// `cmd` in wine's `prefix`, quiet, headless, with `server` for the prefix.
-fn wine_env<'a>(cmd: &'a mut Command, prefix: &Path, server: &Path) -> &'a mut Command {
+pub(super) fn wine_env<'a>(cmd: &'a mut Command, prefix: &Path, server: &Path) -> &'a mut Command {
     cmd.env("WINEPREFIX", prefix)
         .env("WINEDEBUG", "-all")
         .env("WINESERVER", server)
@@ -414,79 +406,6 @@ fn find_server(loader: &Path) -> PathBuf {
     beside("wineserver64")
         .or_else(|| beside("wineserver"))
         .unwrap_or_else(|| PathBuf::from("wineserver"))
-}
-
-/// The version of wine a template was made by.
-fn wine_version(loader: &Path) -> String {
-    let out = clean_command(loader).arg("--version").output().unwrap();
-    assert_ok(&out);
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
-/// Makes the template prefix unless one by this wine is there, under a lock
-/// (test processes racing for it make one).
-fn ensure_template(template: &Path, loader: &Path, server: &Path) {
-    let version = wine_version(loader);
-    let marker = template.join(".fbuild-template");
-    let ready = || std::fs::read_to_string(&marker).is_ok_and(|v| v == version);
-    if ready() {
-        return;
-    }
-    std::fs::create_dir_all(template.parent().unwrap()).unwrap();
-    let lock = std::fs::File::create(template.with_extension("lock")).unwrap();
-    // SAFETY: flock(2) on a file this process opened; released on close.
-    assert_eq!(unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) }, 0);
-    if ready() {
-        return;
-    }
-    let _ = std::fs::remove_dir_all(template);
-    // Output to a file, not pipes: the wineserver and services it starts
-    // would hold pipes open.
-    let log_path = template.with_extension("log");
-    let run = |program: &Path, args: &[&str]| {
-        let log = std::fs::File::create(&log_path).unwrap();
-        let status = wine_env(clean_command(program).args(args), template, server)
-            // No Mono or Gecko installer: nothing here uses .NET or HTML.
-            .env("WINEDLLOVERRIDES", "mscoree,mshtml=")
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .status()
-            .unwrap();
-        assert!(
-            status.success(),
-            "{} {args:?}: {status}\n{}",
-            program.display(),
-            std::fs::read_to_string(&log_path).unwrap_or_default()
-        );
-    };
-    run(loader, &["wineboot", "-i"]);
-    // Until wine's services are gone and the registry is on disk.
-    run(server, &["-w"]);
-    std::fs::write(&marker, &version).unwrap();
-}
-
-/// Copies the tree `from` into the existing dir `to`: symlinks as symlinks,
-/// wine's PE files as hard links (copies across file systems).
-fn clone_tree(from: &Path, to: &Path) {
-    for entry in std::fs::read_dir(from).unwrap().flatten() {
-        let (src, dst) = (entry.path(), to.join(entry.file_name()));
-        let kind = entry.file_type().unwrap();
-        if kind.is_symlink() {
-            std::os::unix::fs::symlink(std::fs::read_link(&src).unwrap(), &dst).unwrap();
-        } else if kind.is_dir() {
-            std::fs::create_dir(&dst).unwrap();
-            clone_tree(&src, &dst);
-        } else {
-            let shared = src
-                .extension()
-                .and_then(OsStr::to_str)
-                .is_some_and(|e| SHARED_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()));
-            if !(shared && std::fs::hard_link(&src, &dst).is_ok()) {
-                std::fs::copy(&src, &dst).unwrap();
-            }
-        }
-    }
 }
 
 /// Copies `file` into `dir` unless an identical one is there (written
