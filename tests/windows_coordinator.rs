@@ -14,12 +14,18 @@ const CLIENTS: usize = 32;
 
 /// `fbuild.exe daemon start` for `home`; the coordinator's Windows pid it
 /// prints.
-fn daemon_start(wine: &Wine, home: &str) -> u32 {
+fn daemon_start(wine: &Wine, home: &str, log: &std::path::Path) -> u32 {
     let out = wine.output(
         wine.command(wine.exe("fbuild.exe"))
             .args(["daemon", "start"])
             .env("FBUILD_HOME", home),
     );
+    if !out.status.success() {
+        eprintln!(
+            "coordinator.log:\n{}",
+            std::fs::read_to_string(log).unwrap_or_default()
+        );
+    }
     assert_ok(&out);
     let text = String::from_utf8_lossy(&out.stdout);
     text.trim()
@@ -34,10 +40,11 @@ fn thirty_two_clients_one_coordinator_and_a_killed_one_is_replaced() {
     };
     let dir = tempfile::tempdir().unwrap();
     let home = wine.win_path(&dir.path().join("home"));
+    let log = dir.path().join("home/coordinator/coordinator.log");
 
     let pids: Vec<u32> = std::thread::scope(|s| {
         let started: Vec<_> = (0..CLIENTS)
-            .map(|_| s.spawn(|| daemon_start(&wine, &home)))
+            .map(|_| s.spawn(|| daemon_start(&wine, &home, &log)))
             .collect();
         started.into_iter().map(|t| t.join().unwrap()).collect()
     });
@@ -65,7 +72,7 @@ fn thirty_two_clients_one_coordinator_and_a_killed_one_is_replaced() {
             .exists()
     );
 
-    let second = daemon_start(&wine, &home);
+    let second = daemon_start(&wine, &home, &log);
     assert_ne!(second, first, "a dead coordinator's pid was reported");
     assert_eq!(wine.windows_pids_of("fbuild-coordinator.exe"), vec![second]);
     let out = wine.output(
