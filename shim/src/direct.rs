@@ -1,5 +1,5 @@
-//! A compile sent straight to zccache's daemon over its wire
-//! (`fbuild_core::zwire`): no zccache client process. The compiler's
+//! A compile, link or archive sent straight to zccache's daemon over its
+//! wire (`fbuild_core::zwire`): no zccache client process. The tool's
 //! stdout, stderr and exit code are relayed as they came.
 
 use std::ffi::OsString;
@@ -8,11 +8,17 @@ use std::path::Path;
 
 use fbuild_core::tool::cache_env;
 use fbuild_core::tool::cache_route::Came;
-use fbuild_core::zwire::{self, Budget, CompileCall, WireError};
+use fbuild_core::zwire::{self, Budget, CompileCall, Kind, WireError};
 
 /// `real args…` on zccache's daemon at `endpoint`, with this process's
 /// environment by the cache tool's rules (`cache_env::readable_env`).
-pub fn compile(endpoint: &Path, real: &Path, args: &[OsString], marker: &(&str, String)) -> Came {
+pub fn compile(
+    endpoint: &Path,
+    real: &Path,
+    args: &[OsString],
+    kind: Kind,
+    marker: &(&str, String),
+) -> Came {
     let Some(args) = args
         .iter()
         .map(|a| a.to_str().map(str::to_string))
@@ -31,7 +37,7 @@ pub fn compile(endpoint: &Path, real: &Path, args: &[OsString], marker: &(&str, 
         env,
         stdin: Vec::new(),
     };
-    match zwire::compile(endpoint, call, Budget::from_env()) {
+    match zwire::compile(endpoint, call, kind, Budget::from_env()) {
         Ok(outcome) => {
             let _ = std::io::stdout().lock().write_all(&outcome.stdout);
             let _ = std::io::stderr().lock().write_all(&outcome.stderr);

@@ -57,7 +57,9 @@ pub fn run(target: Target, prepared: Prepared, marker: (&str, String)) -> ! {
     let mut via = ladder.first();
     let code = loop {
         let came = match (via, endpoint) {
-            (Via::Wire, Some(endpoint)) => direct::compile(endpoint, &target.real, args, &marker),
+            (Via::Wire, Some(endpoint)) => {
+                direct::compile(endpoint, &target.real, args, prepared.kind, &marker)
+            }
             (Via::Client, _) => run_client(zccache, &target, args, &marker),
             _ => exec(real_command(&target, &prepared, &marker)),
         };

@@ -8,12 +8,14 @@
 //! | an argument or the working directory that is not UTF-8 | zccache is skipped | zccache 1.15.8 panics on them (exit 101, measured with a `\xff` directory name) |
 //! | variables or PATH entries that are not UTF-8 | left out of zccache's environment (the real tool alone gets them all) | the same panic (measured); see `fbuild_core::zccache_env` |
 //! | an input file `-` (source on stdin) | zccache is skipped | zccache 1.15.8 runs the compile in its daemon, which does not get the caller's stdin (measured: the compile sees empty input) |
-//! | `ar` without the `D` modifier | zccache is skipped | zccache 1.15.8 prints a warning on every non-deterministic archive call, and caching an archive step saves little |
+//! | `ar` without the `D` modifier | zccache is skipped | zccache 1.15.8 prints a warning on every non-deterministic archive call |
+//! | `ar` into an archive that already exists, or with a position or count modifier (`a`, `b`, `i`, `N`) | zccache is skipped | zccache 1.15.8 keys an archive by the listed members only: `ar rcsD lib.a m.o` into a `lib.a` that holds `a.o` came back from its cache as an archive of `m.o` alone (measured), so an incremental archive would lose members |
 //! | a nested call: under a compiler driver (`COLLECT_GCC` set, e.g. collect2 running `ld` found on PATH), under zccache (`ZCCACHE_DAEMON_PID`, `ZCCACHE_CLIENT_PID` or `ZCCACHE_LINEAGE` set) or inside another shimmed tool (`FBUILD_SHIM_DEPTH` > 0) | zccache and the coordinator are skipped: the real tool runs directly | the outer compile or link is already cached, and a link that zccache 1.15.8 runs deadlocks when it calls back into zccache (measured: `c++` with the shim dir first on PATH hung ~60 s, then failed) |
 
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 
+use fbuild_core::zwire::{self, Kind};
 use fbuild_platforms::ToolClass;
 
 /// The command after the rewrites, and what to do around it.
@@ -27,6 +29,9 @@ pub struct Prepared {
     pub use_zccache: bool,
     /// `-MP` was removed: add phony targets to this depfile after success.
     pub phony_depfile: Option<PathBuf>,
+    /// What the daemon is asked for: a compile, or a link or archive (as
+    /// zccache's own wrapper tells them apart).
+    pub kind: Kind,
 }
 
 /// `nested`: see the table (a call under a compiler driver or a shim).
@@ -37,6 +42,7 @@ pub fn prepare(class: ToolClass, args: Vec<OsString>, nested: bool, cwd: &Path) 
         original: args,
         use_zccache: !nested && readable,
         phony_depfile: None,
+        kind: Kind::Compile,
     };
     if !prepared.use_zccache {
         return prepared;
@@ -49,19 +55,40 @@ pub fn prepare(class: ToolClass, args: Vec<OsString>, nested: bool, cwd: &Path) 
                 prepared.for_zccache.retain(|a| a != "-MP");
                 prepared.phony_depfile = Some(depfile);
             }
-        }
-        ToolClass::Ar => {
-            let modifiers = prepared
+            let text: Vec<String> = prepared
                 .original
-                .first()
-                .map(|m| m.to_string_lossy().into_owned());
-            if !modifiers.is_some_and(|m| !m.starts_with('@') && m.contains('D')) {
-                prepared.use_zccache = false;
+                .iter()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect();
+            if zwire::driver_links(&text, cwd) {
+                prepared.kind = Kind::Link;
             }
         }
-        ToolClass::Ld => {}
+        ToolClass::Ar => {
+            prepared.use_zccache = fresh_deterministic_archive(&prepared.original, cwd);
+            prepared.kind = Kind::Link;
+        }
+        ToolClass::Ld => prepared.kind = Kind::Link,
     }
     prepared
+}
+
+/// `ar` with the `D` modifier writing a new archive (see the table): the
+/// modifiers first (no `@file`), no position or count modifier, and the
+/// archive they name not there yet.
+fn fresh_deterministic_archive(args: &[OsString], cwd: &Path) -> bool {
+    let Some(modifiers) = args.first().and_then(|m| m.to_str()) else {
+        return false;
+    };
+    let modifiers = modifiers.trim_start_matches('-');
+    let plain = !modifiers.is_empty()
+        && !args[0].to_string_lossy().starts_with('@')
+        && modifiers.contains('D')
+        && !modifiers.contains(['a', 'b', 'i', 'N', 'U']);
+    plain
+        && args
+            .get(1)
+            .is_some_and(|archive| !cwd.join(archive).exists())
 }
 
 /// The depfile a compile with `-MP` writes, when the shim can know it for
@@ -153,5 +180,26 @@ mod tests {
         assert!(!prep(ToolClass::Ar, "rcs lib.a a.o").use_zccache);
         assert!(prep(ToolClass::Ar, "rcsD lib.a a.o").use_zccache);
         assert!(prep(ToolClass::Ld, "-r a.o -o b.o").use_zccache);
+    }
+
+    #[test]
+    fn links_and_archives_are_links_and_an_existing_archive_is_left_alone() {
+        assert_eq!(prep(ToolClass::C, "-c a.c -o a.o").kind, Kind::Compile);
+        assert_eq!(prep(ToolClass::C, "-E a.c").kind, Kind::Compile);
+        assert_eq!(prep(ToolClass::C, "-MM a.c").kind, Kind::Compile);
+        assert_eq!(prep(ToolClass::Cxx, "a.o b.o -o prog").kind, Kind::Link);
+        assert_eq!(prep(ToolClass::C, "-shared a.o -o x.so").kind, Kind::Link);
+        assert_eq!(prep(ToolClass::Ld, "-o prog a.o").kind, Kind::Link);
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("rsp"), "-c a.c -o a.o\n").unwrap();
+        let p = prepare(ToolClass::C, args("@rsp"), false, dir.path());
+        assert_eq!(p.kind, Kind::Compile);
+        let ar = |s: &str| prepare(ToolClass::Ar, args(s), false, dir.path());
+        assert!(ar("rcsD lib.a a.o").use_zccache);
+        assert_eq!(ar("rcsD lib.a a.o").kind, Kind::Link);
+        std::fs::write(dir.path().join("lib.a"), "!<arch>\n").unwrap();
+        assert!(!ar("rcsD lib.a a.o").use_zccache, "an existing archive");
+        assert!(!ar("rcsDb x.o new.a a.o").use_zccache, "a position");
+        assert!(!ar("@flags new.a a.o").use_zccache);
     }
 }

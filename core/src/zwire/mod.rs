@@ -1,5 +1,6 @@
 //! zccache's daemon wire, spoken directly: one `CompileEphemeral` request
-//! on the daemon's socket and its `CompileResult` back, the same exchange
+//! on the daemon's socket and its `CompileResult` back (a `LinkEphemeral`
+//! and its `LinkResult` for a link or an archive), the same exchange
 //! zccache's own wrapper makes, without starting a zccache client process
 //! per compile (measured here: that process is most of a cache hit).
 //!
@@ -23,7 +24,9 @@ use std::io::ErrorKind;
 use std::path::Path;
 use std::time::Duration;
 
-use messages::{CompileEphemeral, EnvVar, Request, RequestBody, Response, ResponseBody, WirePath};
+use messages::{
+    CompileEphemeral, EnvVar, LinkEphemeral, Request, RequestBody, Response, ResponseBody, WirePath,
+};
 use prost::Message;
 
 /// The wire version fbuild speaks (zccache 1.15.8's).
@@ -153,26 +156,80 @@ pub fn ping(endpoint: &Path, timeout: Duration) -> Result<(), WireError> {
     }
 }
 
-/// Runs `call` through the daemon at `endpoint`.
-pub fn compile(endpoint: &Path, call: CompileCall, budget: Budget) -> Result<Outcome, WireError> {
+/// What a call asks the daemon for: zccache's own wrapper sends a link
+/// (an executable or shared library from a compiler driver, `ld`) or an
+/// archive (`ar`) as `LinkEphemeral`, everything else as a compile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Compile,
+    Link,
+}
+
+/// Whether a compiler driver's arguments make it link (zccache's wrapper's
+/// rule: no `-c`, `-E`, `-S`, `--precompile`, no `-M`/`-MM` alone, and no
+/// header being precompiled), looking into `@response` files.
+pub fn driver_links(args: &[String], cwd: &Path) -> bool {
+    let mut words: Vec<String> = Vec::new();
+    for arg in args {
+        match arg.strip_prefix('@').filter(|f| !f.is_empty()) {
+            Some(file) => match std::fs::read_to_string(cwd.join(file)) {
+                Ok(text) => words.extend(text.split_whitespace().map(str::to_string)),
+                // Unreadable: leave the choice to the daemon, as a compile.
+                Err(_) => return false,
+            },
+            None => words.push(arg.clone()),
+        }
+    }
+    let compiles = words.iter().any(|w| {
+        matches!(
+            w.as_str(),
+            "-c" | "-E" | "-S" | "--precompile" | "-M" | "-MM" | "-fsyntax-only"
+        )
+    });
+    let header = words
+        .windows(2)
+        .any(|w| w[0] == "-x" && w[1].ends_with("-header"));
+    !compiles && !header
+}
+
+/// Runs `call` through the daemon at `endpoint` as a `kind`.
+pub fn compile(
+    endpoint: &Path,
+    call: CompileCall,
+    kind: Kind,
+    budget: Budget,
+) -> Result<Outcome, WireError> {
     let cwd = utf8(call.cwd)?;
-    let request = Request {
-        body: Some(RequestBody::CompileEphemeral(CompileEphemeral {
+    let env: Vec<EnvVar> = call
+        .env
+        .into_iter()
+        .map(|(name, value)| EnvVar { name, value })
+        .collect();
+    let tool = Some(WirePath {
+        value: utf8(call.compiler)?,
+    });
+    let body = match kind {
+        Kind::Compile => RequestBody::CompileEphemeral(CompileEphemeral {
             client_pid: std::process::id(),
             working_dir: Some(WirePath { value: cwd.clone() }),
-            compiler: Some(WirePath {
-                value: utf8(call.compiler)?,
-            }),
+            compiler: tool,
             args: call.args,
             cwd: Some(WirePath { value: cwd }),
-            env: call
-                .env
-                .into_iter()
-                .map(|(name, value)| EnvVar { name, value })
-                .collect(),
+            env,
             env_is_set: true,
             stdin: call.stdin,
-        })),
+        }),
+        Kind::Link => RequestBody::LinkEphemeral(LinkEphemeral {
+            client_pid: std::process::id(),
+            tool,
+            args: call.args,
+            cwd: Some(WirePath { value: cwd }),
+            env,
+            env_is_set: true,
+        }),
+    };
+    let request = Request {
+        body: Some(body),
         request_id: String::new(),
     };
     let mut retries = 0;
@@ -196,6 +253,20 @@ pub fn compile(endpoint: &Path, call: CompileCall, budget: Budget) -> Result<Out
                         exit_code: r.exit_code,
                         stdout: r.stdout,
                         stderr: r.stderr,
+                        cached: r.cached,
+                    });
+                }
+                Some(ResponseBody::LinkResult(r)) => {
+                    let mut stderr = r.stderr;
+                    if let Some(warning) = r.warning {
+                        // As zccache's own wrapper prints it.
+                        stderr
+                            .extend_from_slice(format!("zccache warning: {warning}\n").as_bytes());
+                    }
+                    return Ok(Outcome {
+                        exit_code: r.exit_code,
+                        stdout: r.stdout,
+                        stderr,
                         cached: r.cached,
                     });
                 }

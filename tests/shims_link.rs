@@ -1,0 +1,183 @@
+//! Links and archives through the shims come from zccache's cache over
+//! its wire (`LinkEphemeral`): a hit is byte-identical to a real link
+//! (executable and its `-Wl,-Map` file, shared library, LTO link), a
+//! changed object or archive on the link line misses, a fresh
+//! deterministic archive hits, and an archive updated in place keeps its
+//! members (zccache 1.15.8 would serve it from an entry of its last
+//! member alone, so the shim runs `ar` itself there).
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use common::*;
+
+fn shim(home: &TestHome, dir: &Path, tool: &str, args: &[&str]) -> Output {
+    let out = clean_command(home.path().join("shims").join(tool))
+        .args(args)
+        .current_dir(dir)
+        .env("FBUILD_HOME", home.path())
+        .env("FBUILD_ZCCACHE_URL", mirror_url())
+        .output()
+        .unwrap();
+    assert_ok(&out);
+    out
+}
+
+fn plain(dir: &Path, tool: &str, args: &[&str]) {
+    let out = Command::new(tool)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert_ok(&out);
+}
+
+fn read(dir: &Path, file: &str) -> Vec<u8> {
+    std::fs::read(dir.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"))
+}
+
+/// Link counters of zccache's daemon: (total, hits).
+fn links(home: &TestHome) -> (u64, u64) {
+    let stats = home.zccache_stats();
+    let get = |k: &str| stats[k].as_u64().unwrap_or_else(|| panic!("{k}: {stats}"));
+    (get("total_links"), get("link_hits"))
+}
+
+/// Runs `args` through the `tool` shim twice, `outputs` removed before
+/// each; the second is a hit. Returns the outputs of the hit.
+fn miss_then_hit(home: &TestHome, dir: &Path, tool: &str, args: &[&str], outputs: &[&str]) {
+    let remove = || {
+        for f in outputs {
+            let _ = std::fs::remove_file(dir.join(f));
+        }
+    };
+    remove();
+    shim(home, dir, tool, args);
+    let (total, hits) = links(home);
+    remove();
+    shim(home, dir, tool, args);
+    assert_eq!(
+        links(home),
+        (total + 1, hits + 1),
+        "{tool} {args:?}: not a hit"
+    );
+}
+
+fn sources(dir: &Path) {
+    std::fs::write(dir.join("a.c"), "int f(int x) { return x * 3; }\n").unwrap();
+    std::fs::write(
+        dir.join("m.c"),
+        "#include <stdio.h>\nint f(int);\nint main(void) { printf(\"%d\\n\", f(14)); return 0; }\n",
+    )
+    .unwrap();
+}
+
+#[test]
+fn link_hits_are_the_real_link_and_a_changed_input_misses() {
+    let home = TestHome::new();
+    home.shims();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    sources(dir);
+    for f in ["a", "m"] {
+        plain(dir, "cc", &["-O2", "-fPIC", "-c", &format!("{f}.c")]);
+    }
+    // The real link, for comparison (same names: the map file names them).
+    let link = ["a.o", "m.o", "-o", "prog", "-Wl,-Map,prog.map"];
+    plain(dir, "cc", &link);
+    let (real, real_map) = (read(dir, "prog"), read(dir, "prog.map"));
+    miss_then_hit(&home, dir, "cc", &link, &["prog", "prog.map"]);
+    assert!(read(dir, "prog") == real, "the executable differs");
+    assert!(read(dir, "prog.map") == real_map, "the map file differs");
+    let ran = Command::new(dir.join("prog")).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&ran.stdout), "42\n");
+
+    // A shared library.
+    plain(dir, "cc", &["-shared", "a.o", "-o", "libref.so"]);
+    miss_then_hit(
+        &home,
+        dir,
+        "cc",
+        &["-shared", "a.o", "-o", "liba.so"],
+        &["liba.so"],
+    );
+    assert_eq!(read(dir, "liba.so"), read(dir, "libref.so"));
+
+    // A changed object misses, and the link is the new one.
+    std::fs::write(dir.join("a.c"), "int f(int x) { return x * 5; }\n").unwrap();
+    plain(dir, "cc", &["-O2", "-fPIC", "-c", "a.c"]);
+    let (total, hits) = links(&home);
+    std::fs::remove_file(dir.join("prog")).unwrap();
+    shim(&home, dir, "cc", &link);
+    assert_eq!(links(&home), (total + 1, hits), "a changed object hit");
+    let ran = Command::new(dir.join("prog")).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&ran.stdout), "70\n");
+
+    // An archive on the link line: changed, it misses.
+    plain(dir, "ar", &["rcsD", "libf.a", "a.o"]);
+    let with_lib = ["m.o", "libf.a", "-o", "prog2"];
+    miss_then_hit(&home, dir, "cc", &with_lib, &["prog2"]);
+    std::fs::write(dir.join("a.c"), "int f(int x) { return x * 7; }\n").unwrap();
+    plain(dir, "cc", &["-O2", "-fPIC", "-c", "a.c"]);
+    std::fs::remove_file(dir.join("libf.a")).unwrap();
+    plain(dir, "ar", &["rcsD", "libf.a", "a.o"]);
+    let (total, hits) = links(&home);
+    std::fs::remove_file(dir.join("prog2")).unwrap();
+    shim(&home, dir, "cc", &with_lib);
+    assert_eq!(links(&home), (total + 1, hits), "a changed archive hit");
+    let ran = Command::new(dir.join("prog2")).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&ran.stdout), "98\n");
+}
+
+#[test]
+fn an_lto_link_hits_and_is_the_real_one() {
+    let home = TestHome::new();
+    home.shims();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    sources(dir);
+    for f in ["a", "m"] {
+        plain(dir, "cc", &["-O2", "-flto", "-c", &format!("{f}.c")]);
+    }
+    plain(dir, "cc", &["-O2", "-flto", "a.o", "m.o", "-o", "ref"]);
+    let link = ["-O2", "-flto", "a.o", "m.o", "-o", "prog"];
+    miss_then_hit(&home, dir, "cc", &link, &["prog"]);
+    assert_eq!(read(dir, "prog"), read(dir, "ref"));
+}
+
+#[test]
+fn fresh_archives_hit_and_an_archive_updated_in_place_keeps_its_members() {
+    let home = TestHome::new();
+    home.shims();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    sources(dir);
+    for f in ["a", "m"] {
+        plain(dir, "cc", &["-c", &format!("{f}.c")]);
+    }
+    plain(dir, "ar", &["rcsD", "ref.a", "a.o", "m.o"]);
+    miss_then_hit(
+        &home,
+        dir,
+        "ar",
+        &["rcsD", "lib.a", "a.o", "m.o"],
+        &["lib.a"],
+    );
+    assert_eq!(read(dir, "lib.a"), read(dir, "ref.a"));
+
+    // Member by member into one archive, twice (the second time every
+    // call could be served from the first's entries): both members stay.
+    for _ in 0..2 {
+        let _ = std::fs::remove_file(dir.join("inc.a"));
+        shim(&home, dir, "ar", &["rcsD", "inc.a", "a.o"]);
+        shim(&home, dir, "ar", &["rcsD", "inc.a", "m.o"]);
+        let out = Command::new("ar")
+            .args(["t", "inc.a"])
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "a.o\nm.o\n");
+    }
+}
