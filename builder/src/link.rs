@@ -27,6 +27,7 @@ use super::sources::{Group, Sources};
 use super::state::BuildState;
 use super::target::Target;
 use crate::runner::Runner;
+use fbuild_core::zwire::Kind as ZKind;
 
 /// A tool failed with this exit code (its output was shown).
 pub type Failed = i32;
@@ -91,13 +92,14 @@ pub async fn link(
     }
     run_hooks(runner, target, "linking.prelink").await?;
     let (cmd, elf) = recipes.link(&line, &out_dir.join("firmware.map"))?;
-    if let Err(code) = step(runner, state, &elf, &cmd, &inputs).await? {
+    if let Err(code) = step(runner, state, &elf, &cmd, &inputs, true).await? {
         return Ok(Err(code));
     }
     run_hooks(runner, target, "linking.postlink").await?;
     run_hooks(runner, target, "objcopy.preobjcopy").await?;
     for (cmd, output) in recipes.objcopies()? {
-        if let Err(code) = step(runner, state, &output, &cmd, std::slice::from_ref(&elf)).await? {
+        let elf = std::slice::from_ref(&elf);
+        if let Err(code) = step(runner, state, &output, &cmd, elf, false).await? {
             return Ok(Err(code));
         }
     }
@@ -162,8 +164,16 @@ async fn archive_step(
         }
         _ => {}
     }
+    // One call writes the whole (just removed) archive: the cache may
+    // serve it. Object by object, each call reads the archive the one
+    // before wrote, which zccache 1.15.8 does not key (see the shim's
+    // rewrites): those run alone.
+    let whole = commands.len() == 1;
     for cmd in &commands {
-        let code = runner.run_direct(&cmd.program, &cmd.args).await?;
+        let code = match deterministic(&cmd.args).filter(|_| whole) {
+            Some(args) => runner.run_as(&cmd.program, &args, ZKind::Link).await?,
+            None => runner.run_direct(&cmd.program, &cmd.args).await?,
+        };
         if code != 0 {
             return Ok(Err(code));
         }
@@ -172,20 +182,45 @@ async fn archive_step(
     Ok(Ok(()))
 }
 
-/// Runs `cmd` unless `output` is up to date for these inputs.
+/// `ar`'s arguments with the `D` modifier (zero timestamps and owners:
+/// what Debian's ar writes by default), which zccache requires to cache an
+/// archive; `None` when the first argument is not a plain modifier word or
+/// asks for `U` (non-deterministic on purpose).
+fn deterministic(args: &[OsString]) -> Option<Vec<OsString>> {
+    let modifiers = args.first()?.to_str()?;
+    let letters = modifiers.trim_start_matches('-');
+    let plain = !letters.is_empty() && letters.chars().all(|c| c.is_ascii_alphabetic());
+    if !plain || letters.contains(['U', 'a', 'b', 'i', 'N']) {
+        return None;
+    }
+    let mut args = args.to_vec();
+    if !letters.contains('D') {
+        args[0] = format!("{modifiers}D").into();
+    }
+    Some(args)
+}
+
+/// Runs `cmd` unless `output` is up to date for these inputs; a link
+/// (`cached`) through the cache.
 async fn step(
     runner: &Runner,
     state: &mut BuildState,
     output: &Path,
     cmd: &Command,
     inputs: &[PathBuf],
+    cached: bool,
 ) -> Result<std::result::Result<(), Failed>> {
     let line = cmd.line();
     let Some(why) = state.dirty(output, &line) else {
         return Ok(Ok(()));
     };
     runner.explain(&shown(output, runner), &why);
-    match runner.run_direct(&cmd.program, &cmd.args).await? {
+    let code = if cached {
+        runner.run_as(&cmd.program, &cmd.args, ZKind::Link).await?
+    } else {
+        runner.run_direct(&cmd.program, &cmd.args).await?
+    };
+    match code {
         0 => {
             state.record(output, &line, inputs);
             Ok(Ok(()))

@@ -1,7 +1,8 @@
 //! How a build runs its tools: a compile straight to zccache's daemon
 //! over its wire (`fbuild_core::zwire`, no zccache process per compile),
-//! else through zccache's client, else the compiler alone; archives, links
-//! and objcopies alone. The cache route arrives from the coordinator while
+//! else through zccache's client, else the compiler alone; links and
+//! archives written in one call the same way (as links: zccache's
+//! `LinkEphemeral`), objcopies alone. The cache route arrives from the coordinator while
 //! the build already runs ([`CacheRoute`]). A compile whose cache machinery
 //! fails runs again without it, and the coordinator is told after the
 //! build. Commands are made by `fbuild_core::tool` (its cache-tool rules).
@@ -14,7 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::{Context, Result};
 use fbuild_core::tool::cache_route::{Came, Ladder, Next, Via};
 use fbuild_core::tool::{Tool, cache_env};
-use fbuild_core::zwire::{self, Budget, CompileCall, WireError};
+use fbuild_core::zwire::{self, Budget, CompileCall, Kind as ZKind, WireError};
 
 use crate::report::{self, Kind};
 use crate::state::Dirty;
@@ -138,6 +139,12 @@ impl Runner {
     /// (`cache_env::machinery_failure`) runs again without the cache;
     /// the build says so once and compiles the rest without it.
     pub async fn run(&self, program: &Path, args: &[OsString]) -> Result<i32> {
+        self.run_as(program, args, ZKind::Compile).await
+    }
+
+    /// [`Runner::run`] for a compile, or a link or archive (`kind`: what
+    /// the daemon is asked for; zccache's client tells them apart itself).
+    pub async fn run_as(&self, program: &Path, args: &[OsString], kind: ZKind) -> Result<i32> {
         let route = self
             .route
             .get()
@@ -166,7 +173,7 @@ impl Runner {
             let came = match (via, &endpoint, route.zccache.as_deref()) {
                 (Via::Wire, Some(endpoint), _) => {
                     let text = text.take().unwrap_or_default();
-                    match self.direct(endpoint.clone(), program, text).await {
+                    match self.direct(endpoint.clone(), program, text, kind).await {
                         Ok(code) => Came::Exited(code),
                         Err(WireError::Mismatch(why)) => Came::OtherWire(why),
                         Err(other) => Came::Failed(other.to_string()),
@@ -222,6 +229,7 @@ impl Runner {
         endpoint: PathBuf,
         program: &Path,
         args: Vec<String>,
+        kind: ZKind,
     ) -> std::result::Result<i32, WireError> {
         if self.verbose {
             report::say(
@@ -239,7 +247,7 @@ impl Runner {
                 env,
                 stdin: Vec::new(),
             };
-            zwire::compile(&endpoint, call, Budget::from_env())
+            zwire::compile(&endpoint, call, kind, Budget::from_env())
         })
         .await
         .map_err(|e| WireError::Failed(e.to_string()))??;
@@ -278,9 +286,8 @@ impl Runner {
             .clone()
     }
 
-    /// Runs an archive, link or objcopy step without zccache: its link
-    /// caching gains nothing on a firmware link and cannot hold LTO's
-    /// linker plugin state.
+    /// Runs a step without the cache (an objcopy, an archive made object
+    /// by object).
     pub async fn run_direct(&self, program: &Path, args: &[OsString]) -> Result<i32> {
         self.spawn(None, &[], program, args).await
     }
