@@ -42,6 +42,7 @@ fn runner(dir: &Path) -> Runner {
         cache_failed: Default::default(),
         to_report: Default::default(),
         env: "test".into(),
+        counts: Default::default(),
     }
 }
 

@@ -59,6 +59,7 @@ pub async fn build_env(
         cache_failed: Default::default(),
         to_report: Default::default(),
         env: env.name.clone(),
+        counts: Default::default(),
     };
 
     let lib_deps = crate::libs::for_env(client, project, env, &target, opts.lock_mode).await?;
@@ -170,6 +171,10 @@ pub async fn build_env(
     phases.mark("link");
     if opts.verbose {
         report::say(Kind::Verbose, phases.line(&env.name));
+        let counts = *runner.counts.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(line) = counts.line() {
+            report::say(Kind::Verbose, format!("fbuild: [env:{}] {line}", env.name));
+        }
     }
     if let Some(reason) = runner.cache_report() {
         // As a shim does: the coordinator checks zccache's daemon again.

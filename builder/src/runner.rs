@@ -76,6 +76,45 @@ pub struct Runner {
     pub to_report: Arc<std::sync::Mutex<Option<String>>>,
     /// The environment, for messages (`fbuild: [uno] …`).
     pub env: String,
+    /// What the cache served this build, as its daemon answered.
+    pub counts: Arc<std::sync::Mutex<CacheCounts>>,
+}
+
+/// Hits and misses of one build by kind, from the daemon's answers over
+/// the wire (a step through zccache's client is not counted: its answer
+/// is its exit code alone).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CacheCounts {
+    pub compile_hits: u32,
+    pub compile_misses: u32,
+    pub link_hits: u32,
+    pub link_misses: u32,
+}
+
+impl CacheCounts {
+    fn add(&mut self, kind: ZKind, cached: bool) {
+        let slot = match (kind, cached) {
+            (ZKind::Compile, true) => &mut self.compile_hits,
+            (ZKind::Compile, false) => &mut self.compile_misses,
+            (ZKind::Link, true) => &mut self.link_hits,
+            (ZKind::Link, false) => &mut self.link_misses,
+        };
+        *slot += 1;
+    }
+
+    /// `cache: 26 hits, 0 misses; links: 2 hits, 0 misses` (the links
+    /// counting archives too), or `None` when nothing was asked of it.
+    pub fn line(&self) -> Option<String> {
+        let compiles = self.compile_hits + self.compile_misses;
+        let links = self.link_hits + self.link_misses;
+        if compiles + links == 0 {
+            return None;
+        }
+        Some(format!(
+            "cache: {} hits, {} misses; links: {} hits, {} misses",
+            self.compile_hits, self.compile_misses, self.link_hits, self.link_misses
+        ))
+    }
 }
 
 /// A command as `-v` shows it.
@@ -251,6 +290,10 @@ impl Runner {
         })
         .await
         .map_err(|e| WireError::Failed(e.to_string()))??;
+        self.counts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .add(kind, outcome.cached);
         crate::report::tool_output(&outcome.stdout);
         crate::report::tool_output(&outcome.stderr);
         Ok(outcome.code())
