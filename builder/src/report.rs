@@ -49,7 +49,7 @@ impl Reporter for Stderr {
     }
 
     fn tool_output(&self, bytes: &[u8]) {
-        let _ = std::io::stderr().lock().write_all(bytes);
+        fbuild_core::console::write_raw(fbuild_core::console::Stream::Stderr, bytes);
     }
 }
 

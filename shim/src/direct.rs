@@ -3,9 +3,9 @@
 //! stdout, stderr and exit code are relayed as they came.
 
 use std::ffi::OsString;
-use std::io::Write;
 use std::path::Path;
 
+use fbuild_core::console::{self, Stream};
 use fbuild_core::tool::cache_env;
 use fbuild_core::tool::cache_route::Came;
 use fbuild_core::zwire::{self, Budget, CompileCall, Kind, WireError};
@@ -39,8 +39,8 @@ pub fn compile(
     };
     match zwire::compile(endpoint, call, kind, Budget::from_env()) {
         Ok(outcome) => {
-            let _ = std::io::stdout().lock().write_all(&outcome.stdout);
-            let _ = std::io::stderr().lock().write_all(&outcome.stderr);
+            console::write_raw(Stream::Stdout, &outcome.stdout);
+            console::write_raw(Stream::Stderr, &outcome.stderr);
             Came::Exited(outcome.code())
         }
         Err(WireError::Mismatch(why)) => Came::OtherWire(why),

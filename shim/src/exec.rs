@@ -143,7 +143,7 @@ fn real_command(target: &Target, prepared: &Prepared, marker: &(&str, String)) -
 /// panics the client (exit 101, `[zccache] zccache crashed`); a client that
 /// cannot reach a daemon exits 125 with `zccache[err][D]`.
 fn run_cached(tool: &Tool) -> Came {
-    use std::io::{Read, Write};
+    use std::io::Read;
     let mut child = match tool.command().stderr(std::process::Stdio::piped()).spawn() {
         Ok(c) => c,
         Err(e) => return Came::Failed(format!("cannot run zccache: {e}")),
@@ -158,7 +158,7 @@ fn run_cached(tool: &Tool) -> Came {
     if let Some(why) = cache_env::machinery_failure(code, &stderr) {
         return Came::Failed(why);
     }
-    let _ = std::io::stderr().lock().write_all(&stderr);
+    fbuild_core::console::write_raw(fbuild_core::console::Stream::Stderr, &stderr);
     Came::Exited(code)
 }
 
