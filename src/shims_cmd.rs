@@ -11,6 +11,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use fbuild_core::Settings;
+use fbuild_core::console::print_for_shell;
 use fbuild_core::home::BIN_DIR_FILE;
 
 const SHIM_BIN: &str = "fbuild-shim";
@@ -38,16 +39,30 @@ pub fn run(args: ShimsArgs) -> Result<ExitCode> {
     if args.env {
         for (name, var) in SHIMS {
             if cfg!(windows) {
-                let path = exe(name).display().to_string().replace('\'', "''");
-                println!("$env:{var} = '{path}'");
+                print_for_shell(&format!("$env:{var} = {}", powershell_quote(&exe(name))));
             } else {
                 println!("export {var}={}", shell_quote(&exe(name)));
             }
         }
     } else {
-        println!("{}", dir.display());
+        print_for_shell(&dir.display().to_string());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `path` as a PowerShell single-quoted string: a quote inside is doubled,
+/// the typographic single quotes too (PowerShell ends a string at any of
+/// them: `O’Brien` broke the line).
+fn powershell_quote(path: &Path) -> String {
+    let mut quoted = String::from("'");
+    for c in path.display().to_string().chars() {
+        if matches!(c, '\'' | '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}') {
+            quoted.push(c);
+        }
+        quoted.push(c);
+    }
+    quoted.push('\'');
+    quoted
 }
 
 fn locate_shim() -> Result<PathBuf> {
@@ -127,5 +142,18 @@ fn shell_quote(path: &Path) -> String {
         s
     } else {
         format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn powershell_quotes_every_single_quote_kind() {
+        assert_eq!(
+            powershell_quote(Path::new("C:/O'Brien/O\u{2019}Neil/cc.exe")),
+            "'C:/O''Brien/O\u{2019}\u{2019}Neil/cc.exe'"
+        );
     }
 }

@@ -346,3 +346,36 @@ fn a_coordinator_killed_mid_build_leaves_the_build_whole() {
     assert!(said.len() <= 1, "{said:#?}");
     s.wine.shutdown();
 }
+
+#[test]
+fn cmd_reads_the_shims_folder_of_a_non_ascii_home() {
+    let Some(wine) = Wine::from_env() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    // The README's recipe: for /f "delims=" %d in ('fbuild shims') ...
+    let bat = dir.path().join("t.bat");
+    let fbuild = wine.win_path(&wine.exe("fbuild.exe"));
+    std::fs::write(
+        &bat,
+        format!(
+            "@echo off\r\nfor /f \"delims=\" %%d in ('{fbuild} shims') do (\r\n  \
+             if exist \"%%d\\cc.exe\" (echo FOUND) else (echo MISSING %%d)\r\n)\r\n"
+        ),
+    )
+    .unwrap();
+    let home = dir.path().join("home ü é");
+    let out = wine.output(
+        wine.command("cmd")
+            .args(["/c", &wine.win_path(&bat)])
+            .env("FBUILD_HOME", wine.win_path(&home)),
+    );
+    assert_ok(&out);
+    assert!(home.join("shims/cc.exe").is_file());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "FOUND",
+        "{out:?}"
+    );
+    wine.shutdown();
+}
