@@ -165,6 +165,15 @@ impl Settings {
     pub fn from_vars(get: impl Fn(&str) -> Option<OsString>) -> Result<Self, SettingsError> {
         let nonempty = |k: &str| get(k).filter(|v| !v.is_empty());
         let root = match nonempty("FBUILD_HOME") {
+            // Relative, each compile of a build (run in its own folder)
+            // would have a home, a coordinator and a zccache of its own.
+            Some(h) if !std::path::Path::new(&h).is_absolute() => {
+                return Err(SettingsError(format!(
+                    "FBUILD_HOME={} is a relative path: set it to an absolute one (the \
+                     shims run in every folder of a build)",
+                    h.to_string_lossy()
+                )));
+            }
             Some(h) => PathBuf::from(h),
             None => match nonempty(USER_HOME_VAR) {
                 Some(h) => PathBuf::from(h).join(".fbuild"),
@@ -351,6 +360,15 @@ mod tests {
             .map(|(k, v)| (k.to_string(), OsString::from(v)))
             .collect();
         Settings::from_vars(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn a_relative_home_is_refused_naming_it() {
+        let err = with(&[("FBUILD_HOME", "relhome")]).unwrap_err().to_string();
+        assert!(
+            err.contains("FBUILD_HOME=relhome") && err.contains("absolute"),
+            "{err}"
+        );
     }
 
     #[test]

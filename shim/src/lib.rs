@@ -72,7 +72,13 @@ fn tool_name(argv0: &std::ffi::OsStr) -> String {
     } else {
         path.file_name()
     };
-    name.unwrap_or(argv0).to_string_lossy().into_owned()
+    let name = name.unwrap_or(argv0).to_string_lossy().into_owned();
+    // Windows file names ignore case: `CC.EXE` typed in cmd is `cc`.
+    if cfg!(windows) {
+        name.to_ascii_lowercase()
+    } else {
+        name
+    }
 }
 
 fn nesting_depth(name: &str) -> u32 {

@@ -82,9 +82,10 @@ pub struct Outcome {
 
 impl Outcome {
     /// The exit code to exit with (a negative one, a compiler that did
-    /// not exit normally, is a failure).
+    /// not exit normally, is a failure; on Windows a negative code is an
+    /// NTSTATUS such as a crash's 0xC0000005, passed on as it is).
     pub fn code(&self) -> i32 {
-        if self.exit_code < 0 {
+        if self.exit_code < 0 && cfg!(unix) {
             1
         } else {
             self.exit_code
