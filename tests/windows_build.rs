@@ -181,3 +181,69 @@ fn monitor_reads_a_com_port() {
     assert!(!said.contains("dialout"), "{said}");
     wine.shutdown();
 }
+
+/// A link line longer than Windows takes (32,767 characters): 125
+/// objects with ~250-character paths. GCC-style tools get it as a
+/// response file (`core/src/tool/response.rs`, tested with gcc); TinyCC
+/// 0.9.26 reads none, and the build says so instead of a cut command line
+/// failing with "file … not found".
+#[test]
+fn a_link_longer_than_windows_takes_is_named() {
+    const N: usize = 125;
+    let Some(wine) = Wine::from_env() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("p");
+    write(
+        &root,
+        "platformio.ini",
+        "[env:host]\nplatform = native\nboard = fbuild:native:native:toolchain=tinycc\n",
+    );
+    let mut main = String::from("#include <stdio.h>\n");
+    let mut sum = String::new();
+    for i in 0..N {
+        let name = format!("s{i:03}_{}", "x".repeat(195));
+        write(
+            &root,
+            &format!("src/{name}.c"),
+            &format!("int f{i}(void) {{ return {i}; }}\n"),
+        );
+        main.push_str(&format!("int f{i}(void);\n"));
+        sum.push_str(&format!(" + f{i}()"));
+    }
+    main.push_str(&format!(
+        "int main(void) {{ printf(\"%d\\n\", 0{sum}); return 0; }}\n"
+    ));
+    write(&root, "src/main.c", &main);
+    let server = TestServer::serve(wine.zccache_mirror());
+    let env = Env {
+        wine: &wine,
+        home: wine.win_path(&dir.path().join("home")),
+        path: wine.win_path(wine.tcc().parent().unwrap()),
+        mirror: server.url(),
+    };
+    let out = wine.output(
+        wine.command(wine.exe("fbuild.exe"))
+            .args(["build", "-v"])
+            .current_dir(&root)
+            .env("WINEPATH", &env.path)
+            .env("FBUILD_HOME", &env.home)
+            .env("FBUILD_ZCCACHE", "off"),
+    );
+    assert!(!out.status.success());
+    let said = stderr(&out);
+    assert!(
+        said.contains("longer than this OS takes") && said.contains("fbuild.response_files"),
+        "{said}"
+    );
+    // Every compile ran; the link was refused before it started.
+    assert_eq!(
+        std::fs::read_dir(root.join(".fbuild/build/host/src"))
+            .unwrap()
+            .count(),
+        2 * (N + 1)
+    );
+    assert!(!root.join(".fbuild/build/host/program.exe").exists());
+    wine.shutdown();
+}

@@ -43,6 +43,7 @@ fn runner(dir: &Path) -> Runner {
         to_report: Default::default(),
         env: "test".into(),
         counts: Default::default(),
+        response_files: true,
     }
 }
 

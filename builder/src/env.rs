@@ -60,6 +60,9 @@ pub async fn build_env(
         to_report: Default::default(),
         env: env.name.clone(),
         counts: Default::default(),
+        // Every GCC-style tool reads `@file`; a core's data says when its
+        // tools do not (TinyCC 0.9.26: "file '@…' not found").
+        response_files: target.recipes.properties().get("fbuild.response_files") != Some("false"),
     };
 
     let lib_deps = crate::libs::for_env(client, project, env, &target, opts.lock_mode).await?;

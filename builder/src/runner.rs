@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, Result};
 use fbuild_core::tool::cache_route::{Came, Ladder, Next, Via};
-use fbuild_core::tool::{Tool, cache_env};
+use fbuild_core::tool::{Tool, cache_env, response};
 use fbuild_core::zwire::{self, Budget, CompileCall, Kind as ZKind, WireError};
 
 use crate::report::{self, Kind};
@@ -78,6 +78,8 @@ pub struct Runner {
     pub env: String,
     /// What the cache served this build, as its daemon answered.
     pub counts: Arc<std::sync::Mutex<CacheCounts>>,
+    /// The tools read `@file` response files.
+    pub response_files: bool,
 }
 
 /// Hits and misses of one build by kind, from the daemon's answers over
@@ -184,6 +186,7 @@ impl Runner {
     /// [`Runner::run`] for a compile, or a link or archive (`kind`: what
     /// the daemon is asked for; zccache's client tells them apart itself).
     pub async fn run_as(&self, program: &Path, args: &[OsString], kind: ZKind) -> Result<i32> {
+        let args = &self.fitted(program, args)?;
         let route = self
             .route
             .get()
@@ -329,10 +332,35 @@ impl Runner {
             .clone()
     }
 
+    /// `args`, or one `@file` holding them when the command line would be
+    /// longer than the OS takes (a link of hundreds of objects on
+    /// Windows); an error naming the tool when it reads no `@file`.
+    fn fitted(&self, program: &Path, args: &[OsString]) -> Result<Vec<OsString>> {
+        if response::fits(program, args) {
+            return Ok(args.to_vec());
+        }
+        if !self.response_files {
+            anyhow::bail!(
+                "[{}] the command line of {} is longer than this OS takes ({} characters at \
+                 most), and this toolchain reads no @file response file \
+                 (fbuild.response_files=false): use a toolchain that does (GCC, Clang), or a \
+                 shorter project folder",
+                self.env,
+                program.display(),
+                response::MAX_LINE
+            );
+        }
+        let dir = response::dir();
+        let file = response::write(args, &dir)
+            .with_context(|| format!("writing a response file in {}", dir.display()))?;
+        Ok(vec![file])
+    }
+
     /// Runs a step without the cache (an objcopy, an archive made object
     /// by object).
     pub async fn run_direct(&self, program: &Path, args: &[OsString]) -> Result<i32> {
-        self.spawn(None, &[], program, args).await
+        let args = self.fitted(program, args)?;
+        self.spawn(None, &[], program, &args).await
     }
 
     async fn spawn(

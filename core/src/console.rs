@@ -74,7 +74,7 @@ fn shell_bytes(_text: &str) -> Option<Vec<u8>> {
 #[cfg(windows)]
 fn shell_bytes(text: &str) -> Option<Vec<u8>> {
     use std::io::IsTerminal;
-    use windows_sys::Win32::Globalization::{GetACP, WideCharToMultiByte};
+    use windows_sys::Win32::Globalization::GetACP;
     use windows_sys::Win32::System::Console::GetConsoleOutputCP;
     if std::io::stdout().is_terminal() {
         return None;
@@ -86,10 +86,30 @@ fn shell_bytes(text: &str) -> Option<Vec<u8>> {
         0 => unsafe { GetACP() },
         cp => cp,
     };
+    encode(text, code_page)
+}
+
+/// `text` as a narrow-API program (a compiler reading a response file)
+/// reads it: in the ANSI code page, or UTF-8 where it does not fit there.
+#[cfg(windows)]
+pub fn ansi_bytes(text: &str) -> Vec<u8> {
+    // SAFETY: no arguments.
+    let code_page = unsafe { windows_sys::Win32::Globalization::GetACP() };
+    encode(text, code_page).unwrap_or_else(|| text.as_bytes().to_vec())
+}
+
+/// `text` in `code_page`; `None` for UTF-8 itself or when a character has
+/// no form there.
+#[cfg(windows)]
+fn encode(text: &str, code_page: u32) -> Option<Vec<u8>> {
+    use windows_sys::Win32::Globalization::WideCharToMultiByte;
     if code_page == 65001 {
         return None;
     }
     let wide: Vec<u16> = text.encode_utf16().collect();
+    if wide.is_empty() {
+        return Some(Vec::new());
+    }
     let len = i32::try_from(wide.len()).ok()?;
     let mut out = vec![0u8; wide.len() * 4];
     let mut lossy = 0i32;

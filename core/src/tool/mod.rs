@@ -25,6 +25,7 @@ pub mod detached;
 pub mod exec;
 pub mod fake;
 pub mod group;
+pub mod response;
 pub mod run;
 
 use std::ffi::{OsStr, OsString};
