@@ -104,6 +104,14 @@ pub fn deploy(args: DeployArgs) -> Result<ExitCode> {
         Some(board) => board,
         None => build::board_properties(&project, &env)?,
     };
+    if env.platform.is_native() && !args.emulator {
+        bail!(
+            "[env:{}] builds for this computer (platform = native): there is no board to \
+             upload to; run the program the build wrote, or `fbuild test -e {}`",
+            env.name,
+            env.name
+        );
+    }
     let rules = rules(&args.watch)?;
     if args.emulator {
         let plan = emulator_plan(&board).map_err(|e| anyhow::anyhow!("[env:{}]: {e}", env.name))?;

@@ -245,10 +245,7 @@ impl Toolchains {
                     names[0],
                     names[1],
                     names[2],
-                    data.tools_hint.clone().unwrap_or_else(|| format!(
-                        "on Debian: apt-get install {}",
-                        data.debian_packages.as_deref().unwrap_or("build-essential")
-                    ))
+                    missing_hint(data, req)
                 ),
             ));
         };
@@ -409,6 +406,24 @@ impl Toolchains {
             })
             .await
     }
+}
+
+/// What to do about a missing toolchain: the board's compiler menu named
+/// the tools, or the platform's data says how to install its own.
+fn missing_hint(data: &PlatformData, req: &ToolchainRequest) -> String {
+    let t = &data.toolchain;
+    let defaults = [&t.cc, &t.cxx, &t.ar, &t.objcopy, &t.size];
+    let asked_others = !req.tools.is_empty() && req.tools.iter().ne(defaults);
+    if asked_others && data.managed.is_none() {
+        return "the board's compiler option names these tools: put their folder on PATH"
+            .to_string();
+    }
+    data.tools_hint.clone().unwrap_or_else(|| {
+        format!(
+            "on Debian: apt-get install {}",
+            data.debian_packages.as_deref().unwrap_or("build-essential")
+        )
+    })
 }
 
 /// Compiles and links an empty program for the target `mcu_flag` names

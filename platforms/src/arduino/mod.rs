@@ -117,8 +117,9 @@ pub struct ArduinoPlatform {
     pub programmers: Properties,
 }
 
-/// Where the host's platform files are (`data/native/`).
-const NATIVE_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/native");
+/// Where the host's platform files are said to be (`data/native/`, built
+/// into fbuild: no path of the machine that built it, which errors named).
+const NATIVE_DIR: &str = "(built into fbuild) platforms/data/native";
 
 /// One of the host's platform files, embedded at build time.
 fn native_file(text: &str, name: &str) -> Properties {
