@@ -62,8 +62,11 @@ fn thirty_two_clients_one_coordinator_and_a_killed_one_is_replaced() {
 
     let killed = wine.taskkill(first);
     assert_ok(&killed);
+    // Gone from Linux and from the wineserver's own table (where its
+    // handles, the lock and the pipe, are closed).
     wait_until("the killed coordinator to be gone", || {
         wine.pids_of("fbuild-coordinator.exe").is_empty()
+            && wine.windows_pids_of("fbuild-coordinator.exe").is_empty()
     });
     // Its lock file and info file are still in the home; its pipe is gone.
     assert!(
