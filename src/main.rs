@@ -3,6 +3,7 @@
 
 mod args;
 mod build_cmd;
+mod cache_cmd;
 mod daemon_cmd;
 mod deploy_cmd;
 mod install_cmd;
@@ -52,6 +53,11 @@ enum Command {
         #[command(subcommand)]
         action: lib_cmd::LibAction,
     },
+    /// The compile cache's figures (stats), and zeroing or clearing it.
+    Cache {
+        #[command(subcommand)]
+        action: cache_cmd::CacheCmd,
+    },
     /// Serial devices.
     Device {
         #[command(subcommand)]
@@ -77,6 +83,7 @@ fn main() -> ExitCode {
         Command::Monitor(args) => deploy_cmd::monitor(args),
         Command::Device { action } => deploy_cmd::device(action),
         Command::Lib { action } => lib_cmd::run(action),
+        Command::Cache { action } => cache_cmd::run(action),
     };
     match result {
         Ok(code) => code,

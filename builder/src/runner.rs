@@ -91,6 +91,8 @@ pub struct CacheCounts {
     pub compile_misses: u32,
     pub link_hits: u32,
     pub link_misses: u32,
+    /// Steps run without the cache (its route not known yet, or failed).
+    pub uncached: u32,
 }
 
 impl CacheCounts {
@@ -112,8 +114,12 @@ impl CacheCounts {
         if compiles + links == 0 {
             return None;
         }
+        let without = match self.uncached {
+            0 => String::new(),
+            n => format!("; {n} without the cache"),
+        };
         Some(format!(
-            "cache: {} hits, {} misses; links: {} hits, {} misses",
+            "cache: {} hits, {} misses; links: {} hits, {} misses{without}",
             self.compile_hits, self.compile_misses, self.link_hits, self.link_misses
         ))
     }
@@ -192,6 +198,10 @@ impl Runner {
             .get()
             .filter(|_| !self.cache_failed.load(Ordering::SeqCst));
         let Some(route) = route else {
+            self.counts
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .uncached += 1;
             return self.spawn(None, &[], program, args).await;
         };
         // zccache takes text (its client panics on other arguments, as

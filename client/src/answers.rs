@@ -4,9 +4,9 @@
 //! each had an "unexpected answer" arm and nested `Result`s).
 
 use fbuild_core::protocol::{
-    CoreArchiveRequest, CoreInstall, ErrorKind, Event, LibraryInstall, LibraryInstalled,
-    LibraryQuery, LibraryRelease, Plan, PlanRequest, Reply, Request, Status, Toolchain,
-    ToolchainRequest, ZccacheChoice,
+    CacheAction, CacheFigures, CoreArchiveRequest, CoreInstall, ErrorKind, Event, LibraryInstall,
+    LibraryInstalled, LibraryQuery, LibraryRelease, Plan, PlanRequest, Reply, Request, Status,
+    Toolchain, ToolchainRequest, ZccacheChoice,
 };
 
 use crate::{Client, ClientError, Served};
@@ -183,6 +183,15 @@ impl Client {
         let served = self.request_if_running(&Request::Status, &mut |_| {});
         answer(served, "status", |reply| match reply {
             Reply::Status(s) => Ok(*s),
+            other => Err(Box::new(other)),
+        })
+    }
+
+    /// The compile cache's figures after `action` (starts a coordinator).
+    pub fn cache(&self, action: CacheAction) -> Result<CacheFigures, RequestError> {
+        let served = self.request(&Request::Cache { action }, &mut |_| {});
+        answer(served, "cache", |reply| match reply {
+            Reply::CacheFigures(f) => Ok(*f),
             other => Err(Box::new(other)),
         })
     }

@@ -8,6 +8,7 @@
 
 mod activity;
 mod args;
+mod cache_figures;
 mod cores;
 mod endpoint;
 mod fds;

@@ -114,6 +114,9 @@ pub async fn dispatch<W: AsyncWriteExt + Unpin>(
             };
             with_events(resolve, rx, send).await
         }
+        Request::Cache { action } => {
+            tokio::task::block_in_place(|| crate::cache_figures::answer(svc, action, cache))
+        }
         Request::ZccacheFailed { reason } => {
             svc.zccache.forget(&reason);
             Reply::Noted

@@ -4,6 +4,7 @@
 //! version of this build. Synchronous and small: the shim
 //! links it and must start fast.
 
+pub mod cache_figures;
 pub mod console;
 pub mod depfile;
 pub mod hash;

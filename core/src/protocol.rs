@@ -34,6 +34,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::cache_figures::{CacheAction, CacheFigures};
 use crate::install_status::InstallStatus;
 pub use crate::library_wire::{
     LibraryIndex, LibraryInstall, LibraryInstalled, LibraryQuery, LibraryRelease,
@@ -125,6 +126,10 @@ pub enum Request {
     /// zccache is being installed; answered with [`Reply::Plan`], or
     /// [`ErrorKind::NoTool`] when the real tool is not on the caller's PATH.
     Plan(PlanRequest),
+    /// `fbuild cache`: the compile cache's figures, after zeroing them or
+    /// clearing the cache as `action` says; answered with
+    /// [`Reply::CacheFigures`].
+    Cache { action: CacheAction },
     /// An Arduino core and its tools from a package index, installed
     /// through the install gate (streams install events). Answered with
     /// [`Reply::Core`] or [`ErrorKind::InstallFailed`].
@@ -200,6 +205,7 @@ pub enum Event {
 pub enum Reply {
     Pong,
     Status(Box<Status>),
+    CacheFigures(Box<CacheFigures>),
     ShuttingDown,
     Held,
     Installed {
