@@ -68,7 +68,8 @@ fn table(f: &CacheFigures) -> String {
     out
 }
 
-fn counts(c: Counts) -> String {
+/// `26 hits, 0 misses, 0 not cacheable (100.0% hits)`.
+pub(crate) fn counts(c: Counts) -> String {
     let asked = c.hits + c.misses;
     let rate = match asked {
         0 => String::new(),

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Subcommand;
 use fbuild_client::{Client, ClientError, RequestError};
+use fbuild_core::cache_figures::CacheAction;
 use fbuild_core::protocol::Status;
 
 #[derive(Subcommand)]
@@ -53,12 +54,19 @@ fn status(client: &Client, json: bool) -> Result<ExitCode> {
         }
         other => other.context("asking the coordinator for its status")?,
     };
+    // The cache's totals (`fbuild cache stats`), when it answers.
+    let figures = client.cache(CacheAction::Stats).ok();
     if json {
         let mut value = serde_json::to_value(&status)?;
         value["running"] = serde_json::Value::Bool(true);
+        value["cache"] = serde_json::to_value(&figures)?;
         println!("{}", serde_json::to_string_pretty(&value)?);
     } else {
         print_status(&status);
+        if let Some(f) = figures.filter(|f| f.running && f.cache == "zccache") {
+            println!("  cache:     compiles {}", crate::cache_cmd::counts(f.compiles));
+            println!("             links {}", crate::cache_cmd::counts(f.links));
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
