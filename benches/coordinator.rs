@@ -77,6 +77,7 @@ fn main() {
         path: std::env::var_os("PATH").unwrap_or_default(),
         shim_exe: COORDINATOR.into(),
         wants_phony_style: false,
+        wants_color: false,
     });
     let plans: Vec<Duration> = (0..2000)
         .map(|_| {

@@ -35,7 +35,13 @@ pub struct Planner {
     /// Runs the `-MP` probe (a fake in unit tests).
     runner: Arc<dyn Runner>,
     phony_blank_line: Memo<CompilerKey, Result<bool, String>>,
+    /// Whether each compiler takes [`COLOR_FLAG`].
+    takes_color: Memo<CompilerKey, Result<bool, String>>,
 }
+
+/// The flag GCC (4.9 and later) and Clang colour diagnostics with when
+/// their stderr is not a terminal (a cache's pipe).
+const COLOR_FLAG: &str = "-fdiagnostics-color=always";
 
 impl Planner {
     pub fn new(
@@ -52,6 +58,7 @@ impl Planner {
             warnings,
             runner,
             phony_blank_line: Memo::default(),
+            takes_color: Memo::default(),
         }
     }
 
@@ -80,6 +87,7 @@ impl Planner {
             env: Vec::new(),
             phony_blank_line: None,
             warning: None,
+            color_flag: None,
             zccache_endpoint: None,
         };
         match &choice.path {
@@ -90,6 +98,9 @@ impl Planner {
                 plan.warning = choice.warning.as_ref().and_then(|w| self.warnings.first(w));
                 if req.wants_phony_style {
                     plan.phony_blank_line = Some(self.phony_style(&plan.real).await);
+                }
+                if req.wants_color && self.color(&plan.real).await {
+                    plan.color_flag = Some(COLOR_FLAG.to_string());
                 }
             }
             None if mode != ZccacheMode::Off => plan.warning = self.warnings.first(&choice.reason),
@@ -142,23 +153,53 @@ impl Planner {
     /// (a wave of requests waits for the one probe; a probe that failed is
     /// run again by the next request, this one takes GCC 10's style).
     async fn phony_style(&self, compiler: &Path) -> bool {
+        self.probed(&self.phony_blank_line, compiler, probe_phony_style)
+            .await
+    }
+
+    /// Whether `compiler` takes [`COLOR_FLAG`], probed once per compiler.
+    async fn color(&self, compiler: &Path) -> bool {
+        self.probed(&self.takes_color, compiler, probe_color).await
+    }
+
+    /// `probe` of `compiler`, run once per compiler as it is now (false
+    /// when it could not run).
+    async fn probed(
+        &self,
+        memo: &Memo<CompilerKey, Result<bool, String>>,
+        compiler: &Path,
+        probe: fn(&dyn Runner, &Path) -> Result<bool, String>,
+    ) -> bool {
         let stamp = std::fs::metadata(compiler)
             .ok()
             .and_then(|m| Some((m.len(), m.modified().ok()?)));
         let key = (compiler.to_path_buf(), stamp);
-        self.phony_blank_line
-            .get_or_try_run(&key, || {
-                let probe = compiler.to_path_buf();
-                let runner = Arc::clone(&self.runner);
-                async move {
-                    tokio::task::spawn_blocking(move || probe_phony_style(&*runner, &probe))
-                        .await
-                        .unwrap_or_else(|e| Err(e.to_string()))
-                }
-            })
-            .await
-            .unwrap_or(false)
+        memo.get_or_try_run(&key, || {
+            let compiler = compiler.to_path_buf();
+            let runner = Arc::clone(&self.runner);
+            async move {
+                tokio::task::spawn_blocking(move || probe(&*runner, &compiler))
+                    .await
+                    .unwrap_or_else(|e| Err(e.to_string()))
+            }
+        })
+        .await
+        .unwrap_or(false)
     }
+}
+
+/// Runs `compiler -fdiagnostics-color=always -E` on an empty file: a
+/// compiler that takes the flag succeeds (TinyCC: "invalid option").
+fn probe_color(runner: &dyn Runner, compiler: &Path) -> Result<bool, String> {
+    tracing::info!(compiler = %compiler.display(), "probe: diagnostics colour flag");
+    let dir = ProbeDir::new(&[("probe.c", "int x;\n")])?;
+    let probe = Tool::new(compiler)
+        .args([COLOR_FLAG, "-E", "probe.c"])
+        .current_dir(dir.path());
+    let out = runner
+        .output(&probe, HEALTH_CHECK_TIMEOUT)
+        .map_err(|e| e.to_string())?;
+    Ok(out.status.success())
 }
 
 /// Runs `compiler -MM -MP` on a one-header file and looks at the output:

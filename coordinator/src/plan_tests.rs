@@ -36,6 +36,7 @@ fn request(tool: &str, platform: &str, path: std::ffi::OsString) -> PlanRequest 
         path,
         shim_exe: PathBuf::new(),
         wants_phony_style: false,
+        wants_color: false,
     }
 }
 

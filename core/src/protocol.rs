@@ -251,6 +251,10 @@ pub struct PlanRequest {
     /// The command carries `-MP`: the plan says how the compiler writes
     /// phony targets, so the shim can add them itself.
     pub wants_phony_style: bool,
+    /// The shim's stderr is a terminal: colours wanted on a cache hit too
+    /// (see [`Plan::color_flag`]).
+    #[serde(default)]
+    pub wants_color: bool,
 }
 
 /// A core from an Arduino package index.
@@ -351,6 +355,13 @@ pub struct Plan {
     pub phony_blank_line: Option<bool>,
     /// A warning to print, sent once per build window, not per compile.
     pub warning: Option<String>,
+    /// The flag that makes this compiler colour its diagnostics when its
+    /// output is not a terminal (`-fdiagnostics-color=always`): given to a
+    /// compile the cache runs for a terminal, so a hit replays colours as a
+    /// miss shows them (ccache does the same). `None`: the compiler takes
+    /// no such flag (TinyCC), or none was asked for.
+    #[serde(default)]
+    pub color_flag: Option<String>,
     /// zccache's daemon socket, when it speaks fbuild's wire: the shim
     /// sends the compile there instead of running `zccache`.
     #[serde(with = "crate::wire_os::opt", default)]

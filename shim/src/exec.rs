@@ -29,6 +29,8 @@ pub struct Target {
     pub env: Vec<(OsString, OsString)>,
     /// For the `-MP` rewrite: blank line before each phony target.
     pub phony_blank_line: Option<bool>,
+    /// Added to a cached compile for a terminal (see `rewrites`).
+    pub color_flag: Option<String>,
     /// zccache's daemon socket, when it speaks fbuild's wire.
     pub endpoint: Option<PathBuf>,
     /// Where this plan is remembered (forgotten when it fails).
@@ -42,10 +44,14 @@ pub fn run(target: Target, prepared: Prepared, marker: (&str, String)) -> ! {
     // The `-MP` rewrite applies only when the plan says how this compiler
     // writes phony targets.
     let after = prepared.phony_depfile.clone().zip(target.phony_blank_line);
-    let args = match after {
-        Some(_) => &prepared.for_zccache,
-        None => &prepared.original,
+    let mut args = match after {
+        Some(_) => prepared.for_zccache.clone(),
+        None => prepared.original.clone(),
     };
+    if let Some(flag) = target.color_flag.as_ref().filter(|_| prepared.wants_color) {
+        args.push(flag.into());
+    }
+    let args = &args;
     let endpoint = target
         .endpoint
         .as_ref()

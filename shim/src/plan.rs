@@ -34,6 +34,7 @@ pub fn obtain(name: &str, prepared: &Prepared) -> Target {
                 name,
                 shim_exe.as_deref(),
                 prepared.phony_depfile.is_some(),
+                prepared.wants_color,
             );
             if let Some(plan) = remembered::recall(&slot) {
                 return target(plan, Some(slot));
@@ -68,6 +69,7 @@ fn ask(
         path: std::env::var_os("PATH").unwrap_or_default(),
         shim_exe: shim.map(Path::to_path_buf).unwrap_or_default(),
         wants_phony_style: prepared.phony_depfile.is_some(),
+        wants_color: prepared.wants_color,
     };
     let mut notices = Notices::new(name, settings);
     let client = Client::new(settings.clone());
@@ -104,6 +106,7 @@ fn target(plan: Plan, slot: Option<PathBuf>) -> Target {
         real: plan.real,
         env: plan.env,
         phony_blank_line: plan.phony_blank_line,
+        color_flag: plan.color_flag,
         endpoint: plan.zccache_endpoint,
         slot,
     }
@@ -147,6 +150,7 @@ fn local(name: &str, settings: Option<&Settings>, shim: Option<&Path>) -> Result
             real,
             env: Vec::new(),
             phony_blank_line: None,
+            color_flag: None,
             endpoint: None,
             slot: None,
         }),

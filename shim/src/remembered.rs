@@ -34,7 +34,13 @@ struct Remembered {
 }
 
 /// Where the plan for this call is remembered.
-pub fn slot(settings: &Settings, tool: &str, shim: Option<&Path>, wants_phony: bool) -> PathBuf {
+pub fn slot(
+    settings: &Settings,
+    tool: &str,
+    shim: Option<&Path>,
+    wants_phony: bool,
+    wants_color: bool,
+) -> PathBuf {
     let path = std::env::var_os("PATH").unwrap_or_default();
     let mut h = Fnv1a::new();
     for part in [
@@ -43,7 +49,7 @@ pub fn slot(settings: &Settings, tool: &str, shim: Option<&Path>, wants_phony: b
         path.as_encoded_bytes(),
         shim.map(|s| s.as_os_str().as_encoded_bytes())
             .unwrap_or_default(),
-        &[u8::from(wants_phony)],
+        &[u8::from(wants_phony) | (u8::from(wants_color) << 1)],
         settings.zccache_mode.as_str().as_bytes(),
         serde_json::to_string(&settings.coordinator)
             .unwrap_or_default()

@@ -10,9 +10,11 @@
 //! | an input file `-` (source on stdin) | zccache is skipped | zccache 1.15.8 runs the compile in its daemon, which does not get the caller's stdin (measured: the compile sees empty input) |
 //! | `ar` without the `D` modifier | zccache is skipped | zccache 1.15.8 prints a warning on every non-deterministic archive call |
 //! | `ar` into an archive that already exists, or with a position or count modifier (`a`, `b`, `i`, `N`) | zccache is skipped | zccache 1.15.8 keys an archive by the listed members only: `ar rcsD lib.a m.o` into a `lib.a` that holds `a.o` came back from its cache as an archive of `m.o` alone (measured), so an incremental archive would lose members |
+//! | a compile or link whose stderr is a terminal, with no colour flag of the user's (`-f[no-]diagnostics-color…`, `-f[no-]color-diagnostics`) and `GCC_COLORS` not set empty | `-fdiagnostics-color=always` added before zccache, when the coordinator's probe says the compiler takes it | the cache runs the compiler with a pipe for its stderr: GCC colours nothing, and a hit would replay no colours (ccache does the same) |
 //! | a nested call: under a compiler driver (`COLLECT_GCC` set, e.g. collect2 running `ld` found on PATH), under zccache (`ZCCACHE_DAEMON_PID`, `ZCCACHE_CLIENT_PID` or `ZCCACHE_LINEAGE` set) or inside another shimmed tool (`FBUILD_SHIM_DEPTH` > 0) | zccache and the coordinator are skipped: the real tool runs directly | the outer compile or link is already cached, and a link that zccache 1.15.8 runs deadlocks when it calls back into zccache (measured: `c++` with the shim dir first on PATH hung ~60 s, then failed) |
 
 use std::ffi::{OsStr, OsString};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use fbuild_core::zwire::{self, Kind};
@@ -32,6 +34,8 @@ pub struct Prepared {
     /// What the daemon is asked for: a compile, or a link or archive (as
     /// zccache's own wrapper tells them apart).
     pub kind: Kind,
+    /// Colours wanted through the cache (see the table).
+    pub wants_color: bool,
 }
 
 /// `nested`: see the table (a call under a compiler driver or a shim).
@@ -43,6 +47,7 @@ pub fn prepare(class: ToolClass, args: Vec<OsString>, nested: bool, cwd: &Path) 
         use_zccache: !nested && readable,
         phony_depfile: None,
         kind: Kind::Compile,
+        wants_color: false,
     };
     if !prepared.use_zccache {
         return prepared;
@@ -63,6 +68,7 @@ pub fn prepare(class: ToolClass, args: Vec<OsString>, nested: bool, cwd: &Path) 
             if zwire::driver_links(&text, cwd) {
                 prepared.kind = Kind::Link;
             }
+            prepared.wants_color = std::io::stderr().is_terminal() && colour_left_to_us(&text);
         }
         ToolClass::Ar => {
             prepared.use_zccache = fresh_deterministic_archive(&prepared.original, cwd);
@@ -71,6 +77,16 @@ pub fn prepare(class: ToolClass, args: Vec<OsString>, nested: bool, cwd: &Path) 
         ToolClass::Ld => prepared.kind = Kind::Link,
     }
     prepared
+}
+
+/// No colour choice of the user's: no colour flag, `GCC_COLORS` not empty.
+fn colour_left_to_us(args: &[String]) -> bool {
+    let chosen = args.iter().any(|a| {
+        a.starts_with("-fdiagnostics-color")
+            || a.starts_with("-fno-diagnostics-color")
+            || a.ends_with("color-diagnostics")
+    });
+    !chosen && std::env::var_os("GCC_COLORS").is_none_or(|v| !v.is_empty())
 }
 
 /// `ar` with the `D` modifier writing a new archive (see the table): the
