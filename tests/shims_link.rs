@@ -181,3 +181,30 @@ fn fresh_archives_hit_and_an_archive_updated_in_place_keeps_its_members() {
         assert_eq!(String::from_utf8_lossy(&out.stdout), "a.o\nm.o\n");
     }
 }
+
+/// A library found by search (`-L. -lf`) is not among the files zccache
+/// 1.15.8 keys a link by: such a link runs without the cache, so a changed
+/// library is linked in (through the cache it came back stale, measured).
+#[test]
+fn a_link_that_searches_for_a_library_is_never_stale() {
+    let home = TestHome::new();
+    home.shims();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    sources(dir);
+    plain(dir, "cc", &["-c", "m.c"]);
+    for (factor, want) in [(3, "42\n"), (5, "70\n")] {
+        std::fs::write(
+            dir.join("a.c"),
+            format!("int f(int x) {{ return x * {factor}; }}\n"),
+        )
+        .unwrap();
+        plain(dir, "cc", &["-c", "a.c"]);
+        let _ = std::fs::remove_file(dir.join("libf.a"));
+        plain(dir, "ar", &["rcsD", "libf.a", "a.o"]);
+        let _ = std::fs::remove_file(dir.join("prog"));
+        shim(&home, dir, "cc", &["m.o", "-L.", "-lf", "-o", "prog"]);
+        let ran = Command::new(dir.join("prog")).output().unwrap();
+        assert_eq!(String::from_utf8_lossy(&ran.stdout), want);
+    }
+}

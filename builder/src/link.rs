@@ -92,7 +92,15 @@ pub async fn link(
     }
     run_hooks(runner, target, "linking.prelink").await?;
     let (cmd, elf) = recipes.link(&line, &out_dir.join("firmware.map"))?;
-    if let Err(code) = step(runner, state, &elf, &cmd, &inputs, true).await? {
+    // Through the cache only when every input is on the line (see
+    // `zwire::link_inputs_listed`: the AVR core's `-lm` is not).
+    let text: Vec<String> = cmd
+        .args
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let cached = fbuild_core::zwire::link_inputs_listed(&text);
+    if let Err(code) = step(runner, state, &elf, &cmd, &inputs, cached).await? {
         return Ok(Err(code));
     }
     run_hooks(runner, target, "linking.postlink").await?;

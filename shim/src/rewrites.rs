@@ -9,6 +9,7 @@
 //! | variables or PATH entries that are not UTF-8 | left out of zccache's environment (the real tool alone gets them all) | the same panic (measured); see `fbuild_core::zccache_env` |
 //! | an input file `-` (source on stdin) | zccache is skipped | zccache 1.15.8 runs the compile in its daemon, which does not get the caller's stdin (measured: the compile sees empty input) |
 //! | `ar` without the `D` modifier | zccache is skipped | zccache 1.15.8 prints a warning on every non-deterministic archive call |
+//! | a link that finds a file by search or script (`-l`, `-L`, `-T`, `--script`, `@file`, `-specs=`, `-B`, `-Xlinker`, the same inside `-Wl,`) | zccache is skipped | zccache 1.15.8 keys a link by the files its line names: `cc m.o -L. -lf` with a changed `libf.a` came back from its cache linked with the old one (measured) |
 //! | `ar` into an archive that already exists, or with a position or count modifier (`a`, `b`, `i`, `N`) | zccache is skipped | zccache 1.15.8 keys an archive by the listed members only: `ar rcsD lib.a m.o` into a `lib.a` that holds `a.o` came back from its cache as an archive of `m.o` alone (measured), so an incremental archive would lose members |
 //! | a compile or link whose stderr is a terminal, with no colour flag of the user's (`-f[no-]diagnostics-color…`, `-f[no-]color-diagnostics`) and `GCC_COLORS` not set empty | `-fdiagnostics-color=always` added before zccache, when the coordinator's probe says the compiler takes it | the cache runs the compiler with a pipe for its stderr: GCC colours nothing, and a hit would replay no colours (ccache does the same) |
 //! | a nested call: under a compiler driver (`COLLECT_GCC` set, e.g. collect2 running `ld` found on PATH), under zccache (`ZCCACHE_DAEMON_PID`, `ZCCACHE_CLIENT_PID` or `ZCCACHE_LINEAGE` set) or inside another shimmed tool (`FBUILD_SHIM_DEPTH` > 0) | zccache and the coordinator are skipped: the real tool runs directly | the outer compile or link is already cached, and a link that zccache 1.15.8 runs deadlocks when it calls back into zccache (measured: `c++` with the shim dir first on PATH hung ~60 s, then failed) |
@@ -67,6 +68,7 @@ pub fn prepare(class: ToolClass, args: Vec<OsString>, nested: bool, cwd: &Path) 
                 .collect();
             if zwire::driver_links(&text, cwd) {
                 prepared.kind = Kind::Link;
+                prepared.use_zccache &= zwire::link_inputs_listed(&text);
             }
             prepared.wants_color = std::io::stderr().is_terminal() && colour_left_to_us(&text);
         }
@@ -74,7 +76,15 @@ pub fn prepare(class: ToolClass, args: Vec<OsString>, nested: bool, cwd: &Path) 
             prepared.use_zccache = fresh_deterministic_archive(&prepared.original, cwd);
             prepared.kind = Kind::Link;
         }
-        ToolClass::Ld => prepared.kind = Kind::Link,
+        ToolClass::Ld => {
+            prepared.kind = Kind::Link;
+            let text: Vec<String> = prepared
+                .original
+                .iter()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect();
+            prepared.use_zccache &= zwire::link_inputs_listed(&text);
+        }
     }
     prepared
 }
