@@ -208,3 +208,39 @@ fn a_link_that_searches_for_a_library_is_never_stale() {
         assert_eq!(String::from_utf8_lossy(&ran.stdout), want);
     }
 }
+
+/// `LIBRARY_PATH` adds a library folder no key covers: such a link runs
+/// without the cache, and a changed library there is linked in.
+#[test]
+fn a_library_found_through_library_path_is_never_stale() {
+    let home = TestHome::new();
+    home.shims();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    sources(dir);
+    plain(dir, "cc", &["-c", "m.c"]);
+    let libs = dir.join("libs");
+    std::fs::create_dir(&libs).unwrap();
+    for (factor, want) in [(3, "42\n"), (5, "70\n")] {
+        std::fs::write(
+            dir.join("a.c"),
+            format!("int f(int x) {{ return x * {factor}; }}\n"),
+        )
+        .unwrap();
+        plain(dir, "cc", &["-c", "a.c"]);
+        let _ = std::fs::remove_file(libs.join("libf.a"));
+        plain(dir, "ar", &["rcsD", "libs/libf.a", "a.o"]);
+        let _ = std::fs::remove_file(dir.join("prog"));
+        let out = clean_command(home.path().join("shims/cc"))
+            .args(["m.o", "-lf", "-o", "prog"])
+            .current_dir(dir)
+            .env("FBUILD_HOME", home.path())
+            .env("FBUILD_ZCCACHE_URL", mirror_url())
+            .env("LIBRARY_PATH", &libs)
+            .output()
+            .unwrap();
+        assert_ok(&out);
+        let ran = Command::new(dir.join("prog")).output().unwrap();
+        assert_eq!(String::from_utf8_lossy(&ran.stdout), want);
+    }
+}

@@ -27,6 +27,7 @@ use super::sources::{Group, Sources};
 use super::state::BuildState;
 use super::target::Target;
 use crate::runner::Runner;
+use fbuild_core::link_inputs;
 use fbuild_core::zwire::Kind as ZKind;
 
 /// A tool failed with this exit code (its output was shown).
@@ -92,14 +93,22 @@ pub async fn link(
     }
     run_hooks(runner, target, "linking.prelink").await?;
     let (cmd, elf) = recipes.link(&line, &out_dir.join("firmware.map"))?;
-    // Through the cache only when every input is on the line (see
-    // `zwire::link_inputs_listed`: the AVR core's `-lm` is not).
+    // Through the cache only when zccache's key covers every input: the
+    // files on the line, and the toolchain's own by the fingerprint of its
+    // library folders (see `fbuild_core::link_inputs`).
     let text: Vec<String> = cmd
         .args
         .iter()
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
-    let cached = fbuild_core::zwire::link_inputs_listed(&text);
+    let key = target
+        .link_dirs
+        .as_ref()
+        .filter(|_| link_inputs::cacheable(&text, &runner.cwd))
+        .map(|dirs| link_inputs::key_flag(dirs));
+    let mut cmd = cmd;
+    let cached = key.is_some();
+    cmd.args.extend(key.map(OsString::from));
     if let Err(code) = step(runner, state, &elf, &cmd, &inputs, cached).await? {
         return Ok(Err(code));
     }

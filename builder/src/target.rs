@@ -22,6 +22,10 @@ pub struct Target {
     pub core: Option<CoreDirs>,
     /// The board's name, for messages.
     pub board_name: String,
+    /// The compiler's library folders (`Toolchain::link_dirs`), whose
+    /// fingerprint lets the link through the cache; `None`: a core with
+    /// its own compilers, or a compiler whose links may not be cached.
+    pub link_dirs: Option<Vec<PathBuf>>,
 }
 
 /// Resolves `env` for a build into `out_dir`.
@@ -114,6 +118,9 @@ pub async fn resolve(
         recipes,
         core,
         board_name,
+        link_dirs: toolchain
+            .link_dirs
+            .map(|d| std::env::split_paths(&d).collect()),
     })
 }
 
@@ -341,6 +348,7 @@ fn own_toolchain_target(
         recipes,
         core,
         board_name,
+        link_dirs: None,
     })
 }
 

@@ -16,6 +16,7 @@ mod frames;
 mod health_record;
 pub mod install;
 mod libraries;
+mod link_key;
 mod logging;
 mod plan;
 mod ports;

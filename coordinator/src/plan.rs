@@ -14,9 +14,10 @@ use fbuild_core::resolve::{FileId, find_real_tool};
 use fbuild_core::settings::{CacheKind, ZccacheMode};
 use fbuild_core::time::HEALTH_CHECK_TIMEOUT;
 use fbuild_core::tool::{Runner, Tool};
-use fbuild_platforms::{classify, real_tool_name};
+use fbuild_platforms::{ToolClass, classify, real_tool_name};
 use tokio::sync::mpsc::UnboundedSender;
 
+use crate::link_key::LinkDirs;
 use crate::process::ProbeDir;
 use crate::sccache::SccacheManager;
 use crate::single_flight::Memo;
@@ -37,6 +38,8 @@ pub struct Planner {
     phony_blank_line: Memo<CompilerKey, Result<bool, String>>,
     /// Whether each compiler takes [`COLOR_FLAG`].
     takes_color: Memo<CompilerKey, Result<bool, String>>,
+    /// Each compiler's library folders, for links through the cache.
+    link_dirs: LinkDirs,
 }
 
 /// The flag GCC (4.9 and later) and Clang colour diagnostics with when
@@ -59,6 +62,7 @@ impl Planner {
             runner,
             phony_blank_line: Memo::default(),
             takes_color: Memo::default(),
+            link_dirs: LinkDirs::default(),
         }
     }
 
@@ -88,6 +92,7 @@ impl Planner {
             phony_blank_line: None,
             warning: None,
             color_flag: None,
+            link_dirs: None,
             zccache_endpoint: None,
         };
         match &choice.path {
@@ -101,6 +106,10 @@ impl Planner {
                 }
                 if req.wants_color && self.color(&plan.real).await {
                     plan.color_flag = Some(COLOR_FLAG.to_string());
+                }
+                if classify(&req.tool).is_some_and(|c| matches!(c, ToolClass::C | ToolClass::Cxx)) {
+                    let dirs = self.link_dirs.of(&self.runner, &plan.real).await;
+                    plan.link_dirs = dirs.and_then(|d| std::env::join_paths(d).ok());
                 }
             }
             None if mode != ZccacheMode::Off => plan.warning = self.warnings.first(&choice.reason),

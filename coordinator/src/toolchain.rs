@@ -36,6 +36,8 @@ pub struct Toolchains {
     /// Health check results (Ok: C++ needs DECIMAL_DIG), by the compilers
     /// as they are now and the target flag; failures are not kept.
     health: Memo<HealthKey, Result<bool, String>>,
+    /// Each compiler's library folders, for links through the cache.
+    link_dirs: crate::link_key::LinkDirs,
 }
 
 /// What a health answer depends on: the C compiler's path, the target
@@ -126,6 +128,7 @@ impl Toolchains {
             settings,
             cores,
             health: Memo::default(),
+            link_dirs: Default::default(),
         }
     }
 
@@ -205,7 +208,12 @@ impl Toolchains {
             optional: [objcopy, size],
             dig,
         } = found;
+        let link_dirs = match wanted.locate_only {
+            true => None,
+            false => self.link_dirs.of(&self.runner, &cc).await,
+        };
         Ok(Toolchain {
+            link_dirs: link_dirs.and_then(|d| std::env::join_paths(d).ok()),
             cc,
             cxx,
             ar,

@@ -12,6 +12,7 @@ pub mod home;
 pub mod info;
 pub mod install_status;
 pub mod library_wire;
+pub mod link_inputs;
 pub mod lock;
 #[cfg(windows)]
 pub mod pipe;

@@ -336,6 +336,9 @@ pub struct Toolchain {
     /// C++ needs `-DDECIMAL_DIG=__DECIMAL_DIG__` (avr-gcc 5.4's float.h
     /// hides it in C++11 mode and the Arduino core's WString.cpp uses it).
     pub cxx_needs_decimal_dig: bool,
+    /// The C compiler's library folders, as [`Plan::link_dirs`].
+    #[serde(with = "crate::wire_os::opt", default)]
+    pub link_dirs: Option<OsString>,
 }
 
 /// How to run the tool.
@@ -362,6 +365,11 @@ pub struct Plan {
     /// no such flag (TinyCC), or none was asked for.
     #[serde(default)]
     pub color_flag: Option<String>,
+    /// The compiler's library folders (joined as PATH is), whose
+    /// fingerprint goes with a link through the cache
+    /// (`fbuild_core::link_inputs`); `None`: its links run without it.
+    #[serde(with = "crate::wire_os::opt", default)]
+    pub link_dirs: Option<OsString>,
     /// zccache's daemon socket, when it speaks fbuild's wire: the shim
     /// sends the compile there instead of running `zccache`.
     #[serde(with = "crate::wire_os::opt", default)]

@@ -11,6 +11,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 
 use fbuild_core::Settings;
+use fbuild_core::link_inputs;
 use fbuild_core::tool::cache_route::{Came, Ladder, Next, Via};
 use fbuild_core::tool::{Tool, cache_env, exec as tool_exec};
 
@@ -31,6 +32,8 @@ pub struct Target {
     pub phony_blank_line: Option<bool>,
     /// Added to a cached compile for a terminal (see `rewrites`).
     pub color_flag: Option<String>,
+    /// The compiler's library folders, for a link through the cache.
+    pub link_dirs: Option<std::ffi::OsString>,
     /// zccache's daemon socket, when it speaks fbuild's wire.
     pub endpoint: Option<PathBuf>,
     /// Where this plan is remembered (forgotten when it fails).
@@ -38,7 +41,20 @@ pub struct Target {
 }
 
 pub fn run(target: Target, prepared: Prepared, marker: (&str, String)) -> ! {
-    let Some(zccache) = target.zccache.as_ref().filter(|_| prepared.use_zccache) else {
+    // A driver's link goes through the cache with its toolchain's key only.
+    let link_key = match (prepared.needs_link_key, &target.link_dirs) {
+        (false, _) => None,
+        (true, Some(dirs)) => Some(link_inputs::key_flag(
+            &std::env::split_paths(dirs).collect::<Vec<_>>(),
+        )),
+        (true, None) => None,
+    };
+    let keyed = !prepared.needs_link_key || link_key.is_some();
+    let Some(zccache) = target
+        .zccache
+        .as_ref()
+        .filter(|_| prepared.use_zccache && keyed)
+    else {
         exec(real_command(&target, &prepared, &marker))
     };
     // The `-MP` rewrite applies only when the plan says how this compiler
@@ -51,6 +67,7 @@ pub fn run(target: Target, prepared: Prepared, marker: (&str, String)) -> ! {
     if let Some(flag) = target.color_flag.as_ref().filter(|_| prepared.wants_color) {
         args.push(flag.into());
     }
+    args.extend(link_key.map(Into::into));
     let args = &args;
     let endpoint = target
         .endpoint

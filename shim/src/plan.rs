@@ -107,6 +107,7 @@ fn target(plan: Plan, slot: Option<PathBuf>) -> Target {
         env: plan.env,
         phony_blank_line: plan.phony_blank_line,
         color_flag: plan.color_flag,
+        link_dirs: plan.link_dirs,
         endpoint: plan.zccache_endpoint,
         slot,
     }
@@ -151,6 +152,7 @@ fn local(name: &str, settings: Option<&Settings>, shim: Option<&Path>) -> Result
             env: Vec::new(),
             phony_blank_line: None,
             color_flag: None,
+            link_dirs: None,
             endpoint: None,
             slot: None,
         }),

@@ -9,7 +9,8 @@
 //! | variables or PATH entries that are not UTF-8 | left out of zccache's environment (the real tool alone gets them all) | the same panic (measured); see `fbuild_core::zccache_env` |
 //! | an input file `-` (source on stdin) | zccache is skipped | zccache 1.15.8 runs the compile in its daemon, which does not get the caller's stdin (measured: the compile sees empty input) |
 //! | `ar` without the `D` modifier | zccache is skipped | zccache 1.15.8 prints a warning on every non-deterministic archive call |
-//! | a link that finds a file by search or script (`-l`, `-L`, `-T`, `--script`, `@file`, `-specs=`, `-B`, `-Xlinker`, the same inside `-Wl,`) | zccache is skipped | zccache 1.15.8 keys a link by the files its line names: `cc m.o -L. -lf` with a changed `libf.a` came back from its cache linked with the old one (measured) |
+//! | a link with a library in a `-L` folder of its line, a linker script, `@file`, `-specs=`, `-B`, `-Xlinker` or a search inside `-Wl,` (`fbuild_core::link_inputs`); `ld` with any `-l` | zccache is skipped | zccache 1.15.8 keys a link by the files its line names: `cc m.o -L. -lf` with a changed `libf.a` came back from its cache linked with the old one (measured) |
+//! | a compiler driver's link | `-D__FBUILD_TOOLCHAIN_LIBS=<fingerprint>` added before zccache (without a fingerprint from the coordinator, zccache is skipped) | the driver adds the toolchain's own files (`crt1.o`, `libgcc.a`, `libc.a`, `-lm`'s `libm.a`), which zccache does not key: the fingerprint of their folders is; a driver ignores a define when it only links |
 //! | `ar` into an archive that already exists, or with a position or count modifier (`a`, `b`, `i`, `N`) | zccache is skipped | zccache 1.15.8 keys an archive by the listed members only: `ar rcsD lib.a m.o` into a `lib.a` that holds `a.o` came back from its cache as an archive of `m.o` alone (measured), so an incremental archive would lose members |
 //! | a compile or link whose stderr is a terminal, with no colour flag of the user's (`-f[no-]diagnostics-color…`, `-f[no-]color-diagnostics`) and `GCC_COLORS` not set empty | `-fdiagnostics-color=always` added before zccache, when the coordinator's probe says the compiler takes it | the cache runs the compiler with a pipe for its stderr: GCC colours nothing, and a hit would replay no colours (ccache does the same) |
 //! | a nested call: under a compiler driver (`COLLECT_GCC` set, e.g. collect2 running `ld` found on PATH), under zccache (`ZCCACHE_DAEMON_PID`, `ZCCACHE_CLIENT_PID` or `ZCCACHE_LINEAGE` set) or inside another shimmed tool (`FBUILD_SHIM_DEPTH` > 0) | zccache and the coordinator are skipped: the real tool runs directly | the outer compile or link is already cached, and a link that zccache 1.15.8 runs deadlocks when it calls back into zccache (measured: `c++` with the shim dir first on PATH hung ~60 s, then failed) |
@@ -18,6 +19,7 @@ use std::ffi::{OsStr, OsString};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
+use fbuild_core::link_inputs;
 use fbuild_core::zwire::{self, Kind};
 use fbuild_platforms::ToolClass;
 
@@ -37,6 +39,9 @@ pub struct Prepared {
     pub kind: Kind,
     /// Colours wanted through the cache (see the table).
     pub wants_color: bool,
+    /// A compiler driver's link: through the cache only with the key of
+    /// its toolchain's library folders (`fbuild_core::link_inputs`).
+    pub needs_link_key: bool,
 }
 
 /// `nested`: see the table (a call under a compiler driver or a shim).
@@ -49,6 +54,7 @@ pub fn prepare(class: ToolClass, args: Vec<OsString>, nested: bool, cwd: &Path) 
         phony_depfile: None,
         kind: Kind::Compile,
         wants_color: false,
+        needs_link_key: false,
     };
     if !prepared.use_zccache {
         return prepared;
@@ -68,7 +74,8 @@ pub fn prepare(class: ToolClass, args: Vec<OsString>, nested: bool, cwd: &Path) 
                 .collect();
             if zwire::driver_links(&text, cwd) {
                 prepared.kind = Kind::Link;
-                prepared.use_zccache &= zwire::link_inputs_listed(&text);
+                prepared.use_zccache &= link_inputs::cacheable(&text, cwd);
+                prepared.needs_link_key = true;
             }
             prepared.wants_color = std::io::stderr().is_terminal() && colour_left_to_us(&text);
         }
@@ -83,7 +90,10 @@ pub fn prepare(class: ToolClass, args: Vec<OsString>, nested: bool, cwd: &Path) 
                 .iter()
                 .map(|a| a.to_string_lossy().into_owned())
                 .collect();
-            prepared.use_zccache &= zwire::link_inputs_listed(&text);
+            // `ld` itself adds no file; a library it searches for is not
+            // keyed (see `link_inputs`).
+            prepared.use_zccache &=
+                link_inputs::cacheable(&text, cwd) && !text.iter().any(|a| a.starts_with("-l"));
         }
     }
     prepared

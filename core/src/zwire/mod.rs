@@ -193,33 +193,6 @@ pub fn driver_links(args: &[String], cwd: &Path) -> bool {
     !compiles && !header
 }
 
-/// Whether every file a link reads is named on its line, so that zccache's
-/// key (the listed files' contents, the tool, the flags) covers them: no
-/// library search (`-l`, `-L`, `-Wl,-l…`), no linker script (`-T`,
-/// `--script`), no `@file`, no `-specs=`, `-B` or `-Xlinker`. zccache
-/// 1.15.8 hashes the listed files only: a `libf.a` found through `-L.
-/// -lf` changed, and the link came back from its cache with the old one
-/// (measured). Such a link runs without the cache.
-pub fn link_inputs_listed(args: &[String]) -> bool {
-    let searches = |a: &str| {
-        a.starts_with("-l")
-            || a.starts_with("-L")
-            || a.starts_with("-T")
-            || a.starts_with("--script")
-            || a.starts_with("--library")
-            || a.starts_with('@')
-    };
-    !args.iter().any(|a| {
-        searches(a)
-            || a.starts_with("-specs")
-            || a.starts_with("--specs")
-            || a.starts_with("-B")
-            || a == "-Xlinker"
-            || a.strip_prefix("-Wl,")
-                .is_some_and(|w| w.split(',').any(searches))
-    })
-}
-
 /// Runs `call` through the daemon at `endpoint` as a `kind`.
 pub fn compile(
     endpoint: &Path,

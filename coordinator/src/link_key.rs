@@ -1,0 +1,70 @@
+//! The library folders of a compiler, for links through the cache (see
+//! `fbuild_core::link_inputs`): from `-print-search-dirs`, probed once per
+//! compiler as it is now, together with a test link showing the driver
+//! takes the key flag silently (Clang warns about an unused `-D` on a
+//! link: its links are not cached). The fingerprint itself is taken where
+//! the link runs, from the folders as they are then.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use fbuild_core::link_inputs;
+use fbuild_core::time::HEALTH_CHECK_TIMEOUT;
+use fbuild_core::tool::{Runner, Tool};
+
+use crate::process::ProbeDir;
+use crate::single_flight::Memo;
+
+type Key = (PathBuf, Option<(u64, SystemTime)>);
+
+#[derive(Default)]
+pub struct LinkDirs {
+    memo: Memo<Key, Result<Option<Vec<PathBuf>>, String>>,
+}
+
+impl LinkDirs {
+    /// `compiler`'s library folders, or `None` when its links may not go
+    /// through the cache (the probe failed, or the key flag is not silent).
+    pub async fn of(&self, runner: &Arc<dyn Runner>, compiler: &Path) -> Option<Vec<PathBuf>> {
+        let stamp = std::fs::metadata(compiler)
+            .ok()
+            .and_then(|m| Some((m.len(), m.modified().ok()?)));
+        let key = (compiler.to_path_buf(), stamp);
+        self.memo
+            .get_or_try_run(&key, || {
+                let (runner, compiler) = (Arc::clone(runner), compiler.to_path_buf());
+                async move {
+                    tokio::task::spawn_blocking(move || probe(&*runner, &compiler))
+                        .await
+                        .unwrap_or_else(|e| Err(e.to_string()))
+                }
+            })
+            .await
+            .ok()
+            .flatten()
+    }
+}
+
+fn probe(runner: &dyn Runner, compiler: &Path) -> Result<Option<Vec<PathBuf>>, String> {
+    tracing::info!(compiler = %compiler.display(), "probe: library folders");
+    let dir = ProbeDir::new(&[("probe.c", "int main(void) { return 0; }\n")])?;
+    let run = |args: &[&str]| {
+        runner
+            .output(
+                &Tool::new(compiler).args(args).current_dir(dir.path()),
+                HEALTH_CHECK_TIMEOUT,
+            )
+            .map_err(|e| e.to_string())
+    };
+    let dirs = run(&["-print-search-dirs"])?;
+    let dirs = link_inputs::library_dirs(&String::from_utf8_lossy(&dirs.stdout));
+    if dirs.is_empty() {
+        return Ok(None);
+    }
+    let object = run(&["-c", "probe.c", "-o", "probe.o"])?;
+    let flag = link_inputs::key_flag(&dirs);
+    let link = run(&["probe.o", &flag, "-o", "probe.out"])?;
+    let silent = object.status.success() && link.status.success() && link.stderr.is_empty();
+    Ok(silent.then_some(dirs))
+}
