@@ -65,6 +65,15 @@ fn miss_then_hit(home: &TestHome, dir: &Path, tool: &str, args: &[&str], outputs
     );
 }
 
+/// A home with its shims, and a folder with the sources.
+fn setup() -> (TestHome, tempfile::TempDir) {
+    let home = TestHome::new();
+    home.shims();
+    let work = tempfile::tempdir().unwrap();
+    sources(work.path());
+    (home, work)
+}
+
 fn sources(dir: &Path) {
     std::fs::write(dir.join("a.c"), "int f(int x) { return x * 3; }\n").unwrap();
     std::fs::write(
@@ -76,11 +85,8 @@ fn sources(dir: &Path) {
 
 #[test]
 fn link_hits_are_the_real_link_and_a_changed_input_misses() {
-    let home = TestHome::new();
-    home.shims();
-    let work = tempfile::tempdir().unwrap();
+    let (home, work) = setup();
     let dir = work.path();
-    sources(dir);
     for f in ["a", "m"] {
         plain(dir, "cc", &["-O2", "-fPIC", "-c", &format!("{f}.c")]);
     }
@@ -133,11 +139,8 @@ fn link_hits_are_the_real_link_and_a_changed_input_misses() {
 
 #[test]
 fn an_lto_link_hits_and_is_the_real_one() {
-    let home = TestHome::new();
-    home.shims();
-    let work = tempfile::tempdir().unwrap();
+    let (home, work) = setup();
     let dir = work.path();
-    sources(dir);
     for f in ["a", "m"] {
         plain(dir, "cc", &["-O2", "-flto", "-c", &format!("{f}.c")]);
     }
@@ -149,11 +152,8 @@ fn an_lto_link_hits_and_is_the_real_one() {
 
 #[test]
 fn fresh_archives_hit_and_an_archive_updated_in_place_keeps_its_members() {
-    let home = TestHome::new();
-    home.shims();
-    let work = tempfile::tempdir().unwrap();
+    let (home, work) = setup();
     let dir = work.path();
-    sources(dir);
     for f in ["a", "m"] {
         plain(dir, "cc", &["-c", &format!("{f}.c")]);
     }
@@ -182,17 +182,14 @@ fn fresh_archives_hit_and_an_archive_updated_in_place_keeps_its_members() {
     }
 }
 
-/// A library found by search (`-L. -lf`) is not among the files zccache
-/// 1.15.8 keys a link by: such a link runs without the cache, so a changed
-/// library is linked in (through the cache it came back stale, measured).
-#[test]
-fn a_link_that_searches_for_a_library_is_never_stale() {
-    let home = TestHome::new();
-    home.shims();
-    let work = tempfile::tempdir().unwrap();
+/// Links `m.o` with `libf.a` (made in `lib_dir`) through the shim, twice,
+/// the library changed between: the program runs the new one each time.
+fn never_stale(lib_dir: &str, link: &[&str], env: &[(&str, &Path)]) {
+    let (home, work) = setup();
     let dir = work.path();
-    sources(dir);
     plain(dir, "cc", &["-c", "m.c"]);
+    std::fs::create_dir_all(dir.join(lib_dir)).unwrap();
+    let lib = format!("{lib_dir}/libf.a");
     for (factor, want) in [(3, "42\n"), (5, "70\n")] {
         std::fs::write(
             dir.join("a.c"),
@@ -200,47 +197,40 @@ fn a_link_that_searches_for_a_library_is_never_stale() {
         )
         .unwrap();
         plain(dir, "cc", &["-c", "a.c"]);
-        let _ = std::fs::remove_file(dir.join("libf.a"));
-        plain(dir, "ar", &["rcsD", "libf.a", "a.o"]);
+        let _ = std::fs::remove_file(dir.join(&lib));
+        plain(dir, "ar", &["rcsD", &lib, "a.o"]);
         let _ = std::fs::remove_file(dir.join("prog"));
-        shim(&home, dir, "cc", &["m.o", "-L.", "-lf", "-o", "prog"]);
-        let ran = Command::new(dir.join("prog")).output().unwrap();
-        assert_eq!(String::from_utf8_lossy(&ran.stdout), want);
-    }
-}
-
-/// `LIBRARY_PATH` adds a library folder no key covers: such a link runs
-/// without the cache, and a changed library there is linked in.
-#[test]
-fn a_library_found_through_library_path_is_never_stale() {
-    let home = TestHome::new();
-    home.shims();
-    let work = tempfile::tempdir().unwrap();
-    let dir = work.path();
-    sources(dir);
-    plain(dir, "cc", &["-c", "m.c"]);
-    let libs = dir.join("libs");
-    std::fs::create_dir(&libs).unwrap();
-    for (factor, want) in [(3, "42\n"), (5, "70\n")] {
-        std::fs::write(
-            dir.join("a.c"),
-            format!("int f(int x) {{ return x * {factor}; }}\n"),
-        )
-        .unwrap();
-        plain(dir, "cc", &["-c", "a.c"]);
-        let _ = std::fs::remove_file(libs.join("libf.a"));
-        plain(dir, "ar", &["rcsD", "libs/libf.a", "a.o"]);
-        let _ = std::fs::remove_file(dir.join("prog"));
+        let env: Vec<(&str, std::path::PathBuf)> =
+            env.iter().map(|(k, v)| (*k, dir.join(v))).collect();
         let out = clean_command(home.path().join("shims/cc"))
-            .args(["m.o", "-lf", "-o", "prog"])
+            .args(link)
             .current_dir(dir)
             .env("FBUILD_HOME", home.path())
             .env("FBUILD_ZCCACHE_URL", mirror_url())
-            .env("LIBRARY_PATH", &libs)
+            .envs(env)
             .output()
             .unwrap();
         assert_ok(&out);
         let ran = Command::new(dir.join("prog")).output().unwrap();
         assert_eq!(String::from_utf8_lossy(&ran.stdout), want);
     }
+}
+
+/// A library found by search (`-L. -lf`) is not among the files zccache
+/// 1.15.8 keys a link by: such a link runs without the cache, so a changed
+/// library is linked in (through the cache it came back stale, measured).
+#[test]
+fn a_link_that_searches_for_a_library_is_never_stale() {
+    never_stale(".", &["m.o", "-L.", "-lf", "-o", "prog"], &[]);
+}
+
+/// `LIBRARY_PATH` adds a library folder no key covers: such a link runs
+/// without the cache, and a changed library there is linked in.
+#[test]
+fn a_library_found_through_library_path_is_never_stale() {
+    never_stale(
+        "libs",
+        &["m.o", "-lf", "-o", "prog"],
+        &[("LIBRARY_PATH", Path::new("libs"))],
+    );
 }

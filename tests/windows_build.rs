@@ -56,7 +56,17 @@ struct Env<'a> {
     mirror: String,
 }
 
-impl Env<'_> {
+impl<'a> Env<'a> {
+    /// TinyCC on PATH, the home in `dir`, zccache from `server`.
+    fn with_tinycc(wine: &'a Wine, dir: &Path, server: &TestServer) -> Env<'a> {
+        Env {
+            wine,
+            home: wine.win_path(&dir.join("home")),
+            path: wine.win_path(wine.tcc().parent().unwrap()),
+            mirror: server.url(),
+        }
+    }
+
     fn fbuild(&self, args: &[&str], cwd: &Path) -> Output {
         self.wine.output(
             self.wine
@@ -83,12 +93,7 @@ fn a_native_project_builds_with_tinycc_and_rebuilds_only_what_changed() {
     let root = dir.path().join("native proj ü");
     project(&root);
     let server = TestServer::serve(wine.zccache_mirror());
-    let env = Env {
-        wine: &wine,
-        home: wine.win_path(&dir.path().join("home")),
-        path: wine.win_path(wine.tcc().parent().unwrap()),
-        mirror: server.url(),
-    };
+    let env = Env::with_tinycc(&wine, dir.path(), &server);
 
     let out = env.fbuild(&["build"], &root);
     assert_ok(&out);
@@ -217,12 +222,7 @@ fn a_link_longer_than_windows_takes_is_named() {
     ));
     write(&root, "src/main.c", &main);
     let server = TestServer::serve(wine.zccache_mirror());
-    let env = Env {
-        wine: &wine,
-        home: wine.win_path(&dir.path().join("home")),
-        path: wine.win_path(wine.tcc().parent().unwrap()),
-        mirror: server.url(),
-    };
+    let env = Env::with_tinycc(&wine, dir.path(), &server);
     let out = wine.output(
         wine.command(wine.exe("fbuild.exe"))
             .args(["build", "-v"])
