@@ -64,7 +64,10 @@ fn status(client: &Client, json: bool) -> Result<ExitCode> {
     } else {
         print_status(&status);
         if let Some(f) = figures.filter(|f| f.running && f.cache == "zccache") {
-            println!("  cache:     compiles {}", crate::cache_cmd::counts(f.compiles));
+            println!(
+                "  cache:     compiles {}",
+                crate::cache_cmd::counts(f.compiles)
+            );
             println!("             links {}", crate::cache_cmd::counts(f.links));
         }
     }
