@@ -105,7 +105,7 @@ pub async fn link(
         .link_dirs
         .as_ref()
         .filter(|_| link_inputs::cacheable(&text, &runner.cwd))
-        .map(|dirs| link_inputs::key_flag(dirs));
+        .and_then(|known| link_inputs::key_flag(&text, &runner.cwd, known));
     let mut cmd = cmd;
     let cached = key.is_some();
     cmd.args.extend(key.map(OsString::from));

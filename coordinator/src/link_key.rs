@@ -1,9 +1,11 @@
-//! The library folders of a compiler, for links through the cache (see
-//! `fbuild_core::link_inputs`): from `-print-search-dirs`, probed once per
-//! compiler as it is now, together with a test link showing the driver
-//! takes the key flag silently (Clang warns about an unused `-D` on a
-//! link: its links are not cached). The fingerprint itself is taken where
-//! the link runs, from the folders as they are then.
+//! The library folders and files of a compiler, for links through the
+//! cache (see `fbuild_core::link_inputs`): the folders of
+//! `-print-search-dirs`, the linker (`-print-prog-name=ld`) and the
+//! libraries a link takes by itself (`libgcc`, `libc`, `crt1.o`), probed
+//! once per compiler as it is now, together with a test link showing the
+//! driver takes the key flag silently (Clang warns about an unused `-D` on
+//! a link: its links are not cached). The fingerprint itself is taken
+//! where the link runs, from them as they are then.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -58,13 +60,31 @@ fn probe(runner: &dyn Runner, compiler: &Path) -> Result<Option<Vec<PathBuf>>, S
             .map_err(|e| e.to_string())
     };
     let dirs = run(&["-print-search-dirs"])?;
-    let dirs = link_inputs::library_dirs(&String::from_utf8_lossy(&dirs.stdout));
-    if dirs.is_empty() {
+    let mut known = link_inputs::library_dirs(&String::from_utf8_lossy(&dirs.stdout));
+    if known.is_empty() {
         return Ok(None);
     }
+    // The files a link takes from the toolchain by itself, and the linker.
+    for query in [
+        "-print-prog-name=ld",
+        "-print-libgcc-file-name",
+        "-print-file-name=libc.a",
+        "-print-file-name=libc.so",
+        "-print-file-name=crt1.o",
+        "-print-file-name=crti.o",
+    ] {
+        let out = run(&[query])?;
+        let path = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+        if path.is_absolute() && path.is_file() {
+            known.push(path);
+        }
+    }
     let object = run(&["-c", "probe.c", "-o", "probe.o"])?;
-    let flag = link_inputs::key_flag(&dirs);
+    let link_args = ["probe.o".to_string(), "-o".into(), "probe.out".into()];
+    let Some(flag) = link_inputs::key_flag(&link_args, dir.path(), &known) else {
+        return Ok(None);
+    };
     let link = run(&["probe.o", &flag, "-o", "probe.out"])?;
     let silent = object.status.success() && link.status.success() && link.stderr.is_empty();
-    Ok(silent.then_some(dirs))
+    Ok(silent.then_some(known))
 }

@@ -1,22 +1,24 @@
 //! What a link reads, and whether zccache's key covers all of it. zccache
-//! 1.15.8 keys a link by the contents of the files its line names, the
-//! tool and the flags. Two kinds of input escape that key:
+//! 1.15.8 keys a link by the contents of the operands its line names with
+//! an object or library extension, the tool binary and the flags as text.
+//! What escapes that key (measured or read from its parser):
 //!
 //! * a library found by search: `cc m.o -L. -lf` with a changed `libf.a`
 //!   came back from its cache linked with the old one (measured);
-//! * the toolchain's own files the driver adds (`crt1.o`, `libgcc.a`,
-//!   `libc.a`; `libm.a` for `-lm`): a toolchain library updated without a
-//!   new compiler binary would leave cached programs with the old code.
+//! * any other operand (`main.c`, `x.ld`, `lib.so.1`, the `now` of
+//!   `-z now`) is dropped, and a file named inside `-Wl,`
+//!   (`--version-script=v.map`) is keyed as text only;
+//! * the toolchain's own files (`crt1.o`, `libgcc.a`, `libc.a`, a `-lm`),
+//!   and the linker program the driver runs.
 //!
-//! So a link goes through the cache only when [`cacheable`]: no library a
-//! `-l` names lies in a `-L` folder of the line (it comes from the
-//! toolchain's own folders), and no linker script, `@file`, `-specs`, `-B`,
-//! `-Xlinker` or search inside `-Wl,`; and a fingerprint of the
-//! toolchain's library folders travels as a flag the key includes
-//! ([`key_flag`]: a define, which a driver ignores when it only links).
-//! A package manager replaces a library by renaming it into its folder,
-//! which changes the folder's mtime, so the fingerprint is of the folders
-//! (and their subfolders: GCC's multilib directories), stat'ed per plan.
+//! So a link goes through the cache only when [`cacheable`] (its line
+//! names every input as a keyed operand, and nothing the key cannot see)
+//! and a [`key_flag`] can be made: every `-l` library found in the
+//! toolchain's library folders, whose fingerprint — the folders'
+//! mtimes (a package update renames files into them), the files that link
+//! actually takes from them, the linker's, the working directory — travels
+//! as a define the key includes (a driver ignores a define when it only
+//! links).
 
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
@@ -26,52 +28,152 @@ use crate::hash::Fnv1a;
 /// The flag's name: `-D<NAME>=<fingerprint>`.
 pub const KEY_DEFINE: &str = "__FBUILD_TOOLCHAIN_LIBS";
 
-/// Variables with which GCC's driver finds files of its own choosing
-/// (`LIBRARY_PATH` adds library folders, the others other programs and
-/// startup files): set, a link may read what no key covers.
-const SEARCH_VARS: &[&str] = &["LIBRARY_PATH", "GCC_EXEC_PREFIX", "COMPILER_PATH"];
+/// Variables with which GCC's driver or ld find or make files of their
+/// own choosing: set, a link may read what no key covers.
+const SEARCH_VARS: &[&str] = &[
+    "LIBRARY_PATH",
+    "GCC_EXEC_PREFIX",
+    "COMPILER_PATH",
+    "LD_RUN_PATH",
+    "LDEMULATION",
+    "GNUTARGET",
+];
+
+/// Operand extensions zccache hashes the contents of.
+const KEYED: &[&str] = &["o", "obj", "a", "lib", "lo", "so", "dylib", "dll"];
+
+/// Options (alone or as `-opt=…`/`-optVALUE`) that name a file or change
+/// what is searched or run: a link with one is not cached.
+const OPAQUE: &[&str] = &[
+    "-T",
+    "--script",
+    "-dT",
+    "--default-script",
+    "@",
+    "-specs",
+    "--specs",
+    "-B",
+    "-Xlinker",
+    "--sysroot",
+    "-isysroot",
+    "-fuse-ld",
+    "--version-script",
+    "--dynamic-list",
+    "--just-symbols",
+    "--retain-symbols-file",
+    "--symbol-ordering-file",
+    "--section-ordering-file",
+    "--export-dynamic-symbol-list",
+    "-plugin",
+    "--plugin",
+    "--mri-script",
+    "--incremental",
+    "-R",
+    "--compile",
+    "--preprocess",
+    "--assemble",
+];
 
 /// Whether every input of the link `args` (run in `cwd`, in this process's
-/// environment) is named on its line or is the toolchain's own (see the
-/// module's text).
+/// environment) is a keyed operand of its line or comes from a searched
+/// `-l` (checked with the folders by [`key_flag`]), see the module's text.
 pub fn cacheable(args: &[String], cwd: &Path) -> bool {
     if SEARCH_VARS.iter().any(|v| std::env::var_os(v).is_some()) {
         return false;
     }
-    let opaque = |a: &str| {
-        a.starts_with("-T")
-            || a.starts_with("--script")
-            || a.starts_with('@')
-            || a.starts_with("-specs")
-            || a.starts_with("--specs")
-            || a.starts_with("-B")
-            || a == "-Xlinker"
-    };
-    let in_wl = |w: &str| {
-        w.split(',').any(|p| {
-            opaque(p) || p.starts_with("-l") || p.starts_with("-L") || p.starts_with("--library")
-        })
-    };
-    if args
-        .iter()
-        .any(|a| opaque(a) || a.strip_prefix("-Wl,").is_some_and(in_wl))
-    {
-        return false;
+    let opaque = |a: &str| OPAQUE.iter().any(|o| a.starts_with(o));
+    let mut expects_value = false;
+    for a in args {
+        if std::mem::take(&mut expects_value) {
+            continue;
+        }
+        if let Some(wl) = a.strip_prefix("-Wl,") {
+            if !wl_parts_keyed(wl, cwd, &opaque) {
+                return false;
+            }
+        } else if opaque(a) || a == "-c" {
+            return false;
+        } else if matches!(a.as_str(), "-o" | "-L" | "-l") {
+            expects_value = true;
+        } else if a.starts_with("-L=")
+            || a.starts_with("-L$")
+            || (!a.starts_with('-') && !keyed_operand(&cwd.join(a)))
+        {
+            return false;
+        }
     }
-    let dirs = following(args, "-L");
-    following(args, "-l").iter().all(|name| {
-        let files = match name.strip_prefix(':') {
-            Some(file) => vec![file.to_string()],
-            None => ["a", "so", "dylib", "lib", "dll.a"]
-                .iter()
-                .map(|ext| format!("lib{name}.{ext}"))
-                .chain([format!("{name}.lib")])
-                .collect(),
-        };
-        !dirs
-            .iter()
-            .any(|d| files.iter().any(|f| cwd.join(d).join(f).exists()))
+    !expects_value && !searched_in_line_dirs(args, cwd)
+}
+
+/// `-Wl,` parts: none opaque, none a search, none naming a file (keyed as
+/// text only).
+fn wl_parts_keyed(wl: &str, cwd: &Path, opaque: &dyn Fn(&str) -> bool) -> bool {
+    let mut after_map = false;
+    wl.split(',').all(|p| {
+        // `-Map,x.map` names an output.
+        let output = std::mem::replace(&mut after_map, p == "-Map");
+        output
+            || !(opaque(p)
+                || p.starts_with("-l")
+                || p.starts_with("-L")
+                || p.starts_with("--library")
+                || p == "-c"
+                || (!p.is_empty() && !p.starts_with('-') && cwd.join(p).is_file()))
     })
+}
+
+/// An operand zccache keys by content: a keyed extension, and for a shared
+/// library a binary one (a `.so` that is a text linker script names other
+/// files).
+fn keyed_operand(path: &Path) -> bool {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    let Some(ext) = ext.filter(|e| KEYED.contains(&e.as_str())) else {
+        return false;
+    };
+    if !matches!(ext.as_str(), "so" | "dylib") {
+        return true;
+    }
+    let mut magic = [0u8; 4];
+    let read = std::fs::File::open(path).and_then(|mut f| {
+        use std::io::Read;
+        f.read_exact(&mut magic)
+    });
+    read.is_ok()
+        && (magic == *b"\x7fELF"
+            || matches!(
+                u32::from_be_bytes(magic),
+                0xfeed_face | 0xfeed_facf | 0xcefa_edfe | 0xcffa_edfe | 0xcafe_babe
+            ))
+}
+
+/// Whether a `-l` library lies in a `-L` folder of the line.
+fn searched_in_line_dirs(args: &[String], cwd: &Path) -> bool {
+    let dirs = following(args, "-L");
+    following(args, "-l").iter().any(|name| {
+        dirs.iter()
+            .any(|d| candidates(name).iter().any(|f| cwd.join(d).join(f).exists()))
+    })
+}
+
+/// The file names `-l name` may stand for (GNU ld, MinGW's too).
+fn candidates(name: &str) -> Vec<String> {
+    if let Some(file) = name.strip_prefix(':') {
+        return vec![file.to_string()];
+    }
+    let mut out: Vec<String> = ["a", "so", "dylib", "lib", "dll.a", "dll"]
+        .iter()
+        .map(|ext| format!("lib{name}.{ext}"))
+        .collect();
+    out.extend([
+        format!("{name}.lib"),
+        format!("{name}.dll.a"),
+        format!("{name}.dll"),
+        format!("cyg{name}.dll"),
+    ]);
+    out
 }
 
 /// The values of `-Xvalue` / `-X value` options.
@@ -88,7 +190,9 @@ fn following(args: &[String], option: &str) -> Vec<String> {
     out
 }
 
-/// The library folders of `compiler -print-search-dirs`'s output.
+/// The library folders of `compiler -print-search-dirs`'s output (GCC's
+/// `libraries: =a:b` line; a compiler that prints them otherwise, as
+/// TinyCC does, gives none).
 pub fn library_dirs(search_dirs: &str) -> Vec<PathBuf> {
     let Some(line) = search_dirs
         .lines()
@@ -103,88 +207,82 @@ pub fn library_dirs(search_dirs: &str) -> Vec<PathBuf> {
         .collect()
 }
 
-/// `-D__FBUILD_TOOLCHAIN_LIBS=<fingerprint of dirs>`: each folder's and
-/// each of its subfolders' path and mtime.
-pub fn key_flag(dirs: &[PathBuf]) -> String {
+/// How deep multilib folders go (arm-none-eabi: `thumb/v7e-m+fp/hard`).
+const MULTILIB_DEPTH: usize = 3;
+
+/// `-D__FBUILD_TOOLCHAIN_LIBS=<fingerprint>` for the link `args` in `cwd`,
+/// where `known` are the toolchain's library folders and files (the
+/// linker, the libraries a driver adds): each folder's and its multilib
+/// subfolders' mtimes, each known file's, each `-l` library's, and `cwd`
+/// (LTO's debug info records it). `None` when a `-l` library is in none of
+/// the folders (ld would search its own, which no fingerprint covers).
+pub fn key_flag(args: &[String], cwd: &Path, known: &[PathBuf]) -> Option<String> {
+    let (dirs, files): (Vec<&PathBuf>, Vec<&PathBuf>) = known.iter().partition(|p| p.is_dir());
     let mut h = Fnv1a::new();
-    let mut stamp = |d: &Path| {
-        let mtime = std::fs::metadata(d)
-            .and_then(|m| m.modified())
-            .ok()
+    let mut stamp = |p: &Path| {
+        let meta = std::fs::metadata(p).ok();
+        let mtime = meta
+            .as_ref()
+            .and_then(|m| m.modified().ok())
             .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
             .map(|t| t.as_nanos())
             .unwrap_or(0);
-        h.write(d.as_os_str().as_encoded_bytes());
+        h.write(p.as_os_str().as_encoded_bytes());
         h.write(&mtime.to_le_bytes());
+        h.write(&meta.map(|m| m.len()).unwrap_or(0).to_le_bytes());
     };
-    for dir in dirs {
-        stamp(dir);
-        let mut subdirs: Vec<PathBuf> = std::fs::read_dir(dir)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-            .map(|e| e.path())
-            .collect();
-        subdirs.sort();
-        for sub in &subdirs {
-            stamp(sub);
+    let mut folders = Vec::new();
+    for dir in &dirs {
+        folders.extend(subfolders(dir, MULTILIB_DEPTH));
+    }
+    for folder in &folders {
+        stamp(folder);
+    }
+    for file in &files {
+        stamp(file);
+    }
+    for name in following(args, "-l") {
+        let found = folders.iter().find_map(|d| {
+            candidates(&name)
+                .into_iter()
+                .map(|f| d.join(f))
+                .find(|f| f.is_file())
+        })?;
+        stamp(&found);
+    }
+    // The folder linked in by its name (its mtime changes with every file
+    // written there).
+    h.write(cwd.as_os_str().as_encoded_bytes());
+    // PE and Mach-O libraries carry their own file name (a DLL's export
+    // table, an install name): the output is part of the key there.
+    if cfg!(any(windows, target_os = "macos")) {
+        for out in following(args, "-o") {
+            h.write(out.as_bytes());
         }
     }
-    format!("-D{KEY_DEFINE}={:016x}", h.finish())
+    Some(format!("-D{KEY_DEFINE}={:016x}", h.finish()))
+}
+
+/// `dir` and its folders down to `depth` levels, sorted.
+fn subfolders(dir: &Path, depth: usize) -> Vec<PathBuf> {
+    let mut out = vec![dir.to_path_buf()];
+    if depth == 0 {
+        return out;
+    }
+    let mut subs: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .map(|e| e.path())
+        .collect();
+    subs.sort();
+    for sub in subs {
+        out.extend(subfolders(&sub, depth - 1));
+    }
+    out
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn args(s: &str) -> Vec<String> {
-        s.split_whitespace().map(str::to_string).collect()
-    }
-
-    #[test]
-    fn searched_libraries_scripts_and_response_files_are_not_cacheable() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("libf.a"), "").unwrap();
-        let ok = |s: &str| cacheable(&args(s), dir.path());
-        assert!(ok("a.o b.o -o prog -Wl,-Map,prog.map -Wl,--gc-sections"));
-        assert!(ok("a.o -o prog -lm"), "-lm comes from the toolchain");
-        assert!(ok("a.o -o prog -L. -lm"), "no libm in .");
-        assert!(!ok("a.o -o prog -L. -lf"));
-        assert!(!ok("a.o -o prog -L . -l f"));
-        assert!(!ok("a.o -o prog -L. -l:libf.a"));
-        for opaque in [
-            "-T x.ld",
-            "-Wl,-T,x.ld",
-            "@rsp",
-            "-Wl,-L.,-lf",
-            "-specs=nano.specs",
-            "-B/x",
-            "-Xlinker -lf",
-        ] {
-            assert!(!ok(&format!("a.o -o prog {opaque}")), "{opaque}");
-        }
-    }
-
-    #[test]
-    fn the_fingerprint_follows_the_folders() {
-        let dir = tempfile::tempdir().unwrap();
-        let lib = dir.path().join("lib");
-        std::fs::create_dir_all(lib.join("avr5")).unwrap();
-        let text = format!("install: /x\nlibraries: ={}\n", lib.display());
-        let dirs = library_dirs(&text);
-        assert_eq!(dirs, vec![std::fs::canonicalize(&lib).unwrap()]);
-        // The multilib folder last changed long ago.
-        let old = UNIX_EPOCH + std::time::Duration::from_secs(1_000_000);
-        std::fs::File::open(lib.join("avr5"))
-            .and_then(|d| d.set_modified(old))
-            .unwrap();
-        let before = key_flag(&dirs);
-        assert!(before.starts_with("-D__FBUILD_TOOLCHAIN_LIBS="));
-        assert_eq!(key_flag(&dirs), before);
-        // A library replaced in it (written aside, renamed).
-        std::fs::write(lib.join("avr5/libm.a.tmp"), "x").unwrap();
-        std::fs::rename(lib.join("avr5/libm.a.tmp"), lib.join("avr5/libm.a")).unwrap();
-        assert_ne!(key_flag(&dirs), before);
-    }
-}
+#[path = "link_inputs_tests.rs"]
+mod tests;

@@ -43,11 +43,17 @@ pub struct Target {
 pub fn run(target: Target, prepared: Prepared, marker: (&str, String)) -> ! {
     // A driver's link goes through the cache with its toolchain's key only.
     let link_key = match (prepared.needs_link_key, &target.link_dirs) {
-        (false, _) => None,
-        (true, Some(dirs)) => Some(link_inputs::key_flag(
-            &std::env::split_paths(dirs).collect::<Vec<_>>(),
-        )),
-        (true, None) => None,
+        (true, Some(dirs)) => {
+            let text: Vec<String> = prepared
+                .original
+                .iter()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect();
+            let known: Vec<_> = std::env::split_paths(dirs).collect();
+            let cwd = std::env::current_dir().unwrap_or_default();
+            link_inputs::key_flag(&text, &cwd, &known)
+        }
+        _ => None,
     };
     let keyed = !prepared.needs_link_key || link_key.is_some();
     let Some(zccache) = target

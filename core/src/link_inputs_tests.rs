@@ -1,0 +1,74 @@
+use super::*;
+
+fn args(s: &str) -> Vec<String> {
+    s.split_whitespace().map(str::to_string).collect()
+}
+
+#[test]
+fn only_lines_the_key_covers_are_cacheable() {
+    let dir = tempfile::tempdir().unwrap();
+    for f in ["libf.a", "v.map", "a.o", "old.map"] {
+        std::fs::write(dir.path().join(f), "").unwrap();
+    }
+    std::fs::write(dir.path().join("libx.so"), "INPUT(-lc)\n").unwrap();
+    let ok = |s: &str| cacheable(&args(s), dir.path());
+    assert!(ok("a.o b.o -o prog -Wl,-Map,old.map -Wl,--gc-sections -Wl,-rpath,/usr"));
+    assert!(ok("a.o -o prog -lm"), "-lm: the toolchain's, checked by key_flag");
+    assert!(ok("a.o -o prog -L. -lm"), "no libm in .");
+    assert!(ok("a.o lib.a -shared -o x.so -O2 -flto"));
+    for bad in [
+        "a.o -o prog -L. -lf",
+        "a.o -o prog -L . -l f",
+        "a.o -o prog -L. -l:libf.a",
+        "main.c a.o -o prog",
+        "a.o libx.so -o prog",
+        "a.o -z now -o prog",
+        "a.o -o prog -Wl,--version-script=v.map",
+        "a.o -o prog -Wl,--whole-archive,libf.a,--no-whole-archive",
+        "a.o -o prog -T x.ld",
+        "a.o -o prog -Wl,-T,x.ld",
+        "a.o -o prog @rsp",
+        "a.o -o prog -Wl,-L.,-lf",
+        "a.o -o prog -specs=nano.specs",
+        "a.o -o prog -B/x",
+        "a.o -o prog -Xlinker -lf",
+        "a.o -o prog --sysroot=/x",
+        "a.o -o prog -fuse-ld=lld",
+        "a.o -o prog -L=/x -lf",
+        "--compile a.c -o a.o",
+    ] {
+        assert!(!ok(bad), "{bad}");
+    }
+}
+
+#[test]
+fn the_key_follows_folders_files_libraries_and_the_folder_linked_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let lib = dir.path().join("lib");
+    let multilib = lib.join("thumb/v7e-m+fp/hard");
+    std::fs::create_dir_all(&multilib).unwrap();
+    std::fs::write(multilib.join("libm.a"), "1").unwrap();
+    let text = format!("install: /x\nlibraries: ={}\n", lib.display());
+    let dirs = library_dirs(&text);
+    assert_eq!(dirs, vec![std::fs::canonicalize(&lib).unwrap()]);
+    let link = args("a.o -o prog -lm");
+    let key = || key_flag(&link, dir.path(), &dirs).expect("libm is the toolchain's");
+    let before = key();
+    assert!(before.starts_with("-D__FBUILD_TOOLCHAIN_LIBS="));
+    assert_eq!(key(), before);
+    // libm.a copied over in place (its folder's mtime kept).
+    let old = UNIX_EPOCH + std::time::Duration::from_secs(1_000_000);
+    let keep = |p: &Path| std::fs::File::open(p).and_then(|f| f.set_modified(old)).unwrap();
+    for d in ["", "thumb", "thumb/v7e-m+fp", "thumb/v7e-m+fp/hard"] {
+        keep(&lib.join(d));
+    }
+    let settled = key();
+    std::fs::write(multilib.join("libm.a"), "22").unwrap();
+    keep(&multilib);
+    assert_ne!(key(), settled, "a library changed in place");
+    // Elsewhere, the same line is another key.
+    let other = tempfile::tempdir().unwrap();
+    assert_ne!(key_flag(&link, other.path(), &dirs), Some(key()));
+    // A library in none of the folders: ld would search its own.
+    assert_eq!(key_flag(&args("a.o -o prog -lnothere"), dir.path(), &dirs), None);
+}
