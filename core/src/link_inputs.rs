@@ -153,8 +153,11 @@ fn keyed_operand(path: &Path) -> bool {
 fn searched_in_line_dirs(args: &[String], cwd: &Path) -> bool {
     let dirs = following(args, "-L");
     following(args, "-l").iter().any(|name| {
-        dirs.iter()
-            .any(|d| candidates(name).iter().any(|f| cwd.join(d).join(f).exists()))
+        dirs.iter().any(|d| {
+            candidates(name)
+                .iter()
+                .any(|f| cwd.join(d).join(f).exists())
+        })
     })
 }
 

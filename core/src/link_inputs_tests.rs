@@ -12,8 +12,13 @@ fn only_lines_the_key_covers_are_cacheable() {
     }
     std::fs::write(dir.path().join("libx.so"), "INPUT(-lc)\n").unwrap();
     let ok = |s: &str| cacheable(&args(s), dir.path());
-    assert!(ok("a.o b.o -o prog -Wl,-Map,old.map -Wl,--gc-sections -Wl,-rpath,/usr"));
-    assert!(ok("a.o -o prog -lm"), "-lm: the toolchain's, checked by key_flag");
+    assert!(ok(
+        "a.o b.o -o prog -Wl,-Map,old.map -Wl,--gc-sections -Wl,-rpath,/usr"
+    ));
+    assert!(
+        ok("a.o -o prog -lm"),
+        "-lm: the toolchain's, checked by key_flag"
+    );
     assert!(ok("a.o -o prog -L. -lm"), "no libm in .");
     assert!(ok("a.o lib.a -shared -o x.so -O2 -flto"));
     for bad in [
@@ -58,7 +63,11 @@ fn the_key_follows_folders_files_libraries_and_the_folder_linked_in() {
     assert_eq!(key(), before);
     // libm.a copied over in place (its folder's mtime kept).
     let old = UNIX_EPOCH + std::time::Duration::from_secs(1_000_000);
-    let keep = |p: &Path| std::fs::File::open(p).and_then(|f| f.set_modified(old)).unwrap();
+    let keep = |p: &Path| {
+        std::fs::File::open(p)
+            .and_then(|f| f.set_modified(old))
+            .unwrap()
+    };
     for d in ["", "thumb", "thumb/v7e-m+fp", "thumb/v7e-m+fp/hard"] {
         keep(&lib.join(d));
     }
@@ -70,5 +79,8 @@ fn the_key_follows_folders_files_libraries_and_the_folder_linked_in() {
     let other = tempfile::tempdir().unwrap();
     assert_ne!(key_flag(&link, other.path(), &dirs), Some(key()));
     // A library in none of the folders: ld would search its own.
-    assert_eq!(key_flag(&args("a.o -o prog -lnothere"), dir.path(), &dirs), None);
+    assert_eq!(
+        key_flag(&args("a.o -o prog -lnothere"), dir.path(), &dirs),
+        None
+    );
 }
