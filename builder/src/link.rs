@@ -207,7 +207,7 @@ fn deterministic(args: &[OsString]) -> Option<Vec<OsString>> {
     let modifiers = args.first()?.to_str()?;
     let letters = modifiers.trim_start_matches('-');
     let plain = !letters.is_empty() && letters.chars().all(|c| c.is_ascii_alphabetic());
-    if !plain || letters.contains(['U', 'a', 'b', 'i', 'N']) {
+    if !plain || letters.contains(['U', 'a', 'b', 'i', 'N', 'T', 'P']) {
         return None;
     }
     let mut args = args.to_vec();

@@ -72,6 +72,11 @@ const OPAQUE: &[&str] = &[
     "--compile",
     "--preprocess",
     "--assemble",
+    // Another ABI's library folders, which the probe (without the flag)
+    // did not see.
+    "-m32",
+    "-mx32",
+    "-m16",
 ];
 
 /// Whether every input of the link `args` (run in `cwd`, in this process's

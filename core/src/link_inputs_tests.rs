@@ -41,6 +41,7 @@ fn only_lines_the_key_covers_are_cacheable() {
         "a.o -o prog -fuse-ld=lld",
         "a.o -o prog -L=/x -lf",
         "--compile a.c -o a.o",
+        "a.o -m32 -o prog",
     ] {
         assert!(!ok(bad), "{bad}");
     }

@@ -11,7 +11,7 @@
 //! | `ar` without the `D` modifier | zccache is skipped | zccache 1.15.8 prints a warning on every non-deterministic archive call |
 //! | a link with a library in a `-L` folder of its line, a linker script, `@file`, `-specs=`, `-B`, `-Xlinker` or a search inside `-Wl,` (`fbuild_core::link_inputs`); `ld` with any `-l` | zccache is skipped | zccache 1.15.8 keys a link by the files its line names: `cc m.o -L. -lf` with a changed `libf.a` came back from its cache linked with the old one (measured) |
 //! | a compiler driver's link | `-D__FBUILD_TOOLCHAIN_LIBS=<fingerprint>` added before zccache (without a fingerprint from the coordinator, zccache is skipped) | the driver adds the toolchain's own files (`crt1.o`, `libgcc.a`, `libc.a`, `-lm`'s `libm.a`), which zccache does not key: the fingerprint of their folders is; a driver ignores a define when it only links |
-//! | `ar` into an archive that already exists, or with a position or count modifier (`a`, `b`, `i`, `N`) | zccache is skipped | zccache 1.15.8 keys an archive by the listed members only: `ar rcsD lib.a m.o` into a `lib.a` that holds `a.o` came back from its cache as an archive of `m.o` alone (measured), so an incremental archive would lose members |
+//! | `ar` into an archive that already exists, or with a position or count modifier (`a`, `b`, `i`, `N`), a thin archive or full paths (`T`, `P`) | zccache is skipped | zccache 1.15.8 keys an archive by the listed members only: `ar rcsD lib.a m.o` into a `lib.a` that holds `a.o` came back from its cache as an archive of `m.o` alone (measured), so an incremental archive would lose members |
 //! | a compile or link whose stderr is a terminal, with no colour flag of the user's (`-f[no-]diagnostics-color…`, `-f[no-]color-diagnostics`) and `GCC_COLORS` not set empty | `-fdiagnostics-color=always` added before zccache, when the coordinator's probe says the compiler takes it | the cache runs the compiler with a pipe for its stderr: GCC colours nothing, and a hit would replay no colours (ccache does the same) |
 //! | a nested call: under a compiler driver (`COLLECT_GCC` set, e.g. collect2 running `ld` found on PATH), under zccache (`ZCCACHE_DAEMON_PID`, `ZCCACHE_CLIENT_PID` or `ZCCACHE_LINEAGE` set) or inside another shimmed tool (`FBUILD_SHIM_DEPTH` > 0) | zccache and the coordinator are skipped: the real tool runs directly | the outer compile or link is already cached, and a link that zccache 1.15.8 runs deadlocks when it calls back into zccache (measured: `c++` with the shim dir first on PATH hung ~60 s, then failed) |
 
@@ -120,7 +120,7 @@ fn fresh_deterministic_archive(args: &[OsString], cwd: &Path) -> bool {
     let plain = !modifiers.is_empty()
         && !args[0].to_string_lossy().starts_with('@')
         && modifiers.contains('D')
-        && !modifiers.contains(['a', 'b', 'i', 'N', 'U']);
+        && !modifiers.contains(['a', 'b', 'i', 'N', 'U', 'T', 'P']);
     plain
         && args
             .get(1)
