@@ -32,6 +32,8 @@ pub struct Route {
     /// sccache (`FBUILD_CACHE=sccache`): its storage error count when the
     /// build started, to tell a storage that failed during it.
     pub shared_errors: Option<(u64, String)>,
+    /// Links and archives may go through it (zccache's; not sccache).
+    pub links: bool,
 }
 
 /// The route, once known (`None` until the coordinator answered), and
@@ -196,7 +198,8 @@ impl Runner {
         let route = self
             .route
             .get()
-            .filter(|_| !self.cache_failed.load(Ordering::SeqCst));
+            .filter(|_| !self.cache_failed.load(Ordering::SeqCst))
+            .filter(|r| kind == ZKind::Compile || r.links);
         let Some(route) = route else {
             self.counts
                 .lock()

@@ -1,5 +1,5 @@
 //! The compile cache's figures as `fbuild cache` shows them (part of the
-//! protocol: [`crate::protocol::Reply::CacheFigures`]), and the one reader
+//! protocol: the coordinator's `Reply::CacheFigures`), and the one reader
 //! of zccache's (`zccache status --json`, its `daemon` object). zccache
 //! counts from its daemon's start; `fbuild cache zero` keeps a baseline
 //! that later figures are taken from, as ccache's `-z` does.

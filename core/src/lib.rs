@@ -16,6 +16,7 @@ pub mod link_inputs;
 pub mod lock;
 #[cfg(windows)]
 pub mod pipe;
+pub mod plan_wire;
 pub mod platform;
 pub mod procs;
 pub mod protocol;

@@ -12,8 +12,10 @@ use std::path::PathBuf;
 
 use fbuild_core::Settings;
 use fbuild_core::link_inputs;
+use fbuild_core::settings::CacheKind;
 use fbuild_core::tool::cache_route::{Came, Ladder, Next, Via};
 use fbuild_core::tool::{Tool, cache_env, exec as tool_exec};
+use fbuild_core::zwire::Kind;
 
 use crate::depfile::add_phony_targets;
 use crate::direct;
@@ -55,7 +57,11 @@ pub fn run(target: Target, prepared: Prepared, marker: (&str, String)) -> ! {
         }
         _ => None,
     };
-    let keyed = !prepared.needs_link_key || link_key.is_some();
+    // sccache caches compiles only (`sccache ar …`: "Compiler not
+    // supported", a failed build).
+    let links_cached = prepared.kind == Kind::Compile
+        || Settings::from_env().is_ok_and(|s| s.cache != CacheKind::Sccache);
+    let keyed = links_cached && (!prepared.needs_link_key || link_key.is_some());
     let Some(zccache) = target
         .zccache
         .as_ref()
