@@ -89,15 +89,7 @@ fn zccache(svc: &Services, action: CacheAction) -> Result<CacheFigures, Refusal>
 /// when installed.
 fn zccache_bin(svc: &Services) -> Option<PathBuf> {
     let chosen = svc.zccache.current().and_then(|c| c.path);
-    let managed = svc
-        .settings
-        .home
-        .tools_dir()
-        .join(format!(
-            "zccache-{}",
-            crate::zccache::version(&svc.settings)
-        ))
-        .join(crate::zccache::BIN);
+    let managed = crate::zccache::managed_dir(&svc.settings).join(crate::zccache::BIN);
     chosen.or_else(|| managed.is_file().then_some(managed))
 }
 
@@ -105,15 +97,9 @@ fn zccache_bin(svc: &Services) -> Option<PathBuf> {
 /// nothing.
 fn read(bin: &Path, svc: &Services) -> CacheFigures {
     let home = &svc.settings.home;
-    let status = run::output(
-        &crate::zccache::command(bin, home).args(["status", "--json"]),
-        ZCCACHE_COMMAND_TIMEOUT,
-    )
-    .ok()
-    .and_then(|out| serde_json::from_slice::<serde_json::Value>(&out.stdout).ok());
-    match status {
-        Some(json) if json["status"] == "ok" => CacheFigures::from_zccache(&json["daemon"]),
-        _ => CacheFigures {
+    match crate::zccache::status_json(bin, home) {
+        Ok(json) => CacheFigures::from_zccache(&json["daemon"]),
+        Err(_) => CacheFigures {
             cache: "zccache".into(),
             dir: home.zccache_cache_dir().display().to_string(),
             ..CacheFigures::default()

@@ -73,6 +73,16 @@ pub fn ensure(bin: &Path, home: &Home, known: Option<&Path>) -> Result<PathBuf, 
 
 /// `zccache status --json`: the endpoint when the daemon answers "ok".
 pub fn status(bin: &Path, home: &Home) -> Result<PathBuf, String> {
+    let json = status_json(bin, home)?;
+    json["endpoint"]
+        .as_str()
+        .map(PathBuf::from)
+        .ok_or_else(|| "zccache status --json names no endpoint".to_string())
+}
+
+/// `zccache status --json` when the daemon answers "ok" (its `daemon`
+/// object holds the counts), else why not.
+pub fn status_json(bin: &Path, home: &Home) -> Result<serde_json::Value, String> {
     tracing::info!("probe: zccache status");
     let out = run::output(
         &command(bin, home).args(["status", "--json"]),
@@ -81,8 +91,8 @@ pub fn status(bin: &Path, home: &Home) -> Result<PathBuf, String> {
     .map_err(|e| e.to_string())?;
     let json: serde_json::Value = serde_json::from_slice(&out.stdout)
         .map_err(|e| format!("zccache status --json printed no JSON ({e})"))?;
-    match (json["status"].as_str(), json["endpoint"].as_str()) {
-        (Some("ok"), Some(endpoint)) => Ok(PathBuf::from(endpoint)),
+    match json["status"].as_str() {
+        Some("ok") => Ok(json),
         _ => Err(json["error"]
             .as_str()
             .unwrap_or("status is not ok")

@@ -6,7 +6,7 @@ mod daemon;
 mod manager;
 
 use std::ffi::OsString;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use fbuild_core::time::HEALTH_CHECK_TIMEOUT;
@@ -15,6 +15,7 @@ use fbuild_core::{Home, Settings};
 
 use crate::install::{Checksum, Origin, PackageSpec, UnpackLimits};
 
+pub use daemon::status_json;
 pub use manager::ZccacheManager;
 
 /// The zccache version fbuild installs unless `FBUILD_ZCCACHE_VERSION` says
@@ -90,6 +91,14 @@ pub fn version(settings: &Settings) -> String {
         .unwrap_or_else(|| PINNED_VERSION.to_string())
 }
 
+/// Where the managed zccache is installed (its `BIN` inside).
+pub fn managed_dir(settings: &Settings) -> PathBuf {
+    settings
+        .home
+        .tools_dir()
+        .join(format!("zccache-{}", version(settings)))
+}
+
 /// The install-gate spec of the managed zccache.
 pub fn spec(settings: &Settings) -> Result<PackageSpec, NoRelease> {
     let version = version(settings);
@@ -121,7 +130,7 @@ pub fn spec(settings: &Settings) -> Result<PackageSpec, NoRelease> {
             let home = home.clone();
             Arc::new(move |root| check_version(&root.join(BIN), Some(&health_version), &home))
         },
-        dest: home.tools_dir().join(format!("zccache-{version}")),
+        dest: managed_dir(settings),
         lock_file: home.locks_dir().join(format!("zccache-{version}.lock")),
         pause: settings.install_pause,
         version,
