@@ -9,39 +9,25 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use fbuild_core::link_inputs;
 use fbuild_core::time::HEALTH_CHECK_TIMEOUT;
 use fbuild_core::tool::{Runner, Tool};
 
-use crate::process::ProbeDir;
-use crate::single_flight::Memo;
-
-type Key = (PathBuf, Option<(u64, SystemTime)>);
+use crate::process::{PerCompiler, ProbeDir};
 
 #[derive(Default)]
 pub struct LinkDirs {
-    memo: Memo<Key, Result<Option<Vec<PathBuf>>, String>>,
+    probes: PerCompiler<Option<Vec<PathBuf>>>,
 }
 
 impl LinkDirs {
-    /// `compiler`'s library folders, or `None` when its links may not go
-    /// through the cache (the probe failed, or the key flag is not silent).
+    /// `compiler`'s library folders and files, or `None` when its links
+    /// may not go through the cache (the probe failed, or the key flag is
+    /// not silent).
     pub async fn of(&self, runner: &Arc<dyn Runner>, compiler: &Path) -> Option<Vec<PathBuf>> {
-        let stamp = std::fs::metadata(compiler)
-            .ok()
-            .and_then(|m| Some((m.len(), m.modified().ok()?)));
-        let key = (compiler.to_path_buf(), stamp);
-        self.memo
-            .get_or_try_run(&key, || {
-                let (runner, compiler) = (Arc::clone(runner), compiler.to_path_buf());
-                async move {
-                    tokio::task::spawn_blocking(move || probe(&*runner, &compiler))
-                        .await
-                        .unwrap_or_else(|e| Err(e.to_string()))
-                }
-            })
+        self.probes
+            .get(runner, compiler, probe)
             .await
             .ok()
             .flatten()

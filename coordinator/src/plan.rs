@@ -4,7 +4,6 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use fbuild_core::Home;
 use fbuild_core::install_status::InstallStatus;
@@ -18,15 +17,10 @@ use fbuild_platforms::{ToolClass, classify, real_tool_name};
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::link_key::LinkDirs;
-use crate::process::ProbeDir;
+use crate::process::{PerCompiler, ProbeDir};
 use crate::sccache::SccacheManager;
-use crate::single_flight::Memo;
 use crate::warnings::WarnOnce;
 use crate::zccache::ZccacheManager;
-
-/// A compiler as the `-MP` probe saw it: a reinstalled compiler (other
-/// size or mtime) is probed again.
-type CompilerKey = (PathBuf, Option<(u64, SystemTime)>);
 
 pub struct Planner {
     home: Home,
@@ -35,9 +29,9 @@ pub struct Planner {
     warnings: Arc<WarnOnce>,
     /// Runs the `-MP` probe (a fake in unit tests).
     runner: Arc<dyn Runner>,
-    phony_blank_line: Memo<CompilerKey, Result<bool, String>>,
+    phony_blank_line: PerCompiler<bool>,
     /// Whether each compiler takes [`COLOR_FLAG`].
-    takes_color: Memo<CompilerKey, Result<bool, String>>,
+    takes_color: PerCompiler<bool>,
     /// Each compiler's library folders, for links through the cache.
     link_dirs: LinkDirs,
 }
@@ -60,8 +54,8 @@ impl Planner {
             sccache,
             warnings,
             runner,
-            phony_blank_line: Memo::default(),
-            takes_color: Memo::default(),
+            phony_blank_line: PerCompiler::default(),
+            takes_color: PerCompiler::default(),
             link_dirs: LinkDirs::default(),
         }
     }
@@ -162,38 +156,18 @@ impl Planner {
     /// (a wave of requests waits for the one probe; a probe that failed is
     /// run again by the next request, this one takes GCC 10's style).
     async fn phony_style(&self, compiler: &Path) -> bool {
-        self.probed(&self.phony_blank_line, compiler, probe_phony_style)
+        self.phony_blank_line
+            .get(&self.runner, compiler, probe_phony_style)
             .await
+            .unwrap_or(false)
     }
 
     /// Whether `compiler` takes [`COLOR_FLAG`], probed once per compiler.
     async fn color(&self, compiler: &Path) -> bool {
-        self.probed(&self.takes_color, compiler, probe_color).await
-    }
-
-    /// `probe` of `compiler`, run once per compiler as it is now (false
-    /// when it could not run).
-    async fn probed(
-        &self,
-        memo: &Memo<CompilerKey, Result<bool, String>>,
-        compiler: &Path,
-        probe: fn(&dyn Runner, &Path) -> Result<bool, String>,
-    ) -> bool {
-        let stamp = std::fs::metadata(compiler)
-            .ok()
-            .and_then(|m| Some((m.len(), m.modified().ok()?)));
-        let key = (compiler.to_path_buf(), stamp);
-        memo.get_or_try_run(&key, || {
-            let compiler = compiler.to_path_buf();
-            let runner = Arc::clone(&self.runner);
-            async move {
-                tokio::task::spawn_blocking(move || probe(&*runner, &compiler))
-                    .await
-                    .unwrap_or_else(|e| Err(e.to_string()))
-            }
-        })
-        .await
-        .unwrap_or(false)
+        self.takes_color
+            .get(&self.runner, compiler, probe_color)
+            .await
+            .unwrap_or(false)
     }
 }
 
