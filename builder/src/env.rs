@@ -262,9 +262,7 @@ fn route_in_background(client: &Client, route: &CacheRoute, verbose: bool) -> mp
                     _ => None,
                 };
                 shared.set(Route {
-                    // sccache caches compiles only ("Compiler not
-                    // supported" for ar: the build failed).
-                    links: choice.source != "sccache",
+                    links: choice.caches_links(),
                     endpoint: choice.endpoint.filter(|_| choice.wire.is_some()),
                     zccache: choice.path,
                     env: choice.env,

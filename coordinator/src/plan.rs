@@ -87,11 +87,13 @@ impl Planner {
             warning: None,
             color_flag: None,
             link_dirs: None,
+            links: false,
             zccache_endpoint: None,
         };
         match &choice.path {
             Some(zccache) => {
                 plan.zccache = Some(zccache.clone());
+                plan.links = choice.caches_links();
                 plan.zccache_endpoint = choice.endpoint.clone().filter(|_| choice.wire.is_some());
                 plan.env = choice.env.clone();
                 plan.warning = choice.warning.as_ref().and_then(|w| self.warnings.first(w));

@@ -110,4 +110,8 @@ pub struct Plan {
     /// sends the compile there instead of running `zccache`.
     #[serde(with = "crate::wire_os::opt", default)]
     pub zccache_endpoint: Option<PathBuf>,
+    /// Links and archives may go through the cache in front
+    /// (`ZccacheChoice::caches_links`).
+    #[serde(default)]
+    pub links: bool,
 }

@@ -278,7 +278,7 @@ pub struct CoreTool {
 pub struct ZccacheChoice {
     /// `FBUILD_ZCCACHE` as the coordinator read it.
     pub mode: ZccacheMode,
-    /// `managed`, `ambient` or `none`.
+    /// `managed`, `ambient`, `none`, or `sccache` (`FBUILD_CACHE=sccache`).
     pub source: String,
     /// The zccache binary, when there is one.
     #[serde(with = "crate::wire_os::opt", default)]
@@ -306,6 +306,15 @@ pub struct ZccacheChoice {
     /// its local cache because the remote storage is down, say).
     #[serde(default)]
     pub warning: Option<String>,
+}
+
+impl ZccacheChoice {
+    /// Whether links and archives may go through this cache: zccache's
+    /// do; sccache caches compiles only (`sccache ar …` failed a build:
+    /// "Compiler not supported").
+    pub fn caches_links(&self) -> bool {
+        self.source != "sccache"
+    }
 }
 
 /// Why a request failed.

@@ -12,7 +12,6 @@ use std::path::PathBuf;
 
 use fbuild_core::Settings;
 use fbuild_core::link_inputs;
-use fbuild_core::settings::CacheKind;
 use fbuild_core::tool::cache_route::{Came, Ladder, Next, Via};
 use fbuild_core::tool::{Tool, cache_env, exec as tool_exec};
 use fbuild_core::zwire::Kind;
@@ -36,6 +35,8 @@ pub struct Target {
     pub color_flag: Option<String>,
     /// The compiler's library folders, for a link through the cache.
     pub link_dirs: Option<std::ffi::OsString>,
+    /// Links and archives may go through the cache (not sccache's).
+    pub links: bool,
     /// zccache's daemon socket, when it speaks fbuild's wire.
     pub endpoint: Option<PathBuf>,
     /// Where this plan is remembered (forgotten when it fails).
@@ -57,10 +58,7 @@ pub fn run(target: Target, prepared: Prepared, marker: (&str, String)) -> ! {
         }
         _ => None,
     };
-    // sccache caches compiles only (`sccache ar …`: "Compiler not
-    // supported", a failed build).
-    let links_cached = prepared.kind == Kind::Compile
-        || Settings::from_env().is_ok_and(|s| s.cache != CacheKind::Sccache);
+    let links_cached = prepared.kind == Kind::Compile || target.links;
     let keyed = links_cached && (!prepared.needs_link_key || link_key.is_some());
     let Some(zccache) = target
         .zccache

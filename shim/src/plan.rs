@@ -108,6 +108,7 @@ fn target(plan: Plan, slot: Option<PathBuf>) -> Target {
         phony_blank_line: plan.phony_blank_line,
         color_flag: plan.color_flag,
         link_dirs: plan.link_dirs,
+        links: plan.links,
         endpoint: plan.zccache_endpoint,
         slot,
     }
@@ -153,6 +154,7 @@ fn local(name: &str, settings: Option<&Settings>, shim: Option<&Path>) -> Result
             phony_blank_line: None,
             color_flag: None,
             link_dirs: None,
+            links: false,
             endpoint: None,
             slot: None,
         }),
