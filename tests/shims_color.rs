@@ -21,11 +21,9 @@ fn on_a_terminal(home: &TestHome, dir: &Path, args: &[&str]) -> String {
         .write(true)
         .open(&slave)
         .unwrap();
-    let status = clean_command(home.path().join("shims/cc"))
+    let status = home
+        .shim("cc", dir)
         .args(args)
-        .current_dir(dir)
-        .env("FBUILD_HOME", home.path())
-        .env("FBUILD_ZCCACHE_URL", mirror_url())
         .stdout(Stdio::null())
         .stderr(tty)
         .status()
@@ -76,13 +74,7 @@ fn a_hit_on_a_terminal_is_coloured_like_the_miss() {
     );
 
     // Into a pipe: the compiler's own choice, no colours.
-    let piped = clean_command(home.path().join("shims/cc"))
-        .args(args)
-        .current_dir(dir)
-        .env("FBUILD_HOME", home.path())
-        .env("FBUILD_ZCCACHE_URL", mirror_url())
-        .output()
-        .unwrap();
+    let piped = home.shim("cc", dir).args(args).output().unwrap();
     let said = String::from_utf8_lossy(&piped.stderr);
     assert!(
         said.contains("unused") && !said.contains("\x1b["),

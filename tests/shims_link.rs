@@ -14,13 +14,7 @@ use std::process::{Command, Output};
 use common::*;
 
 fn shim(home: &TestHome, dir: &Path, tool: &str, args: &[&str]) -> Output {
-    let out = clean_command(home.path().join("shims").join(tool))
-        .args(args)
-        .current_dir(dir)
-        .env("FBUILD_HOME", home.path())
-        .env("FBUILD_ZCCACHE_URL", mirror_url())
-        .output()
-        .unwrap();
+    let out = home.shim(tool, dir).args(args).output().unwrap();
     assert_ok(&out);
     out
 }
@@ -202,14 +196,7 @@ fn never_stale(lib_dir: &str, link: &[&str], env: &[(&str, &Path)]) {
         let _ = std::fs::remove_file(dir.join("prog"));
         let env: Vec<(&str, std::path::PathBuf)> =
             env.iter().map(|(k, v)| (*k, dir.join(v))).collect();
-        let out = clean_command(home.path().join("shims/cc"))
-            .args(link)
-            .current_dir(dir)
-            .env("FBUILD_HOME", home.path())
-            .env("FBUILD_ZCCACHE_URL", mirror_url())
-            .envs(env)
-            .output()
-            .unwrap();
+        let out = home.shim("cc", dir).args(link).envs(env).output().unwrap();
         assert_ok(&out);
         let ran = Command::new(dir.join("prog")).output().unwrap();
         assert_eq!(String::from_utf8_lossy(&ran.stdout), want);

@@ -370,6 +370,16 @@ impl TestHome {
         PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
     }
 
+    /// The shim `tool` (after [`TestHome::shims`]) run in `dir` with this
+    /// home and the zccache mirror, as a build would run it.
+    pub fn shim(&self, tool: &str, dir: &Path) -> Command {
+        let mut cmd = clean_command(self.home.join("shims").join(tool));
+        cmd.current_dir(dir)
+            .env("FBUILD_HOME", &self.home)
+            .env("FBUILD_ZCCACHE_URL", mirror_url());
+        cmd
+    }
+
     /// zccache's counters for this home's managed daemon. A build does not
     /// wait for zccache's install or daemon, so this waits (up to 30 s).
     pub fn zccache_stats(&self) -> serde_json::Value {
