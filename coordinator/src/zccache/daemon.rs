@@ -82,7 +82,7 @@ pub fn status(bin: &Path, home: &Home) -> Result<PathBuf, String> {
 
 /// `zccache status --json` when the daemon answers "ok" (its `daemon`
 /// object holds the counts), else why not.
-pub fn status_json(bin: &Path, home: &Home) -> Result<serde_json::Value, String> {
+pub(crate) fn status_json(bin: &Path, home: &Home) -> Result<serde_json::Value, String> {
     tracing::info!("probe: zccache status");
     let out = run::output(
         &command(bin, home).args(["status", "--json"]),

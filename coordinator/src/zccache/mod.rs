@@ -15,7 +15,7 @@ use fbuild_core::{Home, Settings};
 
 use crate::install::{Checksum, Origin, PackageSpec, UnpackLimits};
 
-pub use daemon::status_json;
+pub(crate) use daemon::status_json;
 pub use manager::ZccacheManager;
 
 /// The zccache version fbuild installs unless `FBUILD_ZCCACHE_VERSION` says
