@@ -1,0 +1,55 @@
+//! A test home's shims and its managed zccache: making the shims,
+//! running one as a build would, reading zccache's counters.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use super::{TestHome, ZCCACHE_VERSION, clean_command, mirror_url, wait_for};
+
+impl TestHome {
+    /// `fbuild shims` for this home; returns the shim directory.
+    pub fn shims(&self) -> PathBuf {
+        let out = self.run(&["shims"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+    }
+
+    /// The shim `tool` (after [`TestHome::shims`]) run in `dir` with this
+    /// home and the zccache mirror, as a build would run it.
+    pub fn shim(&self, tool: &str, dir: &Path) -> Command {
+        let mut cmd = clean_command(self.home.join("shims").join(tool));
+        cmd.current_dir(dir)
+            .env("FBUILD_HOME", &self.home)
+            .env("FBUILD_ZCCACHE_URL", mirror_url());
+        cmd
+    }
+
+    /// zccache's counters for this home's managed daemon. A build does not
+    /// wait for zccache's install or daemon, so this waits (up to 30 s).
+    pub fn zccache_stats(&self) -> serde_json::Value {
+        let bin = self
+            .home
+            .join(format!("tools/zccache-{ZCCACHE_VERSION}/zccache"));
+        let mut last = String::new();
+        let found = wait_for(Duration::from_secs(30), || {
+            // Not installed yet: the first build installs it meanwhile.
+            let Ok(out) = Command::new(&bin)
+                .args(["status", "--json"])
+                .env("ZCCACHE_CACHE_DIR", self.home.join("tools/zccache-cache"))
+                .output()
+            else {
+                return false;
+            };
+            last = String::from_utf8_lossy(&out.stdout).into_owned();
+            serde_json::from_str::<serde_json::Value>(&last)
+                .is_ok_and(|j| j["daemon"]["cache_hits"].is_u64())
+        });
+        assert!(found, "zccache's daemon never answered: {last}");
+        serde_json::from_str::<serde_json::Value>(&last).unwrap()["daemon"].clone()
+    }
+}
