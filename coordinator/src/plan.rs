@@ -32,6 +32,8 @@ pub struct Planner {
     phony_blank_line: PerCompiler<bool>,
     /// Whether each compiler takes [`COLOR_FLAG`].
     takes_color: PerCompiler<bool>,
+    /// Archivers that write deterministic archives by default.
+    ar_default_d: PerCompiler<bool>,
     /// Each compiler's library folders, for links through the cache.
     link_dirs: LinkDirs,
 }
@@ -56,6 +58,7 @@ impl Planner {
             runner,
             phony_blank_line: PerCompiler::default(),
             takes_color: PerCompiler::default(),
+            ar_default_d: PerCompiler::default(),
             link_dirs: LinkDirs::default(),
         }
     }
@@ -88,6 +91,7 @@ impl Planner {
             color_flag: None,
             link_dirs: None,
             links: false,
+            ar_deterministic: false,
             zccache_endpoint: None,
         };
         match &choice.path {
@@ -103,7 +107,15 @@ impl Planner {
                 if req.wants_color && self.color(&plan.real).await {
                     plan.color_flag = Some(COLOR_FLAG.to_string());
                 }
-                if classify(&req.tool).is_some_and(|c| matches!(c, ToolClass::C | ToolClass::Cxx)) {
+                let class = classify(&req.tool);
+                if class == Some(ToolClass::Ar) && plan.links {
+                    plan.ar_deterministic = self
+                        .ar_default_d
+                        .get(&self.runner, &plan.real, probe_ar_default_d)
+                        .await
+                        .unwrap_or(false);
+                }
+                if class.is_some_and(|c| matches!(c, ToolClass::C | ToolClass::Cxx)) {
                     let dirs = self.link_dirs.of(&self.runner, &plan.real).await;
                     plan.link_dirs = dirs.and_then(|d| std::env::join_paths(d).ok());
                 }
@@ -185,6 +197,20 @@ fn probe_color(runner: &dyn Runner, compiler: &Path) -> Result<bool, String> {
         .output(&probe, HEALTH_CHECK_TIMEOUT)
         .map_err(|e| e.to_string())?;
     Ok(out.status.success())
+}
+
+/// Reads `ar --help`: GNU ar lists its `[D]` modifier with `(default)`
+/// when it was built with deterministic archives as the default (Debian's
+/// `ar`; Debian's `avr-ar` marks `[U]` instead).
+fn probe_ar_default_d(runner: &dyn Runner, ar: &Path) -> Result<bool, String> {
+    tracing::info!(ar = %ar.display(), "probe: deterministic archives by default");
+    let out = runner
+        .output(&Tool::new(ar).arg("--help"), HEALTH_CHECK_TIMEOUT)
+        .map_err(|e| e.to_string())?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    Ok(text
+        .lines()
+        .any(|l| l.trim_start().starts_with("[D]") && l.contains("(default)")))
 }
 
 /// Runs `compiler -MM -MP` on a one-header file and looks at the output:

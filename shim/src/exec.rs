@@ -37,6 +37,8 @@ pub struct Target {
     pub link_dirs: Option<std::ffi::OsString>,
     /// Links and archives may go through the cache (not sccache's).
     pub links: bool,
+    /// The archiver writes deterministic archives by default.
+    pub ar_deterministic: bool,
     /// zccache's daemon socket, when it speaks fbuild's wire.
     pub endpoint: Option<PathBuf>,
     /// Where this plan is remembered (forgotten when it fails).
@@ -59,7 +61,9 @@ pub fn run(target: Target, prepared: Prepared, marker: (&str, String)) -> ! {
         _ => None,
     };
     let links_cached = prepared.kind == Kind::Compile || target.links;
-    let keyed = links_cached && (!prepared.needs_link_key || link_key.is_some());
+    let keyed = links_cached
+        && (!prepared.needs_link_key || link_key.is_some())
+        && (!prepared.adds_d || target.ar_deterministic);
     let Some(zccache) = target
         .zccache
         .as_ref()
@@ -70,9 +74,9 @@ pub fn run(target: Target, prepared: Prepared, marker: (&str, String)) -> ! {
     // The `-MP` rewrite applies only when the plan says how this compiler
     // writes phony targets.
     let after = prepared.phony_depfile.clone().zip(target.phony_blank_line);
-    let mut args = match after {
-        Some(_) => prepared.for_zccache.clone(),
-        None => prepared.original.clone(),
+    let mut args = match (&prepared.phony_depfile, &after) {
+        (Some(_), None) => prepared.original.clone(),
+        _ => prepared.for_zccache.clone(),
     };
     if let Some(flag) = target.color_flag.as_ref().filter(|_| prepared.wants_color) {
         args.push(flag.into());

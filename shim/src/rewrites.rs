@@ -8,7 +8,9 @@
 //! | an argument or the working directory that is not UTF-8 | zccache is skipped | zccache 1.15.8 panics on them (exit 101, measured with a `\xff` directory name) |
 //! | variables or PATH entries that are not UTF-8 | left out of zccache's environment (the real tool alone gets them all) | the same panic (measured); see `fbuild_core::zccache_env` |
 //! | an input file `-` (source on stdin) | zccache is skipped | zccache 1.15.8 runs the compile in its daemon, which does not get the caller's stdin (measured: the compile sees empty input) |
-//! | `ar` without the `D` modifier | zccache is skipped | zccache 1.15.8 prints a warning on every non-deterministic archive call |
+//! | `ar` with neither `D` nor `U`, writing a new archive, when the coordinator's probe says this `ar` is deterministic by default (`ar --help`: `[D] … (default)`, as Debian's binutils) | `D` added to its modifiers before zccache | zccache 1.15.8 prints a warning on every archive call without `D` and caches none; with `D` that `ar` writes the same bytes it writes without it |
+//! | `ar` with `u` (replace only newer members) | zccache is skipped | zccache 1.15.8 fails `ar rcuD` ("failed to materialize archive output", measured); Lua's Makefile archives with `ar rcu` |
+//! | `ar` with `U`, or without `D` when the archiver is not deterministic by default (Debian's `avr-ar`) | zccache is skipped | an archive with real timestamps cannot come from a cache byte for byte |
 //! | a link with a library in a `-L` folder of its line, a linker script, `@file`, `-specs=`, `-B`, `-Xlinker` or a search inside `-Wl,` (`fbuild_core::link_inputs`); `ld` with any `-l` | zccache is skipped | zccache 1.15.8 keys a link by the files its line names: `cc m.o -L. -lf` with a changed `libf.a` came back from its cache linked with the old one (measured) |
 //! | a compiler driver's link | `-D__FBUILD_TOOLCHAIN_LIBS=<fingerprint>` added before zccache (without a fingerprint from the coordinator, zccache is skipped) | the driver adds the toolchain's own files (`crt1.o`, `libgcc.a`, `libc.a`, `-lm`'s `libm.a`), which zccache does not key: the fingerprint of their folders is; a driver ignores a define when it only links |
 //! | `ar` into an archive that already exists, or with a position or count modifier (`a`, `b`, `i`, `N`), a thin archive or full paths (`T`, `P`) | zccache is skipped | zccache 1.15.8 keys an archive by the listed members only: `ar rcsD lib.a m.o` into a `lib.a` that holds `a.o` came back from its cache as an archive of `m.o` alone (measured), so an incremental archive would lose members |
@@ -42,6 +44,9 @@ pub struct Prepared {
     /// A compiler driver's link: through the cache only with the key of
     /// its toolchain's library folders (`fbuild_core::link_inputs`).
     pub needs_link_key: bool,
+    /// `D` was added to an `ar` call: through the cache only when the
+    /// archiver writes deterministic archives by default.
+    pub adds_d: bool,
 }
 
 /// `nested`: see the table (a call under a compiler driver or a shim).
@@ -55,6 +60,7 @@ pub fn prepare(class: ToolClass, args: Vec<OsString>, nested: bool, cwd: &Path) 
         kind: Kind::Compile,
         wants_color: false,
         needs_link_key: false,
+        adds_d: false,
     };
     if !prepared.use_zccache {
         return prepared;
@@ -80,8 +86,16 @@ pub fn prepare(class: ToolClass, args: Vec<OsString>, nested: bool, cwd: &Path) 
             prepared.wants_color = std::io::stderr().is_terminal() && colour_left_to_us(&text);
         }
         ToolClass::Ar => {
-            prepared.use_zccache = fresh_deterministic_archive(&prepared.original, cwd);
             prepared.kind = Kind::Link;
+            match fresh_archive(&prepared.original, cwd) {
+                Some(Determinism::Asked) => {}
+                Some(Determinism::Default) => {
+                    prepared.adds_d = true;
+                    let modifiers = &mut prepared.for_zccache[0];
+                    modifiers.push("D");
+                }
+                None => prepared.use_zccache = false,
+            }
         }
         ToolClass::Ld => {
             prepared.kind = Kind::Link;
@@ -109,22 +123,33 @@ fn colour_left_to_us(args: &[String]) -> bool {
     !chosen && std::env::var_os("GCC_COLORS").is_none_or(|v| !v.is_empty())
 }
 
-/// `ar` with the `D` modifier writing a new archive (see the table): the
-/// modifiers first (no `@file`), no position or count modifier, and the
-/// archive they name not there yet.
-fn fresh_deterministic_archive(args: &[OsString], cwd: &Path) -> bool {
-    let Some(modifiers) = args.first().and_then(|m| m.to_str()) else {
-        return false;
-    };
-    let modifiers = modifiers.trim_start_matches('-');
-    let plain = !modifiers.is_empty()
-        && !args[0].to_string_lossy().starts_with('@')
-        && modifiers.contains('D')
-        && !modifiers.contains(['a', 'b', 'i', 'N', 'U', 'T', 'P']);
-    plain
-        && args
-            .get(1)
-            .is_some_and(|archive| !cwd.join(archive).exists())
+/// Whether an `ar` call asks for a deterministic archive.
+#[derive(Debug, PartialEq)]
+enum Determinism {
+    /// `D` among its modifiers.
+    Asked,
+    /// Neither `D` nor `U`: the archiver's default decides.
+    Default,
+}
+
+/// `ar` writing a new archive (see the table): the modifiers first (no
+/// `@file`), no position or count modifier, no thin archive or full paths,
+/// not `u` or `U`, and the archive they name not there yet. `None`: not for the
+/// cache.
+fn fresh_archive(args: &[OsString], cwd: &Path) -> Option<Determinism> {
+    let raw = args.first()?.to_str()?;
+    let modifiers = raw.trim_start_matches('-');
+    if modifiers.is_empty()
+        || raw.starts_with('@')
+        || modifiers.contains(['a', 'b', 'i', 'N', 'u', 'U', 'T', 'P'])
+        || cwd.join(args.get(1)?).exists()
+    {
+        return None;
+    }
+    Some(match modifiers.contains('D') {
+        true => Determinism::Asked,
+        false => Determinism::Default,
+    })
 }
 
 /// The depfile a compile with `-MP` writes, when the shim can know it for
@@ -213,8 +238,15 @@ mod tests {
     fn stdin_and_nondeterministic_ar_skip_zccache() {
         assert!(!prep(ToolClass::C, "-x c - -o x").use_zccache);
         assert!(prep(ToolClass::C, "-c a.c").use_zccache);
-        assert!(!prep(ToolClass::Ar, "rcs lib.a a.o").use_zccache);
-        assert!(prep(ToolClass::Ar, "rcsD lib.a a.o").use_zccache);
+        let default_d = prep(ToolClass::Ar, "rcs lib.a a.o");
+        assert!(default_d.use_zccache && default_d.adds_d);
+        assert_eq!(default_d.for_zccache[0], "rcsD");
+        assert_eq!(default_d.original[0], "rcs");
+        let asked = prep(ToolClass::Ar, "rcsD lib.a a.o");
+        assert!(asked.use_zccache && !asked.adds_d);
+        assert!(!prep(ToolClass::Ar, "rcsU lib.a a.o").use_zccache);
+        assert!(!prep(ToolClass::Ar, "rcu lib.a a.o").use_zccache);
+        assert!(!prep(ToolClass::Ar, "--plugin p.so rcs lib.a a.o").use_zccache);
         assert!(prep(ToolClass::Ld, "-r a.o -o b.o").use_zccache);
     }
 
