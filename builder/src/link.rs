@@ -104,7 +104,7 @@ pub async fn link(
     let key = target
         .link_dirs
         .as_ref()
-        .filter(|_| link_inputs::cacheable(&text, &runner.cwd))
+        .filter(|_| link_inputs::cacheable(&text, &runner.cwd, link_inputs::Linker::Driver))
         .and_then(|known| link_inputs::key_flag(&text, &runner.cwd, known));
     let mut cmd = cmd;
     let cached = key.is_some();

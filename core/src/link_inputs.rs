@@ -18,7 +18,11 @@
 //! mtimes (a package update renames files into them), the files that link
 //! actually takes from them, the linker's, the working directory — travels
 //! as a define the key includes (a driver ignores a define when it only
-//! links).
+//! links). Two inputs the key drops but a define can carry are allowed on
+//! a driver's line, their contents in the fingerprint: a versioned shared
+//! library (`libz.so.1.2.13`, as CMake links its own) and a version script
+//! or dynamic list inside `-Wl,` (self-contained files: neither includes
+//! another).
 
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
@@ -79,21 +83,34 @@ const OPAQUE: &[&str] = &[
     "-m16",
 ];
 
+/// `-Wl,` options naming a self-contained file a driver's link may carry
+/// in its fingerprint.
+const HASHED_WL: &[&str] = &["--version-script", "--dynamic-list"];
+
+/// Who runs the link: a compiler driver (its line may carry the
+/// fingerprint of [`key_flag`], so files hashed into it are allowed) or
+/// `ld` itself (nothing but the key of zccache).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Linker {
+    Driver,
+    Ld,
+}
+
 /// Whether every input of the link `args` (run in `cwd`, in this process's
 /// environment) is a keyed operand of its line or comes from a searched
 /// `-l` (checked with the folders by [`key_flag`]), see the module's text.
-pub fn cacheable(args: &[String], cwd: &Path) -> bool {
+pub fn cacheable(args: &[String], cwd: &Path, linker: Linker) -> bool {
     if SEARCH_VARS.iter().any(|v| std::env::var_os(v).is_some()) {
         return false;
     }
-    let opaque = |a: &str| OPAQUE.iter().any(|o| a.starts_with(o));
+    let hashed = linker == Linker::Driver;
     let mut expects_value = false;
     for a in args {
         if std::mem::take(&mut expects_value) {
             continue;
         }
         if let Some(wl) = a.strip_prefix("-Wl,") {
-            if !wl_parts_keyed(wl, cwd, &opaque) {
+            if !wl_parts_keyed(wl, cwd, hashed) {
                 return false;
             }
         } else if opaque(a) || a == "-c" {
@@ -102,7 +119,9 @@ pub fn cacheable(args: &[String], cwd: &Path) -> bool {
             expects_value = true;
         } else if a.starts_with("-L=")
             || a.starts_with("-L$")
-            || (!a.starts_with('-') && !keyed_operand(&cwd.join(a)))
+            || (!a.starts_with('-')
+                && !keyed_operand(&cwd.join(a))
+                && !(hashed && versioned_shared_library(&cwd.join(a))))
         {
             return false;
         }
@@ -110,21 +129,85 @@ pub fn cacheable(args: &[String], cwd: &Path) -> bool {
     !expects_value && !searched_in_line_dirs(args, cwd)
 }
 
+fn opaque(a: &str) -> bool {
+    OPAQUE.iter().any(|o| a.starts_with(o))
+}
+
 /// `-Wl,` parts: none opaque, none a search, none naming a file (keyed as
-/// text only).
-fn wl_parts_keyed(wl: &str, cwd: &Path, opaque: &dyn Fn(&str) -> bool) -> bool {
-    let mut after_map = false;
-    wl.split(',').all(|p| {
-        // `-Map,x.map` names an output.
-        let output = std::mem::replace(&mut after_map, p == "-Map");
-        output
-            || !(opaque(p)
-                || p.starts_with("-l")
-                || p.starts_with("-L")
-                || p.starts_with("--library")
-                || p == "-c"
-                || (!p.is_empty() && !p.starts_with('-') && cwd.join(p).is_file()))
+/// text only) but an output map and, when `hashed`, a version script or
+/// dynamic list (see [`hashed_files`]).
+fn wl_parts_keyed(wl: &str, cwd: &Path, hashed: bool) -> bool {
+    let parts: Vec<&str> = wl.split(',').collect();
+    let mut skip_next = false;
+    for (i, p) in parts.iter().enumerate() {
+        if std::mem::take(&mut skip_next) {
+            continue;
+        }
+        if *p == "-Map" {
+            skip_next = true; // names an output
+            continue;
+        }
+        if hashed && let Some(file) = hashed_wl_file(&parts, i) {
+            if !cwd.join(file).is_file() {
+                return false;
+            }
+            skip_next = !p.contains('=');
+            continue;
+        }
+        if opaque(p)
+            || p.starts_with("-l")
+            || p.starts_with("-L")
+            || p.starts_with("--library")
+            || *p == "-c"
+            || (!p.is_empty() && !p.starts_with('-') && cwd.join(p).is_file())
+        {
+            return false;
+        }
+    }
+    true
+}
+
+/// The file of a [`HASHED_WL`] option at `parts[i]` (`--version-script=f`
+/// or `--version-script,f`).
+fn hashed_wl_file<'a>(parts: &[&'a str], i: usize) -> Option<&'a str> {
+    let p = parts[i];
+    HASHED_WL.iter().find_map(|o| match p.strip_prefix(o)? {
+        "" => parts.get(i + 1).copied(),
+        rest => rest.strip_prefix('='),
     })
+}
+
+/// A binary shared library named with its version (`libz.so.1.2.13`),
+/// which zccache drops from its key.
+fn versioned_shared_library(path: &Path) -> bool {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let versioned = name.split_once(".so.").is_some_and(|(stem, version)| {
+        !stem.is_empty()
+            && !version.is_empty()
+            && version
+                .split('.')
+                .all(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
+    });
+    versioned && binary_library(path)
+}
+
+/// The files of a driver's link whose contents go into its fingerprint:
+/// versioned shared libraries and `-Wl,` version scripts and dynamic lists.
+fn hashed_files(args: &[String], cwd: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for a in args {
+        if let Some(wl) = a.strip_prefix("-Wl,") {
+            let parts: Vec<&str> = wl.split(',').collect();
+            out.extend(
+                (0..parts.len())
+                    .filter_map(|i| hashed_wl_file(&parts, i))
+                    .map(|f| cwd.join(f)),
+            );
+        } else if !a.starts_with('-') && versioned_shared_library(&cwd.join(a)) {
+            out.push(cwd.join(a));
+        }
+    }
+    out
 }
 
 /// An operand zccache keys by content: a keyed extension, and for a shared
@@ -141,6 +224,11 @@ fn keyed_operand(path: &Path) -> bool {
     if !matches!(ext.as_str(), "so" | "dylib") {
         return true;
     }
+    binary_library(path)
+}
+
+/// An ELF or Mach-O file (not a text linker script standing in for one).
+fn binary_library(path: &Path) -> bool {
     let mut magic = [0u8; 4];
     let read = std::fs::File::open(path).and_then(|mut f| {
         use std::io::Read;
@@ -257,6 +345,13 @@ pub fn key_flag(args: &[String], cwd: &Path, known: &[PathBuf]) -> Option<String
                 .find(|f| f.is_file())
         })?;
         stamp(&found);
+    }
+    // Inputs the key drops, by content.
+    for file in hashed_files(args, cwd) {
+        let bytes = std::fs::read(&file).ok()?;
+        h.write(file.as_os_str().as_encoded_bytes());
+        h.write(&(bytes.len() as u64).to_le_bytes());
+        h.write(&bytes);
     }
     // The folder linked in by its name (its mtime changes with every file
     // written there).

@@ -11,7 +11,7 @@ fn only_lines_the_key_covers_are_cacheable() {
         std::fs::write(dir.path().join(f), "").unwrap();
     }
     std::fs::write(dir.path().join("libx.so"), "INPUT(-lc)\n").unwrap();
-    let ok = |s: &str| cacheable(&args(s), dir.path());
+    let ok = |s: &str| cacheable(&args(s), dir.path(), Linker::Driver);
     assert!(ok(
         "a.o b.o -o prog -Wl,-Map,old.map -Wl,--gc-sections -Wl,-rpath,/usr"
     ));
@@ -28,7 +28,6 @@ fn only_lines_the_key_covers_are_cacheable() {
         "main.c a.o -o prog",
         "a.o libx.so -o prog",
         "a.o -z now -o prog",
-        "a.o -o prog -Wl,--version-script=v.map",
         "a.o -o prog -Wl,--whole-archive,libf.a,--no-whole-archive",
         "a.o -o prog -T x.ld",
         "a.o -o prog -Wl,-T,x.ld",
@@ -45,6 +44,46 @@ fn only_lines_the_key_covers_are_cacheable() {
     ] {
         assert!(!ok(bad), "{bad}");
     }
+}
+
+/// A versioned shared library and a version script are dropped by
+/// zccache's key: a driver's line carries their contents in its
+/// fingerprint, `ld`'s cannot.
+#[test]
+fn files_the_key_drops_go_by_content_in_a_drivers_fingerprint() {
+    let dir = tempfile::tempdir().unwrap();
+    let put = |f: &str, bytes: &[u8]| std::fs::write(dir.path().join(f), bytes).unwrap();
+    put("a.o", b"");
+    put("libz.so.1.2.13", b"\x7fELF one");
+    put("libt.so.1", b"INPUT(-lc)\n");
+    put("v.map", b"{ global: f; local: *; };\n");
+    let driver = |s: &str| cacheable(&args(s), dir.path(), Linker::Driver);
+    let ld = |s: &str| cacheable(&args(s), dir.path(), Linker::Ld);
+    for line in [
+        "a.o libz.so.1.2.13 -o prog",
+        "a.o -o prog -Wl,--version-script=v.map",
+        "a.o -shared -o x.so -Wl,-soname,x.so.1 -Wl,--version-script,v.map",
+        "a.o -o prog -Wl,--dynamic-list=v.map",
+    ] {
+        assert!(driver(line), "{line}");
+        assert!(!ld(line), "ld: {line}");
+    }
+    for bad in [
+        "a.o libt.so.1 -o prog",
+        "a.o libz.so.1.x -o prog",
+        "a.o -o prog -Wl,--version-script=missing.map",
+        "a.o -o prog -Wl,--version-script",
+    ] {
+        assert!(!driver(bad), "{bad}");
+    }
+    let key = |s: &str| key_flag(&args(s), dir.path(), &[]).unwrap();
+    let line = "a.o libz.so.1.2.13 -o prog -Wl,--version-script,v.map";
+    let before = key(line);
+    put("v.map", b"{ global: f; g; local: *; };\n");
+    let script_changed = key(line);
+    assert_ne!(script_changed, before, "the version script changed");
+    put("libz.so.1.2.13", b"\x7fELF two");
+    assert_ne!(key(line), script_changed, "the library changed");
 }
 
 #[test]

@@ -11,7 +11,7 @@
 //! | `ar` with neither `D` nor `U`, writing a new archive, when the coordinator's probe says this `ar` is deterministic by default (`ar --help`: `[D] … (default)`, as Debian's binutils) | `D` added to its modifiers before zccache | zccache 1.15.8 prints a warning on every archive call without `D` and caches none; with `D` that `ar` writes the same bytes it writes without it |
 //! | `ar` with `u` (replace only newer members) | zccache is skipped | zccache 1.15.8 fails `ar rcuD` ("failed to materialize archive output", measured); Lua's Makefile archives with `ar rcu` |
 //! | `ar` with `U`, or without `D` when the archiver is not deterministic by default (Debian's `avr-ar`) | zccache is skipped | an archive with real timestamps cannot come from a cache byte for byte |
-//! | a link with a library in a `-L` folder of its line, a linker script, `@file`, `-specs=`, `-B`, `-Xlinker` or a search inside `-Wl,` (`fbuild_core::link_inputs`); `ld` with any `-l` | zccache is skipped | zccache 1.15.8 keys a link by the files its line names: `cc m.o -L. -lf` with a changed `libf.a` came back from its cache linked with the old one (measured) |
+//! | a link with a library in a `-L` folder of its line, a linker script, `@file`, `-specs=`, `-B`, `-Xlinker`, a search or a file inside `-Wl,` other than a version script or dynamic list (whose contents, like a versioned shared library's, a driver's fingerprint carries) (`fbuild_core::link_inputs`); `ld` with any `-l` | zccache is skipped | zccache 1.15.8 keys a link by the files its line names: `cc m.o -L. -lf` with a changed `libf.a` came back from its cache linked with the old one (measured) |
 //! | a compiler driver's link | `-D__FBUILD_TOOLCHAIN_LIBS=<fingerprint>` added before zccache (without a fingerprint from the coordinator, zccache is skipped) | the driver adds the toolchain's own files (`crt1.o`, `libgcc.a`, `libc.a`, `-lm`'s `libm.a`), which zccache does not key: the fingerprint of their folders is; a driver ignores a define when it only links |
 //! | `ar` into an archive that already exists, or with a position or count modifier (`a`, `b`, `i`, `N`), a thin archive or full paths (`T`, `P`) | zccache is skipped | zccache 1.15.8 keys an archive by the listed members only: `ar rcsD lib.a m.o` into a `lib.a` that holds `a.o` came back from its cache as an archive of `m.o` alone (measured), so an incremental archive would lose members |
 //! | a compile or link whose stderr is a terminal, with no colour flag of the user's (`-f[no-]diagnostics-color…`, `-f[no-]color-diagnostics`) and `GCC_COLORS` not set empty | `-fdiagnostics-color=always` added before zccache, when the coordinator's probe says the compiler takes it | the cache runs the compiler with a pipe for its stderr: GCC colours nothing, and a hit would replay no colours (ccache does the same) |
@@ -21,7 +21,7 @@ use std::ffi::{OsStr, OsString};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
-use fbuild_core::link_inputs;
+use fbuild_core::link_inputs::{self, Linker};
 use fbuild_core::zwire::{self, Kind};
 use fbuild_platforms::ToolClass;
 
@@ -80,7 +80,7 @@ pub fn prepare(class: ToolClass, args: Vec<OsString>, nested: bool, cwd: &Path) 
                 .collect();
             if zwire::driver_links(&text, cwd) {
                 prepared.kind = Kind::Link;
-                prepared.use_zccache &= link_inputs::cacheable(&text, cwd);
+                prepared.use_zccache &= link_inputs::cacheable(&text, cwd, Linker::Driver);
                 prepared.needs_link_key = true;
             }
             prepared.wants_color = std::io::stderr().is_terminal() && colour_left_to_us(&text);
@@ -106,8 +106,8 @@ pub fn prepare(class: ToolClass, args: Vec<OsString>, nested: bool, cwd: &Path) 
                 .collect();
             // `ld` itself adds no file; a library it searches for is not
             // keyed (see `link_inputs`).
-            prepared.use_zccache &=
-                link_inputs::cacheable(&text, cwd) && !text.iter().any(|a| a.starts_with("-l"));
+            prepared.use_zccache &= link_inputs::cacheable(&text, cwd, Linker::Ld)
+                && !text.iter().any(|a| a.starts_with("-l"));
         }
     }
     prepared
