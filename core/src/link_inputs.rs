@@ -119,14 +119,17 @@ pub fn cacheable(args: &[String], cwd: &Path, linker: Linker) -> bool {
             expects_value = true;
         } else if a.starts_with("-L=")
             || a.starts_with("-L$")
-            || (!a.starts_with('-')
-                && !keyed_operand(&cwd.join(a))
-                && !(hashed && versioned_shared_library(&cwd.join(a))))
+            || (!a.starts_with('-') && !operand_covered(&cwd.join(a), hashed))
         {
             return false;
         }
     }
     !expects_value && !searched_in_line_dirs(args, cwd)
+}
+
+/// An operand zccache keys, or (`hashed`) one the fingerprint carries.
+fn operand_covered(path: &Path, hashed: bool) -> bool {
+    keyed_operand(path) || (hashed && versioned_shared_library(path))
 }
 
 fn opaque(a: &str) -> bool {
