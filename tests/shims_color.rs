@@ -6,41 +6,19 @@
 
 mod common;
 
-use std::io::Read;
 use std::path::Path;
-use std::process::Stdio;
 
-use common::pty::pty_pair;
+use common::pty::stderr_on_a_terminal;
 use common::*;
 
 /// The `cc` shim compiling `args` with its stderr on a fresh pty: what
 /// the terminal received.
 fn on_a_terminal(home: &TestHome, dir: &Path, args: &[&str]) -> String {
-    let (master, slave) = pty_pair();
-    let tty = std::fs::OpenOptions::new()
-        .write(true)
-        .open(&slave)
-        .unwrap();
-    let status = home
-        .shim("cc", dir)
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(tty)
-        .status()
-        .unwrap();
-    assert!(status.success());
-    // Everything the shim wrote is in the pty's buffer: read it without
-    // waiting for more.
-    let mut master = std::fs::File::from(master);
-    let fd = std::os::fd::AsRawFd::as_raw_fd(&master);
-    // SAFETY: fcntl on a descriptor this test owns.
-    unsafe {
-        let flags = libc::fcntl(fd, libc::F_GETFL);
-        libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK);
-    }
-    let mut bytes = Vec::new();
-    let _ = master.read_to_end(&mut bytes);
-    String::from_utf8_lossy(&bytes).into_owned()
+    let mut cmd = home.shim("cc", dir);
+    cmd.args(args);
+    let (ok, said) = stderr_on_a_terminal(cmd);
+    assert!(ok, "{said}");
+    said
 }
 
 #[test]

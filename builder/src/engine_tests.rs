@@ -44,6 +44,7 @@ fn runner(dir: &Path) -> Runner {
         env: "test".into(),
         counts: Default::default(),
         response_files: true,
+        colour: None,
     }
 }
 

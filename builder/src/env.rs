@@ -63,6 +63,11 @@ pub async fn build_env(
         // Every GCC-style tool reads `@file`; a core's data says when its
         // tools do not (TinyCC 0.9.26: "file '@…' not found").
         response_files: target.recipes.properties().get("fbuild.response_files") != Some("false"),
+        // A terminal sees the compiler's colours, from the cache too.
+        colour: target
+            .color_flag
+            .clone()
+            .filter(|_| std::io::IsTerminal::is_terminal(&std::io::stderr())),
     };
 
     let lib_deps = crate::libs::for_env(client, project, env, &target, opts.lock_mode).await?;

@@ -82,6 +82,10 @@ pub struct Runner {
     pub counts: Arc<std::sync::Mutex<CacheCounts>>,
     /// The tools read `@file` response files.
     pub response_files: bool,
+    /// Added to each compile (fbuild's stderr is a terminal and the
+    /// compiler takes it), unless its line chose colours itself: the cache
+    /// runs compilers with a pipe, and a hit replays what the miss wrote.
+    pub colour: Option<String>,
 }
 
 /// Hits and misses of one build by kind, from the daemon's answers over
@@ -194,7 +198,7 @@ impl Runner {
     /// [`Runner::run`] for a compile, or a link or archive (`kind`: what
     /// the daemon is asked for; zccache's client tells them apart itself).
     pub async fn run_as(&self, program: &Path, args: &[OsString], kind: ZKind) -> Result<i32> {
-        let args = &self.fitted(program, args)?;
+        let args = &self.fitted(program, &self.coloured(args, kind))?;
         let route = self
             .route
             .get()
@@ -348,6 +352,21 @@ impl Runner {
     /// `args`, or one `@file` holding them when the command line would be
     /// longer than the OS takes (a link of hundreds of objects on
     /// Windows); an error naming the tool when it reads no `@file`.
+    /// A compile's arguments with [`Runner::colour`] when it applies.
+    fn coloured(&self, args: &[OsString], kind: ZKind) -> Vec<OsString> {
+        let mut args = args.to_vec();
+        if let Some(flag) = self.colour.as_ref().filter(|_| kind == ZKind::Compile) {
+            let text: Vec<String> = args
+                .iter()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect();
+            if fbuild_core::console::colour_left_to_us(&text) {
+                args.push(flag.into());
+            }
+        }
+        args
+    }
+
     fn fitted(&self, program: &Path, args: &[OsString]) -> Result<Vec<OsString>> {
         if response::fits(program, args) {
             return Ok(args.to_vec());

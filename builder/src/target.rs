@@ -26,6 +26,8 @@ pub struct Target {
     /// fingerprint lets the link through the cache; `None`: a core with
     /// its own compilers, or a compiler whose links may not be cached.
     pub link_dirs: Option<Vec<PathBuf>>,
+    /// The compiler's flag for colours into a pipe (`Toolchain::color_flag`).
+    pub color_flag: Option<String>,
 }
 
 /// Resolves `env` for a build into `out_dir`.
@@ -121,6 +123,7 @@ pub async fn resolve(
         link_dirs: toolchain
             .link_dirs
             .map(|d| std::env::split_paths(&d).collect()),
+        color_flag: toolchain.color_flag,
     })
 }
 
@@ -349,6 +352,7 @@ fn own_toolchain_target(
         core,
         board_name,
         link_dirs: None,
+        color_flag: None,
     })
 }
 

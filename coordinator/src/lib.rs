@@ -9,6 +9,7 @@
 mod activity;
 mod args;
 mod cache_figures;
+mod colour;
 mod cores;
 mod endpoint;
 mod fds;

@@ -16,6 +16,7 @@ use fbuild_core::tool::{Runner, Tool};
 use fbuild_platforms::{ToolClass, classify, real_tool_name};
 use tokio::sync::mpsc::UnboundedSender;
 
+use crate::colour::TakesColour;
 use crate::link_key::LinkDirs;
 use crate::process::{PerCompiler, ProbeDir};
 use crate::sccache::SccacheManager;
@@ -30,17 +31,13 @@ pub struct Planner {
     /// Runs the `-MP` probe (a fake in unit tests).
     runner: Arc<dyn Runner>,
     phony_blank_line: PerCompiler<bool>,
-    /// Whether each compiler takes [`COLOR_FLAG`].
-    takes_color: PerCompiler<bool>,
+    /// Whether each compiler colours into a pipe.
+    takes_colour: TakesColour,
     /// Archivers that write deterministic archives by default.
     ar_default_d: PerCompiler<bool>,
     /// Each compiler's library folders, for links through the cache.
     link_dirs: LinkDirs,
 }
-
-/// The flag GCC (4.9 and later) and Clang colour diagnostics with when
-/// their stderr is not a terminal (a cache's pipe).
-const COLOR_FLAG: &str = "-fdiagnostics-color=always";
 
 impl Planner {
     pub fn new(
@@ -57,7 +54,7 @@ impl Planner {
             warnings,
             runner,
             phony_blank_line: PerCompiler::default(),
-            takes_color: PerCompiler::default(),
+            takes_colour: TakesColour::default(),
             ar_default_d: PerCompiler::default(),
             link_dirs: LinkDirs::default(),
         }
@@ -104,8 +101,8 @@ impl Planner {
                 if req.wants_phony_style {
                     plan.phony_blank_line = Some(self.phony_style(&plan.real).await);
                 }
-                if req.wants_color && self.color(&plan.real).await {
-                    plan.color_flag = Some(COLOR_FLAG.to_string());
+                if req.wants_color {
+                    plan.color_flag = self.takes_colour.flag(&self.runner, &plan.real).await;
                 }
                 let class = classify(&req.tool);
                 if class == Some(ToolClass::Ar) && plan.links {
@@ -175,28 +172,6 @@ impl Planner {
             .await
             .unwrap_or(false)
     }
-
-    /// Whether `compiler` takes [`COLOR_FLAG`], probed once per compiler.
-    async fn color(&self, compiler: &Path) -> bool {
-        self.takes_color
-            .get(&self.runner, compiler, probe_color)
-            .await
-            .unwrap_or(false)
-    }
-}
-
-/// Runs `compiler -fdiagnostics-color=always -E` on an empty file: a
-/// compiler that takes the flag succeeds (TinyCC: "invalid option").
-fn probe_color(runner: &dyn Runner, compiler: &Path) -> Result<bool, String> {
-    tracing::info!(compiler = %compiler.display(), "probe: diagnostics colour flag");
-    let dir = ProbeDir::new(&[("probe.c", "int x;\n")])?;
-    let probe = Tool::new(compiler)
-        .args([COLOR_FLAG, "-E", "probe.c"])
-        .current_dir(dir.path());
-    let out = runner
-        .output(&probe, HEALTH_CHECK_TIMEOUT)
-        .map_err(|e| e.to_string())?;
-    Ok(out.status.success())
 }
 
 /// Reads `ar --help`: GNU ar lists its `[D]` modifier with `(default)`

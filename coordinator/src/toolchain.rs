@@ -38,6 +38,7 @@ pub struct Toolchains {
     health: Memo<HealthKey, Result<bool, String>>,
     /// Each compiler's library folders, for links through the cache.
     link_dirs: crate::link_key::LinkDirs,
+    takes_colour: crate::colour::TakesColour,
 }
 
 /// What a health answer depends on: the C compiler's path, the target
@@ -129,6 +130,7 @@ impl Toolchains {
             cores,
             health: Memo::default(),
             link_dirs: Default::default(),
+            takes_colour: Default::default(),
         }
     }
 
@@ -208,11 +210,15 @@ impl Toolchains {
             optional: [objcopy, size],
             dig,
         } = found;
-        let link_dirs = match wanted.locate_only {
-            true => None,
-            false => self.link_dirs.of(&self.runner, &cc).await,
+        let (link_dirs, color_flag) = match wanted.locate_only {
+            true => (None, None),
+            false => (
+                self.link_dirs.of(&self.runner, &cc).await,
+                self.takes_colour.flag(&self.runner, &cc).await,
+            ),
         };
         Ok(Toolchain {
+            color_flag,
             link_dirs: link_dirs.and_then(|d| std::env::join_paths(d).ok()),
             cc,
             cxx,

@@ -9,6 +9,10 @@
 //! and PowerShell decode a program's piped output in the console's code
 //! page, so a home with `ü` printed as UTF-8 came back mangled and the
 //! shims were silently not on PATH.
+//!
+//! And whether colours are left to fbuild ([`colour_left_to_us`]): a
+//! compile for a terminal carries the compiler's colour flag through the
+//! cache unless the user chose otherwise.
 
 use std::io::Write;
 
@@ -132,4 +136,18 @@ fn encode(text: &str, code_page: u32) -> Option<Vec<u8>> {
     }
     out.truncate(usize::try_from(written).ok()?);
     Some(out)
+}
+
+/// No colour choice of the user's on a compile line: no colour flag
+/// (`-f[no-]diagnostics-color…`, `-f[no-]color-diagnostics`), `GCC_COLORS`
+/// not set empty, `NO_COLOR` not set.
+pub fn colour_left_to_us(args: &[String]) -> bool {
+    let chosen = args.iter().any(|a| {
+        a.starts_with("-fdiagnostics-color")
+            || a.starts_with("-fno-diagnostics-color")
+            || a.ends_with("color-diagnostics")
+    });
+    !chosen
+        && std::env::var_os("GCC_COLORS").is_none_or(|v| !v.is_empty())
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }

@@ -75,6 +75,10 @@ pub struct Toolchain {
     /// The C compiler's library folders, as [`Plan::link_dirs`].
     #[serde(with = "crate::wire_os::opt", default)]
     pub link_dirs: Option<OsString>,
+    /// The flag that makes the C/C++ compiler colour its diagnostics into
+    /// a pipe (see [`Plan::color_flag`]); `None`: it takes none.
+    #[serde(default)]
+    pub color_flag: Option<String>,
 }
 
 /// How to run the tool.

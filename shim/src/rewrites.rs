@@ -14,7 +14,7 @@
 //! | a link with a library in a `-L` folder of its line, a linker script, `@file`, `-specs=`, `-B`, `-Xlinker`, a search or a file inside `-Wl,` other than a version script or dynamic list (whose contents, like a versioned shared library's, a driver's fingerprint carries) (`fbuild_core::link_inputs`); `ld` with any `-l` | zccache is skipped | zccache 1.15.8 keys a link by the files its line names: `cc m.o -L. -lf` with a changed `libf.a` came back from its cache linked with the old one (measured) |
 //! | a compiler driver's link | `-D__FBUILD_TOOLCHAIN_LIBS=<fingerprint>` added before zccache (without a fingerprint from the coordinator, zccache is skipped) | the driver adds the toolchain's own files (`crt1.o`, `libgcc.a`, `libc.a`, `-lm`'s `libm.a`), which zccache does not key: the fingerprint of their folders is; a driver ignores a define when it only links |
 //! | `ar` into an archive that already exists, or with a position or count modifier (`a`, `b`, `i`, `N`), a thin archive or full paths (`T`, `P`) | zccache is skipped | zccache 1.15.8 keys an archive by the listed members only: `ar rcsD lib.a m.o` into a `lib.a` that holds `a.o` came back from its cache as an archive of `m.o` alone (measured), so an incremental archive would lose members |
-//! | a compile or link whose stderr is a terminal, with no colour flag of the user's (`-f[no-]diagnostics-color…`, `-f[no-]color-diagnostics`) and `GCC_COLORS` not set empty | `-fdiagnostics-color=always` added before zccache, when the coordinator's probe says the compiler takes it | the cache runs the compiler with a pipe for its stderr: GCC colours nothing, and a hit would replay no colours (ccache does the same) |
+//! | a compile or link whose stderr is a terminal, with no colour flag of the user's (`-f[no-]diagnostics-color…`, `-f[no-]color-diagnostics`) `GCC_COLORS` not set empty and `NO_COLOR` not set | `-fdiagnostics-color=always` added before zccache, when the coordinator's probe says the compiler takes it | the cache runs the compiler with a pipe for its stderr: GCC colours nothing, and a hit would replay no colours (ccache does the same) |
 //! | a nested call: under a compiler driver (`COLLECT_GCC` set, e.g. collect2 running `ld` found on PATH), under zccache (`ZCCACHE_DAEMON_PID`, `ZCCACHE_CLIENT_PID` or `ZCCACHE_LINEAGE` set) or inside another shimmed tool (`FBUILD_SHIM_DEPTH` > 0) | zccache and the coordinator are skipped: the real tool runs directly | the outer compile or link is already cached, and a link that zccache 1.15.8 runs deadlocks when it calls back into zccache (measured: `c++` with the shim dir first on PATH hung ~60 s, then failed) |
 
 use std::ffi::{OsStr, OsString};
@@ -83,7 +83,8 @@ pub fn prepare(class: ToolClass, args: Vec<OsString>, nested: bool, cwd: &Path) 
                 prepared.use_zccache &= link_inputs::cacheable(&text, cwd, Linker::Driver);
                 prepared.needs_link_key = true;
             }
-            prepared.wants_color = std::io::stderr().is_terminal() && colour_left_to_us(&text);
+            prepared.wants_color =
+                std::io::stderr().is_terminal() && fbuild_core::console::colour_left_to_us(&text);
         }
         ToolClass::Ar => {
             prepared.kind = Kind::Link;
@@ -111,16 +112,6 @@ pub fn prepare(class: ToolClass, args: Vec<OsString>, nested: bool, cwd: &Path) 
         }
     }
     prepared
-}
-
-/// No colour choice of the user's: no colour flag, `GCC_COLORS` not empty.
-fn colour_left_to_us(args: &[String]) -> bool {
-    let chosen = args.iter().any(|a| {
-        a.starts_with("-fdiagnostics-color")
-            || a.starts_with("-fno-diagnostics-color")
-            || a.ends_with("color-diagnostics")
-    });
-    !chosen && std::env::var_os("GCC_COLORS").is_none_or(|v| !v.is_empty())
 }
 
 /// Whether an `ar` call asks for a deterministic archive.

@@ -36,3 +36,49 @@ pub fn pty_pair() -> (OwnedFd, String) {
         (OwnedFd::from_raw_fd(master), path)
     }
 }
+
+/// Runs `cmd` with its stderr on a fresh pty (stdout discarded), reading
+/// the pty while it runs: (success, what the terminal received).
+#[allow(dead_code)]
+pub fn stderr_on_a_terminal(mut cmd: std::process::Command) -> (bool, String) {
+    use std::io::Read;
+    let (master, slave) = pty_pair();
+    let tty = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&slave)
+        .unwrap();
+    let mut child = cmd
+        .stdout(std::process::Stdio::null())
+        .stderr(tty)
+        .spawn()
+        .unwrap();
+    let mut master = std::fs::File::from(master);
+    let fd = std::os::fd::AsRawFd::as_raw_fd(&master);
+    // SAFETY: fcntl and poll on a descriptor this test owns.
+    unsafe {
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK);
+    }
+    let mut bytes = Vec::new();
+    loop {
+        let done = child.try_wait().unwrap();
+        let mut chunk = [0u8; 4096];
+        while let Ok(n @ 1..) = master.read(&mut chunk) {
+            bytes.extend_from_slice(&chunk[..n]);
+        }
+        if let Some(status) = done {
+            return (
+                status.success(),
+                String::from_utf8_lossy(&bytes).into_owned(),
+            );
+        }
+        let mut pfd = libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one pollfd for a descriptor this test owns; returns on
+        // output or after 50 ms to look at the child again.
+        unsafe { libc::poll(&mut pfd, 1, 50) };
+    }
+}
