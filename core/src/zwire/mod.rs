@@ -234,11 +234,22 @@ pub fn compile(
         request_id: String::new(),
     };
     let mut retries = 0;
+    let mut reopened = false;
     'connection: loop {
         let mut conn = Conn::open(endpoint, budget.silence)?;
         conn.send(&request)?;
         loop {
-            let Some(response) = conn.next(budget.silence)? else {
+            let next = match conn.next(budget.silence) {
+                // Closed before any answer (seen under load, a daemon
+                // dropping a connection it took): once more on a new one.
+                Err(WireError::Unreachable(why)) if why == CLOSED_EARLY && !reopened => {
+                    reopened = true;
+                    std::thread::sleep(reconnect_pause());
+                    continue 'connection;
+                }
+                next => next?,
+            };
+            let Some(response) = next else {
                 // Silence: busy (a live daemon answers a probe) or wedged.
                 ping(endpoint, budget.probe).map_err(|why| {
                     WireError::Wedged(format!(
@@ -322,6 +333,9 @@ fn reconnect_pause() -> Duration {
     crate::time::ZCCACHE_RECONNECT_PAUSE + Duration::from_millis(jitter(spread))
 }
 
+/// Why a connection ended without an answer.
+const CLOSED_EARLY: &str = "the daemon closed the connection before answering";
+
 /// One connection, with a buffer so that a timeout in the middle of a
 /// frame loses nothing.
 struct Conn {
@@ -381,11 +395,7 @@ impl Conn {
             }
             let mut chunk = [0u8; 64 * 1024];
             match self.stream.read_within(&mut chunk, silence) {
-                Ok(0) => {
-                    return Err(WireError::Unreachable(
-                        "the daemon closed the connection before answering".into(),
-                    ));
-                }
+                Ok(0) => return Err(WireError::Unreachable(CLOSED_EARLY.into())),
                 Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
                 Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
                     return Ok(None);
@@ -435,61 +445,4 @@ impl Conn {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The frame bytes of a ping, as zccache 1.15.8 reads them (probed
-    /// with a hand-made frame: `06000000 1a000000 0a00` came back a pong).
-    #[test]
-    fn ping_frame_bytes() {
-        let request = Request {
-            body: Some(RequestBody::Ping(messages::Empty {})),
-            request_id: String::new(),
-        };
-        assert_eq!(request.encode_to_vec(), [0x0a, 0x00]);
-        let pong = Response::decode(&[0x0a, 0x00][..]).unwrap();
-        assert_eq!(pong.body, Some(ResponseBody::Pong(messages::Empty {})));
-    }
-
-    #[test]
-    fn a_missing_socket_is_unreachable() {
-        let dir = tempfile::tempdir().unwrap();
-        let err = ping(&dir.path().join("none.sock"), Duration::from_millis(100)).unwrap_err();
-        assert!(matches!(err, WireError::Unreachable(_)), "{err:?}");
-    }
-
-    #[cfg(unix)]
-    #[test]
-    fn a_silent_listener_is_wedged_and_a_foreign_version_is_a_mismatch() {
-        let dir = tempfile::tempdir().unwrap();
-        let sock = dir.path().join("d.sock");
-        let listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
-        let err = ping(&sock, Duration::from_millis(100)).unwrap_err();
-        assert!(matches!(err, WireError::Wedged(_)), "{err:?}");
-        let answer = std::thread::spawn(move || {
-            // Skip the queued silent connection; answer the next one.
-            use std::io::{Read, Write};
-            let _first = listener.accept().unwrap();
-            let (mut s, _) = listener.accept().unwrap();
-            let mut head = [0u8; 10];
-            s.read_exact(&mut head).unwrap();
-            let body = Response {
-                body: Some(ResponseBody::Error(messages::WireErrorBody {
-                    message: "protocol version mismatch: daemon v99".into(),
-                })),
-                request_id: String::new(),
-            }
-            .encode_to_vec();
-            let mut frame = ((body.len() + 4) as u32).to_le_bytes().to_vec();
-            frame.extend_from_slice(&99u32.to_le_bytes());
-            frame.extend_from_slice(&body);
-            s.write_all(&frame).unwrap();
-        });
-        let err = ping(&sock, Duration::from_secs(5)).unwrap_err();
-        answer.join().unwrap();
-        assert!(
-            matches!(&err, WireError::Mismatch(m) if m.contains("version 99")),
-            "{err:?}"
-        );
-    }
-}
+mod tests;
