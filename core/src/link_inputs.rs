@@ -18,10 +18,11 @@
 //! mtimes (a package update renames files into them), the files that link
 //! actually takes from them, the linker's, the working directory — travels
 //! as a define the key includes (a driver ignores a define when it only
-//! links). Two inputs the key drops but a define can carry are allowed on
-//! a driver's line, their contents in the fingerprint: a versioned shared
-//! library (`libz.so.1.2.13`, as CMake links its own) and a version script
-//! or dynamic list inside `-Wl,` (self-contained files: neither includes
+//! links). What the key drops but a define can carry is allowed on a
+//! driver's line, in the fingerprint: the line itself as text (the keyword
+//! of `-z noexecstack`), and by content a versioned shared library
+//! (`libz.so.1.2.13`, as CMake links its own) and a version script or
+//! dynamic list inside `-Wl,` (self-contained files: neither includes
 //! another).
 
 use std::path::{Path, PathBuf};
@@ -116,6 +117,13 @@ pub fn cacheable(args: &[String], cwd: &Path, linker: Linker) -> bool {
         } else if opaque(a) || a == "-c" {
             return false;
         } else if matches!(a.as_str(), "-o" | "-L" | "-l") {
+            expects_value = true;
+        } else if a == "-z" {
+            // `-z KEYWORD`: zccache drops the keyword from its key; a
+            // driver's fingerprint carries the whole line as text.
+            if !hashed {
+                return false;
+            }
             expects_value = true;
         } else if a.starts_with("-L=")
             || a.starts_with("-L$")
@@ -349,7 +357,12 @@ pub fn key_flag(args: &[String], cwd: &Path, known: &[PathBuf]) -> Option<String
         })?;
         stamp(&found);
     }
-    // Inputs the key drops, by content.
+    // The line as text (zccache drops operands it does not know, such as
+    // the keyword of `-z noexecstack`), and the inputs it drops by content.
+    for a in args {
+        h.write(a.as_bytes());
+        h.write(&[0]);
+    }
     for file in hashed_files(args, cwd) {
         let bytes = std::fs::read(&file).ok()?;
         h.write(file.as_os_str().as_encoded_bytes());

@@ -27,7 +27,6 @@ fn only_lines_the_key_covers_are_cacheable() {
         "a.o -o prog -L. -l:libf.a",
         "main.c a.o -o prog",
         "a.o libx.so -o prog",
-        "a.o -z now -o prog",
         "a.o -o prog -Wl,--whole-archive,libf.a,--no-whole-archive",
         "a.o -o prog -T x.ld",
         "a.o -o prog -Wl,-T,x.ld",
@@ -64,6 +63,7 @@ fn files_the_key_drops_go_by_content_in_a_drivers_fingerprint() {
         "a.o -o prog -Wl,--version-script=v.map",
         "a.o -shared -o x.so -Wl,-soname,x.so.1 -Wl,--version-script,v.map",
         "a.o -o prog -Wl,--dynamic-list=v.map",
+        "a.o -z noexecstack -o prog",
     ] {
         assert!(driver(line), "{line}");
         assert!(!ld(line), "ld: {line}");
@@ -84,6 +84,11 @@ fn files_the_key_drops_go_by_content_in_a_drivers_fingerprint() {
     assert_ne!(script_changed, before, "the version script changed");
     put("libz.so.1.2.13", b"\x7fELF two");
     assert_ne!(key(line), script_changed, "the library changed");
+    assert_ne!(
+        key("a.o -z now -o prog"),
+        key("a.o -z lazy -o prog"),
+        "a -z keyword"
+    );
 }
 
 #[test]
