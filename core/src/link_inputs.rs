@@ -106,6 +106,9 @@ pub fn cacheable(args: &[String], cwd: &Path, linker: Linker) -> bool {
     }
     let hashed = linker == Linker::Driver;
     let mut expects_value = false;
+    // A call with no input (`-dumpversion`, `-print-search-dirs`) links
+    // nothing: the tool answers it alone.
+    let mut inputs = 0;
     for a in args {
         if std::mem::take(&mut expects_value) {
             continue;
@@ -130,9 +133,11 @@ pub fn cacheable(args: &[String], cwd: &Path, linker: Linker) -> bool {
             || (!a.starts_with('-') && !operand_covered(&cwd.join(a), hashed))
         {
             return false;
+        } else if !a.starts_with('-') {
+            inputs += 1;
         }
     }
-    !expects_value && !searched_in_line_dirs(args, cwd)
+    inputs > 0 && !expects_value && !searched_in_line_dirs(args, cwd)
 }
 
 /// An operand zccache keys, or (`hashed`) one the fingerprint carries.

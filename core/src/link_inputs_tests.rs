@@ -40,6 +40,9 @@ fn only_lines_the_key_covers_are_cacheable() {
         "a.o -o prog -L=/x -lf",
         "--compile a.c -o a.o",
         "a.o -m32 -o prog",
+        "-dumpversion",
+        "-print-search-dirs",
+        "-o prog",
     ] {
         assert!(!ok(bad), "{bad}");
     }
