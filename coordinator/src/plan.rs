@@ -33,8 +33,6 @@ pub struct Planner {
     phony_blank_line: PerCompiler<bool>,
     /// Whether each compiler colours into a pipe.
     takes_colour: TakesColour,
-    /// Archivers that write deterministic archives by default.
-    ar_default_d: PerCompiler<bool>,
     /// Each compiler's library folders, for links through the cache.
     link_dirs: LinkDirs,
 }
@@ -55,7 +53,6 @@ impl Planner {
             runner,
             phony_blank_line: PerCompiler::default(),
             takes_colour: TakesColour::default(),
-            ar_default_d: PerCompiler::default(),
             link_dirs: LinkDirs::default(),
         }
     }
@@ -88,7 +85,6 @@ impl Planner {
             color_flag: None,
             link_dirs: None,
             links: false,
-            ar_deterministic: false,
             zccache_endpoint: None,
         };
         match &choice.path {
@@ -105,13 +101,6 @@ impl Planner {
                     plan.color_flag = self.takes_colour.flag(&self.runner, &plan.real).await;
                 }
                 let class = classify(&req.tool);
-                if class == Some(ToolClass::Ar) && plan.links {
-                    plan.ar_deterministic = self
-                        .ar_default_d
-                        .get(&self.runner, &plan.real, probe_ar_default_d)
-                        .await
-                        .unwrap_or(false);
-                }
                 if class.is_some_and(|c| matches!(c, ToolClass::C | ToolClass::Cxx)) {
                     let dirs = self.link_dirs.of(&self.runner, &plan.real).await;
                     plan.link_dirs = dirs.and_then(|d| std::env::join_paths(d).ok());
@@ -172,20 +161,6 @@ impl Planner {
             .await
             .unwrap_or(false)
     }
-}
-
-/// Reads `ar --help`: GNU ar lists its `[D]` modifier with `(default)`
-/// when it was built with deterministic archives as the default (Debian's
-/// `ar`; Debian's `avr-ar` marks `[U]` instead).
-fn probe_ar_default_d(runner: &dyn Runner, ar: &Path) -> Result<bool, String> {
-    tracing::info!(ar = %ar.display(), "probe: deterministic archives by default");
-    let out = runner
-        .output(&Tool::new(ar).arg("--help"), HEALTH_CHECK_TIMEOUT)
-        .map_err(|e| e.to_string())?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    Ok(text
-        .lines()
-        .any(|l| l.trim_start().starts_with("[D]") && l.contains("(default)")))
 }
 
 /// Runs `compiler -MM -MP` on a one-header file and looks at the output:

@@ -118,9 +118,4 @@ pub struct Plan {
     /// (`ZccacheChoice::caches_links`).
     #[serde(default)]
     pub links: bool,
-    /// This archiver writes deterministic archives (zero timestamps and
-    /// ids) without being asked (`ar --help` marks `D` as the default, as
-    /// Debian's binutils do): adding `D` changes no byte of its output.
-    #[serde(default)]
-    pub ar_deterministic: bool,
 }

@@ -37,8 +37,6 @@ pub struct Target {
     pub link_dirs: Option<std::ffi::OsString>,
     /// Links and archives may go through the cache (not sccache's).
     pub links: bool,
-    /// The archiver writes deterministic archives by default.
-    pub ar_deterministic: bool,
     /// zccache's daemon socket, when it speaks fbuild's wire.
     pub endpoint: Option<PathBuf>,
     /// Where this plan is remembered (forgotten when it fails).
@@ -61,9 +59,7 @@ pub fn run(target: Target, prepared: Prepared, marker: (&str, String)) -> ! {
         _ => None,
     };
     let links_cached = prepared.kind == Kind::Compile || target.links;
-    let keyed = links_cached
-        && (!prepared.needs_link_key || link_key.is_some())
-        && (!prepared.adds_d || target.ar_deterministic);
+    let keyed = links_cached && (!prepared.needs_link_key || link_key.is_some());
     let Some(zccache) = target
         .zccache
         .as_ref()

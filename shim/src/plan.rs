@@ -109,7 +109,6 @@ fn target(plan: Plan, slot: Option<PathBuf>) -> Target {
         color_flag: plan.color_flag,
         link_dirs: plan.link_dirs,
         links: plan.links,
-        ar_deterministic: plan.ar_deterministic,
         endpoint: plan.zccache_endpoint,
         slot,
     }
@@ -156,7 +155,6 @@ fn local(name: &str, settings: Option<&Settings>, shim: Option<&Path>) -> Result
             color_flag: None,
             link_dirs: None,
             links: false,
-            ar_deterministic: false,
             endpoint: None,
             slot: None,
         }),

@@ -8,9 +8,9 @@
 //! | an argument or the working directory that is not UTF-8 | zccache is skipped | zccache 1.15.8 panics on them (exit 101, measured with a `\xff` directory name) |
 //! | variables or PATH entries that are not UTF-8 | left out of zccache's environment (the real tool alone gets them all) | the same panic (measured); see `fbuild_core::zccache_env` |
 //! | an input file `-` (source on stdin) | zccache is skipped | zccache 1.15.8 runs the compile in its daemon, which does not get the caller's stdin (measured: the compile sees empty input) |
-//! | `ar` with neither `D` nor `U`, writing a new archive, when the coordinator's probe says this `ar` is deterministic by default (`ar --help`: `[D] … (default)`, as Debian's binutils) | `D` added to its modifiers before zccache | zccache 1.15.8 prints a warning on every archive call without `D` and caches none; with `D` that `ar` writes the same bytes it writes without it |
+//! | `ar` with neither `D` nor `U`, writing a new archive | `D` added to its modifiers before zccache | zccache 1.15.8 caches only archives asked with `D` (without it: a warning on every call); an archive from the cache must be the same bytes every time, or every link that takes it misses (Debian's `avr-ar` writes dates by default: Arduino.mk's LTO link, the whole code generation, missed every build). Debian's `ar` writes these bytes anyway (`D` is its default); with a `U`-default `ar` the members' dates and ids read 0 |
 //! | `ar` with `u` (replace only newer members) | zccache is skipped | zccache 1.15.8 fails `ar rcuD` ("failed to materialize archive output", measured); Lua's Makefile archives with `ar rcu` |
-//! | `ar` with `U`, or without `D` when the archiver is not deterministic by default (Debian's `avr-ar`) | zccache is skipped | an archive with real timestamps cannot come from a cache byte for byte |
+//! | `ar` with `U` | zccache is skipped | the user asked for real dates, which a cache cannot give back |
 //! | a link with a library in a `-L` folder of its line, a linker script, `@file`, `-specs=`, `-B`, `-Xlinker`, a search or a file inside `-Wl,` other than a version script or dynamic list (whose contents, like a versioned shared library's, a driver's fingerprint carries) (`fbuild_core::link_inputs`); `ld` with any `-l` | zccache is skipped | zccache 1.15.8 keys a link by the files its line names: `cc m.o -L. -lf` with a changed `libf.a` came back from its cache linked with the old one (measured) |
 //! | a compiler driver's link | `-D__FBUILD_TOOLCHAIN_LIBS=<fingerprint>` added before zccache (without a fingerprint from the coordinator, zccache is skipped) | the driver adds the toolchain's own files (`crt1.o`, `libgcc.a`, `libc.a`, `-lm`'s `libm.a`), which zccache does not key: the fingerprint of their folders is; a driver ignores a define when it only links |
 //! | `ar` into an archive that already exists, or with a position or count modifier (`a`, `b`, `i`, `N`), a thin archive or full paths (`T`, `P`) | zccache is skipped | zccache 1.15.8 keys an archive by the listed members only: `ar rcsD lib.a m.o` into a `lib.a` that holds `a.o` came back from its cache as an archive of `m.o` alone (measured), so an incremental archive would lose members |
@@ -44,9 +44,6 @@ pub struct Prepared {
     /// A compiler driver's link: through the cache only with the key of
     /// its toolchain's library folders (`fbuild_core::link_inputs`).
     pub needs_link_key: bool,
-    /// `D` was added to an `ar` call: through the cache only when the
-    /// archiver writes deterministic archives by default.
-    pub adds_d: bool,
 }
 
 /// `nested`: see the table (a call under a compiler driver or a shim).
@@ -60,7 +57,6 @@ pub fn prepare(class: ToolClass, args: Vec<OsString>, nested: bool, cwd: &Path) 
         kind: Kind::Compile,
         wants_color: false,
         needs_link_key: false,
-        adds_d: false,
     };
     if !prepared.use_zccache {
         return prepared;
@@ -91,7 +87,6 @@ pub fn prepare(class: ToolClass, args: Vec<OsString>, nested: bool, cwd: &Path) 
             match fresh_archive(&prepared.original, cwd) {
                 Some(Determinism::Asked) => {}
                 Some(Determinism::Default) => {
-                    prepared.adds_d = true;
                     let modifiers = &mut prepared.for_zccache[0];
                     modifiers.push("D");
                 }
@@ -230,11 +225,12 @@ mod tests {
         assert!(!prep(ToolClass::C, "-x c - -o x").use_zccache);
         assert!(prep(ToolClass::C, "-c a.c").use_zccache);
         let default_d = prep(ToolClass::Ar, "rcs lib.a a.o");
-        assert!(default_d.use_zccache && default_d.adds_d);
+        assert!(default_d.use_zccache);
         assert_eq!(default_d.for_zccache[0], "rcsD");
         assert_eq!(default_d.original[0], "rcs");
         let asked = prep(ToolClass::Ar, "rcsD lib.a a.o");
-        assert!(asked.use_zccache && !asked.adds_d);
+        assert!(asked.use_zccache);
+        assert_eq!(asked.for_zccache[0], "rcsD");
         assert!(!prep(ToolClass::Ar, "rcsU lib.a a.o").use_zccache);
         assert!(!prep(ToolClass::Ar, "rcu lib.a a.o").use_zccache);
         assert!(!prep(ToolClass::Ar, "--plugin p.so rcs lib.a a.o").use_zccache);
