@@ -349,24 +349,30 @@ impl Runner {
             .clone()
     }
 
-    /// `args`, or one `@file` holding them when the command line would be
-    /// longer than the OS takes (a link of hundreds of objects on
-    /// Windows); an error naming the tool when it reads no `@file`.
-    /// A compile's arguments with [`Runner::colour`] when it applies.
+    /// A compile's arguments with [`Runner::colour`] when it applies, and
+    /// a `-flto` compile's seed (`fbuild_core::lto_seed`: the same object
+    /// bytes every time, so the link taking it can come from the cache).
     fn coloured(&self, args: &[OsString], kind: ZKind) -> Vec<OsString> {
         let mut args = args.to_vec();
-        if let Some(flag) = self.colour.as_ref().filter(|_| kind == ZKind::Compile) {
-            let text: Vec<String> = args
-                .iter()
-                .map(|a| a.to_string_lossy().into_owned())
-                .collect();
-            if fbuild_core::console::colour_left_to_us(&text) {
-                args.push(flag.into());
-            }
+        if kind != ZKind::Compile {
+            return args;
         }
+        let text: Vec<String> = args
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        if let Some(flag) = &self.colour
+            && fbuild_core::console::colour_left_to_us(&text)
+        {
+            args.push(flag.into());
+        }
+        args.extend(fbuild_core::lto_seed::seed_flag(&text).map(OsString::from));
         args
     }
 
+    /// `args`, or one `@file` holding them when the command line would be
+    /// longer than the OS takes (a link of hundreds of objects on
+    /// Windows); an error naming the tool when it reads no `@file`.
     fn fitted(&self, program: &Path, args: &[OsString]) -> Result<Vec<OsString>> {
         if response::fits(program, args) {
             return Ok(args.to_vec());

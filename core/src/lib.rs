@@ -14,6 +14,7 @@ pub mod install_status;
 pub mod library_wire;
 pub mod link_inputs;
 pub mod lock;
+pub mod lto_seed;
 #[cfg(windows)]
 pub mod pipe;
 pub mod plan_wire;

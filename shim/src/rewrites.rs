@@ -9,6 +9,7 @@
 //! | variables or PATH entries that are not UTF-8 | left out of zccache's environment (the real tool alone gets them all) | the same panic (measured); see `fbuild_core::zccache_env` |
 //! | an input file `-` (source on stdin) | zccache is skipped | zccache 1.15.8 runs the compile in its daemon, which does not get the caller's stdin (measured: the compile sees empty input) |
 //! | `ar` with neither `D` nor `U`, writing a new archive | `D` added to its modifiers before zccache | zccache 1.15.8 caches only archives asked with `D` (without it: a warning on every call); an archive from the cache must be the same bytes every time, or every link that takes it misses (Debian's `avr-ar` writes dates by default: Arduino.mk's LTO link, the whole code generation, missed every build). Debian's `ar` writes these bytes anyway (`D` is its default); with a `U`-default `ar` the members' dates and ids read 0 |
+//! | a `-flto` compile with `-o` and no `-frandom-seed` | `-frandom-seed=<output>` added before zccache (`fbuild_core::lto_seed`) | GCC seeds LTO objects randomly: the same compile wrote other bytes each time (a compile zccache does not cache, Arduino.mk's `.ino`), so the LTO link taking it, the whole code generation, never hit |
 //! | `ar` with `u` (replace only newer members) | zccache is skipped | zccache 1.15.8 fails `ar rcuD` ("failed to materialize archive output", measured); Lua's Makefile archives with `ar rcu` |
 //! | `ar` with `U` | zccache is skipped | the user asked for real dates, which a cache cannot give back |
 //! | a link with a library in a `-L` folder of its line, a linker script, `@file`, `-specs=`, `-B`, `-Xlinker`, a search or a file inside `-Wl,` other than a version script or dynamic list (whose contents, like a versioned shared library's, a driver's fingerprint carries) (`fbuild_core::link_inputs`); `ld` with any `-l` | zccache is skipped | zccache 1.15.8 keys a link by the files its line names: `cc m.o -L. -lf` with a changed `libf.a` came back from its cache linked with the old one (measured) |
@@ -78,6 +79,8 @@ pub fn prepare(class: ToolClass, args: Vec<OsString>, nested: bool, cwd: &Path) 
                 prepared.kind = Kind::Link;
                 prepared.use_zccache &= link_inputs::cacheable(&text, cwd, Linker::Driver);
                 prepared.needs_link_key = true;
+            } else if let Some(seed) = fbuild_core::lto_seed::seed_flag(&text) {
+                prepared.for_zccache.push(seed.into());
             }
             prepared.wants_color =
                 std::io::stderr().is_terminal() && fbuild_core::console::colour_left_to_us(&text);
