@@ -203,7 +203,9 @@ impl Runner {
             .route
             .get()
             .filter(|_| !self.cache_failed.load(Ordering::SeqCst))
-            .filter(|r| kind == ZKind::Compile || r.links);
+            .filter(|r| {
+                kind == ZKind::Compile || (r.links && fbuild_core::settings::cache_links())
+            });
         let Some(route) = route else {
             self.counts
                 .lock()

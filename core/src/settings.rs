@@ -31,6 +31,16 @@ pub const ZCCACHE_SILENCE_VAR: &str = "FBUILD_ZCCACHE_SILENCE_SECS";
 /// speaks fbuild's wire (for comparisons, and as an escape hatch).
 pub const ZCCACHE_WIRE_VAR: &str = "FBUILD_ZCCACHE_WIRE";
 
+/// `on` sends links and archives through zccache's cache too (default
+/// `off`). zccache 1.15.8 restores, with a link or archive it serves from
+/// its cache, every file that changed under the working directory or the
+/// output's folder while the first one ran (measured: a source file saved
+/// in the project during a link came back old at the next hit, and a
+/// parallel build's `.ninja_deps` was rewritten), so it is only for a
+/// folder nothing else writes while links run. Read per link by the shims
+/// and `fbuild build` ([`cache_links`]).
+pub const CACHE_LINKS_VAR: &str = "FBUILD_CACHE_LINKS";
+
 /// The log filter when `FBUILD_LOG` is unset, empty or unusable: warnings
 /// and errors only.
 pub const DEFAULT_LOG_FILTER: &str = "warn";
@@ -222,6 +232,12 @@ impl Settings {
             DEFAULT_DOWNLOAD_STALL,
             SETTING_MIN,
         );
+        if let Some(v) = nonempty(CACHE_LINKS_VAR).filter(|v| v != "on" && v != "off") {
+            warnings.push(format!(
+                "{CACHE_LINKS_VAR}={:?} is neither on nor off; links run without the cache",
+                v.to_string_lossy()
+            ));
+        }
         let mut count = |var: &str| -> Option<u64> {
             let v = nonempty(var)?;
             let text = v.to_string_lossy();
@@ -331,6 +347,12 @@ fn log_filter_in(get: &impl Fn(&str) -> Option<OsString>) -> String {
 /// the shims and `fbuild build`.
 pub fn zccache_wire() -> bool {
     std::env::var_os(ZCCACHE_WIRE_VAR).is_none_or(|v| v != "off")
+}
+
+/// Whether links and archives may go through zccache ([`CACHE_LINKS_VAR`]
+/// is `on`).
+pub fn cache_links() -> bool {
+    std::env::var_os(CACHE_LINKS_VAR).is_some_and(|v| v == "on")
 }
 
 /// [`ZCCACHE_SILENCE_VAR`] when usable and not 0 (an unusable value means

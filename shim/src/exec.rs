@@ -58,7 +58,8 @@ pub fn run(target: Target, prepared: Prepared, marker: (&str, String)) -> ! {
         }
         _ => None,
     };
-    let links_cached = prepared.kind == Kind::Compile || target.links;
+    let links_cached =
+        prepared.kind == Kind::Compile || (target.links && fbuild_core::settings::cache_links());
     let keyed = links_cached && (!prepared.needs_link_key || link_key.is_some());
     let Some(zccache) = target
         .zccache
