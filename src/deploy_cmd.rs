@@ -136,16 +136,21 @@ pub fn deploy(args: DeployArgs) -> Result<ExitCode> {
     // Planned again for the port the board came back on.
     let plan = upload_plan(&board, &port, env.upload_speed)?;
     let what: Vec<String> = firmware.iter().map(|f| f.display().to_string()).collect();
+    // A bootloader over native USB (bossac's sam-ba) has no baud rate.
+    let how = match (plan.protocol.is_empty(), plan.speed.as_str()) {
+        (true, "" | "0") => String::new(),
+        (false, "" | "0") => format!(" ({})", plan.protocol),
+        (true, speed) => format!(" (at {speed} baud)"),
+        (false, speed) => format!(" ({} at {speed} baud)", plan.protocol),
+    };
     eprintln!(
-        "fbuild: uploading {} to {port} with {} ({} at {} baud)",
+        "fbuild: uploading {} to {port} with {}{how}",
         if what.is_empty() {
             "the firmware".to_string()
         } else {
             what.join(", ")
         },
         plan.tool,
-        plan.protocol,
-        plan.speed
     );
     lease(&port, true);
     let uploaded = upload::run(&plan, &port);

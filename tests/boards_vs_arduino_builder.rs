@@ -18,42 +18,23 @@ fn fbuild_sizes(stderr: &str) -> (u64, u64) {
     (size_used(stderr, "Flash:"), size_used(stderr, "RAM:"))
 }
 
-/// (flash, RAM) as arduino-builder reports them.
+/// (flash, RAM) as arduino-builder reports them, with Debian's core.
 fn arduino_builder_sizes(fqbn: &str, sketch: &Path, build: &Path) -> (u64, u64) {
-    std::fs::create_dir_all(build).unwrap();
-    let out = Command::new("arduino-builder")
-        .args([
-            "-compile",
-            "-hardware",
-            "/usr/share/arduino/hardware",
-            "-hardware",
-            "/usr/share/arduino-builder",
-            "-tools",
-            "/usr/share/arduino-builder",
-            "-fqbn",
-            fqbn,
-            // avr-gcc 5.4 hides DECIMAL_DIG from C++; fbuild adds the same
-            // define when the coordinator's probe says so.
-            "-prefs=compiler.cpp.extra_flags=-DDECIMAL_DIG=__DECIMAL_DIG__",
-            "-build-path",
-        ])
-        .arg(build)
-        .arg(sketch)
-        .output()
-        .expect("arduino-builder (scripts/setup-deps installs it)");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "arduino-builder {fqbn}:\n{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let number = |prefix: &str| -> u64 {
-        text.lines()
-            .find_map(|l| l.strip_prefix(prefix))
-            .and_then(|rest| rest.split(' ').next()?.parse().ok())
-            .unwrap_or_else(|| panic!("no {prefix:?} in arduino-builder's output:\n{text}"))
-    };
-    (number("Sketch uses "), number("Global variables use "))
+    let setup: Vec<std::ffi::OsString> = [
+        "-hardware",
+        "/usr/share/arduino/hardware",
+        "-hardware",
+        "/usr/share/arduino-builder",
+        "-tools",
+        "/usr/share/arduino-builder",
+        // avr-gcc 5.4 hides DECIMAL_DIG from C++; fbuild adds the same
+        // define when the coordinator's probe says so.
+        "-prefs=compiler.cpp.extra_flags=-DDECIMAL_DIG=__DECIMAL_DIG__",
+    ]
+    .iter()
+    .map(Into::into)
+    .collect();
+    common::arduino_builder::sizes(&setup, fqbn, sketch, build)
 }
 
 #[test]

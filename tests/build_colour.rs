@@ -14,7 +14,8 @@ use common::*;
 fn on_a_terminal(home: &TestHome, dir: &Path) -> String {
     let _ = std::fs::remove_dir_all(dir.join(".fbuild"));
     let mut cmd = home.fbuild(&["build", dir.to_str().unwrap(), "-v"]);
-    cmd.env("FBUILD_ZCCACHE_URL", mirror_url());
+    cmd.env("FBUILD_ZCCACHE_URL", mirror_url())
+        .env("TERM", "xterm-256color");
     let (ok, said) = stderr_on_a_terminal(cmd);
     assert!(ok, "{said}");
     said

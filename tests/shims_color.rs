@@ -15,7 +15,7 @@ use common::*;
 /// the terminal received.
 fn on_a_terminal(home: &TestHome, dir: &Path, args: &[&str]) -> String {
     let mut cmd = home.shim("cc", dir);
-    cmd.args(args);
+    cmd.args(args).env("TERM", "xterm-256color");
     let (ok, said) = stderr_on_a_terminal(cmd);
     assert!(ok, "{said}");
     said

@@ -31,6 +31,7 @@ pub mod sketch;
 mod sources;
 mod state;
 mod target;
+mod target_board;
 mod target_toolchain;
 mod text_key;
 

@@ -104,6 +104,7 @@ pub async fn link(
     let key = target
         .link_dirs
         .as_ref()
+        .filter(|_| fbuild_core::settings::cache_links())
         .filter(|_| link_inputs::cacheable(&text, &runner.cwd, link_inputs::Linker::Driver))
         .and_then(|known| link_inputs::key_flag(&text, &runner.cwd, known));
     let mut cmd = cmd;
@@ -204,16 +205,9 @@ async fn archive_step(
 /// archive; `None` when the first argument is not a plain modifier word or
 /// asks for `U` (non-deterministic on purpose).
 fn deterministic(args: &[OsString]) -> Option<Vec<OsString>> {
-    let modifiers = args.first()?.to_str()?;
-    let letters = modifiers.trim_start_matches('-');
-    let plain = !letters.is_empty() && letters.chars().all(|c| c.is_ascii_alphabetic());
-    if !plain || letters.contains(['U', 'a', 'b', 'i', 'N', 'T', 'P']) {
-        return None;
-    }
+    let modifiers = link_inputs::archive_modifiers(args.first()?.to_str()?)?;
     let mut args = args.to_vec();
-    if !letters.contains('D') {
-        args[0] = format!("{modifiers}D").into();
-    }
+    args[0] = modifiers.into();
     Some(args)
 }
 

@@ -368,7 +368,7 @@ impl Runner {
         {
             args.push(flag.into());
         }
-        args.extend(fbuild_core::lto_seed::seed_flag(&text).map(OsString::from));
+        args.extend(fbuild_core::lto_seed::seed_flag(&text, &self.cwd).map(OsString::from));
         args
     }
 

@@ -6,11 +6,12 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use fbuild_client::{Client, CoreSource, RequestError};
 use fbuild_core::platform::{Kind, Platform};
 use fbuild_core::protocol::CoreRequest;
 
+use crate::target_board::{FindReferenced, board_props};
 use crate::target_toolchain::toolchain;
 use fbuild_platforms::arduino::{ArduinoPlatform, BoardId, Properties};
 
@@ -159,73 +160,6 @@ fn in_env(env: &EnvConfig, e: RequestError) -> anyhow::Error {
         RequestError::Refused { message, .. } => anyhow::anyhow!("[env:{}]: {message}", env.name),
         machinery => anyhow::Error::new(machinery).context("asking the coordinator"),
     }
-}
-
-/// The platform's and board's properties, overrides and compat rules.
-/// Finds the platform of another vendor (same architecture) that a board
-/// references (`build.core=vendor:core`); `None`: not available.
-type FindReferenced<'a> = dyn Fn(&str) -> Result<Option<ArduinoPlatform>> + 'a;
-
-/// The properties a board builds with: the referenced platform's
-/// platform.txt when the board's core lives in another vendor's package
-/// (the spec: "platform.txt settings are inherited from the referenced
-/// core platform"), this platform's over it, the board (menus applied),
-/// `board_build.*`/`board_upload.*`, the builders' compat rules. Returns the
-/// referenced platform too.
-fn board_props(
-    env: &EnvConfig,
-    platform: &ArduinoPlatform,
-    board_text: &str,
-    find_referenced: &FindReferenced,
-) -> Result<(Properties, Option<ArduinoPlatform>)> {
-    let id = BoardId::parse(board_text).map_err(|e| anyhow::anyhow!("[env:{}]: {e}", env.name))?;
-    let fqbn = id.fqbn();
-    if (fqbn.vendor.as_str(), fqbn.arch.as_str())
-        != (platform.vendor.as_str(), platform.arch.as_str())
-    {
-        bail!(
-            "[env:{}]: board {board_text} belongs to the core {}:{}, but platform {} builds with {}:{}",
-            env.name,
-            fqbn.vendor,
-            fqbn.arch,
-            env.platform,
-            platform.vendor,
-            platform.arch
-        );
-    }
-    let board = platform
-        .resolve_board(fqbn)
-        .map_err(|e| anyhow::anyhow!("[env:{}]: {e}", env.name))?;
-    let referenced = match board
-        .props
-        .get("build.core")
-        .and_then(|c| c.split_once(':'))
-        .filter(|(vendor, _)| *vendor != platform.vendor)
-    {
-        None => None,
-        Some((vendor, _)) => Some(find_referenced(vendor)?.with_context(|| {
-            format!(
-                "[env:{}]: board {board_text} uses the core of the package {vendor:?} \
-                 (build.core={}), which is not installed beside {}",
-                env.name,
-                board.props.get("build.core").unwrap_or_default(),
-                platform.dir.display()
-            )
-        })?),
-    };
-    let mut props = referenced
-        .as_ref()
-        .map(|r| r.platform.clone())
-        .unwrap_or_default();
-    props.merge(&platform.platform);
-    props.merge(&board.props);
-    let mut overrides = Properties::default();
-    for (k, v) in &env.board_overrides {
-        overrides.set(k.clone(), v.clone());
-    }
-    props.merge(&overrides);
-    platform.apply_compat(&mut props);
-    Ok((props, referenced))
 }
 
 /// A core on disk, built with the compilers its platform.txt names

@@ -30,7 +30,8 @@ impl TakesColour {
 }
 
 /// Runs `compiler -fdiagnostics-color=always -E` on an empty file: a
-/// compiler that takes the flag succeeds (TinyCC: "invalid option").
+/// compiler that takes the flag succeeds silently (TinyCC: "invalid
+/// option"; one that only warns about it would warn at every compile).
 fn probe(runner: &dyn Runner, compiler: &Path) -> Result<bool, String> {
     tracing::info!(compiler = %compiler.display(), "probe: diagnostics colour flag");
     let dir = ProbeDir::new(&[("probe.c", "int x;\n")])?;
@@ -40,5 +41,5 @@ fn probe(runner: &dyn Runner, compiler: &Path) -> Result<bool, String> {
     let out = runner
         .output(&probe, HEALTH_CHECK_TIMEOUT)
         .map_err(|e| e.to_string())?;
-    Ok(out.status.success())
+    Ok(out.status.success() && out.stderr.is_empty())
 }

@@ -139,15 +139,20 @@ fn encode(text: &str, code_page: u32) -> Option<Vec<u8>> {
 }
 
 /// No colour choice of the user's on a compile line: no colour flag
-/// (`-f[no-]diagnostics-color…`, `-f[no-]color-diagnostics`), `GCC_COLORS`
-/// not set empty, `NO_COLOR` not set.
+/// (`-f[no-]diagnostics-color…`, `-f[no-]color-diagnostics`) and no
+/// `@file` that may hold one, `GCC_COLORS` not set empty, `NO_COLOR` not
+/// set, and a terminal that shows colours (`TERM` set, not `dumb`: GCC's
+/// own `auto` colours nothing there).
 pub fn colour_left_to_us(args: &[String]) -> bool {
     let chosen = args.iter().any(|a| {
         a.starts_with("-fdiagnostics-color")
             || a.starts_with("-fno-diagnostics-color")
             || a.ends_with("color-diagnostics")
+            || a.starts_with('@')
     });
-    !chosen
+    let term = std::env::var_os("TERM").unwrap_or_default();
+    let plain_terminal = term.is_empty() || term == "dumb";
+    !(chosen || plain_terminal)
         && std::env::var_os("GCC_COLORS").is_none_or(|v| !v.is_empty())
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }

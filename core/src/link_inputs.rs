@@ -146,7 +146,21 @@ fn operand_covered(path: &Path, hashed: bool) -> bool {
 }
 
 fn opaque(a: &str) -> bool {
-    OPAQUE.iter().any(|o| a.starts_with(o))
+    OPAQUE.iter().any(|o| a.starts_with(o)) || opaque_long(a)
+}
+
+/// `ld` takes its long options with one dash too (`-version-script=v`,
+/// `-script=x.ld`): the same as with two.
+fn long_form(a: &str) -> Option<String> {
+    (a.len() > 2 && a.starts_with('-') && !a.starts_with("--")).then(|| format!("-{a}"))
+}
+
+fn opaque_long(a: &str) -> bool {
+    long_form(a).is_some_and(|l| {
+        OPAQUE
+            .iter()
+            .any(|o| o.starts_with("--") && l.starts_with(o))
+    })
 }
 
 /// `-Wl,` parts: none opaque, none a search, none naming a file (keyed as
@@ -187,9 +201,13 @@ fn wl_parts_keyed(wl: &str, cwd: &Path, hashed: bool) -> bool {
 /// or `--version-script,f`).
 fn hashed_wl_file<'a>(parts: &[&'a str], i: usize) -> Option<&'a str> {
     let p = parts[i];
-    HASHED_WL.iter().find_map(|o| match p.strip_prefix(o)? {
-        "" => parts.get(i + 1).copied(),
-        rest => rest.strip_prefix('='),
+    HASHED_WL.iter().find_map(|o| {
+        // `--version-script`, or as ld takes it too, `-version-script`.
+        let rest = p.strip_prefix(o).or_else(|| p.strip_prefix(&o[1..]))?;
+        match rest {
+            "" => parts.get(i + 1).copied(),
+            rest => rest.strip_prefix('='),
+        }
     })
 }
 
@@ -211,7 +229,13 @@ fn versioned_shared_library(path: &Path) -> bool {
 /// versioned shared libraries and `-Wl,` version scripts and dynamic lists.
 fn hashed_files(args: &[String], cwd: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
+    let mut skip = false;
     for a in args {
+        // The values of `-o`, `-L`, `-l`, `-z` (the output of the last
+        // build is not an input).
+        if std::mem::replace(&mut skip, matches!(a.as_str(), "-o" | "-L" | "-l" | "-z")) {
+            continue;
+        }
         if let Some(wl) = a.strip_prefix("-Wl,") {
             let parts: Vec<&str> = wl.split(',').collect();
             out.extend(
@@ -300,6 +324,25 @@ fn following(args: &[String], option: &str) -> Vec<String> {
         }
     }
     out
+}
+
+/// The modifiers an `ar` call that writes a whole new archive goes to the
+/// cache with: `D` added (zccache caches only deterministic archives),
+/// or `None` when the call is not for the cache — modifiers not all in
+/// one word (`ar -r -c lib.a`), a position or count modifier (`a`, `b`,
+/// `i`, `N`), a thin archive or full paths (`T`, `P`), dates asked for
+/// (`U`), or `u` (zccache 1.15.8 fails `ar rcuD`: "failed to materialize
+/// archive output", measured).
+pub fn archive_modifiers(first: &str) -> Option<String> {
+    let letters = first.strip_prefix('-').unwrap_or(first);
+    let plain = !letters.is_empty() && letters.bytes().all(|b| b.is_ascii_alphabetic());
+    if !plain || letters.contains(['a', 'b', 'i', 'N', 'u', 'U', 'T', 'P']) {
+        return None;
+    }
+    Some(match letters.contains('D') {
+        true => first.to_string(),
+        false => format!("{first}D"),
+    })
 }
 
 /// The library folders of `compiler -print-search-dirs`'s output (GCC's

@@ -67,6 +67,7 @@ fn files_the_key_drops_go_by_content_in_a_drivers_fingerprint() {
         "a.o -shared -o x.so -Wl,-soname,x.so.1 -Wl,--version-script,v.map",
         "a.o -o prog -Wl,--dynamic-list=v.map",
         "a.o -z noexecstack -o prog",
+        "a.o -o prog -Wl,-version-script=v.map",
     ] {
         assert!(driver(line), "{line}");
         assert!(!ld(line), "ld: {line}");
@@ -76,6 +77,8 @@ fn files_the_key_drops_go_by_content_in_a_drivers_fingerprint() {
         "a.o libz.so.1.x -o prog",
         "a.o -o prog -Wl,--version-script=missing.map",
         "a.o -o prog -Wl,--version-script",
+        "a.o -o prog -Wl,-script=v.map",
+        "a.o -o prog -Wl,-dT,v.map",
     ] {
         assert!(!driver(bad), "{bad}");
     }
@@ -87,6 +90,11 @@ fn files_the_key_drops_go_by_content_in_a_drivers_fingerprint() {
     assert_ne!(script_changed, before, "the version script changed");
     put("libz.so.1.2.13", b"\x7fELF two");
     assert_ne!(key(line), script_changed, "the library changed");
+    // The output of the last build is not an input.
+    let shared = "a.o -shared -o libz.so.1.2.13";
+    let before = key(shared);
+    put("libz.so.1.2.13", b"\x7fELF three");
+    assert_eq!(key(shared), before, "the output went into the key");
     assert_ne!(
         key("a.o -z now -o prog"),
         key("a.o -z lazy -o prog"),

@@ -3,13 +3,17 @@
 //! bytes (measured with avr-g++ 5.4: Arduino.mk's sketch object differed
 //! at byte 3238). A link keyed by its objects' contents then never hits
 //! after one of them was compiled again, and the LTO link is the code
-//! generation. So a `-flto` compile that goes through fbuild's cache (the
-//! shims, `fbuild build`) carries `-frandom-seed=<its output>`, as Bazel's
-//! compiles do: the same bytes every time, and a seed per object file.
+//! generation. So a `-flto` compile the shims send to the cache, and every
+//! `-flto` compile of `fbuild build`, carries `-frandom-seed=<its output>`,
+//! as Bazel's compiles do: the same bytes every time, and a seed per
+//! object file.
 
 /// `-frandom-seed=<output>` for a compile with `-flto` (not turned off
-/// after it), no seed of its own and an `-o` output; `None` otherwise.
-pub fn seed_flag(args: &[String]) -> Option<String> {
+/// after it), no seed of its own and an `-o` output, the output's path
+/// made absolute from `cwd` (GCC wants the seed to differ for every
+/// object: `util.o` in two folders of one make are two objects); `None`
+/// otherwise.
+pub fn seed_flag(args: &[String], cwd: &std::path::Path) -> Option<String> {
     let mut lto = false;
     let mut output = None;
     let mut it = args.iter();
@@ -22,8 +26,8 @@ pub fn seed_flag(args: &[String]) -> Option<String> {
             _ => {}
         }
     }
-    let output = output?;
-    lto.then(|| format!("-frandom-seed={output}"))
+    let output = cwd.join(output?);
+    lto.then(|| format!("-frandom-seed={}", output.display()))
 }
 
 #[cfg(test)]
@@ -31,23 +35,19 @@ mod tests {
     use super::*;
 
     fn flag(line: &str) -> Option<String> {
-        seed_flag(
-            &line
-                .split_whitespace()
-                .map(str::to_string)
-                .collect::<Vec<_>>(),
-        )
+        let args: Vec<String> = line.split_whitespace().map(str::to_string).collect();
+        seed_flag(&args, std::path::Path::new("/p"))
     }
 
     #[test]
     fn lto_compiles_get_their_output_as_seed() {
         assert_eq!(
             flag("-flto -Os -c a.c -o build/a.o").as_deref(),
-            Some("-frandom-seed=build/a.o")
+            Some("-frandom-seed=/p/build/a.o")
         );
         assert_eq!(
             flag("-flto=auto -c a.c -o a.o").as_deref(),
-            Some("-frandom-seed=a.o")
+            Some("-frandom-seed=/p/a.o")
         );
         for none in [
             "-Os -c a.c -o a.o",

@@ -33,11 +33,11 @@ pub const ZCCACHE_WIRE_VAR: &str = "FBUILD_ZCCACHE_WIRE";
 
 /// `on` sends links and archives through zccache's cache too (default
 /// `off`). zccache 1.15.8 restores, with a link or archive it serves from
-/// its cache, every file that changed under the working directory or the
-/// output's folder while the first one ran (measured: a source file saved
-/// in the project during a link came back old at the next hit, and a
-/// parallel build's `.ninja_deps` was rewritten), so it is only for a
-/// folder nothing else writes while links run. Read per link by the shims
+/// its cache, files that changed while the first one ran under the working
+/// directory, the output's folder or an input's folder (measured: a source
+/// file saved in the project during a link came back old at the next hit,
+/// and a parallel build's `.ninja_deps` was rewritten), so it is only for
+/// folders nothing else writes while links run. Read per link by the shims
 /// and `fbuild build` ([`cache_links`]).
 pub const CACHE_LINKS_VAR: &str = "FBUILD_CACHE_LINKS";
 

@@ -112,7 +112,9 @@ pub fn touch_1200bps(port: &str) -> Result<(), DeployError> {
 }
 
 /// After a touch: the port that appeared (the bootloader's), else the old
-/// one once it is back; polls the port list for up to `wait`.
+/// one once it is back (listed, or there by its path: a port no listing
+/// shows, such as a `/dev/serial/by-id/…` link or a pty); polls the port
+/// list for up to `wait`.
 pub fn wait_for_upload_port(
     before: &[String],
     old: &str,
@@ -128,7 +130,8 @@ pub fn wait_for_upload_port(
             return Some(new.clone());
         }
         if std::time::Instant::now() >= deadline {
-            return now.iter().any(|p| p == old).then(|| old.to_string());
+            let back = now.iter().any(|p| p == old) || std::path::Path::new(old).exists();
+            return back.then(|| old.to_string());
         }
         std::thread::sleep(fbuild_core::time::PORT_LIST_POLL);
     }

@@ -44,8 +44,11 @@ pub struct Target {
 }
 
 pub fn run(target: Target, prepared: Prepared, marker: (&str, String)) -> ! {
-    // A driver's link goes through the cache with its toolchain's key only.
-    let link_key = match (prepared.needs_link_key, &target.link_dirs) {
+    let links_cached =
+        prepared.kind == Kind::Compile || (target.links && fbuild_core::settings::cache_links());
+    // A driver's link goes through the cache with its toolchain's key only
+    // (taken only when links may go there: it walks the library folders).
+    let link_key = match (prepared.needs_link_key && links_cached, &target.link_dirs) {
         (true, Some(dirs)) => {
             let text: Vec<String> = prepared
                 .original
@@ -58,8 +61,6 @@ pub fn run(target: Target, prepared: Prepared, marker: (&str, String)) -> ! {
         }
         _ => None,
     };
-    let links_cached =
-        prepared.kind == Kind::Compile || (target.links && fbuild_core::settings::cache_links());
     let keyed = links_cached && (!prepared.needs_link_key || link_key.is_some());
     let Some(zccache) = target
         .zccache

@@ -79,7 +79,7 @@ pub fn prepare(class: ToolClass, args: Vec<OsString>, nested: bool, cwd: &Path) 
                 prepared.kind = Kind::Link;
                 prepared.use_zccache &= link_inputs::cacheable(&text, cwd, Linker::Driver);
                 prepared.needs_link_key = true;
-            } else if let Some(seed) = fbuild_core::lto_seed::seed_flag(&text) {
+            } else if let Some(seed) = fbuild_core::lto_seed::seed_flag(&text, cwd) {
                 prepared.for_zccache.push(seed.into());
             }
             prepared.wants_color =
@@ -88,11 +88,7 @@ pub fn prepare(class: ToolClass, args: Vec<OsString>, nested: bool, cwd: &Path) 
         ToolClass::Ar => {
             prepared.kind = Kind::Link;
             match fresh_archive(&prepared.original, cwd) {
-                Some(Determinism::Asked) => {}
-                Some(Determinism::Default) => {
-                    let modifiers = &mut prepared.for_zccache[0];
-                    modifiers.push("D");
-                }
+                Some(args) => prepared.for_zccache = args,
                 None => prepared.use_zccache = false,
             }
         }
@@ -112,33 +108,18 @@ pub fn prepare(class: ToolClass, args: Vec<OsString>, nested: bool, cwd: &Path) 
     prepared
 }
 
-/// Whether an `ar` call asks for a deterministic archive.
-#[derive(Debug, PartialEq)]
-enum Determinism {
-    /// `D` among its modifiers.
-    Asked,
-    /// Neither `D` nor `U`: the archiver's default decides.
-    Default,
-}
-
-/// `ar` writing a new archive (see the table): the modifiers first (no
-/// `@file`), no position or count modifier, no thin archive or full paths,
-/// not `u` or `U`, and the archive they name not there yet. `None`: not for the
-/// cache.
-fn fresh_archive(args: &[OsString], cwd: &Path) -> Option<Determinism> {
-    let raw = args.first()?.to_str()?;
-    let modifiers = raw.trim_start_matches('-');
-    if modifiers.is_empty()
-        || raw.starts_with('@')
-        || modifiers.contains(['a', 'b', 'i', 'N', 'u', 'U', 'T', 'P'])
-        || cwd.join(args.get(1)?).exists()
-    {
+/// The arguments of an `ar` call writing a new archive, `D` added
+/// (`link_inputs::archive_modifiers`), when the archive it names is not
+/// there yet; `None`: not for the cache.
+fn fresh_archive(args: &[OsString], cwd: &Path) -> Option<Vec<OsString>> {
+    let modifiers = link_inputs::archive_modifiers(args.first()?.to_str()?)?;
+    let archive = args.get(1)?.to_str()?;
+    if archive.starts_with(['-', '@']) || cwd.join(archive).exists() {
         return None;
     }
-    Some(match modifiers.contains('D') {
-        true => Determinism::Asked,
-        false => Determinism::Default,
-    })
+    let mut out = args.to_vec();
+    out[0] = modifiers.into();
+    Some(out)
 }
 
 /// The depfile a compile with `-MP` writes, when the shim can know it for
@@ -236,6 +217,9 @@ mod tests {
         assert_eq!(asked.for_zccache[0], "rcsD");
         assert!(!prep(ToolClass::Ar, "rcsU lib.a a.o").use_zccache);
         assert!(!prep(ToolClass::Ar, "rcu lib.a a.o").use_zccache);
+        assert!(!prep(ToolClass::Ar, "-r -c -s lib.a a.o").use_zccache);
+        assert!(!prep(ToolClass::Ar, "--thin rcs lib.a a.o").use_zccache);
+        assert!(prep(ToolClass::Ar, "-rcs lib.a a.o").use_zccache);
         assert!(!prep(ToolClass::Ar, "--plugin p.so rcs lib.a a.o").use_zccache);
         assert!(prep(ToolClass::Ld, "-r a.o -o b.o").use_zccache);
     }

@@ -287,6 +287,7 @@ pub fn wait_for(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
     }
 }
 
+pub mod arduino_builder;
 pub mod hostile;
 pub mod http;
 pub mod libfix;

@@ -238,11 +238,15 @@ pub fn compile(
     'connection: loop {
         let mut conn = Conn::open(endpoint, budget.silence)?;
         conn.send(&request)?;
+        let mut answered = false;
         loop {
             let next = match conn.next(budget.silence) {
-                // Closed before any answer (seen under load, a daemon
-                // dropping a connection it took): once more on a new one.
-                Err(WireError::Unreachable(why)) if why == CLOSED_EARLY && !reopened => {
+                // Closed before any answer, not even progress (seen under
+                // load, a daemon dropping a connection it took): once more
+                // on a new one.
+                Err(WireError::Unreachable(why))
+                    if why == CLOSED_EARLY && !reopened && !answered && conn.buf.is_empty() =>
+                {
                     reopened = true;
                     std::thread::sleep(reconnect_pause());
                     continue 'connection;
@@ -282,7 +286,10 @@ pub fn compile(
                         cached: r.cached,
                     });
                 }
-                Some(ResponseBody::CompileProgress(_)) => continue,
+                Some(ResponseBody::CompileProgress(_)) => {
+                    answered = true;
+                    continue;
+                }
                 Some(ResponseBody::Backpressure(b)) if retries < budget.backpressure_retries => {
                     retries += 1;
                     let wait = u64::from(b.retry_after_ms.clamp(1, 2_000));
