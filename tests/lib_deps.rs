@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use common::libfix::Fixture;
-use common::{TestHome, assert_ok, sha256};
+use common::{TestHome, all_succeed_at_once, assert_ok, sha256};
 
 const UNO_SKETCH: &str = "#include <Greeting.h>\n#include <Blinker.h>\n#include <Shapes.h>\n#include <LocalThing.h>\n#include <SoftwareSerial.h>\nSoftwareSerial soft(10, 11);\nvoid setup() {\n  Serial.begin(9600);\n  soft.begin(9600);\n  Serial.println(greeting() + blinker_rate() + shapes_sides(2) + local_thing());\n}\nvoid loop() {}\n";
 
@@ -193,21 +193,11 @@ fn eight_concurrent_builds_download_each_library_once() {
         .iter()
         .map(|t| project(t.path(), "native", &deps(&f)))
         .collect();
-    let children: Vec<_> = dirs
-        .iter()
-        .map(|d| {
-            home.fbuild(&["build", d.to_str().unwrap()])
-                .env("FBUILD_ZCCACHE", "off")
-                .envs(f.env())
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
-    for child in children {
-        assert_ok(&child.wait_with_output().unwrap());
-    }
+    all_succeed_at_once(dirs.iter().map(|d| {
+        let mut cmd = home.fbuild(&["build", d.to_str().unwrap()]);
+        cmd.env("FBUILD_ZCCACHE", "off").envs(f.env());
+        cmd
+    }));
     for path in [
         "/dl/greeting-1.1.0.tar.gz",
         "/arduino/Counter-1.2.0.zip",

@@ -81,20 +81,11 @@ fn the_core_and_its_tools_install_once_for_concurrent_builds() {
     // Eight projects at once (PlatformIO's board id), one compile each
     // beyond the core: the second and later wait for the first's installs.
     let projects: Vec<_> = (0..8).map(|_| project(&url, &["zeroUSB"], BLINK)).collect();
-    let children: Vec<_> = projects
-        .iter()
-        .map(|p| {
-            home.fbuild(&["build", p.path().to_str().unwrap()])
-                .env("FBUILD_ZCCACHE_URL", mirror_url())
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
-    for child in children {
-        assert_ok(&child.wait_with_output().unwrap());
-    }
+    all_succeed_at_once(projects.iter().map(|p| {
+        let mut cmd = home.fbuild(&["build", p.path().to_str().unwrap()]);
+        cmd.env("FBUILD_ZCCACHE_URL", mirror_url());
+        cmd
+    }));
     for archive in [
         "samd-1.8.14.tar.bz2",
         "CMSIS-4.5.0.tar.bz2",
@@ -243,6 +234,16 @@ fn speed_of(path: &str) -> u32 {
     }
 }
 
+/// `fbuild deploy -e zeroUSB --port PORT` with bossac recording into `log`.
+fn deploy(home: &TestHome, dir: &Path, port: &str, log: &Path) -> std::process::Output {
+    let dir = dir.to_str().unwrap();
+    home.fbuild(&["deploy", dir, "-e", "zeroUSB", "--port", port])
+        .env("FBUILD_ZCCACHE_URL", mirror_url())
+        .env("BOSSAC_LOG", log)
+        .output()
+        .unwrap()
+}
+
 /// `fbuild deploy` runs the core's bossac recipe: the 1200-bps touch on
 /// the port (upload.use_1200bps_touch), a wait for the bootloader's port
 /// (upload.wait_for_upload_port: none appears on a pty, and the old one is
@@ -303,19 +304,7 @@ fn deploy_touches_the_port_at_1200_baud_and_runs_the_cores_bossac_recipe() {
     let (_master, port) = common::pty::pty_pair();
     assert_ne!(speed_of(&port), 1200);
     let log = stage.path().join("bossac.log");
-    let out = home
-        .fbuild(&[
-            "deploy",
-            dir.path().to_str().unwrap(),
-            "-e",
-            "zeroUSB",
-            "--port",
-            &port,
-        ])
-        .env("FBUILD_ZCCACHE_URL", mirror_url())
-        .env("BOSSAC_LOG", &log)
-        .output()
-        .unwrap();
+    let out = deploy(&home, dir.path(), &port, &log);
     let said = String::from_utf8_lossy(&out.stderr);
     assert_ok(&out);
     assert!(said.contains("1200-baud touch"), "{said}");
@@ -343,19 +332,7 @@ fn deploy_touches_the_port_at_1200_baud_and_runs_the_cores_bossac_recipe() {
 
     // A port that is not there: named, and bossac never runs.
     let _ = std::fs::remove_file(&log);
-    let out = home
-        .fbuild(&[
-            "deploy",
-            dir.path().to_str().unwrap(),
-            "-e",
-            "zeroUSB",
-            "--port",
-            "/dev/ttyACM99",
-        ])
-        .env("FBUILD_ZCCACHE_URL", mirror_url())
-        .env("BOSSAC_LOG", &log)
-        .output()
-        .unwrap();
+    let out = deploy(&home, dir.path(), "/dev/ttyACM99", &log);
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{said}");
     assert!(said.contains("/dev/ttyACM99"), "{said}");

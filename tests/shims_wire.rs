@@ -104,21 +104,11 @@ fn sixty_four_concurrent_hits() {
         .unwrap();
     }
     let compile_all = || {
-        let children: Vec<_> = (0..N)
-            .map(|i| {
-                clean_command(home.path().join("shims/cc"))
-                    .args(["-O2", "-c", &format!("h{i}.c"), "-o", &format!("h{i}.o")])
-                    .current_dir(dir)
-                    .env("FBUILD_HOME", home.path())
-                    .env("FBUILD_ZCCACHE_URL", mirror_url())
-                    .stderr(std::process::Stdio::piped())
-                    .spawn()
-                    .unwrap()
-            })
-            .collect();
-        for child in children {
-            assert_ok(&child.wait_with_output().unwrap());
-        }
+        all_succeed_at_once((0..N).map(|i| {
+            let mut cmd = home.shim("cc", dir);
+            cmd.args(["-O2", "-c", &format!("h{i}.c"), "-o", &format!("h{i}.o")]);
+            cmd
+        }));
     };
     compile_all();
     let objects = |dir: &Path| -> Vec<Vec<u8>> {

@@ -403,6 +403,24 @@ impl TestHome {
     }
 }
 
+/// Starts every command at once (stdout and stderr captured), waits for
+/// all, and asserts each succeeded.
+#[allow(dead_code)]
+pub fn all_succeed_at_once(commands: impl IntoIterator<Item = Command>) {
+    let children: Vec<_> = commands
+        .into_iter()
+        .map(|mut c| {
+            c.stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        assert_ok(&child.wait_with_output().unwrap());
+    }
+}
+
 /// Asserts that a command succeeded, showing its output when not.
 pub fn assert_ok(out: &Output) {
     assert!(

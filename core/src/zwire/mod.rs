@@ -452,4 +452,5 @@ impl Conn {
 }
 
 #[cfg(test)]
+#[path = "zwire_tests.rs"]
 mod tests;
