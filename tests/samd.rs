@@ -182,6 +182,18 @@ fn every_board_of_the_core_matches_arduino_builder() {
     let core = ArduinoPlatform::load(&core_dir, "arduino", "samd").unwrap();
     let ids = core.board_ids();
     assert!(ids.len() >= 18, "{ids:?}");
+    // Every SAMD id of the PlatformIO table names a board of this core.
+    let table: std::collections::BTreeMap<String, String> =
+        serde_json::from_str(include_str!("../platforms/data/pio-boards.json")).unwrap();
+    let samd: Vec<_> = table
+        .iter()
+        .filter(|(_, f)| f.starts_with("arduino:samd:"))
+        .collect();
+    assert!(samd.len() >= 17, "{samd:?}");
+    for (id, fqbn) in samd {
+        core.resolve_board(&Fqbn::parse(fqbn).unwrap())
+            .unwrap_or_else(|e| panic!("{id} → {fqbn}: {e}"));
+    }
     let work = tempfile::tempdir().unwrap();
     let mut differ = Vec::new();
     let mut unbuildable = Vec::new();
