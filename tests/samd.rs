@@ -350,3 +350,77 @@ fn deploy_touches_the_port_at_1200_baud_and_runs_the_cores_bossac_recipe() {
     assert!(said.contains("/dev/ttyACM99"), "{said}");
     assert!(!log.exists(), "bossac ran for a missing port");
 }
+
+/// `lib_deps` on SAMD are checked as on AVR: a library whose
+/// `library.properties` says `architectures=samd`, or whose `library.json`
+/// says `"platforms": ["atmelsam"]` (PlatformIO's name for a core given
+/// by its index URL), is built; one for `avr` only is named and left out.
+#[test]
+fn libraries_are_matched_to_the_samd_core() {
+    let mirror = mirror();
+    let server = TestServer::serve(mirror.path());
+    let home = TestHome::new();
+    let libs = tempfile::tempdir().unwrap();
+    let library = |name: &str, manifest: (&str, &str)| {
+        let dir = libs.path().join(name);
+        std::fs::create_dir_all(dir.join("src")).unwrap();
+        std::fs::write(dir.join(manifest.0), manifest.1).unwrap();
+        std::fs::write(
+            dir.join(format!("src/{name}.h")),
+            format!("#pragma once\nint {name}_value();\n"),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join(format!("src/{name}.cpp")),
+            format!("#include \"{name}.h\"\nint {name}_value() {{ return 7; }}\n"),
+        )
+        .unwrap();
+        dir
+    };
+    let props = |name: &str, arch: &str| {
+        format!(
+            "name={name}\nversion=1.0.0\nauthor=t\nmaintainer=t\nsentence=s\nparagraph=p\ncategory=Other\nurl=http://localhost/\narchitectures={arch}\n"
+        )
+    };
+    let samd = library("ForSamd", ("library.properties", &props("ForSamd", "samd")));
+    let pio = library(
+        "ForPio",
+        (
+            "library.json",
+            r#"{"name": "ForPio", "version": "1.0.0", "platforms": ["atmelsam"], "frameworks": ["arduino"]}"#,
+        ),
+    );
+    let avr = library("ForAvr", ("library.properties", &props("ForAvr", "avr")));
+    let dir = project(
+        &format!("{}/package_index.json", server.url()),
+        &["zeroUSB"],
+        "#include <ForSamd.h>\n#include <ForPio.h>\nvoid setup() { Serial.begin(9600); }\nvoid loop() { Serial.println(ForSamd_value() + ForPio_value()); }\n",
+    );
+    let ini = dir.path().join("platformio.ini");
+    let text = std::fs::read_to_string(&ini).unwrap();
+    std::fs::write(
+        &ini,
+        format!(
+            "{text}lib_deps =\n    symlink://{}\n    symlink://{}\n    symlink://{}\n",
+            samd.display(),
+            pio.display(),
+            avr.display()
+        ),
+    )
+    .unwrap();
+    let said = build(&home, dir.path(), &[]);
+    assert!(
+        said.contains("library ForAvr is not for this build"),
+        "{said}"
+    );
+    let compdb = std::fs::read_to_string(
+        dir.path()
+            .join(".fbuild/build/zeroUSB/compile_commands.json"),
+    )
+    .unwrap();
+    assert!(
+        compdb.contains("ForSamd.cpp") && compdb.contains("ForPio.cpp"),
+        "{compdb}"
+    );
+    assert!(!compdb.contains("ForAvr.cpp"), "{compdb}");
+}

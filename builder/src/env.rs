@@ -72,6 +72,7 @@ pub async fn build_env(
 
     let lib_deps = crate::libs::for_env(client, project, env, &target, opts.lock_mode).await?;
     let arch = target.arch();
+    let pio_platform = target.pio_platform(&env.platform);
     // Reading the tree and the sources' includes is blocking file I/O.
     let sources = tokio::task::block_in_place(|| {
         collect(&Layout {
@@ -91,7 +92,7 @@ pub async fn build_env(
                 ignore: &env.lib_ignore,
                 mode: env.lib_ldf_mode,
                 compat: env.lib_compat_check.then(|| Compat {
-                    platform: env.platform.as_str(),
+                    platform: &pio_platform,
                     framework: env.framework.as_deref(),
                     arch: arch.as_deref(),
                 }),

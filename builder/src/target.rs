@@ -416,6 +416,20 @@ impl Target {
     }
 
     /// The board's architecture (`avr`), when its core says.
+    /// The environment's platform as PlatformIO names it (library.json's
+    /// `platforms`): `platform =` itself when it is such a name, else the
+    /// name of the core's architecture (a package index URL with the SAMD
+    /// core is `atmelsam`), else what the project wrote.
+    pub fn pio_platform(&self, platform: &fbuild_core::platform::Platform) -> String {
+        let by_arch = self
+            .arch()
+            .and_then(|a| fbuild_platforms::arduino::pio_platform_of_arch(&a));
+        match (platform.kind(), by_arch) {
+            (Kind::Named(_) | Kind::Native, _) | (_, None) => platform.as_str().to_string(),
+            (_, Some(name)) => name.to_string(),
+        }
+    }
+
     pub fn arch(&self) -> Option<String> {
         self.recipes
             .properties()

@@ -176,3 +176,14 @@ fn compat_rules_apply_by_mcu_and_protocol() {
     );
     assert_eq!(uno.get("emulator.tool"), Some("simavr"));
 }
+
+/// Every architecture of `data/pio-platforms.json` names a PlatformIO
+/// platform, AVR's and SAMD's the ones PlatformIO uses.
+#[test]
+fn architectures_map_to_platformio_platforms() {
+    use fbuild_platforms::arduino::pio_platform_of_arch;
+    assert_eq!(pio_platform_of_arch("avr"), Some("atmelavr"));
+    assert_eq!(pio_platform_of_arch("samd"), Some("atmelsam"));
+    assert_eq!(pio_platform_of_arch("_comment"), None);
+    assert_eq!(pio_platform_of_arch("z80"), None);
+}

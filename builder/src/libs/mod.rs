@@ -217,10 +217,11 @@ pub async fn for_env(
         .library_index
         .as_deref()
         .unwrap_or(ARDUINO_INDEX_URL);
+    let pio_platform = target.pio_platform(&env.platform);
     let mut cx = Context {
         client,
         root: &project.root,
-        platform: env.platform.as_str(),
+        platform: &pio_platform,
         registry: fbuild_core::protocol::LibraryIndex::Registry {
             url: registry.into(),
         },

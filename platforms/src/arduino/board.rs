@@ -18,6 +18,23 @@ fn pio_boards() -> &'static BTreeMap<String, String> {
     })
 }
 
+const PIO_PLATFORMS: &str = include_str!("../../data/pio-platforms.json");
+
+/// PlatformIO's platform id for an Arduino architecture (`samd` →
+/// `atmelsam`), from `data/pio-platforms.json`.
+pub fn pio_platform_of_arch(arch: &str) -> Option<&'static str> {
+    static TABLE: OnceLock<BTreeMap<String, String>> = OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        let all: BTreeMap<String, serde_json::Value> = serde_json::from_str(PIO_PLATFORMS)
+            .expect("data/pio-platforms.json is valid (checked by a test)");
+        all.into_iter()
+            .filter_map(|(k, v)| Some((k, v.as_str()?.to_string())))
+            .filter(|(k, _)| !k.starts_with('_'))
+            .collect()
+    });
+    table.get(arch).map(String::as_str)
+}
+
 /// A `board =` value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BoardId {
