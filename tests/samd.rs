@@ -26,7 +26,8 @@ const BLINK: &str = "void setup() {\n  pinMode(LED_BUILTIN, OUTPUT);\n}\n\nvoid 
 const BUSES: &str = "#include <SPI.h>\n#include <Wire.h>\n\nvoid setup() {\n  Serial.begin(115200);\n  Wire.begin();\n  SPI.begin();\n}\n\nvoid loop() {\n  Wire.beginTransmission(0x42);\n  Wire.write(SPI.transfer(0x55));\n  Wire.endTransmission();\n  Serial.println(millis());\n  delay(100);\n}\n";
 
 /// scripts/pack-samd's mirror (made once per test run) copied with
-/// `bad.json`: the same index with a wrong checksum for the core.
+/// `bad.json` (the same index with a wrong checksum for the core) and
+/// `bad-tool.json` (a wrong one for the tool CMSIS).
 fn mirror() -> tempfile::TempDir {
     let packed = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("samd-package-mirror");
     assert_ok(
@@ -43,8 +44,16 @@ fn mirror() -> tempfile::TempDir {
     }
     let text = std::fs::read_to_string(dir.path().join("package_index.json")).unwrap();
     let mut index: serde_json::Value = serde_json::from_str(&text).unwrap();
-    index["packages"][0]["platforms"][0]["checksum"] = format!("SHA-256:{}", "0".repeat(64)).into();
+    let zeros = format!("SHA-256:{}", "0".repeat(64));
+    let mut bad_tool = index.clone();
+    index["packages"][0]["platforms"][0]["checksum"] = zeros.clone().into();
     std::fs::write(dir.path().join("bad.json"), index.to_string()).unwrap();
+    for tool in bad_tool["packages"][0]["tools"].as_array_mut().unwrap() {
+        if tool["name"] == "CMSIS" {
+            tool["systems"][0]["checksum"] = zeros.clone().into();
+        }
+    }
+    std::fs::write(dir.path().join("bad-tool.json"), bad_tool.to_string()).unwrap();
     dir
 }
 
@@ -78,6 +87,9 @@ fn the_core_and_its_tools_install_once_for_concurrent_builds() {
     let server = TestServer::serve(mirror.path());
     let home = TestHome::new();
     let url = format!("{}/package_index.json", server.url());
+    // Downloads slowed (4 MiB/s: 6 MB in all) so that the eight installs
+    // overlap.
+    server.set_rate(4 << 20);
     // Eight projects at once (PlatformIO's board id), one compile each
     // beyond the core: the second and later wait for the first's installs.
     let projects: Vec<_> = (0..8).map(|_| project(&url, &["zeroUSB"], BLINK)).collect();
@@ -123,6 +135,19 @@ fn the_core_and_its_tools_install_once_for_concurrent_builds() {
             .join("packages/arduino/hardware/samd/1.8.14")
             .exists()
     );
+    // A wrong checksum for one of the core's tools: refused, named (in a
+    // home of its own: the core's failure above is remembered for a while).
+    let other = TestHome::new();
+    let bad = project(&format!("{}/bad-tool.json", server.url()), &["zero"], BLINK);
+    let out = other.build(bad.path(), &[]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{said}");
+    assert!(said.contains("CMSIS"), "{said}");
+    assert!(
+        said.contains("sha256") || said.contains("checksum"),
+        "{said}"
+    );
+    assert!(!other.path().join("toolchains/CMSIS-4.5.0").exists());
 }
 
 /// (flash, RAM) from arduino-builder for `fqbn`, with the core and tools
@@ -325,7 +350,8 @@ fn deploy_touches_the_port_at_1200_baud_and_runs_the_cores_bossac_recipe() {
         std::fs::read_to_string(&log).unwrap_or_else(|e| panic!("bossac never ran ({e}): {said}"));
     let args: Vec<&str> = args.lines().collect();
     let bin = dir.path().join(".fbuild/build/zeroUSB/firmware.bin");
-    let port_name = port.rsplit('/').next().unwrap();
+    // `{serial.port.file}`: the port without `/dev/`, as arduino-cli sets it.
+    let port_name = port.strip_prefix("/dev/").unwrap();
     assert_eq!(
         args,
         [

@@ -415,7 +415,6 @@ impl Target {
             .map(|c| (c.core.clone(), c.variant.clone()))
     }
 
-    /// The board's architecture (`avr`), when its core says.
     /// The environment's platform as PlatformIO names it (library.json's
     /// `platforms`): `platform =` itself when it is such a name, else the
     /// name of the core's architecture (a package index URL with the SAMD
@@ -430,6 +429,7 @@ impl Target {
         }
     }
 
+    /// The board's architecture (`avr`), when its core says.
     pub fn arch(&self) -> Option<String> {
         self.recipes
             .properties()

@@ -41,7 +41,9 @@ pub fn upload_plan(
     let tool = tool_ref.rsplit(':').next().unwrap_or(tool_ref).to_string();
     let mut p = props.clone();
     p.merge(&props.subtree(&format!("tools.{tool}")));
-    let file = port.rsplit('/').next().unwrap_or(port).to_string();
+    // arduino-cli's `serial.port.file`: the port without `/dev/`
+    // (`ttyACM0`, `pts/3`, `serial/by-id/…`; `COM3` as it is).
+    let file = port.strip_prefix("/dev/").unwrap_or(port).to_string();
     p.set("serial.port", port);
     p.set("serial.port.file", file);
     let param = |p: &Properties, key: &str| p.get(key).unwrap_or_default().to_string();

@@ -114,7 +114,10 @@ pub fn touch_1200bps(port: &str) -> Result<(), DeployError> {
 /// After a touch: the port that appeared (the bootloader's), else the old
 /// one once it is back (listed, or there by its path: a port no listing
 /// shows, such as a `/dev/serial/by-id/…` link or a pty); polls the port
-/// list for up to `wait`.
+/// list for up to `wait`. As arduino-cli does, each poll is compared with
+/// the one before it, not only with the list before the touch: a board
+/// that drops off the bus and comes back under the same name (the usual
+/// `/dev/ttyACM0` on Linux) is its new port as soon as it is back.
 pub fn wait_for_upload_port(
     before: &[String],
     old: &str,
@@ -122,13 +125,15 @@ pub fn wait_for_upload_port(
     list: &dyn Fn() -> Vec<String>,
 ) -> Option<String> {
     let deadline = std::time::Instant::now() + wait;
+    let mut last = before.to_vec();
     // Give the board time to drop off the bus first.
     std::thread::sleep(fbuild_core::time::PORT_DROP_WAIT);
     loop {
         let now = list();
-        if let Some(new) = now.iter().find(|p| !before.contains(p)) {
+        if let Some(new) = now.iter().find(|p| !last.contains(p)) {
             return Some(new.clone());
         }
+        last = now.clone();
         if std::time::Instant::now() >= deadline {
             let back = now.iter().any(|p| p == old) || std::path::Path::new(old).exists();
             return back.then(|| old.to_string());
@@ -158,6 +163,23 @@ mod reset_tests {
             wait_for_upload_port(&before, "/dev/ttyACM0", Duration::from_secs(5), &list).as_deref(),
             Some("/dev/ttyACM1")
         );
+        // Off the bus, then back under the same name: found when it is
+        // back, not at the end of the wait.
+        let polls = std::cell::Cell::new(0);
+        let back = || {
+            polls.set(polls.get() + 1);
+            match polls.get() {
+                1 | 2 => vec![],
+                _ => vec!["/dev/ttyACM0".to_string()],
+            }
+        };
+        let t = std::time::Instant::now();
+        assert_eq!(
+            wait_for_upload_port(&before, "/dev/ttyACM0", Duration::from_secs(30), &back)
+                .as_deref(),
+            Some("/dev/ttyACM0")
+        );
+        assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
         let same = || vec!["/dev/ttyACM0".to_string()];
         assert_eq!(
             wait_for_upload_port(&before, "/dev/ttyACM0", Duration::from_millis(200), &same)
