@@ -198,7 +198,7 @@ impl Runner {
     /// [`Runner::run`] for a compile, or a link or archive (`kind`: what
     /// the daemon is asked for; zccache's client tells them apart itself).
     pub async fn run_as(&self, program: &Path, args: &[OsString], kind: ZKind) -> Result<i32> {
-        let args = &self.fitted(program, &self.coloured(args, kind))?;
+        let args = &self.fitted(program, &self.compile_flags_added(args, kind))?;
         let route = self
             .route
             .get()
@@ -354,7 +354,7 @@ impl Runner {
     /// A compile's arguments with [`Runner::colour`] when it applies, and
     /// a `-flto` compile's seed (`fbuild_core::lto_seed`: the same object
     /// bytes every time, so the link taking it can come from the cache).
-    fn coloured(&self, args: &[OsString], kind: ZKind) -> Vec<OsString> {
+    fn compile_flags_added(&self, args: &[OsString], kind: ZKind) -> Vec<OsString> {
         let mut args = args.to_vec();
         if kind != ZKind::Compile {
             return args;

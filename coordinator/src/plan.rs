@@ -100,8 +100,7 @@ impl Planner {
                 if req.wants_color {
                     plan.color_flag = self.takes_colour.flag(&self.runner, &plan.real).await;
                 }
-                let class = classify(&req.tool);
-                if class.is_some_and(|c| matches!(c, ToolClass::C | ToolClass::Cxx)) {
+                if classify(&req.tool).is_some_and(|c| matches!(c, ToolClass::C | ToolClass::Cxx)) {
                     let dirs = self.link_dirs.of(&self.runner, &plan.real).await;
                     plan.link_dirs = dirs.and_then(|d| std::env::join_paths(d).ok());
                 }

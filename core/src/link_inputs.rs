@@ -90,7 +90,8 @@ const HASHED_WL: &[&str] = &["--version-script", "--dynamic-list"];
 
 /// Who runs the link: a compiler driver (its line may carry the
 /// fingerprint of [`key_flag`], so files hashed into it are allowed) or
-/// `ld` itself (nothing but the key of zccache).
+/// `ld` itself (nothing but the key of zccache: it adds no file of its
+/// own, and a library it searches for, `-l`, is in no key).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Linker {
     Driver,
@@ -117,7 +118,7 @@ pub fn cacheable(args: &[String], cwd: &Path, linker: Linker) -> bool {
             if !wl_parts_keyed(wl, cwd, hashed) {
                 return false;
             }
-        } else if opaque(a) || a == "-c" {
+        } else if opaque(a) || a == "-c" || (!hashed && a.starts_with("-l")) {
             return false;
         } else if matches!(a.as_str(), "-o" | "-L" | "-l") {
             expects_value = true;

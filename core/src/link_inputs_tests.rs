@@ -72,6 +72,8 @@ fn files_the_key_drops_go_by_content_in_a_drivers_fingerprint() {
         assert!(driver(line), "{line}");
         assert!(!ld(line), "ld: {line}");
     }
+    assert!(driver("a.o -o prog -lm") && !ld("a.o -o prog -lm"));
+    assert!(ld("a.o -o prog"));
     for bad in [
         "a.o libt.so.1 -o prog",
         "a.o libz.so.1.x -o prog",

@@ -50,14 +50,9 @@ pub fn run(target: Target, prepared: Prepared, marker: (&str, String)) -> ! {
     // (taken only when links may go there: it walks the library folders).
     let link_key = match (prepared.needs_link_key && links_cached, &target.link_dirs) {
         (true, Some(dirs)) => {
-            let text: Vec<String> = prepared
-                .original
-                .iter()
-                .map(|a| a.to_string_lossy().into_owned())
-                .collect();
             let known: Vec<_> = std::env::split_paths(dirs).collect();
             let cwd = std::env::current_dir().unwrap_or_default();
-            link_inputs::key_flag(&text, &cwd, &known)
+            link_inputs::key_flag(&prepared.text, &cwd, &known)
         }
         _ => None,
     };

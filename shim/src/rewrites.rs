@@ -33,6 +33,9 @@ pub struct Prepared {
     pub original: Vec<OsString>,
     /// Arguments for the zccache path (may differ from `original`).
     pub for_zccache: Vec<OsString>,
+    /// `original` as text, for the decisions that read it (empty when an
+    /// argument is not UTF-8: then zccache is skipped anyway).
+    pub text: Vec<String>,
     /// zccache may be put in front (otherwise: the real tool alone).
     pub use_zccache: bool,
     /// `-MP` was removed: add phony targets to this depfile after success.
@@ -49,9 +52,14 @@ pub struct Prepared {
 
 /// `nested`: see the table (a call under a compiler driver or a shim).
 pub fn prepare(class: ToolClass, args: Vec<OsString>, nested: bool, cwd: &Path) -> Prepared {
-    let readable = cwd.to_str().is_some() && args.iter().all(|a| a.to_str().is_some());
+    let text: Option<Vec<String>> = args
+        .iter()
+        .map(|a| a.to_str().map(str::to_string))
+        .collect();
+    let readable = cwd.to_str().is_some() && text.is_some();
     let mut prepared = Prepared {
         for_zccache: args.clone(),
+        text: text.unwrap_or_default(),
         original: args,
         use_zccache: !nested && readable,
         phony_depfile: None,
@@ -70,20 +78,16 @@ pub fn prepare(class: ToolClass, args: Vec<OsString>, nested: bool, cwd: &Path) 
                 prepared.for_zccache.retain(|a| a != "-MP");
                 prepared.phony_depfile = Some(depfile);
             }
-            let text: Vec<String> = prepared
-                .original
-                .iter()
-                .map(|a| a.to_string_lossy().into_owned())
-                .collect();
-            if zwire::driver_links(&text, cwd) {
+            let text = &prepared.text;
+            if zwire::driver_links(text, cwd) {
                 prepared.kind = Kind::Link;
-                prepared.use_zccache &= link_inputs::cacheable(&text, cwd, Linker::Driver);
+                prepared.use_zccache &= link_inputs::cacheable(text, cwd, Linker::Driver);
                 prepared.needs_link_key = true;
-            } else if let Some(seed) = fbuild_core::lto_seed::seed_flag(&text, cwd) {
+            } else if let Some(seed) = fbuild_core::lto_seed::seed_flag(text, cwd) {
                 prepared.for_zccache.push(seed.into());
             }
             prepared.wants_color =
-                std::io::stderr().is_terminal() && fbuild_core::console::colour_left_to_us(&text);
+                std::io::stderr().is_terminal() && fbuild_core::console::colour_left_to_us(text);
         }
         ToolClass::Ar => {
             prepared.kind = Kind::Link;
@@ -94,15 +98,7 @@ pub fn prepare(class: ToolClass, args: Vec<OsString>, nested: bool, cwd: &Path) 
         }
         ToolClass::Ld => {
             prepared.kind = Kind::Link;
-            let text: Vec<String> = prepared
-                .original
-                .iter()
-                .map(|a| a.to_string_lossy().into_owned())
-                .collect();
-            // `ld` itself adds no file; a library it searches for is not
-            // keyed (see `link_inputs`).
-            prepared.use_zccache &= link_inputs::cacheable(&text, cwd, Linker::Ld)
-                && !text.iter().any(|a| a.starts_with("-l"));
+            prepared.use_zccache &= link_inputs::cacheable(&prepared.text, cwd, Linker::Ld);
         }
     }
     prepared

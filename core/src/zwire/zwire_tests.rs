@@ -35,17 +35,10 @@ fn a_silent_listener_is_wedged_and_a_foreign_version_is_a_mismatch() {
         let (mut s, _) = listener.accept().unwrap();
         let mut head = [0u8; 10];
         s.read_exact(&mut head).unwrap();
-        let body = Response {
-            body: Some(ResponseBody::Error(messages::WireErrorBody {
-                message: "protocol version mismatch: daemon v99".into(),
-            })),
-            request_id: String::new(),
-        }
-        .encode_to_vec();
-        let mut frame = ((body.len() + 4) as u32).to_le_bytes().to_vec();
-        frame.extend_from_slice(&99u32.to_le_bytes());
-        frame.extend_from_slice(&body);
-        s.write_all(&frame).unwrap();
+        let error = ResponseBody::Error(messages::WireErrorBody {
+            message: "protocol version mismatch: daemon v99".into(),
+        });
+        s.write_all(&answer_frame(99, error)).unwrap();
     });
     let err = ping(&sock, Duration::from_secs(5)).unwrap_err();
     answer.join().unwrap();
@@ -53,6 +46,20 @@ fn a_silent_listener_is_wedged_and_a_foreign_version_is_a_mismatch() {
         matches!(&err, WireError::Mismatch(m) if m.contains("version 99")),
         "{err:?}"
     );
+}
+
+/// A daemon's answer `body` framed as `[len][version][message]`.
+#[cfg(unix)]
+fn answer_frame(version: u32, body: ResponseBody) -> Vec<u8> {
+    let message = Response {
+        body: Some(body),
+        request_id: String::new(),
+    }
+    .encode_to_vec();
+    let mut frame = ((message.len() + 4) as u32).to_le_bytes().to_vec();
+    frame.extend_from_slice(&version.to_le_bytes());
+    frame.extend_from_slice(&message);
+    frame
 }
 
 /// Reads one request frame from `s`.
@@ -88,20 +95,13 @@ fn a_connection_closed_before_the_answer_is_tried_once_more() {
         drop(s);
         let (mut s, _) = listener.accept().unwrap();
         read_request(&mut s);
-        let body = Response {
-            body: Some(ResponseBody::CompileResult(messages::CompileResult {
-                exit_code: 0,
-                stdout: b"served".to_vec(),
-                stderr: Vec::new(),
-                cached: true,
-            })),
-            request_id: String::new(),
-        }
-        .encode_to_vec();
-        let mut frame = ((body.len() + 4) as u32).to_le_bytes().to_vec();
-        frame.extend_from_slice(&WIRE_VERSION.to_le_bytes());
-        frame.extend_from_slice(&body);
-        s.write_all(&frame).unwrap();
+        let result = ResponseBody::CompileResult(messages::CompileResult {
+            exit_code: 0,
+            stdout: b"served".to_vec(),
+            stderr: Vec::new(),
+            cached: true,
+        });
+        s.write_all(&answer_frame(WIRE_VERSION, result)).unwrap();
         // Second request: dropped on both connections.
         for _ in 0..2 {
             let (mut s, _) = listener.accept().unwrap();
