@@ -57,6 +57,8 @@ fn a_build_on_a_terminal_is_coloured_on_a_miss_and_on_a_hit() {
         "not a hit: {hit:?}"
     );
     cached(&hit, "hit");
+    // zccache was installed by the first build: no empty install bar.
+    assert!(!hit.contains("0 B/0 B"), "an install bar: {hit:?}");
 
     // Into a pipe: no colours.
     let _ = std::fs::remove_dir_all(dir.join(".fbuild"));

@@ -16,7 +16,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::http::TestServer;
+use common::http::{Fault, TestServer};
 use common::*;
 use fbuild_platforms::arduino::{ArduinoPlatform, Fqbn};
 
@@ -115,9 +115,23 @@ fn the_core_and_its_tools_install_once_for_concurrent_builds() {
     let bin = std::fs::metadata(out.join("firmware.bin")).unwrap().len();
     assert!((8_000..64_000).contains(&bin), "firmware.bin: {bin} bytes");
 
-    // Nothing changed: nothing compiled, nothing linked.
+    // Nothing changed: nothing compiled, nothing linked, no install line
+    // (the installs are known: no lock taken), the index not read again.
+    let index_gets = server.gets("/package_index.json");
     let again = build(&home, projects[0].path(), &["-v"]);
     assert!(again.contains("(0 compiled"), "{again}");
+    assert!(
+        !again.contains("fbuild: tool-") && !again.contains("fbuild: core-"),
+        "{again}"
+    );
+    assert_eq!(server.gets("/package_index.json"), index_gets);
+    // The index unreachable: a new coordinator builds from the copy kept.
+    assert_ok(&home.run(&["daemon", "stop"]));
+    server.set_fault("/package_index.json", Some(Fault::Status(404)));
+    let offline = build(&home, projects[0].path(), &[]);
+    assert!(offline.contains("(0 compiled"), "{offline}");
+    assert_eq!(server.gets("/package_index.json"), index_gets + 1);
+    server.set_fault("/package_index.json", None);
 
     // A wrong checksum: refused, named, and nothing installed from it.
     let other = TestHome::new();
@@ -148,6 +162,23 @@ fn the_core_and_its_tools_install_once_for_concurrent_builds() {
         "{said}"
     );
     assert!(!other.path().join("toolchains/CMSIS-4.5.0").exists());
+    // The index corrected: the next build installs the tool (the failure
+    // remembered was the wrong checksum's), then stops at the sketch's
+    // own error.
+    std::fs::copy(
+        mirror.path().join("package_index.json"),
+        mirror.path().join("bad-tool.json"),
+    )
+    .unwrap();
+    std::fs::write(bad.path().join("src/main.ino"), "#error the sketch's own\n").unwrap();
+    let out = other.build(bad.path(), &[]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{said}");
+    assert!(said.contains("the sketch's own"), "{said}");
+    assert!(
+        other.path().join("toolchains/CMSIS-4.5.0").is_dir(),
+        "{said}"
+    );
 }
 
 /// (flash, RAM) from arduino-builder for `fqbn`, with the core and tools

@@ -1,7 +1,10 @@
 //! Install progress for people: an indicatif bar when stderr is a terminal,
 //! plain `fbuild:` lines otherwise (one per change of phase or message, and
-//! at most one per second for bytes).
+//! at most one per second for bytes). An install that was already there
+//! (the lock taken, the install checked, installed) says nothing: a no-op
+//! build prints no install lines and flashes no empty bar.
 
+use std::collections::HashSet;
 use std::io::IsTerminal;
 use std::time::Instant;
 
@@ -11,7 +14,12 @@ use fbuild_core::time::{PROGRESS_LINE_EVERY, PROGRESS_TICK};
 use indicatif::{ProgressBar, ProgressStyle};
 
 pub struct InstallProgress {
+    /// Whether stderr is a terminal: a bar, made at the first news.
+    terminal: bool,
     bar: Option<ProgressBar>,
+    /// Installs (`name version`) that had news: their every later phase
+    /// is shown too.
+    spoken: HashSet<String>,
     last: Option<(InstallPhase, InstallRole, String)>,
     last_print: Option<Instant>,
     /// The last line printed: a stalled download is not said again every
@@ -27,20 +35,10 @@ impl Default for InstallProgress {
 
 impl InstallProgress {
     pub fn new() -> Self {
-        let bar = std::io::stderr().is_terminal().then(|| {
-            let bar = ProgressBar::new(0);
-            bar.set_style(
-                ProgressStyle::with_template(
-                    "{msg:40} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {eta}",
-                )
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> "),
-            );
-            bar.enable_steady_tick(PROGRESS_TICK);
-            bar
-        });
         InstallProgress {
-            bar,
+            terminal: std::io::stderr().is_terminal(),
+            bar: None,
+            spoken: HashSet::new(),
             last: None,
             last_print: None,
             last_line: String::new(),
@@ -48,6 +46,14 @@ impl InstallProgress {
     }
 
     pub fn update(&mut self, s: &InstallStatus) {
+        let install = format!("{} {}", s.name, s.version);
+        if !s.is_news() && !self.spoken.contains(&install) {
+            return;
+        }
+        self.spoken.insert(install);
+        if self.terminal && self.bar.is_none() {
+            self.bar = Some(bar());
+        }
         if let Some(bar) = &self.bar {
             bar.set_message(format!("{} {}: {}", s.name, s.version, s.phase.word()));
             if let Some(total) = s.bytes_total {
@@ -76,6 +82,19 @@ impl InstallProgress {
             bar.finish_and_clear();
         }
     }
+}
+
+fn bar() -> ProgressBar {
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{msg:40} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {eta}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    bar.enable_steady_tick(PROGRESS_TICK);
+    bar
 }
 
 /// Compile progress of one environment: a bar on a terminal, one

@@ -19,20 +19,25 @@ use fbuild_platforms::arduino::index::{self, IndexPlatform, PackageIndex, sha256
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::install::{Checksum, Installer, Origin, PackageSpec, UnpackLimits, fetch, follow};
-
-/// Largest index fbuild reads (Arduino's own is about 1 MB).
-const MAX_INDEX_BYTES: u64 = 32 * 1024 * 1024;
+use crate::package_indexes::PackageIndexes;
 
 pub struct Cores {
     settings: Settings,
     installer: Arc<Installer>,
+    indexes: PackageIndexes,
 }
 
 impl Cores {
     pub fn new(settings: Settings, installer: Arc<Installer>) -> Self {
+        let indexes = PackageIndexes::new(
+            settings.home.packages_dir().join(".indexes"),
+            settings.download_stall,
+            fbuild_core::time::PACKAGE_INDEX_TTL,
+        );
         Cores {
             settings,
             installer,
+            indexes,
         }
     }
 
@@ -104,6 +109,15 @@ impl Cores {
         req: &CoreRequest,
         events: &UnboundedSender<InstallStatus>,
     ) -> Result<CoreInstall, String> {
+        let done = self.install_from_index(req, events).await;
+        self.forget_index_on_error(Some(&req.index_url), done)
+    }
+
+    async fn install_from_index(
+        &self,
+        req: &CoreRequest,
+        events: &UnboundedSender<InstallStatus>,
+    ) -> Result<CoreInstall, String> {
         let url = &req.index_url;
         let index = self.index(Some(url)).await?;
         let platform = index
@@ -125,20 +139,10 @@ impl Cores {
 
     /// The index at `url` (`None`: the built-in one) and what to call it.
     pub async fn index(&self, url: Option<&str>) -> Result<Arc<PackageIndex>, String> {
-        let Some(url) = url else {
-            return Ok(Arc::new(index::builtin().clone()));
-        };
-        let owned = url.to_string();
-        let stall = self.settings.download_stall;
-        let text = tokio::task::spawn_blocking(move || {
-            fetch::fetch_text(&owned, MAX_INDEX_BYTES, fetch::Watch::quiet(stall))
-        })
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| format!("reading the package index: {}", e.message))?;
-        PackageIndex::parse(&text, url)
-            .map(Arc::new)
-            .map_err(|e| e.to_string())
+        match url {
+            Some(url) => self.indexes.get(url).await,
+            None => Ok(Arc::new(index::builtin().clone())),
+        }
     }
 
     /// The core `packager:arch` and the one tool of its dependencies named
@@ -163,7 +167,23 @@ impl Cores {
                     platform.version
                 )
             })?;
-        self.install_tool(&index, url, dep, events).await
+        let done = self.install_tool(&index, url, dep, events).await;
+        self.forget_index_on_error(Some(url), done)
+    }
+
+    /// A failed install from an index reads the index again next time (its
+    /// publisher may have corrected a checksum).
+    fn forget_index_on_error<T>(
+        &self,
+        url: Option<&str>,
+        done: Result<T, String>,
+    ) -> Result<T, String> {
+        if done.is_err()
+            && let Some(url) = url
+        {
+            self.indexes.forget(url);
+        }
+        done
     }
 
     /// The core `packager:arch` (newest) from the index at `url` or the
@@ -177,8 +197,10 @@ impl Cores {
         let index = self.index(url).await?;
         let url = url.unwrap_or(index::BUILTIN_URL);
         let (platform, packager, arch) = newest(&index, url, core)?;
-        self.install_platform(url, packager, arch, platform, events)
-            .await
+        let done = self
+            .install_platform(url, packager, arch, platform, events)
+            .await;
+        self.forget_index_on_error(Some(url), done)
     }
 
     async fn install_platform(

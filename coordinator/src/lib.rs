@@ -19,6 +19,7 @@ pub mod install;
 mod libraries;
 mod link_key;
 mod logging;
+mod package_indexes;
 mod plan;
 mod ports;
 mod process;

@@ -67,6 +67,18 @@ impl InstallPhase {
 }
 
 impl InstallStatus {
+    /// Whether people need to hear of it: not the bookkeeping of an
+    /// install that is already there (its lock taken without a wait, the
+    /// install checked, found installed); anything after news is news too.
+    pub fn is_news(&self) -> bool {
+        !matches!(
+            (self.phase, self.role),
+            (InstallPhase::WaitingForLock, InstallRole::Installer)
+                | (InstallPhase::Checking, _)
+                | (InstallPhase::Installed, _)
+        )
+    }
+
     /// One line: `zccache 1.15.8: downloading 3.1/27.5 MB (11%) - message`.
     pub fn summary(&self) -> String {
         let mut line = format!("{} {}: {}", self.name, self.version, self.phase.word());

@@ -263,6 +263,10 @@ pub const PORT_CLAIM_TIMEOUT: Duration = Duration::from_secs(180);
 /// once, short enough that the next build, minutes later, hears it again.
 pub const WARNING_WINDOW: Duration = Duration::from_secs(600);
 
+/// How long a package index read is reused: a no-op build neither fetches
+/// nor parses one; a core released since is seen within minutes.
+pub const PACKAGE_INDEX_TTL: Duration = Duration::from_secs(600);
+
 /// How long fetched library metadata is reused: a wave of builds fetches
 /// an index (the Arduino one is tens of MB) once; a library released since
 /// is seen within minutes.

@@ -5,10 +5,12 @@
 //! * Cross-process: the task takes the package's OS file lock before any
 //!   network I/O and re-checks after it (see `run` and `transaction`).
 //! * Failures are remembered for FAILURE_MEMORY: requests in that window
-//!   get the failure at once (unless they ask to retry).
+//!   for the same download (URL and expected checksum) get the failure at
+//!   once (unless they ask to retry); a corrected index is tried at once.
 //! * A verified install is remembered with its main executable's size and
-//!   mtime: a changed file is re-checked (and reinstalled) at the next
-//!   request; an unchanged one is re-checked after HEALTH_RECHECK.
+//!   mtime (a package without one: its folder's): a changed one is
+//!   re-checked (and reinstalled) at the next request; an unchanged one is
+//!   re-checked after HEALTH_RECHECK, so a no-op build takes no lock.
 
 mod entry_rules;
 mod error;
@@ -45,7 +47,8 @@ struct Inner {
     running: HashMap<String, watch::Sender<TaskState>>,
     /// Latest status of finished installs, for `daemon status`.
     last: BTreeMap<String, InstallStatus>,
-    failures: HashMap<String, (Instant, InstallError)>,
+    /// By key: when, for which download ([`download_of`]), and why.
+    failures: HashMap<String, (Instant, String, InstallError)>,
     verified: HashMap<String, Verified>,
 }
 
@@ -73,8 +76,9 @@ impl Installer {
             return task.subscribe();
         }
         if !retry_failed
-            && let Some((at, why)) = inner.failures.get(&key)
+            && let Some((at, download, why)) = inner.failures.get(&key)
             && at.elapsed() < FAILURE_MEMORY
+            && *download == download_of(&spec)
         {
             let why = InstallError::Remembered {
                 why: Box::new(why.clone()),
@@ -167,9 +171,10 @@ impl Installer {
             }
             Err(why) => {
                 tracing::warn!("install of {key} failed: {why}");
-                inner
-                    .failures
-                    .insert(key.clone(), (Instant::now(), why.clone()));
+                inner.failures.insert(
+                    key.clone(),
+                    (Instant::now(), download_of(spec), why.clone()),
+                );
                 inner.verified.remove(&key);
                 last.phase = InstallPhase::Failed;
                 last.message = why.to_string();
@@ -224,7 +229,17 @@ fn finished(
     .1
 }
 
+/// The size and mtime of the install's main executable, else of its
+/// folder (which changes when an entry in it is added, removed or renamed).
 fn fingerprint(spec: &PackageSpec) -> Option<(u64, SystemTime)> {
-    let meta = std::fs::metadata(spec.main_executable()?).ok()?;
+    let file = spec.main_executable().unwrap_or_else(|| spec.dest.clone());
+    let meta = std::fs::metadata(file).ok()?;
     Some((meta.len(), meta.modified().ok()?))
+}
+
+/// What a remembered failure is about: the same package from another URL
+/// or with another expected checksum (an index corrected after a bad
+/// upload) is a new try.
+fn download_of(spec: &PackageSpec) -> String {
+    format!("{} {:?}", spec.archive_url, spec.checksum)
 }
