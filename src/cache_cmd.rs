@@ -65,6 +65,14 @@ fn table(f: &CacheFigures) -> String {
             f.entries
         ));
     }
+    if f.cache != "sccache" || f.link_store.entries > 0 {
+        out.push_str(&format!(
+            "link store  {} in {} entries ({})\n",
+            size(f.link_store.size_bytes),
+            f.link_store.entries,
+            f.link_store.dir
+        ));
+    }
     out
 }
 

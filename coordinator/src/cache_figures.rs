@@ -6,7 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use fbuild_core::cache_figures::{CacheAction, CacheFigures, Counts};
+use fbuild_core::cache_figures::{CacheAction, CacheFigures, Counts, StoreFigures};
+use fbuild_core::link_store;
 use fbuild_core::protocol::{ErrorKind, Reply};
 use fbuild_core::settings::CacheKind;
 use fbuild_core::time::ZCCACHE_COMMAND_TIMEOUT;
@@ -33,12 +34,30 @@ pub fn answer(svc: &Services, action: CacheAction, cache: CacheKind) -> Reply {
         }),
     };
     match result {
-        Ok(figures) => Reply::CacheFigures(Box::new(figures)),
+        Ok(mut figures) => {
+            figures.link_store = link_store(svc, action, cache);
+            Reply::CacheFigures(Box::new(figures))
+        }
         Err((kind, message)) => Reply::Error { kind, message },
     }
 }
 
 type Refusal = (ErrorKind, String);
+
+/// fbuild's store of links and archives: cleared with zccache's cache
+/// (not with sccache's, whose `clear` is refused).
+fn link_store(svc: &Services, action: CacheAction, cache: CacheKind) -> StoreFigures {
+    let dir = svc.settings.home.link_store_dir();
+    if action == CacheAction::Clear && cache == CacheKind::Zccache {
+        link_store::prune(&dir, std::time::Duration::ZERO, 0);
+    }
+    let (entries, size_bytes) = link_store::figures(&dir);
+    StoreFigures {
+        dir: dir.display().to_string(),
+        entries,
+        size_bytes,
+    }
+}
 
 fn zccache(svc: &Services, action: CacheAction) -> Result<CacheFigures, Refusal> {
     let home = &svc.settings.home;

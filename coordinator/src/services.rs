@@ -46,6 +46,17 @@ pub struct Services {
 impl Services {
     pub fn new(hello: Hello, settings: &Settings, started: u64, started_at: Instant) -> Self {
         let installer = Installer::new();
+        // Links and archives unused for a month go, then the oldest
+        // beyond the store's size (off the request path).
+        let store = settings.home.link_store_dir();
+        std::thread::spawn(move || {
+            let freed = fbuild_core::link_store::prune(
+                &store,
+                fbuild_core::time::LINK_STORE_MAX_AGE,
+                fbuild_core::link_store::MAX_BYTES,
+            );
+            tracing::info!("link store: {freed} bytes pruned");
+        });
         let warnings = Arc::new(WarnOnce::default());
         let runner: Arc<dyn fbuild_core::tool::Runner> = Arc::new(fbuild_core::tool::System);
         let cores = Arc::new(Cores::new(settings.clone(), Arc::clone(&installer)));

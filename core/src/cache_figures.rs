@@ -53,6 +53,18 @@ pub struct CacheFigures {
     /// `fbuild cache zero` when `zeroed`.
     pub counting_secs: u64,
     pub zeroed: bool,
+    /// fbuild's store of links and archives (`crate::link_store`): where,
+    /// how many entries, how many bytes.
+    #[serde(default)]
+    pub link_store: StoreFigures,
+}
+
+/// The size of fbuild's own store of links and archives.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoreFigures {
+    pub dir: String,
+    pub entries: u64,
+    pub size_bytes: u64,
 }
 
 impl CacheFigures {
@@ -78,6 +90,7 @@ impl CacheFigures {
             uptime_secs: n("uptime_secs"),
             counting_secs: n("uptime_secs"),
             zeroed: false,
+            link_store: StoreFigures::default(),
         }
     }
 

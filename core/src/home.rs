@@ -126,6 +126,17 @@ impl Home {
         self.root.join("libraries")
     }
 
+    /// `builds/`: built outputs shared by all projects; `builds/links/`
+    /// holds links and archives (`crate::link_store`).
+    pub fn builds_dir(&self) -> PathBuf {
+        self.root.join("builds")
+    }
+
+    /// `builds/links/`: fbuild's store of link and archive outputs.
+    pub fn link_store_dir(&self) -> PathBuf {
+        self.builds_dir().join("links")
+    }
+
     /// `locks/`: cross-process install locks.
     pub fn locks_dir(&self) -> PathBuf {
         self.root.join("locks")

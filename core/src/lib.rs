@@ -13,6 +13,7 @@ pub mod info;
 pub mod install_status;
 pub mod library_wire;
 pub mod link_inputs;
+pub mod link_store;
 pub mod lock;
 pub mod lto_seed;
 #[cfg(windows)]

@@ -263,6 +263,10 @@ pub const PORT_CLAIM_TIMEOUT: Duration = Duration::from_secs(180);
 /// once, short enough that the next build, minutes later, hears it again.
 pub const WARNING_WINDOW: Duration = Duration::from_secs(600);
 
+/// How long an entry of the link store (`fbuild_core::link_store`) is
+/// kept unused.
+pub const LINK_STORE_MAX_AGE: Duration = Duration::from_secs(30 * 24 * 3600);
+
 /// How long a package index read is reused: a no-op build neither fetches
 /// nor parses one; a core released since is seen within minutes.
 pub const PACKAGE_INDEX_TTL: Duration = Duration::from_secs(600);

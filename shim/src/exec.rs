@@ -11,10 +11,10 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 
 use fbuild_core::Settings;
-use fbuild_core::link_inputs;
 use fbuild_core::tool::cache_route::{Came, Ladder, Next, Via};
 use fbuild_core::tool::{Tool, cache_env, exec as tool_exec};
 use fbuild_core::zwire::Kind;
+use fbuild_core::{link_inputs, link_store};
 
 use crate::depfile::add_phony_targets;
 use crate::direct;
@@ -37,6 +37,8 @@ pub struct Target {
     pub link_dirs: Option<std::ffi::OsString>,
     /// Links and archives may go through the cache (not sccache's).
     pub links: bool,
+    /// fbuild's store of links and archives (`fbuild_core::link_store`).
+    pub link_store: Option<PathBuf>,
     /// zccache's daemon socket, when it speaks fbuild's wire.
     pub endpoint: Option<PathBuf>,
     /// Where this plan is remembered (forgotten when it fails).
@@ -56,6 +58,9 @@ pub fn run(target: Target, prepared: Prepared, marker: (&str, String)) -> ! {
         }
         _ => None,
     };
+    if !links_cached && let Some(code) = from_link_store(&target, &prepared, &marker) {
+        std::process::exit(code)
+    }
     let keyed = links_cached && (!prepared.needs_link_key || link_key.is_some());
     let Some(zccache) = target
         .zccache
@@ -116,6 +121,45 @@ pub fn run(target: Target, prepared: Prepared, marker: (&str, String)) -> ! {
         );
     }
     std::process::exit(code)
+}
+
+/// A link or archive that may be cached, through fbuild's link store
+/// (`stored`): its exit code, or `None` when the store cannot take it.
+fn from_link_store(target: &Target, prepared: &Prepared, marker: &(&str, String)) -> Option<i32> {
+    let store = target.link_store.as_ref()?;
+    let cached = target.links && target.zccache.is_some();
+    if !cached || prepared.kind != Kind::Link || !prepared.use_zccache {
+        return None;
+    }
+    if prepared.phony_depfile.is_some() {
+        return None;
+    }
+    let cwd = std::env::current_dir().ok()?;
+    let fingerprint = match (prepared.needs_link_key, &target.link_dirs) {
+        (false, _) => String::new(),
+        (true, Some(dirs)) => {
+            let known: Vec<_> = std::env::split_paths(dirs).collect();
+            link_inputs::key_flag(&prepared.text, &cwd, &known)?
+        }
+        (true, None) => return None,
+    };
+    // `ar`'s arguments with `D` added (see `rewrites`); a link's as given.
+    let args: Vec<String> = prepared
+        .for_zccache
+        .iter()
+        .map(|a| a.to_str().map(str::to_string))
+        .collect::<Option<_>>()?;
+    crate::stored::run(&crate::stored::Stored {
+        store,
+        step: link_store::Step {
+            tool: &target.real,
+            args: &args,
+            cwd: &cwd,
+            fingerprint: &fingerprint,
+            archive: prepared.archive,
+        },
+        marker,
+    })
 }
 
 fn forget(target: &Target) {

@@ -11,6 +11,7 @@ mod notices;
 mod plan;
 mod remembered;
 mod rewrites;
+mod stored;
 
 use std::ffi::OsString;
 

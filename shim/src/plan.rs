@@ -37,7 +37,7 @@ pub fn obtain(name: &str, prepared: &Prepared) -> Target {
                 prepared.wants_color,
             );
             if let Some(plan) = remembered::recall(&slot) {
-                return target(plan, Some(slot));
+                return target(plan, Some(slot), settings);
             }
             match ask(settings, name, prepared, shim_exe.as_deref(), &slot) {
                 Ok(target) => return target,
@@ -83,7 +83,7 @@ fn ask(
                 say(&format!("fbuild: warning: {warning}"));
             }
             remembered::keep(slot, &plan);
-            Ok(target(plan, Some(slot.to_path_buf())))
+            Ok(target(plan, Some(slot.to_path_buf()), settings))
         }
         // The coordinator found no such tool. Our own lookup may still (a
         // coordinator that could not read this PATH); else nothing can run.
@@ -100,8 +100,9 @@ fn ask(
     }
 }
 
-fn target(plan: Plan, slot: Option<PathBuf>) -> Target {
+fn target(plan: Plan, slot: Option<PathBuf>, settings: &Settings) -> Target {
     Target {
+        link_store: Some(settings.home.link_store_dir()),
         zccache: plan.zccache,
         real: plan.real,
         env: plan.env,
@@ -155,6 +156,7 @@ fn local(name: &str, settings: Option<&Settings>, shim: Option<&Path>) -> Result
             color_flag: None,
             link_dirs: None,
             links: false,
+            link_store: None,
             endpoint: None,
             slot: None,
         }),

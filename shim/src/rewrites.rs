@@ -8,7 +8,7 @@
 //! | an argument or the working directory that is not UTF-8 | zccache is skipped | zccache 1.15.8 panics on them (exit 101, measured with a `\xff` directory name) |
 //! | variables or PATH entries that are not UTF-8 | left out of zccache's environment (the real tool alone gets them all) | the same panic (measured); see `fbuild_core::zccache_env` |
 //! | an input file `-` (source on stdin) | zccache is skipped | zccache 1.15.8 runs the compile in its daemon, which does not get the caller's stdin (measured: the compile sees empty input) |
-//! | `ar` with neither `D` nor `U`, writing a new archive | `D` added to its modifiers before zccache | zccache 1.15.8 caches only archives asked with `D` (without it: a warning on every call); an archive from the cache must be the same bytes every time, or every link that takes it misses (Debian's `avr-ar` writes dates by default: Arduino.mk's LTO link, the whole code generation, missed every build). Debian's `ar` writes these bytes anyway (`D` is its default); with a `U`-default `ar` the members' dates and ids read 0 |
+//! | `ar` with neither `D` nor `U`, writing a new archive | `D` added to its modifiers before zccache or fbuild's link store (`fbuild_core::link_store`, where links and archives go by default) | zccache 1.15.8 caches only archives asked with `D` (without it: a warning on every call); an archive from the cache must be the same bytes every time, or every link that takes it misses (Debian's `avr-ar` writes dates by default: Arduino.mk's LTO link, the whole code generation, missed every build). Debian's `ar` writes these bytes anyway (`D` is its default); with a `U`-default `ar` the members' dates and ids read 0 |
 //! | a `-flto` compile with `-o` and no `-frandom-seed` | `-frandom-seed=<output>` added before zccache (`fbuild_core::lto_seed`) | GCC seeds LTO objects randomly: the same compile wrote other bytes each time (a compile zccache does not cache, Arduino.mk's `.ino`), so the LTO link taking it, the whole code generation, never hit |
 //! | `ar` with `u` (replace only newer members) | zccache is skipped | zccache 1.15.8 fails `ar rcuD` ("failed to materialize archive output", measured); Lua's Makefile archives with `ar rcu` |
 //! | `ar` with `U` | zccache is skipped | the user asked for real dates, which a cache cannot give back |
@@ -48,6 +48,8 @@ pub struct Prepared {
     /// A compiler driver's link: through the cache only with the key of
     /// its toolchain's library folders (`fbuild_core::link_inputs`).
     pub needs_link_key: bool,
+    /// An `ar` call (its first argument the modifiers, then the archive).
+    pub archive: bool,
 }
 
 /// `nested`: see the table (a call under a compiler driver or a shim).
@@ -66,6 +68,7 @@ pub fn prepare(class: ToolClass, args: Vec<OsString>, nested: bool, cwd: &Path) 
         kind: Kind::Compile,
         wants_color: false,
         needs_link_key: false,
+        archive: class == ToolClass::Ar,
     };
     if !prepared.use_zccache {
         return prepared;

@@ -1,0 +1,174 @@
+use super::*;
+
+fn args(s: &str) -> Vec<String> {
+    s.split_whitespace().map(String::from).collect()
+}
+
+struct Dir {
+    dir: tempfile::TempDir,
+    tool: PathBuf,
+}
+
+fn dir() -> Dir {
+    let dir = tempfile::tempdir().unwrap();
+    let tool = dir.path().join("tool");
+    std::fs::write(&tool, "a tool").unwrap();
+    for f in ["a.o", "b.o"] {
+        std::fs::write(dir.path().join(f), f).unwrap();
+    }
+    Dir { dir, tool }
+}
+
+impl Dir {
+    fn plan(&self, line: &str) -> Option<Planned> {
+        self.plan_with(line, "", false)
+    }
+
+    fn plan_with(&self, line: &str, fingerprint: &str, archive: bool) -> Option<Planned> {
+        plan(&Step {
+            tool: &self.tool,
+            args: &args(line),
+            cwd: self.dir.path(),
+            fingerprint,
+            archive,
+        })
+    }
+}
+
+#[test]
+fn outputs_are_the_ones_the_line_names() {
+    let d = dir();
+    let p = d
+        .plan("a.o b.o -o prog -Wl,--gc-sections,-Map=prog.map")
+        .unwrap();
+    let at = |f: &str| d.dir.path().join(f);
+    assert_eq!(p.outputs, vec![at("prog"), at("prog.map")]);
+    let p = d.plan("a.o -Wl,-Map,x.map -oprog").unwrap();
+    assert_eq!(p.outputs, vec![at("x.map"), at("prog")]);
+    let p = d.plan("-Map=ld.map -o prog a.o").unwrap();
+    assert_eq!(p.outputs, vec![at("ld.map"), at("prog")]);
+    let p = d.plan_with("rcsD lib.a a.o b.o", "", true).unwrap();
+    assert_eq!(p.outputs, vec![at("lib.a")]);
+}
+
+#[test]
+fn lines_writing_unnamed_files_or_without_an_output_are_not_stored() {
+    let d = dir();
+    for line in [
+        "a.o b.o",
+        "a.o -o prog -save-temps",
+        "a.o -o prog -fdump-ipa-all",
+        "a.o -o prog -Wl,--out-implib,libp.a",
+        "a.o -o prog -Wl,--dependency-file=p.d",
+        "--dependency-file=p.d -o prog a.o",
+        "a.o -o prog -Wl,-Map",
+        "a.o -o prog missing.o",
+        "a.o -o prog -fprofile-use",
+    ] {
+        assert_eq!(d.plan(line), None, "{line}");
+    }
+    for line in ["t lib.a", "rcsD lib.a @members", "rcsD -lib.a a.o", "rcsD"] {
+        assert_eq!(d.plan_with(line, "", true), None, "{line}");
+    }
+}
+
+#[test]
+fn the_key_covers_inputs_line_tool_folder_and_fingerprint() {
+    let d = dir();
+    let key = |line: &str, fp: &str| d.plan_with(line, fp, false).unwrap().key;
+    let base = key("a.o b.o -o prog", "");
+    assert_eq!(key("a.o b.o -o prog", ""), base, "stable");
+    assert_ne!(key("b.o a.o -o prog", ""), base, "order");
+    assert_ne!(key("a.o b.o -o prog -s", ""), base, "a flag");
+    assert_ne!(key("a.o b.o -o prog", "-DX=1"), base, "the fingerprint");
+    std::fs::write(d.dir.path().join("b.o"), "b.o changed").unwrap();
+    assert_ne!(key("a.o b.o -o prog", ""), base, "an input's contents");
+    std::fs::write(d.dir.path().join("b.o"), "b.o").unwrap();
+    assert_eq!(key("a.o b.o -o prog", ""), base);
+    std::fs::write(&d.tool, "another tool").unwrap();
+    assert_ne!(key("a.o b.o -o prog", ""), base, "the tool");
+    let moved = Dir {
+        dir: tempfile::tempdir().unwrap(),
+        tool: d.tool.clone(),
+    };
+    for f in ["a.o", "b.o"] {
+        std::fs::copy(d.dir.path().join(f), moved.dir.path().join(f)).unwrap();
+    }
+    assert_ne!(
+        moved.plan("a.o b.o -o prog").unwrap().key,
+        key("a.o b.o -o prog", ""),
+        "the folder"
+    );
+}
+
+#[test]
+fn a_kept_entry_restores_outputs_and_output_and_nothing_else() {
+    let d = dir();
+    let store = d.dir.path().join("store");
+    let p = d.plan("a.o b.o -o prog -Wl,-Map=prog.map").unwrap();
+    assert!(restore(&store, &p).is_none(), "empty store");
+    std::fs::write(d.dir.path().join("prog"), "linked").unwrap();
+    std::fs::write(d.dir.path().join("prog.map"), "map").unwrap();
+    let said = Replay {
+        stdout: b"out\n".to_vec(),
+        stderr: b"warning: w\n".to_vec(),
+    };
+    keep(&store, &p, &said).unwrap();
+    keep(&store, &p, &said).unwrap(); // kept already: fine
+    std::fs::remove_file(d.dir.path().join("prog")).unwrap();
+    std::fs::write(d.dir.path().join("prog.map"), "stale").unwrap();
+    std::fs::write(d.dir.path().join("other"), "mine").unwrap();
+    let replay = restore(&store, &p).unwrap();
+    assert_eq!(replay.stdout, b"out\n");
+    assert_eq!(replay.stderr, b"warning: w\n");
+    let read = |f: &str| std::fs::read_to_string(d.dir.path().join(f)).unwrap();
+    assert_eq!(read("prog"), "linked");
+    assert_eq!(read("prog.map"), "map");
+    assert_eq!(read("other"), "mine");
+    // A restored output edited in place leaves the store alone.
+    std::fs::write(d.dir.path().join("prog"), "stripped").unwrap();
+    restore(&store, &p).unwrap();
+    assert_eq!(read("prog"), "linked");
+    let leftovers: Vec<_> = std::fs::read_dir(d.dir.path())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().contains(".fbuild-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn prune_drops_old_entries_then_the_least_recently_used() {
+    let d = dir();
+    let store = d.dir.path().join("store");
+    let mut planned = Vec::new();
+    for (i, line) in ["a.o -o p1", "a.o -o p2", "a.o -o p3"].iter().enumerate() {
+        let p = d.plan(line).unwrap();
+        let out = &p.outputs[0];
+        std::fs::write(out, vec![b'x'; 1000]).unwrap();
+        keep(
+            &store,
+            &p,
+            &Replay {
+                stdout: vec![],
+                stderr: vec![],
+            },
+        )
+        .unwrap();
+        let age = SystemTime::now() - std::time::Duration::from_secs(100 * (3 - i as u64));
+        let f = std::fs::File::options()
+            .append(true)
+            .open(store.join(&p.key).join("stderr"))
+            .unwrap();
+        f.set_modified(age).unwrap();
+        planned.push(p);
+    }
+    // p1 (300 s unused) is too old; p2 (200 s) goes for the size.
+    let freed = prune(&store, std::time::Duration::from_secs(250), 1500);
+    assert_eq!(freed, 2000);
+    let kept: Vec<bool> = planned
+        .iter()
+        .map(|p| store.join(&p.key).is_dir())
+        .collect();
+    assert_eq!(kept, [false, false, true]);
+}

@@ -1,0 +1,74 @@
+//! Links and archives from fbuild's link store (`fbuild_core::link_store`),
+//! when they do not go through zccache (its link cache restores files it
+//! should not: see the store's text). A hit copies the outputs back and
+//! prints what the tool printed; a miss runs the real tool, its output held
+//! back until it exits, and keeps the outputs of a success whose inputs
+//! did not change while it ran.
+
+use std::io::Read;
+use std::path::Path;
+
+use fbuild_core::console::{Stream, write_raw};
+use fbuild_core::link_store::{self, Planned, Replay, Step};
+use fbuild_core::tool::{Tool, exec as tool_exec};
+
+/// One link or archive: the store at `store`, the real tool, its
+/// arguments as run.
+pub struct Stored<'a> {
+    pub store: &'a Path,
+    pub step: Step<'a>,
+    pub marker: &'a (&'a str, String),
+}
+
+/// The exit code of the step, from the store or the real tool; `None`
+/// when the step cannot be stored or the tool cannot be started (the
+/// caller runs it as usual).
+pub fn run(s: &Stored) -> Option<i32> {
+    let planned = link_store::plan(&s.step)?;
+    if let Some(replay) = link_store::restore(s.store, &planned) {
+        write_raw(Stream::Stdout, &replay.stdout);
+        write_raw(Stream::Stderr, &replay.stderr);
+        return Some(0);
+    }
+    let (code, replay) = run_tool(s)?;
+    write_raw(Stream::Stdout, &replay.stdout);
+    write_raw(Stream::Stderr, &replay.stderr);
+    if code == 0 && unchanged(s, &planned) {
+        let _ = link_store::keep(s.store, &planned, &replay);
+    }
+    Some(code)
+}
+
+/// The inputs are as they were when the key was made (an input rewritten
+/// while the tool ran would file new outputs under the old key).
+fn unchanged(s: &Stored, planned: &Planned) -> bool {
+    link_store::plan(&s.step).is_some_and(|now| now.key == planned.key)
+        && planned.outputs.iter().all(|o| o.is_file())
+}
+
+/// Runs the real tool with its stdout and stderr held: (code, output).
+fn run_tool(s: &Stored) -> Option<(i32, Replay)> {
+    let tool = Tool::new(s.step.tool)
+        .args(s.step.args)
+        .env(s.marker.0, &s.marker.1);
+    let mut child = tool
+        .command()
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .ok()?;
+    tool_exec::forward_signals_to(&child);
+    let mut stdout_pipe = child.stdout.take()?;
+    let reader = std::thread::spawn(move || {
+        let mut out = Vec::new();
+        let _ = stdout_pipe.read_to_end(&mut out);
+        out
+    });
+    let mut stderr = Vec::new();
+    if let Some(mut pipe) = child.stderr.take() {
+        let _ = pipe.read_to_end(&mut stderr);
+    }
+    let stdout = reader.join().unwrap_or_default();
+    let code = tool_exec::wait_code(&mut child).unwrap_or(1);
+    Some((code, Replay { stdout, stderr }))
+}
