@@ -1,8 +1,8 @@
 //! `fbuild cache stats|zero|clear` against real builds: the figures after
 //! `zero` are the work the next build did (its `-v` line, counted from the
-//! daemon's answers; the native example links with `-lm`, which no link
-//! through the cache may do, so its links count nothing); `clear` empties
-//! the cache and the next build misses.
+//! daemon's answers; its link comes from fbuild's link store, which
+//! `stats` shows apart); `clear` empties the cache and the store, and the
+//! next build misses both.
 
 mod common;
 
@@ -64,7 +64,13 @@ fn stats_after_zero_are_the_next_builds_work_and_clear_empties_the_cache() {
     let stats = cache(&home, &["stats", "--json"]);
     assert_eq!(stats["compiles"]["hits"], hits, "{stats}");
     assert_eq!(stats["compiles"]["misses"], misses, "{stats}");
-    assert_eq!(stats["links"]["hits"], link_hits, "{stats}");
+    // The link came from fbuild's link store, not zccache's link cache.
+    assert_eq!(link_hits, 1, "{said:?}");
+    assert_eq!(stats["links"]["hits"], 0, "{stats}");
+    assert!(
+        stats["link_store"]["entries"].as_u64().unwrap() > 0,
+        "{stats}"
+    );
     assert!(stats["entries"].as_u64().unwrap() > 0, "{stats}");
     let text = home.run(&["cache", "stats"]);
     assert!(
@@ -75,6 +81,8 @@ fn stats_after_zero_are_the_next_builds_work_and_clear_empties_the_cache() {
     cache(&home, &["clear"]);
     let cleared = cache(&home, &["stats", "--json"]);
     assert_eq!(cleared["entries"], 0, "{cleared}");
+    assert_eq!(cleared["link_store"]["entries"], 0, "{cleared}");
     let said = clean_build(&home, dir);
     assert_eq!(said[0], 0, "a hit after clear: {said:?}");
+    assert_eq!(said[2], 0, "a link hit after clear: {said:?}");
 }

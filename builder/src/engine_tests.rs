@@ -45,6 +45,7 @@ fn runner(dir: &Path) -> Runner {
         counts: Default::default(),
         response_files: true,
         colour: None,
+        link_store: None,
     }
 }
 

@@ -68,6 +68,7 @@ pub async fn build_env(
             .color_flag
             .clone()
             .filter(|_| std::io::IsTerminal::is_terminal(&std::io::stderr())),
+        link_store: Some(client.settings().home.link_store_dir()),
     };
 
     let lib_deps = crate::libs::for_env(client, project, env, &target, opts.lock_mode).await?;

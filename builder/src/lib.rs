@@ -30,6 +30,7 @@ mod size;
 pub mod sketch;
 mod sources;
 mod state;
+mod stored;
 mod target;
 mod target_board;
 mod target_toolchain;

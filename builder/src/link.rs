@@ -27,6 +27,7 @@ use super::sources::{Group, Sources};
 use super::state::BuildState;
 use super::target::Target;
 use crate::runner::Runner;
+use crate::stored::StoredStep;
 use fbuild_core::link_inputs;
 use fbuild_core::zwire::Kind as ZKind;
 
@@ -93,9 +94,10 @@ pub async fn link(
     }
     run_hooks(runner, target, "linking.prelink").await?;
     let (cmd, elf) = recipes.link(&line, &out_dir.join("firmware.map"))?;
-    // Through the cache only when zccache's key covers every input: the
-    // files on the line, and the toolchain's own by the fingerprint of its
-    // library folders (see `fbuild_core::link_inputs`).
+    // Through a cache only when the key covers every input: the files on
+    // the line, and the toolchain's own by the fingerprint of its library
+    // folders (see `fbuild_core::link_inputs`): fbuild's link store, or
+    // zccache with FBUILD_CACHE_LINKS=on.
     let text: Vec<String> = cmd
         .args
         .iter()
@@ -104,20 +106,25 @@ pub async fn link(
     let key = target
         .link_dirs
         .as_ref()
-        .filter(|_| fbuild_core::settings::cache_links())
         .filter(|_| link_inputs::cacheable(&text, &runner.cwd, link_inputs::Linker::Driver))
         .and_then(|known| link_inputs::key_flag(&text, &runner.cwd, known));
     let mut cmd = cmd;
-    let cached = key.is_some();
-    cmd.args.extend(key.map(OsString::from));
-    if let Err(code) = step(runner, state, &elf, &cmd, &inputs, cached).await? {
+    let via = match key {
+        Some(key) if fbuild_core::settings::cache_links() => {
+            cmd.args.push(key.into());
+            Via::Zccache
+        }
+        Some(key) => Via::Store(key),
+        None => Via::Alone,
+    };
+    if let Err(code) = step(runner, state, &elf, &cmd, &inputs, via).await? {
         return Ok(Err(code));
     }
     run_hooks(runner, target, "linking.postlink").await?;
     run_hooks(runner, target, "objcopy.preobjcopy").await?;
     for (cmd, output) in recipes.objcopies()? {
         let elf = std::slice::from_ref(&elf);
-        if let Err(code) = step(runner, state, &output, &cmd, elf, false).await? {
+        if let Err(code) = step(runner, state, &output, &cmd, elf, Via::Alone).await? {
             return Ok(Err(code));
         }
     }
@@ -189,7 +196,18 @@ async fn archive_step(
     let whole = commands.len() == 1;
     for cmd in &commands {
         let code = match deterministic(&cmd.args).filter(|_| whole) {
-            Some(args) => runner.run_as(&cmd.program, &args, ZKind::Link).await?,
+            Some(args) if fbuild_core::settings::cache_links() => {
+                runner.run_as(&cmd.program, &args, ZKind::Link).await?
+            }
+            Some(args) => {
+                let step = StoredStep {
+                    program: &cmd.program,
+                    args: &args,
+                    fingerprint: String::new(),
+                    archive: true,
+                };
+                runner.run_stored(step).await?
+            }
             None => runner.run_direct(&cmd.program, &cmd.args).await?,
         };
         if code != 0 {
@@ -211,25 +229,41 @@ fn deterministic(args: &[OsString]) -> Option<Vec<OsString>> {
     Some(args)
 }
 
-/// Runs `cmd` unless `output` is up to date for these inputs; a link
-/// (`cached`) through the cache.
+/// How a step runs: alone, through fbuild's link store (with the
+/// toolchain's fingerprint), or through zccache (its key on the line).
+enum Via {
+    Alone,
+    Store(String),
+    Zccache,
+}
+
+/// Runs `cmd` unless `output` is up to date for these inputs, `via` a
+/// cache or alone.
 async fn step(
     runner: &Runner,
     state: &mut BuildState,
     output: &Path,
     cmd: &Command,
     inputs: &[PathBuf],
-    cached: bool,
+    via: Via,
 ) -> Result<std::result::Result<(), Failed>> {
     let line = cmd.line();
     let Some(why) = state.dirty(output, &line) else {
         return Ok(Ok(()));
     };
     runner.explain(&shown(output, runner), &why);
-    let code = if cached {
-        runner.run_as(&cmd.program, &cmd.args, ZKind::Link).await?
-    } else {
-        runner.run_direct(&cmd.program, &cmd.args).await?
+    let code = match via {
+        Via::Zccache => runner.run_as(&cmd.program, &cmd.args, ZKind::Link).await?,
+        Via::Store(fingerprint) => {
+            let step = StoredStep {
+                program: &cmd.program,
+                args: &cmd.args,
+                fingerprint,
+                archive: false,
+            };
+            runner.run_stored(step).await?
+        }
+        Via::Alone => runner.run_direct(&cmd.program, &cmd.args).await?,
     };
     match code {
         0 => {

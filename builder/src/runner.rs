@@ -86,6 +86,8 @@ pub struct Runner {
     /// compiler takes it), unless its line chose colours itself: the cache
     /// runs compilers with a pipe, and a hit replays what the miss wrote.
     pub colour: Option<String>,
+    /// fbuild's store of links and archives (`crate::stored`).
+    pub link_store: Option<PathBuf>,
 }
 
 /// Hits and misses of one build by kind, from the daemon's answers over
@@ -99,10 +101,12 @@ pub struct CacheCounts {
     pub link_misses: u32,
     /// Steps run without the cache (its route not known yet, or failed).
     pub uncached: u32,
+    /// The links were fbuild's link store's (not zccache's).
+    pub links_stored: bool,
 }
 
 impl CacheCounts {
-    fn add(&mut self, kind: ZKind, cached: bool) {
+    pub(crate) fn add(&mut self, kind: ZKind, cached: bool) {
         let slot = match (kind, cached) {
             (ZKind::Compile, true) => &mut self.compile_hits,
             (ZKind::Compile, false) => &mut self.compile_misses,
@@ -124,8 +128,13 @@ impl CacheCounts {
             0 => String::new(),
             n => format!("; {n} without the cache"),
         };
+        let store = if self.links_stored {
+            " (fbuild's link store)"
+        } else {
+            ""
+        };
         Some(format!(
-            "cache: {} hits, {} misses; links: {} hits, {} misses{without}",
+            "cache: {} hits, {} misses; links: {} hits, {} misses{store}{without}",
             self.compile_hits, self.compile_misses, self.link_hits, self.link_misses
         ))
     }
@@ -398,6 +407,21 @@ impl Runner {
 
     /// Runs a step without the cache (an objcopy, an archive made object
     /// by object).
+    /// The step alone (no cache), its output held.
+    pub(crate) async fn output_of(
+        &self,
+        program: &Path,
+        args: &[OsString],
+    ) -> Result<std::process::Output> {
+        let args = self.fitted(program, args)?;
+        self.output(None, &[], program, &args).await
+    }
+
+    /// zccache failed in this build: the rest runs without any cache.
+    pub(crate) fn cache_failed(&self) -> bool {
+        self.cache_failed.load(Ordering::SeqCst)
+    }
+
     pub async fn run_direct(&self, program: &Path, args: &[OsString]) -> Result<i32> {
         let args = self.fitted(program, args)?;
         self.spawn(None, &[], program, &args).await
