@@ -67,6 +67,9 @@ const OPAQUE: &[&str] = &[
     "--just-symbols",
     "--retain-symbols-file",
     "--symbol-ordering-file",
+    // Where ld finds a shared library's own dependencies.
+    "-rpath-link",
+    "--rpath-link",
     "--section-ordering-file",
     "--export-dynamic-symbol-list",
     "-plugin",
@@ -263,9 +266,21 @@ fn keyed_operand(path: &Path) -> bool {
         return false;
     };
     if !matches!(ext.as_str(), "so" | "dylib") {
-        return true;
+        // A thin archive holds its members' names only: the same bytes
+        // for changed members.
+        return !thin_archive(path);
     }
     binary_library(path)
+}
+
+/// An archive made with `ar T` (`!<thin>`): it names its members.
+fn thin_archive(path: &Path) -> bool {
+    let mut magic = [0u8; 8];
+    let read = std::fs::File::open(path).and_then(|mut f| {
+        use std::io::Read;
+        f.read_exact(&mut magic)
+    });
+    read.is_ok() && &magic == b"!<thin>\n"
 }
 
 /// An ELF or Mach-O file (not a text linker script standing in for one).
@@ -394,17 +409,31 @@ pub fn key_flag(args: &[String], cwd: &Path, known: &[PathBuf]) -> Option<String
     for folder in &folders {
         stamp(folder);
     }
+    // ld finds a shared library's own dependencies in LD_LIBRARY_PATH's
+    // folders (set by cargo and many IDEs: a variable that only refused
+    // the cache would refuse it everywhere there).
+    if let Some(dirs) = std::env::var_os("LD_LIBRARY_PATH") {
+        for dir in std::env::split_paths(&dirs) {
+            stamp(&dir);
+        }
+    }
     for file in &files {
         stamp(file);
     }
     for name in following(args, "-l") {
+        // Every candidate of the first folder that has one (ld takes the
+        // `.so` before the `.a` unless told otherwise).
         let found = folders.iter().find_map(|d| {
-            candidates(&name)
+            let here: Vec<PathBuf> = candidates(&name)
                 .into_iter()
                 .map(|f| d.join(f))
-                .find(|f| f.is_file())
+                .filter(|f| f.is_file())
+                .collect();
+            (!here.is_empty()).then_some(here)
         })?;
-        stamp(&found);
+        for file in &found {
+            stamp(file);
+        }
     }
     // The line as text (zccache drops operands it does not know, such as
     // the keyword of `-z noexecstack`), and the inputs it drops by content.

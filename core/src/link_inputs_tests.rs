@@ -11,6 +11,7 @@ fn only_lines_the_key_covers_are_cacheable() {
         std::fs::write(dir.path().join(f), "").unwrap();
     }
     std::fs::write(dir.path().join("libx.so"), "INPUT(-lc)\n").unwrap();
+    std::fs::write(dir.path().join("libt.a"), "!<thin>\n/\n").unwrap();
     let ok = |s: &str| cacheable(&args(s), dir.path(), Linker::Driver);
     assert!(ok(
         "a.o b.o -o prog -Wl,-Map,old.map -Wl,--gc-sections -Wl,-rpath,/usr"
@@ -32,6 +33,9 @@ fn only_lines_the_key_covers_are_cacheable() {
         "a.o -o prog -Wl,-T,x.ld",
         "a.o -o prog @rsp",
         "a.o -o prog -Wl,-L.,-lf",
+        "a.o libt.a -o prog",
+        "a.o -o prog -Wl,-rpath-link,/x",
+        "a.o -o prog -Wl,--rpath-link=/x",
         "a.o -o prog -specs=nano.specs",
         "a.o -o prog -B/x",
         "a.o -o prog -Xlinker -lf",

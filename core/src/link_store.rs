@@ -46,6 +46,9 @@ const UNNAMED_OUTPUTS: &[&str] = &[
     "-fauto-profile",
     "-fplugin",
     "-###",
+    "-gsplit-dwarf",
+    "-fopt-info",
+    "-fsave-optimization-record",
 ];
 
 /// `-Wl,` parts that write files or that read ones no key covers.
@@ -100,6 +103,13 @@ pub fn plan(step: &Step) -> Option<Planned> {
     field(&nanos(tool.modified().ok()?).to_le_bytes());
     field(step.cwd.as_os_str().as_encoded_bytes());
     field(step.fingerprint.as_bytes());
+    // The linker and assembler a driver finds on PATH (GCC's
+    // `-print-prog-name=ld` says `ld`: the fingerprint has no path).
+    for (path, meta) in on_path(&["ld", "as"]) {
+        field(path.as_os_str().as_encoded_bytes());
+        field(&meta.len().to_le_bytes());
+        field(&nanos(meta.modified().unwrap_or(UNIX_EPOCH)).to_le_bytes());
+    }
     for a in step.args {
         field(a.as_bytes());
     }
@@ -114,6 +124,24 @@ pub fn plan(step: &Step) -> Option<Planned> {
         key,
         outputs: outputs.iter().map(|o| step.cwd.join(o)).collect(),
     })
+}
+
+/// The first of each of `names` on PATH, with its metadata.
+fn on_path(names: &[&str]) -> Vec<(PathBuf, std::fs::Metadata)> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    names
+        .iter()
+        .filter_map(|name| {
+            std::env::split_paths(&path)
+                .map(|d| d.join(name))
+                .find_map(|f| {
+                    std::fs::metadata(&f)
+                        .ok()
+                        .filter(|m| m.is_file())
+                        .map(|m| (f, m))
+                })
+        })
+        .collect()
 }
 
 /// (inputs, outputs) of `ar MODIFIERS ARCHIVE MEMBERS…` writing a new
@@ -149,6 +177,8 @@ fn link_files(args: &[String]) -> Option<(Vec<String>, Vec<String>)> {
             outputs.push(out.to_string());
         } else if matches!(a.as_str(), "-L" | "-l" | "-z") {
             it.next()?;
+        } else if a.starts_with('@') {
+            return None; // a response file's contents are not keyed
         } else if !a.starts_with('-') {
             inputs.push(a.clone());
         }
@@ -228,10 +258,16 @@ pub fn keep(store: &Path, planned: &Planned, replay: &Replay) -> io::Result<()> 
     let staged = (|| {
         std::fs::create_dir(&stage)?;
         for (i, out) in planned.outputs.iter().enumerate() {
-            std::fs::copy(out, stage.join(format!("out.{i}")))?;
+            let kept = stage.join(format!("out.{i}"));
+            std::fs::copy(out, &kept)?;
+            // On disk before the entry is visible: a crash never leaves an
+            // entry of empty files.
+            std::fs::File::open(&kept)?.sync_all()?;
         }
         std::fs::File::create(stage.join("stdout"))?.write_all(&replay.stdout)?;
-        std::fs::File::create(stage.join("stderr"))?.write_all(&replay.stderr)?;
+        let mut stderr = std::fs::File::create(stage.join("stderr"))?;
+        stderr.write_all(&replay.stderr)?;
+        stderr.sync_all()?;
         std::fs::rename(&stage, &entry)
     })();
     if staged.is_err() {

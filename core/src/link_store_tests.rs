@@ -64,6 +64,9 @@ fn lines_writing_unnamed_files_or_without_an_output_are_not_stored() {
         "a.o -o prog -Wl,-Map",
         "a.o -o prog missing.o",
         "a.o -o prog -fprofile-use",
+        "-O2 -flto -g -gsplit-dwarf a.o -o prog",
+        "a.o -o prog -flto -fopt-info-all=opt.txt",
+        "a.o @more -o prog",
     ] {
         assert_eq!(d.plan(line), None, "{line}");
     }

@@ -54,6 +54,9 @@ struct Inner {
 
 struct Verified {
     at: Instant,
+    /// For which download ([`download_of`]): a spec pinning another
+    /// checksum is checked again (a lock file's wrong pin must fail).
+    download: String,
     fingerprint: Option<(u64, SystemTime)>,
     path: PathBuf,
 }
@@ -88,6 +91,7 @@ impl Installer {
         }
         if let Some(v) = inner.verified.get(&key)
             && v.at.elapsed() < HEALTH_RECHECK
+            && v.download == download_of(&spec)
             && v.fingerprint.is_some()
             && v.fingerprint == fingerprint(&spec)
         {
@@ -158,6 +162,7 @@ impl Installer {
                     key.clone(),
                     Verified {
                         at: Instant::now(),
+                        download: download_of(spec),
                         fingerprint: fingerprint(spec),
                         path: path.clone(),
                     },
