@@ -84,8 +84,15 @@ fn from_nothing_to_cached_with_the_same_bytes() {
     assert_ok(&home.build(dir.path(), &["-e", "uno", "--clean"]));
     let hits = || home.zccache_stats()["cache_hits"].as_u64().unwrap();
     let before = hits();
-    let warm = home.build(dir.path(), &["-e", "uno", "--clean"]);
+    let warm = home.build(dir.path(), &["-e", "uno", "--clean", "-v"]);
     assert_ok(&warm);
+    // The core archive, the link and both objcopies from fbuild's store:
+    // the clean build ran no tool.
+    assert!(
+        stderr(&warm).contains("links: 4 hits, 0 misses (fbuild's link store)"),
+        "{}",
+        stderr(&warm)
+    );
     let compiled = stderr(&warm)
         .split(" compiled")
         .next()

@@ -29,6 +29,7 @@ use super::target::Target;
 use crate::runner::Runner;
 use crate::stored::StoredStep;
 use fbuild_core::link_inputs;
+use fbuild_core::link_store::StepKind;
 use fbuild_core::zwire::Kind as ZKind;
 
 /// A tool failed with this exit code (its output was shown).
@@ -114,7 +115,10 @@ pub async fn link(
             cmd.args.push(key.into());
             Via::Zccache
         }
-        Some(key) => Via::Store(key),
+        Some(fingerprint) => Via::Store {
+            fingerprint,
+            kind: StepKind::Link,
+        },
         None => Via::Alone,
     };
     if let Err(code) = step(runner, state, &elf, &cmd, &inputs, via).await? {
@@ -123,8 +127,16 @@ pub async fn link(
     run_hooks(runner, target, "linking.postlink").await?;
     run_hooks(runner, target, "objcopy.preobjcopy").await?;
     for (cmd, output) in recipes.objcopies()? {
+        // Through the store when it is a plain objcopy of the firmware.
+        let via = Via::Store {
+            fingerprint: String::new(),
+            kind: StepKind::Objcopy {
+                input: elf.clone(),
+                output: output.clone(),
+            },
+        };
         let elf = std::slice::from_ref(&elf);
-        if let Err(code) = step(runner, state, &output, &cmd, elf, Via::Alone).await? {
+        if let Err(code) = step(runner, state, &output, &cmd, elf, via).await? {
             return Ok(Err(code));
         }
     }
@@ -204,7 +216,7 @@ async fn archive_step(
                     program: &cmd.program,
                     args: &args,
                     fingerprint: String::new(),
-                    archive: true,
+                    kind: StepKind::Archive,
                 };
                 runner.run_stored(step).await?
             }
@@ -229,11 +241,12 @@ fn deterministic(args: &[OsString]) -> Option<Vec<OsString>> {
     Some(args)
 }
 
-/// How a step runs: alone, through fbuild's link store (with the
-/// toolchain's fingerprint), or through zccache (its key on the line).
+/// How a step runs: alone, through fbuild's link store (a link with the
+/// toolchain's fingerprint, an objcopy), or through zccache (its key on
+/// the line).
 enum Via {
     Alone,
-    Store(String),
+    Store { fingerprint: String, kind: StepKind },
     Zccache,
 }
 
@@ -254,12 +267,12 @@ async fn step(
     runner.explain(&shown(output, runner), &why);
     let code = match via {
         Via::Zccache => runner.run_as(&cmd.program, &cmd.args, ZKind::Link).await?,
-        Via::Store(fingerprint) => {
+        Via::Store { fingerprint, kind } => {
             let step = StoredStep {
                 program: &cmd.program,
                 args: &cmd.args,
                 fingerprint,
-                archive: false,
+                kind,
             };
             runner.run_stored(step).await?
         }

@@ -10,7 +10,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
-use fbuild_core::link_store::{self, Planned, Replay, Step};
+use fbuild_core::link_store::{self, Planned, Replay, Step, StepKind};
 use fbuild_core::zwire::Kind as ZKind;
 
 use crate::runner::Runner;
@@ -21,7 +21,7 @@ pub struct StoredStep<'a> {
     pub program: &'a Path,
     pub args: &'a [OsString],
     pub fingerprint: String,
-    pub archive: bool,
+    pub kind: StepKind,
 }
 
 /// Owned, for a blocking thread.
@@ -32,7 +32,7 @@ struct Owned {
     args: Vec<String>,
     cwd: PathBuf,
     fingerprint: String,
-    archive: bool,
+    kind: StepKind,
 }
 
 impl Owned {
@@ -42,7 +42,7 @@ impl Owned {
             args: &self.args,
             cwd: &self.cwd,
             fingerprint: &self.fingerprint,
-            archive: self.archive,
+            kind: self.kind.clone(),
         })
     }
 }
@@ -66,7 +66,7 @@ impl Runner {
             args,
             cwd: self.cwd.clone(),
             fingerprint: step.fingerprint,
-            archive: step.archive,
+            kind: step.kind,
         };
         let looked = {
             let owned = owned.clone();

@@ -72,8 +72,19 @@ pub struct Step<'a> {
     pub cwd: &'a Path,
     /// A driver's toolchain fingerprint (`link_inputs::key_flag`), or "".
     pub fingerprint: &'a str,
+    pub kind: StepKind,
+}
+
+/// What the step is, for its inputs and outputs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StepKind {
+    /// A driver's or `ld`'s link: operands in, `-o` and map files out.
+    Link,
     /// `ar`: the first argument its modifiers, the second the archive.
-    pub archive: bool,
+    Archive,
+    /// `objcopy` (the tool's name says so) from `input` to `output`, both
+    /// on the line.
+    Objcopy { input: PathBuf, output: PathBuf },
 }
 
 /// An entry's key and the outputs it restores (in the line's order).
@@ -86,10 +97,10 @@ pub struct Planned {
 /// The key and outputs of `step`, or `None` when it cannot be stored (an
 /// output it does not name, an input that cannot be read, no `-o`).
 pub fn plan(step: &Step) -> Option<Planned> {
-    let (inputs, outputs) = if step.archive {
-        archive_files(step.args)?
-    } else {
-        link_files(step.args)?
+    let (inputs, outputs) = match &step.kind {
+        StepKind::Link => link_files(step.args)?,
+        StepKind::Archive => archive_files(step.args)?,
+        StepKind::Objcopy { input, output } => objcopy_files(step, input, output)?,
     };
     let mut h = Sha256::new();
     let mut field = |bytes: &[u8]| {
@@ -142,6 +153,43 @@ fn on_path(names: &[&str]) -> Vec<(PathBuf, std::fs::Metadata)> {
                 })
         })
         .collect()
+}
+
+/// Options of objcopy that read a file.
+const OBJCOPY_READS: &[&str] = &[
+    "--add-section",
+    "--update-section",
+    "--set-section-",
+    "--add-symbol",
+];
+
+/// (inputs, outputs) of an objcopy from `input` to `output`: the tool
+/// named objcopy, both files on the line, no option that reads a file,
+/// and no other argument naming a file (a section name such as `.eeprom`
+/// may be a value; one that is also a file is not taken).
+fn objcopy_files(step: &Step, input: &Path, output: &Path) -> Option<(Vec<String>, Vec<String>)> {
+    let name = step.tool.file_name()?.to_str()?;
+    if !name.contains("objcopy") {
+        return None;
+    }
+    let (input, output) = (input.to_str()?, output.to_str()?);
+    let (mut saw_in, mut saw_out) = (false, false);
+    for a in step.args {
+        if a == input {
+            saw_in = true;
+        } else if a == output {
+            saw_out = true;
+        } else if a.starts_with('@')
+            || a.contains("symbols")
+            || a.contains("syms")
+            || (OBJCOPY_READS.iter().any(|o| a.starts_with(o))
+                && !a.starts_with("--set-section-flags"))
+            || (!a.starts_with('-') && step.cwd.join(a).exists())
+        {
+            return None;
+        }
+    }
+    (saw_in && saw_out).then(|| (vec![input.to_string()], vec![output.to_string()]))
 }
 
 /// (inputs, outputs) of `ar MODIFIERS ARCHIVE MEMBERS…` writing a new

@@ -25,12 +25,21 @@ impl Dir {
     }
 
     fn plan_with(&self, line: &str, fingerprint: &str, archive: bool) -> Option<Planned> {
+        let kind = if archive {
+            StepKind::Archive
+        } else {
+            StepKind::Link
+        };
+        self.plan_kind(line, fingerprint, kind)
+    }
+
+    fn plan_kind(&self, line: &str, fingerprint: &str, kind: StepKind) -> Option<Planned> {
         plan(&Step {
             tool: &self.tool,
             args: &args(line),
             cwd: self.dir.path(),
             fingerprint,
-            archive,
+            kind,
         })
     }
 }
@@ -174,4 +183,44 @@ fn prune_drops_old_entries_then_the_least_recently_used() {
         .map(|p| store.join(&p.key).is_dir())
         .collect();
     assert_eq!(kept, [false, false, true]);
+}
+
+#[test]
+fn an_objcopy_from_the_elf_to_its_output_only() {
+    let mut d = dir();
+    let objcopy = d.dir.path().join("avr-objcopy");
+    std::fs::write(&objcopy, "objcopy").unwrap();
+    std::fs::write(d.dir.path().join("fw.elf"), "elf").unwrap();
+    let kind = StepKind::Objcopy {
+        input: "fw.elf".into(),
+        output: "fw.hex".into(),
+    };
+    let ok = |d: &Dir, line: &str| d.plan_kind(line, "", kind.clone());
+    assert!(
+        d.plan_kind("-O ihex fw.elf fw.hex", "", kind.clone())
+            .is_none(),
+        "not an objcopy"
+    );
+    d.tool = objcopy;
+    let p = ok(&d, "-O ihex -R .eeprom fw.elf fw.hex").unwrap();
+    assert_eq!(p.outputs, vec![d.dir.path().join("fw.hex")]);
+    let key = p.key.clone();
+    std::fs::write(d.dir.path().join("fw.elf"), "elf 2").unwrap();
+    assert_ne!(ok(&d, "-O ihex -R .eeprom fw.elf fw.hex").unwrap().key, key);
+    for bad in [
+        "-O ihex fw.elf",
+        "-O ihex --add-section .x=a.o fw.elf fw.hex",
+        "-O ihex --strip-symbols=list fw.elf fw.hex",
+        "-O ihex -R a.o fw.elf fw.hex",
+        "@opts fw.elf fw.hex",
+    ] {
+        assert!(ok(&d, bad).is_none(), "{bad}");
+    }
+    assert!(
+        ok(
+            &d,
+            "-O ihex -j .eeprom --set-section-flags=.eeprom=alloc,load fw.elf fw.hex"
+        )
+        .is_some()
+    );
 }

@@ -156,7 +156,11 @@ fn from_link_store(target: &Target, prepared: &Prepared, marker: &(&str, String)
             args: &args,
             cwd: &cwd,
             fingerprint: &fingerprint,
-            archive: prepared.archive,
+            kind: if prepared.archive {
+                link_store::StepKind::Archive
+            } else {
+                link_store::StepKind::Link
+            },
         },
         marker,
     })
