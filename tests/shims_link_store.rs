@@ -171,10 +171,16 @@ fn links_and_archives_come_from_the_store_byte_for_byte_without_the_linker() {
     assert_eq!(s.ran("ar rcsD libf.a"), 1, "ar ran on a hit");
     assert!(s.read("libf.a") == archive);
 
+    // Lua's `ar rcu` into a new archive: `u` changes nothing there.
+    s.shim("ar", &["rcu", "libu.a", "a.o"], &[]);
+    s.remove(&["libu.a"]);
+    s.shim("ar", &["rcu", "libu.a", "a.o"], &[]);
+    assert_eq!(s.ran("ar rcD libu.a"), 1, "ar rcu ran on a hit");
+
     // Nothing of it went to zccache's link cache.
     assert_eq!(zccache_links(&s.home), zccache_before);
     let entries = std::fs::read_dir(s.store()).unwrap().count();
-    assert_eq!(entries, 3, "one entry per distinct link or archive");
+    assert_eq!(entries, 4, "one entry per distinct link or archive");
     // `fbuild cache stats` shows the store; `clear` empties it.
     let stats = |args: &[&str]| {
         let out = s.home.run(args);
@@ -183,7 +189,7 @@ fn links_and_archives_come_from_the_store_byte_for_byte_without_the_linker() {
     };
     let json: serde_json::Value =
         serde_json::from_str(&stats(&["cache", "stats", "--json"])).unwrap();
-    assert_eq!(json["link_store"]["entries"], 3, "{json}");
+    assert_eq!(json["link_store"]["entries"], 4, "{json}");
     assert!(json["link_store"]["size_bytes"].as_u64().unwrap() > real.len() as u64);
     stats(&["cache", "clear"]);
     let table = stats(&["cache", "stats"]);

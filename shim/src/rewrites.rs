@@ -10,7 +10,7 @@
 //! | an input file `-` (source on stdin) | zccache is skipped | zccache 1.15.8 runs the compile in its daemon, which does not get the caller's stdin (measured: the compile sees empty input) |
 //! | `ar` with neither `D` nor `U`, writing a new archive | `D` added to its modifiers before zccache or fbuild's link store (`fbuild_core::link_store`, where links and archives go by default) | zccache 1.15.8 caches only archives asked with `D` (without it: a warning on every call); an archive from the cache must be the same bytes every time, or every link that takes it misses (Debian's `avr-ar` writes dates by default: Arduino.mk's LTO link, the whole code generation, missed every build). Debian's `ar` writes these bytes anyway (`D` is its default); with a `U`-default `ar` the members' dates and ids read 0 |
 //! | a `-flto` compile with `-o` and no `-frandom-seed` | `-frandom-seed=<output>` added before zccache (`fbuild_core::lto_seed`) | GCC seeds LTO objects randomly: the same compile wrote other bytes each time (a compile zccache does not cache, Arduino.mk's `.ino`), so the LTO link taking it, the whole code generation, never hit |
-//! | `ar` with `u` (replace only newer members) | zccache is skipped | zccache 1.15.8 fails `ar rcuD` ("failed to materialize archive output", measured); Lua's Makefile archives with `ar rcu` |
+//! | `ar` with `u` (replace only newer members) writing a new archive | `u` removed (it changes nothing in an archive that is not there yet) before zccache or the link store; into an existing archive the call runs `ar` itself | zccache 1.15.8 fails `ar rcuD` ("failed to materialize archive output", measured); Lua's Makefile archives with `ar rcu` |
 //! | `ar` with `U` | zccache is skipped | the user asked for real dates, which a cache cannot give back |
 //! | a link with a library in a `-L` folder of its line, a linker script, `@file`, `-specs=`, `-B`, `-Xlinker`, a search or a file inside `-Wl,` other than a version script or dynamic list (whose contents, like a versioned shared library's, a driver's fingerprint carries) (`fbuild_core::link_inputs`); `ld` with any `-l` | zccache is skipped | zccache 1.15.8 keys a link by the files its line names: `cc m.o -L. -lf` with a changed `libf.a` came back from its cache linked with the old one (measured) |
 //! | a compiler driver's link | `-D__FBUILD_TOOLCHAIN_LIBS=<fingerprint>` added before zccache (without a fingerprint from the coordinator, zccache is skipped) | the driver adds the toolchain's own files (`crt1.o`, `libgcc.a`, `libc.a`, `-lm`'s `libm.a`), which zccache does not key: the fingerprint of their folders is; a driver ignores a define when it only links |
@@ -111,11 +111,18 @@ pub fn prepare(class: ToolClass, args: Vec<OsString>, nested: bool, cwd: &Path) 
 /// (`link_inputs::archive_modifiers`), when the archive it names is not
 /// there yet; `None`: not for the cache.
 fn fresh_archive(args: &[OsString], cwd: &Path) -> Option<Vec<OsString>> {
-    let modifiers = link_inputs::archive_modifiers(args.first()?.to_str()?)?;
     let archive = args.get(1)?.to_str()?;
     if archive.starts_with(['-', '@']) || cwd.join(archive).exists() {
         return None;
     }
+    // `u` (replace only newer members) changes nothing in an archive that
+    // is not there yet (see the table).
+    let first = args.first()?.to_str()?;
+    let first = match first.strip_prefix('-') {
+        Some(letters) => format!("-{}", letters.replace('u', "")),
+        None => first.replace('u', ""),
+    };
+    let modifiers = link_inputs::archive_modifiers(&first)?;
     let mut out = args.to_vec();
     out[0] = modifiers.into();
     Some(out)
@@ -215,7 +222,10 @@ mod tests {
         assert!(asked.use_zccache);
         assert_eq!(asked.for_zccache[0], "rcsD");
         assert!(!prep(ToolClass::Ar, "rcsU lib.a a.o").use_zccache);
-        assert!(!prep(ToolClass::Ar, "rcu lib.a a.o").use_zccache);
+        let fresh_u = prep(ToolClass::Ar, "rcu lib.a a.o");
+        assert!(fresh_u.use_zccache, "u on a new archive");
+        assert_eq!(fresh_u.for_zccache[0], "rcD");
+        assert_eq!(fresh_u.original[0], "rcu");
         assert!(!prep(ToolClass::Ar, "-r -c -s lib.a a.o").use_zccache);
         assert!(!prep(ToolClass::Ar, "--thin rcs lib.a a.o").use_zccache);
         assert!(prep(ToolClass::Ar, "-rcs lib.a a.o").use_zccache);
