@@ -15,13 +15,14 @@ use super::Options;
 use super::compdb::write_compdb;
 use super::engine::{Job, Outcome, Schedule, compile_all};
 use super::link::run_hooks;
-use super::sources::{Layout, collect};
+use super::sources::Layout;
 use super::state::BuildState;
 use super::target;
 use crate::ldf::{Compat, Finder};
 use crate::project::{EnvConfig, Project};
 use crate::report::{self, Kind};
 use crate::runner::{CacheRoute, Route, Runner};
+use crate::sources_memo::collect_remembered;
 use fbuild_platforms::arduino::Properties;
 
 /// What a finished environment build reports.
@@ -74,9 +75,11 @@ pub async fn build_env(
     let lib_deps = crate::libs::for_env(client, project, env, &target, opts.lock_mode).await?;
     let arch = target.arch();
     let pio_platform = target.pio_platform(&env.platform);
-    // Reading the tree and the sources' includes is blocking file I/O.
-    let sources = tokio::task::block_in_place(|| {
-        collect(&Layout {
+    // Reading the tree and the sources' includes is blocking file I/O
+    // (remembered while nothing it read changed: `sources_memo`).
+    let memo = out_dir.join(crate::sources_memo::FILE);
+    let collected = tokio::task::block_in_place(|| {
+        let layout = Layout {
             root: &project.root,
             src_dir: &project.src_dir,
             include_dir: &project.include_dir,
@@ -99,8 +102,10 @@ pub async fn build_env(
                 }),
                 packages: crate::libs::package_dirs(client, &target),
             },
-        })
+        };
+        collect_remembered(&layout, &memo, &project.root, &project.build_dir)
     })?;
+    let sources = collected.sources;
     let jobs = sources
         .units
         .iter()
@@ -126,11 +131,15 @@ pub async fn build_env(
         })
         .collect::<Result<Vec<Job>>>()?;
     write_compdb(&out_dir.join("compile_commands.json"), &project.root, &jobs)?;
-    phases.mark("sources");
+    phases.mark(if collected.remembered {
+        "sources (remembered)"
+    } else {
+        "sources"
+    });
 
     let state_file = out_dir.join("fbuild-state.json");
     let mut state = BuildState::load(&state_file);
-    let shadowed = state.new_headers(sources.headers(&project.root, &project.build_dir));
+    let shadowed = state.new_headers(collected.headers);
     run_hooks(&runner, &target, "prebuild").await?;
     let progress = crate::progress::CompileProgress::new(&env.name, opts.verbose);
     let wait_for_route = || {

@@ -5,10 +5,11 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
+use crate::observed;
 use crate::report::{self, Kind};
 use anyhow::{Context, Result};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Lang {
     C,
     Cxx,
@@ -59,14 +60,20 @@ pub(crate) fn files_under(dir: &Path, links: Links) -> Result<Vec<PathBuf>> {
         if !std::fs::canonicalize(&d).is_ok_and(|real| walked.insert(real)) {
             continue;
         }
-        let entries = std::fs::read_dir(&d).with_context(|| format!("reading {}", d.display()))?;
+        let entries = observed::read_dir(&d).with_context(|| format!("reading {}", d.display()))?;
         for e in entries.flatten() {
             let p = e.path();
             if e.file_type().is_ok_and(|t| t.is_symlink()) && !link_allowed(&p, &root, links) {
                 continue;
             }
             let name = e.file_name().to_string_lossy().into_owned();
-            if p.is_dir() {
+            // The entry's own type (no look at a file the listing names:
+            // a source edited keeps the list); a link's target is looked at.
+            let is_dir = match e.file_type() {
+                Ok(t) if !t.is_symlink() => t.is_dir(),
+                _ => observed::is_dir(&p),
+            };
+            if is_dir {
                 if !SKIPPED.contains(&name.as_str()) {
                     stack.push(p);
                 }
@@ -88,6 +95,7 @@ const SKIPPED: [&str; 7] = [
 /// dangling link is nothing to compile), and for a confined walk, inside
 /// `root` (canonical).
 fn link_allowed(path: &Path, root: &Path, links: Links) -> bool {
+    observed::record(path);
     let Ok(target) = std::fs::canonicalize(path) else {
         return false;
     };
@@ -184,7 +192,7 @@ pub fn glob(pattern: &str, text: &str) -> bool {
 
 /// The folders directly inside `dir`, sorted (none if it is unreadable).
 pub(crate) fn subdirs(dir: &Path) -> Vec<PathBuf> {
-    let entries = match std::fs::read_dir(dir) {
+    let entries = match observed::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) => {
             if e.kind() != std::io::ErrorKind::NotFound {
@@ -203,10 +211,10 @@ pub(crate) fn subdirs(dir: &Path) -> Vec<PathBuf> {
         .flatten()
         .map(|e| e.path())
         .filter(|p| {
-            if !p.is_dir() {
+            if !observed::is_dir(p) {
                 return false;
             }
-            match std::fs::read_dir(p) {
+            match observed::read_dir(p) {
                 Ok(_) => true,
                 Err(e) => {
                     report::say(

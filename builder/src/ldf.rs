@@ -17,12 +17,13 @@ use anyhow::{Result, anyhow};
 
 use crate::files::Links;
 use crate::libs::manifest::{self, Manifest};
+use crate::observed;
 use crate::project::LdfMode;
 use crate::report::{self, Kind};
 use crate::sketch::includes;
 
 /// A library as the build uses it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Library {
     pub name: String,
     /// The folder its sources are compiled from.
@@ -52,12 +53,14 @@ impl Library {
 }
 
 /// The build the libraries must fit (`lib_compat_mode`), if checked.
+#[derive(Debug)]
 pub struct Compat<'a> {
     pub platform: &'a str,
     pub framework: Option<&'a str>,
     pub arch: Option<&'a str>,
 }
 
+#[derive(Debug)]
 pub struct Finder<'a> {
     /// `lib_deps` folders, always built.
     pub explicit: &'a [PathBuf],
@@ -104,12 +107,12 @@ impl Finder<'_> {
             if !seen.insert(file.clone()) {
                 continue;
             }
-            let Ok(text) = std::fs::read_to_string(&file) else {
+            let Ok(text) = observed::read_to_string(&file) else {
                 continue;
             };
             for header in includes(&text) {
                 let beside = file.parent().map(|d| d.join(&header));
-                if let Some(p) = beside.filter(|p| p.is_file()) {
+                if let Some(p) = beside.filter(|p| observed::is_file(p)) {
                     queue.push_back(p);
                     continue;
                 }
@@ -117,7 +120,7 @@ impl Finder<'_> {
                     lib.include_dirs
                         .iter()
                         .map(|d| d.join(&header))
-                        .find(|p| p.is_file())
+                        .find(|p| observed::is_file(p))
                         .map(|p| (i, p))
                 }) else {
                     continue;
@@ -142,6 +145,7 @@ impl Finder<'_> {
     /// `dir` itself when it is a package's folder (under one of
     /// `packages`), compared as the file system resolves them.
     fn package_of(&self, dir: &Path) -> Option<PathBuf> {
+        observed::record(dir);
         let real = std::fs::canonicalize(dir).ok()?;
         self.packages
             .iter()
@@ -209,7 +213,7 @@ fn same_name_sources(header: &Path) -> Vec<PathBuf> {
     ["c", "cpp", "cc", "cxx", "S"]
         .iter()
         .map(|e| header.with_extension(e))
-        .filter(|p| p.is_file())
+        .filter(|p| observed::is_file(p))
         .collect()
 }
 

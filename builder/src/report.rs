@@ -9,7 +9,7 @@ use std::io::Write;
 use std::sync::OnceLock;
 
 /// What a line is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Kind {
     /// What a command was asked to list (`fbuild lib`'s tree).
     Listing,
@@ -65,8 +65,30 @@ fn reporter() -> &'static dyn Reporter {
     REPORTER.get_or_init(|| Box::new(Stderr)).as_ref()
 }
 
+/// Lines said on one thread while [`capturing`] (they are said as well).
+pub type Said = Vec<(Kind, String)>;
+
+thread_local! {
+    static SAID: std::cell::RefCell<Option<Said>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f`; returns its result and the lines it said on this thread.
+pub fn capturing<T>(f: impl FnOnce() -> T) -> (T, Said) {
+    let outer = SAID.with(|l| l.borrow_mut().replace(Vec::new()));
+    let out = f();
+    let said = SAID
+        .with(|l| std::mem::replace(&mut *l.borrow_mut(), outer))
+        .unwrap_or_default();
+    (out, said)
+}
+
 /// Says `text` as `kind`.
 pub fn say(kind: Kind, text: impl AsRef<str>) {
+    SAID.with(|l| {
+        if let Some(said) = l.borrow_mut().as_mut() {
+            said.push((kind, text.as_ref().to_string()));
+        }
+    });
     reporter().line(kind, text.as_ref());
 }
 

@@ -86,7 +86,7 @@ pub struct Runner {
     /// compiler takes it), unless its line chose colours itself: the cache
     /// runs compilers with a pipe, and a hit replays what the miss wrote.
     pub colour: Option<String>,
-    /// fbuild's store of links and archives (`crate::stored`).
+    /// fbuild's store of links and archives (`FBUILD_HOME/builds/links`).
     pub link_store: Option<PathBuf>,
 }
 

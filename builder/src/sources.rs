@@ -16,14 +16,16 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
 
 use super::sketch::{InoFile, combine};
 pub use crate::files::Lang;
 use crate::files::{Links, files_under, filtered, lang_of};
 use crate::ldf::Finder;
 pub use crate::ldf::Library;
+use crate::observed;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Group {
     Core,
     /// The board variant's own sources (linked as objects, not archived).
@@ -33,7 +35,7 @@ pub enum Group {
     Project,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Unit {
     pub source: PathBuf,
     pub object: PathBuf,
@@ -44,7 +46,7 @@ pub struct Unit {
 }
 
 /// Everything one environment compiles.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Sources {
     pub units: Vec<Unit>,
     /// The libraries, in link order, each with the folder name its objects
@@ -54,6 +56,7 @@ pub struct Sources {
     pub include_dirs: Vec<PathBuf>,
 }
 
+#[derive(Debug)]
 pub struct Layout<'a> {
     pub root: &'a Path,
     pub src_dir: &'a Path,
@@ -73,7 +76,7 @@ pub struct Layout<'a> {
 
 pub fn collect(l: &Layout) -> Result<Sources> {
     let mut s = Sources::default();
-    if !l.src_dir.is_dir() {
+    if !observed::is_dir(l.src_dir) {
         bail!(
             "{} does not exist: put the sketch or sources there (or set src_dir)",
             l.src_dir.display()
@@ -116,7 +119,7 @@ pub fn collect(l: &Layout) -> Result<Sources> {
     }
     in_order(&mut s.units, l.src_dir, Order::Sketch);
     s.include_dirs.push(l.src_dir.to_path_buf());
-    if l.include_dir.is_dir() {
+    if observed::is_dir(l.include_dir) {
         s.include_dirs.push(l.include_dir.to_path_buf());
     }
     if let Some((dir, filter)) = l.also_src {
@@ -138,7 +141,7 @@ pub fn collect(l: &Layout) -> Result<Sources> {
     }
     libraries(l, &mut s, scan)?;
     if let Some((core, variant)) = &l.core {
-        if let Some(variant) = variant.as_ref().filter(|v| v.is_dir()) {
+        if let Some(variant) = variant.as_ref().filter(|v| observed::is_dir(v)) {
             s.units
                 .extend(folder_units(l, variant, Group::Variant, "variant")?);
         }
@@ -238,7 +241,8 @@ fn sketch_cpp(l: &Layout, inos: &[&PathBuf]) -> Result<PathBuf> {
     for f in &files {
         parts.push(InoFile {
             display: f.strip_prefix(l.root).unwrap_or(f).display().to_string(),
-            text: std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?,
+            text: observed::read_to_string(f)
+                .with_context(|| format!("reading {}", f.display()))?,
         });
     }
     let stem = files[0]
@@ -253,6 +257,9 @@ fn sketch_cpp(l: &Layout, inos: &[&PathBuf]) -> Result<PathBuf> {
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
         std::fs::write(&out, text).with_context(|| format!("writing {}", out.display()))?;
     }
+    // Remembered as written: removed or edited, the sources are collected
+    // again (and it is written again).
+    observed::record(&out);
     Ok(out)
 }
 

@@ -59,9 +59,9 @@ pub fn read(dir: &Path) -> Result<Manifest, String> {
     let props = dir.join("library.properties");
     let mut src_dir = None;
     let mut include_dir = None;
-    if json.is_file() {
-        let text =
-            std::fs::read_to_string(&json).map_err(|e| format!("{}: {e}", json.display()))?;
+    if crate::observed::is_file(&json) {
+        let text = crate::observed::read_to_string(&json)
+            .map_err(|e| format!("{}: {e}", json.display()))?;
         let v: Value = serde_json::from_str(&text)
             .map_err(|e| format!("{}: not valid JSON ({e})", json.display()))?;
         if let Some(n) = v["name"].as_str() {
@@ -91,9 +91,9 @@ pub fn read(dir: &Path) -> Result<Manifest, String> {
         };
         src_dir = folder("srcDir")?;
         include_dir = folder("includeDir")?;
-    } else if props.is_file() {
-        let text =
-            std::fs::read_to_string(&props).map_err(|e| format!("{}: {e}", props.display()))?;
+    } else if crate::observed::is_file(&props) {
+        let text = crate::observed::read_to_string(&props)
+            .map_err(|e| format!("{}: {e}", props.display()))?;
         for line in text.lines() {
             let Some((key, value)) = line.split_once('=') else {
                 continue;
@@ -109,7 +109,7 @@ pub fn read(dir: &Path) -> Result<Manifest, String> {
         }
     }
     let src = src_dir.unwrap_or_else(|| {
-        if dir.join("src").is_dir() {
+        if crate::observed::is_dir(&dir.join("src")) {
             dir.join("src")
         } else {
             dir.to_path_buf()
@@ -143,6 +143,7 @@ fn inside(dir: &Path, rel: &str) -> Result<PathBuf, String> {
         }
     }
     let path = dir.join(rel);
+    crate::observed::record(&path);
     if let (Ok(real), Ok(root)) = (std::fs::canonicalize(&path), std::fs::canonicalize(dir))
         && !real.starts_with(&root)
     {
