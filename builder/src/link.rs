@@ -104,19 +104,26 @@ pub async fn link(
         .iter()
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
-    let key = target
+    let known = target
         .link_dirs
         .as_ref()
-        .filter(|_| link_inputs::cacheable(&text, &runner.cwd, link_inputs::Linker::Driver))
-        .and_then(|known| link_inputs::key_flag(&text, &runner.cwd, known));
+        .filter(|_| link_inputs::cacheable(&text, &runner.cwd, link_inputs::Linker::Driver));
     let mut cmd = cmd;
-    let via = match key {
-        Some(key) if fbuild_core::settings::cache_links() => {
-            cmd.args.push(key.into());
-            Via::Zccache
+    let via = match known {
+        // zccache's key goes on the line (a changed toolchain relinks).
+        Some(known) if fbuild_core::settings::cache_links() => {
+            match link_inputs::key_flag(&text, &runner.cwd, known) {
+                Some(key) => {
+                    cmd.args.push(key.into());
+                    Via::Zccache
+                }
+                None => Via::Alone,
+            }
         }
-        Some(fingerprint) => Via::Store {
-            fingerprint,
+        // The store's fingerprint only when the link runs: it walks the
+        // toolchain's library folders (tens of ms), which a no-op must not.
+        Some(known) => Via::Store {
+            fingerprint: Fingerprint::OfLink(known.clone()),
             kind: StepKind::Link,
         },
         None => Via::Alone,
@@ -129,7 +136,7 @@ pub async fn link(
     for (cmd, output) in recipes.objcopies()? {
         // Through the store when it is a plain objcopy of the firmware.
         let via = Via::Store {
-            fingerprint: String::new(),
+            fingerprint: Fingerprint::None,
             kind: StepKind::Objcopy {
                 input: elf.clone(),
                 output: output.clone(),
@@ -246,8 +253,18 @@ fn deterministic(args: &[OsString]) -> Option<Vec<OsString>> {
 /// the line).
 enum Via {
     Alone,
-    Store { fingerprint: String, kind: StepKind },
+    Store {
+        fingerprint: Fingerprint,
+        kind: StepKind,
+    },
     Zccache,
+}
+
+/// A stored step's toolchain fingerprint: none, or a driver's link's from
+/// these library folders (`link_inputs::key_flag`), made when it runs.
+enum Fingerprint {
+    None,
+    OfLink(Vec<PathBuf>),
 }
 
 /// Runs `cmd` unless `output` is up to date for these inputs, `via` a
@@ -265,26 +282,43 @@ async fn step(
         return Ok(Ok(()));
     };
     runner.explain(&shown(output, runner), &why);
-    let code = match via {
-        Via::Zccache => runner.run_as(&cmd.program, &cmd.args, ZKind::Link).await?,
-        Via::Store { fingerprint, kind } => {
-            let step = StoredStep {
-                program: &cmd.program,
-                args: &cmd.args,
-                fingerprint,
-                kind,
-            };
-            runner.run_stored(step).await?
-        }
-        Via::Alone => runner.run_direct(&cmd.program, &cmd.args).await?,
-    };
-    match code {
+    match run_via(runner, cmd, via).await? {
         0 => {
             state.record(output, &line, inputs);
             Ok(Ok(()))
         }
         code => Ok(Err(code)),
     }
+}
+
+/// Runs `cmd` `via` a cache or alone; its exit code.
+async fn run_via(runner: &Runner, cmd: &Command, via: Via) -> Result<i32> {
+    let (fingerprint, kind) = match via {
+        Via::Zccache => return runner.run_as(&cmd.program, &cmd.args, ZKind::Link).await,
+        Via::Alone => return runner.run_direct(&cmd.program, &cmd.args).await,
+        Via::Store { fingerprint, kind } => (fingerprint, kind),
+    };
+    let fingerprint = match fingerprint {
+        Fingerprint::None => Some(String::new()),
+        Fingerprint::OfLink(known) => {
+            let text: Vec<String> = cmd
+                .args
+                .iter()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect();
+            link_inputs::key_flag(&text, &runner.cwd, &known)
+        }
+    };
+    let Some(fingerprint) = fingerprint else {
+        return runner.run_direct(&cmd.program, &cmd.args).await;
+    };
+    let step = StoredStep {
+        program: &cmd.program,
+        args: &cmd.args,
+        fingerprint,
+        kind,
+    };
+    runner.run_stored(step).await
 }
 
 /// Runs a hook stage's commands; a failing hook fails the build.

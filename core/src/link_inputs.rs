@@ -404,7 +404,12 @@ pub fn key_flag(args: &[String], cwd: &Path, known: &[PathBuf]) -> Option<String
     };
     let mut folders = Vec::new();
     for dir in &dirs {
-        folders.extend(subfolders(dir, MULTILIB_DEPTH));
+        let depth = if system_library_folder(dir) {
+            0
+        } else {
+            MULTILIB_DEPTH
+        };
+        folders.extend(subfolders(dir, depth));
     }
     for folder in &folders {
         stamp(folder);
@@ -458,6 +463,31 @@ pub fn key_flag(args: &[String], cwd: &Path, known: &[PathBuf]) -> Option<String
         }
     }
     Some(format!("-D{KEY_DEFINE}={:016x}", h.finish()))
+}
+
+/// The host's own library folders (`/usr/lib`, `/lib/x86_64-linux-gnu`,
+/// …): their subfolders are other software's (Python's, systemd's), not a
+/// toolchain's multilib variants, and walking them cost a host link ~40
+/// ms; a cross toolchain's folders (`/usr/lib/arm-none-eabi/newlib`) are
+/// walked.
+fn system_library_folder(dir: &Path) -> bool {
+    let text = dir.to_string_lossy();
+    let roots = [
+        "/lib",
+        "/lib64",
+        "/lib32",
+        "/usr/lib",
+        "/usr/lib64",
+        "/usr/lib32",
+        "/usr/local/lib",
+    ];
+    roots.iter().any(|root| {
+        text == *root
+            || text
+                .strip_prefix(root)
+                .and_then(|rest| rest.strip_prefix('/'))
+                .is_some_and(|triplet| !triplet.contains('/') && triplet.ends_with("-linux-gnu"))
+    })
 }
 
 /// `dir` and its folders down to `depth` levels, sorted.

@@ -146,3 +146,24 @@ fn the_key_follows_folders_files_libraries_and_the_folder_linked_in() {
         None
     );
 }
+
+#[test]
+fn only_a_toolchains_own_folders_are_walked_for_multilib_variants() {
+    for system in [
+        "/usr/lib",
+        "/lib/x86_64-linux-gnu",
+        "/usr/lib/aarch64-linux-gnu",
+        "/usr/local/lib",
+    ] {
+        assert!(system_library_folder(Path::new(system)), "{system}");
+    }
+    for toolchain in [
+        "/usr/lib/arm-none-eabi/newlib",
+        "/usr/lib/gcc/arm-none-eabi/12.2.1",
+        "/usr/lib/gcc/x86_64-linux-gnu/12",
+        "/opt/avr/lib",
+        "/usr/libexec",
+    ] {
+        assert!(!system_library_folder(Path::new(toolchain)), "{toolchain}");
+    }
+}
