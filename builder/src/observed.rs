@@ -1,13 +1,17 @@
 //! What the sources phase learned from the file system, so a later build
 //! can tell whether its result still holds (`sources::collect_remembered`):
 //! each file read, folder listed and path probed, with how it stood then
-//! ([`Seen`]: missing, or kind, size, mtime and inode). While a log is
-//! open on this thread ([`log_into`]), the reads below record what they
-//! look at before they look; without one they are plain reads.
+//! ([`Seen`]: missing, or kind, size, mtime, ctime, device and inode).
+//! While a log is open on this thread ([`log_into`]), the reads below
+//! record what they look at before they look; without one they are plain
+//! reads. A read that fails marks the log ([`Log::failed`]): a walk that
+//! could not read something is not remembered (the next build tries again
+//! once the permissions are fixed).
 //!
 //! A folder's mtime changes when an entry in it is added, removed or
-//! renamed; a file's when it is written; the inode when a path is replaced
-//! (a link retargeted, a folder swapped for another).
+//! renamed; a file's when it is written; the ctime also on `chmod`,
+//! `chown` and a write that restores the mtime (`cp -p`, `touch -r`); the
+//! inode when a path is replaced (a link retargeted, a folder swapped).
 
 use std::cell::RefCell;
 use std::io;
@@ -20,9 +24,18 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Seen {
     Missing,
-    File { len: u64, mtime: u128, ino: u64 },
-    Dir { mtime: u128, ino: u64 },
+    File { len: u64, mtime: u128, id: Id },
+    Dir { mtime: u128, id: Id },
     Other,
+}
+
+/// What tells a path's metadata changed besides its mtime and size: its
+/// ctime (ns), device and inode (Unix; zeros elsewhere).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Id {
+    pub ctime: i128,
+    pub dev: u64,
+    pub ino: u64,
 }
 
 impl Seen {
@@ -36,33 +49,56 @@ impl Seen {
             .ok()
             .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
             .map_or(0, |d| d.as_nanos());
-        let ino = inode(&meta);
+        let id = id(&meta);
         if meta.is_file() {
             Seen::File {
                 len: meta.len(),
                 mtime,
-                ino,
+                id,
             }
         } else if meta.is_dir() {
-            Seen::Dir { mtime, ino }
+            Seen::Dir { mtime, id }
         } else {
             Seen::Other
+        }
+    }
+
+    /// Its mtime, in ns since 1970 (0 for none).
+    pub fn mtime(&self) -> u128 {
+        match self {
+            Seen::File { mtime, .. } | Seen::Dir { mtime, .. } => *mtime,
+            _ => 0,
         }
     }
 }
 
 #[cfg(unix)]
-fn inode(meta: &std::fs::Metadata) -> u64 {
-    std::os::unix::fs::MetadataExt::ino(meta)
+fn id(meta: &std::fs::Metadata) -> Id {
+    use std::os::unix::fs::MetadataExt;
+    Id {
+        ctime: i128::from(meta.ctime()) * 1_000_000_000 + i128::from(meta.ctime_nsec()),
+        dev: meta.dev(),
+        ino: meta.ino(),
+    }
 }
 
 #[cfg(not(unix))]
-fn inode(_meta: &std::fs::Metadata) -> u64 {
-    0
+fn id(_meta: &std::fs::Metadata) -> Id {
+    Id {
+        ctime: 0,
+        dev: 0,
+        ino: 0,
+    }
 }
 
-/// Paths and how they stood when first looked at.
-pub type Log = Vec<(PathBuf, Seen)>;
+/// Paths and how they stood when first looked at, and whether a read
+/// failed.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct Log {
+    pub seen: Vec<(PathBuf, Seen)>,
+    #[serde(skip)]
+    pub failed: bool,
+}
 
 pub use crate::report::Said;
 
@@ -73,7 +109,7 @@ thread_local! {
 /// Runs `f` with a log open on this thread; returns its result, what it
 /// looked at and what it said (`report::capturing`).
 pub fn log_into<T>(f: impl FnOnce() -> T) -> (T, Log, Said) {
-    let outer = LOG.with(|l| l.borrow_mut().replace(Vec::new()));
+    let outer = LOG.with(|l| l.borrow_mut().replace(Log::default()));
     let (out, said) = crate::report::capturing(f);
     let log = LOG
         .with(|l| std::mem::replace(&mut *l.borrow_mut(), outer))
@@ -83,7 +119,16 @@ pub fn log_into<T>(f: impl FnOnce() -> T) -> (T, Log, Said) {
 
 /// Whether every path of `log` stands as it did.
 pub fn unchanged(log: &Log) -> bool {
-    log.iter().all(|(path, seen)| Seen::of(path) == *seen)
+    log.seen.iter().all(|(path, seen)| Seen::of(path) == *seen)
+}
+
+/// Marks the open log: a read failed.
+fn failed() {
+    LOG.with(|l| {
+        if let Some(log) = l.borrow_mut().as_mut() {
+            log.failed = true;
+        }
+    });
 }
 
 /// Notes `path` as it stands now (when a log is open) and returns that.
@@ -91,7 +136,7 @@ pub fn record(path: &Path) -> Seen {
     let seen = Seen::of(path);
     LOG.with(|l| {
         if let Some(log) = l.borrow_mut().as_mut() {
-            log.push((path.to_path_buf(), seen));
+            log.seen.push((path.to_path_buf(), seen));
         }
     });
     seen
@@ -99,7 +144,7 @@ pub fn record(path: &Path) -> Seen {
 
 pub fn read_to_string(path: &Path) -> io::Result<String> {
     record(path);
-    std::fs::read_to_string(path)
+    std::fs::read_to_string(path).inspect_err(|_| failed())
 }
 
 pub fn is_file(path: &Path) -> bool {
@@ -112,7 +157,11 @@ pub fn is_dir(path: &Path) -> bool {
 
 pub fn read_dir(path: &Path) -> io::Result<std::fs::ReadDir> {
     record(path);
-    std::fs::read_dir(path)
+    std::fs::read_dir(path).inspect_err(|e| {
+        if e.kind() != io::ErrorKind::NotFound {
+            failed();
+        }
+    })
 }
 
 #[cfg(test)]
@@ -130,7 +179,8 @@ mod tests {
             assert!(read_dir(d).is_ok());
             crate::report::say(crate::report::Kind::Warning, "a warning");
         });
-        assert_eq!(log.len(), 3);
+        assert_eq!(log.seen.len(), 3);
+        assert!(!log.failed);
         assert_eq!(
             said,
             [(crate::report::Kind::Warning, "a warning".to_string())]
@@ -147,5 +197,17 @@ mod tests {
         std::fs::write(d.join("a.h.new"), "two").unwrap();
         std::fs::rename(d.join("a.h.new"), d.join("a.h")).unwrap();
         assert!(!unchanged(&log), "a file replaced");
+        // Its mode changed (ctime): changed.
+        let ((), log, _) = log_into(|| {
+            read_to_string(&d.join("a.h")).unwrap();
+        });
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(d.join("a.h"), std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert!(!unchanged(&log), "its mode changed");
+        // A read that fails marks the log.
+        let ((), log, _) = log_into(|| {
+            assert!(read_to_string(&d.join("nothing")).is_err());
+        });
+        assert!(log.failed);
     }
 }

@@ -5,7 +5,10 @@
 //! the same and every path stands as it did — a no-op build of a project
 //! with a library of thousands of files reads no library source — and
 //! collects again otherwise. Messages the walk printed (a link skipped,
-//! a library for another platform) are said again from the memo.
+//! a library for another platform) are said again from the memo. A walk
+//! that failed to read something, or saw a path changed within the last
+//! two seconds, is not remembered ([`trusted`]); nor on Windows, whose
+//! metadata has no ctime or inode here.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -62,6 +65,7 @@ pub fn collect_remembered(
         Ok((sources, headers))
     });
     let (sources, headers) = found?;
+    let trusted = trusted(&looked_at);
     let memo = Memo {
         key,
         looked_at,
@@ -69,12 +73,28 @@ pub fn collect_remembered(
         sources,
         headers,
     };
-    save(file, &memo);
+    if trusted {
+        save(file, &memo);
+    } else {
+        let _ = std::fs::remove_file(file);
+    }
     Ok(Collected {
         sources: memo.sources,
         headers: memo.headers,
         remembered: false,
     })
+}
+
+/// Whether a walk may be remembered: every read succeeded (a folder that
+/// could not be read is tried again next build), nothing it saw changed
+/// within the last [`RACY`] (a file written again in the same timestamp
+/// tick with the same size would look unchanged: git's "racily clean"
+/// rule), and the OS gives ctimes and inodes (Unix).
+fn trusted(log: &Log) -> bool {
+    let settled = (std::time::SystemTime::now() - fbuild_core::time::RACY_STAMPS)
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    cfg!(unix) && !log.failed && log.seen.iter().all(|(_, seen)| seen.mtime() < settled)
 }
 
 /// The layout as text, with this fbuild's version and binary (another

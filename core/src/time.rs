@@ -267,6 +267,11 @@ pub const WARNING_WINDOW: Duration = Duration::from_secs(600);
 /// kept unused.
 pub const LINK_STORE_MAX_AGE: Duration = Duration::from_secs(30 * 24 * 3600);
 
+/// A file stamp this recent may hide a second write in the same tick
+/// (1–2 s on FAT, HFS+, some network shares): a walk that saw one is not
+/// remembered (`builder/src/sources_memo.rs`).
+pub const RACY_STAMPS: Duration = Duration::from_secs(2);
+
 /// How long a package index read is reused: a no-op build neither fetches
 /// nor parses one; a core released since is seen within minutes.
 pub const PACKAGE_INDEX_TTL: Duration = Duration::from_secs(600);
