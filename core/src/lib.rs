@@ -12,6 +12,8 @@ pub mod home;
 pub mod info;
 pub mod install_status;
 pub mod library_wire;
+mod link_args;
+pub mod link_fingerprint;
 pub mod link_inputs;
 pub mod link_store;
 pub mod lock;

@@ -25,13 +25,12 @@
 //! dynamic list inside `-Wl,` (self-contained files: neither includes
 //! another).
 
-use std::path::{Path, PathBuf};
-use std::time::UNIX_EPOCH;
+use std::path::Path;
 
-use crate::hash::Fnv1a;
-
-/// The flag's name: `-D<NAME>=<fingerprint>`.
-pub const KEY_DEFINE: &str = "__FBUILD_TOOLCHAIN_LIBS";
+use crate::link_args::{
+    binary_library, candidates, following, hashed_wl_file, versioned_shared_library,
+};
+pub use crate::link_fingerprint::{KEY_DEFINE, key_flag, library_dirs};
 
 /// Variables with which GCC's driver or ld find or make files of their
 /// own choosing: set, a link may read what no key covers.
@@ -86,10 +85,6 @@ const OPAQUE: &[&str] = &[
     "-mx32",
     "-m16",
 ];
-
-/// `-Wl,` options naming a self-contained file a driver's link may carry
-/// in its fingerprint.
-const HASHED_WL: &[&str] = &["--version-script", "--dynamic-list"];
 
 /// Who runs the link: a compiler driver (its line may carry the
 /// fingerprint of [`key_flag`], so files hashed into it are allowed) or
@@ -201,59 +196,6 @@ fn wl_parts_keyed(wl: &str, cwd: &Path, hashed: bool) -> bool {
     true
 }
 
-/// The file of a [`HASHED_WL`] option at `parts[i]` (`--version-script=f`
-/// or `--version-script,f`).
-fn hashed_wl_file<'a>(parts: &[&'a str], i: usize) -> Option<&'a str> {
-    let p = parts[i];
-    HASHED_WL.iter().find_map(|o| {
-        // `--version-script`, or as ld takes it too, `-version-script`.
-        let rest = p.strip_prefix(o).or_else(|| p.strip_prefix(&o[1..]))?;
-        match rest {
-            "" => parts.get(i + 1).copied(),
-            rest => rest.strip_prefix('='),
-        }
-    })
-}
-
-/// A binary shared library named with its version (`libz.so.1.2.13`),
-/// which zccache drops from its key.
-fn versioned_shared_library(path: &Path) -> bool {
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-    let versioned = name.split_once(".so.").is_some_and(|(stem, version)| {
-        !stem.is_empty()
-            && !version.is_empty()
-            && version
-                .split('.')
-                .all(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
-    });
-    versioned && binary_library(path)
-}
-
-/// The files of a driver's link whose contents go into its fingerprint:
-/// versioned shared libraries and `-Wl,` version scripts and dynamic lists.
-fn hashed_files(args: &[String], cwd: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut skip = false;
-    for a in args {
-        // The values of `-o`, `-L`, `-l`, `-z` (the output of the last
-        // build is not an input).
-        if std::mem::replace(&mut skip, matches!(a.as_str(), "-o" | "-L" | "-l" | "-z")) {
-            continue;
-        }
-        if let Some(wl) = a.strip_prefix("-Wl,") {
-            let parts: Vec<&str> = wl.split(',').collect();
-            out.extend(
-                (0..parts.len())
-                    .filter_map(|i| hashed_wl_file(&parts, i))
-                    .map(|f| cwd.join(f)),
-            );
-        } else if !a.starts_with('-') && versioned_shared_library(&cwd.join(a)) {
-            out.push(cwd.join(a));
-        }
-    }
-    out
-}
-
 /// An operand zccache keys by content: a keyed extension, and for a shared
 /// library a binary one (a `.so` that is a text linker script names other
 /// files).
@@ -283,21 +225,6 @@ fn thin_archive(path: &Path) -> bool {
     read.is_ok() && &magic == b"!<thin>\n"
 }
 
-/// An ELF or Mach-O file (not a text linker script standing in for one).
-fn binary_library(path: &Path) -> bool {
-    let mut magic = [0u8; 4];
-    let read = std::fs::File::open(path).and_then(|mut f| {
-        use std::io::Read;
-        f.read_exact(&mut magic)
-    });
-    read.is_ok()
-        && (magic == *b"\x7fELF"
-            || matches!(
-                u32::from_be_bytes(magic),
-                0xfeed_face | 0xfeed_facf | 0xcefa_edfe | 0xcffa_edfe | 0xcafe_babe
-            ))
-}
-
 /// Whether a `-l` library lies in a `-L` folder of the line.
 fn searched_in_line_dirs(args: &[String], cwd: &Path) -> bool {
     let dirs = following(args, "-L");
@@ -308,38 +235,6 @@ fn searched_in_line_dirs(args: &[String], cwd: &Path) -> bool {
                 .any(|f| cwd.join(d).join(f).exists())
         })
     })
-}
-
-/// The file names `-l name` may stand for (GNU ld, MinGW's too).
-fn candidates(name: &str) -> Vec<String> {
-    if let Some(file) = name.strip_prefix(':') {
-        return vec![file.to_string()];
-    }
-    let mut out: Vec<String> = ["a", "so", "dylib", "lib", "dll.a", "dll"]
-        .iter()
-        .map(|ext| format!("lib{name}.{ext}"))
-        .collect();
-    out.extend([
-        format!("{name}.lib"),
-        format!("{name}.dll.a"),
-        format!("{name}.dll"),
-        format!("cyg{name}.dll"),
-    ]);
-    out
-}
-
-/// The values of `-Xvalue` / `-X value` options.
-fn following(args: &[String], option: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        if a == option {
-            out.extend(it.next().cloned());
-        } else if let Some(v) = a.strip_prefix(option) {
-            out.push(v.to_string());
-        }
-    }
-    out
 }
 
 /// The modifiers an `ar` call that writes a whole new archive goes to the
@@ -359,155 +254,6 @@ pub fn archive_modifiers(first: &str) -> Option<String> {
         true => first.to_string(),
         false => format!("{first}D"),
     })
-}
-
-/// The library folders of `compiler -print-search-dirs`'s output (GCC's
-/// `libraries: =a:b` line; a compiler that prints them otherwise, as
-/// TinyCC does, gives none).
-pub fn library_dirs(search_dirs: &str) -> Vec<PathBuf> {
-    let Some(line) = search_dirs
-        .lines()
-        .find_map(|l| l.strip_prefix("libraries:"))
-    else {
-        return Vec::new();
-    };
-    let line = line.trim().trim_start_matches('=');
-    std::env::split_paths(line)
-        .filter(|d| d.is_dir())
-        .filter_map(|d| std::fs::canonicalize(d).ok())
-        .collect()
-}
-
-/// How deep multilib folders go (arm-none-eabi: `thumb/v7e-m+fp/hard`).
-const MULTILIB_DEPTH: usize = 3;
-
-/// `-D__FBUILD_TOOLCHAIN_LIBS=<fingerprint>` for the link `args` in `cwd`,
-/// where `known` are the toolchain's library folders and files (the
-/// linker, the libraries a driver adds): each folder's and its multilib
-/// subfolders' mtimes, each known file's, each `-l` library's, and `cwd`
-/// (LTO's debug info records it). `None` when a `-l` library is in none of
-/// the folders (ld would search its own, which no fingerprint covers).
-pub fn key_flag(args: &[String], cwd: &Path, known: &[PathBuf]) -> Option<String> {
-    let (dirs, files): (Vec<&PathBuf>, Vec<&PathBuf>) = known.iter().partition(|p| p.is_dir());
-    let mut h = Fnv1a::new();
-    let mut stamp = |p: &Path| {
-        let meta = std::fs::metadata(p).ok();
-        let mtime = meta
-            .as_ref()
-            .and_then(|m| m.modified().ok())
-            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-            .map(|t| t.as_nanos())
-            .unwrap_or(0);
-        h.write(p.as_os_str().as_encoded_bytes());
-        h.write(&mtime.to_le_bytes());
-        h.write(&meta.map(|m| m.len()).unwrap_or(0).to_le_bytes());
-    };
-    let mut folders = Vec::new();
-    for dir in &dirs {
-        let depth = if system_library_folder(dir) {
-            0
-        } else {
-            MULTILIB_DEPTH
-        };
-        folders.extend(subfolders(dir, depth));
-    }
-    for folder in &folders {
-        stamp(folder);
-    }
-    // ld finds a shared library's own dependencies in LD_LIBRARY_PATH's
-    // folders (set by cargo and many IDEs: a variable that only refused
-    // the cache would refuse it everywhere there).
-    if let Some(dirs) = std::env::var_os("LD_LIBRARY_PATH") {
-        for dir in std::env::split_paths(&dirs) {
-            stamp(&dir);
-        }
-    }
-    for file in &files {
-        stamp(file);
-    }
-    for name in following(args, "-l") {
-        // Every candidate of the first folder that has one (ld takes the
-        // `.so` before the `.a` unless told otherwise).
-        let found = folders.iter().find_map(|d| {
-            let here: Vec<PathBuf> = candidates(&name)
-                .into_iter()
-                .map(|f| d.join(f))
-                .filter(|f| f.is_file())
-                .collect();
-            (!here.is_empty()).then_some(here)
-        })?;
-        for file in &found {
-            stamp(file);
-        }
-    }
-    // The line as text (zccache drops operands it does not know, such as
-    // the keyword of `-z noexecstack`), and the inputs it drops by content.
-    for a in args {
-        h.write(a.as_bytes());
-        h.write(&[0]);
-    }
-    for file in hashed_files(args, cwd) {
-        let bytes = std::fs::read(&file).ok()?;
-        h.write(file.as_os_str().as_encoded_bytes());
-        h.write(&(bytes.len() as u64).to_le_bytes());
-        h.write(&bytes);
-    }
-    // The folder linked in by its name (its mtime changes with every file
-    // written there).
-    h.write(cwd.as_os_str().as_encoded_bytes());
-    // PE and Mach-O libraries carry their own file name (a DLL's export
-    // table, an install name): the output is part of the key there.
-    if cfg!(any(windows, target_os = "macos")) {
-        for out in following(args, "-o") {
-            h.write(out.as_bytes());
-        }
-    }
-    Some(format!("-D{KEY_DEFINE}={:016x}", h.finish()))
-}
-
-/// The host's own library folders (`/usr/lib`, `/lib/x86_64-linux-gnu`,
-/// …): their subfolders are other software's (Python's, systemd's), not a
-/// toolchain's multilib variants, and walking them cost a host link ~40
-/// ms; a cross toolchain's folders (`/usr/lib/arm-none-eabi/newlib`) are
-/// walked.
-fn system_library_folder(dir: &Path) -> bool {
-    let text = dir.to_string_lossy();
-    let roots = [
-        "/lib",
-        "/lib64",
-        "/lib32",
-        "/usr/lib",
-        "/usr/lib64",
-        "/usr/lib32",
-        "/usr/local/lib",
-    ];
-    roots.iter().any(|root| {
-        text == *root
-            || text
-                .strip_prefix(root)
-                .and_then(|rest| rest.strip_prefix('/'))
-                .is_some_and(|triplet| !triplet.contains('/') && triplet.ends_with("-linux-gnu"))
-    })
-}
-
-/// `dir` and its folders down to `depth` levels, sorted.
-fn subfolders(dir: &Path, depth: usize) -> Vec<PathBuf> {
-    let mut out = vec![dir.to_path_buf()];
-    if depth == 0 {
-        return out;
-    }
-    let mut subs: Vec<PathBuf> = std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-        .map(|e| e.path())
-        .collect();
-    subs.sort();
-    for sub in subs {
-        out.extend(subfolders(&sub, depth - 1));
-    }
-    out
 }
 
 #[cfg(test)]

@@ -1,3 +1,5 @@
+use std::time::UNIX_EPOCH;
+
 use super::*;
 
 fn args(s: &str) -> Vec<String> {
@@ -149,6 +151,7 @@ fn the_key_follows_folders_files_libraries_and_the_folder_linked_in() {
 
 #[test]
 fn only_a_toolchains_own_folders_are_walked_for_multilib_variants() {
+    use crate::link_fingerprint::system_library_folder;
     for system in [
         "/usr/lib",
         "/lib/x86_64-linux-gnu",
