@@ -4,6 +4,7 @@
 mod args;
 mod build_cmd;
 mod cache_cmd;
+mod ci_cmd;
 mod daemon_cmd;
 mod deploy_cmd;
 mod install_cmd;
@@ -58,6 +59,9 @@ enum Command {
         #[command(subcommand)]
         action: cache_cmd::CacheCmd,
     },
+    /// Build example folders or sketches for boards without a project
+    /// (PlatformIO's `pio ci`): `fbuild ci examples/*/ --lib . -b uno`.
+    Ci(ci_cmd::CiArgs),
     /// Serial devices.
     Device {
         #[command(subcommand)]
@@ -84,6 +88,7 @@ fn main() -> ExitCode {
         Command::Device { action } => deploy_cmd::device(action),
         Command::Lib { action } => lib_cmd::run(action),
         Command::Cache { action } => cache_cmd::run(action),
+        Command::Ci(args) => ci_cmd::run(args),
     };
     match result {
         Ok(code) => code,

@@ -110,10 +110,12 @@ pub async fn build_env(
         .units
         .iter()
         .map(|u| {
-            let cmd =
-                target
-                    .recipes
-                    .compile(u.lang, &u.source, &u.object, &sources.include_dirs)?;
+            let cmd = target.recipes.compile(
+                u.lang,
+                &u.source,
+                &u.object,
+                &sources.include_dirs_of(u),
+            )?;
             let mut args: Vec<std::ffi::OsString> = cmd
                 .args
                 .into_iter()

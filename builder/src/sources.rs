@@ -54,6 +54,10 @@ pub struct Sources {
     pub libraries: Vec<(Library, String)>,
     /// Include directories, in order.
     pub include_dirs: Vec<PathBuf>,
+    /// The project's source folders among them (`src_dir`, a test build's
+    /// `src/`): on the include path of the project's own sources only.
+    #[serde(default)]
+    pub project_dirs: Vec<PathBuf>,
 }
 
 #[derive(Debug)]
@@ -119,6 +123,7 @@ pub fn collect(l: &Layout) -> Result<Sources> {
     }
     in_order(&mut s.units, l.src_dir, Order::Sketch);
     s.include_dirs.push(l.src_dir.to_path_buf());
+    s.project_dirs.push(l.src_dir.to_path_buf());
     if observed::is_dir(l.include_dir) {
         s.include_dirs.push(l.include_dir.to_path_buf());
     }
@@ -134,6 +139,7 @@ pub fn collect(l: &Layout) -> Result<Sources> {
         in_order(&mut app, dir, Order::Sketch);
         s.units.extend(app);
         s.include_dirs.push(dir.to_path_buf());
+        s.project_dirs.push(dir.to_path_buf());
     }
     if let Some((core, variant)) = &l.core {
         s.include_dirs.push(core.clone());
@@ -151,6 +157,24 @@ pub fn collect(l: &Layout) -> Result<Sources> {
 }
 
 impl Sources {
+    /// The include path of `unit`: everything for the project's own
+    /// sources; without the project's source folders for a library's, the
+    /// core's and the variant's (as PlatformIO and the Arduino builders
+    /// compile them: a library sees the project's `include/`, not its
+    /// `src/`), so their compiles, and objects, stay the same whichever
+    /// sketch or example uses them.
+    pub fn include_dirs_of(&self, unit: &Unit) -> Vec<PathBuf> {
+        match unit.group {
+            Group::Project => self.include_dirs.clone(),
+            _ => self
+                .include_dirs
+                .iter()
+                .filter(|d| !self.project_dirs.contains(d))
+                .cloned()
+                .collect(),
+        }
+    }
+
     /// The files in the project's own include folders (those under
     /// `root`, the build folder aside), sources aside: a header that
     /// appears there may shadow one an object was compiled with.

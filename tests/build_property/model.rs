@@ -113,8 +113,11 @@ impl Model {
             ini.push_str(&format!("lib_deps = symlink://{}\n", ext_dir.display()));
         }
         f.insert("platformio.ini".into(), ini);
+        // In `include/`: the project's headers its libraries see too (a
+        // library does not see `src/`, as with PlatformIO and the Arduino
+        // builders).
         f.insert(
-            "src/app.h".into(),
+            "include/app.h".into(),
             format!(
                 "#ifndef APP_H\n#define APP_H\n/* app {} */\n#define APP_K {}\n#endif\n",
                 self.header_comment, self.app_k
