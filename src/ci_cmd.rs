@@ -1,12 +1,15 @@
 //! `fbuild ci`: sketches or example folders built without a project, as
 //! PlatformIO's `pio ci` does, each example × board a build: `fbuild ci
 //! examples/*/ --lib . --board uno --board nano`. Builds run in kept
-//! projects under `--build-dir` (default `.fbuild/ci/`), one per board and
-//! build slot, whose `src_dir` is the example: the next example for the
-//! same board finds the core's and the libraries' objects up to date and
-//! compiles its sketch alone. A table at the end (example, board, result,
-//! files compiled, flash, RAM, seconds), JUnit XML with `--junit`, exit 1
-//! if any build failed.
+//! projects under `--build-dir` (default `.fbuild/ci/`, one run at a time:
+//! an OS lock), one per board and build slot, whose sources are a link to
+//! the example and whose `lib/` links to each `--lib` (as `pio ci` copies
+//! them; no path is written into `platformio.ini`, whose syntax would read
+//! `;`, `${…}` or `, ` in one): the next example for the same board finds
+//! the core's and the libraries' objects up to date and compiles its
+//! sketch alone. A table at the end (example, board, result, files
+//! compiled, flash, RAM, seconds), JUnit XML with `--junit`, exit 1 if any
+//! build failed.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -92,6 +95,11 @@ pub fn run(args: CiArgs) -> Result<ExitCode> {
             })
         })
         .collect();
+    for board in &args.boards {
+        check_board(&args, board)?;
+    }
+    std::fs::create_dir_all(&work).with_context(|| format!("creating {}", work.display()))?;
+    let _lock = lock(&work)?;
     let start = Instant::now();
     let rows = build_all(&args, &work, &libs, tasks)?;
     report::table(&rows, &cwd, start.elapsed().as_secs_f64());
@@ -104,6 +112,38 @@ pub fn run(args: CiArgs) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// One `fbuild ci` at a time in `work` (two would write each other's
+/// projects): an OS lock, waited for with a note.
+fn lock(work: &Path) -> Result<fslock::LockFile> {
+    let path = work.join(".lock");
+    let mut lock =
+        fslock::LockFile::open(&path).with_context(|| format!("opening {}", path.display()))?;
+    if !lock.try_lock()? {
+        eprintln!(
+            "fbuild ci: another fbuild ci is using {}; waiting for it",
+            work.display()
+        );
+        lock.lock()?;
+    }
+    Ok(lock)
+}
+
+/// A board whose platform fbuild cannot name needs `-O platform=…`.
+fn check_board(args: &CiArgs, board: &str) -> Result<()> {
+    let native = fbuild_core::platform::Platform::parse(board).is_native();
+    let given = args
+        .options
+        .iter()
+        .any(|o| o.split('=').next().map(str::trim) == Some("platform"));
+    if native || given || platform_of(board).is_some() {
+        return Ok(());
+    }
+    bail!(
+        "-b {board}: fbuild does not know this board's platform by name; give it with \
+         -O platform=<platform name or package index URL>"
+    )
 }
 
 /// The examples, canonical: folders and source files that exist.
@@ -124,6 +164,8 @@ fn examples(cwd: &Path, sources: &[PathBuf]) -> Result<Vec<PathBuf>> {
 /// Runs `tasks`, `jobs` at a time; each worker keeps one project per
 /// board. Stops starting builds after a failure unless `keep_going`.
 fn build_all(args: &CiArgs, work: &Path, libs: &[PathBuf], tasks: Vec<Task>) -> Result<Vec<Row>> {
+    // No more workers than builds (each compiles with every core anyway).
+    let workers = args.jobs.clamp(1, tasks.len().clamp(1, 16));
     let queue = Arc::new(Mutex::new(
         tasks.into_iter().enumerate().collect::<Vec<_>>(),
     ));
@@ -131,7 +173,7 @@ fn build_all(args: &CiArgs, work: &Path, libs: &[PathBuf], tasks: Vec<Task>) -> 
     let rows = Arc::new(Mutex::new(Vec::new()));
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     std::thread::scope(|s| {
-        for worker in 0..args.jobs.max(1) {
+        for worker in 0..workers {
             let (queue, rows, stop) = (queue.clone(), rows.clone(), stop.clone());
             s.spawn(move || {
                 loop {
@@ -163,11 +205,12 @@ fn build_all(args: &CiArgs, work: &Path, libs: &[PathBuf], tasks: Vec<Task>) -> 
 /// One example × board in this worker's project for the board.
 fn build_one(args: &CiArgs, work: &Path, worker: usize, libs: &[PathBuf], task: &Task) -> Row {
     let start = Instant::now();
-    let slot = work.join(format!("{}-{worker}", safe(&task.board)));
-    let written = std::fs::create_dir_all(&slot)
-        .and_then(|()| std::fs::write(slot.join("platformio.ini"), ini(args, libs, task)));
-    if let Err(e) = written {
-        return Row::failed(task, format!("writing {}: {e}", slot.display()), start);
+    let slot = work.join(format!("{}-{worker}", folder_of(&task.board)));
+    let prepared = crate::ci_slot::prepare(&slot, libs, &task.example, |src_dir| {
+        ini(args, task, src_dir)
+    });
+    if let Err(e) = prepared {
+        return Row::failed(task, format!("preparing {}: {e}", slot.display()), start);
     }
     let mut cmd = Tool::new(std::env::current_exe().unwrap_or_else(|_| "fbuild".into()))
         .arg("build")
@@ -189,25 +232,10 @@ fn build_one(args: &CiArgs, work: &Path, worker: usize, libs: &[PathBuf], task: 
 }
 
 /// The environment of one build: the board's, the example as `src_dir`
-/// (a single file: its folder, filtered to it), the libraries, the
-/// options.
-fn ini(args: &CiArgs, libs: &[PathBuf], task: &Task) -> String {
-    let (src_dir, filter) = if task.example.is_file() {
-        let name = task
-            .example
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy();
-        (
-            task.example.parent().unwrap_or(&task.example).to_path_buf(),
-            Some(format!("+<{name}>")),
-        )
-    } else {
-        (task.example.clone(), None)
-    };
-    let mut ini = format!("[platformio]\nsrc_dir = {}\n\n", src_dir.display());
-    let env = safe(&task.board);
-    ini.push_str(&format!("[env:{env}]\n"));
+/// (a folder of the project: see `ci_slot`), the options.
+fn ini(args: &CiArgs, task: &Task, src_dir: &str) -> String {
+    let mut ini = format!("[platformio]\nsrc_dir = {src_dir}\n\n");
+    ini.push_str(&format!("[env:{}]\n", folder_of(&task.board)));
     let given = |key: &str| {
         args.options
             .iter()
@@ -229,15 +257,6 @@ fn ini(args: &CiArgs, libs: &[PathBuf], task: &Task) -> String {
         }
         ini.push_str(&format!("board = {}\n", task.board));
     }
-    if let Some(filter) = filter {
-        ini.push_str(&format!("build_src_filter = {filter}\n"));
-    }
-    if !libs.is_empty() {
-        ini.push_str("lib_deps =\n");
-        for lib in libs {
-            ini.push_str(&format!("    symlink://{}\n", lib.display()));
-        }
-    }
     for option in &args.options {
         let (key, value) = option.split_once('=').unwrap_or((option, ""));
         ini.push_str(&format!("{} = {}\n", key.trim(), value.trim()));
@@ -253,16 +272,18 @@ fn platform_of(board: &str) -> Option<String> {
     fbuild_platforms::platform(name).map(|_| name.to_string())
 }
 
-/// A board id as a folder and environment name.
-fn safe(board: &str) -> String {
-    board
+/// A board id as a folder and environment name: itself when plain, else
+/// its plain characters and a hash of it (`a:b` and `a_b` stay apart).
+fn folder_of(board: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+    if board.chars().all(plain) {
+        return board.to_string();
+    }
+    let mut h = fbuild_core::hash::Fnv1a::new();
+    h.write(board.as_bytes());
+    let safe: String = board
         .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
+        .map(|c| if plain(c) { c } else { '_' })
+        .collect();
+    format!("{safe}-{:08x}", h.finish() as u32)
 }

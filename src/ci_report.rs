@@ -164,11 +164,20 @@ pub fn junit(file: &Path, rows: &[Row], cwd: &Path) -> Result<()> {
         .with_context(|| format!("writing {}", file.display()))
 }
 
-/// Text for XML: the five special characters escaped, control characters
-/// (a compiler's colour codes) dropped.
+/// Text for XML: the five special characters escaped, terminal colour
+/// sequences (`ESC [ … m`) and other control characters dropped.
 fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' && chars.peek() == Some(&'[') {
+            for d in chars.by_ref() {
+                if d.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+            continue;
+        }
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),

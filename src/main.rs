@@ -5,6 +5,7 @@ mod args;
 mod build_cmd;
 mod cache_cmd;
 mod ci_cmd;
+mod ci_slot;
 mod daemon_cmd;
 mod deploy_cmd;
 mod install_cmd;

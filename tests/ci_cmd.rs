@@ -158,6 +158,52 @@ fn examples_after_the_first_compile_alone_and_failures_are_reported() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("2 succeeded, 0 failed"));
 }
 
+/// Names the ini would misread, a single file beside a broken one, and
+/// `-O lib_deps` beside `--lib`: all built as asked.
+#[test]
+fn odd_names_single_files_and_more_lib_deps_build_as_asked() {
+    let home = TestHome::new();
+    let lib = library();
+    let d = lib.path();
+    write(
+        d,
+        "examples/Semi ;colon ${x}/main.c",
+        "#include <Sweep.h>\n#include <Extra.h>\nint main(void) { return sweep() - 6 + EXTRA; }\n",
+    );
+    write(
+        d,
+        "examples/Single/one.c",
+        "#include <Sweep.h>\nint main(void) { return sweep() - 6; }\n",
+    );
+    write(d, "examples/Single/broken.c", "this is not C\n");
+    let extra = tempfile::tempdir().unwrap();
+    write(
+        extra.path(),
+        "library.properties",
+        "name=Extra\nversion=1.0.0\n",
+    );
+    write(extra.path(), "src/Extra.h", "#define EXTRA 0\n");
+    let deps = format!("lib_deps=symlink://{}", extra.path().display());
+    let out = ci(
+        &home,
+        d,
+        &[
+            "examples/Semi ;colon ${x}",
+            "examples/Single/one.c",
+            "--lib",
+            ".",
+            "-b",
+            "native",
+            "-O",
+            &deps,
+        ],
+    );
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_ok(&out);
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains("2 succeeded, 0 failed"), "{table}\n{said}");
+}
+
 #[test]
 fn a_bad_option_or_a_missing_example_is_named() {
     let home = TestHome::new();
@@ -172,6 +218,14 @@ fn a_bad_option_or_a_missing_example_is_named() {
     );
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("key=value"));
+    // A board whose platform fbuild cannot name: said how to give it.
+    let out = ci(
+        &home,
+        lib.path(),
+        &["examples/A", "-b", "arduino:samd:arduino_zero_edbg"],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("-O platform="));
 }
 
 /// A real board: the core and the library compiled once for both

@@ -123,7 +123,12 @@ pub fn collect(l: &Layout) -> Result<Sources> {
     }
     in_order(&mut s.units, l.src_dir, Order::Sketch);
     s.include_dirs.push(l.src_dir.to_path_buf());
-    s.project_dirs.push(l.src_dir.to_path_buf());
+    // Hidden from libraries: the project's sources (not a test build's
+    // suite, which PlatformIO puts on every compile's path, nor a folder
+    // that is also `include_dir`).
+    if l.also_src.is_none() && l.src_dir != l.include_dir {
+        s.project_dirs.push(l.src_dir.to_path_buf());
+    }
     if observed::is_dir(l.include_dir) {
         s.include_dirs.push(l.include_dir.to_path_buf());
     }
@@ -139,7 +144,9 @@ pub fn collect(l: &Layout) -> Result<Sources> {
         in_order(&mut app, dir, Order::Sketch);
         s.units.extend(app);
         s.include_dirs.push(dir.to_path_buf());
-        s.project_dirs.push(dir.to_path_buf());
+        if dir != l.include_dir {
+            s.project_dirs.push(dir.to_path_buf());
+        }
     }
     if let Some((core, variant)) = &l.core {
         s.include_dirs.push(core.clone());
