@@ -466,7 +466,7 @@ fn output_without_newlines_is_read_through() {
     let text = stdout(&out);
     assert_ok(&out);
     assert!(
-        text.contains("1 suites: 1 passed, 0 failed; 1 test cases: 1 passed"),
+        text.contains("1 suite: 1 passed, 0 failed; 1 test case: 1 passed"),
         "{text}"
     );
 }

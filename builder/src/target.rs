@@ -140,11 +140,11 @@ async fn named_core(client: &Client, env: &EnvConfig, name: &str) -> Result<Ardu
             fbuild_platforms::platform_names().join(", ")
         );
     };
-    if env.framework.as_deref().is_some_and(|f| f != "arduino") {
+    if let Some(framework) = env.framework.as_deref().filter(|f| *f != "arduino") {
         bail!(
-            "[env:{}]: framework {:?} is not supported (arduino is)",
-            env.name,
-            env.framework
+            "[env:{}]: framework = {framework} is not supported: fbuild builds the arduino \
+             framework (framework = arduino), or none with platform = native",
+            env.name
         );
     }
     let core = request_core(client, CoreSource::Platform(name.to_string()))

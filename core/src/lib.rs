@@ -33,6 +33,7 @@ pub mod timed_read;
 pub mod tool;
 pub mod version;
 pub mod wire_os;
+pub mod words;
 pub mod zwire;
 
 pub use home::Home;

@@ -82,10 +82,10 @@ pub fn table(results: &[SuiteResult], wall: Duration) -> String {
     let n = |s| cases.iter().filter(|c| c.status == s).count();
     let _ = writeln!(
         out,
-        "{} suites: {passed} passed, {} failed; {} test cases: {} passed, {} failed, {} ignored; in {:.2} s",
-        results.len(),
+        "{}: {passed} passed, {} failed; {}: {} passed, {} failed, {} ignored; in {:.2} s",
+        fbuild_core::words::count(results.len(), "suite", "suites"),
         results.len() - passed,
-        cases.len(),
+        fbuild_core::words::count(cases.len(), "test case", "test cases"),
         n(Status::Passed),
         n(Status::Failed),
         n(Status::Ignored),

@@ -96,8 +96,8 @@ pub async fn prepare(
         report::say(
             Kind::Note,
             format!(
-                "fbuild: [{env}] {} libraries resolved; wrote {}",
-                resolved.len(),
+                "fbuild: [{env}] {} resolved; wrote {}",
+                fbuild_core::words::count(resolved.len(), "library", "libraries"),
                 lockfile::FILE_NAME
             ),
         );
