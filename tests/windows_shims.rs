@@ -302,11 +302,15 @@ fn shims_in_front_of_tinycc_build_what_tinycc_builds() {
     for zccache in ["managed", "off"] {
         let shimmed = s.run("cc", &args, &s.project, zccache);
         assert_eq!(shimmed.status.code(), plain.status.code(), "{zccache}");
-        assert_eq!(
-            String::from_utf8_lossy(&shimmed.stderr),
-            String::from_utf8_lossy(&plain.stderr),
-            "{zccache}"
-        );
+        // zccache's daemon under wine may be gone (seen: its pipe not
+        // found in a loaded run): the compile then runs without it, said
+        // once, and tcc's own error follows unchanged.
+        let said = String::from_utf8_lossy(&shimmed.stderr).into_owned();
+        let tools = said
+            .strip_prefix("fbuild: warning: zccache failed")
+            .and_then(|rest| rest.split_once('\n'))
+            .map_or(said.as_str(), |(_, tool)| tool);
+        assert_eq!(tools, String::from_utf8_lossy(&plain.stderr), "{zccache}");
     }
     assert!(!s.project.join("bad.o").exists());
     s.wine.shutdown();
