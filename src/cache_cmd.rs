@@ -65,13 +65,18 @@ fn table(f: &CacheFigures) -> String {
             f.entries
         ));
     }
-    if f.cache != "sccache" || f.link_store.entries > 0 {
-        out.push_str(&format!(
-            "link store  {} in {} entries ({})\n",
-            size(f.link_store.size_bytes),
-            f.link_store.entries,
-            f.link_store.dir
-        ));
+    for (label, store) in [
+        ("link store", &f.link_store),
+        ("libraries ", &f.library_store),
+    ] {
+        if f.cache != "sccache" || store.entries > 0 {
+            out.push_str(&format!(
+                "{label}  {} in {} entries ({})\n",
+                size(store.size_bytes),
+                store.entries,
+                store.dir
+            ));
+        }
     }
     out
 }

@@ -28,10 +28,12 @@ fn outputs(dir: &Path) -> Vec<Vec<u8>> {
         .collect()
 }
 
-/// `fbuild build DIR -e uno --clean` with `FBUILD_ZCCACHE=off`.
+/// `fbuild build DIR -e uno --clean` with `FBUILD_ZCCACHE=off` and
+/// `FBUILD_CACHE=none` (no zccache, no library or link store).
 fn uncached_clean_build(home: &TestHome, dir: &Path, env: &[(&str, &str)]) -> Output {
     home.fbuild(&["build", dir.to_str().unwrap(), "-e", "uno", "--clean"])
         .env("FBUILD_ZCCACHE", "off")
+        .env("FBUILD_CACHE", "none")
         .envs(env.iter().copied())
         .output()
         .unwrap()
@@ -80,8 +82,13 @@ fn from_nothing_to_cached_with_the_same_bytes() {
         "the first build differs from an uncached one"
     );
 
-    // Filled by a build through the daemon, then served from it.
+    // Filled by a build through the daemon, then served from it (the
+    // library store emptied first: it would serve the core without asking
+    // zccache, see tests/library_store.rs).
+    let no_store = || std::fs::remove_dir_all(home.path().join("builds/libs")).unwrap();
+    no_store();
     assert_ok(&home.build(dir.path(), &["-e", "uno", "--clean"]));
+    no_store();
     let hits = || home.zccache_stats()["cache_hits"].as_u64().unwrap();
     let before = hits();
     let warm = home.build(dir.path(), &["-e", "uno", "--clean", "-v"]);

@@ -217,7 +217,7 @@ impl Drop for Finish<'_> {
 }
 
 /// The compiler's depfile for `object` (`-MMD`: `<object less .o>.d`).
-fn depfile(object: &Path) -> PathBuf {
+pub(crate) fn depfile(object: &Path) -> PathBuf {
     object.with_extension("d")
 }
 

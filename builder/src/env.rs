@@ -19,6 +19,7 @@ use super::sources::Layout;
 use super::state::BuildState;
 use super::target;
 use crate::ldf::{Compat, Finder};
+use crate::lib_store::LibraryStore;
 use crate::project::{EnvConfig, Project};
 use crate::report::{self, Kind};
 use crate::runner::{CacheRoute, Route, Runner};
@@ -132,6 +133,7 @@ pub async fn build_env(
             })
         })
         .collect::<Result<Vec<Job>>>()?;
+    let mut jobs = jobs;
     write_compdb(&out_dir.join("compile_commands.json"), &project.root, &jobs)?;
     phases.mark(if collected.remembered {
         "sources (remembered)"
@@ -142,6 +144,9 @@ pub async fn build_env(
     let state_file = out_dir.join("fbuild-state.json");
     let mut state = BuildState::load(&state_file);
     let shadowed = state.new_headers(collected.headers);
+    let (mut store, served) = library_store(
+        client, project, env, &target, &sources, &out_dir, &mut state, &mut jobs,
+    )?;
     run_hooks(&runner, &target, "prebuild").await?;
     let progress = crate::progress::CompileProgress::new(&env.name, opts.verbose);
     let wait_for_route = || {
@@ -174,7 +179,7 @@ pub async fn build_env(
         Outcome::Done {
             compiled,
             up_to_date,
-        } => (compiled, up_to_date),
+        } => (compiled, up_to_date + served),
         Outcome::Failed(code) => return Ok(EnvResult::ToolFailed(code)),
     };
     let firmware = crate::link::link(
@@ -184,6 +189,7 @@ pub async fn build_env(
         &sources,
         &out_dir,
         env.lib_archive,
+        &mut store,
     )
     .await;
     state
@@ -194,6 +200,9 @@ pub async fn build_env(
         report::say(Kind::Verbose, phases.line(&env.name));
         let counts = *runner.counts.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(line) = counts.line() {
+            report::say(Kind::Verbose, format!("fbuild: [env:{}] {line}", env.name));
+        }
+        if let Some(line) = store.line() {
             report::say(Kind::Verbose, format!("fbuild: [env:{}] {line}", env.name));
         }
     }
@@ -224,6 +233,48 @@ pub async fn build_env(
         }),
         Err(code) => Ok(EnvResult::ToolFailed(code)),
     }
+}
+
+/// The library store for this build (none with `FBUILD_CACHE=none`):
+/// what it serves is taken out of `jobs`; returns it and how many
+/// compiles it spared.
+#[allow(clippy::too_many_arguments)]
+fn library_store(
+    client: &Client,
+    project: &Project,
+    env: &EnvConfig,
+    target: &target::Target,
+    sources: &crate::sources::Sources,
+    out_dir: &Path,
+    state: &mut BuildState,
+    jobs: &mut Vec<Job>,
+) -> Result<(LibraryStore, usize)> {
+    let settings = client.settings();
+    if settings.cache == fbuild_core::settings::CacheKind::None {
+        return Ok((LibraryStore::default(), 0));
+    }
+    let private = [project.root.as_path(), project.build_dir.as_path()];
+    let candidates = crate::lib_store::candidates(
+        jobs,
+        sources,
+        &target.recipes,
+        out_dir,
+        &private,
+        env.lib_archive,
+    )?;
+    if candidates.is_empty() {
+        return Ok((LibraryStore::default(), 0));
+    }
+    tokio::task::block_in_place(|| {
+        LibraryStore::take(
+            settings.home.library_store_dir(),
+            &settings.home.locks_dir(),
+            &private,
+            candidates,
+            state,
+            jobs,
+        )
+    })
 }
 
 /// Asks the coordinator for the cache route on a thread of its own, so

@@ -15,6 +15,8 @@ pub use files::glob;
 mod inputs;
 mod ldf;
 pub mod lib_cmd;
+mod lib_store;
+mod lib_store_key;
 mod libs;
 mod link;
 mod lock;

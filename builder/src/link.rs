@@ -26,6 +26,7 @@ use super::size::Usage;
 use super::sources::{Group, Sources};
 use super::state::BuildState;
 use super::target::Target;
+use crate::lib_store::LibraryStore;
 use crate::runner::Runner;
 use crate::stored::StoredStep;
 use fbuild_core::link_inputs;
@@ -44,6 +45,7 @@ pub async fn link(
     sources: &Sources,
     out_dir: &Path,
     lib_archive: bool,
+    store: &mut LibraryStore,
 ) -> Result<std::result::Result<PathBuf, Failed>> {
     let recipes = &target.recipes;
     let objects = |group: &Group| -> Vec<PathBuf> {
@@ -70,7 +72,17 @@ pub async fn link(
             continue;
         }
         let archive = recipes.library_archive(folder)?;
-        if let Err(code) = archive_step(runner, state, &objs, &archive, target).await? {
+        if let Err(code) = stored_archive(
+            runner,
+            state,
+            store,
+            Group::Library(i),
+            &objs,
+            &archive,
+            target,
+        )
+        .await?
+        {
             return Ok(Err(code));
         }
         archives += 1;
@@ -88,7 +100,9 @@ pub async fn link(
     let core = objects(&Group::Core);
     if !core.is_empty() {
         let archive = recipes.core_archive()?;
-        if let Err(code) = archive_step(runner, state, &core, &archive, target).await? {
+        if let Err(code) =
+            stored_archive(runner, state, store, Group::Core, &core, &archive, target).await?
+        {
             return Ok(Err(code));
         }
         inputs.push(archive.path);
@@ -182,6 +196,27 @@ async fn size_report(state: &mut BuildState, target: &Target, elf: &Path) -> Res
         usage.report(&target.board_name)?,
     );
     Ok(())
+}
+
+/// A group's archive: the library store's (already in place), else made
+/// here and offered to the store.
+async fn stored_archive(
+    runner: &Runner,
+    state: &mut BuildState,
+    store: &mut LibraryStore,
+    group: Group,
+    objects: &[PathBuf],
+    archive: &Archive,
+    target: &Target,
+) -> Result<std::result::Result<(), Failed>> {
+    if store.serves(&group) {
+        return Ok(Ok(()));
+    }
+    let made = archive_step(runner, state, objects, archive, target).await?;
+    if made.is_ok() {
+        tokio::task::block_in_place(|| store.made(&group, state));
+    }
+    Ok(made)
 }
 
 /// Makes `archive` from `objects` unless it is up to date: a fresh archive

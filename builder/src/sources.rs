@@ -58,6 +58,12 @@ pub struct Sources {
     /// `src/`): on the include path of the project's own sources only.
     #[serde(default)]
     pub project_dirs: Vec<PathBuf>,
+    /// The libraries' include folders among them: not on the include
+    /// path of the core's and the variant's sources (as arduino-builder
+    /// and PlatformIO build the core: a core is then the same build in
+    /// every project, see `lib_store`).
+    #[serde(default)]
+    pub library_dirs: Vec<PathBuf>,
 }
 
 #[derive(Debug)]
@@ -169,14 +175,17 @@ impl Sources {
     /// core's and the variant's (as PlatformIO and the Arduino builders
     /// compile them: a library sees the project's `include/`, not its
     /// `src/`), so their compiles, and objects, stay the same whichever
-    /// sketch or example uses them.
+    /// sketch or example uses them; without the libraries' folders for
+    /// the core's and the variant's.
     pub fn include_dirs_of(&self, unit: &Unit) -> Vec<PathBuf> {
+        let core = matches!(unit.group, Group::Core | Group::Variant);
         match unit.group {
             Group::Project => self.include_dirs.clone(),
             _ => self
                 .include_dirs
                 .iter()
                 .filter(|d| !self.project_dirs.contains(d))
+                .filter(|d| !(core && self.library_dirs.contains(d)))
                 .cloned()
                 .collect(),
         }
@@ -299,6 +308,7 @@ fn libraries(l: &Layout, s: &mut Sources, scan: Vec<PathBuf>) -> Result<()> {
     let mut taken = HashSet::new();
     for lib in l.finder.find(scan)? {
         s.include_dirs.extend(lib.include_dirs.iter().cloned());
+        s.library_dirs.extend(lib.include_dirs.iter().cloned());
         let folder = folder_name(&lib.name, &mut taken);
         let mut units = Vec::new();
         for f in filtered(&lib.root, &lib.src_filter, lib.links(true))? {

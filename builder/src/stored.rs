@@ -36,14 +36,18 @@ struct Owned {
 }
 
 impl Owned {
-    fn plan(&self) -> Option<Planned> {
-        link_store::plan(&Step {
+    fn step(&self) -> Step<'_> {
+        Step {
             tool: &self.program,
             args: &self.args,
             cwd: &self.cwd,
             fingerprint: &self.fingerprint,
             kind: self.kind.clone(),
-        })
+        }
+    }
+
+    fn plan(&self) -> Option<Planned> {
+        link_store::plan(&self.step())
     }
 }
 
@@ -107,11 +111,7 @@ impl Runner {
                 stderr: out.stderr,
             };
             blocking(move || {
-                let unchanged = owned.plan().is_some_and(|now| now.key == planned.key)
-                    && planned.outputs.iter().all(|o| o.is_file());
-                if unchanged {
-                    let _ = link_store::keep(&owned.store, &planned, &replay);
-                }
+                link_store::keep_if_unchanged(&owned.store, &owned.step(), &planned, &replay)
             })
             .await;
         }

@@ -35,7 +35,14 @@ pub fn answer(svc: &Services, action: CacheAction, cache: CacheKind) -> Reply {
     };
     match result {
         Ok(mut figures) => {
-            figures.link_store = link_store(svc, action, cache);
+            let home = &svc.settings.home;
+            figures.link_store = store(&home.link_store_dir(), link_store::USED, action, cache);
+            figures.library_store = store(
+                &home.library_store_dir(),
+                fbuild_core::home::LIBRARY_STORE_ENTRY,
+                action,
+                cache,
+            );
             Reply::CacheFigures(Box::new(figures))
         }
         Err((kind, message)) => Reply::Error { kind, message },
@@ -44,14 +51,14 @@ pub fn answer(svc: &Services, action: CacheAction, cache: CacheKind) -> Reply {
 
 type Refusal = (ErrorKind, String);
 
-/// fbuild's store of links and archives: cleared with zccache's cache
-/// (not with sccache's, whose `clear` is refused).
-fn link_store(svc: &Services, action: CacheAction, cache: CacheKind) -> StoreFigures {
-    let dir = svc.settings.home.link_store_dir();
+/// One of fbuild's own stores (links and archives; built libraries):
+/// cleared with zccache's cache (not with sccache's, whose `clear` is
+/// refused).
+fn store(dir: &Path, used: &str, action: CacheAction, cache: CacheKind) -> StoreFigures {
     if action == CacheAction::Clear && cache == CacheKind::Zccache {
-        link_store::prune(&dir, std::time::Duration::ZERO, 0);
+        link_store::prune(dir, used, std::time::Duration::ZERO, 0);
     }
-    let (entries, size_bytes) = link_store::figures(&dir);
+    let (entries, size_bytes) = link_store::figures(dir);
     StoreFigures {
         dir: dir.display().to_string(),
         entries,

@@ -48,14 +48,27 @@ impl Services {
         let installer = Installer::new();
         // Links and archives unused for a month go, then the oldest
         // beyond the store's size (off the request path).
-        let store = settings.home.link_store_dir();
+        // The library store's entries the same way.
+        let stores = [
+            (
+                settings.home.link_store_dir(),
+                fbuild_core::link_store::USED,
+            ),
+            (
+                settings.home.library_store_dir(),
+                fbuild_core::home::LIBRARY_STORE_ENTRY,
+            ),
+        ];
         std::thread::spawn(move || {
-            let freed = fbuild_core::link_store::prune(
-                &store,
-                fbuild_core::time::LINK_STORE_MAX_AGE,
-                fbuild_core::link_store::MAX_BYTES,
-            );
-            tracing::info!("link store: {freed} bytes pruned");
+            for (store, used) in stores {
+                let freed = fbuild_core::link_store::prune(
+                    &store,
+                    used,
+                    fbuild_core::time::LINK_STORE_MAX_AGE,
+                    fbuild_core::link_store::MAX_BYTES,
+                );
+                tracing::info!("{}: {freed} bytes pruned", store.display());
+            }
         });
         let warnings = Arc::new(WarnOnce::default());
         let runner: Arc<dyn fbuild_core::tool::Runner> = Arc::new(fbuild_core::tool::System);

@@ -57,6 +57,9 @@ pub struct CacheFigures {
     /// how many entries, how many bytes.
     #[serde(default)]
     pub link_store: StoreFigures,
+    /// fbuild's store of built cores and libraries (`builds/libs/`).
+    #[serde(default)]
+    pub library_store: StoreFigures,
 }
 
 /// The size of fbuild's own store of links and archives.
@@ -91,6 +94,7 @@ impl CacheFigures {
             counting_secs: n("uptime_secs"),
             zeroed: false,
             link_store: StoreFigures::default(),
+            library_store: StoreFigures::default(),
         }
     }
 

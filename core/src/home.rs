@@ -32,6 +32,10 @@ pub const USER_HOME_VAR: &str = "USERPROFILE";
 /// copies, so the shim's own path says nothing of where fbuild lies.
 pub const BIN_DIR_FILE: &str = "fbuild-bin-dir.txt";
 
+/// The file of a library store entry that lists its inputs; its mtime is
+/// the entry's last use (pruning).
+pub const LIBRARY_STORE_ENTRY: &str = "entry.json";
+
 /// One `FBUILD_HOME` and the paths inside it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Home {
@@ -135,6 +139,13 @@ impl Home {
     /// `builds/links/`: fbuild's store of link and archive outputs.
     pub fn link_store_dir(&self) -> PathBuf {
         self.builds_dir().join("links")
+    }
+
+    /// `builds/libs/`: cores and libraries built once for every project
+    /// (the library store: `fbuild_builder`'s `lib_store`); each entry's
+    /// [`LIBRARY_STORE_ENTRY`] says what it was built from.
+    pub fn library_store_dir(&self) -> PathBuf {
+        self.builds_dir().join("libs")
     }
 
     /// `locks/`: cross-process install locks.

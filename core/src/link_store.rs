@@ -328,16 +328,33 @@ pub fn keep(store: &Path, planned: &Planned, replay: &Replay) -> io::Result<()> 
     staged
 }
 
+/// The file of a link store entry whose mtime says when it was last used.
+pub const USED: &str = "stderr";
+
+/// Keeps the outputs of a successful run of `planned` when the step
+/// plans to the same key now: its inputs are as they were when the key
+/// was made (an input rewritten while the tool ran would file new
+/// outputs under the old key), and every output is there.
+pub fn keep_if_unchanged(store: &Path, step: &Step, planned: &Planned, replay: &Replay) {
+    let unchanged = plan(step).is_some_and(|now| now.key == planned.key)
+        && planned.outputs.iter().all(|o| o.is_file());
+    if unchanged {
+        let _ = keep(store, planned, replay);
+    }
+}
+
 /// Drops entries unused for `max_age`, then the least recently used
-/// beyond `max_bytes` (0: every entry), and staging folders older than `max_age` (a
-/// process that died while keeping). Returns the bytes freed.
-pub fn prune(store: &Path, max_age: std::time::Duration, max_bytes: u64) -> u64 {
+/// beyond `max_bytes` (0: every entry), and staging folders older than
+/// `max_age` (a process that died while keeping). An entry's last use is
+/// the mtime of its file `used` (the link store's [`USED`]; the library
+/// store's own). Returns the bytes freed.
+pub fn prune(store: &Path, used: &str, max_age: std::time::Duration, max_bytes: u64) -> u64 {
     let now = SystemTime::now();
     let mut entries: Vec<(SystemTime, u64, PathBuf)> = Vec::new();
     let mut freed = 0;
     for e in std::fs::read_dir(store).into_iter().flatten().flatten() {
         let path = e.path();
-        let used = std::fs::metadata(path.join("stderr"))
+        let used = std::fs::metadata(path.join(used))
             .or_else(|_| e.metadata())
             .and_then(|m| m.modified())
             .unwrap_or(UNIX_EPOCH);

@@ -176,7 +176,7 @@ fn prune_drops_old_entries_then_the_least_recently_used() {
         planned.push(p);
     }
     // p1 (300 s unused) is too old; p2 (200 s) goes for the size.
-    let freed = prune(&store, std::time::Duration::from_secs(250), 1500);
+    let freed = prune(&store, USED, std::time::Duration::from_secs(250), 1500);
     assert_eq!(freed, 2000);
     let kept: Vec<bool> = planned
         .iter()

@@ -267,6 +267,11 @@ pub const WARNING_WINDOW: Duration = Duration::from_secs(600);
 /// kept unused.
 pub const LINK_STORE_MAX_AGE: Duration = Duration::from_secs(30 * 24 * 3600);
 
+/// A library store entry served to a build is marked used again (its
+/// `entry.json` touched, for [`LINK_STORE_MAX_AGE`]'s pruning) when its
+/// mark is older than this: not a write on every build.
+pub const LIBRARY_STORE_TOUCH: Duration = Duration::from_secs(24 * 3600);
+
 /// A file stamp this recent may hide a second write in the same tick
 /// (1–2 s on FAT, HFS+, some network shares): a walk that saw one is not
 /// remembered (`builder/src/sources_memo.rs`).

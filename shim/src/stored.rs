@@ -9,7 +9,7 @@ use std::io::Read;
 use std::path::Path;
 
 use fbuild_core::console::{Stream, write_raw};
-use fbuild_core::link_store::{self, Planned, Replay, Step};
+use fbuild_core::link_store::{self, Replay, Step};
 use fbuild_core::tool::{Tool, exec as tool_exec};
 
 /// One link or archive: the store at `store`, the real tool, its
@@ -33,17 +33,10 @@ pub fn run(s: &Stored) -> Option<i32> {
     let (code, replay) = run_tool(s)?;
     write_raw(Stream::Stdout, &replay.stdout);
     write_raw(Stream::Stderr, &replay.stderr);
-    if code == 0 && unchanged(s, &planned) {
-        let _ = link_store::keep(s.store, &planned, &replay);
+    if code == 0 {
+        link_store::keep_if_unchanged(s.store, &s.step, &planned, &replay);
     }
     Some(code)
-}
-
-/// The inputs are as they were when the key was made (an input rewritten
-/// while the tool ran would file new outputs under the old key).
-fn unchanged(s: &Stored, planned: &Planned) -> bool {
-    link_store::plan(&s.step).is_some_and(|now| now.key == planned.key)
-        && planned.outputs.iter().all(|o| o.is_file())
 }
 
 /// Runs the real tool with its stdout and stderr held: (code, output).

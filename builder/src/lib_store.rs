@@ -1,0 +1,388 @@
+//! The library store (`FBUILD_HOME/builds/libs/<key>/`): a core or library
+//! built once for every project that builds it the same way, kept as the
+//! archive any of them links. arduino-cli keeps the core this way; fbuild
+//! keeps every archived library too.
+//!
+//! * Which groups: the core and each library linked as an archive, whose
+//!   compiles read nothing of the project's ([`lib_store_key`]: the key
+//!   covers the compiler, every argument, the sources, the archive
+//!   recipe). A library that sees the project's `include/` is the
+//!   project's own.
+//! * An entry: the archive (`lib.a`) and `entry.json`, every file its
+//!   objects were compiled from (sources, headers: the depfiles) with its
+//!   stamp then (size, mtime, inode, ctime). It serves a build while each
+//!   stands as it did: an edited library header is another build.
+//! * Served: the archive is copied to where the project's own would be
+//!   (the recipes' paths are unchanged), the group's compiles and archive
+//!   step are not run. Not served: the group is built in the project as
+//!   ever, under an OS lock per key (concurrent builds of one key build it
+//!   once: the others wait, then are served), and kept when every input
+//!   was settled (not written while it compiled): staged beside, renamed
+//!   in whole.
+//! * `FBUILD_CACHE=none` keeps and serves nothing; the coordinator prunes
+//!   the store with the link store's rules.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use anyhow::{Context, Result};
+use fbuild_core::home::LIBRARY_STORE_ENTRY as ENTRY;
+use fslock::LockFile;
+use serde::{Deserialize, Serialize};
+
+use crate::engine::Job;
+use crate::lib_store_key;
+use crate::recipes::Recipes;
+use crate::report::{self, Kind};
+use crate::sources::{Group, Sources};
+use crate::state::{BuildState, Stamp};
+
+/// The archive in an entry.
+const ARCHIVE: &str = "lib.a";
+
+/// A group this build could take from the store.
+pub struct Candidate {
+    pub group: Group,
+    pub name: String,
+    pub key: String,
+    /// Where the project's archive of it goes (the recipes' path).
+    pub archive: PathBuf,
+    pub objects: Vec<PathBuf>,
+}
+
+/// What an entry says it was built from.
+#[derive(Serialize, Deserialize)]
+struct Entry {
+    name: String,
+    #[serde(with = "crate::path_keys::map")]
+    inputs: BTreeMap<PathBuf, Stamp>,
+}
+
+/// A group this build makes, its key locked until it is kept.
+struct Making {
+    candidate: Candidate,
+    _lock: LockFile,
+}
+
+/// The store as one build uses it.
+#[derive(Default)]
+pub struct LibraryStore {
+    dir: PathBuf,
+    /// The project's folders: a group that read a file in them is the
+    /// project's own, never kept.
+    private: Vec<PathBuf>,
+    served: Vec<(Group, String)>,
+    making: Vec<Making>,
+    kept: Vec<String>,
+}
+
+/// The groups of this build the store could hold (see the module's
+/// first lines); `private` are the project's folder and build folder.
+pub fn candidates(
+    jobs: &[Job],
+    sources: &Sources,
+    recipes: &Recipes,
+    out_dir: &Path,
+    private: &[&Path],
+    lib_archive: bool,
+) -> Result<Vec<Candidate>> {
+    let mut groups: Vec<(Group, String, crate::recipes::Archive)> = Vec::new();
+    if jobs.iter().any(|j| j.unit.group == Group::Core) {
+        groups.push((Group::Core, "core".into(), recipes.core_archive()?));
+    }
+    for (i, (lib, folder)) in sources.libraries.iter().enumerate() {
+        if lib_archive && lib.archive {
+            let archive = recipes.library_archive(folder)?;
+            groups.push((Group::Library(i), lib.name.clone(), archive));
+        }
+    }
+    let mut out = Vec::new();
+    let mut names = lib_store_key::NameSets::default();
+    for (group, name, archive) in groups {
+        let mine: Vec<&Job> = jobs.iter().filter(|j| j.unit.group == group).collect();
+        if mine.is_empty() {
+            continue;
+        }
+        let objects: Vec<PathBuf> = mine.iter().map(|j| j.unit.object.clone()).collect();
+        let compiles: Vec<(&Path, &[OsString], &Path)> = mine
+            .iter()
+            .map(|j| {
+                (
+                    j.compiler.as_path(),
+                    j.args.as_slice(),
+                    j.unit.source.as_path(),
+                )
+            })
+            .collect();
+        let archive_cmds = recipes.archive(&objects, &archive)?;
+        let outputs: Vec<PathBuf> = objects
+            .iter()
+            .flat_map(|o| [o.clone(), crate::engine::depfile(o)])
+            .chain([archive.path.clone()])
+            .collect();
+        let label = format!("{group:?} {name}");
+        if let Some(key) = lib_store_key::key(
+            &label,
+            &compiles,
+            &archive_cmds,
+            out_dir,
+            &outputs,
+            private,
+            &mut names,
+        ) {
+            out.push(Candidate {
+                group,
+                name,
+                key,
+                archive: archive.path,
+                objects,
+            });
+        }
+    }
+    out.sort_by(|a, b| a.key.cmp(&b.key));
+    Ok(out)
+}
+
+impl LibraryStore {
+    /// Serves from `dir` each candidate it holds, removing its compiles
+    /// from `jobs`; locks the others' keys (in key order: no two builds
+    /// wait for each other) for this build to make. Returns the store and
+    /// the number of compiles it spared. Blocking.
+    pub fn take(
+        dir: PathBuf,
+        locks: &Path,
+        private: &[&Path],
+        candidates: Vec<Candidate>,
+        state: &mut BuildState,
+        jobs: &mut Vec<Job>,
+    ) -> Result<(LibraryStore, usize)> {
+        let mut store = LibraryStore {
+            dir,
+            private: private.iter().map(|p| p.to_path_buf()).collect(),
+            ..LibraryStore::default()
+        };
+        for c in candidates {
+            if store.serve(&c, state) {
+                continue;
+            }
+            let lock = lock(locks, &c)?;
+            // Another build may have kept it while this one waited.
+            if !store.serve(&c, state) {
+                store.making.push(Making {
+                    candidate: c,
+                    _lock: lock,
+                });
+            }
+        }
+        let before = jobs.len();
+        jobs.retain(|j| !store.serves(&j.unit.group));
+        Ok((store, before - jobs.len()))
+    }
+
+    /// Whether `group`'s archive came from the store (nothing to compile
+    /// or archive).
+    pub fn serves(&self, group: &Group) -> bool {
+        self.served.iter().any(|(g, _)| g == group)
+    }
+
+    /// `group`'s archive is made: kept in the store when this build makes
+    /// it and every input was settled, and recorded in `state` as the
+    /// store's (the next build, served, copies nothing and relinks
+    /// nothing). A failure to keep is logged; the build goes on.
+    pub fn made(&mut self, group: &Group, state: &mut BuildState) {
+        let Some(at) = self.making.iter().position(|m| m.candidate.group == *group) else {
+            return;
+        };
+        let making = self.making.remove(at);
+        let c = &making.candidate;
+        let Some(inputs) = inputs_of(&c.objects, state) else {
+            return;
+        };
+        if inputs
+            .keys()
+            .any(|p| self.private.iter().any(|d| p.starts_with(d)))
+        {
+            return;
+        }
+        let entry = Entry {
+            name: c.name.clone(),
+            inputs,
+        };
+        match self.keep(c, &entry) {
+            Ok(stored) => {
+                state.record(&c.archive, &served_command(c), &[stored]);
+                self.kept.push(c.name.clone());
+            }
+            Err(e) => tracing::warn!("library store: keeping {}: {e:#}", c.name),
+        }
+    }
+
+    /// For `-v`: what came from the store and what went into it.
+    pub fn line(&self) -> Option<String> {
+        if self.served.is_empty() && self.kept.is_empty() {
+            return None;
+        }
+        let names = |mut v: Vec<&String>| match v.is_empty() {
+            true => "none".to_string(),
+            false => {
+                v.sort();
+                v.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+            }
+        };
+        Some(format!(
+            "library store: {} served ({}), {} kept ({})",
+            self.served.len(),
+            names(self.served.iter().map(|(_, n)| n).collect()),
+            self.kept.len(),
+            names(self.kept.iter().collect()),
+        ))
+    }
+
+    /// Copies `c`'s stored archive into the project (unless the one there
+    /// already is it) when its entry holds.
+    fn serve(&mut self, c: &Candidate, state: &mut BuildState) -> bool {
+        let entry_dir = self.dir.join(&c.key);
+        if !holds(&entry_dir) {
+            return false;
+        }
+        let stored = entry_dir.join(ARCHIVE);
+        let cmd = served_command(c);
+        if state.dirty(&c.archive, &cmd).is_some() {
+            if copy_over(&stored, &c.archive).is_err() {
+                return false;
+            }
+            state.record(&c.archive, &cmd, std::slice::from_ref(&stored));
+        }
+        mark_used(&entry_dir.join(ENTRY));
+        self.served.push((c.group.clone(), c.name.clone()));
+        true
+    }
+
+    /// Writes the entry; returns its archive.
+    fn keep(&self, c: &Candidate, entry: &Entry) -> Result<PathBuf> {
+        std::fs::create_dir_all(&self.dir)
+            .with_context(|| format!("creating {}", self.dir.display()))?;
+        let stage = self.dir.join(format!(".stage-{}", unique()));
+        let staged = (|| -> Result<PathBuf> {
+            std::fs::create_dir(&stage)?;
+            let archive = stage.join(ARCHIVE);
+            std::fs::copy(&c.archive, &archive)?;
+            std::fs::File::open(&archive)?.sync_all()?;
+            let mut file = std::fs::File::create(stage.join(ENTRY))?;
+            file.write_all(&serde_json::to_vec(entry)?)?;
+            file.sync_all()?;
+            let entry_dir = self.dir.join(&c.key);
+            if entry_dir.exists() {
+                // An entry whose inputs changed since: this one replaces it
+                // (under the key's lock).
+                let old = self.dir.join(format!(".old-{}", unique()));
+                std::fs::rename(&entry_dir, &old)?;
+                let _ = std::fs::remove_dir_all(&old);
+            }
+            std::fs::rename(&stage, &entry_dir)?;
+            Ok(entry_dir.join(ARCHIVE))
+        })();
+        if staged.is_err() {
+            let _ = std::fs::remove_dir_all(&stage);
+        }
+        staged
+    }
+}
+
+/// How the project's state records an archive that is the store's.
+fn served_command(c: &Candidate) -> [OsString; 2] {
+    [
+        OsString::from("fbuild-library-store"),
+        OsString::from(&c.key),
+    ]
+}
+
+/// Whether the entry in `dir` is whole and each file it was built from
+/// stands as it did.
+fn holds(dir: &Path) -> bool {
+    let Ok(text) = std::fs::read(dir.join(ENTRY)) else {
+        return false;
+    };
+    let Ok(entry) = serde_json::from_slice::<Entry>(&text) else {
+        return false;
+    };
+    dir.join(ARCHIVE).is_file()
+        && entry
+            .inputs
+            .iter()
+            .all(|(path, stamp)| Stamp::of(path).as_ref() == Some(stamp))
+}
+
+/// Every input of `objects` as recorded, or `None` when one is not
+/// recorded or was not settled.
+fn inputs_of(objects: &[PathBuf], state: &BuildState) -> Option<BTreeMap<PathBuf, Stamp>> {
+    let mut inputs = BTreeMap::new();
+    for object in objects {
+        let record = state.outputs.get(object)?;
+        for (path, stamp) in &record.inputs {
+            if *stamp == Stamp::UNSETTLED {
+                return None;
+            }
+            inputs.insert(path.clone(), stamp.clone());
+        }
+    }
+    Some(inputs)
+}
+
+/// The key's OS lock in `locks/` (dies with its holder); says so when
+/// another build holds it.
+fn lock(locks: &Path, c: &Candidate) -> Result<LockFile> {
+    std::fs::create_dir_all(locks).with_context(|| format!("creating {}", locks.display()))?;
+    let path = locks.join(format!("library-{}.lock", &c.key[..32]));
+    let mut lock = LockFile::open(&path).with_context(|| format!("opening {}", path.display()))?;
+    if !lock.try_lock()? {
+        report::say(
+            Kind::Note,
+            format!(
+                "fbuild: another build is building {} for the library store; waiting for it",
+                c.name
+            ),
+        );
+        lock.lock()?;
+    }
+    Ok(lock)
+}
+
+/// `from` copied to a temporary file beside `to`, renamed over it.
+fn copy_over(from: &Path, to: &Path) -> std::io::Result<()> {
+    if let Some(dir) = to.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut name = to.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".fbuild-store.{}", std::process::id()));
+    let tmp = to.with_file_name(name);
+    let copied = std::fs::copy(from, &tmp).and_then(|_| std::fs::rename(&tmp, to));
+    if copied.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    copied
+}
+
+/// Touches an entry served now, when its mark is older than a day (the
+/// store is pruned by last use).
+fn mark_used(entry: &Path) {
+    let old = std::fs::metadata(entry)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+        .is_some_and(|age| age > fbuild_core::time::LIBRARY_STORE_TOUCH);
+    if old && let Ok(f) = std::fs::File::options().append(true).open(entry) {
+        let _ = f.set_modified(SystemTime::now());
+    }
+}
+
+fn unique() -> String {
+    let nanos = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("{}-{nanos}", std::process::id())
+}
