@@ -118,7 +118,8 @@ fn write_all(root: &Path, files: &[(&str, String)]) {
 
 /// A native project using `<shared>/Cfg` (through `lib_extra_dirs`),
 /// whose source includes the project's `include/config.h`, and
-/// `<shared>/Plain`, which reads nothing of the project's.
+/// `<shared>/Plain`, which reads nothing of the project's (its value from
+/// the header-only `<shared>/Vals`).
 fn config_project(root: &Path, shared: &Path, value: u32) {
     let ini = format!(
         "[env:native]\nplatform = native\nlib_extra_dirs = {}\n",
@@ -147,8 +148,11 @@ fn shared_libraries(shared: &Path) {
             ("Plain/src/plain.h", "int plain_value(void);\n".into()),
             (
                 "Plain/src/plain.c",
-                "#include \"plain.h\"\nint plain_value(void) { return 7; }\n".into(),
+                "#include \"plain.h\"\n#include \"plain_val.h\"\n\
+                 int plain_value(void) { return PLAIN_VALUE; }\n"
+                    .into(),
             ),
+            ("Vals/src/plain_val.h", "#define PLAIN_VALUE 7\n".into()),
         ],
     );
 }
@@ -190,6 +194,22 @@ fn a_library_that_reads_the_projects_config_is_never_shared() {
     assert_eq!(run_program(&q), "300 7");
     assert_ok(&home.build(&p, &[]));
     assert_eq!(run_program(&p), "100 7");
+
+    // A header added where Plain's include looks first (beside its
+    // source): the stored Plain was compiled with the other one, so it is
+    // not served; each project builds it anew, then it is served again.
+    std::fs::write(
+        shared.join("Plain/src/plain_val.h"),
+        "#define PLAIN_VALUE 8\n",
+    )
+    .unwrap();
+    let shadowed = home.build(&q, &["-v"]);
+    assert_ok(&shadowed);
+    assert_eq!(store_line(&shadowed), (vec![], vec!["Plain".to_string()]));
+    assert_eq!(run_program(&q), "300 8");
+    let served = home.build(&p, &["-v"]);
+    assert_eq!(store_line(&served).0, vec!["Plain".to_string()]);
+    assert_eq!(run_program(&p), "100 8");
 }
 
 #[test]

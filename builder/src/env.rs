@@ -265,7 +265,7 @@ fn library_store(
     if candidates.is_empty() {
         return Ok((LibraryStore::default(), 0));
     }
-    tokio::task::block_in_place(|| {
+    let taken = tokio::task::block_in_place(|| {
         LibraryStore::take(
             settings.home.library_store_dir(),
             &settings.home.locks_dir(),
@@ -274,7 +274,17 @@ fn library_store(
             state,
             jobs,
         )
-    })
+    });
+    // The store is an aid: a build never fails for it.
+    Ok(taken.unwrap_or_else(|e| {
+        report::say(
+            Kind::Warning,
+            format!(
+                "fbuild: warning: the library store cannot be used ({e:#}); building without it"
+            ),
+        );
+        (LibraryStore::default(), 0)
+    }))
 }
 
 /// Asks the coordinator for the cache route on a thread of its own, so

@@ -51,6 +51,8 @@ pub struct Candidate {
     /// Where the project's archive of it goes (the recipes' path).
     pub archive: PathBuf,
     pub objects: Vec<PathBuf>,
+    /// The folders its compiles search for headers.
+    pub dirs: Vec<PathBuf>,
 }
 
 /// What an entry says it was built from.
@@ -59,6 +61,11 @@ struct Entry {
     name: String,
     #[serde(with = "crate::path_keys::map")]
     inputs: BTreeMap<PathBuf, Stamp>,
+    /// Every folder an `#include` may have looked in (the search folders
+    /// and theirs, the inputs' own): a file added to one (a header that
+    /// would now be found first) changes its stamp.
+    #[serde(with = "crate::path_keys::map")]
+    dirs: BTreeMap<PathBuf, Stamp>,
 }
 
 /// A group this build makes, its key locked until it is kept.
@@ -107,6 +114,13 @@ pub fn candidates(
             continue;
         }
         let objects: Vec<PathBuf> = mine.iter().map(|j| j.unit.object.clone()).collect();
+        let mut dirs: Vec<PathBuf> = mine
+            .iter()
+            .flat_map(|j| lib_store_key::search_dirs(&j.args))
+            .filter(|d| !private.iter().any(|p| d.starts_with(p)))
+            .collect();
+        dirs.sort();
+        dirs.dedup();
         let compiles: Vec<(&Path, &[OsString], &Path)> = mine
             .iter()
             .map(|j| {
@@ -139,6 +153,7 @@ pub fn candidates(
                 key,
                 archive: archive.path,
                 objects,
+                dirs,
             });
         }
     }
@@ -165,17 +180,25 @@ impl LibraryStore {
             ..LibraryStore::default()
         };
         for c in candidates {
-            if store.serve(&c, state) {
+            if state.own_groups.contains(&c.key) || store.serve(&c, state) {
                 continue;
             }
             let lock = lock(locks, &c)?;
             // Another build may have kept it while this one waited.
-            if !store.serve(&c, state) {
-                store.making.push(Making {
-                    candidate: c,
-                    _lock: lock,
-                });
+            if store.serve(&c, state) {
+                continue;
             }
+            // Compiled again, all of it, by this build (zccache serves
+            // what did not change): an object the project's state calls up
+            // to date may be of another compiler (upgraded in place) than
+            // the key says.
+            for object in &c.objects {
+                state.forget(object);
+            }
+            store.making.push(Making {
+                candidate: c,
+                _lock: lock,
+            });
         }
         let before = jobs.len();
         jobs.retain(|j| !store.serves(&j.unit.group));
@@ -201,22 +224,36 @@ impl LibraryStore {
         let Some(inputs) = inputs_of(&c.objects, state) else {
             return;
         };
-        if inputs
-            .keys()
-            .any(|p| self.private.iter().any(|d| p.starts_with(d)))
-        {
+        // It read a file of the project's, or a compile wrote no depfile
+        // (its headers unknown): the project's own, from now on.
+        let private = |p: &Path| self.private.iter().any(|d| p.starts_with(d));
+        let no_depfile = c
+            .objects
+            .iter()
+            .any(|o| !crate::engine::depfile(o).is_file());
+        if no_depfile || inputs.keys().any(|p| private(p)) {
+            state.own_group(&c.key);
             return;
         }
+        let Some(dirs) = folder_stamps(&c.dirs, inputs.keys(), &private) else {
+            return;
+        };
         let entry = Entry {
             name: c.name.clone(),
             inputs,
+            dirs,
         };
         match self.keep(c, &entry) {
             Ok(stored) => {
                 state.record(&c.archive, &served_command(c), &[stored]);
                 self.kept.push(c.name.clone());
             }
-            Err(e) => tracing::warn!("library store: keeping {}: {e:#}", c.name),
+            // Not tried again by this project (each build would compile
+            // the group anew): `--clean` forgets it.
+            Err(e) => {
+                tracing::warn!("library store: keeping {}: {e:#}", c.name);
+                state.own_group(&c.key);
+            }
         }
     }
 
@@ -251,7 +288,10 @@ impl LibraryStore {
         let stored = entry_dir.join(ARCHIVE);
         let cmd = served_command(c);
         if state.dirty(&c.archive, &cmd).is_some() {
-            if copy_over(&stored, &c.archive).is_err() {
+            // The entry replaced while copied: the copy is not recorded as
+            // the new one (the group is built).
+            let before = Stamp::of(&stored);
+            if copy_over(&stored, &c.archive).is_err() || Stamp::of(&stored) != before {
                 return false;
             }
             state.record(&c.archive, &cmd, std::slice::from_ref(&stored));
@@ -309,11 +349,39 @@ fn holds(dir: &Path) -> bool {
     let Ok(entry) = serde_json::from_slice::<Entry>(&text) else {
         return false;
     };
-    dir.join(ARCHIVE).is_file()
-        && entry
-            .inputs
-            .iter()
-            .all(|(path, stamp)| Stamp::of(path).as_ref() == Some(stamp))
+    let stands = |(path, stamp): (&PathBuf, &Stamp)| Stamp::of(path).as_ref() == Some(stamp);
+    dir.join(ARCHIVE).is_file() && entry.inputs.iter().all(stands) && entry.dirs.iter().all(stands)
+}
+
+/// The stamps of `search` folders and every folder under them, and of
+/// each input's folder, the project's aside; `None` when one cannot be
+/// read.
+fn folder_stamps<'a>(
+    search: &[PathBuf],
+    inputs: impl Iterator<Item = &'a PathBuf>,
+    private: &dyn Fn(&Path) -> bool,
+) -> Option<BTreeMap<PathBuf, Stamp>> {
+    let mut todo: Vec<PathBuf> = search.to_vec();
+    todo.extend(inputs.filter_map(|p| p.parent().map(Path::to_path_buf)));
+    let mut out = BTreeMap::new();
+    while let Some(dir) = todo.pop() {
+        if private(&dir) || out.contains_key(&dir) {
+            continue;
+        }
+        let Some(stamp) = Stamp::of(&dir) else {
+            continue; // A search folder that is not there: nothing found in it.
+        };
+        out.insert(dir.clone(), stamp);
+        if search.iter().any(|s| dir.starts_with(s)) {
+            for entry in std::fs::read_dir(&dir).ok()? {
+                let path = entry.ok()?.path();
+                if path.is_dir() && out.len() < 100_000 {
+                    todo.push(path);
+                }
+            }
+        }
+    }
+    Some(out)
 }
 
 /// Every input of `objects` as recorded, or `None` when one is not

@@ -29,28 +29,100 @@ use sha2::{Digest, Sha256};
 use crate::recipes::Command;
 
 /// Options whose operand is a folder the compiler searches for headers.
-const SEARCH_OPTIONS: &[&str] = &["-I", "-iquote", "-isystem", "-idirafter"];
+pub const SEARCH_OPTIONS: &[&str] = &["-I", "-iquote", "-isystem", "-idirafter"];
+
+/// The search options whose headers a depfile lists (`-MMD` leaves out
+/// those found in system folders: `-isystem`, `-idirafter`): only through
+/// these may a project folder count by its names.
+const NAMED_OPTIONS: &[&str] = &["-I", "-iquote"];
+
+/// Environment variables that change what GCC compiles (search folders it
+/// leaves out of depfiles, its own programs, the build date).
+const ENV: &[&str] = &[
+    "CPATH",
+    "C_INCLUDE_PATH",
+    "CPLUS_INCLUDE_PATH",
+    "OBJC_INCLUDE_PATH",
+    "GCC_EXEC_PREFIX",
+    "COMPILER_PATH",
+    "SOURCE_DATE_EPOCH",
+    "DEPENDENCIES_OUTPUT",
+    "SUNPRO_DEPENDENCIES",
+];
+
+/// Options whose objects name the project's folders (coverage data
+/// written beside the first project's objects).
+const PATH_EMBEDDING: &[&str] = &[
+    "--coverage",
+    "-fprofile-arcs",
+    "-fprofile-generate",
+    "-ftest-coverage",
+];
 
 /// The names of the files under each of the project's search folders
-/// (hashed), read once per build.
+/// (hashed), read once per build; `None` for a folder that could not be
+/// listed whole.
 #[derive(Default)]
-pub struct NameSets(HashMap<PathBuf, String>);
+pub struct NameSets(HashMap<PathBuf, Option<String>>);
 
 impl NameSets {
-    fn of(&mut self, dir: &Path) -> &str {
-        self.0.entry(dir.to_path_buf()).or_insert_with(|| {
-            let files =
-                crate::files::files_under(dir, crate::files::Links::Follow).unwrap_or_default();
-            let mut names: Vec<String> = files
-                .iter()
-                .filter_map(|f| f.strip_prefix(dir).ok())
-                .map(|f| f.to_string_lossy().into_owned())
-                .collect();
-            names.sort();
-            let digest = Sha256::digest(names.join("\n").as_bytes());
-            digest.iter().map(|b| format!("{b:02x}")).collect()
-        })
+    fn of(&mut self, dir: &Path) -> Option<&str> {
+        self.0
+            .entry(dir.to_path_buf())
+            .or_insert_with(|| {
+                let mut names = Vec::new();
+                list(dir, Path::new(""), 0, &mut names)?;
+                names.sort();
+                let digest = Sha256::digest(names.join("\n").as_bytes());
+                Some(digest.iter().map(|b| format!("{b:02x}")).collect())
+            })
+            .as_deref()
     }
+}
+
+/// Every name under `dir` (as `rel/name`, links followed as GCC follows
+/// them, a dangling one left out as GCC finds nothing there); `None` when
+/// a folder cannot be read or the tree is deeper than a link loop allows.
+fn list(dir: &Path, rel: &Path, depth: usize, out: &mut Vec<String>) -> Option<()> {
+    if depth > 32 {
+        return None;
+    }
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && depth == 0 => return Some(()),
+        Err(_) => return None,
+    };
+    for entry in entries {
+        let entry = entry.ok()?;
+        let path = entry.path();
+        let name = rel.join(entry.file_name());
+        match std::fs::metadata(&path) {
+            Ok(m) if m.is_dir() => list(&path, &name, depth + 1, out)?,
+            Ok(_) => out.push(name.to_string_lossy().into_owned()),
+            Err(_) => {}
+        }
+    }
+    Some(())
+}
+
+/// The folders `args` search for headers (absolute ones).
+pub fn search_dirs(args: &[OsString]) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut after = false;
+    for arg in args {
+        let text = arg.to_string_lossy();
+        let dir = match SEARCH_OPTIONS.iter().find_map(|o| text.strip_prefix(o)) {
+            Some(rest) if !rest.is_empty() => Some(rest.to_string()),
+            Some(_) => None,
+            None if after => Some(text.to_string()),
+            None => None,
+        };
+        after = SEARCH_OPTIONS.iter().any(|o| text == *o);
+        if let Some(dir) = dir.map(PathBuf::from).filter(|d| d.is_absolute()) {
+            out.push(dir);
+        }
+    }
+    out
 }
 
 /// Options whose operand is a file or folder the compiler reads.
@@ -84,18 +156,28 @@ pub fn key(
 ) -> Option<String> {
     let mut hash = Sha256::new();
     hash.update(b"fbuild library store 1\0");
+    hash.update(env!("CARGO_PKG_VERSION").as_bytes());
     hash.update(label.as_bytes());
+    for var in ENV {
+        hash.update(format!("\0{var}=").as_bytes());
+        if let Some(value) = std::env::var_os(var) {
+            hash.update(value.as_encoded_bytes());
+        }
+    }
     let mut add = |program: &Path, args: &[OsString]| -> Option<()> {
         hash.update(b"\0\0");
         hash.update(program.as_os_str().as_encoded_bytes());
         hash.update(stamp(program).as_bytes());
         let (mut expects_path, mut expects_dir) = (false, false);
         for arg in args {
+            if PATH_EMBEDDING.iter().any(|o| arg == *o) {
+                return None;
+            }
             let arg = match outputs.iter().any(|o| o.as_os_str() == arg.as_os_str()) {
                 true => relative_to(arg, out_dir),
                 false => arg.clone(),
             };
-            let by_names = searched_by_names(&arg, expects_dir, private, names);
+            let by_names = searched_by_names(&arg, expects_dir, private, names)?;
             let arg = by_names.clone().unwrap_or(arg);
             let bytes = arg.as_encoded_bytes();
             if private.iter().any(|p| contains(bytes, p)) {
@@ -105,7 +187,7 @@ pub fn key(
                 return None;
             }
             expects_path = PATH_OPTIONS.iter().any(|o| bytes == o.as_bytes());
-            expects_dir = SEARCH_OPTIONS.iter().any(|o| bytes == o.as_bytes());
+            expects_dir = NAMED_OPTIONS.iter().any(|o| bytes == o.as_bytes());
             hash.update(b"\0");
             hash.update(bytes);
         }
@@ -125,27 +207,32 @@ pub fn key(
 }
 
 /// A search option's operand that is one of the project's folders, as
-/// the names of the files in it (see the module's first lines).
+/// the names of the files in it (see the module's first lines): `Some`
+/// of the replacement, or of `None` for any other argument; `None` when
+/// the folder cannot be listed (the group is the project's own).
 fn searched_by_names(
     arg: &OsStr,
     expects_dir: bool,
     private: &[&Path],
     names: &mut NameSets,
-) -> Option<OsString> {
-    let text = arg.to_str()?;
-    let (option, dir) = match SEARCH_OPTIONS
+) -> Option<Option<OsString>> {
+    let Some(text) = arg.to_str() else {
+        return Some(None);
+    };
+    let (option, dir) = match NAMED_OPTIONS
         .iter()
         .find_map(|o| Some((*o, text.strip_prefix(o)?)))
     {
         Some((o, dir)) if !dir.is_empty() => (o, dir),
         _ if expects_dir => ("", text),
-        _ => return None,
+        _ => return Some(None),
     };
     let dir = Path::new(dir);
     if !dir.is_absolute() || !private.iter().any(|p| dir.starts_with(p)) {
-        return None;
+        return Some(None);
     }
-    Some(format!("{option}@names:{}", names.of(dir)).into())
+    let names = names.of(dir)?;
+    Some(Some(format!("{option}@names:{names}").into()))
 }
 
 /// An output under `out_dir` as `@out/<rest>`; anything else as it is.
@@ -277,6 +364,15 @@ mod tests {
             assert_eq!(key_of(list, "/lib/x.c"), None, "{list:?}");
         }
         assert_eq!(key_of(&["-c", "/p/lib/a/x.c"], "/p/lib/a/x.c"), None);
+        assert_eq!(
+            key_of(&["-isystem/p/include", "/lib/x.c"], "/lib/x.c"),
+            None
+        );
+        assert_eq!(
+            key_of(&["-idirafter", "/p/include", "/lib/x.c"], "/lib/x.c"),
+            None
+        );
+        assert_eq!(key_of(&["--coverage", "/lib/x.c"], "/lib/x.c"), None);
         assert_eq!(
             key_of(&["-include", "/p/include/cfg.h", "/lib/x.c"], "/lib/x.c"),
             None

@@ -145,6 +145,11 @@ pub struct BuildState {
     /// reports sizes without running the tool).
     #[serde(default)]
     pub size_report: Option<SizeReport>,
+    /// Library store keys of groups found to be this project's own (they
+    /// read a file of the project's, or wrote no depfile): not looked up
+    /// nor kept again (see `lib_store`).
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub own_groups: BTreeSet<String>,
     /// Changed since loaded: [`BuildState::save`] writes only then.
     #[serde(skip)]
     changed: bool,
@@ -309,6 +314,20 @@ impl BuildState {
         self.outputs.insert(output.to_path_buf(), record);
         self.commands.keep(output, &lossy(command));
         self.changed = true;
+    }
+
+    /// Forgets `output` (it is made again).
+    pub fn forget(&mut self, output: &Path) {
+        if self.outputs.remove(output).is_some() {
+            self.changed = true;
+        }
+    }
+
+    /// Marks a library store key as this project's own.
+    pub fn own_group(&mut self, key: &str) {
+        if self.own_groups.insert(key.to_string()) {
+            self.changed = true;
+        }
     }
 
     /// The inputs `output` was last made from (none if never).

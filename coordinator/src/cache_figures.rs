@@ -53,9 +53,10 @@ type Refusal = (ErrorKind, String);
 
 /// One of fbuild's own stores (links and archives; built libraries):
 /// cleared with zccache's cache (not with sccache's, whose `clear` is
-/// refused).
+/// refused); the library store with any.
 fn store(dir: &Path, used: &str, action: CacheAction, cache: CacheKind) -> StoreFigures {
-    if action == CacheAction::Clear && cache == CacheKind::Zccache {
+    let any = used == fbuild_core::home::LIBRARY_STORE_ENTRY;
+    if action == CacheAction::Clear && (cache == CacheKind::Zccache || any) {
         link_store::prune(dir, used, std::time::Duration::ZERO, 0);
     }
     let (entries, size_bytes) = link_store::figures(dir);

@@ -310,7 +310,11 @@ pub fn keep(store: &Path, planned: &Planned, replay: &Replay) -> io::Result<()> 
             std::fs::copy(out, &kept)?;
             // On disk before the entry is visible: a crash never leaves an
             // entry of empty files.
-            std::fs::File::open(&kept)?.sync_all()?;
+            // (A handle that may write: Windows flushes no other.)
+            std::fs::File::options()
+                .write(true)
+                .open(&kept)?
+                .sync_all()?;
         }
         std::fs::File::create(stage.join("stdout"))?.write_all(&replay.stdout)?;
         let mut stderr = std::fs::File::create(stage.join("stderr"))?;
