@@ -35,6 +35,7 @@ mod sources;
 mod sources_memo;
 mod state;
 mod stored;
+mod summary;
 mod target;
 mod target_board;
 mod target_toolchain;
@@ -124,18 +125,24 @@ pub fn build(args: &BuildRequest) -> Result<BuildOutcome, BuildError> {
     let runtime = runtime(opts.jobs)?;
     let _lock = lock::ProjectLock::acquire(&project.build_dir)?;
     let mut outcome = BuildOutcome::default();
+    let several = envs.len() > 1;
+    let mut done = Vec::new();
     for env in envs {
         if args.clean {
             remove_env(&project, &env.name)?;
         }
         let start = Instant::now();
-        match runtime.block_on(build_env(&client, &project, env, &opts))? {
-            EnvResult::Built {
+        if several {
+            report::say(Kind::Summary, summary::header(env));
+        }
+        let built = runtime.block_on(build_env(&client, &project, env, &opts));
+        let ok = match built {
+            Ok(EnvResult::Built {
                 compiled,
                 up_to_date,
                 firmware,
                 board,
-            } => {
+            }) => {
                 report::say(
                     Kind::Summary,
                     format!(
@@ -149,13 +156,26 @@ pub fn build(args: &BuildRequest) -> Result<BuildOutcome, BuildError> {
                     ),
                 );
                 outcome.boards.insert(env.name.clone(), *board);
+                true
             }
-            EnvResult::ToolFailed(code) => {
+            Ok(EnvResult::ToolFailed(code)) => {
                 report::say(Kind::Summary, format!("fbuild: [{}] failed", env.name));
-                outcome.failed = Some(code);
-                break;
+                outcome.failed.get_or_insert(code);
+                false
             }
-        }
+            // One environment's error ends only its build when there are
+            // several (as PlatformIO): said here, counted as failed.
+            Err(e) if several => {
+                report::say(Kind::Error, format!("fbuild: error: {e:#}"));
+                outcome.failed.get_or_insert(1);
+                false
+            }
+            Err(e) => return Err(e.into()),
+        };
+        done.push((env.name.clone(), ok, start.elapsed()));
+    }
+    if several {
+        report::say(Kind::Summary, summary::table(&done));
     }
     // Everything is written; the idle workers need not be joined (a few
     // hundred microseconds of a no-op build).

@@ -59,6 +59,9 @@ pub struct Project {
     pub build_dir: PathBuf,
     pub default_envs: Vec<String>,
     pub envs: BTreeMap<String, EnvConfig>,
+    /// The environments' names in the order of their sections (the order
+    /// they are built in when none is chosen, as PlatformIO's).
+    pub env_order: Vec<String>,
     /// More sources built with `src_dir`, and their filter: set by `fbuild
     /// test` (a suite is `src_dir`, the project's `src/` comes along with
     /// `test_build_src`); never from the ini.
@@ -68,14 +71,22 @@ pub struct Project {
 }
 
 impl Project {
-    /// The environments to build: `selected`, else `default_envs`, else all.
+    /// The environments to build: `selected` (each may be a
+    /// comma-separated list, `-e uno,nano`), else `default_envs`, else all
+    /// in the file's order.
     pub fn select(&self, selected: &[String]) -> Result<Vec<&EnvConfig>, ConfigError> {
         let names: Vec<String> = if !selected.is_empty() {
-            selected.to_vec()
+            selected
+                .iter()
+                .flat_map(|s| s.split(','))
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect()
         } else if !self.default_envs.is_empty() {
             self.default_envs.clone()
         } else {
-            self.envs.keys().cloned().collect()
+            self.env_order.clone()
         };
         if names.is_empty() {
             return Err(self.error(None, "no [env:NAME] section: nothing to build".into()));

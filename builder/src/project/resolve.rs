@@ -101,12 +101,14 @@ impl Resolver<'_> {
             self.warn_unknown(common, ENV_KEYS, &mut warnings);
         }
         let mut envs = BTreeMap::new();
+        let mut env_order = Vec::new();
         for section in &self.ini.sections {
             let Some(name) = section.name.strip_prefix("env:") else {
                 continue;
             };
             self.warn_unknown(section, ENV_KEYS, &mut warnings);
             envs.insert(name.to_string(), self.env(name, section)?);
+            env_order.push(name.to_string());
         }
         Ok(Project {
             root: root.to_path_buf(),
@@ -117,6 +119,7 @@ impl Resolver<'_> {
             build_dir,
             default_envs,
             envs,
+            env_order,
             also_src: None,
             warnings,
         })

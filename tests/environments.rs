@@ -1,0 +1,92 @@
+//! A project of several environments builds each in the file's order, as
+//! PlatformIO does: a header before each, one environment's failure does
+//! not stop the others, a table of every environment's status at the end,
+//! exit 1 if any failed; `-e a,b` chooses several.
+
+mod common;
+
+use common::*;
+
+const INI: &str = "\
+[env:zeta]
+platform = native
+
+[env:alpha]
+platform = espressif32
+board = esp32dev
+framework = arduino
+
+[env:mid]
+platform = native
+build_flags = -DMID=1
+";
+
+fn project() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("src")).unwrap();
+    std::fs::write(dir.path().join("platformio.ini"), INI).unwrap();
+    std::fs::write(
+        dir.path().join("src/main.c"),
+        "int main(void) { return 0; }\n",
+    )
+    .unwrap();
+    dir
+}
+
+#[test]
+fn every_environment_is_built_in_file_order_and_a_failure_is_tabled() {
+    let home = TestHome::new();
+    let dir = project();
+    let out = home
+        .fbuild(&["build", dir.path().to_str().unwrap()])
+        .env("FBUILD_ZCCACHE", "off")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let at = |needle: &str| {
+        err.find(needle)
+            .unwrap_or_else(|| panic!("no {needle:?}:\n{err}"))
+    };
+    // File order: zeta, alpha, mid; each after its header.
+    assert!(
+        at("Processing zeta (platform: native)")
+            < at("Processing alpha (platform: espressif32; board: esp32dev; framework: arduino)")
+    );
+    assert!(at("Processing alpha") < at("Processing mid (platform: native)"));
+    assert!(at("Processing alpha") < at("unknown platform \"espressif32\""));
+    assert!(at("unknown platform \"espressif32\"") < at("Processing mid"));
+    for (env, status) in [("zeta", "SUCCESS"), ("alpha", "FAILED"), ("mid", "SUCCESS")] {
+        assert!(
+            err.lines()
+                .any(|l| l.starts_with(env) && l.contains(status)),
+            "{env} {status}:\n{err}"
+        );
+    }
+    assert!(err.contains("2 succeeded, 1 failed in "), "{err}");
+    for env in ["zeta", "mid"] {
+        assert!(
+            dir.path()
+                .join(".fbuild/build")
+                .join(env)
+                .join("program")
+                .is_file(),
+            "{env}"
+        );
+    }
+
+    // -e with a list: those two, in the order given; all succeed.
+    let out = home
+        .fbuild(&["build", dir.path().to_str().unwrap(), "-e", "mid,zeta"])
+        .env("FBUILD_ZCCACHE", "off")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.find("Processing mid").unwrap() < err.find("Processing zeta").unwrap(),
+        "{err}"
+    );
+    assert!(err.contains("2 succeeded, 0 failed in "), "{err}");
+    assert!(!err.contains("alpha"), "{err}");
+}
