@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Context, Result, bail};
 use clap::Args;
 use fbuild_builder::BuildRequest;
 
@@ -13,6 +13,21 @@ pub struct BuildArgs {
     /// The project folder (with platformio.ini).
     #[arg(default_value = ".")]
     project_dir: PathBuf,
+    /// The project folder, as PlatformIO spells it (instead of the
+    /// positional one).
+    #[arg(short = 'd', long = "project-dir", value_name = "DIR")]
+    dir: Option<PathBuf>,
+    /// PlatformIO's targets: `upload` (build, then flash: as `fbuild
+    /// deploy`), `monitor` (then watch the port), `clean` (remove the
+    /// outputs instead of building), `size` (the size report, printed by
+    /// every build), `compiledb` (compile_commands.json also in the
+    /// project folder, where clangd looks).
+    #[arg(short = 't', long = "target", value_name = "TARGET")]
+    targets: Vec<String>,
+    /// Serial port for `-t upload` and `-t monitor` (default: upload_port,
+    /// else the one board found).
+    #[arg(short = 'p', long = "upload-port", value_name = "PORT")]
+    upload_port: Option<String>,
     /// Environments to build (default: default_envs, else all).
     #[arg(short = 'e', long = "environment")]
     env: Vec<String>,
@@ -44,17 +59,81 @@ pub struct CleanArgs {
     env: Vec<String>,
 }
 
+/// PlatformIO's `-t` targets fbuild knows.
+const TARGETS: &[&str] = &[
+    "upload",
+    "monitor",
+    "clean",
+    "size",
+    "compiledb",
+    "buildprog",
+];
+
 pub fn build(args: BuildArgs) -> Result<ExitCode> {
+    let dir = args.dir.clone().unwrap_or_else(|| args.project_dir.clone());
+    if let Some(bad) = args.targets.iter().find(|t| !TARGETS.contains(&t.as_str())) {
+        bail!(
+            "unknown target {bad:?} (-t); fbuild knows: {}",
+            TARGETS.join(", ")
+        );
+    }
+    let wants = |t: &str| args.targets.iter().any(|x| x == t);
+    if wants("clean") {
+        return clean(CleanArgs {
+            project_dir: dir,
+            env: args.env,
+        });
+    }
+    if wants("upload") {
+        let [env] = args.env.as_slice() else {
+            bail!("-t upload flashes one environment: choose it with -e");
+        };
+        return crate::deploy_cmd::deploy(crate::deploy_cmd::DeployArgs::upload(
+            dir,
+            env.clone(),
+            args.upload_port,
+            wants("monitor"),
+        ));
+    }
     let outcome = fbuild_builder::build(&BuildRequest {
-        project_dir: args.project_dir,
-        envs: args.env,
+        project_dir: dir.clone(),
+        envs: args.env.clone(),
         jobs: args.jobs,
         clean: args.clean,
         verbose: args.verbose,
         locked: args.locked,
         keep_going: args.keep_going,
     })?;
-    Ok(exit_code(outcome.failed))
+    if outcome.failed.is_some() {
+        return Ok(exit_code(outcome.failed));
+    }
+    if wants("compiledb") {
+        compiledb(&dir, &args.env)?;
+    }
+    if wants("monitor") {
+        return crate::deploy_cmd::monitor(crate::deploy_cmd::MonitorArgs::of(
+            dir,
+            args.env.first().cloned(),
+            args.upload_port,
+        ));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `-t compiledb`: the environment's compile_commands.json copied to the
+/// project folder (the first chosen environment's, else the first built).
+fn compiledb(dir: &std::path::Path, envs: &[String]) -> Result<()> {
+    let project = fbuild_builder::load(dir)?;
+    let env = project.select(envs)?[0];
+    let from = project
+        .build_dir
+        .join(&env.name)
+        .join("compile_commands.json");
+    let to = project.root.join("compile_commands.json");
+    std::fs::copy(&from, &to)
+        .with_context(|| format!("copying {} to {}", from.display(), to.display()))?;
+    eprintln!("fbuild: [{}] wrote {}", env.name, to.display());
+    Ok(())
 }
 
 /// A failed tool's exit code as the process's (1–255), else success.

@@ -22,7 +22,7 @@ use regex::Regex;
 use fbuild_builder::project::{EnvConfig, Project};
 use fbuild_builder::{self as build, BuildRequest};
 
-#[derive(Args, Clone)]
+#[derive(Args, Clone, Default)]
 pub struct WatchArgs {
     /// Baud rate (default: the env's monitor_speed, else 9600).
     #[arg(long)]
@@ -46,8 +46,14 @@ pub struct DeployArgs {
     /// The environment to deploy (default: the first of default_envs).
     #[arg(short = 'e', long = "environment")]
     env: Option<String>,
-    /// Serial port of the board (default: upload_port, else the one board found).
-    #[arg(long, conflicts_with = "emulator")]
+    /// Serial port of the board (default: upload_port, else the one board
+    /// found); `-p`/`--upload-port` as PlatformIO spells it.
+    #[arg(
+        long,
+        short = 'p',
+        visible_alias = "upload-port",
+        conflicts_with = "emulator"
+    )]
     port: Option<String>,
     /// Run the firmware in simavr instead of flashing a board.
     #[arg(long)]
@@ -60,6 +66,22 @@ pub struct DeployArgs {
     monitor: bool,
     #[command(flatten)]
     watch: WatchArgs,
+}
+
+impl DeployArgs {
+    /// `fbuild build -t upload` (PlatformIO's `pio run -t upload`): build,
+    /// flash, and watch with `-t monitor`.
+    pub fn upload(project_dir: PathBuf, env: String, port: Option<String>, monitor: bool) -> Self {
+        DeployArgs {
+            project_dir,
+            env: Some(env),
+            port,
+            emulator: false,
+            skip_build: false,
+            monitor,
+            watch: WatchArgs::default(),
+        }
+    }
 }
 
 #[derive(Args)]
@@ -169,6 +191,18 @@ pub fn deploy(args: DeployArgs) -> Result<ExitCode> {
     }
     let baud = args.watch.baud.or(env.monitor_speed).unwrap_or(9600);
     monitor_port(&port, baud, &rules)
+}
+
+impl MonitorArgs {
+    /// `fbuild build -t monitor`.
+    pub fn of(project_dir: PathBuf, env: Option<String>, port: Option<String>) -> Self {
+        MonitorArgs {
+            port,
+            project_dir,
+            env,
+            watch: WatchArgs::default(),
+        }
+    }
 }
 
 pub fn monitor(args: MonitorArgs) -> Result<ExitCode> {

@@ -40,13 +40,17 @@ enum Command {
     Install(install_cmd::InstallArgs),
     /// Create or refresh the cc/c++/ar/ld shims; print their directory.
     Shims(shims_cmd::ShimsArgs),
-    /// Build the firmware of a platformio.ini project.
+    /// Build the firmware of a platformio.ini project (`run`, as
+    /// PlatformIO's `pio run`, with its `-t` targets).
+    #[command(visible_alias = "run")]
     Build(build_cmd::BuildArgs),
     /// Build and run the project's unit tests (test/<suite>/, Unity).
     Test(test_cmd::TestArgs),
     /// Remove a project's build outputs.
     Clean(build_cmd::CleanArgs),
-    /// Build and flash the firmware (avrdude), or run it in the emulator.
+    /// Build and flash the firmware (avrdude), or run it in the emulator
+    /// (`upload`, as PlatformIO says).
+    #[command(visible_alias = "upload")]
     Deploy(deploy_cmd::DeployArgs),
     /// Watch a serial port.
     Monitor(deploy_cmd::MonitorArgs),

@@ -90,3 +90,72 @@ fn every_environment_is_built_in_file_order_and_a_failure_is_tabled() {
     assert!(err.contains("2 succeeded, 0 failed in "), "{err}");
     assert!(!err.contains("alpha"), "{err}");
 }
+
+#[test]
+fn pio_run_spellings_and_targets() {
+    let home = TestHome::new();
+    let dir = project();
+    let d = dir.path().to_str().unwrap();
+    let run = |args: &[&str]| {
+        home.fbuild(args)
+            .env("FBUILD_ZCCACHE", "off")
+            .output()
+            .unwrap()
+    };
+    // `run -d DIR -t compiledb`: compile_commands.json where clangd looks.
+    let out = run(&["run", "-d", d, "-e", "zeta", "-t", "compiledb"]);
+    assert_ok(&out);
+    let db: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("compile_commands.json")).unwrap())
+            .unwrap();
+    assert!(db[0]["file"].as_str().unwrap().ends_with("main.c"), "{db}");
+    // `-t clean` removes the outputs and builds nothing.
+    let out = run(&["run", "-d", d, "-e", "zeta", "-t", "clean"]);
+    assert_ok(&out);
+    assert!(!dir.path().join(".fbuild/build/zeta").exists());
+    // An unknown target is named, with the known ones.
+    let out = run(&["run", "-d", d, "-t", "uplaod"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("unknown target \"uplaod\"") && err.contains("upload"),
+        "{err}"
+    );
+
+    // `run -e uno -t upload -p PORT` builds, then flashes through the port
+    // given (no board here: the port that is not there is named).
+    let blink = example("blink");
+    let b = blink.path().to_str().unwrap();
+    let out = run(&[
+        "run",
+        "-d",
+        b,
+        "-e",
+        "uno",
+        "-t",
+        "upload",
+        "-p",
+        "/dev/fbuild-no-such-port",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        blink
+            .path()
+            .join(".fbuild/build/uno/firmware.hex")
+            .is_file(),
+        "{err}"
+    );
+    assert!(err.contains("/dev/fbuild-no-such-port"), "{err}");
+    // `upload` is deploy; `--upload-port` its port.
+    let out = run(&[
+        "upload",
+        b,
+        "-e",
+        "uno",
+        "--upload-port",
+        "/dev/fbuild-no-such-port",
+        "--skip-build",
+    ]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/dev/fbuild-no-such-port"));
+}
