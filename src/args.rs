@@ -1,5 +1,6 @@
 //! Value parsers shared by the commands' flags (clap calls them; a bad
-//! value is a usage error, exit 2, naming the flag and the value).
+//! value is a usage error, exit 2, naming the flag and the value), and the
+//! exit code of a build's outcome.
 
 use std::time::Duration;
 
@@ -10,6 +11,14 @@ pub fn timeout_secs(text: &str) -> Result<Duration, String> {
     match fbuild_core::time::parse_secs(text).map_err(|e| e.to_string())? {
         d if d.is_zero() => Err(format!("{text:?} must be more than 0 seconds")),
         d => Ok(d),
+    }
+}
+
+/// A failed tool's exit code as the process's (1–255), else success.
+pub fn exit_code(failed: Option<i32>) -> std::process::ExitCode {
+    match failed {
+        Some(code) => std::process::ExitCode::from(code.clamp(1, 255) as u8),
+        None => std::process::ExitCode::SUCCESS,
     }
 }
 

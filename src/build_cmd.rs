@@ -105,7 +105,7 @@ pub fn build(args: BuildArgs) -> Result<ExitCode> {
         keep_going: args.keep_going,
     })?;
     if outcome.failed.is_some() {
-        return Ok(exit_code(outcome.failed));
+        return Ok(crate::args::exit_code(outcome.failed));
     }
     if wants("compiledb") {
         compiledb(&dir, &args.env)?;
@@ -134,14 +134,6 @@ fn compiledb(dir: &std::path::Path, envs: &[String]) -> Result<()> {
         .with_context(|| format!("copying {} to {}", from.display(), to.display()))?;
     eprintln!("fbuild: [{}] wrote {}", env.name, to.display());
     Ok(())
-}
-
-/// A failed tool's exit code as the process's (1–255), else success.
-pub fn exit_code(failed: Option<i32>) -> ExitCode {
-    match failed {
-        Some(code) => ExitCode::from(code.clamp(1, 255) as u8),
-        None => ExitCode::SUCCESS,
-    }
 }
 
 pub fn clean(args: CleanArgs) -> Result<ExitCode> {

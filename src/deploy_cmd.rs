@@ -116,7 +116,7 @@ pub fn deploy(args: DeployArgs) -> Result<ExitCode> {
                 ..BuildRequest::default()
             })?;
             if outcome.failed.is_some() {
-                return Ok(crate::build_cmd::exit_code(outcome.failed));
+                return Ok(crate::args::exit_code(outcome.failed));
             }
             outcome.boards.remove(&env.name)
         }

@@ -37,11 +37,7 @@ fn project() -> tempfile::TempDir {
 fn every_environment_is_built_in_file_order_and_a_failure_is_tabled() {
     let home = TestHome::new();
     let dir = project();
-    let out = home
-        .fbuild(&["build", dir.path().to_str().unwrap()])
-        .env("FBUILD_ZCCACHE", "off")
-        .output()
-        .unwrap();
+    let out = home.build_uncached(dir.path(), &[]);
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(out.status.code(), Some(1), "{err}");
     let at = |needle: &str| {
@@ -76,11 +72,7 @@ fn every_environment_is_built_in_file_order_and_a_failure_is_tabled() {
     }
 
     // -e with a list: those two, in the order given; all succeed.
-    let out = home
-        .fbuild(&["build", dir.path().to_str().unwrap(), "-e", "mid,zeta"])
-        .env("FBUILD_ZCCACHE", "off")
-        .output()
-        .unwrap();
+    let out = home.build_uncached(dir.path(), &["-e", "mid,zeta"]);
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(out.status.success(), "{err}");
     assert!(
@@ -158,4 +150,40 @@ fn pio_run_spellings_and_targets() {
         "--skip-build",
     ]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("/dev/fbuild-no-such-port"));
+}
+
+#[test]
+fn extra_scripts_refuse_their_environment_and_name_the_line() {
+    let home = TestHome::new();
+    let dir = project();
+    std::fs::write(
+        dir.path().join("platformio.ini"),
+        "[env:plain]\nplatform = native\n\n[env:scripted]\nplatform = native\nextra_scripts = pre:patch.py\n",
+    )
+    .unwrap();
+    let out = home.build_uncached(dir.path(), &[]);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("platformio.ini:6"), "{err}");
+    assert!(
+        err.contains("extra_scripts = pre:patch.py in [env:scripted]"),
+        "{err}"
+    );
+    assert!(!err.contains("unknown option"), "{err}");
+    assert!(dir.path().join(".fbuild/build/plain/program").is_file());
+    assert!(!dir.path().join(".fbuild/build/scripted/program").exists());
+}
+
+#[test]
+fn code_written_for_platformio_sees_its_define() {
+    let home = TestHome::new();
+    let dir = project();
+    std::fs::write(
+        dir.path().join("src/main.c"),
+        "#if !defined(PLATFORMIO) || PLATFORMIO < 60000\n#error not PlatformIO's define\n#endif\n\
+         int main(void) { return 0; }\n",
+    )
+    .unwrap();
+    let out = home.build_uncached(dir.path(), &["-e", "zeta"]);
+    assert_ok(&out);
 }

@@ -417,14 +417,7 @@ fn ldf_modes_ignore_and_extra_dirs() {
             &format!("[env:native]\nplatform = native\nlib_extra_dirs = more\n{extra}"),
         )
     };
-    let build = |args: &[&str]| {
-        let mut all = vec!["build", dir.to_str().unwrap()];
-        all.extend_from_slice(args);
-        home.fbuild(&all)
-            .env("FBUILD_ZCCACHE", "off")
-            .output()
-            .unwrap()
-    };
+    let build = |args: &[&str]| home.build_uncached(&dir, args);
     for mode in ["chain", "deep"] {
         ini(&format!("lib_ldf_mode = {mode}\n"));
         assert_ok(&build(&["--clean"]));

@@ -45,6 +45,9 @@ pub async fn build_env(
     env: &EnvConfig,
     opts: &Options,
 ) -> Result<EnvResult> {
+    if let Some(refused) = &env.extra_scripts {
+        return Err(refused.clone().into());
+    }
     let out_dir = project.build_dir.join(&env.name);
     std::fs::create_dir_all(&out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
     let mut phases = Phases::new();

@@ -97,7 +97,7 @@ pub async fn resolve(
     // Toolchain quirks the coordinator probed (avr-gcc 5.4's DECIMAL_DIG),
     // fixed by flags from the compat data.
     let cxx_extra = crate::target_toolchain::cxx_quirk_flags(&toolchain);
-    let mut recipes = Recipes::new(props, &env.build_flags, &env.build_unflags, cxx_extra);
+    let mut recipes = Recipes::new(props, &flags_of(env), &env.build_unflags, cxx_extra);
     let compiler_dir = toolchain
         .cc
         .parent()
@@ -270,7 +270,7 @@ fn own_toolchain_target(
     let (mut props, referenced) = board_props(env, platform, board_text, find_referenced)?;
     props.merge(extra);
     let board_name = props.get("name").unwrap_or(board_text).to_string();
-    let mut recipes = Recipes::new(props, &env.build_flags, &env.build_unflags, Vec::new());
+    let mut recipes = Recipes::new(props, &flags_of(env), &env.build_unflags, Vec::new());
     let board_id = BoardId::parse(board_text)?;
     recipes.set_runtime(&crate::runtime_props::RuntimeFacts {
         platform_dir: &platform.dir,
@@ -441,3 +441,15 @@ impl Target {
 #[cfg(test)]
 #[path = "target_tests.rs"]
 mod tests;
+
+/// PlatformIO's define on every compile of a `platformio.ini` project: the
+/// version of PlatformIO Core whose behaviour fbuild follows (6.1.18), so
+/// that code written for PlatformIO (`#ifdef PLATFORMIO`) takes its
+/// branch; then the environment's `build_flags` (which may undefine it).
+pub const PLATFORMIO_DEFINE: &str = "-DPLATFORMIO=60118";
+
+fn flags_of(env: &EnvConfig) -> Vec<String> {
+    std::iter::once(PLATFORMIO_DEFINE.to_string())
+        .chain(env.build_flags.iter().cloned())
+        .collect()
+}

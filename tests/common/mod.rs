@@ -392,6 +392,17 @@ fn copy_tree(from: &Path, to: &Path) {
 }
 
 impl TestHome {
+    /// `fbuild build <dir> args…` without zccache (`FBUILD_ZCCACHE=off`).
+    #[allow(dead_code)]
+    pub fn build_uncached(&self, dir: &Path, args: &[&str]) -> Output {
+        let mut all = vec!["build", dir.to_str().unwrap()];
+        all.extend_from_slice(args);
+        self.fbuild(&all)
+            .env("FBUILD_ZCCACHE", "off")
+            .output()
+            .expect("run fbuild build")
+    }
+
     /// `fbuild build <dir> args…` with the zccache mirror; returns output.
     pub fn build(&self, dir: &Path, args: &[&str]) -> Output {
         let mut all = vec!["build", dir.to_str().unwrap()];

@@ -14,6 +14,10 @@ pub use super::values::{boolean, split_flags};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnvConfig {
     pub name: String,
+    /// `extra_scripts`: PlatformIO's SCons scripts, which fbuild cannot
+    /// run; the environment is refused with this error (naming the file
+    /// and line) when it is built.
+    pub extra_scripts: Option<ConfigError>,
     pub platform: fbuild_core::platform::Platform,
     pub board: Option<String>,
     pub framework: Option<String>,

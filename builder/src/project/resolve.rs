@@ -35,6 +35,7 @@ const ENV_KEYS: &[&str] = &[
     "monitor_speed",
     "platform_index_urls",
     "extends",
+    "extra_scripts",
 ];
 
 const PLATFORMIO_KEYS: &[&str] = &[
@@ -188,8 +189,21 @@ impl Resolver<'_> {
                 format!("[env:{name}] has no `platform` (e.g. atmelavr, native)"),
             )
         })?;
+        let extra_scripts = get("extra_scripts")?.map(|v| {
+            self.err(
+                entry("extra_scripts").map(|e| e.line),
+                format!(
+                    "extra_scripts = {} in [env:{name}]: fbuild cannot run PlatformIO's SCons \
+                     scripts, and a build without them is not the one they ask for, so this \
+                     environment is not built; do their work with build_flags or lib_deps, or \
+                     remove the line to build without them",
+                    v.trim()
+                ),
+            )
+        });
         Ok(EnvConfig {
             name: name.to_string(),
+            extra_scripts,
             platform: fbuild_core::platform::Platform::parse(platform.trim()),
             board: get("board")?.map(|b| b.trim().to_string()),
             framework: get("framework")?.map(|f| f.trim().to_string()),
