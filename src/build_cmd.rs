@@ -15,7 +15,12 @@ pub struct BuildArgs {
     project_dir: PathBuf,
     /// The project folder, as PlatformIO spells it (instead of the
     /// positional one).
-    #[arg(short = 'd', long = "project-dir", value_name = "DIR")]
+    #[arg(
+        short = 'd',
+        long = "project-dir",
+        value_name = "DIR",
+        conflicts_with = "project_dir"
+    )]
     dir: Option<PathBuf>,
     /// PlatformIO's targets: `upload` (build, then flash: as `fbuild
     /// deploy`), `monitor` (then watch the port), `clean` (remove the
@@ -85,12 +90,16 @@ pub fn build(args: BuildArgs) -> Result<ExitCode> {
         });
     }
     if wants("upload") {
-        let [env] = args.env.as_slice() else {
-            bail!("-t upload flashes one environment: choose it with -e");
+        // One environment: the one named, else deploy's default (the first
+        // of default_envs, else of the file).
+        let env = match args.env.as_slice() {
+            [] => None,
+            [env] => Some(env.clone()),
+            _ => bail!("-t upload flashes one environment: name one with -e"),
         };
         return crate::deploy_cmd::deploy(crate::deploy_cmd::DeployArgs::upload(
             dir,
-            env.clone(),
+            env,
             args.upload_port,
             wants("monitor"),
         ));

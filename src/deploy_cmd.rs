@@ -71,10 +71,15 @@ pub struct DeployArgs {
 impl DeployArgs {
     /// `fbuild build -t upload` (PlatformIO's `pio run -t upload`): build,
     /// flash, and watch with `-t monitor`.
-    pub fn upload(project_dir: PathBuf, env: String, port: Option<String>, monitor: bool) -> Self {
+    pub fn upload(
+        project_dir: PathBuf,
+        env: Option<String>,
+        port: Option<String>,
+        monitor: bool,
+    ) -> Self {
         DeployArgs {
             project_dir,
-            env: Some(env),
+            env,
             port,
             emulator: false,
             skip_build: false,
@@ -378,9 +383,20 @@ fn port(explicit: Option<&str>) -> Result<String> {
     ports::choose(&list, explicit).map_err(anyhow::Error::msg)
 }
 
+/// The environment named (one), else the first of `default_envs` (else of
+/// the file).
 fn one_env<'p>(project: &'p Project, name: Option<&str>) -> Result<&'p EnvConfig> {
     let selected: Vec<String> = name.map(|n| vec![n.to_string()]).unwrap_or_default();
-    Ok(project.select(&selected)?[0])
+    let envs = project.select(&selected)?;
+    if name.is_some() && envs.len() > 1 {
+        let names: Vec<&str> = envs.iter().map(|e| e.name.as_str()).collect();
+        bail!(
+            "-e {} names {} environments: this flashes or watches one; name it alone",
+            names.join(","),
+            names.len()
+        );
+    }
+    Ok(envs[0])
 }
 
 /// The port of this board: `explicit`, else the one port with the board's

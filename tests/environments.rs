@@ -81,6 +81,16 @@ fn every_environment_is_built_in_file_order_and_a_failure_is_tabled() {
     );
     assert!(err.contains("2 succeeded, 0 failed in "), "{err}");
     assert!(!err.contains("alpha"), "{err}");
+
+    // A name twice is one build; an empty list is named as such.
+    let out = home.build_uncached(dir.path(), &["-e", "zeta,,zeta"]);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{err}");
+    assert_eq!(err.matches("fbuild: [zeta] ").count(), 1, "{err}");
+    let out = home.build_uncached(dir.path(), &["-e", ","]);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("names no environment"), "{err}");
 }
 
 #[test]
@@ -172,6 +182,14 @@ fn extra_scripts_refuse_their_environment_and_name_the_line() {
     assert!(!err.contains("unknown option"), "{err}");
     assert!(dir.path().join(".fbuild/build/plain/program").is_file());
     assert!(!dir.path().join(".fbuild/build/scripted/program").exists());
+
+    // Empty: no scripts (how one inherited from [env] is cancelled).
+    std::fs::write(
+        dir.path().join("platformio.ini"),
+        "[env]\nextra_scripts = patch.py\n\n[env:scripted]\nplatform = native\nextra_scripts =\n",
+    )
+    .unwrap();
+    assert_ok(&home.build_uncached(dir.path(), &[]));
 }
 
 #[test]

@@ -176,6 +176,9 @@ pub fn build(args: &BuildRequest) -> Result<BuildOutcome, BuildError> {
     }
     if several {
         report::say(Kind::Summary, summary::table(&done));
+        // As PlatformIO: 1 when any failed (one tool's code stands for
+        // one environment only).
+        outcome.failed = outcome.failed.map(|_| 1);
     }
     // Everything is written; the idle workers need not be joined (a few
     // hundred microseconds of a no-op build).

@@ -80,13 +80,19 @@ impl Project {
     /// in the file's order.
     pub fn select(&self, selected: &[String]) -> Result<Vec<&EnvConfig>, ConfigError> {
         let names: Vec<String> = if !selected.is_empty() {
-            selected
-                .iter()
-                .flat_map(|s| s.split(','))
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_string)
-                .collect()
+            let mut names: Vec<String> = Vec::new();
+            for name in selected.iter().flat_map(|s| s.split(',')).map(str::trim) {
+                if !name.is_empty() && !names.iter().any(|n| n == name) {
+                    names.push(name.to_string());
+                }
+            }
+            if names.is_empty() {
+                return Err(self.error(
+                    None,
+                    format!("-e {:?} names no environment", selected.join(" ")),
+                ));
+            }
+            names
         } else if !self.default_envs.is_empty() {
             self.default_envs.clone()
         } else {

@@ -189,7 +189,9 @@ impl Resolver<'_> {
                 format!("[env:{name}] has no `platform` (e.g. atmelavr, native)"),
             )
         })?;
-        let extra_scripts = get("extra_scripts")?.map(|v| {
+        // Empty: none (how an inherited script is cancelled).
+        let scripts = get("extra_scripts")?.filter(|v| !v.trim().is_empty());
+        let extra_scripts = scripts.map(|v| {
             self.err(
                 entry("extra_scripts").map(|e| e.line),
                 format!(
