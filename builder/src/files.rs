@@ -87,7 +87,7 @@ pub(crate) fn files_under(dir: &Path, links: Links) -> Result<Vec<PathBuf>> {
 }
 
 /// Folders a source walk never enters.
-const SKIPPED: [&str; 7] = [
+pub(crate) const SKIPPED: [&str; 7] = [
     "examples", "extras", "test", "tests", ".git", ".fbuild", ".pio",
 ];
 

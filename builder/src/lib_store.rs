@@ -65,7 +65,7 @@ struct Entry {
     /// and theirs, the inputs' own): a file added to one (a header that
     /// would now be found first) changes its stamp.
     #[serde(with = "crate::path_keys::map")]
-    dirs: BTreeMap<PathBuf, Stamp>,
+    dirs: BTreeMap<PathBuf, Option<Stamp>>,
 }
 
 /// A group this build makes, its key locked until it is kept.
@@ -179,6 +179,9 @@ impl LibraryStore {
             private: private.iter().map(|p| p.to_path_buf()).collect(),
             ..LibraryStore::default()
         };
+        let keys: std::collections::BTreeSet<&str> =
+            candidates.iter().map(|c| c.key.as_str()).collect();
+        state.keep_own_groups(&keys);
         for c in candidates {
             if state.own_groups.contains(&c.key) || store.serve(&c, state) {
                 continue;
@@ -188,12 +191,14 @@ impl LibraryStore {
             if store.serve(&c, state) {
                 continue;
             }
-            // Compiled again, all of it, by this build (zccache serves
-            // what did not change): an object the project's state calls up
-            // to date may be of another compiler (upgraded in place) than
-            // the key says.
-            for object in &c.objects {
-                state.forget(object);
+            // Objects last compiled under another key are compiled again,
+            // all of them (zccache serves what did not change): one the
+            // project's state calls up to date may be of another compiler
+            // (upgraded in place) than the key says.
+            if !state.compiled_under(&c.archive, &c.key) {
+                for object in &c.objects {
+                    state.forget(object);
+                }
             }
             store.making.push(Making {
                 candidate: c,
@@ -248,12 +253,8 @@ impl LibraryStore {
                 state.record(&c.archive, &served_command(c), &[stored]);
                 self.kept.push(c.name.clone());
             }
-            // Not tried again by this project (each build would compile
-            // the group anew): `--clean` forgets it.
-            Err(e) => {
-                tracing::warn!("library store: keeping {}: {e:#}", c.name);
-                state.own_group(&c.key);
-            }
+            // Tried again by the next build (its objects up to date).
+            Err(e) => tracing::warn!("library store: keeping {}: {e:#}", c.name),
         }
     }
 
@@ -350,34 +351,38 @@ fn holds(dir: &Path) -> bool {
         return false;
     };
     let stands = |(path, stamp): (&PathBuf, &Stamp)| Stamp::of(path).as_ref() == Some(stamp);
-    dir.join(ARCHIVE).is_file() && entry.inputs.iter().all(stands) && entry.dirs.iter().all(stands)
+    let still = |(path, stamp): (&PathBuf, &Option<Stamp>)| Stamp::of(path) == *stamp;
+    dir.join(ARCHIVE).is_file() && entry.inputs.iter().all(stands) && entry.dirs.iter().all(still)
 }
 
-/// The stamps of `search` folders and every folder under them, and of
-/// each input's folder, the project's aside; `None` when one cannot be
-/// read.
+/// The stamps of `search` folders and every folder under them (hidden
+/// ones and those a source walk skips aside, 16 deep at most), and of each
+/// input's folder, the project's aside; a search folder that is not there
+/// as absent (one created later may hold a header found first). `None`
+/// when one cannot be read.
 fn folder_stamps<'a>(
     search: &[PathBuf],
     inputs: impl Iterator<Item = &'a PathBuf>,
     private: &dyn Fn(&Path) -> bool,
-) -> Option<BTreeMap<PathBuf, Stamp>> {
-    let mut todo: Vec<PathBuf> = search.to_vec();
-    todo.extend(inputs.filter_map(|p| p.parent().map(Path::to_path_buf)));
+) -> Option<BTreeMap<PathBuf, Option<Stamp>>> {
+    let mut todo: Vec<(PathBuf, usize)> = search.iter().map(|d| (d.clone(), 0)).collect();
+    todo.extend(inputs.filter_map(|p| Some((p.parent()?.to_path_buf(), usize::MAX))));
     let mut out = BTreeMap::new();
-    while let Some(dir) = todo.pop() {
+    while let Some((dir, depth)) = todo.pop() {
         if private(&dir) || out.contains_key(&dir) {
             continue;
         }
-        let Some(stamp) = Stamp::of(&dir) else {
-            continue; // A search folder that is not there: nothing found in it.
-        };
+        let stamp = Stamp::of(&dir);
+        let walk = stamp.is_some() && depth < 16;
         out.insert(dir.clone(), stamp);
-        if search.iter().any(|s| dir.starts_with(s)) {
-            for entry in std::fs::read_dir(&dir).ok()? {
-                let path = entry.ok()?.path();
-                if path.is_dir() && out.len() < 100_000 {
-                    todo.push(path);
-                }
+        if !walk {
+            continue;
+        }
+        for entry in std::fs::read_dir(&dir).ok()? {
+            let path = entry.ok()?.path();
+            let name = path.file_name().unwrap_or_default().to_string_lossy();
+            if path.is_dir() && !name.starts_with('.') && !crate::files::SKIPPED.contains(&&*name) {
+                todo.push((path, depth + 1));
             }
         }
     }

@@ -150,6 +150,12 @@ pub struct BuildState {
     /// nor kept again (see `lib_store`).
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub own_groups: BTreeSet<String>,
+    /// Per group archive, the library store key its objects were last
+    /// compiled under: objects up to date here but of another key (a
+    /// compiler upgraded in place) are compiled again before a group is
+    /// kept.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub group_keys: BTreeMap<String, String>,
     /// Changed since loaded: [`BuildState::save`] writes only then.
     #[serde(skip)]
     changed: bool,
@@ -328,6 +334,26 @@ impl BuildState {
         if self.own_groups.insert(key.to_string()) {
             self.changed = true;
         }
+    }
+
+    /// Keeps only the own groups among `keys` (the others' keys are of
+    /// flags or files that are no more).
+    pub fn keep_own_groups(&mut self, keys: &BTreeSet<&str>) {
+        let before = self.own_groups.len();
+        self.own_groups.retain(|k| keys.contains(k.as_str()));
+        self.changed |= before != self.own_groups.len();
+    }
+
+    /// Says the objects of the group archived as `archive` are (to be)
+    /// compiled under `key`; returns whether they already were.
+    pub fn compiled_under(&mut self, archive: &Path, key: &str) -> bool {
+        let name = archive.to_string_lossy().into_owned();
+        if self.group_keys.get(&name).map(String::as_str) == Some(key) {
+            return true;
+        }
+        self.group_keys.insert(name, key.to_string());
+        self.changed = true;
+        false
     }
 
     /// The inputs `output` was last made from (none if never).
