@@ -254,3 +254,79 @@ fn eight_builds_at_once_build_the_core_once() {
     let first = hex(projects[0].path());
     assert!(projects.iter().all(|p| hex(p.path()) == first));
 }
+
+/// A compiler upgraded in place (same path, another binary): every object
+/// it made is out of date — the project's own and a stored library's —
+/// though every command reads the same. (The host's `cc` through a
+/// wrapper first on PATH, "upgraded" to define UPGRADED.)
+#[cfg(unix)]
+#[test]
+fn a_compiler_upgraded_in_place_rebuilds_its_objects() {
+    use std::os::unix::fs::PermissionsExt;
+    let home = TestHome::new();
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = tmp.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    for tool in ["ar", "c++", "size", "objcopy", "nm", "ranlib"] {
+        if let Ok(real) = which_tool(tool) {
+            std::os::unix::fs::symlink(real, bin.join(tool)).unwrap();
+        }
+    }
+    let cc = bin.join("cc");
+    let install = |extra: &str| {
+        // Another file at the same path, as a package upgrade leaves it.
+        let tmp_cc = bin.join("cc.new");
+        std::fs::write(&tmp_cc, format!("#!/bin/sh\nexec gcc {extra} \"$@\"\n")).unwrap();
+        std::fs::set_permissions(&tmp_cc, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::rename(&tmp_cc, &cc).unwrap();
+    };
+    install("");
+    let shared = tmp.path().join("shared");
+    let p = tmp.path().join("p");
+    let val = "#ifndef UPGRADED\n#define UPGRADED 0\n#endif\n";
+    write_all(
+        &shared,
+        &[
+            ("Val/src/val.h", "int val(void);\n".into()),
+            (
+                "Val/src/val.c",
+                format!("{val}int val(void) {{ return UPGRADED; }}\n"),
+            ),
+        ],
+    );
+    let main = format!(
+        "#include <stdio.h>\n#include \"val.h\"\n{val}\
+         int main(void) {{ printf(\"%d %d\\n\", UPGRADED, val()); return 0; }}\n"
+    );
+    let ini = format!(
+        "[env:native]\nplatform = native\nlib_extra_dirs = {}\n",
+        shared.display()
+    );
+    write_all(&p, &[("platformio.ini", ini), ("src/main.c", main)]);
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let build = || {
+        home.fbuild(&["build", p.to_str().unwrap(), "-v"])
+            .env("PATH", &path)
+            .env("FBUILD_ZCCACHE", "off")
+            .output()
+            .unwrap()
+    };
+    let first = build();
+    assert_ok(&first);
+    assert_eq!(run_program(&p), "0 0");
+    install("-DUPGRADED=1");
+    let after = build();
+    assert_ok(&after);
+    assert_eq!(compiled(&after), 2, "{}", stderr(&after));
+    assert_eq!(run_program(&p), "1 1", "{}", stderr(&after));
+}
+
+#[cfg(unix)]
+fn which_tool(name: &str) -> Result<std::path::PathBuf, ()> {
+    std::env::var("PATH")
+        .unwrap_or_default()
+        .split(':')
+        .map(|d| Path::new(d).join(name))
+        .find(|p| p.is_file())
+        .ok_or(())
+}

@@ -23,12 +23,23 @@ pub struct Job {
     pub unit: Unit,
     pub compiler: PathBuf,
     pub args: Vec<OsString>,
+    /// The compiler's own stamp (size, mtime): a compiler upgraded in
+    /// place makes every object of it out of date.
+    pub compiler_stamp: String,
 }
 
 impl Job {
     pub fn command(&self) -> Vec<OsString> {
         let mut v = vec![self.compiler.clone().into_os_string()];
         v.extend(self.args.iter().cloned());
+        v
+    }
+
+    /// The command as the build's state records it: with the compiler's
+    /// stamp.
+    fn recorded(&self) -> Vec<OsString> {
+        let mut v = self.command();
+        v.push(format!("(compiler {})", self.compiler_stamp).into());
         v
     }
 }
@@ -151,7 +162,7 @@ async fn run_all(
                     no_depfile.push(job.name.clone());
                     vec![source.clone()]
                 });
-                state.record_compile(&job.unit.object, &job.command(), &deps, seen);
+                state.record_compile(&job.unit.object, &job.recorded(), &deps, seen);
             }
             Ok(code) => failed.push((job.name, code)),
             Err(e) => {
@@ -197,7 +208,7 @@ fn out_of_date(
             let shadow = shadowed.iter().find(|(o, _)| *o == job.unit.object);
             let why = match shadow {
                 Some((_, name)) => Some(Dirty::Shadowed(name.clone())),
-                None => state.dirty_compile(&job.unit.object, &job.command(), seen),
+                None => state.dirty_compile(&job.unit.object, &job.recorded(), seen),
             };
             if let Some(why) = why.as_ref().filter(|_| !first) {
                 runner.explain(&job.name, why);

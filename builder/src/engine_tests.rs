@@ -68,6 +68,7 @@ fn jobs(dir: &Path, names: &[&str]) -> Vec<Job> {
                     flags: Vec::new(),
                 },
                 compiler: PathBuf::from("sh"),
+                compiler_stamp: String::new(),
                 args: vec![
                     "-c".into(),
                     compiler_script(dir).into(),

@@ -110,6 +110,7 @@ pub async fn build_env(
         collect_remembered(&layout, &memo, &project.root, &project.build_dir)
     })?;
     let sources = collected.sources;
+    let mut stamps = std::collections::HashMap::new();
     let jobs = sources
         .units
         .iter()
@@ -126,6 +127,10 @@ pub async fn build_env(
                 .chain(u.flags.iter().map(std::ffi::OsString::from))
                 .collect();
             crate::engine::name_depfile(&mut args, &u.object);
+            let compiler_stamp = stamps
+                .entry(cmd.program.clone())
+                .or_insert_with(|| crate::lib_store_key::stamp(&cmd.program))
+                .clone();
             Ok(Job {
                 name: display(&u.object, &out_dir)
                     .trim_end_matches(".o")
@@ -133,6 +138,7 @@ pub async fn build_env(
                 unit: u.clone(),
                 compiler: cmd.program,
                 args,
+                compiler_stamp,
             })
         })
         .collect::<Result<Vec<Job>>>()?;

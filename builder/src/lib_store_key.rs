@@ -276,7 +276,7 @@ fn contains(bytes: &[u8], path: &Path) -> bool {
 
 /// A tool's identity beside its path: size and mtime (a compiler
 /// upgraded in place is another build).
-fn stamp(program: &Path) -> String {
+pub fn stamp(program: &Path) -> String {
     let found = which_path(program);
     match std::fs::metadata(&found) {
         Ok(m) => {
