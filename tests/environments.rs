@@ -205,3 +205,47 @@ fn code_written_for_platformio_sees_its_define() {
     let out = home.build_uncached(dir.path(), &["-e", "zeta"]);
     assert_ok(&out);
 }
+
+#[test]
+fn build_type_debug_compiles_for_the_debugger() {
+    let home = TestHome::new();
+    let dir = project();
+    let ini = |build_type: &str| {
+        std::fs::write(
+            dir.path().join("platformio.ini"),
+            format!("[env:zeta]\nplatform = native\nbuild_type = {build_type}\n"),
+        )
+        .unwrap()
+    };
+    let args = || -> Vec<String> {
+        let db: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(dir.path().join(".fbuild/build/zeta/compile_commands.json")).unwrap(),
+        )
+        .unwrap();
+        db[0]["arguments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap().to_string())
+            .collect()
+    };
+    ini("debug");
+    assert_ok(&home.build_uncached(dir.path(), &[]));
+    let debug = args();
+    let at = |flag: &str| debug.iter().rposition(|a| a == flag);
+    assert!(at("-Og").is_some() && at("-g3").is_some(), "{debug:?}");
+    // After any -O of the recipe's: the last -O is the one GCC takes.
+    let last_o = debug.iter().rposition(|a| a.starts_with("-O")).unwrap();
+    assert_eq!(Some(last_o), at("-Og"), "{debug:?}");
+    ini("release");
+    assert_ok(&home.build_uncached(dir.path(), &[]));
+    assert!(!args().iter().any(|a| a == "-Og"));
+    ini("debgu");
+    let out = home.build_uncached(dir.path(), &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("build_type = \"debgu\"") && err.contains("release, debug, test"),
+        "{err}"
+    );
+}

@@ -11,6 +11,10 @@ use super::ini::{ConfigError, Ini, Section, parse};
 use super::values::{split_filter, split_flags, split_list, split_multi};
 
 /// Keys of an `[env:…]` section that fbuild uses.
+/// `build_type = debug` (PlatformIO's default `debug_build_flags`, at
+/// the third level).
+const DEBUG_FLAGS: &[&str] = &["-Og", "-g3", "-ggdb3"];
+
 const ENV_KEYS: &[&str] = &[
     "platform",
     "board",
@@ -36,6 +40,7 @@ const ENV_KEYS: &[&str] = &[
     "platform_index_urls",
     "extends",
     "extra_scripts",
+    "build_type",
 ];
 
 const PLATFORMIO_KEYS: &[&str] = &[
@@ -209,7 +214,15 @@ impl Resolver<'_> {
             platform: fbuild_core::platform::Platform::parse(platform.trim()),
             board: get("board")?.map(|b| b.trim().to_string()),
             framework: get("framework")?.map(|f| f.trim().to_string()),
-            build_flags: split_flags(&get("build_flags")?.unwrap_or_default()),
+            build_flags: {
+                let mut flags = split_flags(&get("build_flags")?.unwrap_or_default());
+                // PlatformIO's `build_type = debug`: its debug flags after
+                // the recipe's (the last -O wins).
+                if choice("build_type", &["release", "debug", "test"], "release")? == "debug" {
+                    flags.extend(DEBUG_FLAGS.iter().map(|f| f.to_string()));
+                }
+                flags
+            },
             build_unflags: split_flags(&get("build_unflags")?.unwrap_or_default()),
             build_src_filter: split_filter(&get("build_src_filter")?.unwrap_or_default()),
             lib_deps: split_multi(&get("lib_deps")?.unwrap_or_default()),
