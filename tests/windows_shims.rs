@@ -328,11 +328,11 @@ fn a_coordinator_killed_mid_build_leaves_the_build_whole() {
         for image in ["fbuild-coordinator.exe", "zccache.exe"] {
             for pid in s.wine.windows_pids_of(image) {
                 // A short-lived zccache.exe (the coordinator's `status`)
-                // may be gone by now; the coordinator may not.
+                // may be gone by now, and so may a coordinator that lost
+                // the race to start (it exits by itself: seen in CI, its
+                // taskkill failed); the one that serves must be killed
+                // (asserted below).
                 let out = s.wine.taskkill(pid);
-                if image == "fbuild-coordinator.exe" {
-                    assert_ok(&out);
-                }
                 if out.status.success() {
                     killed.lock().unwrap().push(image);
                 }
