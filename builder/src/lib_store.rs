@@ -30,6 +30,7 @@ use std::time::SystemTime;
 
 use anyhow::{Context, Result};
 use fbuild_core::home::LIBRARY_STORE_ENTRY as ENTRY;
+use fbuild_core::link_store;
 use fslock::LockFile;
 use serde::{Deserialize, Serialize};
 
@@ -292,7 +293,9 @@ impl LibraryStore {
             // The entry replaced while copied: the copy is not recorded as
             // the new one (the group is built).
             let before = Stamp::of(&stored);
-            if copy_over(&stored, &c.archive).is_err() || Stamp::of(&stored) != before {
+            let copied = c.archive.parent().map_or(Ok(()), std::fs::create_dir_all);
+            let copied = copied.and_then(|()| link_store::copy_over(&stored, &c.archive));
+            if copied.is_err() || Stamp::of(&stored) != before {
                 return false;
             }
             state.record(&c.archive, &cmd, std::slice::from_ref(&stored));
@@ -306,12 +309,16 @@ impl LibraryStore {
     fn keep(&self, c: &Candidate, entry: &Entry) -> Result<PathBuf> {
         std::fs::create_dir_all(&self.dir)
             .with_context(|| format!("creating {}", self.dir.display()))?;
-        let stage = self.dir.join(format!(".stage-{}", unique()));
+        let stage = self.dir.join(format!(".stage-{}", link_store::unique()));
         let staged = (|| -> Result<PathBuf> {
             std::fs::create_dir(&stage)?;
             let archive = stage.join(ARCHIVE);
             std::fs::copy(&c.archive, &archive)?;
-            std::fs::File::open(&archive)?.sync_all()?;
+            // (A handle that may write: Windows flushes no other.)
+            std::fs::File::options()
+                .write(true)
+                .open(&archive)?
+                .sync_all()?;
             let mut file = std::fs::File::create(stage.join(ENTRY))?;
             file.write_all(&serde_json::to_vec(entry)?)?;
             file.sync_all()?;
@@ -319,7 +326,7 @@ impl LibraryStore {
             if entry_dir.exists() {
                 // An entry whose inputs changed since: this one replaces it
                 // (under the key's lock).
-                let old = self.dir.join(format!(".old-{}", unique()));
+                let old = self.dir.join(format!(".old-{}", link_store::unique()));
                 std::fs::rename(&entry_dir, &old)?;
                 let _ = std::fs::remove_dir_all(&old);
             }
@@ -424,21 +431,6 @@ fn lock(locks: &Path, c: &Candidate) -> Result<LockFile> {
     Ok(lock)
 }
 
-/// `from` copied to a temporary file beside `to`, renamed over it.
-fn copy_over(from: &Path, to: &Path) -> std::io::Result<()> {
-    if let Some(dir) = to.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let mut name = to.file_name().unwrap_or_default().to_os_string();
-    name.push(format!(".fbuild-store.{}", std::process::id()));
-    let tmp = to.with_file_name(name);
-    let copied = std::fs::copy(from, &tmp).and_then(|_| std::fs::rename(&tmp, to));
-    if copied.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    copied
-}
-
 /// Touches an entry served now, when its mark is older than a day (the
 /// store is pruned by last use).
 fn mark_used(entry: &Path) {
@@ -450,12 +442,4 @@ fn mark_used(entry: &Path) {
     if old && let Ok(f) = std::fs::File::options().append(true).open(entry) {
         let _ = f.set_modified(SystemTime::now());
     }
-}
-
-fn unique() -> String {
-    let nanos = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    format!("{}-{nanos}", std::process::id())
 }

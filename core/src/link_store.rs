@@ -273,13 +273,7 @@ pub fn restore(store: &Path, planned: &Planned) -> Option<Replay> {
     let stdout = std::fs::read(entry.join("stdout")).ok()?;
     let stderr = std::fs::read(entry.join("stderr")).ok()?;
     for (i, dest) in planned.outputs.iter().enumerate() {
-        let tmp = beside(dest, "restore");
-        let copied = std::fs::copy(entry.join(format!("out.{i}")), &tmp)
-            .and_then(|_| std::fs::rename(&tmp, dest));
-        if copied.is_err() {
-            let _ = std::fs::remove_file(&tmp);
-            return None;
-        }
+        copy_over(&entry.join(format!("out.{i}")), dest).ok()?;
     }
     // Used now: the last to be pruned.
     if let Ok(f) = std::fs::File::options()
@@ -298,11 +292,7 @@ pub fn keep(store: &Path, planned: &Planned, replay: &Replay) -> io::Result<()> 
         return Ok(());
     }
     std::fs::create_dir_all(store)?;
-    let stage = store.join(format!(
-        ".stage-{}-{}",
-        std::process::id(),
-        nanos(SystemTime::now())
-    ));
+    let stage = store.join(format!(".stage-{}", unique()));
     let staged = (|| {
         std::fs::create_dir(&stage)?;
         for (i, out) in planned.outputs.iter().enumerate() {
@@ -418,6 +408,24 @@ fn nanos(t: SystemTime) -> u128 {
     t.duration_since(UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or(0)
+}
+
+/// `<pid>-<ns since the epoch>`: a name no other attempt has.
+pub fn unique() -> String {
+    format!("{}-{}", std::process::id(), nanos(SystemTime::now()))
+}
+
+/// `from` copied to a temporary file beside `to`, then renamed over it:
+/// `to` is the old file or the new one whole, never a part (and a file
+/// linked to the old one, or a tool editing it in place, never reaches
+/// `from`). Both stores serve their outputs this way.
+pub fn copy_over(from: &Path, to: &Path) -> io::Result<()> {
+    let tmp = beside(to, "restore");
+    let copied = std::fs::copy(from, &tmp).and_then(|_| std::fs::rename(&tmp, to));
+    if copied.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    copied
 }
 
 #[cfg(test)]
