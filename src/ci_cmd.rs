@@ -220,7 +220,13 @@ fn build_one(args: &CiArgs, work: &Path, worker: usize, libs: &[PathBuf], task: 
         Ok(out) => out,
         Err(e) => return Row::failed(task, format!("running fbuild build: {e}"), start),
     };
-    let said = String::from_utf8_lossy(&out.stderr).into_owned();
+    // Its results (stdout: the counts, the size report), then its
+    // progress and diagnostics.
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     if args.verbose || !out.status.success() {
         eprintln!(
             "fbuild ci: {} for {}:\n{said}",
@@ -256,6 +262,10 @@ fn ini(args: &CiArgs, task: &Task, src_dir: &str) -> String {
             ini.push_str("framework = arduino\n");
         }
         ini.push_str(&format!("board = {}\n", task.board));
+    }
+    // Warnings as arduino-cli shows them by default: none.
+    if !given("build_warnings") {
+        ini.push_str("build_warnings = none\n");
     }
     for option in &args.options {
         let (key, value) = option.split_once('=').unwrap_or((option, ""));

@@ -14,7 +14,7 @@ use fbuild_client::Client;
 use fbuild_core::protocol::{Event, Request};
 use fbuild_core::time::{BOARD_RETURN_WAIT, LEASE_REGISTER_WAIT};
 use fbuild_deploy::monitor::{self, Outcome, Rules};
-use fbuild_deploy::recipe::{emulator_plan, upload_inputs, upload_plan, usb_ids};
+use fbuild_deploy::recipe::{UploadOptions, emulator_plan, upload_inputs, upload_plan, usb_ids};
 use fbuild_deploy::{emulator, ports, upload};
 use fbuild_platforms::arduino::Properties;
 use regex::Regex;
@@ -155,13 +155,24 @@ pub fn deploy(args: DeployArgs) -> Result<ExitCode> {
             missing.display()
         );
     }
-    let mut port = board_port(args.port.as_deref().or(env.upload_port.as_deref()), &board)?;
-    let first = upload_plan(&board, &port, env.upload_speed)?;
+    let options = UploadOptions {
+        speed: env.upload_speed,
+        protocol: env.upload_protocol.as_deref(),
+        flags: &env.upload_flags,
+    };
+    let in_env = |e| anyhow::anyhow!("[env:{}]: {e}", env.name);
+    let explicit = args.port.as_deref().or(env.upload_port.as_deref());
+    let first = upload_plan(&board, explicit.unwrap_or_default(), &options).map_err(in_env)?;
+    // A USB programmer (upload_protocol = usbasp) is found by its tool.
+    let mut port = match first.needs_port {
+        true => board_port(explicit, &board)?,
+        false => explicit.unwrap_or("usb").to_string(),
+    };
     if first.touch_1200bps {
         port = touch_and_rediscover(&port, first.wait_for_upload_port)?;
     }
     // Planned again for the port the board came back on.
-    let plan = upload_plan(&board, &port, env.upload_speed)?;
+    let plan = upload_plan(&board, &port, &options).map_err(in_env)?;
     let what: Vec<String> = firmware.iter().map(|f| f.display().to_string()).collect();
     // A bootloader over native USB (bossac's sam-ba) has no baud rate.
     let how = match (plan.protocol.is_empty(), plan.speed.as_str()) {

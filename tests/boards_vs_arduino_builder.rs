@@ -69,7 +69,7 @@ fn every_board_of_the_core_matches_arduino_builder() {
     let mut differ = Vec::new();
     for id in &ids {
         let out = home.build(&project, &["-e", id]);
-        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        let stderr = said(&out);
         assert!(out.status.success(), "fbuild {id}:\n{stderr}");
         let ours = fbuild_sizes(&stderr);
         // arduino-builder applies no menu defaults (the IDE always passes
@@ -226,7 +226,7 @@ fn a_library_behind_a_false_if_stays_out_of_the_firmware_like_arduino_builder() 
     // The Debian core (LTO): arduino-builder's flash and RAM.
     ini("atmelavr", "");
     let out = home.build(&project, &[]);
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let stderr = said(&out);
     assert!(out.status.success(), "{stderr}");
     let theirs = arduino_builder_with(
         "/usr/share/arduino/hardware",

@@ -17,7 +17,7 @@ fn stderr(out: &Output) -> String {
 
 /// "(N compiled, M up to date)" from the summary line.
 fn counts(out: &Output) -> (usize, usize) {
-    let text = stderr(out);
+    let text = said(out);
     let line = text
         .lines()
         .rev()
@@ -35,7 +35,7 @@ fn counts(out: &Output) -> (usize, usize) {
 
 /// Flash bytes from the size report.
 fn flash(out: &Output) -> u64 {
-    size_used(&stderr(out), "Flash:")
+    size_used(&said(out), "Flash:")
 }
 
 /// arduino-builder 1.3.25 with the same Debian core and avr-gcc 5.4

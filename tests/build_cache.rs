@@ -100,13 +100,13 @@ fn from_nothing_to_cached_with_the_same_bytes() {
         "{}",
         stderr(&warm)
     );
-    let compiled = stderr(&warm)
+    let compiled = said(&warm)
         .split(" compiled")
         .next()
         .and_then(|s| s.rsplit('(').next())
         .and_then(|n| n.parse::<u64>().ok())
         .unwrap_or_else(|| panic!("{}", stderr(&warm)));
-    assert!(compiled >= 20, "{}", stderr(&warm));
+    assert!(compiled >= 20, "{}", said(&warm));
     assert_eq!(hits() - before, compiled, "every compile a hit");
     assert!(outputs(dir.path()) == uncached, "the cached build differs");
     let status = home.status_json();

@@ -52,7 +52,7 @@ fn program(dir: &Path) -> String {
 
 /// `(compiled, up to date)` from the summary line.
 fn counts(out: &Output) -> (usize, usize) {
-    let err = stderr(out);
+    let err = said(out);
     let line = err
         .lines()
         .find(|l| l.contains(" compiled, "))

@@ -1,6 +1,7 @@
 //! `fbuild deploy` and `fbuild monitor`: the emulator with halt rules and
 //! timeouts, a full flash of simduino (simavr's Uno with a bootloader) with
-//! avrdude over its pty, a missing port, and the monitor on a pty pair.
+//! avrdude over its pty, a missing port, `upload_flags` and `upload_protocol`
+//! (a programmer of the core), and the monitor on a pty pair.
 
 mod common;
 
@@ -281,6 +282,79 @@ fn an_upload_claim_pauses_the_monitor_and_it_reconnects() {
     assert_eq!(out.status.code(), Some(0), "{err}");
     assert!(
         err.contains("monitor paused") && err.contains("reconnecting"),
+        "{err}"
+    );
+}
+
+#[test]
+fn upload_flags_reach_the_tool_and_upload_protocol_picks_a_programmer() {
+    let home = TestHome::new();
+    let dir = example("serial-hello");
+    let ini = std::fs::read_to_string(dir.path().join("platformio.ini")).unwrap();
+    let with = |lines: &str| {
+        let text = ini.replace("[env:uno]\n", &format!("[env:uno]\n{lines}"));
+        std::fs::write(dir.path().join("platformio.ini"), text).unwrap();
+    };
+    // `/dev/null` is a port avrdude opens and refuses at once (no board
+    // here: the tool's own words show what it was asked to do).
+    let log = dir.path().join("avrdude.log");
+    with(&format!("upload_flags = -l {}\n", log.display()));
+    let (out, _) = deploy(&home, dir.path(), &["--port", "/dev/null"]);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("with avrdude (arduino at 115200 baud)"),
+        "{err}"
+    );
+    // `-l FILE` sent avrdude's diagnostics to the file.
+    let logged = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        logged.contains("programmer arduino on port /dev/null"),
+        "{logged}"
+    );
+
+    // A programmer by its protocol (the core's `avrisp`): its pattern, the
+    // port given.
+    with("upload_protocol = stk500v1\n");
+    let (out, _) = deploy(&home, dir.path(), &["--port", "/dev/null", "--skip-build"]);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(err.contains("with avrdude (stk500v1)"), "{err}");
+    assert!(
+        err.contains("programmer stk500v1 on port /dev/null"),
+        "{err}"
+    );
+    // A USB programmer needs no port: avrdude looks for the USBasp itself.
+    with("upload_protocol = usbasp\n");
+    let (out, _) = deploy(&home, dir.path(), &["--skip-build"]);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("to usb with avrdude (usbasp)"), "{err}");
+    assert!(err.contains("USBasp"), "{err}");
+    // PLATFORMIO_UPLOAD_FLAGS adds to upload_flags.
+    let log2 = dir.path().join("env.log");
+    let out = home
+        .fbuild(&[
+            "deploy",
+            dir.path().to_str().unwrap(),
+            "-e",
+            "uno",
+            "--skip-build",
+        ])
+        .env("PLATFORMIO_UPLOAD_FLAGS", format!("-l {}", log2.display()))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let logged = std::fs::read_to_string(&log2).unwrap_or_default();
+    assert!(logged.contains("usbasp"), "{logged}");
+    // Neither the board's protocol nor a programmer: named, with the ones
+    // there are.
+    with("upload_protocol = usbaps\n");
+    let (out, _) = deploy(&home, dir.path(), &["--skip-build"]);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        err.contains("upload_protocol: \"usbaps\"")
+            && err.contains("(arduino)")
+            && err.contains("usbasp"),
         "{err}"
     );
 }

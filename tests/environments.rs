@@ -33,13 +33,20 @@ fn project() -> tempfile::TempDir {
     dir
 }
 
+/// `fbuild build <dir> args…` without zccache: its exit code and all it
+/// said, results and diagnostics in the order written.
+fn build(home: &TestHome, dir: &std::path::Path, args: &[&str]) -> (Option<i32>, String) {
+    let mut all = vec!["build", dir.to_str().unwrap()];
+    all.extend_from_slice(args);
+    interleaved(home.fbuild(&all).env("FBUILD_ZCCACHE", "off"))
+}
+
 #[test]
 fn every_environment_is_built_in_file_order_and_a_failure_is_tabled() {
     let home = TestHome::new();
     let dir = project();
-    let out = home.build_uncached(dir.path(), &[]);
-    let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    let (code, err) = build(&home, dir.path(), &[]);
+    assert_eq!(code, Some(1), "{err}");
     let at = |needle: &str| {
         err.find(needle)
             .unwrap_or_else(|| panic!("no {needle:?}:\n{err}"))
@@ -72,9 +79,8 @@ fn every_environment_is_built_in_file_order_and_a_failure_is_tabled() {
     }
 
     // -e with a list: those two, in the order given; all succeed.
-    let out = home.build_uncached(dir.path(), &["-e", "mid,zeta"]);
-    let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "{err}");
+    let (code, err) = build(&home, dir.path(), &["-e", "mid,zeta"]);
+    assert_eq!(code, Some(0), "{err}");
     assert!(
         err.find("Processing mid").unwrap() < err.find("Processing zeta").unwrap(),
         "{err}"
@@ -83,13 +89,11 @@ fn every_environment_is_built_in_file_order_and_a_failure_is_tabled() {
     assert!(!err.contains("alpha"), "{err}");
 
     // A name twice is one build; an empty list is named as such.
-    let out = home.build_uncached(dir.path(), &["-e", "zeta,,zeta"]);
-    let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "{err}");
+    let (code, err) = build(&home, dir.path(), &["-e", "zeta,,zeta"]);
+    assert_eq!(code, Some(0), "{err}");
     assert_eq!(err.matches("fbuild: [zeta] ").count(), 1, "{err}");
-    let out = home.build_uncached(dir.path(), &["-e", ","]);
-    let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    let (code, err) = build(&home, dir.path(), &["-e", ","]);
+    assert_eq!(code, Some(1), "{err}");
     assert!(err.contains("names no environment"), "{err}");
 }
 

@@ -299,7 +299,7 @@ fn drift_unknown_names_conflicts_and_bad_sources_are_named() {
     // uses it rebuilds; the up-to-date check sees the new command.
     let rebuilt = build(&home, &f, &dir, &["--locked"]);
     assert_ok(&rebuilt);
-    let said = stderr(&rebuilt);
+    let said = common::said(&rebuilt);
     assert!(
         said.contains("compiling lib/Greeting/Greeting.cpp"),
         "{said}"

@@ -36,7 +36,7 @@ fn store_line(out: &Output) -> (Vec<String>, Vec<String>) {
 
 /// "(N compiled, M up to date)".
 fn compiled(out: &Output) -> usize {
-    let err = stderr(out);
+    let err = said(out);
     err.lines()
         .find_map(|l| {
             let at = l.find(" compiled, ")?;

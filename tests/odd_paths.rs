@@ -59,7 +59,7 @@ fn a_project_in_an_odd_folder_builds_and_stays_up_to_date() {
         assert!(first.status.success(), "{env}: {err}");
         assert!(!err.contains("zccache failed"), "{env}: {err}");
         let again = build();
-        let err = String::from_utf8_lossy(&again.stderr).into_owned();
+        let err = said(&again);
         assert!(again.status.success(), "{env}: {err}");
         assert!(counts(&err).starts_with("0 compiled"), "{env}: {err}");
     }

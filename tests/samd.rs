@@ -76,7 +76,7 @@ fn project(index_url: &str, boards: &[&str], sketch: &str) -> tempfile::TempDir 
 
 fn build(home: &TestHome, dir: &Path, args: &[&str]) -> String {
     let out = home.build(dir, args);
-    let said = String::from_utf8_lossy(&out.stderr).into_owned();
+    let said = said(&out);
     assert!(out.status.success(), "fbuild build {args:?}:\n{said}");
     said
 }
@@ -262,7 +262,7 @@ fn every_board_of_the_core_matches_arduino_builder() {
         let dir = project(&url, &boards, text);
         for id in &ids {
             let out = home.build(dir.path(), &["-e", id]);
-            let said = String::from_utf8_lossy(&out.stderr).into_owned();
+            let said = said(&out);
             if !out.status.success() && said.contains("defines no build.core") {
                 unbuildable.push(format!("{id} ({name})"));
                 continue;

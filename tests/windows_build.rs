@@ -109,9 +109,9 @@ fn a_native_project_builds_with_tinycc_and_rebuilds_only_what_changed() {
     let again = env.fbuild(&["build"], &root);
     assert_ok(&again);
     assert!(
-        stderr(&again).contains("(0 compiled, 3 up to date)"),
+        said(&again).contains("(0 compiled, 3 up to date)"),
         "{}",
-        stderr(&again)
+        said(&again)
     );
 
     write(
@@ -122,9 +122,9 @@ fn a_native_project_builds_with_tinycc_and_rebuilds_only_what_changed() {
     let edited = env.fbuild(&["build"], &root);
     assert_ok(&edited);
     assert!(
-        stderr(&edited).contains("(2 compiled, 1 up to date)"),
+        said(&edited).contains("(2 compiled, 1 up to date)"),
         "{}",
-        stderr(&edited)
+        said(&edited)
     );
 
     write(&root, "src/util.c", "int util(int x) { return missing; }\n");

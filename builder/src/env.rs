@@ -15,7 +15,7 @@ use super::Options;
 use super::compdb::write_compdb;
 use super::engine::{Job, Outcome, Schedule, compile_all};
 use super::link::run_hooks;
-use super::sources::Layout;
+use super::sources::{Group, Layout};
 use super::state::BuildState;
 use super::target;
 use crate::ldf::{Compat, Finder};
@@ -121,10 +121,20 @@ pub async fn build_env(
                 &u.object,
                 &sources.include_dirs_of(u),
             )?;
+            // `build_src_flags`: the project's own sources only.
+            let src_flags = match u.group {
+                Group::Project => env.build_src_flags.as_slice(),
+                _ => &[],
+            };
             let mut args: Vec<std::ffi::OsString> = cmd
                 .args
                 .into_iter()
-                .chain(u.flags.iter().map(std::ffi::OsString::from))
+                .chain(
+                    u.flags
+                        .iter()
+                        .chain(src_flags)
+                        .map(std::ffi::OsString::from),
+                )
                 .collect();
             crate::engine::name_depfile(&mut args, &u.object);
             let compiler_stamp = stamps

@@ -1,7 +1,7 @@
 //! The commands the recipes make, from a small platform.txt: where the
 //! project's flags go, archive batching, the link's output, group and map,
 //! objcopies and hooks in order, an undefined placeholder and a missing
-//! recipe, and the runtime properties the one function sets.
+//! recipe, the runtime properties the one function sets, warning levels.
 
 use super::*;
 use crate::runtime_props::IDE_VERSION;
@@ -41,6 +41,7 @@ fn facts_for<'a>(fqbn: &'a Fqbn, core_platform_dir: Option<&'a Path>) -> Runtime
         out_dir: Path::new("/out"),
         source_dir: Some(Path::new("/proj")),
         compiler_dir: None,
+        warnings: "none",
     }
 }
 
@@ -336,4 +337,32 @@ fn the_build_time_is_the_build_folders_until_it_is_cleaned() {
     let fresh = time(&out);
     assert_ne!(fresh, "1700000000");
     assert_eq!(time(&out), fresh, "kept for the next build");
+}
+
+#[test]
+fn the_warning_level_picks_the_cores_flags() {
+    let levels = "compiler.warning_flags=-w\ncompiler.warning_flags.none=-w\n\
+                  compiler.warning_flags.more=-Wall\ncompiler.warning_flags.all=-Wall -Wextra\n";
+    let fqbn = Fqbn::parse("v:avr:uno").unwrap();
+    for (level, want) in [
+        ("none", Some("-w")),
+        ("more", Some("-Wall")),
+        ("all", Some("-Wall -Wextra")),
+        // A level the core does not name leaves its value.
+        ("default", Some("-w")),
+    ] {
+        let mut r = Recipes::new(props(levels), &[], &[], Vec::new());
+        r.set_runtime(&RuntimeFacts {
+            warnings: level,
+            ..facts_for(&fqbn, None)
+        });
+        assert_eq!(r.get("compiler.warning_flags"), want, "{level}");
+    }
+    // A core without levels keeps none.
+    let mut r = Recipes::new(props(""), &[], &[], Vec::new());
+    r.set_runtime(&RuntimeFacts {
+        warnings: "all",
+        ..facts_for(&fqbn, None)
+    });
+    assert_eq!(r.get("compiler.warning_flags"), None);
 }

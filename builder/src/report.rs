@@ -1,9 +1,11 @@
 //! Where the builder's words go: the library never prints. Every line goes
 //! to the [`Reporter`] the driver installs ([`set`]), with its [`Kind`], so
 //! the driver decides where each goes (cargo's `Shell`, arduino-cli's
-//! injected logger); without one, [`Stderr`] says them as fbuild always
-//! has: listings on stdout, everything else on stderr. (Progress bars are
-//! terminal drawing, owned by `progress`.)
+//! injected logger); without one, [`Stderr`] says them as a Unix tool
+//! does: results (listings, a build's outcome and size report) on stdout,
+//! progress and diagnostics on stderr — `fbuild build | grep RAM` finds
+//! the size report. (Progress bars are terminal drawing, owned by
+//! `progress`.)
 
 use std::io::Write;
 use std::sync::OnceLock;
@@ -34,8 +36,9 @@ pub trait Reporter: Send + Sync {
     fn tool_output(&self, bytes: &[u8]);
 }
 
-/// The default: listings on stdout, the rest on stderr, each line in one
-/// write (lines of parallel compiles never interleave mid-line).
+/// The default: listings and summaries on stdout, the rest on stderr, each
+/// line in one write (lines of parallel compiles never interleave
+/// mid-line).
 #[derive(Debug, Default)]
 pub struct Stderr;
 
@@ -43,7 +46,12 @@ impl Reporter for Stderr {
     fn line(&self, kind: Kind, text: &str) {
         let line = format!("{text}\n");
         let _ = match kind {
-            Kind::Listing => std::io::stdout().lock().write_all(line.as_bytes()),
+            Kind::Listing | Kind::Summary => {
+                let mut out = std::io::stdout().lock();
+                // Flushed at once: a result is not held back behind the
+                // progress that follows it on stderr.
+                out.write_all(line.as_bytes()).and_then(|()| out.flush())
+            }
             _ => std::io::stderr().lock().write_all(line.as_bytes()),
         };
     }

@@ -25,6 +25,10 @@ pub struct RuntimeFacts<'a> {
     /// The toolchain the coordinator checked (wins over the core's
     /// `compiler.path`); `None`: the core's own.
     pub compiler_dir: Option<&'a Path>,
+    /// The warning level (`none`, `default`, `more`, `all`): the core's
+    /// `compiler.warning_flags.<level>` becomes `compiler.warning_flags`,
+    /// as arduino-cli's `--warnings` does.
+    pub warnings: &'a str,
 }
 
 /// Sets every property the Arduino builders set (arduino-cli's
@@ -40,6 +44,7 @@ pub struct RuntimeFacts<'a> {
 /// unless set), `runtime.os` (`linux`, `macosx` or `windows`),
 /// `software` (`ARDUINO`, unless set), `build.library_discovery_phase`
 /// (`0`: a real compile), `extra.time.*` ([`set_time`]). The build:
+/// `compiler.warning_flags` (the level's, when the core has it),
 /// `build.path`, `build.project_name` (`firmware`, the outputs fbuild
 /// promises), `build.source.path` and `sketch_path` (when known),
 /// `archive_file`, `archive_file_path` (unless the core's),
@@ -132,6 +137,10 @@ fn set_time(p: &mut Properties, now: std::time::SystemTime) {
 /// This build's own properties (see [`set`]).
 fn set_build(p: &mut Properties, facts: &RuntimeFacts) {
     let out_dir = facts.out_dir;
+    let level = format!("compiler.warning_flags.{}", facts.warnings);
+    if let Some(flags) = p.get(&level).map(str::to_string) {
+        p.set("compiler.warning_flags", flags);
+    }
     p.set_path("build.path", out_dir);
     p.set("build.project_name", "firmware");
     if let Some(dir) = facts.source_dir {

@@ -111,6 +111,7 @@ pub async fn resolve(
         out_dir,
         source_dir: Some(root),
         compiler_dir: Some(&compiler_dir),
+        warnings: &env.warnings,
     });
     let core = if env.platform.is_native() {
         None
@@ -279,6 +280,7 @@ fn own_toolchain_target(
         out_dir,
         source_dir: None,
         compiler_dir: None,
+        warnings: &env.warnings,
     });
     let core = recipes.core_dirs(platform, referenced.as_ref())?;
     Ok(Target {

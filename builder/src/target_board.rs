@@ -2,7 +2,8 @@
 //! properties: the FQBN checked against the core, a board that defines
 //! nothing to build with named as such, the referenced core of another
 //! vendor, `board_build.*`/`board_upload.*` and the builders' compat rules
-//! on top.
+//! on top; the core's programmers under `programmers.<id>.*` (an upload
+//! through one, `upload_protocol`, is planned from them).
 
 use anyhow::{Context, Result, bail};
 use fbuild_platforms::arduino::{ArduinoPlatform, BoardId, Properties};
@@ -87,5 +88,16 @@ pub(crate) fn board_props(
         );
     }
     platform.apply_compat(&mut props);
+    // The referenced core's programmers, then this one's (later wins).
+    for programmers in referenced
+        .iter()
+        .map(|r| &r.programmers)
+        .chain([&platform.programmers])
+    {
+        for key in programmers.keys() {
+            let value = programmers.get(key).unwrap_or_default().to_string();
+            props.set(format!("programmers.{key}"), value);
+        }
+    }
     Ok((props, referenced))
 }

@@ -5,7 +5,11 @@
 //! speed, then expands and splits the pattern. Nothing here knows avrdude:
 //! a core that names another tool gets that tool, and the file it sends is
 //! the build output its pattern names (`{build.path}/{build.project_name}.hex`,
-//! `.bin`, …).
+//! `.bin`, …). With an `upload_protocol` naming one of the core's
+//! programmers (`programmers.txt`, kept by the build under
+//! `programmers.<id>.*`), the programmer's properties go on top and its
+//! `program.tool`'s `program.pattern` runs instead (arduino-cli's upload
+//! with `--programmer`); `upload_flags` go after the pattern's arguments.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -25,55 +29,126 @@ pub struct UploadPlan {
     pub touch_1200bps: bool,
     /// `upload.wait_for_upload_port`: the bootloader comes back as a new port.
     pub wait_for_upload_port: bool,
+    /// Whether the tool talks to a serial port (a bootloader, a serial
+    /// programmer); a USB programmer (`usbasp`) needs none.
+    pub needs_port: bool,
 }
 
-/// The upload of the board `props` to `port`; `speed` overrides the
-/// board's `upload.speed` (PlatformIO's `upload_speed`).
+/// PlatformIO's options of an upload.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct UploadOptions<'a> {
+    /// `upload_speed`: over the board's `upload.speed`.
+    pub speed: Option<u32>,
+    /// `upload_protocol`: the board's own (its bootloader), or a programmer
+    /// of the core by id (`usbasp`) or by its protocol (`stk500v1`).
+    pub protocol: Option<&'a str>,
+    /// `upload_flags`: after the pattern's arguments.
+    pub flags: &'a [String],
+}
+
+/// The upload of the board `props` to `port` (see the module's words).
 pub fn upload_plan(
     props: &Properties,
     port: &str,
-    speed: Option<u32>,
+    options: &UploadOptions,
 ) -> Result<UploadPlan, PlatformError> {
-    let tool_ref = props.get("upload.tool").ok_or(PlatformError::Missing {
-        key: "upload.tool".into(),
-    })?;
+    let programmer = match options.protocol {
+        Some(wanted) if Some(wanted) != props.get("upload.protocol") => {
+            Some(programmer(props, wanted)?)
+        }
+        _ => None,
+    };
+    // arduino-cli's two actions: the bootloader's `upload`, a programmer's
+    // `program`.
+    let action = match programmer {
+        Some(_) => "program",
+        None => "upload",
+    };
+    let mut p = props.clone();
+    if let Some(id) = &programmer {
+        p.merge(&props.subtree(&format!("programmers.{id}")));
+    }
+    let tool_key = format!("{action}.tool");
+    let tool_ref = p
+        .get(&tool_key)
+        .or_else(|| p.get(&format!("{tool_key}.default")))
+        .ok_or(PlatformError::Missing { key: tool_key })?;
     // `vendor:tool` (newer cores) names the same tool.
     let tool = tool_ref.rsplit(':').next().unwrap_or(tool_ref).to_string();
-    let mut p = props.clone();
-    p.merge(&props.subtree(&format!("tools.{tool}")));
+    p.merge(&p.subtree(&format!("tools.{tool}")));
     // arduino-cli's `serial.port.file`: the port without `/dev/`
     // (`ttyACM0`, `pts/3`, `serial/by-id/…`; `COM3` as it is).
     let file = port.strip_prefix("/dev/").unwrap_or(port).to_string();
     p.set("serial.port", port);
     p.set("serial.port.file", file);
     let param = |p: &Properties, key: &str| p.get(key).unwrap_or_default().to_string();
-    let quiet = param(&p, "upload.params.quiet");
-    p.set("upload.verbose", quiet);
-    if p.contains("upload.params.verify") {
-        let verify = param(&p, "upload.params.verify");
-        p.set("upload.verify", verify);
-    } else if !p.contains("upload.verify") {
-        p.set("upload.verify", "");
+    let quiet = param(&p, &format!("{action}.params.quiet"));
+    p.set(format!("{action}.verbose"), quiet);
+    if p.contains(&format!("{action}.params.verify")) {
+        let verify = param(&p, &format!("{action}.params.verify"));
+        p.set(format!("{action}.verify"), verify);
+    } else if !p.contains(&format!("{action}.verify")) {
+        p.set(format!("{action}.verify"), "");
     }
-    if let Some(speed) = speed {
+    if let Some(speed) = options.speed {
         p.set("upload.speed", speed.to_string());
     }
-    let mut args = p.command("upload.pattern", &[])?;
+    let mut args = p.command(&format!("{action}.pattern"), &[])?;
     if args.is_empty() {
         return Err(PlatformError::Missing {
-            key: format!("tools.{tool}.upload.pattern"),
+            key: format!("tools.{tool}.{action}.pattern"),
         });
     }
+    args.extend(options.flags.iter().map(OsString::from));
     let program = PathBuf::from(args.remove(0));
-    let flag = |key: &str| p.get(key).is_some_and(|v| v.trim() == "true");
+    // A programmer resets nothing and comes back as no port.
+    let flag = |key: &str| programmer.is_none() && p.get(key).is_some_and(|v| v.trim() == "true");
     Ok(UploadPlan {
         program,
         args,
-        protocol: param(&p, "upload.protocol"),
-        speed: param(&p, "upload.speed"),
+        protocol: match programmer {
+            Some(_) => param(&p, "protocol"),
+            None => param(&p, "upload.protocol"),
+        },
+        speed: match programmer {
+            Some(_) => String::new(),
+            None => param(&p, "upload.speed"),
+        },
         touch_1200bps: flag("upload.use_1200bps_touch"),
         wait_for_upload_port: flag("upload.wait_for_upload_port"),
+        needs_port: programmer.is_none() || p.get("communication") == Some("serial"),
         tool,
+    })
+}
+
+/// The core's programmer that `wanted` names: by id, else by protocol;
+/// an error names the board's protocol and the programmers there are.
+fn programmer(props: &Properties, wanted: &str) -> Result<String, PlatformError> {
+    let ids: Vec<String> = props
+        .keys()
+        .filter_map(|k| k.strip_prefix("programmers.")?.strip_suffix(".name"))
+        .map(str::to_string)
+        .collect();
+    let protocol_of = |id: &str| props.get(&format!("programmers.{id}.protocol"));
+    if let Some(id) = ids
+        .iter()
+        .find(|id| id.as_str() == wanted)
+        .or_else(|| ids.iter().find(|id| protocol_of(id) == Some(wanted)))
+    {
+        return Ok(id.clone());
+    }
+    let own = props.get("upload.protocol").unwrap_or("none");
+    Err(PlatformError::Invalid {
+        key: "upload_protocol".into(),
+        message: format!(
+            "{wanted:?} is neither the board's bootloader protocol ({own}) nor a programmer \
+             of its core ({})",
+            if ids.is_empty() {
+                "it has none".to_string()
+            } else {
+                ids.join(", ")
+            }
+        ),
     })
 }
 
@@ -88,7 +163,7 @@ pub fn upload_inputs(props: &Properties) -> Result<Vec<PathBuf>, PlatformError> 
         return Ok(Vec::new());
     };
     // The files do not depend on the port, which is not known yet.
-    let plan = upload_plan(props, "", None)?;
+    let plan = upload_plan(props, "", &UploadOptions::default())?;
     let outputs = format!("{}.", props.get("build.project_name").unwrap_or("firmware"));
     let dir = build_path.as_os_str().as_encoded_bytes();
     let mut files = Vec::new();
@@ -206,7 +281,11 @@ mod tests {
              tools.avrdude.upload.params.quiet=-q -q\ntools.avrdude.upload.verify=\n\
              tools.avrdude.upload.pattern=\"{cmd.path}\" \"-C{config.path}\" {upload.verbose} {upload.verify} -p{build.mcu} -c{upload.protocol} \"-P{serial.port}\" -b{upload.speed} -D \"-Uflash:w:{build.path}/{build.project_name}.hex:i\"\n",
         );
-        let plan = upload_plan(&p, "/dev/ttyACM0", Some(57600)).unwrap();
+        let speed = UploadOptions {
+            speed: Some(57600),
+            ..UploadOptions::default()
+        };
+        let plan = upload_plan(&p, "/dev/ttyACM0", &speed).unwrap();
         assert_eq!(plan.program, PathBuf::from("/usr/bin/avrdude"));
         assert_eq!(
             plan.args,
@@ -228,7 +307,12 @@ mod tests {
             upload_inputs(&p).unwrap(),
             [PathBuf::from("/b/firmware.hex")]
         );
-        let err = upload_plan(&props("upload.tool=nothing\n"), "/dev/x", None).unwrap_err();
+        let err = upload_plan(
+            &props("upload.tool=nothing\n"),
+            "/dev/x",
+            &UploadOptions::default(),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("upload.pattern"), "{err}");
     }
 

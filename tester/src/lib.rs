@@ -255,7 +255,7 @@ impl Ctx<'_> {
     /// The emulator, unless a port is named (or reading only was asked).
     fn target_of<'p>(
         &self,
-        env: &EnvConfig,
+        env: &'p EnvConfig,
         props: &'p fbuild_platforms::arduino::Properties,
     ) -> Result<Target<'p>> {
         let emulated = fbuild_deploy::recipe::emulator_plan(props).is_ok();
@@ -273,7 +273,13 @@ impl Ctx<'_> {
             props,
             port,
             speed: env.test.speed.unwrap_or(115_200),
-            upload: !self.args.without_uploading,
+            upload: (!self.args.without_uploading).then_some(
+                fbuild_deploy::recipe::UploadOptions {
+                    speed: env.upload_speed,
+                    protocol: env.upload_protocol.as_deref(),
+                    flags: &env.upload_flags,
+                },
+            ),
         })
     }
 }

@@ -18,7 +18,7 @@ use fbuild_core::time::{EXIT_POLL_FIRST, EXIT_POLL_MAX};
 use fbuild_core::tool::{Tool, group};
 use fbuild_deploy::emulator::read_simavr;
 use fbuild_deploy::monitor::{Chunk, Lines, open_serial};
-use fbuild_deploy::recipe::{emulator_plan, upload_plan};
+use fbuild_deploy::recipe::{UploadOptions, emulator_plan, upload_plan};
 use fbuild_deploy::upload;
 use fbuild_platforms::arduino::Properties;
 
@@ -49,7 +49,8 @@ pub enum Target<'a> {
         props: &'a Properties,
         port: String,
         speed: u32,
-        upload: bool,
+        /// Flash it first, with the environment's upload options.
+        upload: Option<UploadOptions<'a>>,
     },
 }
 
@@ -83,7 +84,7 @@ pub fn run(
             port,
             speed,
             upload,
-        } => board(props, &port, speed, upload, timeout, on_line, done),
+        } => board(props, &port, speed, upload.as_ref(), timeout, on_line, done),
     }
 }
 
@@ -202,13 +203,13 @@ fn board(
     props: &Properties,
     port: &str,
     speed: u32,
-    flash: bool,
+    flash: Option<&UploadOptions>,
     timeout: Duration,
     on_line: &mut dyn FnMut(&str),
     done: &dyn Fn() -> bool,
 ) -> End {
-    if flash {
-        let plan = match upload_plan(props, port, None) {
+    if let Some(options) = flash {
+        let plan = match upload_plan(props, port, options) {
             Ok(p) => p,
             Err(e) => return End::Broken(e.to_string()),
         };

@@ -178,10 +178,12 @@ fn group_members(group: u32) -> usize {
         .count()
 }
 
-/// `cmd` without any FBUILD_* variable of the test's own environment.
+/// `cmd` without any FBUILD_* (or PlatformIO's PLATFORMIO_*, which a
+/// build reads too) variable of the test's own environment.
 pub fn without_fbuild_vars(cmd: &mut Command) -> &mut Command {
     for (k, _) in std::env::vars_os() {
-        if k.to_string_lossy().starts_with("FBUILD_") {
+        let k_text = k.to_string_lossy();
+        if k_text.starts_with("FBUILD_") || k_text.starts_with("PLATFORMIO_") {
             cmd.env_remove(k);
         }
     }
@@ -451,6 +453,33 @@ impl TestHome {
             .output()
             .expect("run fbuild install")
     }
+}
+
+/// All a command said: its results (stdout: the size report, each
+/// environment's outcome) and then its progress and diagnostics (stderr).
+pub fn said(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Runs `cmd` with stdout and stderr into one file, as a terminal shows
+/// them (each write in the order made); returns its exit code and text.
+pub fn interleaved(cmd: &mut Command) -> (Option<i32>, String) {
+    let file = tempfile::tempfile().unwrap();
+    let status = cmd
+        .stdout(file.try_clone().unwrap())
+        .stderr(file.try_clone().unwrap())
+        .status()
+        .expect("run the command");
+    let mut text = String::new();
+    let mut file = file;
+    use std::io::{Read, Seek};
+    file.rewind().unwrap();
+    file.read_to_string(&mut text).unwrap();
+    (status.code(), text)
 }
 
 /// Bytes `used` on the `label` line (`Flash:`, `RAM:`) of a size report.

@@ -22,8 +22,15 @@ pub struct EnvConfig {
     pub board: Option<String>,
     pub framework: Option<String>,
     pub build_flags: Vec<String>,
+    /// `build_src_flags`: flags for the project's own sources only (after
+    /// `build_flags`), not its libraries' or the core's.
+    pub build_src_flags: Vec<String>,
     pub build_unflags: Vec<String>,
     pub build_src_filter: Vec<String>,
+    /// `build_warnings` (fbuild's; Arduino's levels `none`, `default`,
+    /// `more`, `all`): `more` (`-Wall`) unless set, as PlatformIO
+    /// compiles; `fbuild ci` writes `none`, as arduino-cli.
+    pub warnings: String,
     pub lib_deps: Vec<String>,
     /// `lib_ignore`: library names the build never uses.
     pub lib_ignore: Vec<String>,
@@ -40,6 +47,12 @@ pub struct EnvConfig {
     pub lib_archive: bool,
     pub upload_port: Option<String>,
     pub upload_speed: Option<u32>,
+    /// `upload_protocol`: an Arduino programmer's id (`usbasp`,
+    /// `arduinoisp`, …, from the core's `programmers.txt`) to upload
+    /// through instead of the board's bootloader.
+    pub upload_protocol: Option<String>,
+    /// `upload_flags`: more arguments for the upload tool.
+    pub upload_flags: Vec<String>,
     pub monitor_speed: Option<u32>,
     /// `board_build.X` and `board_upload.X` as the core's `build.X` and
     /// `upload.X` properties (PlatformIO's way to change f_cpu, mcu, …).

@@ -5,6 +5,7 @@ mod extends;
 pub mod ini;
 mod options;
 mod resolve;
+mod sysenv;
 mod values;
 
 use values::split_list;

@@ -1,6 +1,8 @@
 //! Reading a parsed `platformio.ini` into the project model (`config`):
 //! sections resolved with `extends`, values with `${section.key}` and
-//! `${sysenv.VAR}`, each key checked, unknown keys warned about.
+//! `${sysenv.VAR}`, then PlatformIO's `PLATFORMIO_*` variables (`sysenv`)
+//! on top; each key checked, unknown keys and unused variables warned
+//! about.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -8,6 +10,7 @@ use std::path::{Path, PathBuf};
 use super::config::{EnvConfig, LdfMode, Project, TestConfig};
 use super::extends::Extended;
 use super::ini::{ConfigError, Ini, Section, parse};
+use super::sysenv;
 use super::values::{split_filter, split_flags, split_list, split_multi};
 
 /// Keys of an `[env:…]` section that fbuild uses.
@@ -20,6 +23,7 @@ const ENV_KEYS: &[&str] = &[
     "board",
     "framework",
     "build_flags",
+    "build_src_flags",
     "build_unflags",
     "build_src_filter",
     "lib_deps",
@@ -36,11 +40,14 @@ const ENV_KEYS: &[&str] = &[
     "test_port",
     "upload_port",
     "upload_speed",
+    "upload_protocol",
+    "upload_flags",
     "monitor_speed",
     "platform_index_urls",
     "extends",
     "extra_scripts",
     "build_type",
+    "build_warnings",
 ];
 
 const PLATFORMIO_KEYS: &[&str] = &[
@@ -88,9 +95,17 @@ impl Resolver<'_> {
         if let Some(pio) = pio {
             self.warn_unknown(pio, PLATFORMIO_KEYS, &mut warnings);
         }
+        // A `[platformio]` option, with its variable on top.
+        let get = |key: &str| -> Result<Option<String>, ConfigError> {
+            let ini = match pio.and_then(|s| s.get(key)) {
+                Some(e) => Some(self.interpolate(&e.value, e.line, &mut Vec::new())?),
+                None => None,
+            };
+            Ok(sysenv::apply(key, ini))
+        };
         let dir = |key: &str, default: &str| -> Result<PathBuf, ConfigError> {
-            match pio.and_then(|s| s.get(key)) {
-                Some(e) => Ok(root.join(self.interpolate(&e.value, e.line, &mut Vec::new())?)),
+            match get(key)? {
+                Some(v) => Ok(root.join(v.trim())),
                 // Part by part: one kind of separator on Windows too.
                 None => Ok(root.join(default.split('/').collect::<PathBuf>())),
             }
@@ -99,10 +114,17 @@ impl Resolver<'_> {
         let lib_dir = dir("lib_dir", "lib")?;
         let include_dir = dir("include_dir", "include")?;
         let build_dir = dir("build_dir", ".fbuild/build")?;
-        let default_envs = match pio.and_then(|s| s.get("default_envs")) {
-            Some(e) => split_list(&self.interpolate(&e.value, e.line, &mut Vec::new())?),
-            None => Vec::new(),
-        };
+        let default_envs = split_list(&get("default_envs")?.unwrap_or_default());
+        let unused = sysenv::unused();
+        if !unused.is_empty() {
+            warnings.push(format!(
+                "{} set here but not used by fbuild (it reads PLATFORMIO_BUILD_FLAGS, \
+                 PLATFORMIO_BUILD_SRC_FLAGS, PLATFORMIO_UPLOAD_PORT, PLATFORMIO_UPLOAD_FLAGS, \
+                 PLATFORMIO_DEFAULT_ENVS and the *_DIR of the project's folders; its own \
+                 settings are FBUILD_*)",
+                unused.join(", ")
+            ));
+        }
         if let Some(common) = self.ini.section("env") {
             self.warn_unknown(common, ENV_KEYS, &mut warnings);
         }
@@ -139,12 +161,11 @@ impl Resolver<'_> {
                 .or_else(|| self.extended.get("env", key))
         };
         let get = |key: &str| -> Result<Option<String>, ConfigError> {
-            match entry(key) {
-                Some(e) => self
-                    .interpolate(&e.value, e.line, &mut Vec::new())
-                    .map(Some),
-                None => Ok(None),
-            }
+            let ini = match entry(key) {
+                Some(e) => Some(self.interpolate(&e.value, e.line, &mut Vec::new())?),
+                None => None,
+            };
+            Ok(sysenv::apply(key, ini))
         };
         let number = |key: &str| -> Result<Option<u32>, ConfigError> {
             match get(key)? {
@@ -200,11 +221,15 @@ impl Resolver<'_> {
             self.err(
                 entry("extra_scripts").map(|e| e.line),
                 format!(
-                    "extra_scripts = {} in [env:{name}]: fbuild cannot run PlatformIO's SCons \
+                    "extra_scripts = {}{} in [env:{name}]: fbuild cannot run PlatformIO's SCons \
                      scripts, and a build without them is not the one they ask for, so this \
                      environment is not built; do their work with build_flags or lib_deps, or \
                      remove the line to build without them",
-                    v.trim()
+                    v.trim(),
+                    match entry("extra_scripts") {
+                        None => " (from PLATFORMIO_EXTRA_SCRIPTS)",
+                        Some(_) => "",
+                    }
                 ),
             )
         });
@@ -223,8 +248,14 @@ impl Resolver<'_> {
                 }
                 flags
             },
+            build_src_flags: split_flags(&get("build_src_flags")?.unwrap_or_default()),
             build_unflags: split_flags(&get("build_unflags")?.unwrap_or_default()),
             build_src_filter: split_filter(&get("build_src_filter")?.unwrap_or_default()),
+            warnings: choice(
+                "build_warnings",
+                &["none", "default", "more", "all"],
+                "more",
+            )?,
             lib_deps: split_multi(&get("lib_deps")?.unwrap_or_default()),
             lib_ignore: split_multi(&get("lib_ignore")?.unwrap_or_default()),
             lib_extra_dirs: split_multi(&get("lib_extra_dirs")?.unwrap_or_default())
@@ -249,6 +280,10 @@ impl Resolver<'_> {
             },
             upload_port: get("upload_port")?.map(|p| p.trim().to_string()),
             upload_speed: number("upload_speed")?,
+            upload_protocol: get("upload_protocol")?
+                .map(|p| p.trim().to_string())
+                .filter(|p| !p.is_empty()),
+            upload_flags: split_flags(&get("upload_flags")?.unwrap_or_default()),
             monitor_speed: number("monitor_speed")?,
             board_overrides: self.board_overrides(section)?,
             platform_index_urls: split_list(&get("platform_index_urls")?.unwrap_or_default()),

@@ -36,6 +36,9 @@ pub enum PlatformError {
     Cycle { key: String, at: Option<Source> },
     #[error("the core defines no `{key}`")]
     Missing { key: String },
+    /// A project's option the core's data cannot satisfy.
+    #[error("{key}: {message}")]
+    Invalid { key: String, message: String },
     #[error("{key}={value} refers to the package {vendor:?}, which is not installed beside {}", dir.display())]
     NotInstalled {
         key: String,
