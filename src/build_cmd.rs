@@ -33,6 +33,10 @@ pub struct BuildArgs {
     /// else the one board found).
     #[arg(short = 'p', long = "upload-port", value_name = "PORT")]
     upload_port: Option<String>,
+    /// Serial port for `-t monitor` (default: monitor_port, else the
+    /// upload port).
+    #[arg(long = "monitor-port", value_name = "PORT")]
+    monitor_port: Option<String>,
     /// Environments to build (default: default_envs, else all).
     #[arg(short = 'e', long = "environment")]
     env: Vec<String>,
@@ -101,7 +105,7 @@ pub fn build(args: BuildArgs) -> Result<ExitCode> {
             dir,
             env,
             args.upload_port,
-            wants("monitor"),
+            wants("monitor").then_some(args.monitor_port),
         ));
     }
     let outcome = fbuild_builder::build(&BuildRequest {
@@ -120,10 +124,10 @@ pub fn build(args: BuildArgs) -> Result<ExitCode> {
         compiledb(&dir, &args.env)?;
     }
     if wants("monitor") {
-        return crate::deploy_cmd::monitor(crate::deploy_cmd::MonitorArgs::of(
+        return crate::monitor_cmd::monitor(crate::monitor_cmd::MonitorArgs::of(
             dir,
             args.env.first().cloned(),
-            args.upload_port,
+            args.monitor_port.or(args.upload_port),
         ));
     }
     Ok(ExitCode::SUCCESS)

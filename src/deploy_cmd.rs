@@ -1,42 +1,21 @@
-//! `fbuild deploy`, `fbuild monitor` and `fbuild device list`: flash the
-//! firmware with the core's upload recipe (or run it in the emulator),
-//! watch the serial line, list the ports.
+//! `fbuild deploy` and `fbuild device list`: flash the firmware with the
+//! core's upload recipe (or run it in the emulator), then watch the serial
+//! line (`monitor_cmd`) when asked; list the ports.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, mpsc};
-use std::time::Duration;
+use std::sync::mpsc;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use fbuild_client::Client;
-use fbuild_core::protocol::{Event, Request};
-use fbuild_core::time::{BOARD_RETURN_WAIT, LEASE_REGISTER_WAIT};
-use fbuild_deploy::monitor::{self, Outcome, Rules};
+use fbuild_core::time::BOARD_RETURN_WAIT;
 use fbuild_deploy::recipe::{UploadOptions, emulator_plan, upload_inputs, upload_plan, usb_ids};
 use fbuild_deploy::{emulator, ports, upload};
 use fbuild_platforms::arduino::Properties;
-use regex::Regex;
 
-use fbuild_builder::project::{EnvConfig, Project};
+use crate::monitor_cmd::{WatchArgs, finish_run, one_env, port, rules, watch, watch_port};
 use fbuild_builder::{self as build, BuildRequest};
-
-#[derive(Args, Clone, Default)]
-pub struct WatchArgs {
-    /// Baud rate (default: the env's monitor_speed, else 9600).
-    #[arg(long)]
-    baud: Option<u32>,
-    /// Stop after this many seconds (exit 124 without a success match).
-    #[arg(long, value_parser = crate::args::timeout_secs)]
-    timeout: Option<Duration>,
-    /// Exit 0 when a line matches this regular expression.
-    #[arg(long)]
-    halt_on_success: Option<String>,
-    /// Exit 1 when a line matches this regular expression.
-    #[arg(long)]
-    halt_on_error: Option<String>,
-}
 
 #[derive(Args)]
 pub struct DeployArgs {
@@ -64,18 +43,23 @@ pub struct DeployArgs {
     /// Watch the serial line after the upload.
     #[arg(long)]
     monitor: bool,
+    /// The port to watch (default: the env's monitor_port, else the port
+    /// uploaded to).
+    #[arg(long, requires = "monitor")]
+    monitor_port: Option<String>,
     #[command(flatten)]
     watch: WatchArgs,
 }
 
 impl DeployArgs {
     /// `fbuild build -t upload` (PlatformIO's `pio run -t upload`): build,
-    /// flash, and watch with `-t monitor`.
+    /// flash, and watch with `-t monitor` (`Some`: on that port, else the
+    /// default).
     pub fn upload(
         project_dir: PathBuf,
         env: Option<String>,
         port: Option<String>,
-        monitor: bool,
+        monitor: Option<Option<String>>,
     ) -> Self {
         DeployArgs {
             project_dir,
@@ -83,24 +67,11 @@ impl DeployArgs {
             port,
             emulator: false,
             skip_build: false,
-            monitor,
+            monitor: monitor.is_some(),
+            monitor_port: monitor.flatten(),
             watch: WatchArgs::default(),
         }
     }
-}
-
-#[derive(Args)]
-pub struct MonitorArgs {
-    /// Serial port (default: the env's upload_port, else the one board found).
-    #[arg(long)]
-    port: Option<String>,
-    /// A project whose env gives monitor_speed and upload_port.
-    #[arg(long, default_value = ".")]
-    project_dir: PathBuf,
-    #[arg(short = 'e', long = "environment")]
-    env: Option<String>,
-    #[command(flatten)]
-    watch: WatchArgs,
 }
 
 #[derive(Subcommand)]
@@ -205,41 +176,12 @@ pub fn deploy(args: DeployArgs) -> Result<ExitCode> {
     if !args.monitor {
         return Ok(ExitCode::SUCCESS);
     }
-    let baud = args.watch.baud.or(env.monitor_speed).unwrap_or(9600);
-    monitor_port(&port, baud, &rules)
-}
-
-impl MonitorArgs {
-    /// `fbuild build -t monitor`.
-    pub fn of(project_dir: PathBuf, env: Option<String>, port: Option<String>) -> Self {
-        MonitorArgs {
-            port,
-            project_dir,
-            env,
-            watch: WatchArgs::default(),
-        }
-    }
-}
-
-pub fn monitor(args: MonitorArgs) -> Result<ExitCode> {
-    let env = match std::fs::metadata(args.project_dir.join("platformio.ini")) {
-        Ok(_) => {
-            let project = build::load(&args.project_dir)?;
-            Some(one_env(&project, args.env.as_deref())?.clone())
-        }
-        Err(_) => None,
-    };
-    let port = port(
-        args.port
-            .as_deref()
-            .or(env.as_ref().and_then(|e| e.upload_port.as_deref())),
-    )?;
-    let baud = args
-        .watch
-        .baud
-        .or(env.as_ref().and_then(|e| e.monitor_speed))
-        .unwrap_or(9600);
-    monitor_port(&port, baud, &rules(&args.watch)?)
+    let watched = args
+        .monitor_port
+        .as_deref()
+        .or(env.monitor.port.as_deref())
+        .unwrap_or(&port);
+    watch_port(watched, &args.watch, Some(&env))
 }
 
 pub fn device(action: DeviceAction) -> Result<ExitCode> {
@@ -278,58 +220,6 @@ fn touch_and_rediscover(port: &str, wait_for_new: bool) -> Result<String> {
     })
 }
 
-fn monitor_port(port: &str, baud: u32, rules: &Rules) -> Result<ExitCode> {
-    let paused = Arc::new(AtomicBool::new(false));
-    // Registered with the coordinator before the port is opened, so an
-    // upload from now on finds this monitor (bounded: no coordinator, no lease).
-    let (registered, first_event) = mpsc::channel();
-    watch_lease(port, Arc::clone(&paused), registered);
-    let _ = first_event.recv_timeout(LEASE_REGISTER_WAIT);
-    // Fail now, with the reason, if the port cannot be opened at all.
-    drop(monitor::open_serial(port, baud).map_err(anyhow::Error::msg)?);
-    eprintln!("fbuild: monitoring {port} at {baud} baud");
-    let (tx, rx) = mpsc::channel();
-    let name = port.to_string();
-    std::thread::spawn(move || {
-        monitor::pump_pausable(
-            || monitor::open_serial(&name, baud).map_err(|e| e.to_string()),
-            &paused,
-            &tx,
-        )
-    });
-    Ok(finish(watch(&rx, rules)))
-}
-
-/// Follows the coordinator's lease of `port` on a thread: an upload of the
-/// same port pauses this monitor, which reconnects afterwards. Without a
-/// coordinator the monitor simply runs unleased.
-fn watch_lease(port: &str, paused: Arc<AtomicBool>, registered: mpsc::Sender<()>) {
-    let port = port.to_string();
-    std::thread::spawn(move || {
-        let Ok(client) = Client::from_env() else {
-            return;
-        };
-        let request = Request::WatchPort { port: port.clone() };
-        let mut first = true;
-        let _ = client.request(&request, &mut |event| {
-            let now_paused = match event {
-                Event::PortPaused => true,
-                Event::PortResumed => false,
-                _ => return,
-            };
-            if first {
-                first = false;
-                let _ = registered.send(());
-            } else if now_paused {
-                eprintln!("fbuild: an upload to {port} is starting; monitor paused");
-            } else {
-                eprintln!("fbuild: upload done; reconnecting to {port}");
-            }
-            paused.store(now_paused, Ordering::SeqCst);
-        });
-    });
-}
-
 /// Claims `port` from monitors for an upload (best effort).
 fn lease(port: &str, claim: bool) {
     let Ok(client) = Client::from_env() else {
@@ -340,74 +230,6 @@ fn lease(port: &str, claim: bool) {
     {
         eprintln!("fbuild: paused {paused} monitor(s) of {port} for the upload");
     }
-}
-
-fn watch(rx: &mpsc::Receiver<monitor::Chunk>, rules: &Rules) -> Outcome {
-    monitor::catch_ctrl_c();
-    monitor::watch(rx, rules, &mut std::io::stdout().lock())
-}
-
-/// Like [`finish`], for a run that can end by itself (an emulator): ending
-/// without the success line that was asked for is a failure.
-fn finish_run(outcome: Outcome, rules: &Rules) -> ExitCode {
-    match (&outcome, &rules.success) {
-        (Outcome::Ended, Some(re)) => {
-            eprintln!("fbuild: error: the program ended without a line matching {re}");
-            ExitCode::FAILURE
-        }
-        _ => finish(outcome),
-    }
-}
-
-fn finish(outcome: Outcome) -> ExitCode {
-    match &outcome {
-        Outcome::Timeout => eprintln!("fbuild: timed out without a success match"),
-        Outcome::ErrorMatch(line) => eprintln!("fbuild: error pattern matched: {line}"),
-        Outcome::SourceFailed(why) => eprintln!("fbuild: error: {why}"),
-        _ => {}
-    }
-    ExitCode::from(outcome.exit_code() as u8)
-}
-
-fn rules(w: &WatchArgs) -> Result<Rules> {
-    let re = |p: &Option<String>, flag: &str| -> Result<Option<Regex>> {
-        p.as_deref()
-            .map(|p| {
-                Regex::new(p)
-                    .with_context(|| format!("{flag} {p:?} is not a valid regular expression"))
-            })
-            .transpose()
-    };
-    Ok(Rules {
-        success: re(&w.halt_on_success, "--halt-on-success")?,
-        error: re(&w.halt_on_error, "--halt-on-error")?,
-        timeout: w.timeout,
-    })
-}
-
-fn port(explicit: Option<&str>) -> Result<String> {
-    let list = if explicit.is_some() {
-        Vec::new()
-    } else {
-        ports::list().unwrap_or_default()
-    };
-    ports::choose(&list, explicit).map_err(anyhow::Error::msg)
-}
-
-/// The environment named (one), else the first of `default_envs` (else of
-/// the file).
-fn one_env<'p>(project: &'p Project, name: Option<&str>) -> Result<&'p EnvConfig> {
-    let selected: Vec<String> = name.map(|n| vec![n.to_string()]).unwrap_or_default();
-    let envs = project.select(&selected)?;
-    if name.is_some() && envs.len() > 1 {
-        let names: Vec<&str> = envs.iter().map(|e| e.name.as_str()).collect();
-        bail!(
-            "-e {} names {} environments: this flashes or watches one; name it alone",
-            names.join(","),
-            names.len()
-        );
-    }
-    Ok(envs[0])
 }
 
 /// The port of this board: `explicit`, else the one port with the board's

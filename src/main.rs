@@ -10,6 +10,7 @@ mod daemon_cmd;
 mod deploy_cmd;
 mod install_cmd;
 mod lib_cmd;
+mod monitor_cmd;
 mod shims_cmd;
 mod test_cmd;
 
@@ -53,7 +54,7 @@ enum Command {
     #[command(visible_alias = "upload")]
     Deploy(deploy_cmd::DeployArgs),
     /// Watch a serial port.
-    Monitor(deploy_cmd::MonitorArgs),
+    Monitor(monitor_cmd::MonitorArgs),
     /// Library dependencies (lib_deps) and fbuild.lock.
     Lib {
         #[command(subcommand)]
@@ -89,7 +90,7 @@ fn main() -> ExitCode {
         Command::Test(args) => test_cmd::run(args),
         Command::Clean(args) => build_cmd::clean(args),
         Command::Deploy(args) => deploy_cmd::deploy(args),
-        Command::Monitor(args) => deploy_cmd::monitor(args),
+        Command::Monitor(args) => monitor_cmd::monitor(args),
         Command::Device { action } => deploy_cmd::device(action),
         Command::Lib { action } => lib_cmd::run(action),
         Command::Cache { action } => cache_cmd::run(action),

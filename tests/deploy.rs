@@ -358,3 +358,100 @@ fn upload_flags_reach_the_tool_and_upload_protocol_picks_a_programmer() {
         "{err}"
     );
 }
+
+/// Reads `fd` on a thread; its bytes come on the channel.
+fn reader(fd: std::fs::File) -> std::sync::mpsc::Receiver<Vec<u8>> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut fd = fd;
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = std::io::Read::read(&mut fd, &mut buf) {
+            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// Collects from `rx` until `until` holds of all so far (30 s at most).
+fn collect(
+    rx: &std::sync::mpsc::Receiver<Vec<u8>>,
+    got: &mut Vec<u8>,
+    until: impl Fn(&str) -> bool,
+) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !until(&String::from_utf8_lossy(got)) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(chunk) => got.extend_from_slice(&chunk),
+            Err(e) => panic!("{e}; so far: {:?}", String::from_utf8_lossy(got)),
+        }
+    }
+}
+
+#[test]
+fn the_monitor_sends_what_is_typed_and_applies_its_filters() {
+    let home = TestHome::new();
+    let (master, slave) = pty_pair();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("platformio.ini"),
+        format!(
+            "[env:uno]\nplatform = atmelavr\nboard = uno\nmonitor_port = {slave}\n\
+             monitor_speed = 115200\nmonitor_filters = time\nmonitor_eol = LF\nmonitor_echo = yes\n"
+        ),
+    )
+    .unwrap();
+    let mut child = home
+        .fbuild(&[
+            "monitor",
+            "-d",
+            dir.path().to_str().unwrap(),
+            "--timeout",
+            "60",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut first = String::new();
+    err.read_line(&mut first).unwrap();
+    assert!(
+        first.contains(&format!("monitoring {slave} at 115200 baud")),
+        "{first}"
+    );
+    let board = std::fs::File::from(master);
+    let from_board = reader(board.try_clone().unwrap());
+    let shown = reader(std::fs::File::from(std::os::fd::OwnedFd::from(
+        child.stdout.take().unwrap(),
+    )));
+    let mut keyboard = child.stdin.take().unwrap();
+
+    // Typed: to the board with the env's end of line (LF), echoed.
+    keyboard.write_all(b"ping 42\n").unwrap();
+    let mut sent = Vec::new();
+    collect(&from_board, &mut sent, |s| s.contains('\n'));
+    assert_eq!(sent, b"ping 42\n");
+    // From the board: each line stamped (`time`); a line's start shown
+    // before its end (a prompt).
+    let mut board_w = board;
+    board_w.write_all(b"pong 42\r\nready> ").unwrap();
+    let mut out = Vec::new();
+    collect(&shown, &mut out, |s| s.contains("ready> "));
+    let out_text = String::from_utf8_lossy(&out).into_owned();
+    let stamped = regex::Regex::new(r"(?m)^\d\d:\d\d:\d\d\.\d{3} > pong 42\r$").unwrap();
+    assert!(stamped.is_match(&out_text), "{out_text:?}");
+    assert!(out_text.contains("ping 42"), "echo: {out_text:?}");
+    assert!(
+        regex::Regex::new(r"\d{3} > ready> $")
+            .unwrap()
+            .is_match(&out_text),
+        "{out_text:?}"
+    );
+    // Ctrl-C typed ends it as Ctrl-C does.
+    keyboard.write_all(b"\x03").unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(130));
+}

@@ -4,6 +4,8 @@
 
 pub mod emulator;
 mod error;
+pub mod filters;
+pub mod keyboard;
 pub mod monitor;
 pub mod ports;
 pub mod recipe;
@@ -13,11 +15,15 @@ mod termios;
 mod termios {
     //! No termios here: serial ports (`COM3`) are the serialport crate's
     //! alone. What to tell a user whose port cannot be opened.
-    pub(crate) fn open_raw(
-        _path: &str,
-        _baud: u32,
-    ) -> Result<Box<dyn std::io::Read + Send>, String> {
+    pub(crate) fn open_raw(_path: &str, _baud: u32) -> Result<std::fs::File, String> {
         Err(String::new())
+    }
+    /// The console is read a line at a time (as typed, with its echo).
+    pub struct RawStdin;
+    impl RawStdin {
+        pub fn enter() -> Option<RawStdin> {
+            None
+        }
     }
     pub(crate) const OPEN_HINT: &str =
         "check the port (`fbuild device list` shows them) and that no other program has it open";

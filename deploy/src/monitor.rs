@@ -4,7 +4,10 @@
 //! channel from their own (blocking) reader thread. Chunks become lines
 //! through [`Lines`] (which `fbuild test` uses too): each byte is looked at
 //! once, and a line without end is kept only up to [`MAX_LINE`] (its
-//! start and its end).
+//! start and its end). What arrives is shown at once, through the
+//! [`Display`]'s filters, a line's start before its end has come (a
+//! prompt); patterns see whole lines. The port's writer is kept in a
+//! [`PortWriter`] while the port is open, for what is typed (`keyboard`).
 //!
 //! Exit codes (DESIGN.md): 0 on a success match (or when the source ends),
 //! 1 on an error match, 124 on timeout, 130 on Ctrl-C.
@@ -18,6 +21,12 @@ use fbuild_core::time::{
     BOARD_RETURN_WAIT, MONITOR_PAUSE_POLL, MONITOR_TICK, SERIAL_READ_TIMEOUT, SERIAL_REOPEN_POLL,
 };
 use regex::Regex;
+
+use crate::filters::{Display, Filters};
+use crate::keyboard::PortWriter;
+
+/// An open port: its reader and its writer.
+pub type OpenPort = (Box<dyn Read + Send>, Box<dyn Write + Send>);
 
 /// What a source sends: bytes, or why it stopped (`Ok(())`: it ended).
 pub enum Chunk {
@@ -60,6 +69,11 @@ extern "C" fn on_sigint(_: libc::c_int) {
     INTERRUPTED.store(true, Ordering::SeqCst);
 }
 
+/// Ends the watch as Ctrl-C does (the keyboard's Ctrl-C, read as a byte).
+pub fn interrupt() {
+    INTERRUPTED.store(true, Ordering::SeqCst);
+}
+
 /// Ctrl-C ends a watch with [`Outcome::Interrupted`] instead of killing us
 /// mid-line.
 pub fn catch_ctrl_c() {
@@ -67,11 +81,32 @@ pub fn catch_ctrl_c() {
     unsafe { libc::signal(libc::SIGINT, on_sigint as *const () as libc::sighandler_t) };
 }
 
-/// Watches `rx` until a rule decides; complete lines are written to `out`
-/// as they arrive, a partial line when the watch ends.
+/// Watches `rx` until a rule decides, showing what arrives on `out` as it
+/// is (no filters).
 pub fn watch(rx: &Receiver<Chunk>, rules: &Rules, out: &mut dyn Write) -> Outcome {
+    let (mut display, _) = Display::new(Filters::default()).unwrap_or_else(|_| unreachable!());
+    watch_shown(rx, rules, out, &mut display)
+}
+
+/// The most of a line's start shown before its end comes: beyond it the
+/// line waits for its end (a flood of one line stays bounded, see
+/// [`Lines`]).
+const SHOWN_EARLY: usize = 64 * 1024;
+
+/// Watches `rx` until a rule decides; what arrives is shown on `out`
+/// through `display` at once (a line's start before its end), each line
+/// checked when it is complete; the end of a partial line is closed with a
+/// newline when the watch ends.
+pub fn watch_shown(
+    rx: &Receiver<Chunk>,
+    rules: &Rules,
+    out: &mut dyn Write,
+    display: &mut Display,
+) -> Outcome {
     let start = Instant::now();
     let mut lines = Lines::default();
+    // Bytes of the unfinished line already shown.
+    let mut early = 0;
     let outcome = loop {
         if INTERRUPTED.load(Ordering::SeqCst) {
             break Outcome::Interrupted;
@@ -89,27 +124,34 @@ pub fn watch(rx: &Receiver<Chunk>, rules: &Rules, out: &mut dyn Write) -> Outcom
         };
         let mut decided = None;
         lines.push(&data, &mut |line| {
-            decided = check_line(line, rules, out);
+            display.show(out, line.get(early..).unwrap_or_default());
+            early = 0;
+            decided = check_line(line, rules);
             decided.is_none()
         });
+        if decided.is_none()
+            && let Some(partial) = lines.partial().filter(|p| p.len() <= SHOWN_EARLY)
+        {
+            display.show(out, &partial[early.min(partial.len())..]);
+            early = partial.len();
+        }
         let _ = out.flush();
         if let Some(decided) = decided {
             break decided;
         }
     };
     if let Some(rest) = lines.rest() {
-        let _ = out.write_all(&rest);
+        display.show(out, rest.get(early..).unwrap_or_default());
         if !rest.ends_with(b"\n") {
-            let _ = out.write_all(b"\n");
+            display.show(out, b"\n");
         }
     }
     let _ = out.flush();
     outcome
 }
 
-/// Writes and checks one complete line.
-fn check_line(line: &[u8], rules: &Rules, out: &mut dyn Write) -> Option<Outcome> {
-    let _ = out.write_all(line);
+/// Checks one complete line.
+fn check_line(line: &[u8], rules: &Rules) -> Option<Outcome> {
     let text = String::from_utf8_lossy(line);
     let text = text.trim_end_matches(['\n', '\r']);
     if let Some(re) = &rules.error
@@ -170,6 +212,15 @@ impl Lines {
         true
     }
 
+    /// The unfinished line so far, when none of it was dropped.
+    pub fn partial(&self) -> Option<Vec<u8>> {
+        (!self.head.is_empty() && self.dropped == 0).then(|| {
+            let mut line = self.head.clone();
+            line.extend(self.tail.iter());
+            line
+        })
+    }
+
     /// What is left without a newline (at the end of the stream).
     pub fn rest(&mut self) -> Option<Vec<u8>> {
         (!self.head.is_empty()).then(|| self.take(false))
@@ -211,10 +262,14 @@ impl Lines {
 /// to [`BOARD_RETURN_WAIT`], while the board re-enumerates). Ends only when the port fails
 /// to come back or fails for another reason.
 pub fn pump_pausable(
-    open: impl Fn() -> Result<Box<dyn Read + Send>, String>,
+    open: impl Fn() -> Result<OpenPort, String>,
     paused: &AtomicBool,
     tx: &Sender<Chunk>,
+    writer: &PortWriter,
 ) {
+    let set_writer = |w: Option<Box<dyn Write + Send>>| {
+        *writer.lock().unwrap_or_else(|p| p.into_inner()) = w;
+    };
     let mut buf = vec![0u8; 64 * 1024];
     let mut first = true;
     loop {
@@ -229,7 +284,10 @@ pub fn pump_pausable(
         let deadline = Instant::now() + patience;
         let mut source = loop {
             match open() {
-                Ok(s) => break s,
+                Ok((reader, w)) => {
+                    set_writer(Some(w));
+                    break reader;
+                }
                 Err(_) if Instant::now() < deadline => std::thread::sleep(SERIAL_REOPEN_POLL),
                 Err(why) => return drop(tx.send(Chunk::End(Err(why)))),
             }
@@ -252,34 +310,63 @@ pub fn pump_pausable(
                             | std::io::ErrorKind::WouldBlock
                     ) => {}
                 Err(e) if e.raw_os_error() == Some(libc::EIO) => {
+                    set_writer(None);
                     return drop(tx.send(Chunk::End(Ok(()))));
                 }
-                Err(e) => return drop(tx.send(Chunk::End(Err(e.to_string())))),
+                Err(e) => {
+                    set_writer(None);
+                    return drop(tx.send(Chunk::End(Err(e.to_string()))));
+                }
             }
         }
+        // Paused: the upload gets the port whole.
+        set_writer(None);
     }
 }
 
 /// Opens a serial device for reading at `baud`. serialport first; a pty
 /// (whose modem-line ioctls fail) falls back to a plain open in raw mode.
 pub fn open_serial(path: &str, baud: u32) -> Result<Box<dyn Read + Send>, crate::DeployError> {
+    open_port(path, baud).map(|(reader, _)| reader)
+}
+
+/// Opens a serial device at `baud` for reading and for writing (one open:
+/// a port opened exclusively cannot be opened twice).
+pub fn open_port(
+    path: &str,
+    baud: u32,
+) -> Result<OpenPort, crate::DeployError> {
+    let cloned = |e: std::io::Error| crate::DeployError::Serial {
+        what: "cannot open",
+        port: path.to_string(),
+        why: e.to_string(),
+    };
     match serialport::new(path, baud)
         .timeout(SERIAL_READ_TIMEOUT)
         .open()
     {
-        Ok(port) => Ok(Box::new(port)),
-        Err(serial_err) => crate::termios::open_raw(path, baud).map_err(|raw_err| {
-            let raw = if raw_err.is_empty() {
-                String::new()
-            } else {
-                format!(" ({raw_err})")
-            };
-            crate::DeployError::Serial {
-                what: "cannot open",
-                port: path.to_string(),
-                why: format!("{serial_err}{raw}; {}", crate::termios::OPEN_HINT),
+        Ok(port) => {
+            let writer = port.try_clone().map_err(|e| cloned(e.into()))?;
+            Ok((Box::new(port), Box::new(writer)))
+        }
+        Err(serial_err) => match crate::termios::open_raw(path, baud) {
+            Ok(file) => {
+                let writer = file.try_clone().map_err(cloned)?;
+                Ok((Box::new(file), Box::new(writer)))
             }
-        }),
+            Err(raw_err) => Err({
+                let raw = if raw_err.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({raw_err})")
+                };
+                crate::DeployError::Serial {
+                    what: "cannot open",
+                    port: path.to_string(),
+                    why: format!("{serial_err}{raw}; {}", crate::termios::OPEN_HINT),
+                }
+            }),
+        },
     }
 }
 

@@ -8,8 +8,10 @@
 //! device that does not take it exactly is an error that says so. Elsewhere
 //! only the standard rates are accepted. Windows has no ptys and no
 //! termios: its `COMn` ports are the serialport crate's alone.
+//!
+//! Also the keyboard's raw mode for the monitor ([`RawStdin`]): keys as
+//! they are typed, Ctrl-C as a byte, output processing kept.
 
-use std::io::Read;
 use std::os::fd::RawFd;
 
 /// What to check when a port cannot be opened.
@@ -20,7 +22,7 @@ pub(crate) const DENIED_HINT: &str =
 
 /// Opens a device the serialport crate refused (a pty) in raw mode at
 /// `baud`.
-pub fn open_raw(path: &str, baud: u32) -> Result<Box<dyn Read + Send>, String> {
+pub fn open_raw(path: &str, baud: u32) -> Result<std::fs::File, String> {
     use std::os::fd::AsRawFd;
     use std::os::unix::fs::OpenOptionsExt;
     let file = std::fs::OpenOptions::new()
@@ -30,7 +32,45 @@ pub fn open_raw(path: &str, baud: u32) -> Result<Box<dyn Read + Send>, String> {
         .open(path)
         .map_err(|e| e.to_string())?;
     configure(file.as_raw_fd(), baud)?;
-    Ok(Box::new(file))
+    Ok(file)
+}
+
+/// Stdin in raw mode while this lives (its old mode back on drop).
+pub struct RawStdin {
+    saved: libc::termios,
+}
+
+impl RawStdin {
+    /// `None` when stdin is no terminal (a pipe is read as it comes).
+    pub fn enter() -> Option<RawStdin> {
+        // SAFETY: tcgetattr/tcsetattr on fd 0 with a zeroed struct that
+        // tcgetattr fills; nothing is changed when it fails.
+        unsafe {
+            if libc::isatty(0) != 1 {
+                return None;
+            }
+            let mut saved: libc::termios = std::mem::zeroed();
+            if libc::tcgetattr(0, &mut saved) != 0 {
+                return None;
+            }
+            let mut raw = saved;
+            raw.c_lflag &= !(libc::ICANON | libc::ECHO | libc::ISIG | libc::IEXTEN);
+            raw.c_iflag &= !(libc::IXON | libc::ICRNL | libc::INLCR);
+            raw.c_cc[libc::VMIN] = 1;
+            raw.c_cc[libc::VTIME] = 0;
+            if libc::tcsetattr(0, libc::TCSANOW, &raw) != 0 {
+                return None;
+            }
+            Some(RawStdin { saved })
+        }
+    }
+}
+
+impl Drop for RawStdin {
+    fn drop(&mut self) {
+        // SAFETY: the mode read in `enter`, back on the same fd.
+        unsafe { libc::tcsetattr(0, libc::TCSANOW, &self.saved) };
+    }
 }
 
 /// Raw mode, reads that return after 0.2 s without data (so a paused

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use super::ini::ConfigError;
-pub use super::options::{LdfMode, TestConfig};
+pub use super::options::{LdfMode, MonitorConfig, TestConfig};
 pub use super::values::{boolean, split_flags};
 
 /// One build environment, fully resolved.
@@ -54,6 +54,7 @@ pub struct EnvConfig {
     /// `upload_flags`: more arguments for the upload tool.
     pub upload_flags: Vec<String>,
     pub monitor_speed: Option<u32>,
+    pub monitor: MonitorConfig,
     /// `board_build.X` and `board_upload.X` as the core's `build.X` and
     /// `upload.X` properties (PlatformIO's way to change f_cpu, mcu, …).
     pub board_overrides: Vec<(String, String)>,

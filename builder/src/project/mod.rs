@@ -10,5 +10,5 @@ mod values;
 
 use values::split_list;
 
-pub use config::{EnvConfig, LdfMode, Project, TestConfig};
+pub use config::{EnvConfig, LdfMode, MonitorConfig, Project, TestConfig};
 pub use ini::ConfigError;

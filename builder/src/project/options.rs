@@ -1,5 +1,6 @@
 //! Option values of an environment that are choices or groups:
-//! `lib_ldf_mode`, and the `test_*` options of `fbuild test`.
+//! `lib_ldf_mode`, the `test_*` options of `fbuild test`, the `monitor_*`
+//! options of `fbuild monitor`.
 
 /// How the library finder follows `#include`s (PlatformIO's
 /// `lib_ldf_mode`).
@@ -43,4 +44,18 @@ pub struct TestConfig {
     pub speed: Option<u32>,
     /// `test_port`: the board's serial port for test output.
     pub port: Option<String>,
+}
+
+/// The `monitor_*` options (PlatformIO's names; `monitor_speed` is the
+/// environment's own).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MonitorConfig {
+    /// `monitor_port`: the port to watch (before `upload_port`).
+    pub port: Option<String>,
+    /// `monitor_filters`: names of the monitor's filters.
+    pub filters: Vec<String>,
+    /// `monitor_echo = yes`: show what is typed.
+    pub echo: bool,
+    /// `monitor_eol`: `CR`, `LF` or `CRLF`.
+    pub eol: Option<String>,
 }

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::config::{EnvConfig, LdfMode, Project, TestConfig};
+use super::config::{EnvConfig, LdfMode, MonitorConfig, Project, TestConfig};
 use super::extends::Extended;
 use super::ini::{ConfigError, Ini, Section, parse};
 use super::sysenv;
@@ -43,6 +43,10 @@ const ENV_KEYS: &[&str] = &[
     "upload_protocol",
     "upload_flags",
     "monitor_speed",
+    "monitor_port",
+    "monitor_filters",
+    "monitor_echo",
+    "monitor_eol",
     "platform_index_urls",
     "extends",
     "extra_scripts",
@@ -285,6 +289,15 @@ impl Resolver<'_> {
                 .filter(|p| !p.is_empty()),
             upload_flags: split_flags(&get("upload_flags")?.unwrap_or_default()),
             monitor_speed: number("monitor_speed")?,
+            monitor: MonitorConfig {
+                port: get("monitor_port")?.map(|p| p.trim().to_string()),
+                filters: split_multi(&get("monitor_filters")?.unwrap_or_default()),
+                echo: yes("monitor_echo", false)?,
+                eol: match get("monitor_eol")? {
+                    Some(_) => Some(choice("monitor_eol", &["CRLF", "CR", "LF"], "CRLF")?),
+                    None => None,
+                },
+            },
             board_overrides: self.board_overrides(section)?,
             platform_index_urls: split_list(&get("platform_index_urls")?.unwrap_or_default()),
         })
