@@ -77,7 +77,11 @@ impl DeployArgs {
 #[derive(Subcommand)]
 pub enum DeviceAction {
     /// Serial ports with USB VID:PID and description.
-    List,
+    List {
+        /// As JSON (PlatformIO's fields: port, description, hwid).
+        #[arg(long)]
+        json_output: bool,
+    },
 }
 
 pub fn deploy(args: DeployArgs) -> Result<ExitCode> {
@@ -186,14 +190,12 @@ pub fn deploy(args: DeployArgs) -> Result<ExitCode> {
 
 pub fn device(action: DeviceAction) -> Result<ExitCode> {
     match action {
-        DeviceAction::List => {
+        DeviceAction::List { json_output } => {
             let list = ports::list().map_err(anyhow::Error::msg)?;
-            if list.is_empty() {
-                println!("no serial ports");
-            }
-            for p in list {
-                let known = p.known().map(|k| format!("  [{k}]")).unwrap_or_default();
-                println!("{}{known}", p.line());
+            match (json_output, list.is_empty()) {
+                (true, _) => println!("{}", ports::json(&list)),
+                (false, true) => println!("no serial ports"),
+                (false, false) => print!("{}", ports::table(&list)),
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -2,6 +2,7 @@
 //! in its own module; this file only parses and dispatches.
 
 mod args;
+mod boards_cmd;
 mod build_cmd;
 mod cache_cmd;
 mod ci_cmd;
@@ -11,6 +12,7 @@ mod deploy_cmd;
 mod install_cmd;
 mod lib_cmd;
 mod monitor_cmd;
+mod project_cmd;
 mod shims_cmd;
 mod test_cmd;
 
@@ -73,14 +75,27 @@ enum Command {
         #[command(subcommand)]
         action: deploy_cmd::DeviceAction,
     },
+    /// The boards fbuild knows by PlatformIO's ids (`pio boards`).
+    Boards(boards_cmd::BoardsArgs),
+    /// Make a project folder (`pio project init`).
+    Project {
+        #[command(subcommand)]
+        action: project_cmd::ProjectAction,
+    },
+    /// Make a project folder (= `fbuild project init`, PlatformIO's old
+    /// `pio init`).
+    Init(project_cmd::InitArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
     // The driver decides where the build engine's lines go: as a terminal
-    // user expects them (listings on stdout, the rest on stderr).
-    fbuild_builder::report::set(Box::new(fbuild_builder::report::Stderr));
+    // user expects them (results on stdout, the rest on stderr; a test's
+    // builds are not its results).
+    fbuild_builder::report::set(Box::new(fbuild_builder::report::Stderr {
+        summaries_on_stdout: !matches!(cli.command, Command::Test(_)),
+    }));
     warn_about_settings();
     let result = match cli.command {
         Command::Daemon { action } => daemon_cmd::run(action),
@@ -95,6 +110,9 @@ fn main() -> ExitCode {
         Command::Lib { action } => lib_cmd::run(action),
         Command::Cache { action } => cache_cmd::run(action),
         Command::Ci(args) => ci_cmd::run(args),
+        Command::Boards(args) => boards_cmd::run(args),
+        Command::Project { action } => project_cmd::run(action),
+        Command::Init(args) => project_cmd::init(args),
     };
     match result {
         Ok(code) => code,

@@ -28,9 +28,25 @@ pub struct TestArgs {
     /// emulator: the emulator).
     #[arg(long)]
     upload_port: Option<String>,
+    /// Read the board's test output at this port (default: test_port,
+    /// else the upload port).
+    #[arg(long)]
+    test_port: Option<String>,
     /// Write the results as JUnit XML here.
     #[arg(long)]
     junit_xml: Option<PathBuf>,
+    /// Print PlatformIO's JSON report on stdout (everything else on stderr).
+    #[arg(long)]
+    json_output: bool,
+    /// Write PlatformIO's JSON report to this file.
+    #[arg(long)]
+    json_output_path: Option<PathBuf>,
+    /// List the suites each environment would run, and stop.
+    #[arg(long)]
+    list_tests: bool,
+    /// Run what the last `fbuild test` built, without building.
+    #[arg(long)]
+    without_building: bool,
     /// Seconds a suite may run (its build not counted).
     #[arg(long, default_value = "60", value_parser = crate::args::timeout_secs)]
     timeout: Duration,
@@ -50,7 +66,12 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
         ignores: args.ignore,
         without_uploading: args.without_uploading,
         upload_port: args.upload_port,
+        test_port: args.test_port,
         junit_xml: args.junit_xml,
+        json_output: args.json_output,
+        json_output_path: args.json_output_path,
+        list_tests: args.list_tests,
+        without_building: args.without_building,
         timeout: args.timeout,
         jobs: args.jobs,
         verbose: args.verbose,

@@ -251,6 +251,34 @@ pub fn board_properties(
     Ok(target.recipes.properties().clone())
 }
 
+/// What an earlier build of `env` wrote (`fbuild test --without-building`):
+/// its firmware (the core's link output) and its board's properties; an
+/// error when the firmware is not there.
+pub fn built_firmware(
+    project: &Project,
+    env: &project::EnvConfig,
+) -> Result<(PathBuf, Properties), BuildError> {
+    let client = Client::from_env()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let out_dir = project.build_dir.join(&env.name);
+    let target = runtime.block_on(target::resolve(&client, env, &project.root, &out_dir))?;
+    let (_, firmware) = target
+        .recipes
+        .link(&[], &out_dir.join("firmware.map"))
+        .map_err(BuildError::from)?;
+    if !firmware.is_file() {
+        return Err(anyhow::anyhow!(
+            "{} was not built: run without --without-building first",
+            firmware.display()
+        )
+        .into());
+    }
+    Ok((firmware, target.recipes.properties().clone()))
+}
+
 /// Removes the build outputs of `envs` (all when empty).
 pub fn clean(project_dir: &Path, envs: &[String]) -> Result<(), BuildError> {
     let project = load(project_dir)?;

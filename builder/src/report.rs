@@ -39,13 +39,28 @@ pub trait Reporter: Send + Sync {
 /// The default: listings and summaries on stdout, the rest on stderr, each
 /// line in one write (lines of parallel compiles never interleave
 /// mid-line).
-#[derive(Debug, Default)]
-pub struct Stderr;
+#[derive(Debug)]
+pub struct Stderr {
+    /// A build's summaries on stdout: the command's results. Off when the
+    /// builds serve another result (`fbuild test`: its report is).
+    pub summaries_on_stdout: bool,
+}
+
+impl Default for Stderr {
+    fn default() -> Self {
+        Stderr {
+            summaries_on_stdout: true,
+        }
+    }
+}
 
 impl Reporter for Stderr {
     fn line(&self, kind: Kind, text: &str) {
         let line = format!("{text}\n");
         let _ = match kind {
+            Kind::Summary if !self.summaries_on_stdout => {
+                std::io::stderr().lock().write_all(line.as_bytes())
+            }
             Kind::Listing | Kind::Summary => {
                 let mut out = std::io::stdout().lock();
                 // Flushed at once: a result is not held back behind the
@@ -70,7 +85,9 @@ pub fn set(reporter: Box<dyn Reporter>) {
 }
 
 fn reporter() -> &'static dyn Reporter {
-    REPORTER.get_or_init(|| Box::new(Stderr)).as_ref()
+    REPORTER
+        .get_or_init(|| Box::new(Stderr::default()))
+        .as_ref()
 }
 
 /// Lines said on one thread while [`capturing`] (they are said as well).

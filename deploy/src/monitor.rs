@@ -332,10 +332,7 @@ pub fn open_serial(path: &str, baud: u32) -> Result<Box<dyn Read + Send>, crate:
 
 /// Opens a serial device at `baud` for reading and for writing (one open:
 /// a port opened exclusively cannot be opened twice).
-pub fn open_port(
-    path: &str,
-    baud: u32,
-) -> Result<OpenPort, crate::DeployError> {
+pub fn open_port(path: &str, baud: u32) -> Result<OpenPort, crate::DeployError> {
     let cloned = |e: std::io::Error| crate::DeployError::Serial {
         what: "cannot open",
         port: path.to_string(),

@@ -42,6 +42,44 @@ impl PortInfo {
     }
 }
 
+/// `fbuild device list`: a header, then a port per line (its USB ids,
+/// what it says it is, the board or bridge fbuild knows it as).
+pub fn table(ports: &[PortInfo]) -> String {
+    let width = ports.iter().map(|p| p.name.len()).max().unwrap_or(0).max(4);
+    let mut out = format!("{:width$}  VID:PID    Description\n", "Port");
+    for p in ports {
+        let ids = match p.usb {
+            Some((vid, pid)) => format!("{vid:04x}:{pid:04x}"),
+            None => "-".to_string(),
+        };
+        let known = p.known().map(|k| format!("  [{k}]")).unwrap_or_default();
+        out.push_str(&format!(
+            "{:width$}  {ids:9}  {}{known}\n",
+            p.name, p.description
+        ));
+    }
+    out
+}
+
+/// `fbuild device list --json-output`: PlatformIO's fields (`port`,
+/// `description`, `hwid`), and fbuild's `known`.
+pub fn json(ports: &[PortInfo]) -> serde_json::Value {
+    ports
+        .iter()
+        .map(|p| {
+            serde_json::json!({
+                "port": p.name,
+                "description": p.description,
+                "hwid": match p.usb {
+                    Some((vid, pid)) => format!("USB VID:PID={vid:04X}:{pid:04X}"),
+                    None => "n/a".to_string(),
+                },
+                "known": p.known(),
+            })
+        })
+        .collect()
+}
+
 /// The serial ports of this machine.
 pub fn list() -> Result<Vec<PortInfo>, DeployError> {
     let ports = serialport::available_ports().map_err(|e| DeployError::ListPorts(e.to_string()))?;

@@ -8,6 +8,7 @@
 //! (`report`). Suites across environments build and run `-j` at a time.
 
 mod report;
+mod report_json;
 mod runners;
 mod runtime;
 mod suites;
@@ -40,7 +41,18 @@ pub struct TestArgs {
     pub without_uploading: bool,
     /// Run on the board at this port instead of the emulator.
     pub upload_port: Option<String>,
+    /// Read the board's test output at this port (default: the
+    /// environment's test_port, else the upload port).
+    pub test_port: Option<String>,
     pub junit_xml: Option<PathBuf>,
+    /// PlatformIO's JSON report on stdout (the rest on stderr).
+    pub json_output: bool,
+    /// PlatformIO's JSON report in this file.
+    pub json_output_path: Option<PathBuf>,
+    /// List the suites that would run, without building or running them.
+    pub list_tests: bool,
+    /// Run what an earlier `fbuild test` built.
+    pub without_building: bool,
     /// Per suite run (not its build).
     pub timeout: Duration,
     /// Suites built and run at once (`None`: the number of cores).
@@ -66,7 +78,6 @@ pub fn run(args: &TestArgs) -> Result<ExitCode> {
         .parent()
         .unwrap_or(&project.root)
         .join("test");
-    let unity = runtime::install(&work.join(".runtime"))?;
     let mut queue = VecDeque::new();
     for env in &envs {
         let filters = [args.filters.clone(), env.test.filter.clone()].concat();
@@ -85,6 +96,10 @@ pub fn run(args: &TestArgs) -> Result<ExitCode> {
             names.join(", ")
         );
     }
+    if args.list_tests {
+        return Ok(list(&queue, args.json_output));
+    }
+    let unity = runtime::install(&work.join(".runtime"))?;
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(2);
@@ -111,17 +126,56 @@ pub fn run(args: &TestArgs) -> Result<ExitCode> {
     });
     let mut results = results.into_inner().unwrap();
     results.sort_by(|a, b| (&a.env, &a.suite).cmp(&(&b.env, &b.suite)));
-    println!();
-    print!("{}", report::table(&results, start.elapsed()));
+    tell(args, "");
+    tell(args, report::table(&results, start.elapsed()).trim_end());
     if let Some(path) = &args.junit_xml {
         std::fs::write(path, report::junit(&results))
             .with_context(|| format!("writing {}", path.display()))?;
+    }
+    if args.json_output || args.json_output_path.is_some() {
+        let json = report_json::report(&results, &project.root, start.elapsed()).to_string();
+        if let Some(path) = &args.json_output_path {
+            std::fs::write(path, &json).with_context(|| format!("writing {}", path.display()))?;
+        }
+        if args.json_output {
+            println!("{json}");
+        }
     }
     Ok(if results.iter().all(SuiteResult::passed) {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// A line of the report: on stdout, unless the JSON report is (then on
+/// stderr, so that stdout parses).
+fn tell(args: &TestArgs, line: impl AsRef<str>) {
+    match args.json_output {
+        true => eprintln!("{}", line.as_ref()),
+        false => println!("{}", line.as_ref()),
+    }
+}
+
+/// `--list-tests`: each environment's suites, as a table or as JSON.
+fn list(queue: &VecDeque<(&EnvConfig, &Suite)>, json: bool) -> ExitCode {
+    match json {
+        true => {
+            let entries: Vec<serde_json::Value> = queue
+                .iter()
+                .map(|(env, suite)| {
+                    serde_json::json!({ "env_name": env.name, "test_name": suite.name })
+                })
+                .collect();
+            println!("{}", serde_json::Value::from(entries));
+        }
+        false => {
+            for (env, suite) in queue {
+                println!("{}  {}", env.name, suite.name);
+            }
+        }
+    }
+    ExitCode::SUCCESS
 }
 
 struct Ctx<'a> {
@@ -149,17 +203,24 @@ impl Ctx<'_> {
         }
         result.duration = start.elapsed();
         if let Some(e) = &result.error {
-            println!("  [{}] {}  ERROR  {e}", env.name, suite.name);
+            tell(
+                self.args,
+                format!("  [{}] {}  ERROR  {e}", env.name, suite.name),
+            );
         }
         result
     }
 
     fn build_and_run(&self, env: &EnvConfig, suite: &Suite, out: &mut SuiteResult) -> Result<()> {
         let (project, env) = self.suite_build(env, suite);
-        let (firmware, props) = match build_one(&project, &env, self.build_jobs, self.args.verbose)?
-        {
-            Built::Firmware { firmware, board } => (firmware, board),
-            Built::Failed(code) => bail!("the build failed (exit {code}); its errors are above"),
+        let (firmware, props) = match self.args.without_building {
+            true => fbuild_builder::built_firmware(&project, &env)?,
+            false => match build_one(&project, &env, self.build_jobs, self.args.verbose)? {
+                Built::Firmware { firmware, board } => (firmware, *board),
+                Built::Failed(code) => {
+                    bail!("the build failed (exit {code}); its errors are above")
+                }
+            },
         };
         let target = if env.platform.is_native() {
             Target::Native(&firmware)
@@ -179,8 +240,8 @@ impl Ctx<'_> {
             &mut |line| {
                 let mut p = parsed.borrow_mut();
                 match p.line(line) {
-                    Some(case) => println!("{}", report::case_line(&env.name, &suite.name, case)),
-                    None if verbose => print!("{line}"),
+                    Some(case) => tell(self.args, report::case_line(&env.name, &suite.name, case)),
+                    None if verbose => tell(self.args, line.trim_end_matches('\n')),
                     None => {}
                 }
             },
@@ -233,13 +294,24 @@ impl Ctx<'_> {
         (p, e)
     }
 
-    /// The serial port named for `env`'s board, if any.
+    /// The serial port named for flashing `env`'s board, if any.
     fn port(&self, env: &EnvConfig) -> Option<String> {
         self.args
             .upload_port
             .clone()
+            .or(self.args.test_port.clone())
             .or(env.test.port.clone())
             .or(env.upload_port.clone())
+    }
+
+    /// Where the board's output is read: `--test-port`, `test_port`, else
+    /// the port it was flashed through.
+    fn read_port(&self, env: &EnvConfig, flashed: &str) -> String {
+        self.args
+            .test_port
+            .clone()
+            .or(env.test.port.clone())
+            .unwrap_or_else(|| flashed.to_string())
     }
 
     /// A board's suites run in its emulator, if it has one, when no port
@@ -271,6 +343,7 @@ impl Ctx<'_> {
         };
         Ok(Target::Board {
             props,
+            read_port: self.read_port(env, &port),
             port,
             speed: env.test.speed.unwrap_or(115_200),
             upload: (!self.args.without_uploading).then_some(

@@ -48,6 +48,8 @@ pub enum Target<'a> {
     Board {
         props: &'a Properties,
         port: String,
+        /// Where its output is read (`test_port`; else `port`).
+        read_port: String,
         speed: u32,
         /// Flash it first, with the environment's upload options.
         upload: Option<UploadOptions<'a>>,
@@ -82,9 +84,18 @@ pub fn run(
         Target::Board {
             props,
             port,
+            read_port,
             speed,
             upload,
-        } => board(props, &port, speed, upload.as_ref(), timeout, on_line, done),
+        } => board(
+            props,
+            [&port, &read_port],
+            speed,
+            upload.as_ref(),
+            timeout,
+            on_line,
+            done,
+        ),
     }
 }
 
@@ -201,7 +212,7 @@ fn wait_until(child: &mut Child, deadline: Instant) -> Option<std::io::Result<Ex
 #[allow(clippy::too_many_arguments)]
 fn board(
     props: &Properties,
-    port: &str,
+    [port, read_port]: [&str; 2],
     speed: u32,
     flash: Option<&UploadOptions>,
     timeout: Duration,
@@ -229,7 +240,7 @@ fn board(
             Err(e) => return End::Broken(e.to_string()),
         }
     }
-    let reader = match open_serial(port, speed) {
+    let reader = match open_serial(read_port, speed) {
         Ok(r) => r,
         Err(e) => return End::Broken(e.to_string()),
     };

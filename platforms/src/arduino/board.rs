@@ -18,6 +18,13 @@ fn pio_boards() -> &'static BTreeMap<String, String> {
     })
 }
 
+/// Every PlatformIO board id fbuild knows, with its FQBN, by id.
+pub fn pio_board_ids() -> impl Iterator<Item = (&'static str, &'static str)> {
+    pio_boards()
+        .iter()
+        .map(|(id, fqbn)| (id.as_str(), fqbn.as_str()))
+}
+
 const PIO_PLATFORMS: &str = include_str!("../../data/pio-platforms.json");
 
 /// PlatformIO's platform id for an Arduino architecture (`samd` →

@@ -12,7 +12,7 @@ mod props;
 
 use std::path::{Path, PathBuf};
 
-pub use board::{BoardId, ResolvedBoard, close, pio_platform_of_arch};
+pub use board::{BoardId, ResolvedBoard, close, pio_board_ids, pio_platform_of_arch};
 pub use fqbn::Fqbn;
 pub use props::{
     MARK_OPEN, OS_SUFFIX, Properties, RecipeCommand, Source, path_marker, resolve, split_command,
