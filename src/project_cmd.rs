@@ -111,7 +111,7 @@ const FOLDERS: &[(&str, Option<&str>)] = &[
 /// the close ones.
 fn section(board: &str, options: &[String]) -> Result<String> {
     let mut body = format!("[env:{board}]\n");
-    if board == "native" {
+    if fbuild_core::platform::Platform::parse(board).is_native() {
         body.push_str("platform = native\n");
     } else {
         if !pio_board_ids().any(|(id, _)| id == board) {

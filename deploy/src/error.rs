@@ -26,6 +26,13 @@ pub enum DeployError {
     NoBoardPort { listing: String },
     #[error("{count} ports look like boards; pass --port (or set upload_port), one of:\n{listing}")]
     SeveralBoardPorts { count: usize, listing: String },
+    /// A monitor option with a value it does not take (`--eol`, a filter).
+    #[error("{option} {value:?}: use {allowed}")]
+    MonitorOption {
+        option: &'static str,
+        value: String,
+        allowed: String,
+    },
     /// A serial port could not be opened or set up (`what`: the step).
     #[error("{what} {port}: {why}")]
     Serial {

@@ -43,7 +43,7 @@ pub struct Filters {
 impl Filters {
     /// From names (`-f time -f hexlify`, `monitor_filters = time, log2file`);
     /// an unknown one is an error naming the known ones.
-    pub fn parse<S: AsRef<str>>(names: &[S]) -> Result<Filters, String> {
+    pub fn parse<S: AsRef<str>>(names: &[S]) -> Result<Filters, crate::DeployError> {
         let mut f = Filters::default();
         for name in names {
             match name.as_ref().trim() {
@@ -56,10 +56,11 @@ impl Filters {
                 "colorize" => f.colorize = true,
                 "send_on_enter" => f.send_on_enter = true,
                 other => {
-                    return Err(format!(
-                        "unknown monitor filter {other:?}; fbuild has {}",
-                        KNOWN.join(", ")
-                    ));
+                    return Err(crate::DeployError::MonitorOption {
+                        option: "monitor filter",
+                        value: other.to_string(),
+                        allowed: KNOWN.join(", "),
+                    });
                 }
             }
         }
@@ -215,7 +216,7 @@ mod tests {
             shown(&["printable"], &[b"a\x07\xff\r\n"]),
             "a\\x07\\xff\\r\n"
         );
-        let err = Filters::parse(&["tiem"]).unwrap_err();
+        let err = Filters::parse(&["tiem"]).unwrap_err().to_string();
         assert!(err.contains("\"tiem\"") && err.contains("time"), "{err}");
     }
 

@@ -24,12 +24,16 @@ pub enum Eol {
 
 impl Eol {
     /// `CRLF`, `CR` or `LF` (any case); else an error naming them.
-    pub fn parse(text: &str) -> Result<Eol, String> {
+    pub fn parse(text: &str) -> Result<Eol, crate::DeployError> {
         match text.trim().to_ascii_uppercase().as_str() {
             "CRLF" => Ok(Eol::CrLf),
             "CR" => Ok(Eol::Cr),
             "LF" => Ok(Eol::Lf),
-            _ => Err(format!("end of line {text:?}: use CRLF, CR or LF")),
+            _ => Err(crate::DeployError::MonitorOption {
+                option: "end of line",
+                value: text.to_string(),
+                allowed: "CRLF, CR or LF".into(),
+            }),
         }
     }
 
@@ -282,8 +286,9 @@ mod tests {
             lf.feed(b"hi\r"),
             [send(b"hi\n"), Action::Echo(b"hi\n".to_vec())]
         );
-        assert_eq!(Eol::parse("crlf"), Ok(Eol::CrLf));
-        assert!(Eol::parse("CRCR").unwrap_err().contains("CRLF, CR or LF"));
+        assert_eq!(Eol::parse("crlf").unwrap(), Eol::CrLf);
+        let err = Eol::parse("CRCR").unwrap_err().to_string();
+        assert!(err.contains("CRLF, CR or LF"), "{err}");
     }
 
     #[test]
