@@ -6,12 +6,32 @@
 
 use std::collections::HashSet;
 use std::io::IsTerminal;
+use std::sync::Mutex;
 use std::time::Instant;
 
 use crate::report::{self, Kind};
 use fbuild_core::install_status::{InstallPhase, InstallRole, InstallStatus};
 use fbuild_core::time::{PROGRESS_LINE_EVERY, PROGRESS_TICK};
 use indicatif::{ProgressBar, ProgressStyle};
+
+/// The bar on the terminal now, if any: every line written meanwhile
+/// ([`printing`]) clears it first and draws it again after, so that no
+/// diagnostic starts on the bar's line.
+static SHOWN: Mutex<Option<ProgressBar>> = Mutex::new(None);
+
+fn shown(bar: Option<ProgressBar>) {
+    *SHOWN.lock().unwrap_or_else(|p| p.into_inner()) = bar;
+}
+
+/// Runs `write` (a line, a compiler's diagnostics) with the bar, if one is
+/// shown, out of the way.
+pub fn printing<T>(write: impl FnOnce() -> T) -> T {
+    let bar = SHOWN.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    match bar {
+        Some(bar) => bar.suspend(write),
+        None => write(),
+    }
+}
 
 pub struct InstallProgress {
     /// Whether stderr is a terminal: a bar, made at the first news.
@@ -52,7 +72,9 @@ impl InstallProgress {
         }
         self.spoken.insert(install);
         if self.terminal && self.bar.is_none() {
-            self.bar = Some(bar());
+            let made = bar();
+            shown(Some(made.clone()));
+            self.bar = Some(made);
         }
         if let Some(bar) = &self.bar {
             bar.set_message(format!("{} {}: {}", s.name, s.version, s.phase.word()));
@@ -79,8 +101,21 @@ impl InstallProgress {
 
     pub fn finish(&mut self) {
         if let Some(bar) = self.bar.take() {
+            shown(None);
             bar.finish_and_clear();
         }
+    }
+}
+
+impl Drop for InstallProgress {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+impl Drop for CompileProgress {
+    fn drop(&mut self) {
+        self.finish();
     }
 }
 
@@ -127,6 +162,7 @@ impl CompileProgress {
                 .progress_chars("=> "),
         );
         bar.set_prefix(self.env.clone());
+        shown(Some(bar.clone()));
         *self.bar.lock().unwrap_or_else(|p| p.into_inner()) = Some(bar);
     }
 
@@ -146,6 +182,7 @@ impl CompileProgress {
 
     pub fn finish(&self) {
         if let Some(bar) = self.bar.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            shown(None);
             bar.finish_and_clear();
         }
     }
