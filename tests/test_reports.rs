@@ -80,6 +80,11 @@ fn reports_for_scripts_list_json_and_a_run_without_building() {
     // The builds and the table went to stderr.
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("2 suites: 2 passed"), "{err}");
+    // A suite's files by their path in the project.
+    assert!(
+        err.contains("compiling test/test_checksum/test_checksum.c"),
+        "{err}"
+    );
 
     // Built now: --without-building runs it (nothing compiled).
     let out = test(&home, dir.path(), &["--without-building", "-v"]);

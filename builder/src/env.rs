@@ -141,10 +141,22 @@ pub async fn build_env(
                 .entry(cmd.program.clone())
                 .or_insert_with(|| crate::lib_store_key::stamp(&cmd.program))
                 .clone();
+            // The project's own files by their path in it (a test suite's
+            // `test/<suite>/…`); the rest, and a sketch's generated source,
+            // by where their object goes.
+            let own = match u.group {
+                Group::Project if !u.source.starts_with(&project.build_dir) => {
+                    u.source.strip_prefix(&project.root).ok()
+                }
+                _ => None,
+            };
             Ok(Job {
-                name: display(&u.object, &out_dir)
-                    .trim_end_matches(".o")
-                    .to_string(),
+                name: match own {
+                    Some(path) => path.display().to_string(),
+                    None => display(&u.object, &out_dir)
+                        .trim_end_matches(".o")
+                        .to_string(),
+                },
                 unit: u.clone(),
                 compiler: cmd.program,
                 args,
