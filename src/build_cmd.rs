@@ -101,8 +101,18 @@ pub fn build(args: BuildArgs) -> Result<ExitCode> {
             [env] => Some(env.clone()),
             _ => bail!("-t upload flashes one environment: name one with -e"),
         };
+        // The build before it as this command's flags ask (-j, -v, …).
+        let build = BuildRequest {
+            project_dir: dir.clone(),
+            envs: Vec::new(),
+            jobs: args.jobs,
+            clean: args.clean,
+            verbose: args.verbose,
+            locked: args.locked,
+            keep_going: false,
+        };
         return crate::deploy_cmd::deploy(crate::deploy_cmd::DeployArgs::upload(
-            dir,
+            build,
             env,
             args.upload_port,
             wants("monitor").then_some(args.monitor_port),
@@ -117,11 +127,17 @@ pub fn build(args: BuildArgs) -> Result<ExitCode> {
         locked: args.locked,
         keep_going: args.keep_going,
     })?;
+    // The database is written before anything compiles: a build that
+    // failed still gives clangd its commands.
+    if wants("compiledb") {
+        match (compiledb(&dir, &args.env), outcome.failed) {
+            (Err(e), None) => return Err(e),
+            (Err(e), Some(_)) => eprintln!("fbuild: warning: {e:#}"),
+            (Ok(()), _) => {}
+        }
+    }
     if outcome.failed.is_some() {
         return Ok(crate::args::exit_code(outcome.failed));
-    }
-    if wants("compiledb") {
-        compiledb(&dir, &args.env)?;
     }
     if wants("monitor") {
         return crate::monitor_cmd::monitor(crate::monitor_cmd::MonitorArgs::of(
@@ -143,7 +159,10 @@ fn compiledb(dir: &std::path::Path, envs: &[String]) -> Result<()> {
         .join(&env.name)
         .join("compile_commands.json");
     let to = project.root.join("compile_commands.json");
-    std::fs::copy(&from, &to)
+    // Beside, then renamed: clangd never reads half a file.
+    let staged = project.root.join(".compile_commands.json.fbuild-new");
+    std::fs::copy(&from, &staged)
+        .and_then(|_| std::fs::rename(&staged, &to))
         .with_context(|| format!("copying {} to {}", from.display(), to.display()))?;
     eprintln!("fbuild: [{}] wrote {}", env.name, to.display());
     Ok(())

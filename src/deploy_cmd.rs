@@ -49,6 +49,9 @@ pub struct DeployArgs {
     monitor_port: Option<String>,
     #[command(flatten)]
     watch: WatchArgs,
+    /// How to build first (`fbuild run -t upload -j 4 -v`).
+    #[arg(skip)]
+    build: BuildRequest,
 }
 
 impl DeployArgs {
@@ -56,13 +59,14 @@ impl DeployArgs {
     /// flash, and watch with `-t monitor` (`Some`: on that port, else the
     /// default).
     pub fn upload(
-        project_dir: PathBuf,
+        build: BuildRequest,
         env: Option<String>,
         port: Option<String>,
         monitor: Option<Option<String>>,
     ) -> Self {
         DeployArgs {
-            project_dir,
+            project_dir: build.project_dir.clone(),
+            build,
             env,
             port,
             emulator: false,
@@ -93,7 +97,7 @@ pub fn deploy(args: DeployArgs) -> Result<ExitCode> {
             let mut outcome = build::build(&BuildRequest {
                 project_dir: args.project_dir.clone(),
                 envs: vec![env.name.clone()],
-                ..BuildRequest::default()
+                ..args.build.clone()
             })?;
             if outcome.failed.is_some() {
                 return Ok(crate::args::exit_code(outcome.failed));

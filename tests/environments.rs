@@ -115,6 +115,17 @@ fn pio_run_spellings_and_targets() {
         serde_json::from_slice(&std::fs::read(dir.path().join("compile_commands.json")).unwrap())
             .unwrap();
     assert!(db[0]["file"].as_str().unwrap().ends_with("main.c"), "{db}");
+    // A build that fails still gives clangd its commands (exit 1).
+    std::fs::remove_file(dir.path().join("compile_commands.json")).unwrap();
+    std::fs::write(dir.path().join("src/main.c"), "int main(void) { return }\n").unwrap();
+    let out = run(&["run", "-d", d, "-e", "zeta", "-t", "compiledb"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(dir.path().join("compile_commands.json").is_file());
+    std::fs::write(
+        dir.path().join("src/main.c"),
+        "int main(void) { return 0; }\n",
+    )
+    .unwrap();
     // `-t clean` removes the outputs and builds nothing.
     let out = run(&["run", "-d", d, "-e", "zeta", "-t", "clean"]);
     assert_ok(&out);
