@@ -5,7 +5,8 @@
 //! `FBUILD_HOME/coordinator/plans/<key>.json`, keyed by everything the plan
 //! was made from: the tool name, FBUILD_PLATFORM, PATH (and the cwd when
 //! PATH has relative entries), the shim binary, the `-MP` question and the
-//! settings a request carries. A remembered plan is used only while
+//! settings a request carries (`FBUILD_ZCCACHE`, `FBUILD_CACHE`, the
+//! coordinator's). A remembered plan is used only while
 //! * it is younger than [`REMEMBERED_PLAN_AGE`] (so a build still talks to the
 //!   coordinator every few seconds: it stays alive and re-checks the
 //!   daemon, and nothing stale lives long),
@@ -51,6 +52,10 @@ pub fn slot(
             .unwrap_or_default(),
         &[u8::from(wants_phony) | (u8::from(wants_color) << 1)],
         settings.zccache_mode.as_str().as_bytes(),
+        // FBUILD_CACHE=none right after a cached call is no cache.
+        serde_json::to_string(&settings.cache)
+            .unwrap_or_default()
+            .as_bytes(),
         serde_json::to_string(&settings.coordinator)
             .unwrap_or_default()
             .as_bytes(),
