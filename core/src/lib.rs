@@ -22,6 +22,7 @@ pub mod lto_seed;
 pub mod pipe;
 pub mod plan_wire;
 pub mod platform;
+pub mod probe_store;
 pub mod procs;
 pub mod protocol;
 pub mod resolve;

@@ -138,7 +138,7 @@ pub fn plan(step: &Step) -> Option<Planned> {
 }
 
 /// The first of each of `names` on PATH, with its metadata.
-fn on_path(names: &[&str]) -> Vec<(PathBuf, std::fs::Metadata)> {
+pub(crate) fn on_path(names: &[&str]) -> Vec<(PathBuf, std::fs::Metadata)> {
     let path = std::env::var_os("PATH").unwrap_or_default();
     names
         .iter()
@@ -404,7 +404,7 @@ fn beside(path: &Path, what: &str) -> PathBuf {
     path.with_file_name(name)
 }
 
-fn nanos(t: SystemTime) -> u128 {
+pub(crate) fn nanos(t: SystemTime) -> u128 {
     t.duration_since(UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or(0)

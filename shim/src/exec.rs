@@ -61,6 +61,9 @@ pub fn run(target: Target, prepared: Prepared, marker: (&str, String)) -> ! {
     if !links_cached && let Some(code) = from_link_store(&target, &prepared, &marker) {
         std::process::exit(code)
     }
+    if let Some(code) = crate::probe::run(&target, &prepared, &marker) {
+        std::process::exit(code)
+    }
     let keyed = links_cached && (!prepared.needs_link_key || link_key.is_some());
     let Some(zccache) = target
         .zccache
@@ -205,7 +208,7 @@ fn run_client(
 }
 
 /// The real tool with the user's arguments, untouched.
-fn real_command(target: &Target, prepared: &Prepared, marker: &(&str, String)) -> Tool {
+pub(crate) fn real_command(target: &Target, prepared: &Prepared, marker: &(&str, String)) -> Tool {
     Tool::new(&target.real)
         .args(&prepared.original)
         .env(marker.0, &marker.1)

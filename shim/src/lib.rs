@@ -9,6 +9,7 @@ mod exec;
 mod fallback;
 mod notices;
 mod plan;
+mod probe;
 mod remembered;
 mod rewrites;
 mod stored;

@@ -50,6 +50,8 @@ pub struct Prepared {
     pub needs_link_key: bool,
     /// An `ar` call (its first argument the modifiers, then the archive).
     pub archive: bool,
+    /// A compiler driver (`cc`, `c++`) called by a build, not nested.
+    pub driver: bool,
 }
 
 /// `nested`: see the table (a call under a compiler driver or a shim).
@@ -69,12 +71,14 @@ pub fn prepare(class: ToolClass, args: Vec<OsString>, nested: bool, cwd: &Path) 
         wants_color: false,
         needs_link_key: false,
         archive: class == ToolClass::Ar,
+        driver: false,
     };
     if !prepared.use_zccache {
         return prepared;
     }
     match class {
         ToolClass::C | ToolClass::Cxx => {
+            prepared.driver = true;
             if prepared.original.iter().any(|a| a == "-") {
                 prepared.use_zccache = false;
             } else if let Some(depfile) = mp_depfile(&prepared.original) {

@@ -1,0 +1,107 @@
+//! Compiler probes (`fbuild_core::probe_store`), answered from the link
+//! store when the cache is on: a line that reads a program on stdin (`-`)
+//! has stdin read here first; a kept answer gives back the exit code and
+//! what the compiler printed, without running it; otherwise the real
+//! compiler runs with those bytes on its stdin, its output held until it
+//! exits, and its answer is kept when the key allows.
+
+use std::io::{Read, Write};
+
+use fbuild_core::console::{Stream, write_raw};
+use fbuild_core::link_inputs;
+use fbuild_core::link_store::Replay;
+use fbuild_core::probe_store::{self, Probe};
+use fbuild_core::tool::exec as tool_exec;
+
+use crate::exec::Target;
+use crate::rewrites::Prepared;
+
+/// The probe's exit code, from the store or the real compiler; `None` when
+/// the line is no probe the store takes (the caller runs it as usual;
+/// stdin is untouched then).
+pub fn run(target: &Target, prepared: &Prepared, marker: &(&str, String)) -> Option<i32> {
+    if !prepared.driver || !target.links || target.zccache.is_none() {
+        return None;
+    }
+    let store = target.link_store.as_ref()?;
+    probe_store::inputs(&prepared.text)?;
+    let cwd = std::env::current_dir().ok()?;
+    let known: Vec<_> = std::env::split_paths(target.link_dirs.as_ref()?).collect();
+    let fingerprint = link_inputs::key_flag(&prepared.text, &cwd, &known)?;
+    // From here stdin is ours: the real compiler gets it from us.
+    let reads_stdin = prepared.text.iter().any(|a| a == "-");
+    let mut stdin = Vec::new();
+    if reads_stdin && std::io::stdin().lock().read_to_end(&mut stdin).is_err() {
+        stdin.clear();
+    }
+    let probe = Probe {
+        tool: &target.real,
+        args: &prepared.text,
+        cwd: &cwd,
+        stdin: reads_stdin.then_some(stdin.as_slice()),
+        fingerprint: &fingerprint,
+    };
+    let key = probe_store::plan(&probe);
+    if let Some((code, replay)) = key.as_ref().and_then(|k| probe_store::answer(store, k)) {
+        write_raw(Stream::Stdout, &replay.stdout);
+        write_raw(Stream::Stderr, &replay.stderr);
+        return Some(code);
+    }
+    let (code, replay) = match run_tool(target, prepared, marker, reads_stdin.then_some(&stdin)) {
+        Some(ran) => ran,
+        None => crate::fallback::die(
+            127,
+            &format!("fbuild: cannot run {}", target.real.display()),
+        ),
+    };
+    write_raw(Stream::Stdout, &replay.stdout);
+    write_raw(Stream::Stderr, &replay.stderr);
+    if let Some(key) = key {
+        let _ = probe_store::keep(store, &key, code, &replay);
+    }
+    Some(code)
+}
+
+/// Runs the real compiler with `stdin` given and its output held.
+fn run_tool(
+    target: &Target,
+    prepared: &Prepared,
+    marker: &(&str, String),
+    stdin: Option<&Vec<u8>>,
+) -> Option<(i32, Replay)> {
+    let mut command = crate::exec::real_command(target, prepared, marker).command();
+    command
+        .stdin(match stdin {
+            Some(_) => std::process::Stdio::piped(),
+            None => std::process::Stdio::inherit(),
+        })
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = command.spawn().ok()?;
+    tool_exec::forward_signals_to(&child);
+    let feeder = stdin
+        .cloned()
+        .zip(child.stdin.take())
+        .map(|(bytes, mut pipe)| {
+            // A compiler that stops reading (an error early) closes the pipe.
+            std::thread::spawn(move || {
+                let _ = pipe.write_all(&bytes);
+            })
+        });
+    let mut stdout_pipe = child.stdout.take()?;
+    let reader = std::thread::spawn(move || {
+        let mut out = Vec::new();
+        let _ = stdout_pipe.read_to_end(&mut out);
+        out
+    });
+    let mut stderr = Vec::new();
+    if let Some(mut pipe) = child.stderr.take() {
+        let _ = pipe.read_to_end(&mut stderr);
+    }
+    let stdout = reader.join().unwrap_or_default();
+    if let Some(feeder) = feeder {
+        let _ = feeder.join();
+    }
+    let code = tool_exec::wait_code(&mut child).unwrap_or(1);
+    Some((code, Replay { stdout, stderr }))
+}
