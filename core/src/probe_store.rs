@@ -19,8 +19,8 @@
 //! fingerprint covers. The key: the compiler (path, size, mtime), the
 //! working folder, the toolchain's fingerprint (its library folders and
 //! files, [`link_inputs::key_flag`](crate::link_inputs::key_flag)), the
-//! `ld` and `as` on PATH, GCC's and the locale's variables, the line, and
-//! every input by content.
+//! linkers and the assembler on PATH, GCC's and the locale's variables,
+//! the line, and every input by content.
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -174,7 +174,9 @@ pub fn plan(p: &Probe) -> Option<String> {
     field(&link_store::nanos(tool.modified().ok()?).to_le_bytes());
     field(p.cwd.as_os_str().as_encoded_bytes());
     field(p.fingerprint.as_bytes());
-    for (path, meta) in link_store::on_path(&["ld", "as"]) {
+    // The linkers a line may pick (`-fuse-ld=`) and the assembler.
+    for (path, meta) in link_store::on_path(&["ld", "ld.bfd", "ld.gold", "ld.lld", "ld.mold", "as"])
+    {
         field(path.as_os_str().as_encoded_bytes());
         field(&meta.len().to_le_bytes());
         field(&link_store::nanos(meta.modified().ok()?).to_le_bytes());
