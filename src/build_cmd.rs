@@ -111,12 +111,19 @@ pub fn build(args: BuildArgs) -> Result<ExitCode> {
             locked: args.locked,
             keep_going: false,
         };
-        return crate::deploy_cmd::deploy(crate::deploy_cmd::DeployArgs::upload(
+        let uploaded = crate::deploy_cmd::deploy(crate::deploy_cmd::DeployArgs::upload(
             build,
-            env,
+            env.clone(),
             args.upload_port,
             wants("monitor").then_some(args.monitor_port),
         ));
+        // The build wrote its database before the upload: copied too.
+        if wants("compiledb")
+            && let Err(e) = compiledb(&dir, &env.into_iter().collect::<Vec<_>>())
+        {
+            eprintln!("fbuild: warning: {e:#}");
+        }
+        return uploaded;
     }
     let outcome = fbuild_builder::build(&BuildRequest {
         project_dir: dir.clone(),

@@ -160,8 +160,26 @@ pub fn deploy(args: DeployArgs) -> Result<ExitCode> {
         (true, speed) => format!(" (at {speed} baud)"),
         (false, speed) => format!(" ({} at {speed} baud)", plan.protocol),
     };
+    if !plan.speed_taken {
+        eprintln!(
+            "fbuild: warning: [env:{}] upload_speed is not used: {}'s recipe for {} takes no \
+             speed; add -b$UPLOAD_SPEED to upload_flags (as PlatformIO's Arduino-as-ISP setup)",
+            env.name, plan.tool, plan.protocol
+        );
+    }
+    let to = match (plan.needs_port, explicit) {
+        (true, _) => format!(" to {port}"),
+        (false, Some(given)) => {
+            eprintln!(
+                "fbuild: warning: {} ({}) finds its USB device itself: the port {given} is not used",
+                plan.tool, plan.protocol
+            );
+            String::new()
+        }
+        (false, None) => String::new(),
+    };
     eprintln!(
-        "fbuild: uploading {} to {port} with {}{how}",
+        "fbuild: uploading {}{to} with {}{how}",
         if what.is_empty() {
             "the firmware".to_string()
         } else {
@@ -189,7 +207,7 @@ pub fn deploy(args: DeployArgs) -> Result<ExitCode> {
         .as_deref()
         .or(env.monitor.port.as_deref())
         .unwrap_or(&port);
-    watch_port(watched, &args.watch, Some(&env))
+    watch_port(watched, &args.watch, Some(&env), &args.project_dir)
 }
 
 pub fn device(action: DeviceAction) -> Result<ExitCode> {

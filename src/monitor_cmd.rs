@@ -6,7 +6,7 @@
 //! `monitor_filters`); halt patterns and a timeout end it; an upload of the
 //! same port pauses it (the coordinator's lease).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
@@ -63,9 +63,10 @@ pub struct MonitorArgs {
     /// else the one board found).
     #[arg(long, short = 'p')]
     port: Option<String>,
-    /// A project whose env gives the monitor_* options and upload_port.
-    #[arg(long, short = 'd', default_value = ".")]
-    project_dir: PathBuf,
+    /// A project whose env gives the monitor_* options and upload_port
+    /// (default: this folder, when it has a platformio.ini).
+    #[arg(long, short = 'd')]
+    project_dir: Option<PathBuf>,
     #[arg(short = 'e', long = "environment")]
     env: Option<String>,
     #[command(flatten)]
@@ -77,7 +78,7 @@ impl MonitorArgs {
     pub fn of(project_dir: PathBuf, env: Option<String>, port: Option<String>) -> Self {
         MonitorArgs {
             port,
-            project_dir,
+            project_dir: Some(project_dir),
             env,
             watch: WatchArgs::default(),
         }
@@ -85,23 +86,43 @@ impl MonitorArgs {
 }
 
 pub fn monitor(args: MonitorArgs) -> Result<ExitCode> {
-    let env = match std::fs::metadata(args.project_dir.join("platformio.ini")) {
-        Ok(_) => {
-            let project = build::load(&args.project_dir)?;
+    let dir = args
+        .project_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("."));
+    let has_ini = dir.join("platformio.ini").is_file();
+    // A folder or environment named must be there: its monitor_speed
+    // would otherwise be lost without a word.
+    if !has_ini && (args.project_dir.is_some() || args.env.is_some()) {
+        bail!(
+            "{} has no platformio.ini: -d names a project folder (and -e one of its \
+             environments); without them the monitor takes --port and --baud alone",
+            dir.display()
+        );
+    }
+    let env = match has_ini {
+        true => {
+            let project = build::load(&dir)?;
             Some(one_env(&project, args.env.as_deref())?.clone())
         }
-        Err(_) => None,
+        false => None,
     };
     let port = port(
         args.port.as_deref().or(env
             .as_ref()
             .and_then(|e| e.monitor.port.as_deref().or(e.upload_port.as_deref()))),
     )?;
-    watch_port(&port, &args.watch, env.as_ref())
+    watch_port(&port, &args.watch, env.as_ref(), &dir)
 }
 
-/// Watches `port` with the flags, over `env`'s monitor options.
-pub(crate) fn watch_port(port: &str, w: &WatchArgs, env: Option<&EnvConfig>) -> Result<ExitCode> {
+/// Watches `port` with the flags, over `env`'s monitor options; a
+/// `log2file` log goes in `dir` (the project's).
+pub(crate) fn watch_port(
+    port: &str,
+    w: &WatchArgs,
+    env: Option<&EnvConfig>,
+    dir: &Path,
+) -> Result<ExitCode> {
     let monitor = env.map(|e| e.monitor.clone()).unwrap_or_default();
     let baud = w.baud.or(env.and_then(|e| e.monitor_speed)).unwrap_or(9600);
     let filters = match w.raw {
@@ -111,7 +132,15 @@ pub(crate) fn watch_port(port: &str, w: &WatchArgs, env: Option<&EnvConfig>) -> 
                 true => &monitor.filters,
                 false => &w.filters,
             };
-            Filters::parse(names).map_err(anyhow::Error::msg)?
+            let (filters, unknown) = Filters::parse(names);
+            for name in unknown {
+                eprintln!(
+                    "fbuild: warning: monitor filter {name:?} is not fbuild's (it has {}): \
+                     shown without it",
+                    fbuild_deploy::filters::KNOWN.join(", ")
+                );
+            }
+            filters
         }
     };
     let eol = match w.eol.as_deref().or(monitor.eol.as_deref()) {
@@ -124,14 +153,14 @@ pub(crate) fn watch_port(port: &str, w: &WatchArgs, env: Option<&EnvConfig>) -> 
         send_on_enter: filters.send_on_enter,
         colorize: filters.colorize,
     };
-    monitor_port(port, baud, &rules(w)?, filters, input)
+    monitor_port(port, baud, &rules(w)?, (filters, dir), input)
 }
 
 fn monitor_port(
     port: &str,
     baud: u32,
     rules: &Rules,
-    filters: Filters,
+    (filters, dir): (Filters, &Path),
     input: InputOptions,
 ) -> Result<ExitCode> {
     let paused = Arc::new(AtomicBool::new(false));
@@ -142,7 +171,8 @@ fn monitor_port(
     let _ = first_event.recv_timeout(LEASE_REGISTER_WAIT);
     // Fail now, with the reason, if the port cannot be opened at all.
     drop(monitor::open_serial(port, baud).map_err(anyhow::Error::msg)?);
-    let (mut display, log) = Display::new(filters).context("opening the monitor's log file")?;
+    let (mut display, log) =
+        Display::new(filters, dir).context("opening the monitor's log file")?;
     let keys = match std::io::IsTerminal::is_terminal(&std::io::stdin()) {
         true => "; Ctrl-C quits, Ctrl-T Ctrl-H lists the keys",
         false => "",
@@ -168,7 +198,10 @@ fn monitor_port(
     let _raw = keyboard::start(input, writer, monitor::interrupt);
     // Stdout locked per write, not for the watch: the keyboard's echo
     // writes there too.
-    let outcome = monitor::watch_shown(&rx, rules, &mut std::io::stdout(), &mut display);
+    let outcome = match monitor::watch_shown(&rx, rules, &mut std::io::stdout(), &mut display) {
+        Outcome::SourceFailed(why) => Outcome::SourceFailed(format!("{port}: {why}")),
+        other => other,
+    };
     Ok(finish(outcome))
 }
 

@@ -58,10 +58,23 @@ pub fn init(args: InitArgs) -> Result<ExitCode> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => HEADER.to_string(),
         Err(e) => return Err(e).with_context(|| format!("reading {}", ini.display())),
     };
+    // The file as PlatformIO reads it: a board already there (its own
+    // section, or another section's `board =`) is not added twice.
+    let parsed = fbuild_builder::project::ini::parse(&text, &ini)?;
+    let has = |board: &str| {
+        parsed.sections.iter().any(|s| {
+            s.name == format!("env:{board}")
+                || (s.name.starts_with("env:")
+                    && s.get("board").is_some_and(|e| e.value.trim() == board))
+        })
+    };
     let mut added = Vec::new();
     for (board, body) in sections {
-        if text.lines().any(|l| l.trim() == format!("[env:{board}]")) {
-            eprintln!("fbuild: {} already has [env:{board}]", ini.display());
+        if has(&board) {
+            eprintln!(
+                "fbuild: {} already has a [env:…] for {board}",
+                ini.display()
+            );
             continue;
         }
         if !text.ends_with("\n\n") && !text.is_empty() {
@@ -70,10 +83,7 @@ pub fn init(args: InitArgs) -> Result<ExitCode> {
         text.push_str(&body);
         added.push(board);
     }
-    // Beside, then renamed: a failed write leaves the old file whole.
-    let staged = dir.join(".platformio.ini.fbuild-new");
-    std::fs::write(&staged, &text).with_context(|| format!("writing {}", staged.display()))?;
-    std::fs::rename(&staged, &ini).with_context(|| format!("writing {}", ini.display()))?;
+    write_whole(&ini, &text)?;
     let envs = match added.is_empty() {
         true => String::new(),
         false => format!(" with [env:{}]", added.join("], [env:")),
@@ -143,6 +153,23 @@ fn section(board: &str, options: &[String]) -> Result<String> {
         body.push_str(&format!("{} = {}\n", key.trim(), value.trim()));
     }
     Ok(body)
+}
+
+/// Writes `text` to `path` whole: beside it, then renamed over it (a
+/// failed write leaves the old file as it was). A symbolic link is
+/// followed (the file it names is the one written; the link stays), and
+/// the file keeps its permissions.
+fn write_whole(path: &Path, text: &str) -> Result<()> {
+    let target = match std::fs::read_link(path) {
+        Ok(to) => path.parent().unwrap_or(Path::new(".")).join(to),
+        Err(_) => path.to_path_buf(),
+    };
+    let staged = target.with_file_name(".platformio.ini.fbuild-new");
+    std::fs::write(&staged, text).with_context(|| format!("writing {}", staged.display()))?;
+    if let Ok(meta) = std::fs::metadata(&target) {
+        let _ = std::fs::set_permissions(&staged, meta.permissions());
+    }
+    std::fs::rename(&staged, &target).with_context(|| format!("writing {}", target.display()))
 }
 
 /// Writes `path` unless it exists (a user's file is never replaced).

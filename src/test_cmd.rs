@@ -28,8 +28,9 @@ pub struct TestArgs {
     /// emulator: the emulator).
     #[arg(long)]
     upload_port: Option<String>,
-    /// Read the board's test output at this port (default: test_port,
-    /// else the upload port).
+    /// A board's serial port to read the test output at (default:
+    /// test_port, else the upload port); naming one means a real board,
+    /// flashed on it too unless --upload-port names another.
     #[arg(long)]
     test_port: Option<String>,
     /// Write the results as JUnit XML here.

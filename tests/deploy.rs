@@ -328,7 +328,15 @@ fn upload_flags_reach_the_tool_and_upload_protocol_picks_a_programmer() {
     let (out, _) = deploy(&home, dir.path(), &["--skip-build"]);
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(err.contains("to usb with avrdude (usbasp)"), "{err}");
+    assert!(err.contains("with avrdude (usbasp)"), "{err}");
+    let said = err
+        .lines()
+        .find(|l| l.starts_with("fbuild: uploading"))
+        .unwrap();
+    assert!(
+        !said.contains(" to "),
+        "a USB programmer has no port: {said}"
+    );
     assert!(err.contains("USBasp"), "{err}");
     // PLATFORMIO_UPLOAD_FLAGS adds to upload_flags.
     let log2 = dir.path().join("env.log");
@@ -454,4 +462,41 @@ fn the_monitor_sends_what_is_typed_and_applies_its_filters() {
     // Ctrl-C typed ends it as Ctrl-C does.
     keyboard.write_all(b"\x03").unwrap();
     assert_eq!(child.wait().unwrap().code(), Some(130));
+}
+
+#[test]
+fn the_monitor_keeps_early_input_and_ends_when_nobody_reads() {
+    let home = TestHome::new();
+    let (master, slave) = pty_pair();
+    let mut child = home
+        .fbuild(&["monitor", "-p", &slave, "--timeout", "60"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Piped before the port is open: it waits for the port, not lost.
+    child.stdin.take().unwrap().write_all(b"early\n").unwrap();
+    let board = std::fs::File::from(master);
+    let from_board = reader(board.try_clone().unwrap());
+    let mut sent = Vec::new();
+    collect(&from_board, &mut sent, |s| s.contains('\n'));
+    assert_eq!(sent, b"early\r\n");
+    // Whoever read the monitor has gone (`| grep -m1`): it ends.
+    drop(child.stdout.take());
+    let mut board_w = board;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while child.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "the monitor runs on, unread");
+        let _ = board_w.write_all(b"still talking\n");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    // A folder named that is no project: said, not ignored.
+    let out = home
+        .fbuild(&["monitor", "-d", "/nonexistent-project", "-p", &slave])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("has no platformio.ini"));
 }

@@ -127,3 +127,40 @@ fn device_list_has_a_header_and_json() {
         "{text}"
     );
 }
+
+#[test]
+fn project_init_keeps_what_is_there() {
+    let home = TestHome::new();
+    let dir = tempfile::tempdir().unwrap();
+    let shared = tempfile::tempdir().unwrap();
+    let real = shared.path().join("platformio.ini");
+    let text = "[env:uno] ; my board\nplatform = atmelavr\nboard = uno\n\n[env:small]\nplatform = atmelavr\nboard = nano\n";
+    std::fs::write(&real, text).unwrap();
+    std::os::unix::fs::symlink(&real, dir.path().join("platformio.ini")).unwrap();
+    let d = dir.path().to_str().unwrap();
+    // uno (its section has a comment) and nano (another section's board):
+    // there already; mega added, through the link.
+    let out = home.run(&[
+        "init",
+        "-d",
+        d,
+        "-b",
+        "uno",
+        "-b",
+        "nano",
+        "-b",
+        "megaatmega2560",
+    ]);
+    assert_ok(&out);
+    let after = std::fs::read_to_string(&real).unwrap();
+    assert!(after.starts_with(text), "{after}");
+    assert_eq!(after.matches("board = uno").count(), 1, "{after}");
+    assert_eq!(after.matches("board = nano").count(), 1, "{after}");
+    assert!(after.contains("[env:megaatmega2560]"), "{after}");
+    assert!(
+        std::fs::symlink_metadata(dir.path().join("platformio.ini"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+}

@@ -159,12 +159,13 @@ fn build_src_flags_and_platformio_variables_take_effect() {
         stderr(&out)
     );
 
-    // PLATFORMIO_DEFAULT_ENVS chooses among several; PLATFORMIO_SRC_DIR
-    // moves the sources.
+    // PLATFORMIO_DEFAULT_ENVS chooses among several (a name the file's
+    // default_envs has too is built once); PLATFORMIO_SRC_DIR moves the
+    // sources.
     write(
         dir.path(),
         "platformio.ini",
-        "[env:one]\nplatform = native\n\n[env:two]\nplatform = native\nbuild_flags = -DEXTRA=2\n",
+        "[platformio]\ndefault_envs = two\n\n[env:one]\nplatform = native\n\n[env:two]\nplatform = native\nbuild_flags = -DEXTRA=2\n",
     );
     std::fs::rename(dir.path().join("src"), dir.path().join("code")).unwrap();
     let out = home
@@ -177,4 +178,46 @@ fn build_src_flags_and_platformio_variables_take_effect() {
     assert_ok(&out);
     assert_eq!(run_program(dir.path(), "two"), "none 2 none 2");
     assert!(!dir.path().join(".fbuild/build/one").exists());
+    assert_eq!(
+        said(&out)
+            .matches("[two] .fbuild/build/two/program in")
+            .count(),
+        1,
+        "{}",
+        said(&out)
+    );
+}
+
+#[test]
+fn the_host_adds_no_warning_flag_unless_asked() {
+    let home = TestHome::new();
+    let dir = flagged_project();
+    let args = |level: &str| -> Vec<String> {
+        write(
+            dir.path(),
+            "platformio.ini",
+            &format!("[env:host]\nplatform = native\n{level}"),
+        );
+        assert_ok(&home.build_uncached(dir.path(), &[]));
+        let db: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(dir.path().join(".fbuild/build/host/compile_commands.json")).unwrap(),
+        )
+        .unwrap();
+        db[0]["arguments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap().to_string())
+            .collect()
+    };
+    // As PlatformIO's native builds: nothing added.
+    let plain = args("");
+    assert!(
+        !plain.iter().any(|a| a.starts_with("-W") || a == "-w"),
+        "{plain:?}"
+    );
+    let all = args("build_warnings = all\n");
+    assert!(all.contains(&"-Wextra".to_string()), "{all:?}");
+    let none = args("build_warnings = none\n");
+    assert!(none.contains(&"-w".to_string()), "{none:?}");
 }

@@ -80,15 +80,21 @@ pub struct Options {
     pub lock_mode: libs::LockMode,
 }
 
-/// Loads the project, printing its warnings; config errors exit 1.
+/// Loads the project, printing its warnings (each once per command: a
+/// deploy loads it twice); config errors exit 1.
 pub fn load(dir: &Path) -> Result<Project, BuildError> {
+    static SAID: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
     // Not std's canonicalize: on Windows it gives `\\?\C:\…`, which
     // compilers (TinyCC, MinGW's gcc) misread in -I and source paths.
     let root =
         dunce::canonicalize(dir).with_context(|| format!("project folder {}", dir.display()))?;
     let project = Project::load(&root)?;
+    let mut said = SAID.lock().unwrap_or_else(|p| p.into_inner());
     for w in &project.warnings {
-        report::say(Kind::Warning, format!("fbuild: warning: {w}"));
+        if !said.contains(w) {
+            report::say(Kind::Warning, format!("fbuild: warning: {w}"));
+            said.push(w.clone());
+        }
     }
     Ok(project)
 }

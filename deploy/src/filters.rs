@@ -22,7 +22,8 @@ pub const KNOWN: &[&str] = &[
 /// The filters chosen.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Filters {
-    /// `time`: each line starts with the time it began (`HH:MM:SS.mmm > `).
+    /// `time`: each line starts with the time it began (`HH:MM:SS.mmm > `,
+    /// local time; UTC where the OS gives none: Windows).
     pub time: bool,
     /// `hexlify`: bytes as hexadecimal pairs.
     pub hexlify: bool,
@@ -32,7 +33,8 @@ pub struct Filters {
     /// `\xNN` (`\r` as it is written).
     pub printable: bool,
     /// `log2file`: what is shown is also written to
-    /// `platformio-device-monitor-<date>-<time>.log` in the current folder.
+    /// `platformio-device-monitor-<date>-<time>.log` in the project's
+    /// folder (else the current one).
     pub log2file: bool,
     /// `colorize`: typed text echoed in colour (a terminal only).
     pub colorize: bool,
@@ -41,10 +43,12 @@ pub struct Filters {
 }
 
 impl Filters {
-    /// From names (`-f time -f hexlify`, `monitor_filters = time, log2file`);
-    /// an unknown one is an error naming the known ones.
-    pub fn parse<S: AsRef<str>>(names: &[S]) -> Result<Filters, crate::DeployError> {
+    /// From names (`-f time -f hexlify`, `monitor_filters = time, log2file`),
+    /// with the names fbuild does not have (a platform's decoder,
+    /// `esp32_exception_decoder`): the monitor says so and goes on.
+    pub fn parse<S: AsRef<str>>(names: &[S]) -> (Filters, Vec<String>) {
         let mut f = Filters::default();
+        let mut unknown = Vec::new();
         for name in names {
             match name.as_ref().trim() {
                 "" | "default" | "direct" => {}
@@ -55,16 +59,10 @@ impl Filters {
                 "log2file" => f.log2file = true,
                 "colorize" => f.colorize = true,
                 "send_on_enter" => f.send_on_enter = true,
-                other => {
-                    return Err(crate::DeployError::MonitorOption {
-                        option: "monitor filter",
-                        value: other.to_string(),
-                        allowed: KNOWN.join(", "),
-                    });
-                }
+                other => unknown.push(other.to_string()),
             }
         }
-        Ok(f)
+        (f, unknown)
     }
 }
 
@@ -76,15 +74,21 @@ pub struct Display {
     line_start: bool,
     /// The clock for `time` (a test's own).
     clock: fn() -> std::time::SystemTime,
+    /// A write failed because nobody reads the output any more.
+    closed: bool,
 }
 
 impl Display {
-    /// Opens the log when `log2file` asks (its path is returned to say).
-    pub fn new(filters: Filters) -> std::io::Result<(Display, Option<std::path::PathBuf>)> {
+    /// Opens the log in `dir` when `log2file` asks (its path is returned to
+    /// say).
+    pub fn new(
+        filters: Filters,
+        dir: &std::path::Path,
+    ) -> std::io::Result<(Display, Option<std::path::PathBuf>)> {
         let (log, path) = match filters.log2file {
             false => (None, None),
             true => {
-                let path = std::path::PathBuf::from(format!(
+                let path = dir.join(format!(
                     "platformio-device-monitor-{}.log",
                     stamp(std::time::SystemTime::now())
                 ));
@@ -96,6 +100,7 @@ impl Display {
             log,
             line_start: true,
             clock: std::time::SystemTime::now,
+            closed: false,
         };
         Ok((display, path))
     }
@@ -110,10 +115,17 @@ impl Display {
             self.line_start = b == b'\n';
             self.byte(b, &mut shown);
         }
-        let _ = out.write_all(&shown);
+        if let Err(e) = out.write_all(&shown) {
+            self.closed |= e.kind() == std::io::ErrorKind::BrokenPipe;
+        }
         if let Some(log) = &mut self.log {
             let _ = log.write_all(&shown);
         }
+    }
+
+    /// Whether the output's reader has gone (a pipe closed).
+    pub fn closed(&self) -> bool {
+        self.closed
     }
 
     fn byte(&self, b: u8, shown: &mut Vec<u8>) {
@@ -145,10 +157,10 @@ impl Display {
     }
 }
 
-/// `HH:MM:SS.mmm` of `t` (UTC: the monitor has no time zone database).
+/// `HH:MM:SS.mmm` of `t`, local time.
 fn clock_time(t: std::time::SystemTime) -> String {
     let since = t.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    let secs = since.as_secs() % 86_400;
+    let secs = local_seconds(since.as_secs()).rem_euclid(86_400);
     format!(
         "{:02}:{:02}:{:02}.{:03}",
         secs / 3600,
@@ -158,14 +170,38 @@ fn clock_time(t: std::time::SystemTime) -> String {
     )
 }
 
-/// `YYMMDD-HHMMSS` of `t` (UTC), PlatformIO's log name.
+/// Seconds since 1970 as the local clock reads them (the zone's offset
+/// added), from the OS's time zone (`TZ`, `/etc/localtime`).
+#[cfg(unix)]
+fn local_seconds(utc: u64) -> i64 {
+    let t = utc as libc::time_t;
+    // SAFETY: localtime_r fills the zeroed struct we own from a value we
+    // pass; nothing is kept.
+    let offset = unsafe {
+        let mut tm: libc::tm = std::mem::zeroed();
+        match libc::localtime_r(&t, &mut tm).is_null() {
+            true => 0,
+            false => tm.tm_gmtoff,
+        }
+    };
+    utc as i64 + offset
+}
+
+/// Windows: UTC (no time zone read here yet).
+#[cfg(not(unix))]
+fn local_seconds(utc: u64) -> i64 {
+    utc as i64
+}
+
+/// `YYMMDD-HHMMSS` of `t` (local time), PlatformIO's log name.
 fn stamp(t: std::time::SystemTime) -> String {
     let secs = t
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default()
         .as_secs();
-    let (days, rest) = (secs / 86_400, secs % 86_400);
-    let (y, m, d) = civil_from_days(days as i64);
+    let local = local_seconds(secs);
+    let (days, rest) = (local.div_euclid(86_400), local.rem_euclid(86_400));
+    let (y, m, d) = civil_from_days(days);
     format!(
         "{:02}{m:02}{d:02}-{:02}{:02}{:02}",
         y % 100,
@@ -192,9 +228,10 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     fn shown(filters: &[&str], chunks: &[&[u8]]) -> String {
-        let (mut d, _) = Display::new(Filters::parse(filters).unwrap()).unwrap();
+        let (mut d, _) = Display::new(Filters::parse(filters).0, Path::new(".")).unwrap();
         d.clock = || std::time::UNIX_EPOCH + std::time::Duration::from_millis(3_723_456);
         let mut out = Vec::new();
         for c in chunks {
@@ -206,9 +243,12 @@ mod tests {
     #[test]
     fn each_filter_shows_the_bytes_its_way() {
         assert_eq!(shown(&[], &[b"a\r\nb"]), "a\r\nb");
+        // The local clock of the test's instant (whatever the zone here).
+        let at = clock_time(std::time::UNIX_EPOCH + std::time::Duration::from_millis(3_723_456));
+        assert!(at.ends_with(":03.456") && at.len() == 12, "{at}");
         assert_eq!(
             shown(&["time"], &[b"one\nt", b"wo\n", b"three"]),
-            "01:02:03.456 > one\n01:02:03.456 > two\n01:02:03.456 > three"
+            format!("{at} > one\n{at} > two\n{at} > three")
         );
         assert_eq!(shown(&["hexlify"], &[b"A\n"]), "41 0A \n");
         assert_eq!(shown(&["nocontrol"], &[b"a\x07b\r\n"]), "ab");
@@ -216,15 +256,21 @@ mod tests {
             shown(&["printable"], &[b"a\x07\xff\r\n"]),
             "a\\x07\\xff\\r\n"
         );
-        let err = Filters::parse(&["tiem"]).unwrap_err().to_string();
-        assert!(err.contains("\"tiem\"") && err.contains("time"), "{err}");
+        let (f, unknown) = Filters::parse(&["time", "esp32_exception_decoder"]);
+        assert!(f.time);
+        assert_eq!(unknown, ["esp32_exception_decoder"]);
     }
 
     #[test]
     fn the_log_name_is_platformios() {
-        // 2026-12-03 21:40:05 UTC.
+        // 2026-12-03 21:40:05 UTC, as the local clock reads it.
         let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_796_334_005);
-        assert_eq!(stamp(t), "261203-214005");
+        let name = stamp(t);
+        assert!(
+            name.len() == 13 && name.as_bytes()[6] == b'-' && name.starts_with("2612"),
+            "{name}"
+        );
         assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(20_790), (2026, 12, 3));
     }
 }

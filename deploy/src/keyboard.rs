@@ -8,9 +8,13 @@
 
 use std::io::{Read, Write};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use fbuild_core::time::{BOARD_RETURN_WAIT, MONITOR_PAUSE_POLL};
 
 /// Where typed bytes go: the open port's writer (none while an upload has
-/// the port, or before it opens; bytes typed then are dropped, and said).
+/// the port, or before it opens: bytes typed then wait for it, up to
+/// [`BOARD_RETURN_WAIT`], and are dropped, and said, after).
 pub type PortWriter = Arc<Mutex<Option<Box<dyn Write + Send>>>>;
 
 /// The end of line Enter sends.
@@ -234,7 +238,15 @@ pub fn start(
 fn act(action: Action, port: &PortWriter, colour: bool, quit: fn()) {
     match action {
         Action::Send(bytes) => {
+            let deadline = Instant::now() + BOARD_RETURN_WAIT;
             let mut slot = port.lock().unwrap_or_else(|p| p.into_inner());
+            // Typed (or piped) before the port opened, or while an upload
+            // has it: wait for it.
+            while slot.is_none() && Instant::now() < deadline {
+                drop(slot);
+                std::thread::sleep(MONITOR_PAUSE_POLL);
+                slot = port.lock().unwrap_or_else(|p| p.into_inner());
+            }
             let sent = match slot.as_mut() {
                 Some(w) => w.write_all(&bytes).and_then(|()| w.flush()).is_ok(),
                 None => false,

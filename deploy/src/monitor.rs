@@ -84,7 +84,8 @@ pub fn catch_ctrl_c() {
 /// Watches `rx` until a rule decides, showing what arrives on `out` as it
 /// is (no filters).
 pub fn watch(rx: &Receiver<Chunk>, rules: &Rules, out: &mut dyn Write) -> Outcome {
-    let (mut display, _) = Display::new(Filters::default()).unwrap_or_else(|_| unreachable!());
+    let (mut display, _) = Display::new(Filters::default(), std::path::Path::new("."))
+        .unwrap_or_else(|_| unreachable!("no log without log2file"));
     watch_shown(rx, rules, out, &mut display)
 }
 
@@ -135,9 +136,13 @@ pub fn watch_shown(
             display.show(out, &partial[early.min(partial.len())..]);
             early = partial.len();
         }
-        let _ = out.flush();
+        let flushed = out.flush();
         if let Some(decided) = decided {
             break decided;
+        }
+        // Whoever read the monitor is gone (`| grep -m1 ready`): done.
+        if display.closed() || flushed.is_err_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) {
+            break Outcome::Ended;
         }
     };
     if let Some(rest) = lines.rest() {

@@ -32,6 +32,9 @@ pub struct UploadPlan {
     /// Whether the tool talks to a serial port (a bootloader, a serial
     /// programmer); a USB programmer (`usbasp`) needs none.
     pub needs_port: bool,
+    /// False when `upload_speed` was given and nothing of the recipe or
+    /// the flags takes it (said to the user: PlatformIO would add `-b`).
+    pub speed_taken: bool,
 }
 
 /// PlatformIO's options of an upload.
@@ -42,8 +45,53 @@ pub struct UploadOptions<'a> {
     /// `upload_protocol`: the board's own (its bootloader), or a programmer
     /// of the core by id (`usbasp`) or by its protocol (`stk500v1`).
     pub protocol: Option<&'a str>,
-    /// `upload_flags`: after the pattern's arguments.
+    /// `upload_flags`: after the pattern's arguments, with PlatformIO's
+    /// `$UPLOAD_PORT`, `$UPLOAD_SPEED` and `$UPLOAD_PROTOCOL` replaced.
     pub flags: &'a [String],
+}
+
+/// PlatformIO's variables in `upload_flags` fbuild replaces.
+const FLAG_VARIABLES: &[&str] = &["UPLOAD_PORT", "UPLOAD_SPEED", "UPLOAD_PROTOCOL"];
+
+/// `flag` with `$NAME` and `${NAME}` of [`FLAG_VARIABLES`] replaced by
+/// `value(NAME)`; another `$NAME` is an error naming it.
+fn expand(flag: &str, value: &dyn Fn(&str) -> String) -> Result<String, PlatformError> {
+    let mut out = String::new();
+    let mut rest = flag;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        let (name, len) = match after.strip_prefix('{') {
+            Some(inner) => {
+                let end = inner.find('}').unwrap_or(inner.len());
+                (&inner[..end], end + 2)
+            }
+            None => {
+                let end = after
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .unwrap_or(after.len());
+                (&after[..end], end)
+            }
+        };
+        if !FLAG_VARIABLES.contains(&name) {
+            return Err(PlatformError::Invalid {
+                key: "upload_flags".into(),
+                message: format!(
+                    "{flag:?} uses ${name}, a PlatformIO (SCons) variable fbuild does not \
+                     know; it replaces {}",
+                    FLAG_VARIABLES
+                        .iter()
+                        .map(|v| format!("${v}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            });
+        }
+        out.push_str(&value(name));
+        rest = &after[len.min(after.len())..];
+    }
+    out.push_str(rest);
+    Ok(out)
 }
 
 /// The upload of the board `props` to `port` (see the module's words).
@@ -92,6 +140,10 @@ pub fn upload_plan(
     }
     if let Some(speed) = options.speed {
         p.set("upload.speed", speed.to_string());
+        // A programmer's own speed (`arduinoasisp`: `-b{program.speed}`).
+        if programmer.is_some() {
+            p.set("program.speed", speed.to_string());
+        }
     }
     let mut args = p.command(&format!("{action}.pattern"), &[])?;
     if args.is_empty() {
@@ -99,7 +151,31 @@ pub fn upload_plan(
             key: format!("tools.{tool}.{action}.pattern"),
         });
     }
-    args.extend(options.flags.iter().map(OsString::from));
+    let speed_now = param(&p, "upload.speed");
+    let protocol_now = match programmer {
+        Some(_) => param(&p, "protocol"),
+        None => param(&p, "upload.protocol"),
+    };
+    let value = |name: &str| match name {
+        "UPLOAD_PORT" => port.to_string(),
+        "UPLOAD_SPEED" => speed_now.clone(),
+        _ => protocol_now.clone(),
+    };
+    for flag in options.flags {
+        args.push(OsString::from(expand(flag, &value)?));
+    }
+    // Whether the speed asked for reaches the tool: the recipe takes one,
+    // or a flag says `$UPLOAD_SPEED` (PlatformIO's way for a programmer).
+    let raw_pattern = p
+        .get(&format!("{action}.pattern"))
+        .unwrap_or_default()
+        .to_string()
+        + p.get("program.extra_params").unwrap_or_default();
+    let speed_taken = options.speed.is_none()
+        || ["{upload.speed}", "{program.speed}"]
+            .iter()
+            .any(|k| raw_pattern.contains(k))
+        || options.flags.iter().any(|f| f.contains("UPLOAD_SPEED"));
     let program = PathBuf::from(args.remove(0));
     // A programmer resets nothing and comes back as no port.
     let flag = |key: &str| programmer.is_none() && p.get(key).is_some_and(|v| v.trim() == "true");
@@ -117,6 +193,7 @@ pub fn upload_plan(
         touch_1200bps: flag("upload.use_1200bps_touch"),
         wait_for_upload_port: flag("upload.wait_for_upload_port"),
         needs_port: programmer.is_none() || p.get("communication") == Some("serial"),
+        speed_taken,
         tool,
     })
 }
@@ -335,5 +412,66 @@ mod tests {
         );
         let none = props("upload.tool=t\ntools.t.upload.pattern=t {serial.port}\n");
         assert!(upload_inputs(&none).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_programmer_takes_the_speed_and_flags_name_port_and_speed() {
+        let p = props(
+            "upload.tool=avrdude\nupload.protocol=arduino\nupload.speed=115200\nbuild.mcu=m\n\
+             tools.avrdude.cmd.path=/bin/avrdude\n\
+             tools.avrdude.upload.pattern={cmd.path} -c{upload.protocol} -P{serial.port} -b{upload.speed}\n\
+             tools.avrdude.program.pattern={cmd.path} -c{protocol} {program.extra_params}\n\
+             programmers.avrisp.name=AVR ISP\nprogrammers.avrisp.protocol=stk500v1\n\
+             programmers.avrisp.communication=serial\nprogrammers.avrisp.program.tool=avrdude\n\
+             programmers.avrisp.program.extra_params=-P{serial.port}\n\
+             programmers.arduinoasisp.name=Arduino as ISP\nprogrammers.arduinoasisp.protocol=stk500v1\n\
+             programmers.arduinoasisp.program.tool=avrdude\nprogrammers.arduinoasisp.program.speed=19200\n\
+             programmers.arduinoasisp.program.extra_params=-P{serial.port} -b{program.speed}\n",
+        );
+        let flags = [
+            "-b$UPLOAD_SPEED".to_string(),
+            "-x${UPLOAD_PORT}".to_string(),
+        ];
+        let options = UploadOptions {
+            speed: Some(19200),
+            protocol: Some("stk500v1"),
+            flags: &flags,
+        };
+        let plan = upload_plan(&p, "/dev/ttyUSB0", &options).unwrap();
+        assert_eq!(
+            plan.args,
+            ["-cstk500v1", "-P/dev/ttyUSB0", "-b19200", "-x/dev/ttyUSB0"]
+        );
+        assert!(plan.speed_taken);
+        // Without the flag, the speed reaches nothing of avrisp's: said.
+        let plain = UploadOptions {
+            flags: &[],
+            ..options
+        };
+        assert!(!upload_plan(&p, "/dev/ttyUSB0", &plain).unwrap().speed_taken);
+        // arduinoasisp's own -b{program.speed} takes upload_speed.
+        let asisp = UploadOptions {
+            speed: Some(57600),
+            protocol: Some("arduinoasisp"),
+            flags: &[],
+        };
+        let plan = upload_plan(&p, "/dev/ttyUSB0", &asisp).unwrap();
+        assert_eq!(plan.args, ["-cstk500v1", "-P/dev/ttyUSB0", "-b57600"]);
+        // A variable fbuild does not know is named.
+        let unknown = ["-C$PROJECT_DIR/avrdude.conf".to_string()];
+        let err = upload_plan(
+            &p,
+            "/dev/ttyUSB0",
+            &UploadOptions {
+                flags: &unknown,
+                ..options
+            },
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("$PROJECT_DIR") && err.contains("$UPLOAD_PORT"),
+            "{err}"
+        );
     }
 }

@@ -28,8 +28,9 @@ pub struct EnvConfig {
     pub build_unflags: Vec<String>,
     pub build_src_filter: Vec<String>,
     /// `build_warnings` (fbuild's; Arduino's levels `none`, `default`,
-    /// `more`, `all`): `more` (`-Wall`) unless set, as PlatformIO
-    /// compiles; `fbuild ci` writes `none`, as arduino-cli.
+    /// `more`, `all`): unless set, `more` (`-Wall`) for a board's core and
+    /// `default` (nothing added) for the host, as PlatformIO compiles;
+    /// `fbuild ci` writes `none`, as arduino-cli.
     pub warnings: String,
     pub lib_deps: Vec<String>,
     /// `lib_ignore`: library names the build never uses.
@@ -108,7 +109,15 @@ impl Project {
             }
             names
         } else if !self.default_envs.is_empty() {
-            self.default_envs.clone()
+            // A name twice (`default_envs` and PLATFORMIO_DEFAULT_ENVS
+            // both naming it) is one build, as PlatformIO's.
+            let mut names: Vec<String> = Vec::new();
+            for name in &self.default_envs {
+                if !names.contains(name) {
+                    names.push(name.clone());
+                }
+            }
+            names
         } else {
             self.env_order.clone()
         };

@@ -109,7 +109,7 @@ impl Resolver<'_> {
         };
         let dir = |key: &str, default: &str| -> Result<PathBuf, ConfigError> {
             match get(key)? {
-                Some(v) => Ok(root.join(v.trim())),
+                Some(v) => Ok(root.join(super::values::home_expanded(v.trim()))),
                 // Part by part: one kind of separator on Windows too.
                 None => Ok(root.join(default.split('/').collect::<PathBuf>())),
             }
@@ -123,9 +123,9 @@ impl Resolver<'_> {
         if !unused.is_empty() {
             warnings.push(format!(
                 "{} set here but not used by fbuild (it reads PLATFORMIO_BUILD_FLAGS, \
-                 PLATFORMIO_BUILD_SRC_FLAGS, PLATFORMIO_UPLOAD_PORT, PLATFORMIO_UPLOAD_FLAGS, \
-                 PLATFORMIO_DEFAULT_ENVS and the *_DIR of the project's folders; its own \
-                 settings are FBUILD_*)",
+                 PLATFORMIO_BUILD_SRC_FLAGS, PLATFORMIO_BUILD_SRC_FILTER, PLATFORMIO_UPLOAD_PORT, \
+                 PLATFORMIO_UPLOAD_FLAGS, PLATFORMIO_EXTRA_SCRIPTS, PLATFORMIO_DEFAULT_ENVS and \
+                 the *_DIR of the project's folders; its own settings are FBUILD_*)",
                 unused.join(", ")
             ));
         }
@@ -228,11 +228,15 @@ impl Resolver<'_> {
                     "extra_scripts = {}{} in [env:{name}]: fbuild cannot run PlatformIO's SCons \
                      scripts, and a build without them is not the one they ask for, so this \
                      environment is not built; do their work with build_flags or lib_deps, or \
-                     remove the line to build without them",
+                     {} to build without them",
                     v.trim(),
                     match entry("extra_scripts") {
                         None => " (from PLATFORMIO_EXTRA_SCRIPTS)",
                         Some(_) => "",
+                    },
+                    match entry("extra_scripts") {
+                        None => "unset PLATFORMIO_EXTRA_SCRIPTS",
+                        Some(_) => "remove the line",
                     }
                 ),
             )
@@ -255,16 +259,23 @@ impl Resolver<'_> {
             build_src_flags: split_flags(&get("build_src_flags")?.unwrap_or_default()),
             build_unflags: split_flags(&get("build_unflags")?.unwrap_or_default()),
             build_src_filter: split_filter(&get("build_src_filter")?.unwrap_or_default()),
+            // PlatformIO's: -Wall for a board's core, nothing added on the host.
             warnings: choice(
                 "build_warnings",
                 &["none", "default", "more", "all"],
-                "more",
+                match fbuild_core::platform::Platform::parse(platform.trim()).is_native() {
+                    true => "default",
+                    false => "more",
+                },
             )?,
             lib_deps: split_multi(&get("lib_deps")?.unwrap_or_default()),
             lib_ignore: split_multi(&get("lib_ignore")?.unwrap_or_default()),
             lib_extra_dirs: split_multi(&get("lib_extra_dirs")?.unwrap_or_default())
                 .iter()
-                .map(|d| self.ini.file.parent().unwrap_or(Path::new(".")).join(d))
+                .map(|d| {
+                    let dir = self.ini.file.parent().unwrap_or(Path::new("."));
+                    dir.join(super::values::home_expanded(d))
+                })
                 .collect(),
             lib_ldf_mode: LdfMode::from_value(&choice(
                 "lib_ldf_mode",

@@ -1,6 +1,8 @@
 //! How `platformio.ini` values split into items: lists (commas or lines;
 //! PlatformIO's multi-value rule for `lib_deps`), source filters and
-//! build flags.
+//! build flags; a folder value's `~`.
+
+use std::path::PathBuf;
 
 /// PlatformIO's multi-value rule: one item per line when the value has
 /// several lines, else items separated by `, ` (so a range such as
@@ -98,5 +100,17 @@ pub fn boolean(value: &str) -> Option<bool> {
         "yes" | "true" | "1" | "on" | "y" => Some(true),
         "no" | "false" | "0" | "off" | "n" => Some(false),
         _ => None,
+    }
+}
+
+/// A folder value with `~` at its start as the user's home (PlatformIO
+/// expands it: `build_dir = ~/builds`); others as written.
+pub fn home_expanded(value: &str) -> PathBuf {
+    let home = std::env::var_os("HOME").or_else(|| std::env::var_os("USERPROFILE"));
+    match (value.strip_prefix('~'), home) {
+        (Some(rest), Some(home)) if rest.is_empty() || rest.starts_with(['/', '\\']) => {
+            PathBuf::from(home).join(rest.trim_start_matches(['/', '\\']))
+        }
+        _ => PathBuf::from(value),
     }
 }
