@@ -144,7 +144,7 @@ pub(crate) fn on_path(names: &[&str]) -> Vec<(PathBuf, std::fs::Metadata)> {
         .iter()
         .filter_map(|name| {
             std::env::split_paths(&path)
-                .map(|d| d.join(name))
+                .map(|d| d.join(format!("{name}{}", std::env::consts::EXE_SUFFIX)))
                 .find_map(|f| {
                     std::fs::metadata(&f)
                         .ok()

@@ -38,63 +38,150 @@ pub const NULL_DEVICE: &str = "/dev/null";
 #[cfg(not(unix))]
 pub const NULL_DEVICE: &str = "NUL";
 
-/// Words that, anywhere in a probe's program, may name another file.
-const NAMES_A_FILE: &[&[u8]] = &[b"include", b"import", b"incbin", b"embed"];
+/// Words that, anywhere in a probe's program (line splices removed, any
+/// case), may name another file.
+const NAMES_A_FILE: &[&[u8]] = &[b"include", b"import", b"incbin", b"embed", b"dependency"];
 
-/// Options that read or write a file the key does not cover.
-const UNKEYED: &[&str] = &[
-    "-include",
-    "-imacros",
-    "--include",
-    "-specs",
-    "--specs",
-    "-B",
-    "-wrapper",
-    "-M",
-    "-save-temps",
-    "-fdump-",
-    "-dumpdir",
-    "-dumpbase",
+/// The languages a probe's `-x` may name (not a header: a `.gch` written).
+const LANGUAGES: &[&str] = &["c", "c++", "assembler", "assembler-with-cpp"];
+
+/// Options a probe may have as they are.
+const PLAIN: &[&str] = &[
+    "-c",
+    "-S",
+    "-E",
+    "-P",
+    "-w",
+    "-pthread",
+    "-pie",
+    "-no-pie",
+    "-static",
+    "-static-libgcc",
+    "-static-libstdc++",
+    "-shared",
+    "-rdynamic",
+    "-s",
+    "-pipe",
+    "-ansi",
+    "-nostdlib",
+    "-nostartfiles",
+    "-nodefaultlibs",
+    "-Qunused-arguments",
+];
+
+/// `-f…` options that read or write files, or pick another linker or
+/// plugin: not in a probe.
+const F_DENIED: &[&str] = &[
+    "-fplugin",
+    "-fpass-plugin",
+    "-fprofile",
+    "-fauto-profile",
+    "-fcoverage",
+    "-fdump",
     "-fcallgraph-info",
     "-fstack-usage",
-    "-fprofile-",
-    "-fauto-profile",
-    "-fplugin",
-    "-fcoverage",
-    "--coverage",
-    "-###",
-    "-gsplit-dwarf",
     "-fopt-info",
     "-fsave-optimization-record",
-    "-aux-info",
     "-fdebug-prefix-map",
-    "-Wl,@",
+    "-fmacro-prefix-map",
+    "-ffile-prefix-map",
+    "-fprofile-prefix-map",
+    "-fuse-ld",
+    "-fdiagnostics-format",
+    "-flto",
+    "-fcompare-debug",
+    "-fsanitize",
 ];
 
-/// Options whose value is the next argument (not an input).
-const TAKES_VALUE: &[&str] = &[
-    "-x",
-    "-z",
-    "-L",
-    "-l",
+/// `-m…` options that pick other libraries (a multilib).
+const M_DENIED: &[&str] = &["-m32", "-mx32", "-m16", "-mabi"];
+
+/// Prefixes of `-Wa,`/`-Wl,` parts that read or write files.
+const PART_DENIED: &[&str] = &[
     "-I",
-    "-D",
-    "-U",
+    "-a",
+    "--MD",
+    "-MD",
+    "-o",
+    "--output",
     "-T",
-    "-u",
-    "-e",
-    "-Xlinker",
-    "-Xassembler",
-    "-Xpreprocessor",
-    "-isystem",
-    "-idirafter",
-    "-iquote",
-    "-isysroot",
-    "-iprefix",
-    "-iwithprefix",
+    "--script",
+    "-Map",
+    "--Map",
+    "-rpath",
+    "--rpath",
+    "-R",
+    "--just-symbols",
+    "--version-script",
+    "--dynamic-list",
+    "-L",
+    "--library",
+    "-l",
+    "--dependency-file",
+    "--out-implib",
+    "--output-def",
+    "--pdb",
+    "-plugin",
+    "--plugin",
     "--sysroot",
-    "--param",
+    "--trace",
+    "-y",
+    "--retain-symbols-file",
+    "--defsym",
+    "@",
 ];
+
+/// Source files a probe may name (a linker script, an object or a
+/// library may name other files).
+const SOURCES: &[&str] = &[
+    "c", "cc", "cpp", "cxx", "c++", "C", "s", "S", "sx", "i", "ii",
+];
+
+/// A word of a `-Wa,`/`-Wl,` part or a `-z` keyword: letters, digits,
+/// `_`, `.`, `-`, `=`, and no file (no `/`, `\\`, `@`).
+fn plain_word(w: &str) -> bool {
+    !w.is_empty()
+        && w.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | '=' | '+'))
+}
+
+/// `-Wa,…`/`-Wl,…` parts: each a plain option, or (`-Wl,`) the keyword
+/// after `-z`.
+fn parts_allowed(parts: &str) -> bool {
+    let mut after_z = false;
+    for part in parts.split(',') {
+        let ok = match (after_z, part.starts_with('-')) {
+            (true, _) => plain_word(part),
+            (false, true) => plain_word(part) && !PART_DENIED.iter().any(|d| part.starts_with(d)),
+            (false, false) => false,
+        };
+        if !ok {
+            return false;
+        }
+        after_z = part == "-z";
+    }
+    !after_z
+}
+
+/// Whether `a` (not `-o`, `-x`, `-z` or an input) may be in a probe.
+fn option_allowed(a: &str) -> bool {
+    if PLAIN.contains(&a) {
+        return true;
+    }
+    if let Some(parts) = a.strip_prefix("-Wa,").or_else(|| a.strip_prefix("-Wl,")) {
+        return parts_allowed(parts);
+    }
+    let prefixed = |list: &[&str]| list.iter().any(|d| a.starts_with(d));
+    match a.get(..2).unwrap_or_default() {
+        "-D" | "-U" | "-O" => true,
+        "-l" => a.len() > 2,
+        "-g" => a != "-gsplit-dwarf",
+        "-W" => !a.starts_with("-Wp,"),
+        "-f" => !prefixed(F_DENIED),
+        "-m" => !prefixed(M_DENIED),
+        _ => a.starts_with("-std=") || a.starts_with("-pedantic"),
+    }
+}
 
 /// Environment variables a compiler or linker reads.
 const VARIABLES: &[&str] = &[
@@ -114,6 +201,33 @@ const VARIABLES: &[&str] = &[
     "LC_MESSAGES",
     "LC_CTYPE",
     "GCC_COLORS",
+    "COLUMNS",
+    "LD_RUN_PATH",
+    "LDEMULATION",
+    "GNUTARGET",
+    "DEVELOPER_DIR",
+    "SDKROOT",
+    "MACOSX_DEPLOYMENT_TARGET",
+];
+
+/// What a compiler or linker says when it failed for a reason of the
+/// moment (memory, disk, a signal, a crash), not for the line: such a
+/// failure is not an answer to keep.
+const PASSING_FAILURES: &[&str] = &[
+    "terminated with signal",
+    "internal compiler error",
+    "no space left",
+    "killed",
+    "out of memory",
+    "cannot allocate",
+    "resource temporarily unavailable",
+    "permission denied",
+    "cannot create temporary",
+    "error writing",
+    "cannot open output",
+    "input/output error",
+    "crashed",
+    "segmentation fault",
 ];
 
 /// A probe: the compiler, its line, where it runs, what it reads on stdin
@@ -127,36 +241,75 @@ pub struct Probe<'a> {
     pub fingerprint: &'a str,
 }
 
-/// Whether `args` are a probe's line: output to the null device, an input
-/// (stdin as `-`, or files), and no option that reads or writes an
-/// unkeyed file. Returns the input files named (stdin not among them).
+/// Whether `args` are a probe's line: one output, the null device; inputs
+/// on stdin (`-`) or source files; every other argument one a probe may
+/// have (a list of what cannot read or write a file the key misses, not
+/// of what can). Returns the input files named (stdin not among them).
 pub fn inputs(args: &[String]) -> Option<Vec<String>> {
-    let (mut to_null, mut files) = (false, Vec::new());
-    let mut it = args.iter().peekable();
+    let (mut outputs, mut stdin, mut files) = (0, false, Vec::new());
+    let mut it = args.iter();
     while let Some(a) = it.next() {
-        if a.starts_with('@') || UNKEYED.iter().any(|u| a.starts_with(u)) {
-            return None;
-        }
-        if a == "-o" {
-            to_null |= it.next()? == NULL_DEVICE;
-            if !to_null {
-                return None;
+        match a.as_str() {
+            "-" => stdin = true,
+            "-o" => {
+                outputs += 1;
+                if it.next()? != NULL_DEVICE {
+                    return None;
+                }
             }
-        } else if let Some(out) = a.strip_prefix("-o") {
-            if out != NULL_DEVICE {
-                return None;
+            "-x" if LANGUAGES.contains(&it.next()?.as_str()) => {}
+            "-z" if plain_word(it.next()?) => {}
+            "-D" | "-U" | "-l" => {
+                it.next()?;
             }
-            to_null = true;
-        } else if TAKES_VALUE.contains(&a.as_str()) {
-            it.next()?;
-        } else if a == "-" {
-            continue;
-        } else if !a.starts_with('-') {
-            files.push(a.clone());
+            a if a.starts_with("-o") => {
+                outputs += 1;
+                if &a[2..] != NULL_DEVICE {
+                    return None;
+                }
+            }
+            a if a.starts_with('-') => {
+                if a == "-x" || a == "-z" || !option_allowed(a) {
+                    return None;
+                }
+            }
+            a => {
+                let ext = Path::new(a).extension().and_then(|e| e.to_str());
+                if !ext.is_some_and(|e| SOURCES.contains(&e)) {
+                    return None;
+                }
+                files.push(a.to_string());
+            }
         }
     }
-    let stdin = args.iter().any(|a| a == "-");
-    (to_null && (stdin || !files.is_empty())).then_some(files)
+    (outputs == 1 && (stdin || !files.is_empty())).then_some(files)
+}
+
+/// Whether a program may name another file: a word of [`NAMES_A_FILE`] in
+/// any case, once line splices (`\` before a newline) are taken out.
+fn names_a_file(program: &[u8]) -> bool {
+    let mut joined = Vec::with_capacity(program.len());
+    let mut i = 0;
+    while i < program.len() {
+        match (program[i], program.get(i + 1), program.get(i + 2)) {
+            (b'\\', Some(b'\n'), _) => i += 2,
+            (b'\\', Some(b'\r'), Some(b'\n')) => i += 3,
+            (b, _, _) => {
+                joined.push(b.to_ascii_lowercase());
+                i += 1;
+            }
+        }
+    }
+    NAMES_A_FILE
+        .iter()
+        .any(|w| joined.windows(w.len()).any(|x| x == *w))
+}
+
+/// Whether a failure (exit 1) is an answer: nothing in what the tool said
+/// tells of a failure of the moment ([`PASSING_FAILURES`]).
+pub fn failure_is_an_answer(stderr: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(stderr).to_lowercase();
+    !PASSING_FAILURES.iter().any(|p| text.contains(p))
 }
 
 /// The probe's key, when it may be kept (see the module's words).
@@ -174,9 +327,27 @@ pub fn plan(p: &Probe) -> Option<String> {
     field(&link_store::nanos(tool.modified().ok()?).to_le_bytes());
     field(p.cwd.as_os_str().as_encoded_bytes());
     field(p.fingerprint.as_bytes());
-    // The linkers a line may pick (`-fuse-ld=`) and the assembler.
-    for (path, meta) in link_store::on_path(&["ld", "ld.bfd", "ld.gold", "ld.lld", "ld.mold", "as"])
-    {
+    // The linker and assembler on PATH, and a cross toolchain's beside
+    // its compiler (`avr-gcc`: `avr-as`, `avr-ld`).
+    let mut programs = link_store::on_path(&["ld", "as"]);
+    let name = p
+        .tool
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    if let Some(at) = name.rfind('-') {
+        for tool in ["as", "ld"] {
+            let sibling = p.tool.with_file_name(format!(
+                "{}{tool}{}",
+                &name[..=at],
+                std::env::consts::EXE_SUFFIX
+            ));
+            if let Ok(meta) = std::fs::metadata(&sibling) {
+                programs.push((sibling, meta));
+            }
+        }
+    }
+    for (path, meta) in programs {
         field(path.as_os_str().as_encoded_bytes());
         field(&meta.len().to_le_bytes());
         field(&link_store::nanos(meta.modified().ok()?).to_le_bytes());
@@ -188,7 +359,7 @@ pub fn plan(p: &Probe) -> Option<String> {
     for a in p.args {
         field(a.as_bytes());
     }
-    let mut programs = Vec::new();
+    let mut programs: Vec<Vec<u8>> = Vec::new();
     if p.args.iter().any(|a| a == "-") {
         programs.push(p.stdin?.to_vec());
     }
@@ -196,10 +367,7 @@ pub fn plan(p: &Probe) -> Option<String> {
         programs.push(std::fs::read(p.cwd.join(f)).ok()?);
     }
     for program in &programs {
-        if NAMES_A_FILE
-            .iter()
-            .any(|w| program.windows(w.len()).any(|x| x == *w))
-        {
+        if names_a_file(program) {
             return None;
         }
         field(&Sha256::digest(program));
@@ -223,9 +391,11 @@ pub fn answer(store: &Path, key: &str) -> Option<(i32, Replay)> {
     Some((code, replay))
 }
 
-/// Keeps the answer of a probe that ended normally (0 or 1).
+/// Keeps the answer of a probe that ended normally: 0, or 1 when the
+/// failure is an answer ([`failure_is_an_answer`]).
 pub fn keep(store: &Path, key: &str, code: i32, replay: &Replay) -> io::Result<()> {
-    if !matches!(code, 0 | 1) {
+    let answer = code == 0 || (code == 1 && failure_is_an_answer(&replay.stderr));
+    if !answer {
         return Ok(());
     }
     let entry = store.join(key);
@@ -236,8 +406,16 @@ pub fn keep(store: &Path, key: &str, code: i32, replay: &Replay) -> io::Result<(
     let stage: PathBuf = store.join(format!(".stage-{}", link_store::unique()));
     let staged = (|| {
         std::fs::create_dir(&stage)?;
-        std::fs::write(stage.join("code"), code.to_string())?;
-        std::fs::write(stage.join("stdout"), &replay.stdout)?;
+        // Every file on disk before the entry is visible: a crash never
+        // leaves an entry with an empty code or output.
+        for (file, bytes) in [
+            ("code", code.to_string().into_bytes()),
+            ("stdout", replay.stdout.clone()),
+        ] {
+            let mut f = std::fs::File::create(stage.join(file))?;
+            f.write_all(&bytes)?;
+            f.sync_all()?;
+        }
         let mut stderr = std::fs::File::create(stage.join(link_store::USED))?;
         stderr.write_all(&replay.stderr)?;
         stderr.sync_all()?;
@@ -280,13 +458,36 @@ mod tests {
             probe(&["-x", "assembler", "-c", "-", &format!("-o{NULL_DEVICE}")]),
             Some(vec![])
         );
-        // A real output, no stdin, an unkeyed file: not probes.
+        // A real output, no input, two outputs: not probes.
         assert_eq!(probe(&["-x", "c", "-", "-o", "a.out"]), None);
         assert_eq!(probe(&["-c", "-o", NULL_DEVICE]), None);
+        assert_eq!(
+            probe(&["-x", "c", "-", "-o", NULL_DEVICE, "-o", "prog"]),
+            None
+        );
         assert_eq!(
             probe(&["t.c", "-o", NULL_DEVICE]),
             Some(vec!["t.c".to_string()])
         );
+        // zstd's, whole.
+        let zstd = [
+            "-DXXH_NAMESPACE=ZSTD_",
+            "-O3",
+            "-Wall",
+            "-Wc++-compat",
+            "-Wa,--noexecstack",
+            "-z",
+            "cet-report=error",
+            "-pthread",
+            "-x",
+            "c",
+            "-Werror",
+            "-",
+            "-o",
+            NULL_DEVICE,
+        ];
+        assert!(probe(&zstd).is_some());
+        // Anything that may read or write a file the key misses.
         for bad in [
             "-include",
             "@opts",
@@ -294,6 +495,28 @@ mod tests {
             "-specs=x",
             "-B/opt",
             "--coverage",
+            "-T",
+            "-Tx.ld",
+            "-L/opt/lib",
+            "-Wp,-MD,x.d",
+            "-Wl,-Map=m",
+            "-Wl,-T,x.ld",
+            "-Wl,x.o",
+            "-Wa,@f",
+            "-Wa,--MD=f",
+            "-Xlinker",
+            "-Xpreprocessor",
+            "-m32",
+            "-fuse-ld=gold",
+            "-flto",
+            "--sysroot=/s",
+            "-isystem",
+            "-I.",
+            "-v",
+            "--output=x",
+            "lib.a",
+            "x.o",
+            "s.ld",
         ] {
             assert_eq!(
                 probe(&[bad, "-x", "c", "-", "-o", NULL_DEVICE]),
@@ -301,6 +524,7 @@ mod tests {
                 "{bad}"
             );
         }
+        assert_eq!(probe(&["-x", "c-header", "-", "-o", NULL_DEVICE]), None);
     }
 
     #[test]
@@ -326,6 +550,9 @@ mod tests {
         );
         assert_eq!(key(b"#if __has_include(<x.h>)\n#endif\n"), None);
         assert_eq!(key(b".incbin \"blob\"\n"), None);
+        assert_eq!(key(b".INCBIN \"blob\"\n"), None, "any case");
+        assert_eq!(key(b"#inc\\\nlude <x.h>\n"), None, "a line splice");
+        assert_eq!(key(b"#pragma GCC dependency \"f\"\n"), None);
     }
 
     #[test]
@@ -341,8 +568,15 @@ mod tests {
             (code, got.stderr.as_slice()),
             (1, &b"ld: unknown option"[..])
         );
-        // A signal or an internal compiler error is not an answer.
+        // A signal or an internal compiler error is not an answer; nor is
+        // a failure of the moment (a linker killed, a full disk).
         keep(store.path(), "k4", 4, &replay).unwrap();
         assert!(answer(store.path(), "k4").is_none());
+        let killed = Replay {
+            stdout: Vec::new(),
+            stderr: b"collect2: fatal error: ld terminated with signal 9 [Killed]".to_vec(),
+        };
+        keep(store.path(), "k9", 1, &killed).unwrap();
+        assert!(answer(store.path(), "k9").is_none());
     }
 }

@@ -31,9 +31,8 @@ pub fn run(target: &Target, prepared: &Prepared, marker: &(&str, String)) -> Opt
     // From here stdin is ours: the real compiler gets it from us.
     let reads_stdin = prepared.text.iter().any(|a| a == "-");
     let mut stdin = Vec::new();
-    if reads_stdin && std::io::stdin().lock().read_to_end(&mut stdin).is_err() {
-        stdin.clear();
-    }
+    // A read that failed gives the compiler what came; nothing is kept.
+    let whole = !reads_stdin || std::io::stdin().lock().read_to_end(&mut stdin).is_ok();
     let probe = Probe {
         tool: &target.real,
         args: &prepared.text,
@@ -41,7 +40,7 @@ pub fn run(target: &Target, prepared: &Prepared, marker: &(&str, String)) -> Opt
         stdin: reads_stdin.then_some(stdin.as_slice()),
         fingerprint: &fingerprint,
     };
-    let key = probe_store::plan(&probe);
+    let key = probe_store::plan(&probe).filter(|_| whole);
     if let Some((code, replay)) = key.as_ref().and_then(|k| probe_store::answer(store, k)) {
         write_raw(Stream::Stdout, &replay.stdout);
         write_raw(Stream::Stderr, &replay.stderr);
@@ -56,19 +55,24 @@ pub fn run(target: &Target, prepared: &Prepared, marker: &(&str, String)) -> Opt
     };
     write_raw(Stream::Stdout, &replay.stdout);
     write_raw(Stream::Stderr, &replay.stderr);
-    if let Some(key) = key {
+    // Kept when the run ended as a run does and nothing of the key
+    // changed while it ran (an input, the compiler, the toolchain).
+    if let (Some(key), Some(code)) = (key, code)
+        && probe_store::plan(&probe).as_ref() == Some(&key)
+    {
         let _ = probe_store::keep(store, &key, code, &replay);
     }
-    Some(code)
+    Some(code.unwrap_or(1))
 }
 
-/// Runs the real compiler with `stdin` given and its output held.
+/// Runs the real compiler with `stdin` given and its output held: its
+/// exit code (`None` when it could not be told) and output.
 fn run_tool(
     target: &Target,
     prepared: &Prepared,
     marker: &(&str, String),
     stdin: Option<&Vec<u8>>,
-) -> Option<(i32, Replay)> {
+) -> Option<(Option<i32>, Replay)> {
     let mut command = crate::exec::real_command(target, prepared, marker).command();
     command
         .stdin(match stdin {
@@ -102,6 +106,6 @@ fn run_tool(
     if let Some(feeder) = feeder {
         let _ = feeder.join();
     }
-    let code = tool_exec::wait_code(&mut child).unwrap_or(1);
+    let code = tool_exec::wait_code(&mut child).ok();
     Some((code, Replay { stdout, stderr }))
 }
