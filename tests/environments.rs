@@ -232,18 +232,7 @@ fn build_type_debug_compiles_for_the_debugger() {
         )
         .unwrap()
     };
-    let args = || -> Vec<String> {
-        let db: serde_json::Value = serde_json::from_slice(
-            &std::fs::read(dir.path().join(".fbuild/build/zeta/compile_commands.json")).unwrap(),
-        )
-        .unwrap();
-        db[0]["arguments"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|a| a.as_str().unwrap().to_string())
-            .collect()
-    };
+    let args = || first_compile(dir.path(), "zeta");
     ini("debug");
     assert_ok(&home.build_uncached(dir.path(), &[]));
     let debug = args();

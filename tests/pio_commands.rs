@@ -5,25 +5,7 @@
 
 mod common;
 
-use std::io::Write;
-use std::process::Stdio;
-
 use common::*;
-
-/// `script` run by Python with `stdin` on its stdin; its stdout.
-fn python(script: &str, stdin: &[u8]) -> String {
-    let mut child = std::process::Command::new("python3")
-        .args(["-c", script])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert_ok(&out);
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
 
 #[test]
 fn boards_list_what_the_core_says() {
@@ -31,7 +13,7 @@ fn boards_list_what_the_core_says() {
     let out = home.run(&["boards", "uno", "--json-output"]);
     assert_ok(&out);
     // From Debian's AVR core on this machine (nothing downloaded).
-    let uno = python(
+    let uno = python_reads(
         "import json,sys; b=[b for b in json.load(sys.stdin) if b['id']=='uno'][0]; \
          print(b['platform'], b['mcu'], b['fcpu'], b['rom'], b['ram'], b['fqbn'])",
         &out.stdout,
@@ -113,7 +95,7 @@ fn device_list_has_a_header_and_json() {
     let out = home.run(&["device", "list", "--json-output"]);
     assert_ok(&out);
     // Whatever ports this machine has, each entry has PlatformIO's fields.
-    let ok = python(
+    let ok = python_reads(
         "import json,sys; d=json.load(sys.stdin); \
          print(isinstance(d, list) and all({'port','description','hwid'} <= set(p) for p in d))",
         &out.stdout,

@@ -199,16 +199,7 @@ fn the_host_adds_no_warning_flag_unless_asked() {
             &format!("[env:host]\nplatform = native\n{level}"),
         );
         assert_ok(&home.build_uncached(dir.path(), &[]));
-        let db: serde_json::Value = serde_json::from_slice(
-            &std::fs::read(dir.path().join(".fbuild/build/host/compile_commands.json")).unwrap(),
-        )
-        .unwrap();
-        db[0]["arguments"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|a| a.as_str().unwrap().to_string())
-            .collect()
+        first_compile(dir.path(), "host")
     };
     // As PlatformIO's native builds: nothing added.
     let plain = args("");

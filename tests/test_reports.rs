@@ -4,8 +4,7 @@
 
 mod common;
 
-use std::io::Write;
-use std::process::{Output, Stdio};
+use std::process::Output;
 
 use common::*;
 
@@ -16,21 +15,6 @@ fn test(home: &TestHome, dir: &std::path::Path, args: &[&str]) -> Output {
         .env("FBUILD_ZCCACHE", "off")
         .output()
         .unwrap()
-}
-
-/// `script` run by Python with `stdin` on its stdin; its stdout.
-fn python(script: &str, stdin: &[u8]) -> String {
-    let mut child = std::process::Command::new("python3")
-        .args(["-c", script])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert_ok(&out);
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 #[test]
@@ -49,7 +33,7 @@ fn reports_for_scripts_list_json_and_a_run_without_building() {
 
     let out = test(&home, dir.path(), &["--list-tests", "--json-output"]);
     assert_ok(&out);
-    let listed = python(
+    let listed = python_reads(
         "import json,sys; print(sorted(t['test_name'] for t in json.load(sys.stdin)))",
         &out.stdout,
     );
@@ -70,7 +54,7 @@ fn reports_for_scripts_list_json_and_a_run_without_building() {
         ],
     );
     assert_ok(&out);
-    let totals = python(
+    let totals = python_reads(
         "import json,sys; d=json.load(sys.stdin); \
          print(d['testcase_nums'], d['failure_nums'], [s['status'] for s in d['test_suites']])",
         &out.stdout,

@@ -247,14 +247,21 @@ pub fn board_properties(
     project: &Project,
     env: &project::EnvConfig,
 ) -> Result<Properties, BuildError> {
+    Ok(resolve_target(project, env)?.recipes.properties().clone())
+}
+
+/// `env`'s target resolved without building (the coordinator asked).
+fn resolve_target(
+    project: &Project,
+    env: &project::EnvConfig,
+) -> Result<target::Target, BuildError> {
     let client = Client::from_env()?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
     let out_dir = project.build_dir.join(&env.name);
-    let target = runtime.block_on(target::resolve(&client, env, &project.root, &out_dir))?;
-    Ok(target.recipes.properties().clone())
+    Ok(runtime.block_on(target::resolve(&client, env, &project.root, &out_dir))?)
 }
 
 /// What an earlier build of `env` wrote (`fbuild test --without-building`):
@@ -264,13 +271,8 @@ pub fn built_firmware(
     project: &Project,
     env: &project::EnvConfig,
 ) -> Result<(PathBuf, Properties), BuildError> {
-    let client = Client::from_env()?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
+    let target = resolve_target(project, env)?;
     let out_dir = project.build_dir.join(&env.name);
-    let target = runtime.block_on(target::resolve(&client, env, &project.root, &out_dir))?;
     let (_, firmware) = target
         .recipes
         .link(&[], &out_dir.join("firmware.map"))

@@ -5,13 +5,11 @@
 //! compiler runs with those bytes on its stdin, its output held until it
 //! exits, and its answer is kept when the key allows.
 
-use std::io::{Read, Write};
+use std::io::Read;
 
 use fbuild_core::console::{Stream, write_raw};
 use fbuild_core::link_inputs;
-use fbuild_core::link_store::Replay;
 use fbuild_core::probe_store::{self, Probe};
-use fbuild_core::tool::exec as tool_exec;
 
 use crate::exec::Target;
 use crate::rewrites::Prepared;
@@ -46,7 +44,8 @@ pub fn run(target: &Target, prepared: &Prepared, marker: &(&str, String)) -> Opt
         write_raw(Stream::Stderr, &replay.stderr);
         return Some(code);
     }
-    let (code, replay) = match run_tool(target, prepared, marker, reads_stdin.then_some(&stdin)) {
+    let command = crate::exec::real_command(target, prepared, marker).command();
+    let (code, replay) = match crate::stored::held(command, reads_stdin.then_some(&stdin[..])) {
         Some(ran) => ran,
         None => crate::fallback::die(
             127,
@@ -63,49 +62,4 @@ pub fn run(target: &Target, prepared: &Prepared, marker: &(&str, String)) -> Opt
         let _ = probe_store::keep(store, &key, code, &replay);
     }
     Some(code.unwrap_or(1))
-}
-
-/// Runs the real compiler with `stdin` given and its output held: its
-/// exit code (`None` when it could not be told) and output.
-fn run_tool(
-    target: &Target,
-    prepared: &Prepared,
-    marker: &(&str, String),
-    stdin: Option<&Vec<u8>>,
-) -> Option<(Option<i32>, Replay)> {
-    let mut command = crate::exec::real_command(target, prepared, marker).command();
-    command
-        .stdin(match stdin {
-            Some(_) => std::process::Stdio::piped(),
-            None => std::process::Stdio::inherit(),
-        })
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let mut child = command.spawn().ok()?;
-    tool_exec::forward_signals_to(&child);
-    let feeder = stdin
-        .cloned()
-        .zip(child.stdin.take())
-        .map(|(bytes, mut pipe)| {
-            // A compiler that stops reading (an error early) closes the pipe.
-            std::thread::spawn(move || {
-                let _ = pipe.write_all(&bytes);
-            })
-        });
-    let mut stdout_pipe = child.stdout.take()?;
-    let reader = std::thread::spawn(move || {
-        let mut out = Vec::new();
-        let _ = stdout_pipe.read_to_end(&mut out);
-        out
-    });
-    let mut stderr = Vec::new();
-    if let Some(mut pipe) = child.stderr.take() {
-        let _ = pipe.read_to_end(&mut stderr);
-    }
-    let stdout = reader.join().unwrap_or_default();
-    if let Some(feeder) = feeder {
-        let _ = feeder.join();
-    }
-    let code = tool_exec::wait_code(&mut child).ok();
-    Some((code, Replay { stdout, stderr }))
 }

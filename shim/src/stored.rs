@@ -30,7 +30,11 @@ pub fn run(s: &Stored) -> Option<i32> {
         write_raw(Stream::Stderr, &replay.stderr);
         return Some(0);
     }
-    let (code, replay) = run_tool(s)?;
+    let tool = Tool::new(s.step.tool)
+        .args(s.step.args)
+        .env(s.marker.0, &s.marker.1);
+    let (code, replay) = held(tool.command(), None)?;
+    let code = code.unwrap_or(1);
     write_raw(Stream::Stdout, &replay.stdout);
     write_raw(Stream::Stderr, &replay.stderr);
     if code == 0 {
@@ -39,18 +43,33 @@ pub fn run(s: &Stored) -> Option<i32> {
     Some(code)
 }
 
-/// Runs the real tool with its stdout and stderr held: (code, output).
-fn run_tool(s: &Stored) -> Option<(i32, Replay)> {
-    let tool = Tool::new(s.step.tool)
-        .args(s.step.args)
-        .env(s.marker.0, &s.marker.1);
-    let mut child = tool
-        .command()
+/// Runs `command` with `stdin` given (else the shim's own) and its stdout
+/// and stderr held until it exits: its exit code (`None` when it could
+/// not be told) and output; `None` when it cannot be started. Signals
+/// are passed on to it.
+pub(crate) fn held(
+    mut command: std::process::Command,
+    stdin: Option<&[u8]>,
+) -> Option<(Option<i32>, Replay)> {
+    let mut child = command
+        .stdin(match stdin {
+            Some(_) => std::process::Stdio::piped(),
+            None => std::process::Stdio::inherit(),
+        })
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .ok()?;
     tool_exec::forward_signals_to(&child);
+    let feeder = stdin
+        .map(<[u8]>::to_vec)
+        .zip(child.stdin.take())
+        .map(|(bytes, mut pipe)| {
+            // A tool that stops reading (an error early) closes the pipe.
+            std::thread::spawn(move || {
+                let _ = std::io::Write::write_all(&mut pipe, &bytes);
+            })
+        });
     let mut stdout_pipe = child.stdout.take()?;
     let reader = std::thread::spawn(move || {
         let mut out = Vec::new();
@@ -62,6 +81,9 @@ fn run_tool(s: &Stored) -> Option<(i32, Replay)> {
         let _ = pipe.read_to_end(&mut stderr);
     }
     let stdout = reader.join().unwrap_or_default();
-    let code = tool_exec::wait_code(&mut child).unwrap_or(1);
+    if let Some(feeder) = feeder {
+        let _ = feeder.join();
+    }
+    let code = tool_exec::wait_code(&mut child).ok();
     Some((code, Replay { stdout, stderr }))
 }

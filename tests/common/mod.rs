@@ -295,7 +295,7 @@ pub mod http;
 pub mod libfix;
 pub mod output;
 #[allow(unused_imports)]
-pub use output::{interleaved, said, size_used};
+pub use output::{first_compile, interleaved, python_reads, said, size_used};
 pub mod pty;
 mod shims;
 pub mod simduino;
