@@ -226,7 +226,7 @@ fn a_core_archive_url_with_its_sha256() {
     let url = format!("{}/avr-core-system.tar.gz", server.url());
     let out = build(&format!("{url}#sha256={sha}"));
     assert_ok(&out);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("used 902 bytes"));
+    assert!(said(&out).contains("used 902 bytes"));
     assert_ok(&build(&format!("{url}#sha256={sha}")));
     assert_eq!(server.gets("/avr-core-system.tar.gz"), 1);
 

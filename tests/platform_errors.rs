@@ -45,7 +45,8 @@ fn build(core: &Path, board: &str) -> (Option<i32>, String) {
         .path()
         .join(".fbuild/build/t/firmware.hex")
         .is_file();
-    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    // Results (the size report) and diagnostics both.
+    let err = said(&out);
     assert_eq!(built, out.status.success(), "{err}");
     (out.status.code(), err)
 }

@@ -39,6 +39,7 @@ mod summary;
 mod target;
 mod target_board;
 mod target_toolchain;
+mod terminal;
 mod text_key;
 
 use std::path::{Path, PathBuf};

@@ -6,32 +6,13 @@
 
 use std::collections::HashSet;
 use std::io::IsTerminal;
-use std::sync::Mutex;
 use std::time::Instant;
 
 use crate::report::{self, Kind};
+use crate::terminal::shown;
 use fbuild_core::install_status::{InstallPhase, InstallRole, InstallStatus};
 use fbuild_core::time::{PROGRESS_LINE_EVERY, PROGRESS_TICK};
 use indicatif::{ProgressBar, ProgressStyle};
-
-/// The bar on the terminal now, if any: every line written meanwhile
-/// ([`printing`]) clears it first and draws it again after, so that no
-/// diagnostic starts on the bar's line.
-static SHOWN: Mutex<Option<ProgressBar>> = Mutex::new(None);
-
-fn shown(bar: Option<ProgressBar>) {
-    *SHOWN.lock().unwrap_or_else(|p| p.into_inner()) = bar;
-}
-
-/// Runs `write` (a line, a compiler's diagnostics) with the bar, if one is
-/// shown, out of the way.
-pub fn printing<T>(write: impl FnOnce() -> T) -> T {
-    let bar = SHOWN.lock().unwrap_or_else(|p| p.into_inner()).clone();
-    match bar {
-        Some(bar) => bar.suspend(write),
-        None => write(),
-    }
-}
 
 pub struct InstallProgress {
     /// Whether stderr is a terminal: a bar, made at the first news.

@@ -114,12 +114,12 @@ pub fn say(kind: Kind, text: impl AsRef<str>) {
             said.push((kind, text.as_ref().to_string()));
         }
     });
-    crate::progress::printing(|| reporter().line(kind, text.as_ref()));
+    crate::terminal::printing(|| reporter().line(kind, text.as_ref()));
 }
 
 /// A tool's output, passed on as it came.
 pub fn tool_output(bytes: &[u8]) {
     if !bytes.is_empty() {
-        crate::progress::printing(|| reporter().tool_output(bytes));
+        crate::terminal::printing(|| reporter().tool_output(bytes));
     }
 }

@@ -8,7 +8,6 @@
 //! finished after it.
 
 use std::ffi::OsString;
-use std::path::PathBuf;
 
 use fbuild_core::Settings;
 use fbuild_core::tool::cache_route::{Came, Ladder, Next, Via};
@@ -20,30 +19,7 @@ use crate::depfile::add_phony_targets;
 use crate::direct;
 use crate::fallback::{Topic, die, report_zccache_failure, warn_once};
 use crate::rewrites::Prepared;
-
-/// What to run.
-#[derive(Debug)]
-pub struct Target {
-    /// zccache, when it goes in front.
-    pub zccache: Option<PathBuf>,
-    /// The real tool.
-    pub real: PathBuf,
-    pub env: Vec<(OsString, OsString)>,
-    /// For the `-MP` rewrite: blank line before each phony target.
-    pub phony_blank_line: Option<bool>,
-    /// Added to a cached compile for a terminal (see `rewrites`).
-    pub color_flag: Option<String>,
-    /// The compiler's library folders, for a link through the cache.
-    pub link_dirs: Option<std::ffi::OsString>,
-    /// Links and archives may go through the cache (not sccache's).
-    pub links: bool,
-    /// fbuild's store of links and archives (`fbuild_core::link_store`).
-    pub link_store: Option<PathBuf>,
-    /// zccache's daemon socket, when it speaks fbuild's wire.
-    pub endpoint: Option<PathBuf>,
-    /// Where this plan is remembered (forgotten when it fails).
-    pub slot: Option<PathBuf>,
-}
+use crate::target::{Target, real_command};
 
 pub fn run(target: Target, prepared: Prepared, marker: (&str, String)) -> ! {
     let links_cached =
@@ -205,13 +181,6 @@ fn run_client(
         .envs(target.env.iter().map(|(k, v)| (k, v)))
         .env(marker.0, &marker.1);
     run_cached(&tool)
-}
-
-/// The real tool with the user's arguments, untouched.
-pub(crate) fn real_command(target: &Target, prepared: &Prepared, marker: &(&str, String)) -> Tool {
-    Tool::new(&target.real)
-        .args(&prepared.original)
-        .env(marker.0, &marker.1)
 }
 
 /// Runs `zccache <real> args…`, holding its stderr back until it exits:

@@ -13,6 +13,7 @@ mod probe;
 mod remembered;
 mod rewrites;
 mod stored;
+mod target;
 
 use std::ffi::OsString;
 

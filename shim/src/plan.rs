@@ -10,11 +10,11 @@ use fbuild_core::protocol::{ErrorKind, Event, Plan, PlanRequest};
 use fbuild_core::resolve::{FileId, find_real_tool};
 use fbuild_platforms::{classify, real_tool_name};
 
-use crate::exec::Target;
 use crate::fallback::{Topic, die, say, warn_once};
 use crate::notices::Notices;
 use crate::remembered;
 use crate::rewrites::Prepared;
+use crate::target::Target;
 
 /// The plan for `name`, from the coordinator or, failing that, locally.
 pub fn obtain(name: &str, prepared: &Prepared) -> Target {

@@ -11,8 +11,8 @@ use fbuild_core::console::{Stream, write_raw};
 use fbuild_core::link_inputs;
 use fbuild_core::probe_store::{self, Probe};
 
-use crate::exec::Target;
 use crate::rewrites::Prepared;
+use crate::target::Target;
 
 /// The probe's exit code, from the store or the real compiler; `None` when
 /// the line is no probe the store takes (the caller runs it as usual;
@@ -44,7 +44,7 @@ pub fn run(target: &Target, prepared: &Prepared, marker: &(&str, String)) -> Opt
         write_raw(Stream::Stderr, &replay.stderr);
         return Some(code);
     }
-    let command = crate::exec::real_command(target, prepared, marker).command();
+    let command = crate::target::real_command(target, prepared, marker).command();
     let (code, replay) = match crate::stored::held(command, reads_stdin.then_some(&stdin[..])) {
         Some(ran) => ran,
         None => crate::fallback::die(
