@@ -159,6 +159,19 @@ fn build_src_flags_and_platformio_variables_take_effect() {
         stderr(&out)
     );
 
+    // A filter from the variable that leaves nothing: the error says so.
+    let out = home
+        .fbuild(&["build", dir.path().to_str().unwrap()])
+        .env("FBUILD_ZCCACHE", "off")
+        .env("PLATFORMIO_BUILD_SRC_FILTER", "-<*>")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("which PLATFORMIO_BUILD_SRC_FILTER adds to"),
+        "{}",
+        stderr(&out)
+    );
     // PLATFORMIO_DEFAULT_ENVS chooses among several (a name the file's
     // default_envs has too is built once); PLATFORMIO_SRC_DIR moves the
     // sources.

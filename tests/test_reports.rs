@@ -79,4 +79,16 @@ fn reports_for_scripts_list_json_and_a_run_without_building() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("7 test cases: 7 passed"));
+    // A port named for the host is said unused, not silently ignored.
+    let out = test(
+        &home,
+        dir.path(),
+        &["--without-building", "--test-port", "/dev/nowhere"],
+    );
+    assert_ok(&out);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("the port /dev/nowhere is not used"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

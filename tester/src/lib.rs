@@ -99,6 +99,15 @@ pub fn run(args: &TestArgs) -> Result<ExitCode> {
     if args.list_tests {
         return Ok(list(&queue, args.json_output));
     }
+    // The host has no port: a port named for it is said unused.
+    if let Some(port) = args.test_port.as_ref().or(args.upload_port.as_ref())
+        && let Some(env) = envs.iter().find(|e| e.platform.is_native())
+    {
+        eprintln!(
+            "fbuild: warning: [env:{}] runs on this computer: the port {port} is not used for it",
+            env.name
+        );
+    }
     let unity = runtime::install(&work.join(".runtime"))?;
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
