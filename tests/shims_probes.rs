@@ -81,6 +81,15 @@ impl Setup {
             .count()
     }
 
+    /// Calls of the real compiler with one of `args` alone.
+    fn ran_alone(&self, args: &[&str]) -> usize {
+        std::fs::read_to_string(self.real.path().join("log"))
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| args.iter().any(|a| *l == format!("cc {a}")))
+            .count()
+    }
+
     fn wrapper(&self) -> std::path::PathBuf {
         self.real.path().join("cc")
     }
@@ -137,6 +146,19 @@ fn probes_are_answered_from_the_store_success_or_failure() {
     assert_ok(&s.probe(&asm, b"\n", &[]));
     assert_ok(&s.probe(&asm, b"\n", &[]));
     assert_eq!(s.ran(), 3);
+
+    // The compiler's own queries (zstd's `cc -v`, `cc --version`).
+    for (query, says) in [
+        ("--version", "Free Software Foundation"),
+        ("-v", "gcc version"),
+        ("--version", "Free Software Foundation"),
+        ("-v", "gcc version"),
+    ] {
+        let out = s.probe(&[query], b"", &[]);
+        assert_ok(&out);
+        assert!(said(&out).contains(says), "{query}: {}", said(&out));
+    }
+    assert_eq!(s.ran_alone(&["--version", "-v"]), 2);
 
     // Another program is another probe; a broken one fails, and stays so.
     let broken = b"int main(void) { return }\n";

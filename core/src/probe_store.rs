@@ -7,8 +7,11 @@
 //! internal error is never kept), stdout and stderr; a failure is an
 //! answer as much as a success.
 //!
-//! A probe is kept only when its answer can depend on nothing but what the
-//! key covers ([`plan`]): its output goes to `/dev/null` and nothing else
+//! The compiler's own queries (`cc -v`, `--version`, `-dumpversion`,
+//! `-dumpmachine`, alone on the line), which zstd's makefiles and
+//! Arduino.mk ask at every make, are probes with no input. A probe is kept
+//! only when its answer can depend on nothing but what the key covers
+//! ([`plan`]): its output goes to `/dev/null` and nothing else
 //! is written (no `-M…` depfile, no option of the link store's
 //! `UNNAMED_OUTPUTS`); its program (stdin, or the files on the line) names
 //! no other file — no `#include`, `#import`, `__has_include`, `#embed`,
@@ -241,11 +244,27 @@ pub struct Probe<'a> {
     pub fingerprint: &'a str,
 }
 
-/// Whether `args` are a probe's line: one output, the null device; inputs
-/// on stdin (`-`) or source files; every other argument one a probe may
-/// have (a list of what cannot read or write a file the key misses, not
-/// of what can). Returns the input files named (stdin not among them).
+/// What a build asks of the compiler alone (`cc -v`, `--version`), whose
+/// answer is the compiler's own: probes with no input.
+const QUERIES: &[&str] = &[
+    "-v",
+    "--version",
+    "-dumpversion",
+    "-dumpfullversion",
+    "-dumpmachine",
+];
+
+/// Whether `args` are a probe's line: a query of [`QUERIES`] alone; or one
+/// output, the null device, inputs on stdin (`-`) or source files, and
+/// every other argument one a probe may have (a list of what cannot read
+/// or write a file the key misses, not of what can). Returns the input
+/// files named (stdin not among them).
 pub fn inputs(args: &[String]) -> Option<Vec<String>> {
+    if let [only] = args
+        && QUERIES.contains(&only.as_str())
+    {
+        return Some(Vec::new());
+    }
     let (mut outputs, mut stdin, mut files) = (0, false, Vec::new());
     let mut it = args.iter();
     while let Some(a) = it.next() {

@@ -94,6 +94,11 @@ fn only_probes_to_the_null_device_from_stdin_with_keyed_inputs() {
         );
     }
     assert_eq!(probe(&["-x", "c-header", "-", "-o", NULL_DEVICE]), None);
+    // The compiler's own queries, alone.
+    assert_eq!(probe(&["--version"]), Some(vec![]));
+    assert_eq!(probe(&["-dumpmachine"]), Some(vec![]));
+    assert_eq!(probe(&["-v", "x.c"]), None);
+    assert_eq!(probe(&["-print-file-name=libc.a"]), None);
 }
 
 #[test]
