@@ -287,35 +287,48 @@ pub fn restore(store: &Path, planned: &Planned) -> Option<Replay> {
 
 /// Keeps the outputs of a successful run of `planned` and what it printed.
 pub fn keep(store: &Path, planned: &Planned, replay: &Replay) -> io::Result<()> {
-    let entry = store.join(&planned.key);
+    let printed = [("stdout", &replay.stdout[..]), (USED, &replay.stderr[..])];
+    write_entry(store, &planned.key, &planned.outputs, &printed)
+}
+
+/// Writes the entry `key`: each of `outputs` copied as `out.N`, then each
+/// `(name, bytes)` of `files` (the last [`USED`]), in a staging folder
+/// beside, renamed into place whole. An entry already there is left as it
+/// is (the same key: the same bytes).
+pub(crate) fn write_entry(
+    store: &Path,
+    key: &str,
+    outputs: &[PathBuf],
+    files: &[(&str, &[u8])],
+) -> io::Result<()> {
+    let entry = store.join(key);
     if entry.exists() {
         return Ok(());
     }
     std::fs::create_dir_all(store)?;
     let stage = store.join(format!(".stage-{}", unique()));
+    // Each file on disk before the entry is visible: a crash never leaves
+    // an entry of empty files. (A handle that may write: Windows flushes
+    // no other.)
+    let synced = |path: &Path| std::fs::File::options().write(true).open(path)?.sync_all();
     let staged = (|| {
         std::fs::create_dir(&stage)?;
-        for (i, out) in planned.outputs.iter().enumerate() {
+        for (i, out) in outputs.iter().enumerate() {
             let kept = stage.join(format!("out.{i}"));
             std::fs::copy(out, &kept)?;
-            // On disk before the entry is visible: a crash never leaves an
-            // entry of empty files.
-            // (A handle that may write: Windows flushes no other.)
-            std::fs::File::options()
-                .write(true)
-                .open(&kept)?
-                .sync_all()?;
+            synced(&kept)?;
         }
-        std::fs::File::create(stage.join("stdout"))?.write_all(&replay.stdout)?;
-        let mut stderr = std::fs::File::create(stage.join("stderr"))?;
-        stderr.write_all(&replay.stderr)?;
-        stderr.sync_all()?;
+        for (name, bytes) in files {
+            let path = stage.join(name);
+            std::fs::File::create(&path)?.write_all(bytes)?;
+            synced(&path)?;
+        }
         std::fs::rename(&stage, &entry)
     })();
     if staged.is_err() {
         let _ = std::fs::remove_dir_all(&stage);
         // Another process kept the same entry first: the same bytes.
-        if entry.join("stderr").is_file() {
+        if entry.join(USED).is_file() {
             return Ok(());
         }
     }

@@ -11,22 +11,25 @@
 //! `-dumpmachine`, alone on the line), which zstd's makefiles and
 //! Arduino.mk ask at every make, are probes with no input. A probe is kept
 //! only when its answer can depend on nothing but what the key covers
-//! ([`plan`]): its output goes to `/dev/null` and nothing else
-//! is written (no `-M…` depfile, no option of the link store's
-//! `UNNAMED_OUTPUTS`); its program (stdin, or the files on the line) names
-//! no other file — no `#include`, `#import`, `__has_include`, `#embed`,
-//! `.include`, `.incbin` in it, no `-include`/`-imacros`, no `@file`, no
-//! `-specs`, `-B` or `-wrapper` on the line (a header that appears later
-//! would change a failure's answer, and no depfile of a failure says which
-//! one it looked for); every `-l` library is in a folder the toolchain's
-//! fingerprint covers. The key: the compiler (path, size, mtime), the
-//! working folder, the toolchain's fingerprint (its library folders and
-//! files, [`link_inputs::key_flag`](crate::link_inputs::key_flag)), the
-//! linkers and the assembler on PATH, GCC's and the locale's variables,
-//! the line, and every input by content.
+//! ([`plan`]): its one output is `/dev/null`; every other argument is
+//! one a probe may have ([`inputs`]: a list of what cannot read or write a
+//! file the key misses — no `-M…`, `-include`, `@file`, `-specs`, `-B`,
+//! `-L`, `-T`, `-Wp,`, `-fplugin`, `-fuse-ld`, `-m32`…; `-Wa,`/`-Wl,`
+//! parts that name no file; source files only); its program (stdin, or
+//! the source files) holds no word that could name another file (`include`,
+//! `import`, `incbin`, `embed`, `dependency`, in any case, line splices
+//! removed: a header that appears later would change a failure's answer,
+//! and no depfile of a failure says which one it looked for); every `-l`
+//! library is in a folder the toolchain's fingerprint covers. The key: the
+//! compiler (path, size, mtime), the working folder, the toolchain's
+//! fingerprint (its library folders and files,
+//! [`link_inputs::key_flag`](crate::link_inputs::key_flag)), the linker
+//! and the assembler on PATH and a cross toolchain's beside its compiler,
+//! GCC's, the linker's and the locale's variables, the line, and every
+//! input by content.
 
-use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::io;
+use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
@@ -417,36 +420,13 @@ pub fn keep(store: &Path, key: &str, code: i32, replay: &Replay) -> io::Result<(
     if !answer {
         return Ok(());
     }
-    let entry = store.join(key);
-    if entry.exists() {
-        return Ok(());
-    }
-    std::fs::create_dir_all(store)?;
-    let stage: PathBuf = store.join(format!(".stage-{}", link_store::unique()));
-    let staged = (|| {
-        std::fs::create_dir(&stage)?;
-        // Every file on disk before the entry is visible: a crash never
-        // leaves an entry with an empty code or output.
-        for (file, bytes) in [
-            ("code", code.to_string().into_bytes()),
-            ("stdout", replay.stdout.clone()),
-        ] {
-            let mut f = std::fs::File::create(stage.join(file))?;
-            f.write_all(&bytes)?;
-            f.sync_all()?;
-        }
-        let mut stderr = std::fs::File::create(stage.join(link_store::USED))?;
-        stderr.write_all(&replay.stderr)?;
-        stderr.sync_all()?;
-        std::fs::rename(&stage, &entry)
-    })();
-    if staged.is_err() {
-        let _ = std::fs::remove_dir_all(&stage);
-        if entry.join("code").is_file() {
-            return Ok(());
-        }
-    }
-    staged
+    let code = code.to_string();
+    let files = [
+        ("code", code.as_bytes()),
+        ("stdout", &replay.stdout[..]),
+        (link_store::USED, &replay.stderr[..]),
+    ];
+    link_store::write_entry(store, key, &[], &files)
 }
 
 #[cfg(test)]
