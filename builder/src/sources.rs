@@ -123,10 +123,8 @@ pub fn collect(l: &Layout) -> Result<Sources> {
     }
     if s.units.is_empty() {
         // The filter may come from PlatformIO's variable, not the file.
-        let from_variable = ["PLATFORMIO_BUILD_SRC_FILTER", "PLATFORMIO_SRC_FILTER"]
-            .iter()
-            .find(|v| std::env::var_os(v).is_some_and(|x| !x.is_empty()))
-            .map(|v| format!(", which {v} adds to"))
+        let from_variable = crate::project::sysenv::variable("build_src_filter")
+            .map(|(name, _)| format!(", which {name} adds to"))
             .unwrap_or_default();
         bail!(
             "no sources in {} (after build_src_filter{from_variable})",

@@ -94,13 +94,19 @@ impl Project {
     /// comma-separated list, `-e uno,nano`), else `default_envs`, else all
     /// in the file's order.
     pub fn select(&self, selected: &[String]) -> Result<Vec<&EnvConfig>, ConfigError> {
-        let names: Vec<String> = if !selected.is_empty() {
-            let mut names: Vec<String> = Vec::new();
-            for name in selected.iter().flat_map(|s| s.split(',')).map(str::trim) {
-                if !name.is_empty() && !names.iter().any(|n| n == name) {
-                    names.push(name.to_string());
+        // A name twice (`-e a,a`; `default_envs` and PLATFORMIO_DEFAULT_ENVS
+        // both naming it) is one build, as PlatformIO's.
+        let once = |names: &mut dyn Iterator<Item = &str>| {
+            let mut out: Vec<String> = Vec::new();
+            for name in names.filter(|n| !n.is_empty()) {
+                if !out.iter().any(|n| n == name) {
+                    out.push(name.to_string());
                 }
             }
+            out
+        };
+        let names: Vec<String> = if !selected.is_empty() {
+            let names = once(&mut selected.iter().flat_map(|s| s.split(',')).map(str::trim));
             if names.is_empty() {
                 return Err(self.error(
                     None,
@@ -109,15 +115,7 @@ impl Project {
             }
             names
         } else if !self.default_envs.is_empty() {
-            // A name twice (`default_envs` and PLATFORMIO_DEFAULT_ENVS
-            // both naming it) is one build, as PlatformIO's.
-            let mut names: Vec<String> = Vec::new();
-            for name in &self.default_envs {
-                if !names.contains(name) {
-                    names.push(name.clone());
-                }
-            }
-            names
+            once(&mut self.default_envs.iter().map(String::as_str))
         } else {
             self.env_order.clone()
         };

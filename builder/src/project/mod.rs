@@ -5,7 +5,7 @@ mod extends;
 pub mod ini;
 mod options;
 mod resolve;
-mod sysenv;
+pub(crate) mod sysenv;
 mod values;
 
 use values::split_list;

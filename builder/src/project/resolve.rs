@@ -221,8 +221,10 @@ impl Resolver<'_> {
         })?;
         // Empty: none (how an inherited script is cancelled).
         let scripts = get("extra_scripts")?.filter(|v| !v.trim().is_empty());
-        let extra_scripts = scripts.map(|v| {
-            self.err(
+        let from_file = entry("extra_scripts").is_some();
+        let extra_scripts =
+            scripts.map(|v| {
+                self.err(
                 entry("extra_scripts").map(|e| e.line),
                 format!(
                     "extra_scripts = {}{} in [env:{name}]: fbuild cannot run PlatformIO's SCons \
@@ -230,17 +232,15 @@ impl Resolver<'_> {
                      environment is not built; do their work with build_flags or lib_deps, or \
                      {} to build without them",
                     v.trim(),
-                    match entry("extra_scripts") {
-                        None => " (from PLATFORMIO_EXTRA_SCRIPTS)",
-                        Some(_) => "",
-                    },
-                    match entry("extra_scripts") {
-                        None => "unset PLATFORMIO_EXTRA_SCRIPTS",
-                        Some(_) => "remove the line",
+                    if from_file { "" } else { " (from PLATFORMIO_EXTRA_SCRIPTS)" },
+                    if from_file {
+                        "remove the line"
+                    } else {
+                        "unset PLATFORMIO_EXTRA_SCRIPTS"
                     }
                 ),
             )
-        });
+            });
         Ok(EnvConfig {
             name: name.to_string(),
             extra_scripts,

@@ -37,7 +37,7 @@ const MULTIPLE: &[&str] = &[
 ];
 
 /// The variable set for `option`, if any: `(name, value)`.
-fn variable(option: &str) -> Option<(&'static str, String)> {
+pub(crate) fn variable(option: &str) -> Option<(&'static str, String)> {
     let (_, names) = OPTIONS.iter().find(|(o, _)| *o == option)?;
     names.iter().find_map(|name| {
         std::env::var(name)
