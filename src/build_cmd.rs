@@ -167,9 +167,7 @@ fn compiledb(dir: &std::path::Path, envs: &[String]) -> Result<()> {
         .join("compile_commands.json");
     let to = project.root.join("compile_commands.json");
     // Beside, then renamed: clangd never reads half a file.
-    let staged = project.root.join(".compile_commands.json.fbuild-new");
-    std::fs::copy(&from, &staged)
-        .and_then(|_| std::fs::rename(&staged, &to))
+    fbuild_core::link_store::copy_over(&from, &to)
         .with_context(|| format!("copying {} to {}", from.display(), to.display()))?;
     eprintln!("fbuild: [{}] wrote {}", env.name, to.display());
     Ok(())

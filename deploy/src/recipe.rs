@@ -159,7 +159,7 @@ pub fn upload_plan(
     let value = |name: &str| match name {
         "UPLOAD_PORT" => port.to_string(),
         "UPLOAD_SPEED" => speed_now.clone(),
-        _ => protocol_now.clone(),
+        _ => protocol_now.to_string(),
     };
     for flag in options.flags {
         args.push(OsString::from(expand(flag, &value)?));
@@ -182,10 +182,7 @@ pub fn upload_plan(
     Ok(UploadPlan {
         program,
         args,
-        protocol: match programmer {
-            Some(_) => param(&p, "protocol"),
-            None => param(&p, "upload.protocol"),
-        },
+        protocol: protocol_now,
         speed: match programmer {
             Some(_) => String::new(),
             None => param(&p, "upload.speed"),
