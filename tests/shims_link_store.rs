@@ -25,19 +25,7 @@ fn setup() -> Setup {
     home.shims();
     let work = tempfile::tempdir().unwrap();
     let real = tempfile::tempdir().unwrap();
-    for (tool, system) in [("cc", "/usr/bin/cc"), ("ar", "/usr/bin/ar")] {
-        let path = real.path().join(tool);
-        std::fs::write(
-            &path,
-            format!(
-                "#!/bin/sh\necho \"{tool} $*\" >> '{}'\nexec {system} \"$@\"\n",
-                real.path().join("log").display()
-            ),
-        )
-        .unwrap();
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
+    common::shims::logging_wrappers(real.path(), &[("cc", "/usr/bin/cc"), ("ar", "/usr/bin/ar")]);
     let dir = work.path();
     std::fs::write(dir.join("a.c"), "int f(int x) { return x * 3; }\n").unwrap();
     std::fs::write(

@@ -24,17 +24,7 @@ fn setup() -> Setup {
     let home = TestHome::new();
     home.shims();
     let real = tempfile::tempdir().unwrap();
-    let path = real.path().join("cc");
-    std::fs::write(
-        &path,
-        format!(
-            "#!/bin/sh\necho \"cc $*\" >> '{}'\nexec /usr/bin/cc \"$@\"\n",
-            real.path().join("log").display()
-        ),
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    common::shims::logging_wrappers(real.path(), &[("cc", "/usr/bin/cc")]);
     Setup {
         home,
         work: tempfile::tempdir().unwrap(),

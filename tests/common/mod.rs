@@ -297,7 +297,7 @@ pub mod output;
 #[allow(unused_imports)]
 pub use output::{first_compile, interleaved, python_reads, said, size_used};
 pub mod pty;
-mod shims;
+pub mod shims;
 pub mod simduino;
 pub mod wine;
 mod wine_prefix;

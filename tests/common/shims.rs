@@ -1,5 +1,6 @@
 //! A test home's shims and its managed zccache: making the shims,
-//! running one as a build would, reading zccache's counters.
+//! running one as a build would, reading zccache's counters; real tools
+//! behind the shims that log each call.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -51,5 +52,25 @@ impl TestHome {
         });
         assert!(found, "zccache's daemon never answered: {last}");
         serde_json::from_str::<serde_json::Value>(&last).unwrap()["daemon"].clone()
+    }
+}
+
+/// In `dir`, a wrapper per `(tool, system program)` that appends
+/// `"<tool> <args>"` to `dir/log`, then runs the system's program: put
+/// first on PATH, it is the real tool a shim finds, and the log says what
+/// ran.
+pub fn logging_wrappers(dir: &Path, tools: &[(&str, &str)]) {
+    use std::os::unix::fs::PermissionsExt;
+    for (tool, system) in tools {
+        let path = dir.join(tool);
+        std::fs::write(
+            &path,
+            format!(
+                "#!/bin/sh\necho \"{tool} $*\" >> '{}'\nexec {system} \"$@\"\n",
+                dir.join("log").display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
 }
