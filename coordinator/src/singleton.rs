@@ -50,7 +50,7 @@ impl Singleton {
 
     pub fn publish(&self, info: &CoordinatorInfo) -> Result<()> {
         info.write(&self.info_path)
-            .with_context(|| format!("writing {}", self.info_path.display()))
+            .context("publishing coordinator.json")
     }
 }
 

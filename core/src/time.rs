@@ -101,6 +101,11 @@ pub fn parse_secs(text: &str) -> Result<Duration, BadSecs> {
     Ok(Duration::from_secs_f64(secs))
 }
 
+/// How long a refused replacement of a published file (Windows: the old
+/// file is open or being deleted) is retried, and how often.
+pub const REPLACE_RETRY_WAIT: Duration = Duration::from_secs(2);
+pub const REPLACE_RETRY_EVERY: Duration = Duration::from_millis(20);
+
 /// Bounds of the jittered backoff before the one retry after a transport
 /// failure: jitter spreads 64 clients that failed together.
 pub const RETRY_BACKOFF_MIN: Duration = Duration::from_millis(20);
