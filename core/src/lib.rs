@@ -18,6 +18,7 @@ pub mod link_inputs;
 pub mod link_store;
 pub mod lock;
 pub mod lto_seed;
+pub mod one_step;
 #[cfg(windows)]
 pub mod pipe;
 pub mod plan_wire;

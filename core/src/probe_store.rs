@@ -139,7 +139,7 @@ const PART_DENIED: &[&str] = &[
 
 /// Source files a probe may name (a linker script, an object or a
 /// library may name other files).
-const SOURCES: &[&str] = &[
+pub(crate) const SOURCES: &[&str] = &[
     "c", "cc", "cpp", "cxx", "c++", "C", "s", "S", "sx", "i", "ii",
 ];
 

@@ -37,6 +37,9 @@ pub fn run(target: Target, prepared: Prepared, marker: (&str, String)) -> ! {
     if !links_cached && let Some(code) = from_link_store(&target, &prepared, &marker) {
         std::process::exit(code)
     }
+    if !links_cached && let Some(code) = crate::one_step::run(&target, &prepared, &marker) {
+        std::process::exit(code)
+    }
     if let Some(code) = crate::probe::run(&target, &prepared, &marker) {
         std::process::exit(code)
     }
@@ -141,6 +144,7 @@ fn from_link_store(target: &Target, prepared: &Prepared, marker: &(&str, String)
                 link_store::StepKind::Link
             },
         },
+        runs: &args,
         marker,
     })
 }

@@ -8,6 +8,7 @@ mod direct;
 mod exec;
 mod fallback;
 mod notices;
+mod one_step;
 mod plan;
 mod probe;
 mod remembered;

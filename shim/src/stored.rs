@@ -12,11 +12,13 @@ use fbuild_core::console::{Stream, write_raw};
 use fbuild_core::link_store::{self, Replay, Step};
 use fbuild_core::tool::{Tool, exec as tool_exec};
 
-/// One link or archive: the store at `store`, the real tool, its
-/// arguments as run.
+/// One link or archive: the store at `store`, the step as keyed (the
+/// real tool, its arguments), and the arguments it runs with on a miss
+/// (the step's own, or a split line's link: see `one_step`).
 pub struct Stored<'a> {
     pub store: &'a Path,
     pub step: Step<'a>,
+    pub runs: &'a [String],
     pub marker: &'a (&'a str, String),
 }
 
@@ -31,7 +33,7 @@ pub fn run(s: &Stored) -> Option<i32> {
         return Some(0);
     }
     let tool = Tool::new(s.step.tool)
-        .args(s.step.args)
+        .args(s.runs)
         .env(s.marker.0, &s.marker.1);
     let (code, replay) = held(tool.command(), None)?;
     let code = code.unwrap_or(1);

@@ -1,0 +1,206 @@
+//! A compiler driver's call that compiles one source and links it at once
+//! (`cc -O2 -o have_pthread have_pthread.c -pthread`, autoconf's
+//! `conftest`), split in the two steps GCC's driver runs anyway: a compile
+//! of the source to an object (through zccache, whose key follows the
+//! headers it reads) and a link of that object (through the link store,
+//! keyed by the object's bytes). Neither cache takes the one call: its
+//! headers are in no link key.
+//!
+//! [`split`] takes only lines whose every word it knows the step of:
+//! options of the compile alone (`-I`, `-D`, `-std=`, warnings) leave the
+//! link's line, options of the link alone (`-l`, `-L`, `-Wl,`, `-z`,
+//! `-static`, objects and libraries) leave the compile's, and the others
+//! (`-O`, `-g`, `-f…`, `-m…`, `-pthread`) go to both, as the driver passes
+//! them. A line with anything else — a second source, `-x`, a depfile, LTO
+//! (the link is the code generation), coverage or dumps (files named after
+//! the object), a response file — is not split: the caller runs it whole.
+
+use std::path::Path;
+
+use crate::probe_store::SOURCES;
+
+/// Options of the compile alone; with a value after them when given
+/// bare (`-I dir`).
+const COMPILE_ONLY_VALUED: &[&str] = &[
+    "-I",
+    "-D",
+    "-U",
+    "-include",
+    "-isystem",
+    "-iquote",
+    "-idirafter",
+];
+/// Options of the compile alone, by prefix (`-Wa,`/`-Wp,` parts go to
+/// the assembler or preprocessor of the compile).
+const COMPILE_ONLY_PREFIX: &[&str] = &["-std=", "-W", "-pedantic", "-ansi"];
+/// Options of the link alone; with a value after them when given bare.
+const LINK_ONLY_VALUED: &[&str] = &["-l", "-L"];
+/// Options of the link alone, whole.
+const LINK_ONLY: &[&str] = &[
+    "-static",
+    "-static-libgcc",
+    "-static-libstdc++",
+    "-static-pie",
+    "-shared",
+    "-rdynamic",
+    "-pie",
+    "-no-pie",
+    "-s",
+    "-nostdlib",
+    "-nostartfiles",
+    "-nodefaultlibs",
+];
+/// Options for both steps, by prefix.
+const BOTH_PREFIX: &[&str] = &["-O", "-g", "-f", "-m", "-pthread"];
+/// Of those, the ones that write or read files the split would name
+/// otherwise, or make the link do the compile's work.
+const REFUSED: &[&str] = &[
+    "-flto",
+    "-ffat-lto",
+    "-fprofile",
+    "-ftest-coverage",
+    "-fdump",
+    "-fplugin",
+    "-fuse-ld",
+    "-fcallgraph-info",
+    "-fstack-usage",
+    "-fauto-profile",
+    "-fopt-info",
+    "-fsave-optimization-record",
+    "-fsyntax-only",
+    "-gsplit-dwarf",
+    // The preprocessor's depfile, named inside.
+    "-Wp,",
+];
+/// Operands the link takes as they are.
+const LINK_OPERANDS: &[&str] = &["o", "a", "so", "lo"];
+
+/// The compile's and the link's lines of `args` with the object at
+/// `object`: (`… -c SOURCE -o OBJECT`, `… OBJECT …`), each word in the
+/// line's order. `None`: not a line this module splits (see its text).
+pub fn split(args: &[String], object: &Path) -> Option<(Vec<String>, Vec<String>)> {
+    let object = object.to_str()?.to_string();
+    let (mut compile, mut link) = (Vec::new(), Vec::new());
+    let (mut source, mut output) = (None, None);
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let valued = |list: &[&str]| list.contains(&a.as_str());
+        if a == "-o" {
+            output = Some(it.next()?.clone());
+            link.extend([a.clone(), output.clone()?]);
+        } else if !a.starts_with('-') && !a.is_empty() {
+            let ext = Path::new(a).extension()?.to_str()?;
+            if SOURCES.contains(&ext) && source.is_none() {
+                source = Some(a.clone());
+                link.push(object.clone());
+            } else if LINK_OPERANDS.contains(&ext) || a.contains(".so.") {
+                link.push(a.clone());
+            } else {
+                return None;
+            }
+        } else if valued(COMPILE_ONLY_VALUED) {
+            compile.extend([a.clone(), it.next()?.clone()]);
+        } else if valued(LINK_ONLY_VALUED) || a == "-z" {
+            link.extend([a.clone(), it.next()?.clone()]);
+        } else if let Some(parts) = a.strip_prefix("-Wl,") {
+            if parts.contains('@') {
+                return None; // a response file of the linker's
+            }
+            link.push(a.clone());
+        } else if REFUSED.iter().any(|r| a.starts_with(r)) {
+            return None;
+        } else if LINK_ONLY.contains(&a.as_str())
+            || LINK_ONLY_VALUED.iter().any(|o| a.starts_with(o))
+        {
+            link.push(a.clone());
+        } else if a == "-w"
+            || COMPILE_ONLY_VALUED
+                .iter()
+                .chain(COMPILE_ONLY_PREFIX)
+                .any(|o| a.starts_with(o))
+        {
+            compile.push(a.clone());
+        } else if BOTH_PREFIX.iter().any(|o| a.starts_with(o)) {
+            compile.push(a.clone());
+            link.push(a.clone());
+        } else {
+            return None;
+        }
+    }
+    output?;
+    compile.extend(["-c".into(), source?, "-o".into(), object]);
+    Some((compile, link))
+}
+
+/// The object's part of the link's key: its bytes' sha256, in hex.
+pub fn object_sum(object: &Path) -> Option<String> {
+    use sha2::{Digest, Sha256};
+    let bytes = std::fs::read(object).ok()?;
+    Some(format!("{:x}", Sha256::digest(bytes)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(line: &str) -> Vec<String> {
+        line.split_whitespace().map(str::to_string).collect()
+    }
+
+    fn split_line(line: &str) -> Option<(String, String)> {
+        split(&words(line), Path::new("/t/x.o")).map(|(c, l)| (c.join(" "), l.join(" ")))
+    }
+
+    #[test]
+    fn zstds_pthread_program_splits_in_the_drivers_two_steps() {
+        let (compile, link) = split_line(
+            "-O3 -DXXH_NAMESPACE=ZSTD_ -I../lib -Wall -Wextra -z noexecstack \
+             -Wl,-z,relro -o have_pthread have_pthread.c -pthread -lm",
+        )
+        .unwrap();
+        assert_eq!(
+            compile,
+            "-O3 -DXXH_NAMESPACE=ZSTD_ -I../lib -Wall -Wextra -pthread -c have_pthread.c -o /t/x.o"
+        );
+        assert_eq!(
+            link,
+            "-O3 -z noexecstack -Wl,-z,relro -o have_pthread /t/x.o -pthread -lm"
+        );
+    }
+
+    #[test]
+    fn valued_options_keep_their_value_with_them() {
+        let (compile, link) =
+            split_line("-I inc -D X=1 -L lib -l z -g -o p main.cc util.o libq.a").unwrap();
+        assert_eq!(compile, "-I inc -D X=1 -g -c main.cc -o /t/x.o");
+        assert_eq!(link, "-L lib -l z -g -o p /t/x.o util.o libq.a");
+    }
+
+    #[test]
+    fn lines_the_split_would_change_are_left_whole() {
+        for line in [
+            "-o p a.c b.c",           // two sources
+            "-x c -o p main",         // a language given
+            "-o p main.c -flto",      // the link is the code generation
+            "-o p main.c --coverage", // notes named after the object
+            "-o p main.c -fprofile-generate",
+            "-o p main.c -MD",   // a depfile named after the output
+            "-o p main.c @args", // a response file
+            "-o p main.c x.ld",  // a linker script
+            "-o p - ",           // stdin
+            "main.c",            // a.out
+            "-c -o m.o main.c",  // a compile
+            "-o p main.c -Wl,@more",
+            "-o p main.c -gsplit-dwarf",
+            "-o p main.c -save-temps",
+            "-o p main.c -B/opt/bin",
+            "-o p main.c --sysroot=/x",
+            "-o p main.c -T script.ld",
+            "-o p main.c -include", // a valued option without its value
+            "-o p main.c -Wp,-MD,p.d",
+            "-o p main.c -wrapper gdb",
+        ] {
+            assert_eq!(split_line(line), None, "{line}");
+        }
+    }
+}
