@@ -3,8 +3,10 @@
 //! (`fbuild_core::one_step`): the second time it comes from the caches
 //! byte for byte without the compiler; a changed header is compiled and
 //! linked again; a compile error or a link error is the compiler's, exit
-//! code and message, and a failed link is not kept; no temporary object is
-//! left. The real `cc` is a wrapper that logs each call, then runs the
+//! code and message, and a failed link is not kept; no temporary file is
+//! left; an output that is the source is refused as the compiler refuses
+//! it; four identical calls at once leave a whole program. The real `cc`
+//! is a wrapper that logs each call, then runs the
 //! system's.
 
 mod common;
@@ -40,27 +42,36 @@ const LINE: &[&str] = &["-O2", "-Iinc", "-Wall", "-o", "prog", "prog.c", "-lm"];
 
 impl Setup {
     /// `cc args…` through the shim, the wrapper first on PATH and TMPDIR
-    /// a folder of the test's.
+    /// a folder that is not there; then no temporary file is left.
     fn cc(&self, args: &[&str]) -> Output {
+        let out = self.cc_beside_others(args);
+        self.assert_no_leftovers();
+        out
+    }
+
+    /// As [`Setup::cc`], other calls maybe running.
+    fn cc_beside_others(&self, args: &[&str]) -> Output {
         let path = format!(
             "{}:{}",
             self.real.path().display(),
             std::env::var("PATH").unwrap()
         );
-        let out = self
-            .home
+        self.home
             .shim("cc", self.work.path())
             .env("PATH", path)
-            .env("TMPDIR", self.tmp.path())
+            // Not there: the split's temporary files are fbuild's own
+            // (gcc's one call works with such a TMPDIR).
+            .env("TMPDIR", self.tmp.path().join("gone"))
             .args(args)
             .output()
-            .unwrap();
-        let left: Vec<_> = std::fs::read_dir(self.tmp.path())
             .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        assert!(left.is_empty(), "left in TMPDIR: {left:?}");
-        out
+    }
+
+    fn assert_no_leftovers(&self) {
+        let left: Vec<_> = std::fs::read_dir(self.home.path().join("builds/one-step"))
+            .map(|d| d.map(|e| e.unwrap().file_name()).collect())
+            .unwrap_or_default();
+        assert!(left.is_empty(), "temporary files left: {left:?}");
     }
 
     fn write(&self, name: &str, text: &str) {
@@ -78,10 +89,15 @@ impl Setup {
         let text = std::fs::read_to_string(&log).unwrap_or_default();
         let _ = std::fs::remove_file(&log);
         text.lines()
-            .filter(|l| l.contains("prog"))
+            .filter(|l| l.contains("prog") || l.contains("one-step/"))
             .map(str::to_string)
             .collect()
     }
+}
+
+/// A logged call that links the split's object (to a private output).
+fn is_link(call: &str) -> bool {
+    call.contains("one-step/") && call.contains(".out ") && !call.contains(" -c ")
 }
 
 fn run(program: &Path) -> String {
@@ -105,10 +121,7 @@ fn a_program_of_one_call_comes_from_the_caches_and_follows_its_headers() {
         calls.iter().any(|c| c.contains(" -c prog.c -o ")),
         "compiled apart: {calls:?}"
     );
-    assert!(
-        calls.iter().any(|c| c.contains("-o prog ")),
-        "linked: {calls:?}"
-    );
+    assert!(calls.iter().any(|c| is_link(c)), "linked: {calls:?}");
     assert_eq!(run(&s.file("prog")), "1");
     let first = std::fs::read(s.file("prog")).unwrap();
     // The same bytes as the compiler's own one call.
@@ -161,9 +174,51 @@ fn compile_and_link_errors_are_the_compilers_and_a_failed_link_is_not_kept() {
         assert!(err.contains("undefined reference to `missing'"), "{err}");
         let calls = s.calls();
         assert!(
-            calls.iter().any(|c| c.contains("-o prog ")),
+            calls.iter().any(|c| is_link(c)),
             "the failed link came from the store: {calls:?}"
         );
         assert!(!s.file("prog").exists());
     }
+}
+
+#[test]
+fn an_output_that_is_an_input_is_refused_as_the_compiler_refuses_it() {
+    let s = setup();
+    let source = "int main(void) { return 0; }\n";
+    s.write("prog.c", source);
+    for line in [
+        &["-o", "prog.c", "prog.c"][..],
+        &["-o", "./prog.c", "prog.c"],
+    ] {
+        let out = s.cc(line);
+        assert_eq!(out.status.code(), Some(1), "{line:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("same as output file"), "{err}");
+        assert_eq!(std::fs::read_to_string(s.file("prog.c")).unwrap(), source);
+    }
+}
+
+#[test]
+fn identical_calls_at_once_leave_a_whole_program() {
+    let s = setup();
+    s.write("inc/value.h", "#define VALUE 7\n");
+    s.write(
+        "prog.c",
+        "#include <stdio.h>\n#include \"value.h\"\nint main(void) { printf(\"%d\\n\", VALUE); return 0; }\n",
+    );
+    let outs: Vec<Output> = std::thread::scope(|scope| {
+        let calls: Vec<_> = (0..4)
+            .map(|_| scope.spawn(|| s.cc_beside_others(LINE)))
+            .collect();
+        calls.into_iter().map(|c| c.join().unwrap()).collect()
+    });
+    s.assert_no_leftovers();
+    for out in &outs {
+        assert_ok(out);
+    }
+    assert_eq!(run(&s.file("prog")), "7");
+    // And the kept entry is whole: served, it runs.
+    std::fs::remove_file(s.file("prog")).unwrap();
+    assert_ok(&s.cc(LINE));
+    assert_eq!(run(&s.file("prog")), "7");
 }

@@ -48,7 +48,8 @@ impl Services {
         let installer = Installer::new();
         // Links and archives unused for a month go, then the oldest
         // beyond the store's size (off the request path).
-        // The library store's entries the same way.
+        // The library store's entries the same way; split calls'
+        // temporary files a killed call left (`one_step`).
         let stores = [
             (
                 settings.home.link_store_dir(),
@@ -59,7 +60,9 @@ impl Services {
                 fbuild_core::home::LIBRARY_STORE_ENTRY,
             ),
         ];
+        let one_step = fbuild_core::one_step::work_dir(&settings.home.link_store_dir());
         std::thread::spawn(move || {
+            fbuild_core::one_step::prune_work(&one_step, fbuild_core::time::ONE_STEP_LEFTOVER_AGE);
             for (store, used) in stores {
                 let freed = fbuild_core::link_store::prune(
                     &store,

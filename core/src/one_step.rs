@@ -50,11 +50,13 @@ const LINK_ONLY: &[&str] = &[
     "-nostartfiles",
     "-nodefaultlibs",
 ];
-/// Options for both steps, by prefix.
-const BOTH_PREFIX: &[&str] = &["-O", "-g", "-f", "-m", "-pthread"];
-/// Of those, the ones that write or read files the split would name
-/// otherwise, or make the link do the compile's work.
-const REFUSED: &[&str] = &[
+/// Options for both steps, by prefix; `-f…`/`-m…`/`-g…` as
+/// [`both_steps`] allows.
+const BOTH_PREFIX: &[&str] = &["-O", "-pthread"];
+/// `-f…` options (without `=`) that write or read files named after the
+/// object or not on the line, record the line (the temporary object's
+/// name would be in the program), or make the link do the compile's work.
+const REFUSED_F: &[&str] = &[
     "-flto",
     "-ffat-lto",
     "-fprofile",
@@ -68,17 +70,82 @@ const REFUSED: &[&str] = &[
     "-fopt-info",
     "-fsave-optimization-record",
     "-fsyntax-only",
-    "-gsplit-dwarf",
+    "-ftime-trace",
+    "-frecord-command-line",
+    "-fmodule",
+    "-fimplicit-module",
+    "-fcrash",
+    "-fdeps",
+    "-fxray",
+];
+/// `-f…=`/`-m…=` options whose value is no file.
+const VALUED_F_M: &[&str] = &[
+    "-fvisibility",
+    "-fdiagnostics-color",
+    "-fcolor-diagnostics",
+    "-fmessage-length",
+    "-fmacro-prefix-map",
+    "-ffile-prefix-map",
+    "-fdebug-prefix-map",
+    "-fsanitize",
+    "-fno-sanitize",
+    "-fcf-protection",
+    "-ftrivial-auto-var-init",
+    "-fexcess-precision",
+    "-ffp-contract",
+    "-ftemplate-depth",
+    "-fconstexpr-depth",
+    "-fabi-version",
+    "-fstack-protector",
+    "-fstrict-flex-arrays",
+    "-march",
+    "-mtune",
+    "-mcpu",
+    "-mmcu",
+    "-mfpu",
+    "-mfloat-abi",
+    "-mabi",
+    "-mcmodel",
+    "-mbranch-protection",
+];
+
+/// Whether `-f…`/`-m…`/`-g…` option `a` goes to both steps as the driver
+/// passes it (see [`REFUSED_F`], [`VALUED_F_M`]).
+fn both_steps(a: &str) -> bool {
+    if a.starts_with("-g") {
+        return !a.contains("split-dwarf") && !a.contains("record-command-line");
+    }
+    if !a.starts_with("-f") && !a.starts_with("-m") {
+        return BOTH_PREFIX.iter().any(|o| a.starts_with(o));
+    }
+    match a.split_once('=') {
+        Some((key, _)) => VALUED_F_M.contains(&key),
+        None => !REFUSED_F.iter().any(|r| a.starts_with(r)),
+    }
+}
+
+/// Options refused anywhere on the line.
+const REFUSED: &[&str] = &[
     // The preprocessor's depfile, named inside.
     "-Wp,",
 ];
 /// Operands the link takes as they are.
 const LINK_OPERANDS: &[&str] = &["o", "a", "so", "lo"];
 
-/// The compile's and the link's lines of `args` with the object at
-/// `object`: (`… -c SOURCE -o OBJECT`, `… OBJECT …`), each word in the
-/// line's order. `None`: not a line this module splits (see its text).
-pub fn split(args: &[String], object: &Path) -> Option<(Vec<String>, Vec<String>)> {
+/// A line split in two: the compile's words (`… -c SOURCE -o OBJECT`),
+/// the link's (`… -o OUTPUT OBJECT …`, in the line's order), the source
+/// and the output as the line names them.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Split {
+    pub compile: Vec<String>,
+    pub link: Vec<String>,
+    pub source: String,
+    pub output: String,
+}
+
+/// `args` split with the object at `object`. `None`: not a line this
+/// module splits (see its text).
+pub fn split(args: &[String], object: &Path) -> Option<Split> {
     let object = object.to_str()?.to_string();
     let (mut compile, mut link) = (Vec::new(), Vec::new());
     let (mut source, mut output) = (None, None);
@@ -86,6 +153,9 @@ pub fn split(args: &[String], object: &Path) -> Option<(Vec<String>, Vec<String>
     while let Some(a) = it.next() {
         let valued = |list: &[&str]| list.contains(&a.as_str());
         if a == "-o" {
+            if output.is_some() {
+                return None; // the last one wins: a file the store would name
+            }
             output = Some(it.next()?.clone());
             link.extend([a.clone(), output.clone()?]);
         } else if !a.starts_with('-') && !a.is_empty() {
@@ -103,15 +173,17 @@ pub fn split(args: &[String], object: &Path) -> Option<(Vec<String>, Vec<String>
         } else if valued(LINK_ONLY_VALUED) || a == "-z" {
             link.extend([a.clone(), it.next()?.clone()]);
         } else if let Some(parts) = a.strip_prefix("-Wl,") {
-            if parts.contains('@') {
-                return None; // a response file of the linker's
+            if parts.contains('@') || parts.contains("Map") {
+                return None; // a response file; a map file beside the output
             }
             link.push(a.clone());
         } else if REFUSED.iter().any(|r| a.starts_with(r)) {
             return None;
-        } else if LINK_ONLY.contains(&a.as_str())
+        } else if (LINK_ONLY.contains(&a.as_str())
+            && !(cfg!(target_os = "macos") && a == "-static"))
             || LINK_ONLY_VALUED.iter().any(|o| a.starts_with(o))
         {
+            // (Darwin's `-static` changes the compile too.)
             link.push(a.clone());
         } else if a == "-w"
             || COMPILE_ONLY_VALUED
@@ -120,22 +192,59 @@ pub fn split(args: &[String], object: &Path) -> Option<(Vec<String>, Vec<String>
                 .any(|o| a.starts_with(o))
         {
             compile.push(a.clone());
-        } else if BOTH_PREFIX.iter().any(|o| a.starts_with(o)) {
+        } else if both_steps(a) {
             compile.push(a.clone());
             link.push(a.clone());
         } else {
             return None;
         }
     }
-    output?;
-    compile.extend(["-c".into(), source?, "-o".into(), object]);
-    Some((compile, link))
+    let (source, output) = (source?, output?);
+    // The output named as an input too: the one call refuses it.
+    if output == source || link.iter().filter(|w| **w == output).count() > 1 {
+        return None;
+    }
+    compile.extend(["-c".into(), source.clone(), "-o".into(), object]);
+    Some(Split {
+        compile,
+        link,
+        source,
+        output,
+    })
 }
 
-/// The object's part of the link's key: its bytes' sha256, in hex.
+/// The folder of the split's temporary objects and outputs, beside the
+/// link store (`FBUILD_HOME/builds/one-step`).
+pub fn work_dir(link_store: &Path) -> std::path::PathBuf {
+    link_store.with_file_name(WORK_DIR)
+}
+
+/// [`work_dir`]'s name.
+pub const WORK_DIR: &str = "one-step";
+
+/// Removes files of [`work_dir`] older than `max_age` (left by a call
+/// that was killed; a live one takes seconds).
+pub fn prune_work(dir: &Path, max_age: std::time::Duration) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let now = std::time::SystemTime::now();
+    for entry in entries.flatten() {
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| now.duration_since(t).is_ok_and(|age| age > max_age));
+        if old {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// The object's part of the link's key: its bytes' sha256, in hex
+/// (`None` for an empty file: the compile wrote no object there).
 pub fn object_sum(object: &Path) -> Option<String> {
     use sha2::{Digest, Sha256};
-    let bytes = std::fs::read(object).ok()?;
+    let bytes = std::fs::read(object).ok().filter(|b| !b.is_empty())?;
     Some(format!("{:x}", Sha256::digest(bytes)))
 }
 
@@ -148,7 +257,7 @@ mod tests {
     }
 
     fn split_line(line: &str) -> Option<(String, String)> {
-        split(&words(line), Path::new("/t/x.o")).map(|(c, l)| (c.join(" "), l.join(" ")))
+        split(&words(line), Path::new("/t/x.o")).map(|s| (s.compile.join(" "), s.link.join(" ")))
     }
 
     #[test]
@@ -177,6 +286,25 @@ mod tests {
     }
 
     #[test]
+    fn options_of_both_steps_go_to_both() {
+        let (compile, link) = split_line(
+            "-Os -g3 -mmcu=atmega328p -fsanitize=address -fno-common -ffunction-sections \
+             -o p main.c",
+        )
+        .unwrap();
+        assert_eq!(
+            compile,
+            "-Os -g3 -mmcu=atmega328p -fsanitize=address -fno-common -ffunction-sections \
+             -c main.c -o /t/x.o"
+        );
+        assert_eq!(
+            link,
+            "-Os -g3 -mmcu=atmega328p -fsanitize=address -fno-common -ffunction-sections \
+             -o p /t/x.o"
+        );
+    }
+
+    #[test]
     fn lines_the_split_would_change_are_left_whole() {
         for line in [
             "-o p a.c b.c",           // two sources
@@ -199,6 +327,16 @@ mod tests {
             "-o p main.c -include", // a valued option without its value
             "-o p main.c -Wp,-MD,p.d",
             "-o p main.c -wrapper gdb",
+            "-o main.c main.c", // the source overwritten
+            "-o p.o main.c p.o",
+            "-o a -o b main.c",           // only the last is written
+            "-o p main.c -Wl,-Map=p.map", // a map file
+            "-o p main.c -ftime-trace",   // a file beside the object
+            "-o p main.c -fdiagnostics-format=sarif-file",
+            "-o p main.c -frecord-command-line",
+            "-o p main.c -grecord-command-line",
+            "-o p main.c -fsanitize-ignorelist=list.txt",
+            "-o p main.c -fstack-usage",
         ] {
             assert_eq!(split_line(line), None, "{line}");
         }

@@ -101,6 +101,10 @@ pub fn parse_secs(text: &str) -> Result<Duration, BadSecs> {
     Ok(Duration::from_secs_f64(secs))
 }
 
+/// Age after which a split call's temporary file (`one_step::work_dir`)
+/// is a killed call's leftover: a live call takes seconds.
+pub const ONE_STEP_LEFTOVER_AGE: Duration = Duration::from_secs(24 * 60 * 60);
+
 /// How long a refused replacement of a published file (Windows: the old
 /// file is open or being deleted) is retried, and how often.
 pub const REPLACE_RETRY_WAIT: Duration = Duration::from_secs(2);

@@ -86,7 +86,7 @@ pub fn run(target: Target, prepared: Prepared, marker: (&str, String)) -> ! {
             // wire; the coordinator is told so that it probes the daemon
             // again.
             Next::Then { via: next, report } => {
-                forget(&target);
+                target.forget();
                 report_zccache_failure(&report);
                 via = next;
             }
@@ -149,18 +149,12 @@ fn from_link_store(target: &Target, prepared: &Prepared, marker: &(&str, String)
     })
 }
 
-fn forget(target: &Target) {
-    if let Some(slot) = &target.slot {
-        crate::remembered::forget(slot);
-    }
-}
-
 /// The cache machinery failed: said once per build, told to the
 /// coordinator, the remembered plan forgotten (the next compile asks the
 /// coordinator, which checks the daemon again), and the compile run with
 /// the real tool.
 fn cache_failed(target: &Target, prepared: &Prepared, marker: &(&str, String), why: &str) -> ! {
-    forget(target);
+    target.forget();
     warn_once(
         Settings::from_env().ok().as_ref(),
         Topic::Fallback,

@@ -33,6 +33,16 @@ pub struct Target {
     pub slot: Option<PathBuf>,
 }
 
+impl Target {
+    /// Forgets the remembered plan this came from (its cache machinery
+    /// failed: the next call asks the coordinator, which checks again).
+    pub fn forget(&self) {
+        if let Some(slot) = &self.slot {
+            crate::remembered::forget(slot);
+        }
+    }
+}
+
 /// The real tool with the user's arguments, untouched.
 pub fn real_command(target: &Target, prepared: &Prepared, marker: &(&str, String)) -> Tool {
     Tool::new(&target.real)
