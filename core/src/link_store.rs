@@ -236,7 +236,9 @@ fn link_files(args: &[String]) -> Option<(Vec<String>, Vec<String>)> {
     named.then_some((inputs, outputs))
 }
 
-fn wl_output(a: &str) -> bool {
+/// Whether `-Wl,` part (or `ld` option) `a` writes a file besides the
+/// output.
+pub(crate) fn wl_output(a: &str) -> bool {
     UNNAMED_WL_OUTPUTS.iter().any(|o| a.starts_with(o))
 }
 

@@ -72,6 +72,7 @@ const REFUSED_F: &[&str] = &[
     "-fsyntax-only",
     "-ftime-trace",
     "-frecord-command-line",
+    "-frecord-gcc-switches",
     "-fmodule",
     "-fimplicit-module",
     "-fcrash",
@@ -113,7 +114,9 @@ const VALUED_F_M: &[&str] = &[
 /// passes it (see [`REFUSED_F`], [`VALUED_F_M`]).
 fn both_steps(a: &str) -> bool {
     if a.starts_with("-g") {
-        return !a.contains("split-dwarf") && !a.contains("record-command-line");
+        return !["split-dwarf", "record-command-line", "record-gcc-switches"]
+            .iter()
+            .any(|w| a.contains(w));
     }
     if !a.starts_with("-f") && !a.starts_with("-m") {
         return BOTH_PREFIX.iter().any(|o| a.starts_with(o));
@@ -134,30 +137,64 @@ const LINK_OPERANDS: &[&str] = &["o", "a", "so", "lo"];
 
 /// A line split in two: the compile's words (`… -c SOURCE -o OBJECT`),
 /// the link's (`… -o OUTPUT OBJECT …`, in the line's order), the source
-/// and the output as the line names them.
+/// and the output as the line names them, and the line to key the link
+/// by: the line as given, a compile option's separate value joined to it
+/// (`-I inc` as `-Iinc`: the link store reads every other word as an
+/// input).
 #[derive(Debug, PartialEq, Eq)]
 pub struct Split {
     pub compile: Vec<String>,
     pub link: Vec<String>,
     pub source: String,
     pub output: String,
+    pub keyed: Vec<String>,
+}
+
+/// Whether a program linked by `compiler` (a file name: `cc`,
+/// `avr-gcc`, `x86_64-w64-mingw32-gcc`) may be split: an ELF program on
+/// Linux, where nothing of the output's name or the objects' paths is
+/// kept in it (MinGW adds `.exe` to an output without a dot and writes a
+/// DLL's name into it; Darwin's install names and debug maps keep paths).
+pub fn splits_for(compiler: &str) -> bool {
+    const OTHER_FORMATS: &[&str] = &["mingw", "cygwin", "msys", "darwin", "apple", "windows"];
+    cfg!(target_os = "linux") && !OTHER_FORMATS.iter().any(|f| compiler.contains(f))
+}
+
+/// Whether a `-Wl,` argument's parts all leave the output the only file
+/// the link writes, name no response file, and read no file's list.
+fn wl_parts_split(parts: &str) -> bool {
+    parts.split(',').all(|p| {
+        !p.contains('@')
+            && !p.contains("Map")
+            && !crate::link_store::wl_output(p)
+            && p != "-o"
+            && !p.starts_with("--output")
+    })
 }
 
 /// `args` split with the object at `object`. `None`: not a line this
 /// module splits (see its text).
 pub fn split(args: &[String], object: &Path) -> Option<Split> {
     let object = object.to_str()?.to_string();
-    let (mut compile, mut link) = (Vec::new(), Vec::new());
+    let (mut compile, mut link, mut keyed) = (Vec::new(), Vec::new(), Vec::new());
     let (mut source, mut output) = (None, None);
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let valued = |list: &[&str]| list.contains(&a.as_str());
+        if valued(COMPILE_ONLY_VALUED) {
+            let value = it.next()?;
+            compile.extend([a.clone(), value.clone()]);
+            keyed.push(format!("{a}{value}"));
+            continue;
+        }
+        keyed.push(a.clone());
         if a == "-o" {
             if output.is_some() {
                 return None; // the last one wins: a file the store would name
             }
             output = Some(it.next()?.clone());
             link.extend([a.clone(), output.clone()?]);
+            keyed.push(output.clone()?);
         } else if !a.starts_with('-') && !a.is_empty() {
             let ext = Path::new(a).extension()?.to_str()?;
             if SOURCES.contains(&ext) && source.is_none() {
@@ -168,13 +205,13 @@ pub fn split(args: &[String], object: &Path) -> Option<Split> {
             } else {
                 return None;
             }
-        } else if valued(COMPILE_ONLY_VALUED) {
-            compile.extend([a.clone(), it.next()?.clone()]);
         } else if valued(LINK_ONLY_VALUED) || a == "-z" {
-            link.extend([a.clone(), it.next()?.clone()]);
+            let value = it.next()?;
+            link.extend([a.clone(), value.clone()]);
+            keyed.push(value.clone());
         } else if let Some(parts) = a.strip_prefix("-Wl,") {
-            if parts.contains('@') || parts.contains("Map") {
-                return None; // a response file; a map file beside the output
+            if !wl_parts_split(parts) {
+                return None;
             }
             link.push(a.clone());
         } else if REFUSED.iter().any(|r| a.starts_with(r)) {
@@ -210,6 +247,7 @@ pub fn split(args: &[String], object: &Path) -> Option<Split> {
         link,
         source,
         output,
+        keyed,
     })
 }
 
@@ -222,8 +260,9 @@ pub fn work_dir(link_store: &Path) -> std::path::PathBuf {
 /// [`work_dir`]'s name.
 pub const WORK_DIR: &str = "one-step";
 
-/// Removes files of [`work_dir`] older than `max_age` (left by a call
-/// that was killed; a live one takes seconds).
+/// Removes files and folders of [`work_dir`] older than `max_age` (left
+/// by a call that was killed; a live one takes seconds). The coordinator
+/// does this when it starts.
 pub fn prune_work(dir: &Path, max_age: std::time::Duration) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
@@ -235,7 +274,8 @@ pub fn prune_work(dir: &Path, max_age: std::time::Duration) {
             .and_then(|m| m.modified())
             .is_ok_and(|t| now.duration_since(t).is_ok_and(|age| age > max_age));
         if old {
-            let _ = std::fs::remove_file(entry.path());
+            let path = entry.path();
+            let _ = std::fs::remove_file(&path).or_else(|_| std::fs::remove_dir_all(&path));
         }
     }
 }
@@ -279,10 +319,15 @@ mod tests {
 
     #[test]
     fn valued_options_keep_their_value_with_them() {
-        let (compile, link) =
-            split_line("-I inc -D X=1 -L lib -l z -g -o p main.cc util.o libq.a").unwrap();
+        let line = "-I inc -D X=1 -L lib -l z -g -o p main.cc util.o libq.a";
+        let (compile, link) = split_line(line).unwrap();
         assert_eq!(compile, "-I inc -D X=1 -g -c main.cc -o /t/x.o");
         assert_eq!(link, "-L lib -l z -g -o p /t/x.o util.o libq.a");
+        let keyed = split(&words(line), Path::new("/t/x.o")).unwrap().keyed;
+        assert_eq!(
+            keyed.join(" "),
+            "-Iinc -DX=1 -L lib -l z -g -o p main.cc util.o libq.a"
+        );
     }
 
     #[test]
@@ -337,6 +382,11 @@ mod tests {
             "-o p main.c -grecord-command-line",
             "-o p main.c -fsanitize-ignorelist=list.txt",
             "-o p main.c -fstack-usage",
+            "-o p main.c -frecord-gcc-switches",
+            "-o p main.c -grecord-gcc-switches",
+            "-o p main.c -Wl,--dependency-file=p.d",
+            "-o p main.c -Wl,--out-implib,p.lib",
+            "-o p main.c -Wl,-o,q",
         ] {
             assert_eq!(split_line(line), None, "{line}");
         }

@@ -3,11 +3,12 @@
 //! over the wire with a temporary object, and the link of that object to
 //! the link store, keyed by the line as the user gave it, the source, the
 //! toolchain's fingerprint and the object's bytes. The link writes a
-//! private output, kept and then copied over the line's (two identical
-//! calls at once never store a half-written program). What the compiler
-//! and the linker print comes in the order the one call prints it; the
-//! temporary files are removed (and pruned by the coordinator if a
-//! killed call left them).
+//! private output (the line's file name, in a folder of its own), copied
+//! over the line's and then kept (two identical calls at once never store
+//! a half-written program). What the compiler and the linker print comes
+//! in the order the one call prints it; a failed link removes the old
+//! output as `ld` does; the temporary files are removed (and pruned when
+//! the coordinator starts if a killed call left them).
 //!
 //! Until the compile has succeeded nothing is printed, so the caller may
 //! still run the line whole; after it, the split goes to its end.
@@ -23,7 +24,6 @@ use fbuild_core::tool::Tool;
 use fbuild_core::tool::cache_route::Came;
 use fbuild_core::zwire::Kind;
 
-use crate::fallback::die;
 use crate::rewrites::Prepared;
 use crate::target::Target;
 
@@ -31,90 +31,146 @@ use crate::target::Target;
 /// not split or zccache could not compile (the caller runs it whole; it
 /// has printed nothing then).
 pub fn run(target: &Target, prepared: &Prepared, marker: &(&str, String)) -> Option<i32> {
+    let ready = prepare(target, prepared)?;
+    let sum = match compile(target, marker, &ready)? {
+        Ok(sum) => sum,
+        Err(code) => return Some(code),
+    };
+    Some(link(target, marker, &ready, &sum))
+}
+
+/// A split line with its files claimed and its key's fingerprint.
+struct Ready {
+    split: Split,
+    store: PathBuf,
+    endpoint: PathBuf,
+    cwd: PathBuf,
+    fingerprint: String,
+    /// The line's output (joined to the working directory).
+    output: PathBuf,
+    object: Temporary,
+    /// The folder of the private output, which is `private`.
+    _private_dir: Temporary,
+    private: PathBuf,
+}
+
+/// The split of the line, or `None` when it is not split (see the
+/// module's text).
+fn prepare(target: &Target, prepared: &Prepared) -> Option<Ready> {
     let cached = target.links && target.zccache.is_some() && prepared.driver;
-    if !cached || prepared.kind != Kind::Link || prepared.text.is_empty() {
+    let compiler = target.real.file_name()?.to_str()?;
+    if !cached || prepared.kind != Kind::Link || !fbuild_core::one_step::splits_for(compiler) {
         return None;
     }
-    let store = target.link_store.as_ref()?;
+    let store = target.link_store.clone()?;
     let endpoint = target
         .endpoint
-        .as_ref()
+        .clone()
         .filter(|_| fbuild_core::zwire::enabled())?;
     let cwd = std::env::current_dir().ok()?;
-    let work = fbuild_core::one_step::work_dir(store);
-    let object = Temporary::claim(&work, "o")?;
-    let mut split = fbuild_core::one_step::split(&prepared.text, &object.0)?;
+    let work = fbuild_core::one_step::work_dir(&store);
+    let name = link_store::unique();
+    let object = work.join(format!("{name}.o"));
+    let mut split = fbuild_core::one_step::split(&prepared.text, &object)?;
     if !link_inputs::cacheable(&split.link, &cwd, Linker::Driver) || clobbers(&split, &cwd) {
         return None;
     }
     let known: Vec<_> = std::env::split_paths(target.link_dirs.as_ref()?).collect();
-    let fingerprint = link_inputs::key_flag(&prepared.text, &cwd, &known)?;
+    let fingerprint = link_inputs::key_flag(&split.keyed, &cwd, &known)?;
     let output = cwd.join(&split.output);
-    let private = Temporary::claim(&work, "out")?;
+    let private_dir = Temporary::folder(work.join(&name))?;
+    let private = private_dir.0.join(output.file_name()?);
     let at = split.link.iter().position(|w| *w == split.output)?;
-    split.link[at] = private.0.to_str()?.to_string();
+    split.link[at] = private.to_str()?.to_string();
     if let Some(flag) = target.color_flag.as_ref().filter(|_| prepared.wants_color) {
         split.compile.push(flag.clone());
     }
-    let compile: Vec<OsString> = split.compile.iter().map(Into::into).collect();
-    let (code, printed) =
-        match crate::direct::held(endpoint, &target.real, &compile, Kind::Compile, marker) {
-            Ok(ran) => ran,
-            Err(Came::Failed(why) | Came::OtherWire(why)) => {
-                target.forget();
-                crate::fallback::report_zccache_failure(&why);
-                return None;
-            }
-            Err(Came::Exited(_)) => return None,
-        };
+    Some(Ready {
+        object: Temporary::file(object)?,
+        split,
+        store,
+        endpoint,
+        cwd,
+        fingerprint,
+        output,
+        _private_dir: private_dir,
+        private,
+    })
+}
+
+/// The compile on zccache's daemon: `Ok(the object's sum)`, `Err(its
+/// exit code)` when it failed (its messages printed), `None` when the
+/// cache machinery failed or no object came (nothing printed).
+fn compile(target: &Target, marker: &(&str, String), ready: &Ready) -> Option<Result<String, i32>> {
+    let words: Vec<OsString> = ready.split.compile.iter().map(Into::into).collect();
+    let held = crate::direct::held(&ready.endpoint, &target.real, &words, Kind::Compile, marker);
+    let (code, printed) = match held {
+        Ok(ran) => ran,
+        Err(Came::Failed(why) | Came::OtherWire(why)) => {
+            target.forget();
+            crate::fallback::report_zccache_failure(&why);
+            return None;
+        }
+        Err(Came::Exited(_)) => return None,
+    };
     let sum = match code {
-        0 => Some(fbuild_core::one_step::object_sum(&object.0)?),
-        _ => None,
+        0 => Ok(fbuild_core::one_step::object_sum(&ready.object.0)?),
+        code => Err(code),
     };
-    write_raw(Stream::Stdout, &printed.stdout);
-    write_raw(Stream::Stderr, &printed.stderr);
-    let Some(sum) = sum else {
-        return Some(code);
-    };
-    let fingerprint = format!("{fingerprint} object {sum}");
+    print(&printed);
+    Some(sum)
+}
+
+/// The link of the compiled object, from the store or run: its exit
+/// code.
+fn link(target: &Target, marker: &(&str, String), ready: &Ready, sum: &str) -> i32 {
+    let fingerprint = format!("{} object {sum}", ready.fingerprint);
     let step = Step {
         tool: &target.real,
-        args: &prepared.text,
-        cwd: &cwd,
+        args: &ready.split.keyed,
+        cwd: &ready.cwd,
         fingerprint: &fingerprint,
         kind: StepKind::Link,
     };
     // One output (the split takes no map file): the line's.
-    let planned = link_store::plan(&step).filter(|p| p.outputs == [output.clone()]);
-    if let Some(replay) = planned.as_ref().and_then(|p| link_store::restore(store, p)) {
+    let planned = link_store::plan(&step).filter(|p| p.outputs == [ready.output.clone()]);
+    if let Some(replay) = planned
+        .as_ref()
+        .and_then(|p| link_store::restore(&ready.store, p))
+    {
         print(&replay);
-        return Some(0);
+        return 0;
     }
     let tool = Tool::new(&target.real)
-        .args(&split.link)
+        .args(&ready.split.link)
         .env(marker.0, &marker.1);
     let Some((code, replay)) = crate::stored::held(tool.command(), None) else {
-        die(
-            127,
-            &format!("fbuild: cannot run {}", target.real.display()),
-        );
+        say(&format!("fbuild: cannot run {}", target.real.display()));
+        return 127;
     };
     print(&replay);
     let code = code.unwrap_or(1);
     if code != 0 {
-        return Some(code);
+        // `ld` removes the output it could not write.
+        if std::fs::symlink_metadata(&ready.output).is_ok_and(|m| m.is_file()) {
+            let _ = std::fs::remove_file(&ready.output);
+        }
+        return code;
     }
-    if let Some(planned) = planned.filter(|p| link_store::plan(&step).as_ref() == Some(p)) {
+    if let Err(e) = link_store::copy_over(&ready.private, &ready.output) {
+        say(&format!("fbuild: writing {}: {e}", ready.output.display()));
+        return 1;
+    }
+    let written = std::fs::metadata(&ready.private).is_ok_and(|m| m.len() > 0);
+    let unchanged = link_store::plan(&step) == planned;
+    if let Some(planned) = planned.filter(|_| written && unchanged) {
         let kept = Planned {
             key: planned.key,
-            outputs: vec![private.0.clone()],
+            outputs: vec![ready.private.clone()],
         };
-        let _ = link_store::keep(store, &kept, &replay);
+        let _ = link_store::keep(&ready.store, &kept, &replay);
     }
-    if let Err(e) = link_store::copy_over(&private.0, &output) {
-        die(1, &format!("fbuild: writing {}: {e}", output.display()));
-    }
-    Some(0)
+    0
 }
 
 fn print(replay: &Replay) {
@@ -122,9 +178,13 @@ fn print(replay: &Replay) {
     write_raw(Stream::Stderr, &replay.stderr);
 }
 
+fn say(line: &str) {
+    write_raw(Stream::Stderr, format!("{line}\n").as_bytes());
+}
+
 /// Whether the output is a file the line reads (the one call refuses
-/// that), or is in a folder that is not there (the one call's error is
-/// the linker's, about that path).
+/// that), is no regular file (a folder), or is in a folder that is not
+/// there: the compiler's own error is wanted then.
 fn clobbers(split: &Split, cwd: &Path) -> bool {
     let output = cwd.join(&split.output);
     let folder_missing = output.parent().is_none_or(|p| !p.is_dir());
@@ -134,24 +194,29 @@ fn clobbers(split: &Split, cwd: &Path) -> bool {
     let reads =
         std::iter::once(&split.source).chain(split.link.iter().filter(|w| **w != split.output));
     let mut inputs = reads.filter_map(|w| cwd.join(w).canonicalize().ok());
-    folder_missing || inputs.any(|i| i == real)
+    folder_missing || !real.is_file() || inputs.any(|i| i == real)
 }
 
-/// A file of the split's own, created new (never one another call or
-/// user made), removed when dropped.
+/// A file or folder of the split's own, created new (never one another
+/// call or user made), removed when dropped.
 struct Temporary(PathBuf);
 
 impl Temporary {
-    fn claim(dir: &Path, extension: &str) -> Option<Self> {
-        std::fs::create_dir_all(dir).ok()?;
-        let path = dir.join(format!("{}.{extension}", link_store::unique()));
+    fn file(path: PathBuf) -> Option<Self> {
+        std::fs::create_dir_all(path.parent()?).ok()?;
         std::fs::File::create_new(&path).ok()?;
+        Some(Temporary(path))
+    }
+
+    fn folder(path: PathBuf) -> Option<Self> {
+        std::fs::create_dir_all(path.parent()?).ok()?;
+        std::fs::create_dir(&path).ok()?;
         Some(Temporary(path))
     }
 }
 
 impl Drop for Temporary {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
+        let _ = std::fs::remove_file(&self.0).or_else(|_| std::fs::remove_dir_all(&self.0));
     }
 }
