@@ -119,7 +119,9 @@ fn a_program_of_one_call_comes_from_the_caches_and_follows_its_headers() {
     assert_ok(&s.cc(LINE));
     let calls = s.calls();
     assert!(
-        calls.iter().any(|c| c.contains("-I inc -Wall -c prog.c -o ")),
+        calls
+            .iter()
+            .any(|c| c.contains("-I inc -Wall -c prog.c -o ")),
         "compiled apart: {calls:?}"
     );
     assert!(calls.iter().any(|c| is_link(c)), "linked: {calls:?}");

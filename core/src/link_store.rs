@@ -35,7 +35,7 @@ const FORMAT: &str = "fbuild link store 1";
 pub const MAX_BYTES: u64 = 2 << 30;
 
 /// Options that write files the line does not name as outputs.
-const UNNAMED_OUTPUTS: &[&str] = &[
+pub(crate) const UNNAMED_OUTPUTS: &[&str] = &[
     "-save-temps",
     "-fdump-",
     "-dumpdir",

@@ -53,22 +53,16 @@ const LINK_ONLY: &[&str] = &[
 /// Options for both steps, by prefix; `-f…`/`-m…`/`-g…` as
 /// [`both_steps`] allows.
 const BOTH_PREFIX: &[&str] = &["-O", "-pthread"];
-/// `-f…` options (without `=`) that write or read files named after the
-/// object or not on the line, record the line (the temporary object's
-/// name would be in the program), or make the link do the compile's work.
+/// `-f…` options (without `=`) that, besides the link store's
+/// `UNNAMED_OUTPUTS`, write or read files named after the object or not
+/// on the line, record the line (the temporary object's name would be in
+/// the program), or make the link do the compile's work.
 const REFUSED_F: &[&str] = &[
     "-flto",
     "-ffat-lto",
     "-fprofile",
     "-ftest-coverage",
-    "-fdump",
-    "-fplugin",
     "-fuse-ld",
-    "-fcallgraph-info",
-    "-fstack-usage",
-    "-fauto-profile",
-    "-fopt-info",
-    "-fsave-optimization-record",
     "-fsyntax-only",
     "-ftime-trace",
     "-frecord-command-line",
@@ -123,7 +117,10 @@ fn both_steps(a: &str) -> bool {
     }
     match a.split_once('=') {
         Some((key, _)) => VALUED_F_M.contains(&key),
-        None => !REFUSED_F.iter().any(|r| a.starts_with(r)),
+        None => !REFUSED_F
+            .iter()
+            .chain(crate::link_store::UNNAMED_OUTPUTS)
+            .any(|r| a.starts_with(r)),
     }
 }
 
