@@ -267,6 +267,15 @@ pub struct Replay {
     pub stderr: Vec<u8>,
 }
 
+impl Replay {
+    /// Prints what the tool printed: its stdout, then its stderr.
+    pub fn write(&self) {
+        use crate::console::{Stream, write_raw};
+        write_raw(Stream::Stdout, &self.stdout);
+        write_raw(Stream::Stderr, &self.stderr);
+    }
+}
+
 /// The entry of `planned` in `store`, restored over its outputs; `None`
 /// (nothing to restore, or an output could not be written) means: run the
 /// tool.

@@ -6,7 +6,6 @@
 use std::ffi::OsString;
 use std::path::Path;
 
-use fbuild_core::console::{self, Stream};
 use fbuild_core::link_store::Replay;
 use fbuild_core::tool::cache_env;
 use fbuild_core::tool::cache_route::Came;
@@ -23,8 +22,7 @@ pub fn compile(
 ) -> Came {
     match held(endpoint, real, args, kind, marker) {
         Ok((code, printed)) => {
-            console::write_raw(Stream::Stdout, &printed.stdout);
-            console::write_raw(Stream::Stderr, &printed.stderr);
+            printed.write();
             Came::Exited(code)
         }
         Err(came) => came,

@@ -144,7 +144,6 @@ fn from_link_store(target: &Target, prepared: &Prepared, marker: &(&str, String)
                 link_store::StepKind::Link
             },
         },
-        runs: &args,
         marker,
     })
 }

@@ -16,14 +16,14 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use fbuild_core::console::{Stream, write_raw};
 use fbuild_core::link_inputs::{self, Linker};
-use fbuild_core::link_store::{self, Planned, Replay, Step, StepKind};
+use fbuild_core::link_store::{self, Planned, Step, StepKind};
 use fbuild_core::one_step::Split;
 use fbuild_core::tool::Tool;
 use fbuild_core::tool::cache_route::Came;
 use fbuild_core::zwire::Kind;
 
+use crate::fallback::say;
 use crate::rewrites::Prepared;
 use crate::target::Target;
 
@@ -117,7 +117,7 @@ fn compile(target: &Target, marker: &(&str, String), ready: &Ready) -> Option<Re
         0 => Ok(fbuild_core::one_step::object_sum(&ready.object.0)?),
         code => Err(code),
     };
-    print(&printed);
+    printed.write();
     Some(sum)
 }
 
@@ -138,7 +138,7 @@ fn link(target: &Target, marker: &(&str, String), ready: &Ready, sum: &str) -> i
         .as_ref()
         .and_then(|p| link_store::restore(&ready.store, p))
     {
-        print(&replay);
+        replay.write();
         return 0;
     }
     let tool = Tool::new(&target.real)
@@ -148,7 +148,7 @@ fn link(target: &Target, marker: &(&str, String), ready: &Ready, sum: &str) -> i
         say(&format!("fbuild: cannot run {}", target.real.display()));
         return 127;
     };
-    print(&replay);
+    replay.write();
     let code = code.unwrap_or(1);
     if code != 0 {
         // `ld` removes the output it could not write.
@@ -171,15 +171,6 @@ fn link(target: &Target, marker: &(&str, String), ready: &Ready, sum: &str) -> i
         let _ = link_store::keep(&ready.store, &kept, &replay);
     }
     0
-}
-
-fn print(replay: &Replay) {
-    write_raw(Stream::Stdout, &replay.stdout);
-    write_raw(Stream::Stderr, &replay.stderr);
-}
-
-fn say(line: &str) {
-    write_raw(Stream::Stderr, format!("{line}\n").as_bytes());
 }
 
 /// Whether the output is a file the line reads (the one call refuses

@@ -7,7 +7,6 @@
 
 use std::io::Read;
 
-use fbuild_core::console::{Stream, write_raw};
 use fbuild_core::link_inputs;
 use fbuild_core::probe_store::{self, Probe};
 
@@ -40,8 +39,7 @@ pub fn run(target: &Target, prepared: &Prepared, marker: &(&str, String)) -> Opt
     };
     let key = probe_store::plan(&probe).filter(|_| whole);
     if let Some((code, replay)) = key.as_ref().and_then(|k| probe_store::answer(store, k)) {
-        write_raw(Stream::Stdout, &replay.stdout);
-        write_raw(Stream::Stderr, &replay.stderr);
+        replay.write();
         return Some(code);
     }
     let command = crate::target::real_command(target, prepared, marker).command();
@@ -52,8 +50,7 @@ pub fn run(target: &Target, prepared: &Prepared, marker: &(&str, String)) -> Opt
             &format!("fbuild: cannot run {}", target.real.display()),
         ),
     };
-    write_raw(Stream::Stdout, &replay.stdout);
-    write_raw(Stream::Stderr, &replay.stderr);
+    replay.write();
     // Kept when the run ended as a run does and nothing of the key
     // changed while it ran (an input, the compiler, the toolchain).
     if let (Some(key), Some(code)) = (key, code)

@@ -8,17 +8,14 @@
 use std::io::Read;
 use std::path::Path;
 
-use fbuild_core::console::{Stream, write_raw};
 use fbuild_core::link_store::{self, Replay, Step};
 use fbuild_core::tool::{Tool, exec as tool_exec};
 
-/// One link or archive: the store at `store`, the step as keyed (the
-/// real tool, its arguments), and the arguments it runs with on a miss
-/// (the step's own, or a split line's link: see `one_step`).
+/// One link or archive: the store at `store`, the real tool, its
+/// arguments as run.
 pub struct Stored<'a> {
     pub store: &'a Path,
     pub step: Step<'a>,
-    pub runs: &'a [String],
     pub marker: &'a (&'a str, String),
 }
 
@@ -28,17 +25,15 @@ pub struct Stored<'a> {
 pub fn run(s: &Stored) -> Option<i32> {
     let planned = link_store::plan(&s.step)?;
     if let Some(replay) = link_store::restore(s.store, &planned) {
-        write_raw(Stream::Stdout, &replay.stdout);
-        write_raw(Stream::Stderr, &replay.stderr);
+        replay.write();
         return Some(0);
     }
     let tool = Tool::new(s.step.tool)
-        .args(s.runs)
+        .args(s.step.args)
         .env(s.marker.0, &s.marker.1);
     let (code, replay) = held(tool.command(), None)?;
     let code = code.unwrap_or(1);
-    write_raw(Stream::Stdout, &replay.stdout);
-    write_raw(Stream::Stderr, &replay.stderr);
+    replay.write();
     if code == 0 {
         link_store::keep_if_unchanged(s.store, &s.step, &planned, &replay);
     }
