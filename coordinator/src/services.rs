@@ -62,7 +62,12 @@ impl Services {
         ];
         let one_step = fbuild_core::one_step::work_dir(&settings.home.link_store_dir());
         std::thread::spawn(move || {
-            fbuild_core::one_step::prune_work(&one_step, fbuild_core::time::ONE_STEP_LEFTOVER_AGE);
+            fbuild_core::link_store::prune(
+                &one_step,
+                fbuild_core::link_store::USED,
+                fbuild_core::time::ONE_STEP_LEFTOVER_AGE,
+                u64::MAX,
+            );
             for (store, used) in stores {
                 let freed = fbuild_core::link_store::prune(
                     &store,

@@ -365,7 +365,8 @@ pub fn keep_if_unchanged(store: &Path, step: &Step, planned: &Planned, replay: &
 /// beyond `max_bytes` (0: every entry), and staging folders older than
 /// `max_age` (a process that died while keeping). An entry's last use is
 /// the mtime of its file `used` (the link store's [`USED`]; the library
-/// store's own). Returns the bytes freed.
+/// store's own), else its own (a plain file too: a split call's
+/// temporary object, `one_step`). Returns the bytes freed.
 pub fn prune(store: &Path, used: &str, max_age: std::time::Duration, max_bytes: u64) -> u64 {
     let now = SystemTime::now();
     let mut entries: Vec<(SystemTime, u64, PathBuf)> = Vec::new();
@@ -378,7 +379,8 @@ pub fn prune(store: &Path, used: &str, max_age: std::time::Duration, max_bytes: 
             .unwrap_or(UNIX_EPOCH);
         let size = folder_size(&path);
         if now.duration_since(used).unwrap_or_default() > max_age {
-            if std::fs::remove_dir_all(&path).is_ok() {
+            let removed = std::fs::remove_dir_all(&path).or_else(|_| std::fs::remove_file(&path));
+            if removed.is_ok() {
                 freed += size;
             }
         } else if !e.file_name().to_string_lossy().starts_with('.') {

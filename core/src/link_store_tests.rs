@@ -186,6 +186,29 @@ fn prune_drops_old_entries_then_the_least_recently_used() {
 }
 
 #[test]
+fn prune_drops_old_leftover_files_and_folders_of_split_calls() {
+    let d = dir();
+    let work = d.dir.path().join("one-step");
+    std::fs::create_dir_all(work.join("old-out")).unwrap();
+    std::fs::write(work.join("old.o"), "o").unwrap();
+    std::fs::write(work.join("new.o"), "o").unwrap();
+    let day_ago = SystemTime::now() - std::time::Duration::from_secs(2 * 24 * 3600);
+    for old in ["old.o", "old-out"] {
+        std::fs::File::open(work.join(old))
+            .unwrap()
+            .set_modified(day_ago)
+            .unwrap();
+    }
+    prune(&work, USED, crate::time::ONE_STEP_LEFTOVER_AGE, u64::MAX);
+    let mut left: Vec<_> = std::fs::read_dir(&work)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["new.o"]);
+}
+
+#[test]
 fn an_objcopy_from_the_elf_to_its_output_only() {
     let mut d = dir();
     let objcopy = d.dir.path().join("avr-objcopy");

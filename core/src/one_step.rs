@@ -213,11 +213,9 @@ pub fn split(args: &[String], object: &Path) -> Option<Split> {
             link.push(a.clone());
         } else if REFUSED.iter().any(|r| a.starts_with(r)) {
             return None;
-        } else if (LINK_ONLY.contains(&a.as_str())
-            && !(cfg!(target_os = "macos") && a == "-static"))
+        } else if LINK_ONLY.contains(&a.as_str())
             || LINK_ONLY_VALUED.iter().any(|o| a.starts_with(o))
         {
-            // (Darwin's `-static` changes the compile too.)
             link.push(a.clone());
         } else if a == "-w"
             || COMPILE_ONLY_VALUED
@@ -249,33 +247,14 @@ pub fn split(args: &[String], object: &Path) -> Option<Split> {
 }
 
 /// The folder of the split's temporary objects and outputs, beside the
-/// link store (`FBUILD_HOME/builds/one-step`).
+/// link store (`FBUILD_HOME/builds/one-step`; the coordinator prunes a
+/// killed call's leftovers with the stores, `link_store::prune`).
 pub fn work_dir(link_store: &Path) -> std::path::PathBuf {
     link_store.with_file_name(WORK_DIR)
 }
 
 /// [`work_dir`]'s name.
-pub const WORK_DIR: &str = "one-step";
-
-/// Removes files and folders of [`work_dir`] older than `max_age` (left
-/// by a call that was killed; a live one takes seconds). The coordinator
-/// does this when it starts.
-pub fn prune_work(dir: &Path, max_age: std::time::Duration) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let now = std::time::SystemTime::now();
-    for entry in entries.flatten() {
-        let old = entry
-            .metadata()
-            .and_then(|m| m.modified())
-            .is_ok_and(|t| now.duration_since(t).is_ok_and(|age| age > max_age));
-        if old {
-            let path = entry.path();
-            let _ = std::fs::remove_file(&path).or_else(|_| std::fs::remove_dir_all(&path));
-        }
-    }
-}
+const WORK_DIR: &str = "one-step";
 
 /// The object's part of the link's key: its bytes' sha256, in hex
 /// (`None` for an empty file: the compile wrote no object there).
