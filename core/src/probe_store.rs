@@ -75,19 +75,14 @@ const PLAIN: &[&str] = &[
     "-Qunused-arguments",
 ];
 
-/// `-f…` options that read or write files, or pick another linker or
+/// `-f…` options that, besides the link store's `UNNAMED_OUTPUTS` (files
+/// a line does not name), read or write files, or pick another linker or
 /// plugin: not in a probe.
 const F_DENIED: &[&str] = &[
-    "-fplugin",
     "-fpass-plugin",
     "-fprofile",
-    "-fauto-profile",
     "-fcoverage",
     "-fdump",
-    "-fcallgraph-info",
-    "-fstack-usage",
-    "-fopt-info",
-    "-fsave-optimization-record",
     "-fdebug-prefix-map",
     "-fmacro-prefix-map",
     "-ffile-prefix-map",
@@ -183,7 +178,7 @@ fn option_allowed(a: &str) -> bool {
         "-l" => a.len() > 2,
         "-g" => a != "-gsplit-dwarf",
         "-W" => !a.starts_with("-Wp,"),
-        "-f" => !prefixed(F_DENIED),
+        "-f" => !prefixed(F_DENIED) && !prefixed(crate::link_store::UNNAMED_OUTPUTS),
         "-m" => !prefixed(M_DENIED),
         _ => a.starts_with("-std=") || a.starts_with("-pedantic"),
     }
