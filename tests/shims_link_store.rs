@@ -17,15 +17,14 @@ struct Setup {
     home: TestHome,
     work: tempfile::TempDir,
     /// The wrappers' folder and their log.
-    real: tempfile::TempDir,
+    real: common::shims::Wrappers,
 }
 
 fn setup() -> Setup {
     let home = TestHome::new();
     home.shims();
     let work = tempfile::tempdir().unwrap();
-    let real = tempfile::tempdir().unwrap();
-    common::shims::logging_wrappers(real.path(), &[("cc", "/usr/bin/cc"), ("ar", "/usr/bin/ar")]);
+    let real = common::shims::Wrappers::new(&[("cc", "/usr/bin/cc"), ("ar", "/usr/bin/ar")]);
     let dir = work.path();
     std::fs::write(dir.join("a.c"), "int f(int x) { return x * 3; }\n").unwrap();
     std::fs::write(
@@ -59,15 +58,10 @@ impl Setup {
 
     /// The shim `tool` with the wrappers first on PATH.
     fn shim(&self, tool: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
-        let path = format!(
-            "{}:{}",
-            self.real.path().display(),
-            std::env::var("PATH").unwrap()
-        );
         let out = self
             .home
             .shim(tool, self.dir())
-            .env("PATH", path)
+            .env("PATH", self.real.path_first())
             .envs(env.iter().copied())
             .args(args)
             .output()
@@ -78,8 +72,8 @@ impl Setup {
 
     /// Calls of the real tools whose line contains `needle`.
     fn ran(&self, needle: &str) -> usize {
-        std::fs::read_to_string(self.real.path().join("log"))
-            .unwrap_or_default()
+        self.real
+            .log()
             .lines()
             .filter(|l| l.contains(needle))
             .count()

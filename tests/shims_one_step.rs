@@ -19,15 +19,14 @@ use common::*;
 struct Setup {
     home: TestHome,
     work: tempfile::TempDir,
-    real: tempfile::TempDir,
+    real: common::shims::Wrappers,
     tmp: tempfile::TempDir,
 }
 
 fn setup() -> Setup {
     let home = TestHome::new();
     home.shims();
-    let real = tempfile::tempdir().unwrap();
-    common::shims::logging_wrappers(real.path(), &[("cc", "/usr/bin/cc")]);
+    let real = common::shims::Wrappers::new(&[("cc", "/usr/bin/cc")]);
     let work = tempfile::tempdir().unwrap();
     std::fs::create_dir(work.path().join("inc")).unwrap();
     Setup {
@@ -52,14 +51,9 @@ impl Setup {
 
     /// As [`Setup::cc`], other calls maybe running.
     fn cc_beside_others(&self, args: &[&str]) -> Output {
-        let path = format!(
-            "{}:{}",
-            self.real.path().display(),
-            std::env::var("PATH").unwrap()
-        );
         self.home
             .shim("cc", self.work.path())
-            .env("PATH", path)
+            .env("PATH", self.real.path_first())
             // Not there: the split's temporary files are fbuild's own
             // (gcc's one call works with such a TMPDIR).
             .env("TMPDIR", self.tmp.path().join("gone"))
@@ -86,10 +80,9 @@ impl Setup {
     /// The compiler's calls since the last look (the coordinator's own
     /// checks of the compiler, which read no source, not counted).
     fn calls(&self) -> Vec<String> {
-        let log = self.real.path().join("log");
-        let text = std::fs::read_to_string(&log).unwrap_or_default();
-        let _ = std::fs::remove_file(&log);
-        text.lines()
+        self.real
+            .take_log()
+            .lines()
             .filter(|l| l.contains("prog") || l.contains("one-step/"))
             .map(str::to_string)
             .collect()

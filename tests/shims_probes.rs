@@ -17,14 +17,13 @@ use common::*;
 struct Setup {
     home: TestHome,
     work: tempfile::TempDir,
-    real: tempfile::TempDir,
+    real: common::shims::Wrappers,
 }
 
 fn setup() -> Setup {
     let home = TestHome::new();
     home.shims();
-    let real = tempfile::tempdir().unwrap();
-    common::shims::logging_wrappers(real.path(), &[("cc", "/usr/bin/cc")]);
+    let real = common::shims::Wrappers::new(&[("cc", "/usr/bin/cc")]);
     Setup {
         home,
         work: tempfile::tempdir().unwrap(),
@@ -35,15 +34,10 @@ fn setup() -> Setup {
 impl Setup {
     /// The `cc` shim with `stdin`, the wrapper first on PATH.
     fn probe(&self, args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Output {
-        let path = format!(
-            "{}:{}",
-            self.real.path().display(),
-            std::env::var("PATH").unwrap()
-        );
         let mut child = self
             .home
             .shim("cc", self.work.path())
-            .env("PATH", path)
+            .env("PATH", self.real.path_first())
             .envs(env.iter().copied())
             .args(args)
             .stdin(Stdio::piped())
@@ -64,8 +58,8 @@ impl Setup {
     /// Calls of the real compiler so far for a program on stdin (the
     /// coordinator's own checks of the compiler are not counted).
     fn ran(&self) -> usize {
-        std::fs::read_to_string(self.real.path().join("log"))
-            .unwrap_or_default()
+        self.real
+            .log()
             .lines()
             .filter(|l| l.split(' ').any(|w| w == "-"))
             .count()
@@ -73,15 +67,15 @@ impl Setup {
 
     /// Calls of the real compiler with one of `args` alone.
     fn ran_alone(&self, args: &[&str]) -> usize {
-        std::fs::read_to_string(self.real.path().join("log"))
-            .unwrap_or_default()
+        self.real
+            .log()
             .lines()
             .filter(|l| args.iter().any(|a| *l == format!("cc {a}")))
             .count()
     }
 
     fn wrapper(&self) -> std::path::PathBuf {
-        self.real.path().join("cc")
+        self.real.tool("cc")
     }
 }
 

@@ -55,22 +55,54 @@ impl TestHome {
     }
 }
 
-/// In `dir`, a wrapper per `(tool, system program)` that appends
-/// `"<tool> <args>"` to `dir/log`, then runs the system's program: put
-/// first on PATH, it is the real tool a shim finds, and the log says what
-/// ran.
-pub fn logging_wrappers(dir: &Path, tools: &[(&str, &str)]) {
-    use std::os::unix::fs::PermissionsExt;
-    for (tool, system) in tools {
-        let path = dir.join(tool);
-        std::fs::write(
-            &path,
-            format!(
-                "#!/bin/sh\necho \"{tool} $*\" >> '{}'\nexec {system} \"$@\"\n",
-                dir.join("log").display()
-            ),
+/// In a folder of their own, a wrapper per `(tool, system program)` that
+/// appends `"<tool> <args>"` to the folder's log, then runs the system's
+/// program: first on PATH ([`Wrappers::path_first`]), it is the real tool
+/// a shim finds, and the log says what ran.
+pub struct Wrappers(tempfile::TempDir);
+
+impl Wrappers {
+    pub fn new(tools: &[(&str, &str)]) -> Self {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        for (tool, system) in tools {
+            let path = dir.path().join(tool);
+            std::fs::write(
+                &path,
+                format!(
+                    "#!/bin/sh\necho \"{tool} $*\" >> '{}'\nexec {system} \"$@\"\n",
+                    dir.path().join("log").display()
+                ),
+            )
+            .unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        Wrappers(dir)
+    }
+
+    /// The wrapper of `tool`.
+    pub fn tool(&self, tool: &str) -> PathBuf {
+        self.0.path().join(tool)
+    }
+
+    /// PATH with the wrappers first.
+    pub fn path_first(&self) -> String {
+        format!(
+            "{}:{}",
+            self.0.path().display(),
+            std::env::var("PATH").unwrap()
         )
-        .unwrap();
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
+    /// The calls so far, a line each.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.0.path().join("log")).unwrap_or_default()
+    }
+
+    /// The calls since the last time, a line each.
+    pub fn take_log(&self) -> String {
+        let log = self.log();
+        let _ = std::fs::remove_file(self.0.path().join("log"));
+        log
     }
 }
