@@ -126,7 +126,7 @@ pub async fn link(
     let via = match known {
         // zccache's key goes on the line (a changed toolchain relinks).
         Some(known) if fbuild_core::settings::cache_links() => {
-            match link_inputs::key_flag(&text, &runner.cwd, known) {
+            match link_inputs::key_flag(&text, &runner.cwd, known, runner.link_store.as_deref()) {
                 Some(key) => {
                     cmd.args.push(key.into());
                     Via::Zccache
@@ -341,7 +341,7 @@ async fn run_via(runner: &Runner, cmd: &Command, via: Via) -> Result<i32> {
                 .iter()
                 .map(|a| a.to_string_lossy().into_owned())
                 .collect();
-            link_inputs::key_flag(&text, &runner.cwd, &known)
+            link_inputs::key_flag(&text, &runner.cwd, &known, runner.link_store.as_deref())
         }
     };
     let Some(fingerprint) = fingerprint else {

@@ -67,7 +67,7 @@ fn probe(runner: &dyn Runner, compiler: &Path) -> Result<Option<Vec<PathBuf>>, S
     }
     let object = run(&["-c", "probe.c", "-o", "probe.o"])?;
     let link_args = ["probe.o".to_string(), "-o".into(), "probe.out".into()];
-    let Some(flag) = link_inputs::key_flag(&link_args, dir.path(), &known) else {
+    let Some(flag) = link_inputs::key_flag(&link_args, dir.path(), &known, None) else {
         return Ok(None);
     };
     let link = run(&["probe.o", &flag, "-o", "probe.out"])?;

@@ -14,6 +14,7 @@ pub mod install_status;
 pub mod library_wire;
 mod link_args;
 pub mod link_fingerprint;
+mod link_folders;
 pub mod link_inputs;
 pub mod link_store;
 pub mod lock;

@@ -4,10 +4,10 @@
 //! it adds, each `-l` library, the line as text and the files a key drops.
 
 use std::path::{Path, PathBuf};
-use std::time::UNIX_EPOCH;
 
 use crate::hash::Fnv1a;
-use crate::link_args::{candidates, following, hashed_files};
+use crate::link_args::{following, hashed_files};
+use crate::link_folders;
 
 /// The flag's name: `-D<NAME>=<fingerprint>`.
 pub const KEY_DEFINE: &str = "__FBUILD_TOOLCHAIN_LIBS";
@@ -29,42 +29,28 @@ pub fn library_dirs(search_dirs: &str) -> Vec<PathBuf> {
         .collect()
 }
 
-/// How deep multilib folders go (arm-none-eabi: `thumb/v7e-m+fp/hard`).
-const MULTILIB_DEPTH: usize = 3;
-
 /// `-D__FBUILD_TOOLCHAIN_LIBS=<fingerprint>` for the link `args` in `cwd`,
 /// where `known` are the toolchain's library folders and files (the
 /// linker, the libraries a driver adds): each folder's and its multilib
 /// subfolders' mtimes, each known file's, each `-l` library's, and `cwd`
 /// (LTO's debug info records it). `None` when a `-l` library is in none of
 /// the folders (ld would search its own, which no fingerprint covers).
-pub fn key_flag(args: &[String], cwd: &Path, known: &[PathBuf]) -> Option<String> {
+/// The folders' walk is remembered in `memo_dir` (the link store), see
+/// `link_folders`.
+pub fn key_flag(
+    args: &[String],
+    cwd: &Path,
+    known: &[PathBuf],
+    memo_dir: Option<&Path>,
+) -> Option<String> {
     let (dirs, files): (Vec<&PathBuf>, Vec<&PathBuf>) = known.iter().partition(|p| p.is_dir());
+    let names = following(args, "-l");
+    let walked = link_folders::walked(&dirs, &names, memo_dir)?;
     let mut h = Fnv1a::new();
-    let mut stamp = |p: &Path| {
-        let meta = std::fs::metadata(p).ok();
-        let mtime = meta
-            .as_ref()
-            .and_then(|m| m.modified().ok())
-            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-            .map(|t| t.as_nanos())
-            .unwrap_or(0);
-        h.write(p.as_os_str().as_encoded_bytes());
-        h.write(&mtime.to_le_bytes());
-        h.write(&meta.map(|m| m.len()).unwrap_or(0).to_le_bytes());
-    };
-    let mut folders = Vec::new();
-    for dir in &dirs {
-        let depth = if system_library_folder(dir) {
-            0
-        } else {
-            MULTILIB_DEPTH
-        };
-        folders.extend(subfolders(dir, depth));
+    for (folder, stamp) in &walked.folders {
+        write_stamp(&mut h, folder, *stamp);
     }
-    for folder in &folders {
-        stamp(folder);
-    }
+    let mut stamp = |p: &Path| write_stamp(&mut h, p, link_folders::stamp(p));
     // ld finds a shared library's own dependencies in LD_LIBRARY_PATH's
     // folders (set by cargo and many IDEs: a variable that only refused
     // the cache would refuse it everywhere there).
@@ -76,18 +62,8 @@ pub fn key_flag(args: &[String], cwd: &Path, known: &[PathBuf]) -> Option<String
     for file in &files {
         stamp(file);
     }
-    for name in following(args, "-l") {
-        // Every candidate of the first folder that has one (ld takes the
-        // `.so` before the `.a` unless told otherwise).
-        let found = folders.iter().find_map(|d| {
-            let here: Vec<PathBuf> = candidates(&name)
-                .into_iter()
-                .map(|f| d.join(f))
-                .filter(|f| f.is_file())
-                .collect();
-            (!here.is_empty()).then_some(here)
-        })?;
-        for file in &found {
+    for name in &names {
+        for file in walked.libraries.get(name).into_iter().flatten() {
             stamp(file);
         }
     }
@@ -116,47 +92,8 @@ pub fn key_flag(args: &[String], cwd: &Path, known: &[PathBuf]) -> Option<String
     Some(format!("-D{KEY_DEFINE}={:016x}", h.finish()))
 }
 
-/// The host's own library folders (`/usr/lib`, `/lib/x86_64-linux-gnu`,
-/// …): their subfolders are other software's (Python's, systemd's), not a
-/// toolchain's multilib variants, and walking them cost a host link ~40
-/// ms; a cross toolchain's folders (`/usr/lib/arm-none-eabi/newlib`) are
-/// walked.
-pub(crate) fn system_library_folder(dir: &Path) -> bool {
-    let text = dir.to_string_lossy();
-    let roots = [
-        "/lib",
-        "/lib64",
-        "/lib32",
-        "/usr/lib",
-        "/usr/lib64",
-        "/usr/lib32",
-        "/usr/local/lib",
-    ];
-    roots.iter().any(|root| {
-        text == *root
-            || text
-                .strip_prefix(root)
-                .and_then(|rest| rest.strip_prefix('/'))
-                .is_some_and(|triplet| !triplet.contains('/') && triplet.ends_with("-linux-gnu"))
-    })
-}
-
-/// `dir` and its folders down to `depth` levels, sorted.
-fn subfolders(dir: &Path, depth: usize) -> Vec<PathBuf> {
-    let mut out = vec![dir.to_path_buf()];
-    if depth == 0 {
-        return out;
-    }
-    let mut subs: Vec<PathBuf> = std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-        .map(|e| e.path())
-        .collect();
-    subs.sort();
-    for sub in subs {
-        out.extend(subfolders(&sub, depth - 1));
-    }
-    out
+fn write_stamp(h: &mut Fnv1a, p: &Path, (mtime, len): (u128, u64)) {
+    h.write(p.as_os_str().as_encoded_bytes());
+    h.write(&mtime.to_le_bytes());
+    h.write(&len.to_le_bytes());
 }

@@ -90,7 +90,7 @@ fn files_the_key_drops_go_by_content_in_a_drivers_fingerprint() {
     ] {
         assert!(!driver(bad), "{bad}");
     }
-    let key = |s: &str| key_flag(&args(s), dir.path(), &[]).unwrap();
+    let key = |s: &str| key_flag(&args(s), dir.path(), &[], None).unwrap();
     let line = "a.o libz.so.1.2.13 -o prog -Wl,--version-script,v.map";
     let before = key(line);
     put("v.map", b"{ global: f; g; local: *; };\n");
@@ -121,7 +121,7 @@ fn the_key_follows_folders_files_libraries_and_the_folder_linked_in() {
     let dirs = library_dirs(&text);
     assert_eq!(dirs, vec![std::fs::canonicalize(&lib).unwrap()]);
     let link = args("a.o -o prog -lm");
-    let key = || key_flag(&link, dir.path(), &dirs).expect("libm is the toolchain's");
+    let key = || key_flag(&link, dir.path(), &dirs, None).expect("libm is the toolchain's");
     let before = key();
     assert!(before.starts_with("-D__FBUILD_TOOLCHAIN_LIBS="));
     assert_eq!(key(), before);
@@ -141,17 +141,17 @@ fn the_key_follows_folders_files_libraries_and_the_folder_linked_in() {
     assert_ne!(key(), settled, "a library changed in place");
     // Elsewhere, the same line is another key.
     let other = tempfile::tempdir().unwrap();
-    assert_ne!(key_flag(&link, other.path(), &dirs), Some(key()));
+    assert_ne!(key_flag(&link, other.path(), &dirs, None), Some(key()));
     // A library in none of the folders: ld would search its own.
     assert_eq!(
-        key_flag(&args("a.o -o prog -lnothere"), dir.path(), &dirs),
+        key_flag(&args("a.o -o prog -lnothere"), dir.path(), &dirs, None),
         None
     );
 }
 
 #[test]
 fn only_a_toolchains_own_folders_are_walked_for_multilib_variants() {
-    use crate::link_fingerprint::system_library_folder;
+    use crate::link_folders::system_library_folder;
     for system in [
         "/usr/lib",
         "/lib/x86_64-linux-gnu",
@@ -169,4 +169,91 @@ fn only_a_toolchains_own_folders_are_walked_for_multilib_variants() {
     ] {
         assert!(!system_library_folder(Path::new(toolchain)), "{toolchain}");
     }
+}
+
+/// The walk remembered in the link store gives the key a fresh walk gives,
+/// whatever changed in the folders between links.
+#[test]
+fn a_remembered_walk_gives_the_key_of_a_fresh_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = tempfile::tempdir().unwrap();
+    let lib = dir.path().join("lib");
+    for d in ["avr25", "avr5", "avr5/tiny-stack"] {
+        std::fs::create_dir_all(lib.join(d)).unwrap();
+    }
+    std::fs::write(lib.join("avr5/libm.a"), "m").unwrap();
+    let dirs = vec![std::fs::canonicalize(&lib).unwrap()];
+    let remembered_file = || {
+        std::fs::read_dir(store.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.extension().is_some_and(|e| e == "json"))
+    };
+    let check = |line: &str, what: &str| {
+        let fresh = key_flag(&args(line), dir.path(), &dirs, None);
+        let remembered = key_flag(&args(line), dir.path(), &dirs, Some(store.path()));
+        assert_eq!(remembered, fresh, "{what}: {line}");
+        assert_eq!(
+            key_flag(&args(line), dir.path(), &dirs, Some(store.path())),
+            fresh,
+            "{what}, from the file: {line}"
+        );
+        fresh
+    };
+    // Folders changed just now are not remembered (a coarse clock could
+    // give a change right after the walk the same mtime).
+    check("a.o -o prog -lm", "racy walk");
+    assert!(remembered_file().is_none(), "a racy walk was remembered");
+    // Time passes: every folder's mtime is set back a step further each
+    // time, as if each change were long before the next link.
+    let step = std::cell::Cell::new(0u64);
+    let settle = || {
+        step.set(step.get() + 1);
+        let when = UNIX_EPOCH + std::time::Duration::from_secs(1_000_000 + step.get());
+        for e in walkdir(&lib) {
+            std::fs::File::open(&e).unwrap().set_modified(when).unwrap();
+        }
+    };
+    settle();
+    let first = check("a.o -o prog -lm", "first walk").expect("libm found");
+    assert!(remembered_file().is_some(), "the walk is remembered");
+    // A library of the same name in an earlier folder: ld takes that one.
+    std::fs::write(lib.join("avr25/libm.a"), "other m").unwrap();
+    settle();
+    assert_ne!(check("a.o -o prog -lm", "earlier libm").unwrap(), first);
+    // A new multilib folder with a library only it has.
+    std::fs::create_dir_all(lib.join("avr6")).unwrap();
+    std::fs::write(lib.join("avr6/libextra.a"), "x").unwrap();
+    settle();
+    assert!(check("a.o -o prog -lextra", "new folder").is_some());
+    // A library removed: no longer found.
+    std::fs::remove_file(lib.join("avr6/libextra.a")).unwrap();
+    settle();
+    assert_eq!(check("a.o -o prog -lextra", "removed"), None);
+    // A folder removed under a deeper one.
+    std::fs::remove_dir(lib.join("avr5/tiny-stack")).unwrap();
+    settle();
+    check("a.o -o prog -lm", "folder removed");
+    // A damaged file is walked again.
+    let file = remembered_file().unwrap();
+    std::fs::write(&file, "{not json").unwrap();
+    check("a.o -o prog -lm", "damaged file");
+    let left: Vec<_> = std::fs::read_dir(store.path()).unwrap().flatten().collect();
+    assert_eq!(left.len(), 1, "one file, no temporary left: {left:?}");
+    assert!(
+        crate::link_store::figures(store.path()).0 == 0,
+        "not an entry of the store"
+    );
+}
+
+/// `dir` and every folder under it.
+fn walkdir(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = vec![dir.to_path_buf()];
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        if e.file_type().unwrap().is_dir() {
+            out.extend(walkdir(&e.path()));
+        }
+    }
+    out
 }

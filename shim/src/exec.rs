@@ -30,7 +30,7 @@ pub fn run(target: Target, prepared: Prepared, marker: (&str, String)) -> ! {
         (true, Some(dirs)) => {
             let known: Vec<_> = std::env::split_paths(dirs).collect();
             let cwd = std::env::current_dir().unwrap_or_default();
-            link_inputs::key_flag(&prepared.text, &cwd, &known)
+            link_inputs::key_flag(&prepared.text, &cwd, &known, target.link_store.as_deref())
         }
         _ => None,
     };
@@ -121,7 +121,7 @@ fn from_link_store(target: &Target, prepared: &Prepared, marker: &(&str, String)
         (false, _) => String::new(),
         (true, Some(dirs)) => {
             let known: Vec<_> = std::env::split_paths(dirs).collect();
-            link_inputs::key_flag(&prepared.text, &cwd, &known)?
+            link_inputs::key_flag(&prepared.text, &cwd, &known, target.link_store.as_deref())?
         }
         (true, None) => return None,
     };

@@ -76,7 +76,8 @@ fn prepare(target: &Target, prepared: &Prepared) -> Option<Ready> {
         return None;
     }
     let known: Vec<_> = std::env::split_paths(target.link_dirs.as_ref()?).collect();
-    let fingerprint = link_inputs::key_flag(&split.keyed, &cwd, &known)?;
+    let fingerprint =
+        link_inputs::key_flag(&split.keyed, &cwd, &known, target.link_store.as_deref())?;
     let output = cwd.join(&split.output);
     let private_dir = Temporary::folder(work.join(&name))?;
     let private = private_dir.0.join(output.file_name()?);

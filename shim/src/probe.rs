@@ -24,7 +24,8 @@ pub fn run(target: &Target, prepared: &Prepared, marker: &(&str, String)) -> Opt
     probe_store::inputs(&prepared.text)?;
     let cwd = std::env::current_dir().ok()?;
     let known: Vec<_> = std::env::split_paths(target.link_dirs.as_ref()?).collect();
-    let fingerprint = link_inputs::key_flag(&prepared.text, &cwd, &known)?;
+    let fingerprint =
+        link_inputs::key_flag(&prepared.text, &cwd, &known, target.link_store.as_deref())?;
     // From here stdin is ours: the real compiler gets it from us.
     let reads_stdin = prepared.text.iter().any(|a| a == "-");
     let mut stdin = Vec::new();
