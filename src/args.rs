@@ -1,8 +1,42 @@
 //! Value parsers shared by the commands' flags (clap calls them; a bad
-//! value is a usage error, exit 2, naming the flag and the value), and the
-//! exit code of a build's outcome.
+//! value is a usage error, exit 2, naming the flag and the value), the
+//! project folder every project command takes, and the exit code of a
+//! build's outcome.
 
+use std::path::PathBuf;
 use std::time::Duration;
+
+/// The project folder (with platformio.ini): positional, or `-d DIR` /
+/// `--project-dir DIR` as PlatformIO spells it; `.` when neither.
+#[derive(clap::Args, Clone, Default)]
+pub struct ProjectDir {
+    /// The project folder (with platformio.ini; default: the current one).
+    #[arg(value_name = "PROJECT_DIR")]
+    positional: Option<PathBuf>,
+    /// The project folder, as PlatformIO spells it (instead of the
+    /// positional one).
+    #[arg(
+        short = 'd',
+        long = "project-dir",
+        value_name = "DIR",
+        conflicts_with = "positional"
+    )]
+    option: Option<PathBuf>,
+}
+
+impl ProjectDir {
+    pub fn of(dir: PathBuf) -> Self {
+        ProjectDir {
+            positional: Some(dir),
+            option: None,
+        }
+    }
+
+    pub fn path(&self) -> PathBuf {
+        let given = self.option.as_ref().or(self.positional.as_ref());
+        given.cloned().unwrap_or_else(|| PathBuf::from("."))
+    }
+}
 
 /// A timeout in seconds (`--timeout 30`, `0.5`): more than 0, at most
 /// `fbuild_core::time::MAX_SECS`. `1e20`, `inf`, `nan`, `-1` and words

@@ -1,27 +1,18 @@
 //! `fbuild build` and `fbuild clean`: the command-line face of the build
 //! engine (`fbuild_builder`).
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use fbuild_builder::BuildRequest;
 
+use crate::args::ProjectDir;
+
 #[derive(Args)]
 pub struct BuildArgs {
-    /// The project folder (with platformio.ini).
-    #[arg(default_value = ".")]
-    project_dir: PathBuf,
-    /// The project folder, as PlatformIO spells it (instead of the
-    /// positional one).
-    #[arg(
-        short = 'd',
-        long = "project-dir",
-        value_name = "DIR",
-        conflicts_with = "project_dir"
-    )]
-    dir: Option<PathBuf>,
+    #[command(flatten)]
+    project: ProjectDir,
     /// PlatformIO's targets: `upload` (build, then flash: as `fbuild
     /// deploy`), `monitor` (then watch the port), `clean` (remove the
     /// outputs instead of building), `size` (the size report, printed by
@@ -60,9 +51,8 @@ pub struct BuildArgs {
 
 #[derive(Args)]
 pub struct CleanArgs {
-    /// The project folder (with platformio.ini).
-    #[arg(default_value = ".")]
-    project_dir: PathBuf,
+    #[command(flatten)]
+    project: ProjectDir,
     /// Environments to clean (default: all).
     #[arg(short = 'e', long = "environment")]
     env: Vec<String>,
@@ -79,7 +69,7 @@ const TARGETS: &[&str] = &[
 ];
 
 pub fn build(args: BuildArgs) -> Result<ExitCode> {
-    let dir = args.dir.clone().unwrap_or_else(|| args.project_dir.clone());
+    let dir = args.project.path();
     if let Some(bad) = args.targets.iter().find(|t| !TARGETS.contains(&t.as_str())) {
         bail!(
             "unknown target {bad:?} (-t); fbuild knows: {}",
@@ -87,9 +77,20 @@ pub fn build(args: BuildArgs) -> Result<ExitCode> {
         );
     }
     let wants = |t: &str| args.targets.iter().any(|x| x == t);
+    let ports = [
+        ("-p/--upload-port", &args.upload_port),
+        ("--monitor-port", &args.monitor_port),
+    ];
+    for (flag, _) in ports.iter().filter(|(_, port)| port.is_some()) {
+        if !wants("upload") && !wants("monitor") {
+            eprintln!(
+                "fbuild: warning: {flag} is used by -t upload and -t monitor only; nothing is flashed or watched"
+            );
+        }
+    }
     if wants("clean") {
         return clean(CleanArgs {
-            project_dir: dir,
+            project: ProjectDir::of(dir),
             env: args.env,
         });
     }
@@ -174,6 +175,6 @@ fn compiledb(dir: &std::path::Path, envs: &[String]) -> Result<()> {
 }
 
 pub fn clean(args: CleanArgs) -> Result<ExitCode> {
-    fbuild_builder::clean(&args.project_dir, &args.env)?;
+    fbuild_builder::clean(&args.project.path(), &args.env)?;
     Ok(ExitCode::SUCCESS)
 }

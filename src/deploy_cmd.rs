@@ -2,7 +2,6 @@
 //! core's upload recipe (or run it in the emulator), then watch the serial
 //! line (`monitor_cmd`) when asked; list the ports.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::mpsc;
 
@@ -19,9 +18,8 @@ use fbuild_builder::{self as build, BuildRequest};
 
 #[derive(Args)]
 pub struct DeployArgs {
-    /// The project folder (with platformio.ini).
-    #[arg(default_value = ".")]
-    project_dir: PathBuf,
+    #[command(flatten)]
+    project: crate::args::ProjectDir,
     /// The environment to deploy (default: the first of default_envs).
     #[arg(short = 'e', long = "environment")]
     env: Option<String>,
@@ -65,7 +63,7 @@ impl DeployArgs {
         monitor: Option<Option<String>>,
     ) -> Self {
         DeployArgs {
-            project_dir: build.project_dir.clone(),
+            project: crate::args::ProjectDir::of(build.project_dir.clone()),
             build,
             env,
             port,
@@ -86,16 +84,20 @@ pub enum DeviceAction {
         #[arg(long)]
         json_output: bool,
     },
+    /// Watch a serial port (= `fbuild monitor`, as PlatformIO's `pio
+    /// device monitor`).
+    Monitor(crate::monitor_cmd::MonitorArgs),
 }
 
 pub fn deploy(args: DeployArgs) -> Result<ExitCode> {
-    let project = build::load(&args.project_dir)?;
+    let project_dir = args.project.path();
+    let project = build::load(&project_dir)?;
     let env = one_env(&project, args.env.as_deref())?.clone();
     let built = match args.skip_build {
         true => None,
         false => {
             let mut outcome = build::build(&BuildRequest {
-                project_dir: args.project_dir.clone(),
+                project_dir: project_dir.clone(),
                 envs: vec![env.name.clone()],
                 ..args.build.clone()
             })?;
@@ -207,7 +209,7 @@ pub fn deploy(args: DeployArgs) -> Result<ExitCode> {
         .as_deref()
         .or(env.monitor.port.as_deref())
         .unwrap_or(&port);
-    watch_port(watched, &args.watch, Some(&env), &args.project_dir)
+    watch_port(watched, &args.watch, Some(&env), &project_dir)
 }
 
 pub fn device(action: DeviceAction) -> Result<ExitCode> {
@@ -221,6 +223,7 @@ pub fn device(action: DeviceAction) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        DeviceAction::Monitor(args) => crate::monitor_cmd::monitor(args),
     }
 }
 

@@ -67,6 +67,8 @@ pub struct MonitorArgs {
     /// (default: this folder, when it has a platformio.ini).
     #[arg(long, short = 'd')]
     project_dir: Option<PathBuf>,
+    /// The environment whose monitor_* keys to take (default: the first of
+    /// default_envs, else of the file).
     #[arg(short = 'e', long = "environment")]
     env: Option<String>,
     #[command(flatten)]

@@ -9,9 +9,8 @@ use clap::Args;
 
 #[derive(Args)]
 pub struct TestArgs {
-    /// The project folder (with platformio.ini and test/).
-    #[arg(default_value = ".")]
-    project_dir: PathBuf,
+    #[command(flatten)]
+    project: crate::args::ProjectDir,
     /// Environments to test (default: default_envs, else all).
     #[arg(short = 'e', long = "environment")]
     env: Vec<String>,
@@ -61,7 +60,7 @@ pub struct TestArgs {
 
 pub fn run(args: TestArgs) -> Result<ExitCode> {
     fbuild_tester::run(&fbuild_tester::TestArgs {
-        project_dir: args.project_dir,
+        project_dir: args.project.path(),
         envs: args.env,
         filters: args.filter,
         ignores: args.ignore,

@@ -324,6 +324,23 @@ fn upload_flags_reach_the_tool_and_upload_protocol_picks_a_programmer() {
         err.contains("programmer stk500v1 on port /dev/null"),
         "{err}"
     );
+    // PLATFORMIO_UPLOAD_PORT is the upload port when none is given.
+    let out = home
+        .fbuild(&[
+            "deploy",
+            dir.path().to_str().unwrap(),
+            "-e",
+            "uno",
+            "--skip-build",
+        ])
+        .env("PLATFORMIO_UPLOAD_PORT", "/dev/null")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        err.contains("programmer stk500v1 on port /dev/null"),
+        "{err}"
+    );
     // A USB programmer needs no port: avrdude looks for the USBasp itself.
     with("upload_protocol = usbasp\n");
     let (out, _) = deploy(&home, dir.path(), &["--skip-build"]);

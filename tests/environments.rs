@@ -126,10 +126,32 @@ fn pio_run_spellings_and_targets() {
         "int main(void) { return 0; }\n",
     )
     .unwrap();
-    // `-t clean` removes the outputs and builds nothing.
+    // `-t clean` removes the outputs and builds nothing; `clean -d` too.
     let out = run(&["run", "-d", d, "-e", "zeta", "-t", "clean"]);
     assert_ok(&out);
     assert!(!dir.path().join(".fbuild/build/zeta").exists());
+    assert_ok(&run(&["run", "-d", d, "-e", "mid"]));
+    assert_ok(&run(&["clean", "-d", d, "-e", "mid"]));
+    assert!(!dir.path().join(".fbuild/build/mid").exists());
+    // `test -d`: that project's test folder (none here, and it says so).
+    let out = run(&["test", "-d", d, "-e", "mid", "--list-tests"]);
+    let said = format!("no test suites in {}", dir.path().join("test").display());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(&said),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Both spellings at once are refused (which one?).
+    let out = run(&["clean", d, "-d", d]);
+    assert_eq!(out.status.code(), Some(2));
+    // A port given where nothing flashes is said unused.
+    let out = run(&["run", "-d", d, "-e", "mid", "-p", "/dev/ttyX"]);
+    assert_ok(&out);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("-p/--upload-port is used by -t upload"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // An unknown target is named, with the known ones.
     let out = run(&["run", "-d", d, "-t", "uplaod"]);
     assert_eq!(out.status.code(), Some(1));
@@ -164,9 +186,10 @@ fn pio_run_spellings_and_targets() {
         "{err}"
     );
     assert!(err.contains("/dev/fbuild-no-such-port"), "{err}");
-    // `upload` is deploy; `--upload-port` its port.
+    // `upload` is deploy; `--upload-port` its port; `-d` its project.
     let out = run(&[
         "upload",
+        "-d",
         b,
         "-e",
         "uno",

@@ -53,16 +53,21 @@ fn the_monitor_sends_what_is_typed_and_applies_its_filters() {
     std::fs::write(
         dir.path().join("platformio.ini"),
         format!(
-            "[env:uno]\nplatform = atmelavr\nboard = uno\nmonitor_port = {slave}\n\
-             monitor_speed = 115200\nmonitor_filters = time\nmonitor_eol = LF\nmonitor_echo = yes\n"
+            "[env:uno]\nplatform = atmelavr\nboard = uno\nupload_port = /dev/fbuild-no-such-port\n\
+             monitor_port = {slave}\nmonitor_speed = 115200\nmonitor_filters = time, log2file\n\
+             monitor_eol = LF\nmonitor_echo = yes\n"
         ),
     )
     .unwrap();
     let mut child = home
+        // PlatformIO's spelling: `device monitor -d DIR -e ENV`.
         .fbuild(&[
+            "device",
             "monitor",
             "-d",
             dir.path().to_str().unwrap(),
+            "-e",
+            "uno",
             "--timeout",
             "60",
         ])
@@ -109,6 +114,16 @@ fn the_monitor_sends_what_is_typed_and_applies_its_filters() {
     // Ctrl-C typed ends it as Ctrl-C does.
     keyboard.write_all(b"\x03").unwrap();
     assert_eq!(child.wait().unwrap().code(), Some(130));
+    // log2file: what the board said, in a log in the project's folder.
+    let logs: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.to_string_lossy().ends_with(".log"))
+        .collect();
+    assert_eq!(logs.len(), 1, "{logs:?}");
+    let logged = std::fs::read_to_string(&logs[0]).unwrap();
+    assert!(logged.contains("pong 42"), "{logged:?}");
 }
 
 #[test]

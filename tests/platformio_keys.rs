@@ -51,6 +51,11 @@ fn avr_builds_warn_as_platformio_and_results_go_to_stdout() {
     // Results on stdout (`fbuild build | grep RAM`), the rest on stderr.
     assert!(size_used(&said, "RAM:") > 0, "{said}");
     assert!(said.contains("firmware.elf in "), "{said}");
+    // The size report after its environment's header, one as several.
+    let header = said
+        .find("Processing uno (platform: atmelavr; board: uno; framework: arduino)")
+        .unwrap_or_else(|| panic!("no header:\n{said}"));
+    assert!(header < said.find("RAM:").unwrap(), "{said}");
     assert!(
         !said.contains("compiling") && !said.contains("warning"),
         "{said}"
@@ -198,6 +203,73 @@ fn build_src_flags_and_platformio_variables_take_effect() {
         1,
         "{}",
         said(&out)
+    );
+}
+
+/// The folder variables, the current names of the source flags and
+/// filter, and extra_scripts from the environment.
+#[test]
+fn platformio_folder_and_source_variables_take_effect() {
+    let home = TestHome::new();
+    let dir = flagged_project();
+    write(
+        dir.path(),
+        "platformio.ini",
+        "[env:host]\nplatform = native\n",
+    );
+    // Headers in inc/, libraries in libs/, a source the filter leaves out.
+    std::fs::rename(dir.path().join("lib"), dir.path().join("libs")).unwrap();
+    write(dir.path(), "inc/extra.h", "#define EXTRA 5\n");
+    write(dir.path(), "src/main_first.h", "#include \"extra.h\"\n");
+    let main = std::fs::read_to_string(dir.path().join("src/main.c")).unwrap();
+    write(
+        dir.path(),
+        "src/main.c",
+        &format!("#include \"main_first.h\"\n{main}"),
+    );
+    write(
+        dir.path(),
+        "src/broken.c",
+        "#error left out by the filter\n",
+    );
+    let build = |vars: &[(&str, &str)]| {
+        let mut cmd = home.fbuild(&["build", dir.path().to_str().unwrap()]);
+        cmd.env("FBUILD_ZCCACHE", "off");
+        for (k, v) in vars {
+            cmd.env(k, v);
+        }
+        cmd.output().unwrap()
+    };
+    let out = build(&[
+        ("PLATFORMIO_INCLUDE_DIR", "inc"),
+        ("PLATFORMIO_LIB_DIR", "libs"),
+        ("PLATFORMIO_BUILD_DIR", "out"),
+        ("PLATFORMIO_SRC_FILTER", "+<*> -<broken.c>"),
+        ("PLATFORMIO_BUILD_SRC_FLAGS", "-DWHO=\"var\""),
+    ]);
+    assert_ok(&out);
+    assert!(!dir.path().join(".fbuild/build/host").exists());
+    let program = dir.path().join("out/host/program");
+    let ran = std::process::Command::new(&program).output().unwrap();
+    assert_eq!(stdout(&ran).trim(), "var 5 none 0");
+    // Without the filter the broken source is compiled (and fails).
+    let out = build(&[
+        ("PLATFORMIO_INCLUDE_DIR", "inc"),
+        ("PLATFORMIO_LIB_DIR", "libs"),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("left out by the filter"),
+        "{}",
+        stderr(&out)
+    );
+    // extra_scripts from the environment refuses the build, naming it.
+    let out = build(&[("PLATFORMIO_EXTRA_SCRIPTS", "pre:gen.py")]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("PLATFORMIO_EXTRA_SCRIPTS"),
+        "{}",
+        stderr(&out)
     );
 }
 

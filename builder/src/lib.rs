@@ -139,9 +139,9 @@ pub fn build(args: &BuildRequest) -> Result<BuildOutcome, BuildError> {
             remove_env(&project, &env.name)?;
         }
         let start = Instant::now();
-        if several {
-            report::say(Kind::Summary, summary::header(env));
-        }
+        // Before each environment's report, one or several (as
+        // PlatformIO): its size report says whose it is.
+        report::say(Kind::Summary, summary::header(env));
         let built = runtime.block_on(build_env(&client, &project, env, &opts));
         let ok = match built {
             Ok(EnvResult::Built {
