@@ -31,8 +31,9 @@ pub fn library_dirs(search_dirs: &str) -> Vec<PathBuf> {
 
 /// `-D__FBUILD_TOOLCHAIN_LIBS=<fingerprint>` for the link `args` in `cwd`,
 /// where `known` are the toolchain's library folders and files (the
-/// linker, the libraries a driver adds): each folder's and its multilib
-/// subfolders' mtimes, each known file's, each `-l` library's, and `cwd`
+/// linker, the libraries a driver adds): the stamp (mtime, size, ctime)
+/// of each folder and its multilib subfolders, of each known file and each
+/// `-l` library's, and `cwd`
 /// (LTO's debug info records it). `None` when a `-l` library is in none of
 /// the folders (ld would search its own, which no fingerprint covers).
 /// The folders' walk is remembered in `memo_dir` (the link store), see
@@ -63,7 +64,12 @@ pub fn key_flag(
         stamp(file);
     }
     for name in &names {
-        for file in walked.libraries.get(name).into_iter().flatten() {
+        for file in walked
+            .libraries
+            .get(name)
+            .into_iter()
+            .flat_map(|f| &f.files)
+        {
             stamp(file);
         }
     }
@@ -92,8 +98,9 @@ pub fn key_flag(
     Some(format!("-D{KEY_DEFINE}={:016x}", h.finish()))
 }
 
-fn write_stamp(h: &mut Fnv1a, p: &Path, (mtime, len): (u128, u64)) {
+fn write_stamp(h: &mut Fnv1a, p: &Path, s: link_folders::Stamp) {
     h.write(p.as_os_str().as_encoded_bytes());
-    h.write(&mtime.to_le_bytes());
-    h.write(&len.to_le_bytes());
+    h.write(&s.mtime.to_le_bytes());
+    h.write(&s.size.to_le_bytes());
+    h.write(&s.ctime.to_le_bytes());
 }

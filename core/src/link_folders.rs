@@ -5,49 +5,93 @@
 //! folders listed, 33 looked through for each candidate name of `-lm`).
 //!
 //! Remembered in the link store as `.folders-<hash of the roots>.json`
-//! (a dot file: no entry, pruned by age as staging is). A remembered walk
-//! is taken only while every folder's stamp (mtime, size) is the one
-//! remembered: a folder or library added, removed or renamed under a
-//! folder changes that folder's mtime. Each folder is stamped before it
-//! is listed, so a change while walking is seen next time, and a walk
-//! with a folder changed in the last [`RACY_FOLDER_MARGIN`] is not
-//! remembered (mtimes come from a coarse clock: a change just after could
-//! keep the same one). A file that is off in any way is walked again and
-//! written anew (whole, renamed).
+//! (a dot file: no entry; pruned by age as staging is), on Unix only: a
+//! remembered walk is taken only while every folder's stamp — mtime,
+//! size and ctime — is the one remembered, and ctime is what makes that
+//! safe: adding, removing or renaming an entry, or a chmod, sets a
+//! folder's ctime to the kernel's clock, and no tool can set it back
+//! (`tar x`, `cp -a`, `rsync -a` and `touch -d` restore mtimes only).
+//! Windows has no ctime to read, so it walks every time. Also taken again
+//! only while each library found is still a file and each candidate that
+//! was a dangling link still is one (a link's target lives elsewhere).
+//! A walk is not remembered when a folder's ctime is not older than the
+//! file the walk is written to (the file system's own clock, which stamps
+//! with coarse ticks: a change in the same tick would keep the stamp);
+//! `-l` names with a folder in them (`-l:sub/libx.a`) are looked up anew
+//! every time. A file that is off in any way is walked again and written
+//! anew (whole, under a unique name, renamed).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::UNIX_EPOCH;
 
 use serde::{Deserialize, Serialize};
 
 use crate::hash::Fnv1a;
 use crate::link_args::candidates;
-use crate::time::RACY_FOLDER_MARGIN;
 
 /// How deep multilib folders go (arm-none-eabi: `thumb/v7e-m+fp/hard`).
 const MULTILIB_DEPTH: usize = 3;
 
-/// A file's or folder's stamp for the key: (mtime in ns, size); zeros
-/// when it cannot be read.
-pub(crate) fn stamp(p: &Path) -> (u128, u64) {
-    let meta = std::fs::metadata(p).ok();
-    let mtime = meta
-        .as_ref()
-        .and_then(|m| m.modified().ok())
-        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-        .map(|t| t.as_nanos())
-        .unwrap_or(0);
-    (mtime, meta.map(|m| m.len()).unwrap_or(0))
+/// A file's or folder's stamp for the key: mtime and ctime in ns (ctime 0
+/// where there is none), size; zeros when it cannot be read.
+#[derive(Serialize, Deserialize, Debug, PartialEq, Clone, Copy, Default)]
+pub(crate) struct Stamp {
+    pub mtime: u128,
+    pub size: u64,
+    pub ctime: u128,
 }
 
-/// The folders of a walk, in order, with their stamps, and the files of
-/// each `-l` library looked up in them.
+pub(crate) fn stamp(p: &Path) -> Stamp {
+    let Ok(meta) = std::fs::metadata(p) else {
+        return Stamp::default();
+    };
+    let mtime = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |t| t.as_nanos());
+    Stamp {
+        mtime,
+        size: meta.len(),
+        ctime: ctime(&meta),
+    }
+}
+
+#[cfg(unix)]
+fn ctime(meta: &std::fs::Metadata) -> u128 {
+    use std::os::unix::fs::MetadataExt;
+    (meta.ctime().max(0) as u128) * 1_000_000_000 + meta.ctime_nsec().max(0) as u128
+}
+
+#[cfg(not(unix))]
+fn ctime(_: &std::fs::Metadata) -> u128 {
+    0
+}
+
+/// The folders of a walk, in order, with their stamps, and what each `-l`
+/// library was found as.
 #[derive(Serialize, Deserialize, Debug, PartialEq)]
 pub(crate) struct Walked {
     roots: Vec<PathBuf>,
-    pub(crate) folders: Vec<(PathBuf, (u128, u64))>,
-    pub(crate) libraries: BTreeMap<String, Vec<PathBuf>>,
+    pub(crate) folders: Vec<(PathBuf, Stamp)>,
+    pub(crate) libraries: BTreeMap<String, Found>,
+}
+
+/// A library's files (every candidate of the first folder that has one)
+/// and the candidates before them that were links to nothing.
+#[derive(Serialize, Deserialize, Debug, PartialEq, Clone)]
+pub(crate) struct Found {
+    pub(crate) files: Vec<PathBuf>,
+    dangling: Vec<PathBuf>,
+}
+
+impl Found {
+    /// Still what a lookup would find, as far as the folders' stamps
+    /// cannot tell.
+    fn holds(&self) -> bool {
+        self.files.iter().all(|f| f.is_file()) && self.dangling.iter().all(|f| !f.is_file())
+    }
 }
 
 /// The walk of `roots` with each of `names` (`-l` operands) looked up:
@@ -59,7 +103,9 @@ pub(crate) fn walked(
     memo_dir: Option<&Path>,
 ) -> Option<Walked> {
     let roots: Vec<PathBuf> = roots.iter().map(|r| r.to_path_buf()).collect();
-    let file = memo_dir.map(|d| d.join(memo_name(&roots)));
+    let file = memo_dir
+        .filter(|_| cfg!(unix))
+        .map(|d| d.join(memo_name(&roots)));
     let remembered = file
         .as_deref()
         .and_then(|f| std::fs::read(f).ok())
@@ -67,22 +113,27 @@ pub(crate) fn walked(
         .filter(|w| w.roots == roots && w.folders.iter().all(|(p, s)| stamp(p) == *s));
     let mut changed = remembered.is_none();
     let mut walk = remembered.unwrap_or_else(|| walk(roots));
+    let before = walk.libraries.len();
+    walk.libraries.retain(|_, found| found.holds());
+    changed |= walk.libraries.len() != before;
+    let mut looked_up = BTreeMap::new();
     for name in names {
-        if !walk.libraries.contains_key(name) {
-            let found = find(&walk.folders, name)?;
-            walk.libraries.insert(name.clone(), found);
+        if let Some(found) = walk.libraries.get(name) {
+            looked_up.insert(name.clone(), found.clone());
+            continue;
+        }
+        let found = find(&walk.folders, name)?;
+        // A name with a folder in it looks where no stamp covers.
+        if !name.contains(['/', '\\']) {
+            walk.libraries.insert(name.clone(), found.clone());
             changed = true;
         }
+        looked_up.insert(name.clone(), found);
     }
     if changed && let Some(file) = &file {
-        let settled = SystemTime::now()
-            .checked_sub(RACY_FOLDER_MARGIN)
-            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-            .map_or(0, |t| t.as_nanos());
-        if walk.folders.iter().all(|(_, (mtime, _))| *mtime < settled) {
-            remember(file, &walk);
-        }
+        remember(file, &walk);
     }
+    walk.libraries = looked_up;
     Some(walk)
 }
 
@@ -113,28 +164,46 @@ fn walk(roots: Vec<PathBuf>) -> Walked {
 }
 
 /// Every candidate file of `name` in the first folder that has one (ld
-/// takes the `.so` before the `.a` unless told otherwise).
-fn find(folders: &[(PathBuf, (u128, u64))], name: &str) -> Option<Vec<PathBuf>> {
-    folders.iter().find_map(|(d, _)| {
-        let here: Vec<PathBuf> = candidates(name)
-            .into_iter()
-            .map(|f| d.join(f))
-            .filter(|f| f.is_file())
-            .collect();
-        (!here.is_empty()).then_some(here)
-    })
+/// takes the `.so` before the `.a` unless told otherwise), and the
+/// candidates before it that are links to nothing.
+fn find(folders: &[(PathBuf, Stamp)], name: &str) -> Option<Found> {
+    let mut dangling = Vec::new();
+    for (dir, _) in folders {
+        let mut files = Vec::new();
+        for candidate in candidates(name).into_iter().map(|f| dir.join(f)) {
+            if candidate.is_file() {
+                files.push(candidate);
+            } else if candidate.symlink_metadata().is_ok() {
+                dangling.push(candidate);
+            }
+        }
+        if !files.is_empty() {
+            return Some(Found { files, dangling });
+        }
+    }
+    None
 }
 
-/// Writes the walk whole beside `file` and renames it over; a failure
-/// leaves the walk to be done again next time.
+/// Writes the walk whole under a unique name beside `file` and renames it
+/// over, unless a folder changed in the file system's current tick (the
+/// new file's own ctime); a failure leaves the walk to be done again.
 fn remember(file: &Path, walk: &Walked) {
     let Ok(bytes) = serde_json::to_vec(walk) else {
         return;
     };
     let mut name = file.file_name().unwrap_or_default().to_os_string();
-    name.push(format!(".{}", std::process::id()));
+    name.push(format!(".{}", crate::link_store::unique()));
     let tmp = file.with_file_name(name);
-    if std::fs::write(&tmp, bytes).is_err() || std::fs::rename(&tmp, file).is_err() {
+    if std::fs::write(&tmp, bytes).is_err() {
+        let _ = std::fs::remove_file(&tmp);
+        return;
+    }
+    let now = stamp(&tmp).ctime;
+    let settled = walk
+        .folders
+        .iter()
+        .all(|(_, s)| s.ctime < now && s.mtime < now);
+    if !settled || std::fs::rename(&tmp, file).is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
 }
@@ -166,7 +235,7 @@ pub(crate) fn system_library_folder(dir: &Path) -> bool {
 
 /// `dir` and its folders down to `depth` levels, sorted, each stamped
 /// before it is listed.
-fn stamped_subfolders(dir: &Path, depth: usize, out: &mut Vec<(PathBuf, (u128, u64))>) {
+fn stamped_subfolders(dir: &Path, depth: usize, out: &mut Vec<(PathBuf, Stamp)>) {
     out.push((dir.to_path_buf(), stamp(dir)));
     if depth == 0 {
         return;

@@ -172,82 +172,121 @@ fn only_a_toolchains_own_folders_are_walked_for_multilib_variants() {
 }
 
 /// The walk remembered in the link store gives the key a fresh walk gives,
-/// whatever changed in the folders between links.
+/// whatever changed in the folders between links: libraries added (with
+/// the folder's mtime put back, as `tar x` does), removed, reached through
+/// a link, folders added and removed, a damaged file.
+#[cfg(unix)]
 #[test]
 fn a_remembered_walk_gives_the_key_of_a_fresh_one() {
     let dir = tempfile::tempdir().unwrap();
     let store = tempfile::tempdir().unwrap();
     let lib = dir.path().join("lib");
-    for d in ["avr25", "avr5", "avr5/tiny-stack"] {
+    for d in ["avr25", "avr5", "avr5/tiny-stack", "avr6", "sub"] {
         std::fs::create_dir_all(lib.join(d)).unwrap();
     }
     std::fs::write(lib.join("avr5/libm.a"), "m").unwrap();
+    std::fs::write(lib.join("sub/libx.a"), "x").unwrap();
     let dirs = vec![std::fs::canonicalize(&lib).unwrap()];
-    let remembered_file = || {
+    let memo = || -> Option<std::path::PathBuf> {
         std::fs::read_dir(store.path())
             .unwrap()
             .flatten()
             .map(|e| e.path())
             .find(|p| p.extension().is_some_and(|e| e == "json"))
     };
+    let remembered = |line: &str| key_flag(&args(line), dir.path(), &dirs, Some(store.path()));
+    // Links come later than the last change: the file system's clock (the
+    // ctime of a file written now) passes every folder's ctime first, so
+    // the walk is remembered (a walk in the tick of a change is not).
+    let later = || {
+        let newest = walkdir(&lib)
+            .iter()
+            .map(|d| crate::link_folders::stamp(d).ctime)
+            .max()
+            .unwrap();
+        let probe = store.path().join("clock");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            std::fs::write(&probe, "").unwrap();
+            if crate::link_folders::stamp(&probe).ctime > newest {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the clock stands still"
+            );
+        }
+        std::fs::remove_file(&probe).unwrap();
+    };
     let check = |line: &str, what: &str| {
+        later();
         let fresh = key_flag(&args(line), dir.path(), &dirs, None);
-        let remembered = key_flag(&args(line), dir.path(), &dirs, Some(store.path()));
-        assert_eq!(remembered, fresh, "{what}: {line}");
-        assert_eq!(
-            key_flag(&args(line), dir.path(), &dirs, Some(store.path())),
-            fresh,
-            "{what}, from the file: {line}"
-        );
+        assert_eq!(remembered(line), fresh, "{what}: {line}");
+        assert!(memo().is_some(), "{what}: the walk is remembered");
+        assert_eq!(remembered(line), fresh, "{what}, from the file: {line}");
         fresh
     };
-    // Folders changed just now are not remembered (a coarse clock could
-    // give a change right after the walk the same mtime).
-    check("a.o -o prog -lm", "racy walk");
-    assert!(remembered_file().is_none(), "a racy walk was remembered");
-    // Time passes: every folder's mtime is set back a step further each
-    // time, as if each change were long before the next link.
-    let step = std::cell::Cell::new(0u64);
-    let settle = || {
-        step.set(step.get() + 1);
-        let when = UNIX_EPOCH + std::time::Duration::from_secs(1_000_000 + step.get());
-        for e in walkdir(&lib) {
-            std::fs::File::open(&e).unwrap().set_modified(when).unwrap();
-        }
-    };
-    settle();
     let first = check("a.o -o prog -lm", "first walk").expect("libm found");
-    assert!(remembered_file().is_some(), "the walk is remembered");
-    // A library of the same name in an earlier folder: ld takes that one.
-    std::fs::write(lib.join("avr25/libm.a"), "other m").unwrap();
-    settle();
-    assert_ne!(check("a.o -o prog -lm", "earlier libm").unwrap(), first);
-    // A new multilib folder with a library only it has.
-    std::fs::create_dir_all(lib.join("avr6")).unwrap();
-    std::fs::write(lib.join("avr6/libextra.a"), "x").unwrap();
-    settle();
-    assert!(check("a.o -o prog -lextra", "new folder").is_some());
+    // The file is read: a library it names otherwise gives another key.
+    let file = memo().unwrap();
+    let mut json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    json["libraries"]["m"]["files"][0] = lib.join("sub/libx.a").to_string_lossy().into();
+    std::fs::write(&file, json.to_string()).unwrap();
+    assert_ne!(remembered("a.o -o prog -lm"), Some(first.clone()));
+    std::fs::remove_file(&file).unwrap();
+    assert_eq!(
+        check("a.o -o prog -lm", "walked again"),
+        Some(first.clone())
+    );
+    // A library of the same name in an earlier folder (ld takes that one),
+    // the folder's mtime put back as an archive's extraction does.
+    let avr25 = lib.join("avr25");
+    let mtime = std::fs::metadata(&avr25).unwrap().modified().unwrap();
+    std::fs::write(avr25.join("libm.a"), "other m").unwrap();
+    std::fs::File::open(&avr25)
+        .unwrap()
+        .set_modified(mtime)
+        .unwrap();
+    let earlier = check("a.o -o prog -lm", "earlier libm, mtime restored");
+    assert_ne!(earlier, Some(first));
+    // A link to nothing before the library, then its target made.
+    let elsewhere = dir.path().join("elsewhere");
+    std::os::unix::fs::symlink(elsewhere.join("libq.a"), avr25.join("libq.a")).unwrap();
+    std::fs::write(lib.join("avr6/libq.a"), "q").unwrap();
+    let through_avr6 = check("a.o -o prog -lq", "dangling link");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    std::fs::write(elsewhere.join("libq.a"), "linked q").unwrap();
+    assert_ne!(check("a.o -o prog -lq", "link's target made"), through_avr6);
     // A library removed: no longer found.
-    std::fs::remove_file(lib.join("avr6/libextra.a")).unwrap();
-    settle();
-    assert_eq!(check("a.o -o prog -lextra", "removed"), None);
+    std::fs::remove_file(lib.join("avr6/libq.a")).unwrap();
+    std::fs::remove_file(avr25.join("libq.a")).unwrap();
+    assert_eq!(check("a.o -o prog -lq", "removed"), None);
+    // A new multilib folder with a library only it has.
+    std::fs::create_dir_all(lib.join("avr7")).unwrap();
+    std::fs::write(lib.join("avr7/libextra.a"), "x").unwrap();
+    assert!(check("a.o -o prog -lextra", "new folder").is_some());
     // A folder removed under a deeper one.
     std::fs::remove_dir(lib.join("avr5/tiny-stack")).unwrap();
-    settle();
     check("a.o -o prog -lm", "folder removed");
+    // A name with a folder in it is looked up every time, not kept.
+    check("a.o -o prog -l:sub/libx.a", "a name with a folder");
+    let kept = std::fs::read_to_string(memo().unwrap()).unwrap();
+    assert!(!kept.contains("sub/libx.a\":"), "{kept}");
     // A damaged file is walked again.
-    let file = remembered_file().unwrap();
-    std::fs::write(&file, "{not json").unwrap();
+    std::fs::write(memo().unwrap(), "{not json").unwrap();
     check("a.o -o prog -lm", "damaged file");
     let left: Vec<_> = std::fs::read_dir(store.path()).unwrap().flatten().collect();
     assert_eq!(left.len(), 1, "one file, no temporary left: {left:?}");
-    assert!(
-        crate::link_store::figures(store.path()).0 == 0,
+    assert_eq!(
+        crate::link_store::figures(store.path()).0,
+        0,
         "not an entry of the store"
     );
 }
 
 /// `dir` and every folder under it.
+#[cfg(unix)]
 fn walkdir(dir: &Path) -> Vec<std::path::PathBuf> {
     let mut out = vec![dir.to_path_buf()];
     for e in std::fs::read_dir(dir).unwrap().flatten() {

@@ -105,12 +105,6 @@ pub fn parse_secs(text: &str) -> Result<Duration, BadSecs> {
 /// is a killed call's leftover: a live call takes seconds.
 pub const ONE_STEP_LEFTOVER_AGE: Duration = Duration::from_secs(24 * 60 * 60);
 
-/// A toolchain folder changed less than this before a walk of it is not
-/// remembered (`link_folders`): a file system stamps mtimes with a coarse
-/// clock (a jiffy, ~4 ms; FAT 2 s), so a change made just after the walk
-/// could leave the same mtime.
-pub const RACY_FOLDER_MARGIN: Duration = Duration::from_secs(3);
-
 /// How long a refused replacement of a published file (Windows: the old
 /// file is open or being deleted) is retried, and how often.
 pub const REPLACE_RETRY_WAIT: Duration = Duration::from_secs(2);
