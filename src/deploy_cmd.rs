@@ -86,7 +86,7 @@ pub enum DeviceAction {
     },
     /// Watch a serial port (= `fbuild monitor`, as PlatformIO's `pio
     /// device monitor`).
-    Monitor(crate::monitor_cmd::MonitorArgs),
+    Monitor(Box<crate::monitor_cmd::MonitorArgs>),
 }
 
 pub fn deploy(args: DeployArgs) -> Result<ExitCode> {
@@ -223,7 +223,7 @@ pub fn device(action: DeviceAction) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        DeviceAction::Monitor(args) => crate::monitor_cmd::monitor(args),
+        DeviceAction::Monitor(args) => crate::monitor_cmd::monitor(*args),
     }
 }
 
