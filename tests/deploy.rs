@@ -324,18 +324,19 @@ fn upload_flags_reach_the_tool_and_upload_protocol_picks_a_programmer() {
         err.contains("programmer stk500v1 on port /dev/null"),
         "{err}"
     );
-    // PLATFORMIO_UPLOAD_PORT is the upload port when none is given.
-    let out = home
-        .fbuild(&[
+    // A deploy with a PLATFORMIO_* variable set.
+    let with_var = |name: &str, value: &str| {
+        let args = [
             "deploy",
             dir.path().to_str().unwrap(),
             "-e",
             "uno",
             "--skip-build",
-        ])
-        .env("PLATFORMIO_UPLOAD_PORT", "/dev/null")
-        .output()
-        .unwrap();
+        ];
+        home.fbuild(&args).env(name, value).output().unwrap()
+    };
+    // PLATFORMIO_UPLOAD_PORT is the upload port when none is given.
+    let out = with_var("PLATFORMIO_UPLOAD_PORT", "/dev/null");
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(
         err.contains("programmer stk500v1 on port /dev/null"),
@@ -358,17 +359,7 @@ fn upload_flags_reach_the_tool_and_upload_protocol_picks_a_programmer() {
     assert!(err.contains("USBasp"), "{err}");
     // PLATFORMIO_UPLOAD_FLAGS adds to upload_flags.
     let log2 = dir.path().join("env.log");
-    let out = home
-        .fbuild(&[
-            "deploy",
-            dir.path().to_str().unwrap(),
-            "-e",
-            "uno",
-            "--skip-build",
-        ])
-        .env("PLATFORMIO_UPLOAD_FLAGS", format!("-l {}", log2.display()))
-        .output()
-        .unwrap();
+    let out = with_var("PLATFORMIO_UPLOAD_FLAGS", &format!("-l {}", log2.display()));
     assert_eq!(out.status.code(), Some(1));
     let logged = std::fs::read_to_string(&log2).unwrap_or_default();
     assert!(logged.contains("usbasp"), "{logged}");
