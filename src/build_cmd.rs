@@ -77,16 +77,16 @@ pub fn build(args: BuildArgs) -> Result<ExitCode> {
         );
     }
     let wants = |t: &str| args.targets.iter().any(|x| x == t);
-    let ports = [
-        ("-p/--upload-port", &args.upload_port),
-        ("--monitor-port", &args.monitor_port),
-    ];
-    for (flag, _) in ports.iter().filter(|(_, port)| port.is_some()) {
-        if !wants("upload") && !wants("monitor") {
-            eprintln!(
-                "fbuild: warning: {flag} is used by -t upload and -t monitor only; nothing is flashed or watched"
-            );
-        }
+    // A port no target takes is said, not dropped: -p flashes (-t upload)
+    // or, without --monitor-port, is watched (-t monitor).
+    let monitor_takes_p = wants("monitor") && args.monitor_port.is_none();
+    if args.upload_port.is_some() && !wants("upload") && !monitor_takes_p {
+        eprintln!(
+            "fbuild: warning: -p/--upload-port is used by -t upload (and by -t monitor without --monitor-port) only; it is not used here"
+        );
+    }
+    if args.monitor_port.is_some() && !wants("monitor") {
+        eprintln!("fbuild: warning: --monitor-port is used by -t monitor only; nothing is watched");
     }
     if wants("clean") {
         return clean(CleanArgs {

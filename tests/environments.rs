@@ -135,7 +135,8 @@ fn pio_run_spellings_and_targets() {
     assert!(!dir.path().join(".fbuild/build/mid").exists());
     // `test -d`: that project's test folder (none here, and it says so).
     let out = run(&["test", "-d", d, "-e", "mid", "--list-tests"]);
-    let said = format!("no test suites in {}", dir.path().join("test").display());
+    let root = std::fs::canonicalize(dir.path()).unwrap();
+    let said = format!("no test suites in {}", root.join("test").display());
     assert!(
         String::from_utf8_lossy(&out.stderr).contains(&said),
         "{}",
@@ -144,13 +145,27 @@ fn pio_run_spellings_and_targets() {
     // Both spellings at once are refused (which one?).
     let out = run(&["clean", d, "-d", d]);
     assert_eq!(out.status.code(), Some(2));
-    // A port given where nothing flashes is said unused.
-    let out = run(&["run", "-d", d, "-e", "mid", "-p", "/dev/ttyX"]);
+    // A port given where nothing flashes or watches it is said unused.
+    let out = run(&[
+        "run",
+        "-d",
+        d,
+        "-e",
+        "mid",
+        "-p",
+        "/dev/ttyX",
+        "--monitor-port",
+        "/dev/ttyY",
+    ]);
     assert_ok(&out);
+    let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("-p/--upload-port is used by -t upload"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        err.contains("-p/--upload-port is used by -t upload"),
+        "{err}"
+    );
+    assert!(
+        err.contains("--monitor-port is used by -t monitor only"),
+        "{err}"
     );
     // An unknown target is named, with the known ones.
     let out = run(&["run", "-d", d, "-t", "uplaod"]);

@@ -206,8 +206,8 @@ fn build_src_flags_and_platformio_variables_take_effect() {
     );
 }
 
-/// The folder variables, the current names of the source flags and
-/// filter, and extra_scripts from the environment.
+/// The folder variables, the source flags and filter (the filter by its
+/// older name), and extra_scripts from the environment.
 #[test]
 fn platformio_folder_and_source_variables_take_effect() {
     let home = TestHome::new();
@@ -263,8 +263,21 @@ fn platformio_folder_and_source_variables_take_effect() {
         "{}",
         stderr(&out)
     );
-    // extra_scripts from the environment refuses the build, naming it.
-    let out = build(&[("PLATFORMIO_EXTRA_SCRIPTS", "pre:gen.py")]);
+    // extra_scripts from the environment refuses a build that otherwise
+    // succeeds, naming it.
+    let good = [
+        ("PLATFORMIO_INCLUDE_DIR", "inc"),
+        ("PLATFORMIO_LIB_DIR", "libs"),
+        ("PLATFORMIO_SRC_FILTER", "+<*> -<broken.c>"),
+    ];
+    assert_ok(&build(&good));
+    let out = build(
+        &[
+            good.as_slice(),
+            &[("PLATFORMIO_EXTRA_SCRIPTS", "pre:gen.py")],
+        ]
+        .concat(),
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(
         stderr(&out).contains("PLATFORMIO_EXTRA_SCRIPTS"),

@@ -1,7 +1,7 @@
-//! What a build of several environments says around them, as PlatformIO
-//! does: a header before each (`Processing uno (platform: atmelavr;
-//! board: uno; framework: arduino)`) and a table after all of them, each
-//! environment's status and duration.
+//! What a build says around its environments, as PlatformIO does: a
+//! header before each, one as several (`Processing uno (platform:
+//! atmelavr; board: uno; framework: arduino)`), and, after several, a
+//! table of each environment's status and duration.
 
 use std::time::Duration;
 
