@@ -192,7 +192,7 @@ fn remember(file: &Path, walk: &Walked) {
         return;
     };
     let mut name = file.file_name().unwrap_or_default().to_os_string();
-    name.push(format!(".{}", crate::link_store::unique()));
+    name.push(format!(".{}", unique()));
     let tmp = file.with_file_name(name);
     if std::fs::write(&tmp, bytes).is_err() {
         let _ = std::fs::remove_file(&tmp);
@@ -206,6 +206,16 @@ fn remember(file: &Path, walk: &Walked) {
     if !settled || std::fs::rename(&tmp, file).is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
+}
+
+/// A name no other process or thread writing the same walk takes.
+fn unique() -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("{}-{n}-{nanos}", std::process::id())
 }
 
 /// The host's own library folders (`/usr/lib`, `/lib/x86_64-linux-gnu`,
