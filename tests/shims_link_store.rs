@@ -205,3 +205,81 @@ fn without_the_cache_the_store_is_not_used() {
     }
     assert_eq!(s.ran("-o p2"), 2);
 }
+
+/// `ranlib` rewrites its archive in place: from the store, the archive's
+/// bytes before are the key and after are the entry; a hit runs no
+/// ranlib and gives the real one's bytes; another archive runs it again;
+/// an option other than `-D` runs it alone.
+#[test]
+fn ranlib_comes_from_the_store_keyed_by_the_archive_it_rewrites() {
+    let s = setup();
+    let real = common::shims::Wrappers::new(&[("ranlib", "/usr/bin/ranlib")]);
+    let ar = |members: &[&str]| {
+        s.remove(&["libu.a"]);
+        // No symbol index (S): ranlib writes one.
+        let out = Command::new("ar")
+            .args(["rcSD", "libu.a"])
+            .args(members)
+            .current_dir(s.dir())
+            .output()
+            .unwrap();
+        assert_ok(&out);
+    };
+    // The bytes the system's ranlib gives an archive of `members`.
+    let expected = |members: &[&str]| {
+        ar(members);
+        let out = Command::new("ranlib")
+            .arg("libu.a")
+            .current_dir(s.dir())
+            .output()
+            .unwrap();
+        assert_ok(&out);
+        s.read("libu.a")
+    };
+    let ranlib = |args: &[&str]| {
+        let out = s
+            .home
+            .shim("ranlib", s.dir())
+            .env("PATH", real.path_first())
+            .args(args)
+            .output()
+            .unwrap();
+        assert_ok(&out);
+    };
+    let ran = || {
+        real.log()
+            .lines()
+            .filter(|l| l.starts_with("ranlib"))
+            .count()
+    };
+    let two = expected(&["a.o", "w.o"]);
+    ar(&["a.o", "w.o"]);
+    assert_ne!(s.read("libu.a"), two, "ranlib changes nothing here");
+    ranlib(&["libu.a"]);
+    assert_eq!(ran(), 1);
+    assert!(s.read("libu.a") == two, "the real ranlib's bytes");
+    // The same archive again: from the store.
+    ar(&["a.o", "w.o"]);
+    ranlib(&["libu.a"]);
+    assert_eq!(ran(), 1, "ranlib ran on a hit");
+    assert!(s.read("libu.a") == two, "the stored bytes");
+    // Another archive: ranlib runs.
+    let one = expected(&["a.o"]);
+    ar(&["a.o"]);
+    ranlib(&["libu.a"]);
+    assert_eq!(ran(), 2, "another archive was served");
+    assert!(s.read("libu.a") == one);
+    // -D (deterministic) is another line, stored; -t runs alone each time.
+    ar(&["a.o"]);
+    ranlib(&["-D", "libu.a"]);
+    assert_eq!(ran(), 3);
+    ranlib(&["-t", "libu.a"]);
+    ranlib(&["-t", "libu.a"]);
+    assert_eq!(ran(), 5, "ranlib -t is not stored");
+    let entries = std::fs::read_dir(s.store())
+        .unwrap()
+        .flatten()
+        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+        .count();
+    assert_eq!(entries, 3, "two archives, and one with -D");
+}
