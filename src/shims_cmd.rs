@@ -17,13 +17,7 @@ use fbuild_core::home::BIN_DIR_FILE;
 const SHIM_BIN: &str = "fbuild-shim";
 
 /// Shim names and the variable each one is for.
-const SHIMS: &[(&str, &str)] = &[
-    ("cc", "CC"),
-    ("c++", "CXX"),
-    ("ar", "AR"),
-    ("ranlib", "RANLIB"),
-    ("ld", "LD"),
-];
+const SHIMS: &[(&str, &str)] = &[("cc", "CC"), ("c++", "CXX"), ("ar", "AR"), ("ld", "LD")];
 
 #[derive(Args)]
 pub struct ShimsArgs {

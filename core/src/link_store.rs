@@ -82,9 +82,6 @@ pub enum StepKind {
     Link,
     /// `ar`: the first argument its modifiers, the second the archive.
     Archive,
-    /// `ranlib ARCHIVE`: the archive's bytes before are the input, after
-    /// the output (it is rewritten in place).
-    Ranlib { archive: PathBuf },
     /// `objcopy` (the tool's name says so) from `input` to `output`, both
     /// on the line.
     Objcopy { input: PathBuf, output: PathBuf },
@@ -104,10 +101,6 @@ pub fn plan(step: &Step) -> Option<Planned> {
         StepKind::Link => link_files(step.args)?,
         StepKind::Archive => archive_files(step.args)?,
         StepKind::Objcopy { input, output } => objcopy_files(step, input, output)?,
-        StepKind::Ranlib { archive } => {
-            let archive = archive.to_str()?.to_string();
-            (vec![archive.clone()], vec![archive])
-        }
     };
     let mut h = Sha256::new();
     let mut field = |bytes: &[u8]| {
@@ -359,12 +352,9 @@ pub const USED: &str = "stderr";
 /// Keeps the outputs of a successful run of `planned` when the step
 /// plans to the same key now: its inputs are as they were when the key
 /// was made (an input rewritten while the tool ran would file new
-/// outputs under the old key), and every output is there. A `ranlib`
-/// rewrites its one input itself: only its output is checked.
+/// outputs under the old key), and every output is there.
 pub fn keep_if_unchanged(store: &Path, step: &Step, planned: &Planned, replay: &Replay) {
-    // A ranlib's input is its output: rewritten by the step itself.
-    let in_place = matches!(step.kind, StepKind::Ranlib { .. });
-    let unchanged = (in_place || plan(step).is_some_and(|now| now.key == planned.key))
+    let unchanged = plan(step).is_some_and(|now| now.key == planned.key)
         && planned.outputs.iter().all(|o| o.is_file());
     if unchanged {
         let _ = keep(store, planned, replay);

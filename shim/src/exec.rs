@@ -22,14 +22,6 @@ use crate::rewrites::Prepared;
 use crate::target::{Target, real_command};
 
 pub fn run(target: Target, prepared: Prepared, marker: (&str, String)) -> ! {
-    // `ranlib` rewrites its input: from the link store or alone, never
-    // through zccache.
-    if prepared.ranlib.is_some() {
-        if let Some(code) = from_link_store(&target, &prepared, &marker) {
-            std::process::exit(code)
-        }
-        exec(real_command(&target, &prepared, &marker))
-    }
     let links_cached =
         prepared.kind == Kind::Compile || (target.links && fbuild_core::settings::cache_links());
     // A driver's link goes through the cache with its toolchain's key only
@@ -146,12 +138,10 @@ fn from_link_store(target: &Target, prepared: &Prepared, marker: &(&str, String)
             args: &args,
             cwd: &cwd,
             fingerprint: &fingerprint,
-            kind: match (&prepared.ranlib, prepared.archive) {
-                (Some(archive), _) => link_store::StepKind::Ranlib {
-                    archive: archive.clone(),
-                },
-                (None, true) => link_store::StepKind::Archive,
-                (None, false) => link_store::StepKind::Link,
+            kind: if prepared.archive {
+                link_store::StepKind::Archive
+            } else {
+                link_store::StepKind::Link
             },
         },
         marker,
