@@ -191,7 +191,9 @@ fn run_client(
 /// cannot reach a daemon exits 125 with `zccache[err][D]`.
 fn run_cached(tool: &Tool) -> Came {
     use std::io::Read;
-    let mut child = match tool.command().stderr(std::process::Stdio::piped()).spawn() {
+    let mut command = tool.command();
+    command.stderr(std::process::Stdio::piped());
+    let mut child = match tool_exec::spawn(&mut command) {
         Ok(c) => c,
         Err(e) => return Came::Failed(format!("cannot run zccache: {e}")),
     };

@@ -48,15 +48,14 @@ pub(crate) fn held(
     mut command: std::process::Command,
     stdin: Option<&[u8]>,
 ) -> Option<(Option<i32>, Replay)> {
-    let mut child = command
+    command
         .stdin(match stdin {
             Some(_) => std::process::Stdio::piped(),
             None => std::process::Stdio::inherit(),
         })
         .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .ok()?;
+        .stderr(std::process::Stdio::piped());
+    let mut child = tool_exec::spawn(&mut command).ok()?;
     tool_exec::forward_signals_to(&child);
     let feeder = stdin
         .map(<[u8]>::to_vec)

@@ -4,7 +4,7 @@
 //! the child itself), signals forwarded to a child it waits
 //! for, and an exit status as a shell would say it.
 
-use std::process::{Child, ExitStatus};
+use std::process::{Child, Command, ExitStatus};
 
 use super::Tool;
 
@@ -24,10 +24,36 @@ pub fn become_tool(tool: &Tool) -> ExecError {
 #[cfg(not(unix))]
 pub fn become_tool(tool: &Tool) -> ExecError {
     wait_through_console_interrupts();
-    match tool.command().spawn() {
+    match spawn(&mut tool.command()) {
         Ok(mut child) => std::process::exit(wait_code(&mut child).unwrap_or(1)),
         Err(e) => e,
     }
+}
+
+/// How many times a start that failed before the program ran is tried.
+const START_TRIES: u32 = 3;
+
+/// Starts `cmd`. Windows: a start refused with `ERROR_INTERNAL_ERROR`
+/// (1359) is tried again, up to [`START_TRIES`] times: wine says so when
+/// the new process died while the loader set it up, before the program's
+/// own code ran (seen in CI under load: a compile through the shim failed
+/// with `cannot run …\\cc.exe: Internal error`), so trying again runs
+/// nothing twice. Any other error is returned at once.
+pub fn spawn(cmd: &mut Command) -> std::io::Result<Child> {
+    let mut tries = 1;
+    loop {
+        match cmd.spawn() {
+            Err(e) if tries < START_TRIES && died_while_starting(&e) => tries += 1,
+            done => return done,
+        }
+    }
+}
+
+/// Whether `e` says the process died before its program ran (Windows'
+/// `ERROR_INTERNAL_ERROR`, as wine reports it).
+fn died_while_starting(e: &std::io::Error) -> bool {
+    const ERROR_INTERNAL_ERROR: i32 = 1359;
+    cfg!(windows) && e.raw_os_error() == Some(ERROR_INTERNAL_ERROR)
 }
 
 /// Child pid for the signal forwarder (0: none).
@@ -125,5 +151,15 @@ mod tests {
         for code in [0, 1, 3, 125] {
             assert_eq!(code_of(status_with_code(code)), code);
         }
+    }
+
+    #[test]
+    fn only_a_start_that_died_in_the_loader_is_tried_again() {
+        let internal = std::io::Error::from_raw_os_error(1359);
+        assert_eq!(died_while_starting(&internal), cfg!(windows));
+        let missing = std::io::Error::from(std::io::ErrorKind::NotFound);
+        assert!(!died_while_starting(&missing));
+        let err = spawn(&mut Command::new("/nonexistent/fbuild-no-such-tool")).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
     }
 }

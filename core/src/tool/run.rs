@@ -117,14 +117,11 @@ fn wait_with_limit(
 
 /// `cmd` started with stdin closed and both outputs as `output` says.
 fn spawn(mut cmd: Command, program: &str, output: fn() -> Stdio) -> Result<Child, RunError> {
-    cmd.stdin(Stdio::null())
-        .stdout(output())
-        .stderr(output())
-        .spawn()
-        .map_err(|source| RunError::Start {
-            program: program.to_string(),
-            source,
-        })
+    cmd.stdin(Stdio::null()).stdout(output()).stderr(output());
+    super::exec::spawn(&mut cmd).map_err(|source| RunError::Start {
+        program: program.to_string(),
+        source,
+    })
 }
 
 /// A child's two output pipes, drained on threads so that a chatty child
