@@ -444,10 +444,20 @@ pub fn unique() -> String {
 /// `from` copied to a temporary file beside `to`, then renamed over it:
 /// `to` is the old file or the new one whole, never a part (and a file
 /// linked to the old one, or a tool editing it in place, never reaches
-/// `from`). Both stores serve their outputs this way.
+/// `from`). Both stores serve their outputs this way. `to` is dated now,
+/// as if the tool had just written it: Windows' and macOS's copies keep
+/// the stored file's time, and make would then see an archive or a
+/// program older than what it was made from (made again at every build,
+/// or a relink skipped after a revert).
 pub fn copy_over(from: &Path, to: &Path) -> io::Result<()> {
     let tmp = beside(to, "restore");
-    let copied = std::fs::copy(from, &tmp).and_then(|_| std::fs::rename(&tmp, to));
+    let dated_now = |tmp: &Path| {
+        let file = std::fs::File::options().write(true).open(tmp)?;
+        file.set_modified(SystemTime::now())
+    };
+    let copied = std::fs::copy(from, &tmp)
+        .and_then(|_| dated_now(&tmp))
+        .and_then(|()| std::fs::rename(&tmp, to));
     if copied.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }

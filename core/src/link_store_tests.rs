@@ -1,5 +1,10 @@
 use super::*;
 
+/// 2001-09-09, seconds since the epoch.
+const YEAR_2001: u64 = 1_000_000_000;
+/// A day in seconds.
+const DAY: u64 = 86_400;
+
 fn args(s: &str) -> Vec<String> {
     s.split_whitespace().map(String::from).collect()
 }
@@ -147,6 +152,36 @@ fn a_kept_entry_restores_outputs_and_output_and_nothing_else() {
         .filter(|e| e.file_name().to_string_lossy().contains(".fbuild-"))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn a_restored_output_is_dated_now_not_when_it_was_stored() {
+    let d = dir();
+    let store = d.dir.path().join("store");
+    let p = d.plan("a.o b.o -o prog").unwrap();
+    std::fs::write(d.dir.path().join("prog"), "linked").unwrap();
+    let quiet = Replay {
+        stdout: Vec::new(),
+        stderr: Vec::new(),
+    };
+    keep(&store, &p, &quiet).unwrap();
+    // The stored file from 2001 (Windows' and macOS's copies keep it).
+    let long_ago = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(YEAR_2001);
+    let stored = std::fs::File::options()
+        .write(true)
+        .open(store.join(&p.key).join("out.0"))
+        .unwrap();
+    stored.set_modified(long_ago).unwrap();
+    let before = SystemTime::now();
+    restore(&store, &p).unwrap();
+    let dated = std::fs::metadata(d.dir.path().join("prog"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    // The file system's clock may lag the system's by a tick: a day is
+    // far from 2001 and from any tick.
+    let day = std::time::Duration::from_secs(DAY);
+    assert!(dated + day > before, "restored output dated {dated:?}");
 }
 
 #[test]
