@@ -1,7 +1,7 @@
 //! `fbuild shims [--env]`: creates or refreshes `FBUILD_HOME/shims/` (cc,
-//! c++, ar, ld as symlinks to `fbuild-shim`; on Windows `cc.exe`, … as hard
+//! c++, ar, ranlib, ld as symlinks to `fbuild-shim`; on Windows `cc.exe`, … as hard
 //! links to `fbuild-shim.exe`, copies where a hard link cannot be made) and
-//! prints the directory, or lines that set CC/CXX/AR/LD for a shell:
+//! prints the directory, or lines that set CC/CXX/AR/RANLIB/LD for a shell:
 //! `eval "$(fbuild shims --env)"`, or on Windows PowerShell's
 //! `fbuild shims --env | Invoke-Expression`.
 
@@ -17,11 +17,18 @@ use fbuild_core::home::BIN_DIR_FILE;
 const SHIM_BIN: &str = "fbuild-shim";
 
 /// Shim names and the variable each one is for.
-const SHIMS: &[(&str, &str)] = &[("cc", "CC"), ("c++", "CXX"), ("ar", "AR"), ("ld", "LD")];
+const SHIMS: &[(&str, &str)] = &[
+    ("cc", "CC"),
+    ("c++", "CXX"),
+    ("ar", "AR"),
+    ("ranlib", "RANLIB"),
+    ("ld", "LD"),
+];
 
 #[derive(Args)]
 pub struct ShimsArgs {
-    /// Print `export CC=… CXX=… AR=… LD=…` lines instead of the directory.
+    /// Print `export CC=… CXX=… AR=… RANLIB=… LD=…` lines instead of the
+    /// directory.
     #[arg(long)]
     env: bool,
 }

@@ -205,3 +205,167 @@ fn without_the_cache_the_store_is_not_used() {
     }
     assert_eq!(s.ran("-o p2"), 2);
 }
+
+/// `ranlib` rewrites its archive in place: from the store, the archive's
+/// bytes before are the key and after are the entry; a hit runs no
+/// ranlib and gives the real one's bytes; another archive runs it again;
+/// an option other than `-D` runs it alone.
+#[test]
+fn ranlib_comes_from_the_store_keyed_by_the_archive_it_rewrites() {
+    let s = setup();
+    let real = common::shims::Wrappers::new(&[("ranlib", "/usr/bin/ranlib")]);
+    let ar = |members: &[&str]| {
+        s.remove(&["libu.a"]);
+        // No symbol index (S): ranlib writes one.
+        let out = Command::new("ar")
+            .args(["rcSD", "libu.a"])
+            .args(members)
+            .current_dir(s.dir())
+            .output()
+            .unwrap();
+        assert_ok(&out);
+    };
+    // The bytes the system's ranlib gives an archive of `members`.
+    let expected = |members: &[&str]| {
+        ar(members);
+        let out = Command::new("ranlib")
+            .arg("libu.a")
+            .current_dir(s.dir())
+            .output()
+            .unwrap();
+        assert_ok(&out);
+        s.read("libu.a")
+    };
+    let ranlib_said = |args: &[&str]| {
+        s.home
+            .shim("ranlib", s.dir())
+            .env("PATH", real.path_first())
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let ranlib = |args: &[&str]| assert_ok(&ranlib_said(args));
+    let ran = || {
+        real.log()
+            .lines()
+            .filter(|l| l.starts_with("ranlib"))
+            .count()
+    };
+    let two = expected(&["a.o", "w.o"]);
+    ar(&["a.o", "w.o"]);
+    assert_ne!(s.read("libu.a"), two, "ranlib changes nothing here");
+    ranlib(&["libu.a"]);
+    assert_eq!(ran(), 1);
+    assert!(s.read("libu.a") == two, "the real ranlib's bytes");
+    // The same archive again: from the store.
+    ar(&["a.o", "w.o"]);
+    ranlib(&["libu.a"]);
+    assert_eq!(ran(), 1, "ranlib ran on a hit");
+    assert!(s.read("libu.a") == two, "the stored bytes");
+    // Another archive: ranlib runs.
+    let one = expected(&["a.o"]);
+    ar(&["a.o"]);
+    ranlib(&["libu.a"]);
+    assert_eq!(ran(), 2, "another archive was served");
+    assert!(s.read("libu.a") == one);
+    // -D (deterministic) is another line, stored; -t runs alone each time.
+    ar(&["a.o"]);
+    ranlib(&["-D", "libu.a"]);
+    assert_eq!(ran(), 3);
+    ranlib(&["-t", "libu.a"]);
+    ranlib(&["-t", "libu.a"]);
+    assert_eq!(ran(), 5, "ranlib -t is not stored");
+    let entries = std::fs::read_dir(s.store())
+        .unwrap()
+        .flatten()
+        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+        .count();
+    assert_eq!(entries, 3, "two archives, and one with -D");
+
+    // As GNU ranlib, from the store: through a symbolic link and into a
+    // hard-linked file (the links and the mode kept).
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let target = s.dir().join("libu.a");
+    for (name, via) in [("symbolic", "libl.a"), ("hard", "libh.a")] {
+        let via_path = s.dir().join(via);
+        // First the same bytes under that name, as a plain file: stored.
+        ar(&["a.o", "w.o"]);
+        let _ = std::fs::remove_file(&via_path);
+        std::fs::copy(&target, &via_path).unwrap();
+        ranlib(&[via]);
+        let before = ran();
+        // Then the name as a link to a fresh archive: a hit, written through.
+        ar(&["a.o", "w.o"]);
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o640)).unwrap();
+        std::fs::remove_file(&via_path).unwrap();
+        if name == "symbolic" {
+            std::os::unix::fs::symlink("libu.a", &via_path).unwrap();
+        } else {
+            std::fs::hard_link(&target, &via_path).unwrap();
+        }
+        let inode = std::fs::metadata(&target).unwrap().ino();
+        ranlib(&[via]);
+        assert_eq!(ran(), before, "{name}: not from the store");
+        assert!(s.read("libu.a") == two, "{name}: not written through");
+        assert_eq!(std::fs::metadata(&target).unwrap().ino(), inode, "{name}");
+        let mode = std::fs::metadata(&target).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o640, "{name}: the mode");
+        let kept = std::fs::symlink_metadata(&via_path).unwrap();
+        assert_eq!(kept.file_type().is_symlink(), name == "symbolic", "{name}");
+    }
+    // A plain archive, as GNU ranlib (binutils 2.37 on) writes it: the
+    // same file (inode, mode), dated now, not when it was stored (make
+    // compares it with its objects).
+    ar(&["a.o", "w.o"]);
+    std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let inode = std::fs::metadata(&target).unwrap().ino();
+    let long_ago = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(YEAR_2001);
+    let file = std::fs::File::options().write(true).open(&target).unwrap();
+    file.set_modified(long_ago).unwrap();
+    drop(file);
+    let before = ran();
+    ranlib(&["libu.a"]);
+    assert_eq!(ran(), before, "from the store");
+    assert!(s.read("libu.a") == two);
+    let meta = std::fs::metadata(&target).unwrap();
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    assert_eq!(meta.ino(), inode, "not the same file");
+    assert!(meta.modified().unwrap() > long_ago, "dated when stored");
+    // A damaged archive: ranlib's own error, naming the archive (not the
+    // copy), its exit code, the archive untouched, nothing stored.
+    let damaged = b"!<arch>\ngarbage here\n";
+    std::fs::write(s.dir().join("libg.a"), damaged).unwrap();
+    for _ in 0..2 {
+        let out = ranlib_said(&["libg.a"]);
+        assert_eq!(out.status.code(), Some(1), "{out:?}");
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            said.contains("libg.a: file format not recognized"),
+            "{said}"
+        );
+        assert!(!said.contains("fbuild-ranlib"), "{said}");
+        assert_eq!(std::fs::read(s.dir().join("libg.a")).unwrap(), damaged);
+    }
+    // A thin archive names its members' files: ranlib runs every time.
+    s.remove(&["libt.a"]);
+    let out = Command::new("ar")
+        .args(["rcSTD", "libt.a", "a.o"])
+        .current_dir(s.dir())
+        .output()
+        .unwrap();
+    assert_ok(&out);
+    let before = ran();
+    ranlib(&["libt.a"]);
+    ranlib(&["libt.a"]);
+    assert_eq!(ran(), before + 2, "a thin archive was served");
+    // No private copy is left beside the archives.
+    let left: Vec<_> = std::fs::read_dir(s.dir())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().contains("fbuild-ranlib"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+/// 2001-09-09, seconds since the epoch.
+const YEAR_2001: u64 = 1_000_000_000;

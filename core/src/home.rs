@@ -108,7 +108,7 @@ impl Home {
         self.tools_dir().join("zccache-cache")
     }
 
-    /// `shims/`: cc, c++, ar, ld (links to the shim binary).
+    /// `shims/`: cc, c++, ar, ranlib, ld (links to the shim binary).
     pub fn shims_dir(&self) -> PathBuf {
         self.root.join("shims")
     }

@@ -27,6 +27,7 @@ pub mod platform;
 pub mod probe_store;
 pub mod procs;
 pub mod protocol;
+pub mod ranlib_store;
 pub mod resolve;
 pub mod sccache_stats;
 pub mod settings;

@@ -82,6 +82,10 @@ pub enum StepKind {
     Link,
     /// `ar`: the first argument its modifiers, the second the archive.
     Archive,
+    /// `ranlib ARCHIVE`, run on `copy` (a private copy beside it, see
+    /// `ranlib`): the copy's bytes before are the input (under the
+    /// archive's name), after the output.
+    Ranlib { archive: PathBuf, copy: PathBuf },
     /// `objcopy` (the tool's name says so) from `input` to `output`, both
     /// on the line.
     Objcopy { input: PathBuf, output: PathBuf },
@@ -101,6 +105,10 @@ pub fn plan(step: &Step) -> Option<Planned> {
         StepKind::Link => link_files(step.args)?,
         StepKind::Archive => archive_files(step.args)?,
         StepKind::Objcopy { input, output } => objcopy_files(step, input, output)?,
+        StepKind::Ranlib { archive, copy } => (
+            vec![archive.to_str()?.to_string()],
+            vec![copy.to_str()?.to_string()],
+        ),
     };
     let mut h = Sha256::new();
     let mut field = |bytes: &[u8]| {
@@ -126,7 +134,11 @@ pub fn plan(step: &Step) -> Option<Planned> {
     }
     for input in &inputs {
         let path = step.cwd.join(input);
-        let bytes = std::fs::read(&path).ok()?;
+        let read_from = match &step.kind {
+            StepKind::Ranlib { copy, .. } => step.cwd.join(copy),
+            _ => path.clone(),
+        };
+        let bytes = std::fs::read(&read_from).ok()?;
         field(path.as_os_str().as_encoded_bytes());
         field(&Sha256::digest(&bytes));
     }

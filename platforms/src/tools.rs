@@ -7,18 +7,23 @@ pub enum ToolClass {
     Cxx,
     Ar,
     Ld,
+    /// `ranlib`: an archive's symbol index, written in place.
+    Ranlib,
 }
 
 /// Classifies a tool by its file name (DESIGN.md): names ending in
 /// `c++`/`g++`/`clang++` are C++ compilers, `cc`/`gcc`/`clang` C compilers,
-/// `ar` (so `gcc-ar`) archivers, `ld` linkers. So `avr-gcc`, `x86_64-linux-
-/// gnu-g++` or `clang` work as masquerade names too.
+/// `ar` (so `gcc-ar`) archivers, `ranlib` (`gcc-ranlib`) index writers,
+/// `ld` linkers. So `avr-gcc`, `x86_64-linux-gnu-g++` or `clang` work as
+/// masquerade names too.
 pub fn classify(name: &str) -> Option<ToolClass> {
     let name = name.strip_suffix(".exe").unwrap_or(name);
     if ["c++", "g++", "clang++"].iter().any(|s| name.ends_with(s)) {
         Some(ToolClass::Cxx)
     } else if ["cc", "gcc", "clang"].iter().any(|s| name.ends_with(s)) {
         Some(ToolClass::C)
+    } else if name.ends_with("ranlib") {
+        Some(ToolClass::Ranlib)
     } else if name.ends_with("ar") {
         Some(ToolClass::Ar)
     } else if name.ends_with("ld") {
@@ -55,12 +60,17 @@ pub fn real_tool_name(
     }
     let t = &data.toolchain;
     Ok(match class {
-        ToolClass::C => &t.cc,
-        ToolClass::Cxx => &t.cxx,
-        ToolClass::Ar => &t.ar,
-        ToolClass::Ld => &t.ld,
-    }
-    .clone())
+        ToolClass::C => t.cc.clone(),
+        ToolClass::Cxx => t.cxx.clone(),
+        ToolClass::Ar => t.ar.clone(),
+        ToolClass::Ld => t.ld.clone(),
+        // The archiver's own (`avr-gcc-ar`: `avr-gcc-ranlib`, with the
+        // LTO plugin as its `ar`).
+        ToolClass::Ranlib => match t.ar.strip_suffix("ar") {
+            Some(stem) => format!("{stem}ranlib"),
+            None => "ranlib".to_string(),
+        },
+    })
 }
 
 #[cfg(test)]
@@ -80,6 +90,8 @@ mod tests {
             ("ar", ToolClass::Ar),
             ("avr-gcc-ar", ToolClass::Ar),
             ("ld", ToolClass::Ld),
+            ("ranlib", ToolClass::Ranlib),
+            ("avr-gcc-ranlib", ToolClass::Ranlib),
         ] {
             assert_eq!(classify(name), Some(class), "{name}");
         }
@@ -104,6 +116,10 @@ mod tests {
         assert_eq!(
             real_tool_name("atmelavr", ToolClass::Ld, "ld").unwrap(),
             "avr-ld"
+        );
+        assert_eq!(
+            real_tool_name("atmelavr", ToolClass::Ranlib, "ranlib").unwrap(),
+            "avr-gcc-ranlib"
         );
         let err = real_tool_name("esp32", ToolClass::C, "cc").unwrap_err();
         let err = err.to_string();

@@ -22,6 +22,14 @@ use crate::rewrites::Prepared;
 use crate::target::{Target, real_command};
 
 pub fn run(target: Target, prepared: Prepared, marker: (&str, String)) -> ! {
+    // `ranlib` rewrites its input: from the link store or alone, never
+    // through zccache.
+    if prepared.ranlib.is_some() {
+        if let Some(code) = crate::ranlib::run(&target, &prepared, &marker) {
+            std::process::exit(code)
+        }
+        exec(real_command(&target, &prepared, &marker))
+    }
     let links_cached =
         prepared.kind == Kind::Compile || (target.links && fbuild_core::settings::cache_links());
     // A driver's link goes through the cache with its toolchain's key only

@@ -1,4 +1,4 @@
-//! The compiler shims `cc`, `c++`, `ar`, `ld` (one binary, `fbuild-shim`,
+//! The compiler shims `cc`, `c++`, `ar`, `ranlib`, `ld` (one binary, `fbuild-shim`,
 //! dispatching on the name it is invoked as). Like rustup's proxy: classify
 //! the tool, get a plan, exec it. Anything wrong in fbuild's own machinery
 //! falls back to the real tool: a build never breaks because of us.
@@ -11,6 +11,7 @@ mod notices;
 mod one_step;
 mod plan;
 mod probe;
+mod ranlib;
 mod remembered;
 mod rewrites;
 mod stored;
@@ -35,7 +36,7 @@ pub fn main() -> ! {
         fallback::die(
             2,
             &format!(
-                "fbuild-shim: invoked as {name:?}; run it as cc, c++, ar or ld (see `fbuild shims`)"
+                "fbuild-shim: invoked as {name:?}; run it as cc, c++, ar, ranlib or ld (see `fbuild shims`)"
             ),
         );
     };

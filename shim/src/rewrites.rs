@@ -51,6 +51,9 @@ pub struct Prepared {
     pub needs_link_key: bool,
     /// An `ar` call (its first argument the modifiers, then the archive).
     pub archive: bool,
+    /// A `ranlib` of this one archive (from the link store only: it
+    /// rewrites its input, which no zccache key follows).
+    pub ranlib: Option<PathBuf>,
     /// A compiler driver (`cc`, `c++`) called by a build, not nested.
     pub driver: bool,
 }
@@ -72,6 +75,7 @@ pub fn prepare(class: ToolClass, args: Vec<OsString>, nested: bool, cwd: &Path) 
         wants_color: false,
         needs_link_key: false,
         archive: class == ToolClass::Ar,
+        ranlib: None,
         driver: false,
     };
     if !prepared.use_zccache {
@@ -108,8 +112,28 @@ pub fn prepare(class: ToolClass, args: Vec<OsString>, nested: bool, cwd: &Path) 
             prepared.kind = Kind::Link;
             prepared.use_zccache &= link_inputs::cacheable(&prepared.text, cwd, Linker::Ld);
         }
+        ToolClass::Ranlib => {
+            prepared.kind = Kind::Link;
+            prepared.ranlib = ranlib_archive(&prepared.text, cwd);
+            prepared.use_zccache = prepared.ranlib.is_some();
+        }
     }
     prepared
+}
+
+/// The archive of `ranlib [-D] ARCHIVE`, a regular archive that is there;
+/// `None` for anything else (other options, several archives, `@file`, a
+/// thin archive, whose members ranlib reads from their own files): run
+/// alone.
+fn ranlib_archive(text: &[String], cwd: &Path) -> Option<PathBuf> {
+    let (archive, options) = text.split_last()?;
+    let plain = !archive.starts_with(['-', '@']) && options.iter().all(|o| o == "-D");
+    let path = PathBuf::from(archive);
+    let mut magic = [0u8; 8];
+    let regular = std::fs::File::open(cwd.join(&path))
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
+        .is_ok_and(|()| &magic == b"!<arch>\n");
+    (plain && regular).then_some(path)
 }
 
 /// The arguments of an `ar` call writing a new archive, `D` added
@@ -257,5 +281,21 @@ mod tests {
         assert!(!ar("rcsD lib.a a.o").use_zccache, "an existing archive");
         assert!(!ar("rcsDb x.o new.a a.o").use_zccache, "a position");
         assert!(!ar("@flags new.a a.o").use_zccache);
+        // ranlib: one archive that is there, `-D` at most.
+        let ranlib = |s: &str| prepare(ToolClass::Ranlib, args(s), false, dir.path()).ranlib;
+        assert_eq!(ranlib("lib.a"), Some(PathBuf::from("lib.a")));
+        assert_eq!(ranlib("-D lib.a"), Some(PathBuf::from("lib.a")));
+        for alone in [
+            "-t lib.a",
+            "-U lib.a",
+            "@flags",
+            "missing.a",
+            "lib.a lib.a",
+            "-D",
+        ] {
+            assert_eq!(ranlib(alone), None, "{alone}");
+        }
+        let nested = prepare(ToolClass::Ranlib, args("lib.a"), true, dir.path());
+        assert!(!nested.use_zccache && nested.ranlib.is_none());
     }
 }
