@@ -34,8 +34,10 @@ pub fn fingerprint(real: &Path) -> String {
     for folder in &folders {
         files.extend(listed(folder));
     }
+    // `x86_64-linux-gnu-gcc-ranlib-12`, `avr-gcc-ranlib.exe`: the
+    // wrapper's name with a version or `.exe` after it.
     let name = real.file_name().unwrap_or_default().to_string_lossy();
-    if let Some(triple) = name.strip_suffix("gcc-ranlib") {
+    if let Some((triple, _)) = name.split_once("gcc-ranlib") {
         files.push(bin.join(format!("{triple}ranlib")));
         files.push(prefix.join(triple.trim_end_matches('-')).join("bin/ranlib"));
         files.extend(on_path(&["ranlib"]).into_iter().map(|(path, _)| path));
