@@ -97,6 +97,16 @@ impl Setup {
     fn store(&self) -> PathBuf {
         self.home.path().join("builds/links")
     }
+
+    /// The store's entries (dot files are its own: staging, the
+    /// toolchain's folders).
+    fn entries(&self) -> usize {
+        std::fs::read_dir(self.store())
+            .unwrap()
+            .flatten()
+            .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+            .count()
+    }
 }
 
 /// zccache's link counter.
@@ -161,13 +171,7 @@ fn links_and_archives_come_from_the_store_byte_for_byte_without_the_linker() {
 
     // Nothing of it went to zccache's link cache.
     assert_eq!(zccache_links(&s.home), zccache_before);
-    // (Dot files are the store's own: staging, the toolchain's folders.)
-    let entries = std::fs::read_dir(s.store())
-        .unwrap()
-        .flatten()
-        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
-        .count();
-    assert_eq!(entries, 4, "one entry per distinct link or archive");
+    assert_eq!(s.entries(), 4, "one entry per distinct link or archive");
     // `fbuild cache stats` shows the store; `clear` empties it.
     let stats = |args: &[&str]| {
         let out = s.home.run(args);
@@ -275,12 +279,7 @@ fn ranlib_comes_from_the_store_keyed_by_the_archive_it_rewrites() {
     ranlib(&["-t", "libu.a"]);
     ranlib(&["-t", "libu.a"]);
     assert_eq!(ran(), 5, "ranlib -t is not stored");
-    let entries = std::fs::read_dir(s.store())
-        .unwrap()
-        .flatten()
-        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
-        .count();
-    assert_eq!(entries, 3, "two archives, and one with -D");
+    assert_eq!(s.entries(), 3, "two archives, and one with -D");
 
     // As GNU ranlib, from the store: through a symbolic link and into a
     // hard-linked file (the links and the mode kept).

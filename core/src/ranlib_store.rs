@@ -77,6 +77,16 @@ fn listed(folder: &Path) -> Vec<PathBuf> {
     entries
 }
 
+/// Whether `path` is a regular archive (`!<arch>`): its members are in
+/// its bytes. A thin one (`!<thin>`) names its members' files, which no
+/// key of its bytes covers.
+pub fn is_regular_archive(path: &Path) -> bool {
+    let mut magic = [0u8; 8];
+    std::fs::File::open(path)
+        .and_then(|mut f| io::Read::read_exact(&mut f, &mut magic))
+        .is_ok_and(|()| &magic == b"!<arch>\n")
+}
+
 /// Why ranlib's result did not reach the archive.
 pub enum PutBack {
     /// The archive could not be opened for writing: it is as it was.

@@ -39,11 +39,7 @@ impl Copy {
             keep: false,
         };
         std::fs::copy(archive, &copy.path).ok()?;
-        let mut magic = [0u8; 8];
-        std::fs::File::open(&copy.path)
-            .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
-            .ok()?;
-        (&magic == b"!<arch>\n").then_some(copy)
+        ranlib_store::is_regular_archive(&copy.path).then_some(copy)
     }
 }
 

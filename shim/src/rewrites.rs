@@ -129,11 +129,7 @@ fn ranlib_archive(text: &[String], cwd: &Path) -> Option<PathBuf> {
     let (archive, options) = text.split_last()?;
     let plain = !archive.starts_with(['-', '@']) && options.iter().all(|o| o == "-D");
     let path = PathBuf::from(archive);
-    let mut magic = [0u8; 8];
-    let regular = std::fs::File::open(cwd.join(&path))
-        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
-        .is_ok_and(|()| &magic == b"!<arch>\n");
-    (plain && regular).then_some(path)
+    (plain && fbuild_core::ranlib_store::is_regular_archive(&cwd.join(&path))).then_some(path)
 }
 
 /// The arguments of an `ar` call writing a new archive, `D` added
